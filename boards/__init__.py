@@ -1,0 +1,1 @@
+"""boards/: where a bundle runs (board profiles, the host and emulated boards) and what is measured there (parity, latency)."""

@@ -1,0 +1,167 @@
+"""`paddle-edge parity`: the product's promise, measured in one run against the float Paddle reference.
+
+Outputs (float ONNX vs Paddle Inference), accuracy (int8 vs float) and latency (Paddle Inference, the thin runtime,
+a bare onnxruntime.InferenceSession) side by side; every check is collected, none stops the others.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import runtime
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import atomic_file
+from ..runtime.manifest import Manifest
+from ..runtime.metrics import score
+from ..train.datasets import load_dataset
+from ..train.paddle_predictor import PaddlePredictor
+from .latency import time_in_rounds
+
+# Tolerances are data: (limit, "max" = value must not exceed it, "min" = value must reach it).
+TOLERANCES: Dict[str, Tuple[float, str]] = {
+    "onnx_fp32_max_abs_diff": (1e-4, "max"),
+    "onnx_fp32_argmax_agreement": (1.0, "min"),
+    "runtime_overhead_ratio": (1.05, "max"),
+}
+Feeds = Dict[str, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One promise: its measured value against its limit."""
+
+    name: str
+    value: float
+    limit: float
+    kind: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
+
+
+@dataclasses.dataclass(frozen=True)
+class ParityReport:
+    """The JSON report and the checks behind it."""
+
+    data: Dict[str, Any]
+    checks: Tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def save(self, path: Path) -> Path:
+        with atomic_file(Path(path)) as tmp:
+            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
+        return Path(path)
+
+    def render(self) -> str:
+        d = self.data
+        rows = [("model", f"{d['model']} ({d['samples']} samples, {d['threads']} threads)"),
+                ("float (Paddle Inference)", _fmt(d.get("float", {})))]
+        if "int8" in d:
+            rows.append((f"int8 {d['int8']['method']} (ONNX Runtime)", _fmt(d["int8"])))
+        rows += [(f"latency {k}", f"{v:,.1f}") for k, v in d["latency_us"].items()]
+        rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
+        rows += [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
+                 for c in self.checks]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _fmt(metrics: Dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v * 100:.2f} %" if k == "top1" else f"{k} {v:.4g}" for k, v in metrics.items() if k != "method") or "-"
+
+
+def _batches(feeds: Feeds, size: int) -> List[Feeds]:
+    n = len(next(iter(feeds.values())))
+    return [{k: v[i:i + size] for k, v in feeds.items()} for i in range(0, n, size)]
+
+
+def _evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],
+                     shapes: Optional[Dict[str, Sequence[int]]]) -> Tuple[Feeds, Optional[np.ndarray]]:
+    """The dataset's test split for zoo models; seeded random inputs for a model brought from elsewhere."""
+    dataset_name = manifest.source.get("dataset")
+    if dataset_name:
+        dataset = load_dataset(dataset_name, data)
+        return {manifest.inputs[0].name: dataset.x_test[:limit]}, dataset.y_test[:limit]
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for spec in manifest.inputs:
+        shape = list((shapes or {}).get(spec.name, spec.shape))
+        shape[0] = limit or 64 if shape[0] == -1 else shape[0]
+        if -1 in shape:
+            raise PaddleEdgeError(f"input {spec.name!r} has dynamic dims {list(spec.shape)}; parity needs concrete ones",
+                                  f"pass --shape {spec.name}:" + "x".join("1" if d == -1 else str(d) for d in spec.shape))
+        feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
+    return feeds, None
+
+
+def _max_abs_diff(a: List[np.ndarray], b: List[np.ndarray]) -> float:
+    return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b))
+
+
+def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None, limit: Optional[int] = None,
+               shapes: Optional[Dict[str, Sequence[int]]] = None, b1_calls: int = 500, b64_calls: int = 50) -> ParityReport:
+    """Measure outputs, accuracy and latency of a bundle against its float Paddle reference."""
+    bundle = runtime.load_bundle(Path(bundle_path))
+    manifest = bundle.manifest
+    if "paddle-fp32-program" not in manifest.artifacts:
+        raise PaddleEdgeError("this bundle carries no float Paddle reference", "export it again without --no-reference")
+    reference = PaddlePredictor(bundle.root / "reference", threads)
+    fp32 = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads)
+    int8 = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads) \
+        if any(a.precision == "int8" and a.format == "onnx" for a in manifest.artifacts.values()) else None
+    feeds, labels = _evaluation_data(manifest, data, limit, shapes)
+
+    ref_out, fp32_out, int8_out = [], [], []
+    for chunk in _batches(feeds, 500):
+        ref_out.append(reference.run(chunk))
+        fp32_out.append(fp32.predict(chunk))
+        if int8:
+            int8_out.append(int8.predict(chunk))
+    cat = lambda outs: [np.concatenate(o) for o in zip(*outs)]  # noqa: E731
+    ref_all, fp32_all = cat(ref_out), cat(fp32_out)
+    report: Dict[str, Any] = {"model": manifest.model, "threads": threads, "samples": int(len(ref_all[0]))}
+    values = {"onnx_fp32_max_abs_diff": _max_abs_diff(fp32_all, ref_all)}
+    parity: Dict[str, Any] = {"onnx_fp32_max_abs_diff": values["onnx_fp32_max_abs_diff"]}
+    if manifest.task == "classification":
+        values["onnx_fp32_argmax_agreement"] = float((fp32_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
+        parity["onnx_fp32_argmax_agreement"] = values["onnx_fp32_argmax_agreement"]
+    if labels is not None:
+        report["float"] = score(ref_all[0], labels, manifest.task)
+        report["onnx_fp32"] = score(fp32_all[0], labels, manifest.task)
+    if int8:
+        int8_all = cat(int8_out)
+        method = (manifest.quantization or {}).get("method", "?")
+        report["int8"] = {**(score(int8_all[0], labels, manifest.task) if labels is not None else {}), "method": method}
+        if manifest.task == "classification":
+            parity["int8_argmax_agreement"] = float((int8_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
+            if labels is not None:
+                parity["int8_top1_drop_points"] = (report["float"]["top1"] - report["int8"]["top1"]) * 100
+
+    bare = fp32.backend.session  # the same session the runtime wraps: the ratio is exactly the wrapper's overhead
+    latency, throughput = {}, {}
+    for batch, calls in ((1, b1_calls), (64, b64_calls)):
+        chunk = {k: np.ascontiguousarray(v[:batch]) for k, v in feeds.items()}
+        runners = {"paddle_inference_fp32": lambda c=chunk: reference.run(c), "onnxruntime_fp32": lambda c=chunk: fp32.predict(c),
+                   "bare_onnxruntime_fp32": lambda c=chunk: bare.run(None, c)}
+        if int8:
+            runners["onnxruntime_int8"] = lambda c=chunk: int8.predict(c)
+        for name, timing in time_in_rounds(runners, len(chunk[next(iter(chunk))]), calls).items():
+            if batch == 1:
+                latency[f"{name}_b1_p50"], latency[f"{name}_b1_p90"] = timing.p50_us, timing.p90_us
+            else:
+                throughput[f"{name}_b{timing.batch}"] = timing.throughput
+    values["runtime_overhead_ratio"] = latency["onnxruntime_fp32_b1_p50"] / latency["bare_onnxruntime_fp32_b1_p50"]
+    report.update(parity=parity, latency_us=latency, throughput=throughput, runtime_overhead_ratio=values["runtime_overhead_ratio"],
+                  artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},
+                  toolchain=manifest.toolchain)
+    checks = tuple(Check(name, value, *TOLERANCES[name]) for name, value in values.items())
+    report["checks"] = {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}
+    return ParityReport(report, checks)

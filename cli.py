@@ -1,0 +1,164 @@
+"""The `paddle-edge` command. Each sub-command imports only its own stage, so `run` works where only the runtime is installed."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from .runtime.errors import PaddleEdgeError
+
+
+def _data(args: argparse.Namespace) -> None:
+    from .train.datasets.housing import fetch_housing
+    from .train.datasets.mnist import fetch_mnist
+
+    print(fetch_mnist() if args.name == "mnist" else fetch_housing())
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .train.trainer import train_model
+
+    result = train_model(args.model, args.out, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                         seed=args.seed, data=args.data, train_limit=args.limit, resume=args.resume)
+    print(f"{args.model}: {json.dumps(result.card.metrics)} -> {result.model_dir}")
+
+
+def _compress(args: argparse.Namespace) -> None:
+    from .compress.recipe import PtqRecipe, QatRecipe
+
+    if args.method == "ptq":
+        from .compress.ptq import quantize_ptq
+
+        result = quantize_ptq(args.model_dir, args.out, PtqRecipe(algo=args.algo, batch_nums=args.batch_nums), data=args.data)
+    else:
+        from .compress.qat import quantize_qat
+
+        result = quantize_qat(args.model_dir, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr), data=args.data)
+    print(f"float {json.dumps(result.float_metrics)}  int8 ({args.method}) {json.dumps(result.int8_metrics)} -> {result.model_dir}")
+
+
+def _check(args: argparse.Namespace) -> None:
+    from .export.check import check_model
+
+    report = check_model(args.model_dir, args.target)
+    print(report.render())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _export(args: argparse.Namespace) -> None:
+    from .export.bundle import build_bundle
+
+    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=args.target.split(","), include_reference=not args.no_reference)
+    for name, art in result.manifest.artifacts.items():
+        print(f"{name:24} {art.bytes:>10,} B  {art.path}")
+    print(f"bundle: {result.directory}  archive: {result.archive}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from . import runtime
+
+    predictor = runtime.open(args.bundle, backend=args.backend, precision=args.precision, threads=args.threads)
+    for image, (label, prob) in zip(args.images, predictor.classify(args.images)):
+        print(f"{image}: {label} ({prob:.3f})")
+
+
+def _parity(args: argparse.Namespace) -> None:
+    from .boards.parity import run_parity
+
+    shapes = {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in args.shape)} if args.shape else None
+    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes)
+    print(report.render())
+    if args.json:
+        print(f"report: {report.save(args.json)}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .pipeline import run_demo
+
+    report = run_demo(args.out, threads=args.threads)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paddle-edge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("data", _data, "fetch and verify a dataset into the cache")
+    p.add_argument("name", choices=["mnist", "housing"])
+
+    p = add("train", _train, "train a zoo model (softmax, mlp, lenet, linear) and save its float inference model")
+    p.add_argument("model")
+    p.add_argument("--out", type=Path, required=True, help="run directory (checkpoints/ and model/)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, help="train on the first N samples only")
+    p.add_argument("--data", type=Path, help="your own data: a folder of MNIST IDX files, train/ and test/ class folders, or the housing CSV")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+
+    p = add("compress", _compress, "quantize a float model to int8 with PaddleSlim (PTQ or QAT)")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--method", choices=["ptq", "qat"], default="ptq")
+    p.add_argument("--algo", default="KL", help="PTQ calibration: KL, hist, mse, avg, abs_max")
+    p.add_argument("--batch-nums", type=int, default=10, help="PTQ calibration batches (of 32)")
+    p.add_argument("--epochs", type=int, default=1, help="QAT fine-tuning epochs")
+    p.add_argument("--lr", type=float, default=0.0001, help="QAT learning rate")
+    p.add_argument("--data", type=Path)
+
+    p = add("check", _check, "list a model's ops and those a target cannot run")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--target", default="onnx", help="onnx, lite-arm or lite-x86")
+
+    p = add("export", _export, "export a float model (and its int8 twin) into a bundle")
+    p.add_argument("model_dir", type=Path)
+    p.add_argument("--int8", type=Path, help="the int8 model directory written by `compress`")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86")
+    p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")
+
+    p = add("run", _run, "classify images with a bundle, using the thin runtime only")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--precision", default="int8")
+    p.add_argument("--threads", type=int)
+
+    p = add("parity", _parity, "outputs, accuracy and latency of a bundle against its float Paddle reference")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--limit", type=int, help="evaluate the first N test samples only")
+    p.add_argument("--data", type=Path)
+    p.add_argument("--shape", action="append", help="NAME:1x3x224x224 for inputs with dynamic dims (models without a dataset)")
+    p.add_argument("--json", type=Path, help="also write the report here")
+
+    p = add("demo", _demo, "the whole chain on LeNet and MNIST: train, PTQ and QAT, export, parity")
+    p.add_argument("--out", type=Path, default=Path("build/demo"))
+    p.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except PaddleEdgeError as exc:
+        print(f"paddle-edge {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""compress/: PaddleSlim int8 quantization (PTQ and QAT) of a float Paddle inference model."""

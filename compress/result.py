@@ -1,0 +1,49 @@
+"""What compress/ hands to export/: an int8 Paddle model directory whose card records the recipe and float vs int8 scores."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Dict
+
+from ..runtime.metrics import score
+from ..train.card import ModelCard
+from ..train.datasets import Dataset
+from ..train.inference_model import find_model_files, read_program
+from ..train.paddle_predictor import PaddlePredictor
+
+
+@dataclasses.dataclass(frozen=True)
+class CompressResult:
+    """The int8 model directory and its card (float and int8 metrics on the full test set)."""
+
+    model_dir: Path
+    card: ModelCard
+
+    @property
+    def float_metrics(self) -> Dict[str, float]:
+        return self.card.quantization["float_metrics"]
+
+    @property
+    def int8_metrics(self) -> Dict[str, float]:
+        return self.card.metrics
+
+
+def evaluate_model_dir(model_dir: Path, dataset: Dataset, threads: int = 2) -> Dict[str, float]:
+    """Score a Paddle model directory on the dataset's full test split with Paddle Inference."""
+    outputs = PaddlePredictor(model_dir, threads).predict_all(dataset.x_test)
+    return score(outputs, dataset.y_test, dataset.task)
+
+
+def write_int8_card(float_dir: Path, float_card: ModelCard, int8_dir: Path, recipe: Dict[str, Any], dataset: Dataset) -> ModelCard:
+    """Evaluate float and int8 side by side and save the int8 card into `int8_dir`."""
+    float_metrics = evaluate_model_dir(float_dir, dataset)
+    int8_metrics = evaluate_model_dir(int8_dir, dataset)
+    info = read_program(int8_dir)
+    card = dataclasses.replace(
+        float_card, inputs=info.inputs, outputs=info.outputs, precision="int8", metrics=int8_metrics,
+        quantization={**recipe, "float_metrics": float_metrics,
+                      "quantize_ops": sum(op in ("quantize_linear", "dequantize_linear") for op in info.ops)},
+        source_sha256=find_model_files(float_dir).sha256(),
+    )
+    card.save(int8_dir)
+    return card

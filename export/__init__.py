@@ -1,0 +1,1 @@
+"""export/: ONNX and Paddle Lite conversion, op checks, and the bundle that runtime/ loads."""

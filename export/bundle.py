@@ -1,0 +1,100 @@
+"""Assemble a bundle: the exported models, the float Paddle reference, and manifest.json (schema in runtime/manifest.py).
+
+The bundle directory is built in a temporary directory and renamed into place; the .tar.gz beside it likewise.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import atomic_dir, atomic_file, sha256_file
+from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest, Preprocess
+from ..train.card import ModelCard
+from ..train.inference_model import find_model_files, read_program
+from .onnx import export_onnx
+from .toolchain import toolchain_versions
+
+TARGETS = ("onnx", "lite-arm", "lite-x86")
+
+
+@dataclasses.dataclass(frozen=True)
+class BundleResult:
+    """Where the bundle went and what it says."""
+
+    directory: Path
+    archive: Path
+    manifest: Manifest
+
+
+def _card_or_program(model_dir: Path) -> ModelCard:
+    """The card paddle-edge wrote, or one read off the program for a model brought from elsewhere."""
+    card = ModelCard.load(model_dir)
+    if card is not None:
+        return card
+    info = read_program(model_dir)
+    return ModelCard(model=Path(model_dir).resolve().name, task="generic", inputs=info.inputs, outputs=info.outputs, preprocess=Preprocess())
+
+
+def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[str] = None) -> Artifact:
+    path = root / rel
+    return Artifact(rel, fmt, precision, sha256_file(path), path.stat().st_size, target)
+
+
+def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: Sequence[str],
+                include_reference: bool) -> Dict[str, Artifact]:
+    artifacts: Dict[str, Artifact] = {}
+    sources = [("fp32", float_dir)] + ([("int8", int8_dir)] if int8_dir else [])
+    for precision, model_dir in sources:
+        if "onnx" in targets:
+            export_onnx(model_dir, root / f"model.{precision}.onnx")
+            artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
+        for target in targets:
+            if target.startswith("lite-"):
+                from .lite import export_lite
+
+                arch = target.split("-", 1)[1]
+                rel = f"model.{precision}.{arch}.nb"
+                export_lite(model_dir, root / rel, arch)
+                artifacts[f"{target}-{precision}"] = _artifact(root, rel, "nb", precision, arch)
+    if include_reference:
+        files = find_model_files(float_dir)
+        (root / "reference").mkdir()
+        for kind, src in (("program", files.program), ("params", files.params)):
+            rel = f"reference/model{src.suffix}"
+            shutil.copyfile(src, root / rel)
+            artifacts[f"paddle-fp32-{kind}"] = _artifact(root, rel, f"paddle-{kind}", "fp32")
+    return artifacts
+
+
+def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None, targets: Sequence[str] = ("onnx",),
+                 include_reference: bool = True) -> BundleResult:
+    """Export `float_dir` (and its int8 twin) for `targets` into the bundle `out_dir` and `out_dir`.tar.gz."""
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
+    float_card = _card_or_program(float_dir)
+    int8_card = ModelCard.load(int8_dir) if int8_dir else None
+    if int8_dir and (int8_card is None or int8_card.precision != "int8"):
+        raise PaddleEdgeError(f"{int8_dir} is not an int8 model written by `paddle-edge compress`", "pass the directory compress wrote")
+    if int8_card and int8_card.source_sha256 != find_model_files(float_dir).sha256():
+        raise PaddleEdgeError(f"{int8_dir} was not quantized from {float_dir} (its source sha256 differs)",
+                              "pass the float model the int8 model was made from, or compress it again")
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as root:
+        artifacts = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference)
+        accuracy = {"float": float_card.metrics, **({"int8": int8_card.metrics} if int8_card else {})}
+        manifest = Manifest(
+            model=float_card.model, task=float_card.task, inputs=float_card.inputs, outputs=float_card.outputs,
+            preprocess=float_card.preprocess, labels=float_card.labels, artifacts=artifacts,
+            source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset},
+            quantization=int8_card.quantization if int8_card else None, accuracy=accuracy, toolchain=toolchain_versions(),
+        )
+        (root / MANIFEST_NAME).write_text(manifest.to_json())
+    archive = out_dir.with_name(out_dir.name + ".tar.gz")
+    with atomic_file(archive) as tmp, tarfile.open(tmp, "w:gz") as tar:
+        tar.add(out_dir, arcname=out_dir.name)
+    return BundleResult(out_dir, archive, manifest)

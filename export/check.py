@@ -1,0 +1,56 @@
+"""`paddle-edge check`: list a model's ops and say which ones a target cannot run, before any conversion."""
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Dict, FrozenSet, Tuple
+
+from ..runtime.errors import PaddleEdgeError
+from ..train.inference_model import read_program
+
+
+def _onnx_ops() -> FrozenSet[str]:
+    from paddle2onnx.paddle2onnx_cpp2py_export import get_all_supported_operators
+
+    return frozenset(get_all_supported_operators())
+
+
+def _lite_ops(target: str) -> Callable[[], FrozenSet[str]]:
+    def ops() -> FrozenSet[str]:
+        from .lite import lite_supported_ops
+
+        return frozenset(lite_supported_ops(target))
+    return ops
+
+
+TARGETS: Dict[str, Callable[[], FrozenSet[str]]] = {"onnx": _onnx_ops, "lite-arm": _lite_ops("arm"), "lite-x86": _lite_ops("x86")}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """Ops of a model with their counts, and those the target lacks."""
+
+    target: str
+    ops: Dict[str, int]
+    unsupported: Tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.unsupported
+
+    def render(self) -> str:
+        lines = [f"{'op':32} {'count':>5}  {self.target}"]
+        lines += [f"{op:32} {n:>5}  {'NO' if op in self.unsupported else 'ok'}" for op, n in sorted(self.ops.items())]
+        lines.append(f"{len(self.unsupported)} of {len(self.ops)} op types unsupported by {self.target}"
+                     + (f": {', '.join(self.unsupported)}" if self.unsupported else ""))
+        return "\n".join(lines)
+
+
+def check_model(model_dir: Path, target: str) -> CheckReport:
+    """Compare the model's op types with what `target` supports."""
+    if target not in TARGETS:
+        raise PaddleEdgeError(f"unknown target {target!r}", f"use one of: {', '.join(TARGETS)}")
+    ops = Counter(read_program(model_dir).ops)
+    supported = TARGETS[target]()
+    return CheckReport(target, dict(ops), tuple(sorted(op for op in ops if op not in supported)))

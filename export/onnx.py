@@ -1,0 +1,57 @@
+"""Paddle inference model -> ONNX with paddle2onnx 1.2.11, float or PaddleSlim int8 (QDQ carrying PaddleSlim's scales).
+
+paddle2onnx runs in a child process: its C++ core aborts the process on unsupported input, and the child's output
+is what names the problem. Every file is checked with onnx.checker before it is renamed into place.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Dict
+
+import onnx
+
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import atomic_file
+from ..train.inference_model import find_model_files
+
+OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
+
+
+class ExportError(PaddleEdgeError):
+    """paddle2onnx or onnx.checker refused the model."""
+
+
+def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET) -> Path:
+    """Convert `model_dir` to `out_path` (.onnx); a quantized program becomes a QDQ graph."""
+    files = find_model_files(model_dir)
+    with atomic_file(out_path) as tmp:
+        cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
+               "--model_filename", files.program.name, "--params_filename", files.params.name,
+               "--save_file", str(tmp), "--opset_version", str(opset), "--deploy_backend", "onnxruntime"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        log = (proc.stdout + proc.stderr).strip()
+        if proc.returncode != 0 or tmp.stat().st_size == 0:
+            tail = "\n".join(line for line in log.splitlines() if "Warning" not in line)[-1500:]
+            raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
+                              "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
+        check_onnx(tmp)
+    return Path(out_path)
+
+
+def check_onnx(path: Path) -> onnx.ModelProto:
+    """Load and run onnx.checker (full check, with shape inference); raise naming the file."""
+    try:
+        model = onnx.load(str(path))
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:  # protobuf DecodeError, onnx ValidationError or InferenceError: all mean a bad file
+        raise ExportError(f"{path} is not a valid ONNX model ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                          "export it again; if it was copied, the copy is truncated") from exc
+    return model
+
+
+def op_histogram(path: Path) -> Dict[str, int]:
+    """Count of each ONNX op type, e.g. to confirm QuantizeLinear/DequantizeLinear in an int8 export."""
+    return dict(Counter(node.op_type for node in onnx.load(str(path)).graph.node))

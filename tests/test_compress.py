@@ -1,0 +1,39 @@
+"""PaddleSlim int8: PTQ and QAT on a real trained LeNet; graph and accuracy both checked."""
+from __future__ import annotations
+
+import pytest
+
+from paddle_edge.compress.qat import quantize_qat
+from paddle_edge.compress.recipe import PtqRecipe, QatRecipe
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.train.inference_model import find_model_files, read_program
+
+
+def test_ptq_inserts_quant_ops_and_keeps_accuracy(lenet, lenet_ptq):
+    ops = read_program(lenet_ptq.model_dir).ops
+    assert ops.count("quantize_linear") >= 4 and ops.count("dequantize_linear") >= 4
+    assert lenet_ptq.card.precision == "int8"
+    assert lenet_ptq.card.source_sha256 == find_model_files(lenet.model_dir).sha256()
+    drop = (lenet_ptq.float_metrics["top1"] - lenet_ptq.int8_metrics["top1"]) * 100
+    print(f"PTQ(avg): float {lenet_ptq.float_metrics['top1']:.4f} int8 {lenet_ptq.int8_metrics['top1']:.4f} drop {drop:.2f} points")
+    assert drop < 1.0
+
+
+def test_qat_fine_tunes_and_quantizes(tmp_path, lenet):
+    result = quantize_qat(lenet.model_dir, tmp_path / "qat", QatRecipe(epochs=1), train_limit=2000, verbose=0)
+    assert read_program(result.model_dir).ops.count("dequantize_linear") >= 4
+    drop = (result.float_metrics["top1"] - result.int8_metrics["top1"]) * 100
+    print(f"QAT: float {result.float_metrics['top1']:.4f} int8 {result.int8_metrics['top1']:.4f} drop {drop:.2f} points")
+    assert drop < 1.0
+
+
+def test_bad_recipes_are_refused_before_any_work():
+    with pytest.raises(PaddleEdgeError, match="KL"):
+        PtqRecipe(algo="magic")
+    with pytest.raises(PaddleEdgeError, match="epoch"):
+        QatRecipe(epochs=0)
+
+
+def test_qat_refuses_a_model_it_cannot_rebuild(tmp_path, lenet_ptq):
+    with pytest.raises(PaddleEdgeError, match="ptq"):
+        quantize_qat(lenet_ptq.model_dir, tmp_path / "q")

@@ -1,0 +1,73 @@
+"""Datasets: verified fetches, IDX parsing, the housing split, and a user's own image folders."""
+from __future__ import annotations
+
+import gzip
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.train.datasets import load_dataset
+from paddle_edge.train.datasets.idx import read_idx
+from paddle_edge.train.datasets.mnist import SHA256, fetch_mnist, load_mnist
+
+
+def test_mnist_is_the_original(mnist_dir):
+    images, labels = load_mnist("test", mnist_dir)
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist()[:3] == [980, 1135, 1032]
+
+
+def test_normalisation_is_the_course_one(mnist_test, mnist_dir):
+    raw, _ = load_mnist("test", mnist_dir)
+    np.testing.assert_allclose(mnist_test[0][:5, 0], raw[:5] / 127.5 - 1, atol=1e-6)
+
+
+def test_corrupt_cache_fails_its_checksum(tmp_path, mnist_dir):
+    for name in SHA256:
+        shutil.copyfile(mnist_dir / name, tmp_path / name)
+    with open(tmp_path / "t10k-labels-idx1-ubyte", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x07")
+    with pytest.raises(PaddleEdgeError, match="sha256"):
+        fetch_mnist(tmp_path)
+
+
+def test_user_gz_idx_files_are_accepted(tmp_path, mnist_dir):
+    for name in SHA256:
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress((mnist_dir / name).read_bytes()))
+    images, labels = load_mnist("train", tmp_path)
+    assert images.shape == (60000, 28, 28) and len(labels) == 60000
+
+
+def test_truncated_idx_names_the_problem(tmp_path, mnist_dir):
+    bad = tmp_path / "t10k-images-idx3-ubyte"
+    bad.write_bytes((mnist_dir / "t10k-images-idx3-ubyte").read_bytes()[:5000])
+    with pytest.raises(PaddleEdgeError, match="truncated"):
+        read_idx(bad)
+    bad.write_bytes(b"not an idx file at all")
+    with pytest.raises(PaddleEdgeError, match="magic"):
+        read_idx(bad)
+
+
+def test_housing_is_min_max_scaled_on_train_only():
+    data = load_dataset("housing")
+    assert data.x_train.shape == (404, 13) and data.x_test.shape == (102, 13)
+    np.testing.assert_allclose(data.x_train.min(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(data.x_train.max(axis=0), 1, atol=1e-6)
+    assert data.x_test.min() < 0 or data.x_test.max() > 1  # test rows were not used to fit the scaling
+
+
+def test_image_folders(tmp_path, mnist_dir):
+    images, labels = load_mnist("test", mnist_dir)
+    for split, rows in (("train", range(0, 40)), ("test", range(40, 60))):
+        for i in rows:
+            folder = tmp_path / split / f"digit{labels[i]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).save(folder / f"{i}.png")
+    data = load_dataset("folder", tmp_path)
+    assert data.x_train.shape == (40, 1, 28, 28) and data.x_train.dtype == np.float32
+    source = [i for i in range(40) if np.allclose(data.x_train[0, 0], images[i] / 127.5 - 1, atol=1e-6)]
+    assert source and data.labels[data.y_train[0]] == f"digit{labels[source[0]]}"

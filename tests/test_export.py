@@ -1,0 +1,89 @@
+"""Export: ONNX float and int8 (QDQ from PaddleSlim), op checks, bundles, and models brought from elsewhere."""
+from __future__ import annotations
+
+import json
+import tarfile
+
+import numpy as np
+import pytest
+
+from paddle_edge import runtime
+from paddle_edge.boards.parity import run_parity
+from paddle_edge.export.bundle import build_bundle
+from paddle_edge.export.check import check_model
+from paddle_edge.export.onnx import ExportError, check_onnx, export_onnx, op_histogram
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.runtime.manifest import SCHEMA_VERSION
+from user_models import save_mobilenet_v3_small, save_two_input_net
+
+
+def test_int8_onnx_carries_paddleslim_scales(lenet_bundle):
+    ops = op_histogram(lenet_bundle.directory / "model.int8.onnx")
+    assert ops.get("QuantizeLinear", 0) >= 4 and ops.get("DequantizeLinear", 0) >= 4
+    assert "QuantizeLinear" not in op_histogram(lenet_bundle.directory / "model.fp32.onnx")
+    for name in ("model.fp32.onnx", "model.int8.onnx"):
+        check_onnx(lenet_bundle.directory / name)
+
+
+def test_manifest_describes_the_bundle(lenet_bundle):
+    manifest = json.loads((lenet_bundle.directory / "manifest.json").read_text())
+    assert manifest["schema_version"] == SCHEMA_VERSION and manifest["model"] == "lenet"
+    assert manifest["inputs"][0] == {"name": "image", "shape": [-1, 1, 28, 28], "dtype": "float32", "layout": "NCHW"}
+    assert manifest["preprocess"]["image"]["color"] == "L" and manifest["labels"][3] == "3"
+    assert {a["precision"] for a in manifest["artifacts"].values()} == {"fp32", "int8"}
+    assert manifest["quantization"]["method"] == "ptq" and "top1" in manifest["accuracy"]["int8"]
+    assert manifest["toolchain"]["paddle2onnx"] == "1.2.11" and len(manifest["source"]["float_model_sha256"]) == 64
+    with tarfile.open(lenet_bundle.archive) as tar:
+        assert "lenet/manifest.json" in tar.getnames()
+
+
+def test_check_lists_ops_and_unsupported_ones(lenet):
+    report = check_model(lenet.model_dir, "onnx")
+    assert report.ok and report.ops["conv2d"] == 2
+    assert "conv2d" in report.render()
+
+
+def test_garbled_onnx_is_refused(tmp_path, lenet_bundle):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes((lenet_bundle.directory / "model.fp32.onnx").read_bytes()[:3000])
+    with pytest.raises(ExportError, match="not a valid ONNX model"):
+        check_onnx(bad)
+
+
+def test_export_failure_leaves_no_file(tmp_path, lenet):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.pdmodel").write_bytes((lenet.model_dir / "model.pdmodel").read_bytes())
+    (broken / "model.pdiparams").write_bytes(b"\x00" * 10)
+    with pytest.raises(ExportError):
+        export_onnx(broken, tmp_path / "out.onnx")
+    assert list(tmp_path.glob("*onnx*")) == []
+
+
+def test_int8_from_another_float_model_is_refused(tmp_path, lenet_ptq, lenet_bundle):
+    other = save_two_input_net(tmp_path / "other")
+    with pytest.raises(PaddleEdgeError, match="not quantized from"):
+        build_bundle(other, tmp_path / "b", int8_dir=lenet_ptq.model_dir)
+
+
+def test_two_inputs_with_dynamic_spatial_dims(tmp_path):
+    bundle = build_bundle(save_two_input_net(tmp_path / "two"), tmp_path / "bundle")
+    assert [i.shape for i in bundle.manifest.inputs] == [(-1, 3, -1, -1), (-1, 4)]
+    predictor = runtime.open(bundle.directory, precision="fp32")
+    rng = np.random.default_rng(0)
+    for h, w in ((32, 48), (17, 9)):
+        out = predictor.predict({"image": rng.standard_normal((2, 3, h, w), dtype=np.float32), "extra": np.ones((2, 4), np.float32)})
+        assert out[0].shape == (2, 5)
+    report = run_parity(bundle.directory, limit=8, shapes={"image": [8, 3, 40, 40]}, b1_calls=10, b64_calls=5)
+    assert report.data["parity"]["onnx_fp32_max_abs_diff"] <= 1e-4, report.render()
+
+
+@pytest.mark.slow
+def test_mobilenet_v3_small_goes_through(tmp_path):
+    model_dir = save_mobilenet_v3_small(tmp_path / "mbv3")
+    ops = check_model(model_dir, "onnx").ops
+    assert {"depthwise_conv2d", "hard_swish", "batch_norm"} <= set(ops)
+    bundle = build_bundle(model_dir, tmp_path / "bundle")
+    report = run_parity(bundle.directory, limit=4, b1_calls=10, b64_calls=3)
+    print(report.render())
+    assert report.data["parity"]["onnx_fp32_max_abs_diff"] <= 1e-4

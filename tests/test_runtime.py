@@ -1,0 +1,125 @@
+"""The thin runtime: no paddle, hashes verified, inputs checked, images classified, bad bundles refused."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import numpy as np
+import pytest
+
+from paddle_edge import runtime
+from paddle_edge.runtime.errors import BackendError, BundleError, InputError
+
+
+def test_runtime_runs_without_paddle(lenet_bundle, digit_png):
+    """Block paddle, paddleslim and paddle2onnx from being imported at all, then load and run the bundle."""
+    code = (
+        "import sys\n"
+        "blocked = ('paddle', 'paddleslim', 'paddle2onnx', 'onnx')\n"
+        "for name in blocked: sys.modules[name] = None\n"
+        "from paddle_edge import runtime\n"
+        f"p = runtime.open({str(lenet_bundle.archive)!r}, precision='int8', threads=1)\n"
+        f"print(p.classify([{str(digit_png)!r}])[0][0])\n"
+        "assert all(sys.modules[m] is None for m in list(sys.modules) if m.split('.')[0] in blocked)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_classify_a_png_of_a_three(lenet_bundle, digit_png, precision):
+    label, prob = runtime.open(lenet_bundle.directory, precision=precision).classify([digit_png])[0]
+    assert label == "3" and 0.5 < prob <= 1.0
+
+
+def test_dark_ink_on_paper_is_inverted(lenet_bundle, digit_png, tmp_path):
+    from PIL import Image
+
+    paper = tmp_path / "paper.png"
+    Image.eval(Image.open(digit_png), lambda v: 255 - v).save(paper)
+    assert runtime.open(lenet_bundle.directory).classify([paper])[0][0] == "3"
+
+
+def test_predict_matches_manifest_and_fp32_agrees_with_int8(lenet_bundle, batch):
+    fp32 = runtime.open(lenet_bundle.directory, precision="fp32").predict(batch)[0]
+    int8 = runtime.open(lenet_bundle.directory, precision="int8").predict(batch)[0]
+    assert fp32.shape == (8, 10) and (fp32.argmax(1) == int8.argmax(1)).mean() >= 0.75
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda b: b.astype(np.float64), "dtype float64"),
+    (lambda b: b[:, 0], "rank 3"),
+    (lambda b: np.repeat(b, 3, axis=1), "channel count 3"),
+    (lambda b: b[:, :, :20], "dim 2 20"),
+    (lambda b: b[:0], "empty batch"),
+    (lambda b: b.tolist(), "not a numpy array"),
+])
+def test_bad_inputs_name_the_problem(lenet_bundle, batch, bad, message):
+    predictor = runtime.open(lenet_bundle.directory, precision="fp32")
+    with pytest.raises(InputError, match=message):
+        predictor.predict(bad(batch))
+
+
+def test_wrong_input_names(lenet_bundle, batch):
+    with pytest.raises(InputError, match="image"):
+        runtime.open(lenet_bundle.directory).predict({"pixels": batch})
+
+
+def test_not_an_image(lenet_bundle, tmp_path):
+    fake = tmp_path / "digit.png"
+    fake.write_text("this is not a PNG")
+    with pytest.raises(InputError, match="not a readable image"):
+        runtime.open(lenet_bundle.directory).classify([fake])
+    with pytest.raises(InputError, match="not found"):
+        runtime.open(lenet_bundle.directory).classify([tmp_path / "missing.png"])
+
+
+def _copy(bundle, tmp_path):
+    return shutil.copytree(bundle.directory, tmp_path / "copy")
+
+
+def test_tampered_artifact_is_refused(lenet_bundle, tmp_path):
+    copy = _copy(lenet_bundle, tmp_path)
+    with open(copy / "model.int8.onnx", "r+b") as f:
+        f.seek(200)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(BundleError, match="model.int8.onnx.*sha256"):
+        runtime.open(copy)
+
+
+def test_unknown_schema_version_names_the_readable_ones(lenet_bundle, tmp_path):
+    copy = _copy(lenet_bundle, tmp_path)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["schema_version"] = 99
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"99.*reads \(1\)"):
+        runtime.open(copy)
+
+
+def test_truncated_archive_is_refused(lenet_bundle, tmp_path):
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(lenet_bundle.archive.read_bytes()[:20000])
+    with pytest.raises(BundleError, match="truncated or damaged"):
+        runtime.open(cut)
+
+
+def test_archive_with_a_link_is_refused(tmp_path):
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("bundle/manifest.json")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(BundleError, match="unsafe entry"):
+        runtime.open(evil)
+
+
+def test_backend_and_precision_errors(lenet_bundle):
+    with pytest.raises(BackendError, match="precision"):
+        runtime.open(lenet_bundle.directory, precision="int4")
+    with pytest.raises(BackendError, match="unknown backend"):
+        runtime.open(lenet_bundle.directory, backend="tensorrt")
+    with pytest.raises(BundleError, match="no nb int8 artifact.*onnx/int8"):
+        lenet_bundle.manifest.pick("nb", "int8")

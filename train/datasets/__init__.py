@@ -1,0 +1,75 @@
+"""Datasets by name, loaded as normalised float32 arrays plus the preprocessing that the runtime will repeat.
+
+Normalisation is the runtime's own `normalize` (numpy), not a paddle transform, so training and the board apply
+bit-for-bit the same arithmetic to raw pixels and features.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+from ...runtime.errors import PaddleEdgeError
+from ...runtime.manifest import ImageSpec, Preprocess, TensorSpec
+from ...runtime.preprocess import normalize
+from .housing import load_housing
+from .mnist import load_mnist
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Normalised splits of one dataset and how raw inputs become model inputs."""
+
+    name: str
+    task: str
+    input: TensorSpec
+    preprocess: Preprocess
+    labels: Optional[Tuple[str, ...]]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+MNIST_IMAGE = ImageSpec(color="L", size=(28, 28), invert_light_background=True)
+MNIST_PREPROCESS = Preprocess(scale=1 / 127.5, offset=-1.0, image=MNIST_IMAGE)  # x / 127.5 - 1, as in the course
+DIGITS = tuple(str(d) for d in range(10))
+
+
+def _mnist(data: Optional[Path]) -> Dataset:
+    (xtr, ytr), (xte, yte) = load_mnist("train", data), load_mnist("test", data)
+    prep = lambda x: normalize(x[:, None], MNIST_PREPROCESS)  # noqa: E731
+    return Dataset("mnist", "classification", TensorSpec("image", (-1, 1, 28, 28), "float32", "NCHW"),
+                   MNIST_PREPROCESS, DIGITS, prep(xtr), ytr, prep(xte), yte)
+
+
+def _folder(data: Optional[Path]) -> Dataset:
+    if data is None:
+        raise PaddleEdgeError("the image-folder dataset needs --data DIR", "pass DIR with train/<class>/ and test/<class>/ folders")
+    from .folder import load_folder
+
+    xtr, ytr, classes = load_folder("train", data, MNIST_IMAGE)
+    xte, yte, _ = load_folder("test", data, MNIST_IMAGE)
+    return Dataset("folder", "classification", TensorSpec("image", (-1, 1, 28, 28), "float32", "NCHW"),
+                   MNIST_PREPROCESS, classes, normalize(xtr, MNIST_PREPROCESS), ytr, normalize(xte, MNIST_PREPROCESS), yte)
+
+
+def _housing(data: Optional[Path]) -> Dataset:
+    (xtr, ytr), (xte, yte) = load_housing("train", data), load_housing("test", data)
+    low, high = xtr.min(axis=0), xtr.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    prep = Preprocess(scale=(1.0 / span).tolist(), offset=(-low / span).tolist())  # min-max on the training split only
+    return Dataset("housing", "regression", TensorSpec("x", (-1, 13), "float32", "NC"), prep, None,
+                   normalize(xtr, prep), ytr, normalize(xte, prep), yte)
+
+
+DATASETS: Dict[str, Callable[[Optional[Path]], Dataset]] = {"mnist": _mnist, "housing": _housing, "folder": _folder}
+
+
+def load_dataset(name: str, data: Optional[Path] = None) -> Dataset:
+    """Load dataset `name` (optionally from the user's own files at `data`)."""
+    if name not in DATASETS:
+        raise PaddleEdgeError(f"unknown dataset {name!r}", f"use one of: {', '.join(DATASETS)}")
+    return DATASETS[name](Path(data) if data else None)

@@ -1,0 +1,103 @@
+"""A Paddle inference model on disk (legacy ProgramDesc .pdmodel + .pdiparams): find its files, read its inputs, outputs and ops.
+
+The program is parsed as protobuf, not executed, so this is safe on any file and fast.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Tuple
+
+from google.protobuf.message import DecodeError
+from paddle.base.proto import framework_pb2
+
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.manifest import TensorSpec
+
+_DTYPES = {"FP32": "float32", "FP64": "float64", "FP16": "float16", "INT64": "int64", "INT32": "int32",
+           "INT8": "int8", "UINT8": "uint8", "BOOL": "bool", "BF16": "bfloat16"}
+# Paddle 3 renamed VarType.lod_tensor to dense_tensor; the field number, and so every saved file, is unchanged.
+_TENSOR_FIELD = "dense_tensor" if "dense_tensor" in framework_pb2.VarType.DESCRIPTOR.fields_by_name else "lod_tensor"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFiles:
+    """The program and parameter files of one model directory."""
+
+    program: Path
+    params: Path
+
+    @property
+    def prefix(self) -> Path:
+        return self.program.with_suffix("")
+
+    def sha256(self) -> str:
+        """One digest of program and weights: the identity of the model."""
+        digest = hashlib.sha256()
+        for path in (self.program, self.params):
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgramInfo:
+    """What a Paddle program takes, gives and does."""
+
+    inputs: Tuple[TensorSpec, ...]
+    outputs: Tuple[TensorSpec, ...]
+    ops: Tuple[str, ...]
+
+
+def find_model_files(model_dir: Path) -> ModelFiles:
+    """The single .pdmodel and its .pdiparams in `model_dir`, or an error that says what is missing."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise PaddleEdgeError(f"{model_dir} is not a directory", "pass the directory that holds model.pdmodel and model.pdiparams")
+    programs = sorted(model_dir.glob("*.pdmodel"))
+    if not programs:
+        hint = " (it holds a PIR .json program: re-save it with FLAGS_enable_pir_api=0 set before `import paddle`)" \
+            if list(model_dir.glob("*.json")) and list(model_dir.glob("*.pdiparams")) else ""
+        raise PaddleEdgeError(f"no .pdmodel file in {model_dir}{hint}",
+                              "save the model with paddle.jit.save or paddle.static.save_inference_model (legacy format)")
+    if len(programs) > 1:
+        raise PaddleEdgeError(f"{model_dir} holds several programs: {[p.name for p in programs]}", "keep one model per directory")
+    params = programs[0].with_suffix(".pdiparams")
+    if not params.is_file():
+        raise PaddleEdgeError(f"{programs[0].name} has no parameter file {params.name} beside it",
+                              "copy the .pdiparams saved with the program into the same directory")
+    return ModelFiles(programs[0], params)
+
+
+def _spec(block: framework_pb2.BlockDesc, name: str, layout_hint: bool) -> TensorSpec:
+    var = next((v for v in block.vars if v.name == name), None)
+    if var is None:
+        return TensorSpec(name, ())
+    tensor = getattr(var.type, _TENSOR_FIELD).tensor
+    shape = tuple(int(d) for d in tensor.dims)
+    dtype = _DTYPES.get(framework_pb2.VarType.Type.Name(tensor.data_type), "float32")
+    return TensorSpec(name, shape, dtype, "NCHW" if layout_hint and len(shape) == 4 else None)
+
+
+def read_program(model_dir: Path) -> ProgramInfo:
+    """Inputs (in feed order), outputs (in fetch order) and the op types of the main block."""
+    files = find_model_files(model_dir)
+    desc = framework_pb2.ProgramDesc()
+    try:
+        desc.ParseFromString(files.program.read_bytes())
+    except (DecodeError, RuntimeWarning) as exc:
+        raise PaddleEdgeError(f"{files.program} is not a Paddle program ({exc})", "the file is damaged or not a .pdmodel; save the model again") from exc
+    if not desc.blocks:
+        raise PaddleEdgeError(f"{files.program} is not a Paddle program (no blocks)", "the file is damaged or not a .pdmodel; save the model again")
+    block = desc.blocks[0]
+
+    def ordered(op_type: str, slot: str) -> Tuple[str, ...]:
+        ops = sorted((op for op in block.ops if op.type == op_type), key=lambda op: next((a.i for a in op.attrs if a.name == "col"), 0))
+        return tuple(next(v.arguments[0] for v in (op.outputs if op_type == "feed" else op.inputs) if v.parameter == slot) for op in ops)
+
+    inputs = tuple(_spec(block, n, True) for n in ordered("feed", "Out"))
+    outputs = tuple(_spec(block, n, False) for n in ordered("fetch", "X"))
+    if not inputs or not outputs:
+        raise PaddleEdgeError(f"{files.program} has no feed or fetch ops: it is a training program, not an inference model",
+                              "save it with paddle.jit.save(layer, prefix, input_spec=[...])")
+    return ProgramInfo(inputs, outputs, tuple(op.type for op in block.ops if op.type not in ("feed", "fetch")))

@@ -1,0 +1,60 @@
+"""The model zoo: the networks people learn deployment on, by name, each with its dataset."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict
+
+from paddle import nn
+
+from ..runtime.errors import PaddleEdgeError
+
+
+def softmax_regression() -> nn.Layer:
+    """One fully connected layer over the 784 pixels (the course's 92 % baseline)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+
+
+def mlp() -> nn.Layer:
+    """784-512-10 with ReLU."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+def lenet() -> nn.Layer:
+    """The course's LeNet: conv5x5x20-pool-BN-conv5x5x50-pool-fc10 (not the classic LeNet-5 with its 120/84 FC stack)."""
+    return nn.Sequential(
+        nn.Conv2D(1, 20, 5), nn.ReLU(), nn.MaxPool2D(2, 2), nn.BatchNorm2D(20),
+        nn.Conv2D(20, 50, 5), nn.ReLU(), nn.MaxPool2D(2, 2),
+        nn.Flatten(), nn.Linear(800, 10),
+    )
+
+
+def linear_regression() -> nn.Layer:
+    """13 housing features to one price."""
+    return nn.Linear(13, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooEntry:
+    """A zoo model: how to build it, what it trains on, and the defaults that reach its accuracy target."""
+
+    build: Callable[[], nn.Layer]
+    dataset: str
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    target: str
+
+
+ZOO: Dict[str, ZooEntry] = {
+    "softmax": ZooEntry(softmax_regression, "mnist", 5, 0.001, 64, "top-1 >= 92.0 %"),
+    "mlp": ZooEntry(mlp, "mnist", 5, 0.001, 64, "top-1 >= 97.5 %"),
+    "lenet": ZooEntry(lenet, "mnist", 4, 0.001, 64, "top-1 >= 99.0 %"),
+    "linear": ZooEntry(linear_regression, "housing", 200, 0.01, 32, "test MSE reported"),
+}
+
+
+def zoo_entry(name: str) -> ZooEntry:
+    """The zoo entry for `name`, or an error that lists the zoo."""
+    if name not in ZOO:
+        raise PaddleEdgeError(f"unknown model {name!r}", f"choose one of: {', '.join(ZOO)}")
+    return ZOO[name]
