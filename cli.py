@@ -25,6 +25,15 @@ def _train(args: argparse.Namespace) -> None:
     print(f"{args.model}: {json.dumps(result.card.metrics)} -> {result.model_dir}")
 
 
+def _zoo(args: argparse.Namespace) -> None:
+    from .train.benchmark import train_zoo
+    from .train.zoo import ZOO
+
+    rows = train_zoo(args.out, args.models.split(",") if args.models else tuple(ZOO))
+    if any(r["passed"] is False for r in rows):
+        raise SystemExit(1)
+
+
 def _compress(args: argparse.Namespace) -> None:
     from .compress.recipe import PtqRecipe, QatRecipe
 
@@ -107,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="train on the first N samples only")
     p.add_argument("--data", type=Path, help="your own data: a folder of MNIST IDX files, train/ and test/ class folders, or the housing CSV")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+
+    p = add("zoo", _zoo, "train every zoo model with its defaults and print its accuracy against its target")
+    p.add_argument("--out", type=Path, default=Path("build/zoo"))
+    p.add_argument("--models", help="comma-separated subset, e.g. softmax,mlp")
 
     p = add("compress", _compress, "quantize a float model to int8 with PaddleSlim (PTQ or QAT)")
     p.add_argument("model_dir", type=Path)

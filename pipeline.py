@@ -15,8 +15,15 @@ from .compress.recipe import PtqRecipe, QatRecipe
 from .export.bundle import build_bundle
 from .train.datasets.mnist import fetch_mnist, load_mnist
 from .train.trainer import train_model
+from .train.zoo import ZOO
 
 MODEL = "lenet"
+# The demo's accuracy promises for LeNet, judged like parity's: (limit, "min" or "max").
+TARGETS = {
+    "float_top1": (ZOO[MODEL].target, "min"),
+    "ptq_top1_drop_points": (0.3, "max"),
+    "qat_top1_drop_points": (0.1, "max"),
+}
 
 
 def _step(title: str) -> float:
@@ -51,8 +58,8 @@ def run_demo(out: Path, threads: int = 2) -> ParityReport:
         print(f"{result.card.quantization['method']}: int8 top-1 {result.int8_metrics['top1'] * 100:.2f} % (float {result.float_metrics['top1'] * 100:.2f} %)")
     best = max((ptq, qat), key=lambda r: r.int8_metrics["top1"])
     seconds["compress"] = time.perf_counter() - t
-    t = _step(f"4/6 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, into a bundle")
-    bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir)
+    t = _step(f"4/6 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt")
+    bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86"))
     print(f"{bundle.directory} and {bundle.archive}")
     seconds["export"] = time.perf_counter() - t
     t = _step("5/6 run: the thin runtime classifies a PNG of a handwritten 3")
@@ -63,6 +70,8 @@ def run_demo(out: Path, threads: int = 2) -> ParityReport:
     t = _step("6/6 parity: outputs, accuracy and latency against the float Paddle reference")
     report = run_parity(bundle.directory, threads=threads)
     seconds["parity"] = time.perf_counter() - t
+    drops = {f"{r.card.quantization['method']}_top1_drop_points": (r.float_metrics["top1"] - r.int8_metrics["top1"]) * 100 for r in (ptq, qat)}
+    report = report.with_checks({"float_top1": report.data["float"]["top1"], **drops}, TARGETS)
     report.data["compress"] = {r.card.quantization["method"]: {"top1": r.int8_metrics["top1"], "recipe": r.card.quantization} for r in (ptq, qat)}
     report.data["sample"] = {"image": str(digit), "label": label, "probability": prob}
     report.data["stage_seconds"] = seconds

@@ -50,3 +50,17 @@ def time_in_rounds(runners: Mapping[str, Callable[[], object]], batch: int, call
                 samples[name].append(time.perf_counter() - start)
             time.sleep(PAUSE_S)
     return {name: Timing(batch, np.array(s)) for name, s in samples.items()}
+
+
+def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50) -> float:
+    """Median time of `wrapped` over median time of `bare`, calls alternating one by one (for two callers of one engine)."""
+    for _ in range(warmup):
+        wrapped()
+        bare()
+    times = np.empty((2, calls))
+    for i in range(calls):
+        for j, run in enumerate((wrapped, bare)):
+            start = time.perf_counter()
+            run()
+            times[j, i] = time.perf_counter() - start
+    return float(np.median(times[0]) / np.median(times[1]))

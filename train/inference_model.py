@@ -18,7 +18,7 @@ from ..runtime.manifest import TensorSpec
 _DTYPES = {"FP32": "float32", "FP64": "float64", "FP16": "float16", "INT64": "int64", "INT32": "int32",
            "INT8": "int8", "UINT8": "uint8", "BOOL": "bool", "BF16": "bfloat16"}
 # Paddle 3 renamed VarType.lod_tensor to dense_tensor; the field number, and so every saved file, is unchanged.
-_TENSOR_FIELD = "dense_tensor" if "dense_tensor" in framework_pb2.VarType.DESCRIPTOR.fields_by_name else "lod_tensor"
+TENSOR_FIELD = "dense_tensor" if "dense_tensor" in framework_pb2.VarType.DESCRIPTOR.fields_by_name else "lod_tensor"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _spec(block: framework_pb2.BlockDesc, name: str, layout_hint: bool) -> Tenso
     var = next((v for v in block.vars if v.name == name), None)
     if var is None:
         return TensorSpec(name, ())
-    tensor = getattr(var.type, _TENSOR_FIELD).tensor
+    tensor = getattr(var.type, TENSOR_FIELD).tensor
     shape = tuple(int(d) for d in tensor.dims)
     dtype = _DTYPES.get(framework_pb2.VarType.Type.Name(tensor.data_type), "float32")
     return TensorSpec(name, shape, dtype, "NCHW" if layout_hint and len(shape) == 4 else None)

