@@ -80,8 +80,7 @@ def _parity(args: argparse.Namespace) -> None:
     shapes = {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in args.shape)} if args.shape else None
     report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes)
     print(report.render())
-    if args.json:
-        print(f"report: {report.save(args.json)}")
+    print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
     if not report.ok:
         raise SystemExit(1)
 
@@ -155,7 +154,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="evaluate the first N test samples only")
     p.add_argument("--data", type=Path)
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224 for inputs with dynamic dims (models without a dataset)")
-    p.add_argument("--json", type=Path, help="also write the report here")
+    p.add_argument("--json", type=Path, help="where to write the JSON report (default: BUNDLE.parity.json beside the bundle)")
 
     p = add("demo", _demo, "the whole chain on LeNet and MNIST: train, PTQ and QAT, export, parity")
     p.add_argument("--out", type=Path, default=Path("build/demo"))

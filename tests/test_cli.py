@@ -1,8 +1,10 @@
 """The `paddle-edge` command as a user types it."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +32,12 @@ def test_check_lists_ops(lenet):
 def test_errors_name_the_problem_and_the_fix(args, message):
     out = cli(*args)
     assert out.returncode == 2 and message in out.stderr and "fix:" in out.stderr
+
+
+def test_parity_prints_a_table_and_writes_json(lenet_bundle):
+    out = cli("parity", str(lenet_bundle.directory), "--limit", "500")
+    report = json.loads(Path(f"{lenet_bundle.directory}.parity.json").read_text())
+    failed = [name for name, check in report["checks"].items() if not check["passed"]]
+    assert failed in ([], ["runtime_overhead_ratio"])  # the one wall-clock check may miss on a loaded machine
+    assert out.returncode == (1 if failed else 0), out.stderr
+    assert "onnx_fp32_max_abs_diff" in out.stdout and report["samples"] == 500

@@ -109,3 +109,11 @@ def test_nb_from_another_lite_version_is_refused(tmp_path, sidecar, lenet_dir):
     other.write_bytes(bytes(data))
     with pytest.raises(SidecarError, match="written by Paddle Lite opt v2.12, but paddlelite 2.10"):
         sidecar.predict(other, np.zeros((1, 1, 28, 28), np.float32))
+
+
+def test_truncated_nb_is_refused(tmp_path, sidecar, lenet_dir):
+    whole = export_lite(lenet_dir, tmp_path / "lenet.x86.nb", "x86").read_bytes()
+    cut = tmp_path / "cut.nb"
+    cut.write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(SidecarError, match="truncated"):
+        sidecar.predict(cut, np.zeros((1, 1, 28, 28), np.float32))
