@@ -60,7 +60,12 @@ def _check(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from .export.bundle import build_bundle
 
-    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=args.target.split(","), include_reference=not args.no_reference)
+    targets = args.target.split(",")
+    if args.board:
+        from .boards.profile import get_profile
+
+        targets = list(get_profile(args.board).export_targets)
+    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference)
     for name, art in result.manifest.artifacts.items():
         print(f"{name:24} {art.bytes:>10,} B  {art.path}")
     print(f"bundle: {result.directory}  archive: {result.archive}")
@@ -83,6 +88,57 @@ def _parity(args: argparse.Namespace) -> None:
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _boards(args: argparse.Namespace) -> None:
+    from .boards.profile import load_profiles, user_dir
+
+    for profile in load_profiles().values():
+        print(profile.describe())
+    print(f"\nadd your own: {user_dir()}/NAME.json (see boards/profiles/rpi4.json)")
+
+
+def _board(args: argparse.Namespace) -> None:
+    from .boards.board_run import board_for
+    from .boards.profile import get_profile
+
+    board = board_for(get_profile(args.name))
+    if args.action == "emulate":
+        print(f"{board.profile.name}: {board.check() if hasattr(board, 'check') else 'this host'}")
+        return
+    if args.bundle is None:
+        raise PaddleEdgeError(f"`board {args.action}` needs a bundle", f"paddle-edge board {args.action} {args.name} BUNDLE")
+    if args.action == "run":
+        _board_run(board, args)
+        return
+    from .boards.board_parity import board_parity
+
+    report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit)
+    print(report.render())
+    print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _board_run(board, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .boards.board_run import run_bundle
+    from .boards.parity import evaluation_data
+    from .runtime import load_bundle
+    from .runtime.metrics import score
+
+    manifest = load_bundle(args.bundle).manifest
+    feeds, labels = evaluation_data(manifest, None, args.limit or 1000, None)
+    precisions = sorted({a.precision for a in manifest.artifacts.values() if a.format == "onnx"})
+    result = run_bundle(board, args.bundle, feeds, precisions, args.threads or board.profile.runtime.threads)
+    label = " (emulated: not the board's speed)" if board.profile.emulation else ""
+    for precision in precisions:
+        info = result.info[precision]
+        scored = f", {json.dumps(score(result.outputs[precision][0], labels, manifest.task))}" if labels is not None else ""
+        print(f"{board.profile.name} {precision}: {info['machine']} Python {info['python']} {info['backend']} "
+              f"{info['versions'].get(info['backend'], '')}, paddle importable: {info['paddle_importable']}; "
+              f"{len(result.outputs[precision][0])} samples{scored}; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -139,6 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", type=Path, help="the int8 model directory written by `compress`")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86")
+    p.add_argument("--board", help="export what this board profile needs (its export targets), e.g. rpi4 -> onnx,lite-arm")
     p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")
 
     p = add("run", _run, "classify images with a bundle, using the thin runtime only")
@@ -155,6 +212,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path)
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224 for inputs with dynamic dims (models without a dataset)")
     p.add_argument("--json", type=Path, help="where to write the JSON report (default: BUNDLE.parity.json beside the bundle)")
+
+    add("boards", _boards, "list the board profiles")
+
+    p = add("board", _board, "emulate a board, or run a bundle on it and compare with this host (parity)")
+    p.add_argument("action", choices=["emulate", "run", "parity"])
+    p.add_argument("name", help="a board profile, e.g. rpi4 (see `paddle-edge boards`)")
+    p.add_argument("bundle", type=Path, nargs="?")
+    p.add_argument("--threads", type=int, help="default: the profile's")
+    p.add_argument("--limit", type=int, help="test samples to run (run: 1000 by default; parity: all)")
+    p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
 
     p = add("demo", _demo, "the whole chain on LeNet and MNIST: train, PTQ and QAT, export, parity")
     p.add_argument("--out", type=Path, default=Path("build/demo"))

@@ -93,7 +93,7 @@ def _batches(feeds: Feeds, size: int) -> List[Feeds]:
     return [{k: v[i:i + size] for k, v in feeds.items()} for i in range(0, n, size)]
 
 
-def _evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],
+def evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],
                      shapes: Optional[Dict[str, Sequence[int]]]) -> Tuple[Feeds, Optional[np.ndarray]]:
     """The dataset's test split for zoo models; seeded random inputs for a model brought from elsewhere."""
     dataset_name = manifest.source.get("dataset")
@@ -156,7 +156,7 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     fp32 = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads)
     int8 = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads) \
         if any(a.precision == "int8" and a.format == "onnx" for a in manifest.artifacts.values()) else None
-    feeds, labels = _evaluation_data(manifest, data, limit, shapes)
+    feeds, labels = evaluation_data(manifest, data, limit, shapes)
 
     ref_out, fp32_out, int8_out = [], [], []
     for chunk in _batches(feeds, 500):

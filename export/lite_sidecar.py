@@ -6,24 +6,22 @@ is started through the sidecar's own dynamic loader and libraries, so it reads a
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import importlib.util
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir as default_cache_dir
+from .debian_rootfs import debian_tool, drop_apt_caches, ensure_built, is_built, run_step, tail
 
 LITE_VERSION = "2.10"  # the newest paddlelite with a CPython 3.9 wheel
 SUITE = "bullseye"     # Debian 11: the newest Debian whose python3 is 3.9
@@ -34,8 +32,6 @@ PACKAGES = (
 )
 PLATFORMS = ("manylinux2014_x86_64", "manylinux1_x86_64")  # paddlelite 2.10 is manylinux1, numpy 1.26 manylinux2014
 NAME = f"lite-sidecar-{LITE_VERSION}"
-MARKER = "paddle-edge-sidecar.json"  # written last, before the rename: a sidecar without it is incomplete
-APT_CACHES = ("var/cache/apt", "var/lib/apt/lists")  # debootstrap's downloads (86 MB); the sidecar never runs apt
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the paddle_edge package, whatever its directory is called
 BACKEND_MODULE = "paddle_edge.runtime.backends.paddlelite"
 Inputs = Union[np.ndarray, Sequence[np.ndarray]]
@@ -43,10 +39,6 @@ Inputs = Union[np.ndarray, Sequence[np.ndarray]]
 
 class SidecarError(PaddleEdgeError):
     """The sidecar cannot be built or a program in it failed."""
-
-
-def _tail(proc: subprocess.CompletedProcess, lines: int = 25) -> str:
-    return "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-lines:])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +87,7 @@ class Sidecar:
             proc = self.run(["-m", BACKEND_MODULE, str(Path(nb_path).resolve()), str(work), "--threads", str(threads),
                              "--calls", str(calls)], python_path=[work / "path"], threads=threads)
             if proc.returncode != 0:
-                raise SidecarError(f"Paddle Lite could not run {nb_path} (exit {proc.returncode}):\n{_tail(proc)}",
+                raise SidecarError(f"Paddle Lite could not run {nb_path} (exit {proc.returncode}):\n{tail(proc)}",
                                    f"run only .nb files exported for x86 by opt {LITE_VERSION}, with inputs that fit the model")
             outputs = [np.load(p) for p in sorted(work.glob("output_*.npy"), key=lambda p: int(p.stem.split("_")[1]))]
             seconds = np.load(work / "seconds.npy") if calls else np.zeros(0)
@@ -108,29 +100,6 @@ class Sidecar:
     def latency(self, nb_path: Path, inputs: Inputs, threads: int = 1, calls: int = 50) -> np.ndarray:
         """Per-call wall times in seconds of `calls` batch-1 runs (the first sample of `inputs`), measured inside the sidecar."""
         return self._run_backend(nb_path, inputs, threads, calls)[1]
-
-
-def _step(cmd: Sequence[str], what: str, fix: str, env: Optional[dict] = None) -> None:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise SidecarError(f"{what} failed (exit {proc.returncode}):\n{_tail(proc)}", fix)
-
-
-def _debootstrap() -> str:
-    """Path of debootstrap, installed with apt-get if missing."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-    found = shutil.which("debootstrap", path=search)
-    if found:
-        return found
-    apt = shutil.which("apt-get", path=search)
-    if apt is None:
-        raise SidecarError("debootstrap is not installed and there is no apt-get to install it",
-                           "install debootstrap with this system's package manager, then retry")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    fix = "run `apt-get update && apt-get install -y debootstrap` as root and retry"
-    _step([apt, "update"], "apt-get update", fix, env)
-    _step([apt, "install", "-y", "debootstrap"], "apt-get install debootstrap", fix, env)
-    return shutil.which("debootstrap", path=search) or "/usr/sbin/debootstrap"
 
 
 def _check_host(base: Path) -> None:
@@ -146,58 +115,31 @@ def _check_host(base: Path) -> None:
                            f"{sys.executable} -m ensurepip, then retry")
 
 
-def _build(root: Path) -> None:
-    """debootstrap + pip into a temporary directory beside `root`, check it, then rename it into place."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".partial", dir=root.parent))
-    try:
-        tmp.chmod(0o755)
-        _step([_debootstrap(), "--variant=minbase", "--include=python3", SUITE, str(tmp)], f"debootstrap {SUITE}",
-              "debootstrap needs the Debian package archive; check the network and disk space (about 500 MB)")
-        for cache in (tmp / c for c in APT_CACHES):
-            if cache.is_dir():
-                shutil.rmtree(cache)
-        pip = [sys.executable, "-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--target",
-               str(tmp / "opt" / "lite"), "--python-version", "3.9", "--implementation", "cp", "--only-binary=:all:"]
-        _step([*pip, *(arg for p in PLATFORMS for arg in ("--platform", p)), *PACKAGES], "pip install " + " ".join(PACKAGES),
-              "pip needs the Python package index; check the network")
-        probe = Sidecar(tmp).run(["-c", "import json, platform, numpy, paddlelite.lite as lite; print(json.dumps("
-                                        "{'python': platform.python_version(), 'numpy': numpy.__version__, 'opt': lite.Opt().version()}))"])
-        if probe.returncode != 0:
-            raise SidecarError(f"the new sidecar cannot import paddlelite:\n{_tail(probe)}",
-                               "nothing was installed; retry, and report the output above if it fails again")
-        info = {"suite": SUITE, "packages": list(PACKAGES), **json.loads(probe.stdout.strip().splitlines()[-1])}
-        (tmp / MARKER).write_text(json.dumps(info, indent=2))
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(tmp, root)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def _build(tmp: Path) -> Dict[str, object]:
+    """debootstrap bullseye + pip-install Lite into `tmp`; check that paddlelite imports there."""
+    run_step([debian_tool("debootstrap", "debootstrap", SidecarError), "--variant=minbase", "--include=python3", SUITE, str(tmp)],
+             f"debootstrap {SUITE}", "debootstrap needs the Debian package archive; check the network and disk space (about 500 MB)",
+             SidecarError)
+    drop_apt_caches(tmp)
+    pip = [sys.executable, "-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--target",
+           str(tmp / "opt" / "lite"), "--python-version", "3.9", "--implementation", "cp", "--only-binary=:all:"]
+    run_step([*pip, *(arg for p in PLATFORMS for arg in ("--platform", p)), *PACKAGES], "pip install " + " ".join(PACKAGES),
+             "pip needs the Python package index; check the network", SidecarError)
+    probe = Sidecar(tmp).run(["-c", "import json, platform, numpy, paddlelite.lite as lite; print(json.dumps("
+                                    "{'python': platform.python_version(), 'numpy': numpy.__version__, 'opt': lite.Opt().version()}))"])
+    if probe.returncode != 0:
+        raise SidecarError(f"the new sidecar cannot import paddlelite:\n{tail(probe)}",
+                           "nothing was installed; retry, and report the output above if it fails again")
+    return {"suite": SUITE, "packages": list(PACKAGES), **json.loads(probe.stdout.strip().splitlines()[-1])}
 
 
 def ensure_sidecar(cache_dir: Optional[Path] = None) -> Sidecar:
     """The sidecar under `cache_dir` (default: $PADDLE_EDGE_CACHE or ~/.cache/paddle-edge), built on first use (1-2 min)."""
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     root = base / NAME
-    if (root / MARKER).is_file():
-        return Sidecar(root)
-    base.mkdir(parents=True, exist_ok=True)
-    _check_host(base)
-    with _lock(base / f".{NAME}.lock"):
-        if not (root / MARKER).is_file():
-            for stale in base.glob(f".{NAME}.*.partial"):  # left by a build that was killed
-                shutil.rmtree(stale)
-            _build(root)
+    if not is_built(root):
+        _check_host(base)
+        ensure_built(root, _build)
     return Sidecar(root)
 
 

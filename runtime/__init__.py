@@ -18,14 +18,16 @@ PRECISIONS = ("fp32", "int8")
 
 
 def _choose_backend(bundle: Bundle, backend: str, precision: str) -> str:
-    formats = {a.format for a in bundle.manifest.artifacts.values() if a.precision == precision}
     if backend != "auto":
         return backend
-    for name, (_, _, fmt, _) in backends.BACKENDS.items():
-        if fmt in formats and backends.available(name):
-            return name
-    raise BackendError(f"no installed backend can run this bundle's {precision} artifacts (formats: {sorted(formats) or 'none'})",
-                       "pip install onnxruntime (or paddlelite), or pick another precision")
+    runnable = {fmt: (name, package) for name, (_, _, fmt, package) in backends.BACKENDS.items()}
+    formats = sorted({a.format for a in bundle.manifest.artifacts.values() if a.precision == precision and a.format in runnable})
+    for fmt in formats:
+        if backends.available(runnable[fmt][0]):
+            return runnable[fmt][0]
+    needed = " or ".join(runnable[fmt][1] for fmt in formats)
+    raise BackendError(f"no installed backend can run this bundle's {precision} artifacts (formats: {formats})",
+                       f"pip install {needed}" if needed else "pick another precision, or export the bundle with one")
 
 
 def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",

@@ -11,7 +11,8 @@ import pytest
 from paddle_edge.export.check import check_model
 from paddle_edge.export.lite import LiteExportError, export_lite, lite_supported_ops
 from paddle_edge.export.lite_program import rewrite_for_lite
-from paddle_edge.export.lite_sidecar import MARKER, SidecarError, ensure_sidecar
+from paddle_edge.export.debian_rootfs import MARKER
+from paddle_edge.export.lite_sidecar import SidecarError, ensure_sidecar
 from paddle_edge.train.inference_model import read_program
 from paddle_edge.train.paddle_predictor import PaddlePredictor
 from paddle_edge.train.zoo import lenet

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import struct
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -18,6 +17,7 @@ import numpy as np
 from paddlelite.lite import MobileConfig, create_paddle_predictor
 
 from ..errors import BundleError
+from ..timing import time_calls
 
 HEADER = struct.Struct("<H16sQ")  # meta_version, opt version (NUL-padded), topology size; see Lite's model_parser.cc
 META_VERSIONS = (1, 2)  # the flatbuffers topology formats Lite >= 2.7 writes
@@ -145,14 +145,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> None:
         np.save(args.workdir / f"output_{i}.npy", out)
     if args.calls:
         first = {name: x[:1] for name, x in feeds.items()}
-        for _ in range(WARMUP_CALLS):
-            backend.run(first)
-        seconds = []
-        for _ in range(args.calls):
-            start = time.perf_counter()
-            backend.run(first)
-            seconds.append(time.perf_counter() - start)
-        np.save(args.workdir / "seconds.npy", np.array(seconds))
+        np.save(args.workdir / "seconds.npy", time_calls(lambda: backend.run(first), args.calls, WARMUP_CALLS))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""`paddle-edge board parity`: will this exact bundle give the same answers on the board? Compared with the x86-64 runtime.
+
+Latency on an emulated board is printed apart and labelled emulated: qemu's timings say nothing about the real board.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import runtime
+from ..runtime.evaluate import predict_all
+from ..runtime.files import atomic_file
+from ..runtime.metrics import score
+from ..runtime.timing import time_calls
+from .board_run import Board, run_bundle
+from .parity import Check, evaluation_data
+
+# fp32 outputs agree when |board - x86| <= ATOL + RTOL * |x86| everywhere (numpy's allclose). ATOL alone (1e-5) is under
+# float32's resolution for logits above ~20 (ulp 1.9e-6 there), where ARM and x86 kernels, summing in another order,
+# differ by a few ulp; RTOL admits ~8 ulp there. The plain max abs diff is reported beside it.
+ATOL, RTOL = 1e-5, 1e-6
+# (limit, "max" or "min"), per check.
+BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
+    "fp32_allclose_ratio": (1.0, "max"),  # max |board - x86| / (ATOL + RTOL |x86|)
+    "fp32_argmax_agreement": (1.0, "min"),
+    "int8_argmax_agreement": (0.999, "min"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BoardParityReport:
+    """Board vs x86-64 runtime: the JSON and its checks."""
+
+    data: Dict[str, Any]
+    checks: Tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def save(self, path: Path) -> Path:
+        with atomic_file(Path(path)) as tmp:
+            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
+        return Path(path)
+
+    def render(self) -> str:
+        d = self.data
+        where = f"emulated: qemu -cpu {d['qemu_cpu']}" if d["emulated"] else "native"
+        rows = [("board", f"{d['board']} ({where}; {d['board_info']['machine']}, Python {d['board_info']['python']}, "
+                          f"onnxruntime {d['board_info']['versions']['onnxruntime']}, paddle importable: {d['board_info']['paddle_importable']})"),
+                ("samples", str(d["samples"]))]
+        for precision, scores in d["top1"].items():
+            rows.append((f"{precision} top-1 board / x86-64", f"{scores['board'] * 100:.2f} % / {scores['x86_64'] * 100:.2f} %"))
+        label = "EMULATED, not the board's speed" if d["emulated"] else "native"
+        rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
+        rows.append(("fp32 max abs diff", f"{d['values']['fp32_max_abs_diff']:.3g} (check: |board - x86| <= {d['tolerance']['atol']:g} + "
+                                          f"{d['tolerance']['rtol']:g} |x86|)"))
+        rows += [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
+                 for c in self.checks]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
+                 data: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None, calls: int = 20) -> BoardParityReport:
+    """Run the bundle's test split on the board and on this host's runtime; compare outputs per precision."""
+    bundle = runtime.load_bundle(Path(bundle_path))
+    manifest = bundle.manifest
+    feeds, labels = evaluation_data(manifest, data, limit, shapes)
+    precisions = sorted({a.precision for a in manifest.artifacts.values() if a.format == "onnx"})
+    threads = threads or board.profile.runtime.threads
+    remote = run_bundle(board, bundle.root, feeds, precisions, threads, calls)
+
+    values: Dict[str, float] = {}
+    top1: Dict[str, Dict[str, float]] = {}
+    latency: Dict[str, Dict[str, float]] = {}
+    for precision in precisions:
+        local = runtime.open(bundle, backend="onnxruntime", precision=precision, threads=threads)
+        host_out, board_out = predict_all(local, feeds), remote.outputs[precision]
+        if precision == "fp32":
+            values["fp32_max_abs_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(host_out, board_out))
+            values["fp32_allclose_ratio"] = max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for a, b in zip(host_out, board_out))
+        if manifest.task == "classification":
+            values[f"{precision}_argmax_agreement"] = float((host_out[0].argmax(1) == board_out[0].argmax(1)).mean())
+            if labels is not None:
+                top1[precision] = {"board": score(board_out[0], labels, "classification")["top1"],
+                                   "x86_64": score(host_out[0], labels, "classification")["top1"]}
+        one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
+        latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
+                              "board": float(np.median(remote.seconds[precision]) * 1e6)}
+    checks = tuple(Check(name, value, *BOARD_TOLERANCES[name]) for name, value in values.items() if name in BOARD_TOLERANCES)
+    emulated = board.profile.emulation is not None
+    report = {"board": board.profile.name, "emulated": emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
+              "samples": int(len(next(iter(feeds.values())))), "threads": threads, "top1": top1, "values": values,
+              "latency_us": latency, "tolerance": {"atol": ATOL, "rtol": RTOL}, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
+              "board_info": remote.info[precisions[0]],
+              "checks": {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}}
+    return BoardParityReport(report, checks)

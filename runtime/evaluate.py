@@ -1,0 +1,82 @@
+"""Run a bundle over saved inputs and time it: what a board runs, with nothing but the runtime installed.
+
+    python -m paddle_edge.runtime.evaluate BUNDLE WORKDIR --precision int8 --threads 4 --calls 100
+
+reads WORKDIR/inputs.npz (one array per model input, by name), writes WORKDIR/outputs-<precision>.npz (by output
+position), WORKDIR/seconds-<precision>.npy (batch-1 call times) and WORKDIR/board-<precision>.json (what ran, where).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from . import open as open_bundle
+from .errors import PaddleEdgeError
+from .predictor import Predictor
+from .timing import time_calls
+
+CHUNK = 500
+
+
+def predict_all(predictor: Predictor, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+    """All outputs over whole arrays, in chunks."""
+    n = len(next(iter(feeds.values())))
+    parts = [predictor.predict({k: v[i:i + CHUNK] for k, v in feeds.items()}) for i in range(0, n, CHUNK)]
+    return [np.concatenate(p) for p in zip(*parts)]
+
+
+def _versions() -> Dict[str, str]:
+    found = {}
+    for package in ("numpy", "onnxruntime", "paddlelite", "paddlepaddle"):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: int, backend: str = "auto") -> Dict[str, object]:
+    """Load (and verify) the bundle, run the inputs, time batch-1 calls; write the results into `workdir`."""
+    start = time.perf_counter()
+    predictor = open_bundle(bundle, backend=backend, precision=precision, threads=threads)
+    load_seconds = time.perf_counter() - start
+    with np.load(workdir / "inputs.npz") as data:
+        feeds = {name: data[name] for name in data.files}
+    outputs = predict_all(predictor, feeds)
+    np.savez(workdir / f"outputs-{precision}.npz", *outputs)
+    one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
+    np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))
+    info = {"machine": platform.machine(), "python": platform.python_version(), "backend": predictor.backend_name,
+            "precision": precision, "threads": threads, "load_seconds": load_seconds, "versions": _versions(),
+            "paddle_importable": importlib.util.find_spec("paddle") is not None}
+    (workdir / f"board-{precision}.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--calls", type=int, default=0, help="also time this many batch-1 calls")
+    parser.add_argument("--backend", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        print(json.dumps(evaluate(args.bundle, args.workdir, args.precision, args.threads, args.calls, args.backend)))
+    except PaddleEdgeError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

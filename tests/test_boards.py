@@ -1,0 +1,91 @@
+"""Boards: profiles as data, the emulated Raspberry Pi 4 (arm64 Debian + qemu), runs and parity on it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from paddle_edge.boards.board_parity import board_parity
+from paddle_edge.boards.board_run import HostBoard, board_for, run_bundle
+from paddle_edge.boards.profile import BUILTIN_DIR, get_profile, load_profiles
+from paddle_edge.export.bundle import build_bundle
+from paddle_edge.runtime.errors import PaddleEdgeError
+
+BUILTIN = {"rpi4", "rpi5", "rk3399", "jetson-nano", "x86-64"}
+
+
+def test_builtin_profiles_describe_their_boards():
+    profiles = load_profiles()
+    assert BUILTIN <= set(profiles)
+    rk = profiles["rk3399"]
+    assert [(c.core, c.count) for c in rk.cores] == [("cortex-a72", 2), ("cortex-a53", 4)] and rk.core_count == 6
+    assert profiles["rpi4"].emulation.qemu_cpu == "cortex-a72" and "lite-arm" in profiles["rpi4"].export_targets
+    assert profiles["x86-64"].emulation is None and "manylinux2014_aarch64" in profiles["rpi5"].wheel_platforms
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(PaddleEdgeError, match="known boards: .*rpi4"):
+        get_profile("pi9")
+
+
+def test_a_user_profile_is_added(tmp_path, monkeypatch):
+    mine = json.loads((BUILTIN_DIR / "rpi4.json").read_text())
+    mine.update(name="orangepi5", title="Orange Pi 5")
+    (tmp_path / "orangepi5.json").write_text(json.dumps(mine))
+    (tmp_path / "broken.json").write_text('{"name": "broken"}')
+    monkeypatch.setenv("PADDLE_EDGE_BOARDS", str(tmp_path))
+    with pytest.raises(PaddleEdgeError, match="broken.json is missing"):
+        load_profiles()
+    (tmp_path / "broken.json").unlink()
+    assert get_profile("orangepi5").title == "Orange Pi 5"
+
+
+def test_building_a_board_without_root_says_what_to_do():
+    home = Path(tempfile.mkdtemp(prefix="paddle-edge-nobody-"))
+    home.chmod(0o777)
+    code = "from paddle_edge.boards.emulator import emulate\nfrom paddle_edge.boards.profile import get_profile\nemulate(get_profile('rpi4'))"
+    proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", code],
+                          capture_output=True, text=True, env={**os.environ, "PADDLE_EDGE_CACHE": str(home), "HOME": str(home)})
+    shutil.rmtree(home)
+    assert proc.returncode != 0 and "needs root" in proc.stderr and "sudo" in proc.stderr
+
+
+@pytest.fixture(scope="session")
+def rpi4():
+    return board_for(get_profile("rpi4"))
+
+
+@pytest.mark.board
+def test_the_runtime_on_the_board_is_thin(rpi4, lenet_bundle, mnist_test):
+    result = run_bundle(rpi4, lenet_bundle.archive, {"image": mnist_test[0][:200]}, ["fp32", "int8"], threads=4, calls=5)
+    for precision in ("fp32", "int8"):
+        info = result.info[precision]
+        assert info["machine"] == "aarch64" and info["backend"] == "onnxruntime"
+        assert info["paddle_importable"] is False and info["versions"]["paddlepaddle"] == "absent"
+        assert result.outputs[precision][0].shape == (200, 10) and len(result.seconds[precision]) == 5
+
+
+@pytest.mark.board
+def test_board_parity_with_x86(rpi4, lenet_bundle):
+    report = board_parity(rpi4, lenet_bundle.directory, limit=2000, calls=5)
+    print(report.render())
+    assert report.ok, report.render()
+    assert report.data["emulated"] and "EMULATED" in report.render()
+    assert abs(report.data["top1"]["int8"]["board"] - report.data["top1"]["int8"]["x86_64"]) <= 0.001
+
+
+@pytest.mark.board
+def test_a_bundle_the_boards_backend_cannot_run_is_refused(rpi4, lenet, mnist_test, tmp_path):
+    lite_only = build_bundle(lenet.model_dir, tmp_path / "lite", targets=("lite-arm",))
+    with pytest.raises(PaddleEdgeError, match=r"no installed backend can run this bundle's fp32 artifacts \(formats: \['nb'\]\)"):
+        run_bundle(rpi4, lite_only.directory, {"image": mnist_test[0][:4]}, ["fp32"], threads=1, calls=0)
+
+
+def test_the_host_is_a_board_too(lenet_bundle):
+    report = board_parity(HostBoard(get_profile("x86-64")), lenet_bundle.directory, limit=500, calls=5)
+    assert report.ok and report.data["values"]["fp32_max_abs_diff"] == 0.0 and not report.data["emulated"]
