@@ -141,6 +141,20 @@ def _board_run(board, args: argparse.Namespace) -> None:
               f"{len(result.outputs[precision][0])} samples{scored}; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
 
 
+def _deploy(args: argparse.Namespace) -> None:
+    from .boards.deploy import deploy
+    from .boards.profile import get_profile
+    from .boards.ssh import SshTarget
+
+    target = SshTarget(host=args.host, port=args.port, identity=args.identity, remote_dir=args.remote_dir,
+                       remote_python=args.remote_python, launcher=args.launcher)
+    report = deploy(args.bundle, get_profile(args.board), target, limit=args.limit, threads=args.threads)
+    print(report.render())
+    print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}.deploy.json'))}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def _demo(args: argparse.Namespace) -> None:
     from .pipeline import run_demo
 
@@ -222,6 +236,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="default: the profile's")
     p.add_argument("--limit", type=int, help="test samples to run (run: 1000 by default; parity: all)")
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
+
+    p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--board", required=True, help="its profile, e.g. rpi4")
+    p.add_argument("--host", required=True, help="user@address")
+    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--identity", type=Path, help="private key file (default: ssh's own choice)")
+    p.add_argument("--remote-dir", default="~/.paddle-edge", help="where the venv and bundles go on the board")
+    p.add_argument("--remote-python", default="python3", help="the board's python, used once to create the venv")
+    p.add_argument("--launcher", default="", help='a prefix for python on the board, e.g. "taskset -c 4,5" (RK3399 big cores)')
+    p.add_argument("--threads", type=int, help="default: the profile's")
+    p.add_argument("--limit", type=int, help="test samples for parity (default: all)")
+    p.add_argument("--json", type=Path)
 
     p = add("demo", _demo, "the whole chain on LeNet and MNIST: train, PTQ and QAT, export, parity")
     p.add_argument("--out", type=Path, default=Path("build/demo"))

@@ -5,6 +5,7 @@ run is also the proof that the runtime is thin (each run reports whether paddle 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Protocol, Sequence
+from typing import ContextManager, Dict, Iterator, List, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -24,15 +25,35 @@ from .profile import BoardProfile
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
+RESULTS = ("outputs-*", "seconds-*", "board-*")  # what a run brings back from the board
+
+
 class Board(Protocol):
-    """Somewhere a bundle can run: a folder to stage files in and a python to run there."""
+    """Somewhere a bundle can run: a workspace to copy files into, and a python to run there."""
 
     profile: BoardProfile
+    has_runtime: bool  # the runtime is installed there already (else it is shipped in the workspace)
 
-    @property
-    def home(self) -> Path: ...
+    def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
+        """Copy the folder `local` to the board, yield its path there; on leaving, copy files matching `fetch` back into
+        `local` and remove the copy on the board (also on error: nothing is left behind)."""
 
-    def python(self, args: Sequence[str], python_path: Sequence[Path] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess: ...
+    def python(self, args: Sequence[str], python_path: Sequence[str] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess: ...
+
+
+@contextlib.contextmanager
+def local_workspace(home: Path, local: Path, fetch: Sequence[str]) -> Iterator[str]:
+    """A board workspace for boards whose files are on this machine (the host, an emulated board's root filesystem)."""
+    home.mkdir(parents=True, exist_ok=True)
+    remote = Path(tempfile.mkdtemp(prefix="run-", dir=home))
+    try:
+        shutil.copytree(local, remote, dirs_exist_ok=True)
+        yield str(remote)
+        for pattern in fetch:
+            for path in remote.glob(pattern):
+                shutil.copyfile(path, local / path.name)
+    finally:
+        shutil.rmtree(remote)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +61,13 @@ class HostBoard:
     """This machine, natively (the x86-64 profile)."""
 
     profile: BoardProfile
+    has_runtime: bool = False
 
-    @property
-    def home(self) -> Path:
-        return cache_dir("boards", "host")
+    def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
+        return local_workspace(cache_dir("boards", "host"), local, fetch)
 
-    def python(self, args: Sequence[str], python_path: Sequence[Path] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess:
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ":".join(map(str, python_path))}
+    def python(self, args: Sequence[str], python_path: Sequence[str] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": ":".join(python_path)}
         return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -72,25 +93,27 @@ def install_runtime(dest: Path) -> Path:
 def run_bundle(board: Board, bundle: Path, feeds: Dict[str, np.ndarray], precisions: Sequence[str], threads: int,
                calls: int = 20, backend: str = "auto") -> BoardRun:
     """Copy runtime, bundle and inputs into the board, evaluate each precision there, bring the results back."""
-    board.home.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="run-", dir=board.home) as tmp:
-        work = Path(tmp)
-        pythonpath = install_runtime(work / "lib")
-        staged = work / "bundle"
-        (shutil.copytree if Path(bundle).is_dir() else shutil.copyfile)(bundle, staged)
-        np.savez(work / "inputs.npz", **feeds)
-        outputs, seconds, info = {}, {}, {}
+    outputs, seconds, info = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-run-") as tmp:
+        local = Path(tmp)
+        if not board.has_runtime:
+            install_runtime(local / "lib")
+        (shutil.copytree if Path(bundle).is_dir() else shutil.copyfile)(bundle, local / "bundle")
+        np.savez(local / "inputs.npz", **feeds)
+        with board.workspace(local) as there:
+            for precision in precisions:
+                proc = board.python(["-m", "paddle_edge.runtime.evaluate", f"{there}/bundle", there, "--precision", precision,
+                                     "--threads", str(threads), "--calls", str(calls), "--backend", backend],
+                                    python_path=[] if board.has_runtime else [f"{there}/lib"])
+                if proc.returncode != 0:
+                    said = tail(proc)
+                    raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on the {precision} artifact:\n{said}",
+                                          "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
         for precision in precisions:
-            proc = board.python(["-m", "paddle_edge.runtime.evaluate", str(staged), str(work), "--precision", precision,
-                                 "--threads", str(threads), "--calls", str(calls), "--backend", backend], python_path=[pythonpath])
-            if proc.returncode != 0:
-                said = tail(proc)
-                raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on the {precision} artifact:\n{said}",
-                                      "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
-            with np.load(work / f"outputs-{precision}.npz") as data:
+            with np.load(local / f"outputs-{precision}.npz") as data:
                 outputs[precision] = [data[f"arr_{i}"] for i in range(len(data.files))]
-            seconds[precision] = np.load(work / f"seconds-{precision}.npy")
-            info[precision] = json.loads((work / f"board-{precision}.json").read_text())
+            seconds[precision] = np.load(local / f"seconds-{precision}.npy")
+            info[precision] = json.loads((local / f"board-{precision}.json").read_text())
     return BoardRun(board.profile.name, outputs, seconds, info)
 
 

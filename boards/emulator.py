@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, ContextManager, Dict, Optional, Sequence
 
 from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step, tail
 from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir
+from .board_run import RESULTS, local_workspace
 from .profile import BoardProfile
 
 PYTHON = "usr/bin/python3"
@@ -59,7 +60,7 @@ def _build_userland(suite: str, qemu: str) -> Builder:
 
 def _build_site(profile: BoardProfile, python_version: str) -> Builder:
     def build(tmp: Path) -> Dict[str, object]:
-        packages = (f"onnxruntime=={profile.emulation.onnxruntime}", *RUNTIME_PACKAGES)
+        packages = (f"onnxruntime=={profile.runtime.onnxruntime}", *RUNTIME_PACKAGES)
         cmd = [sys.executable, "-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--target", str(tmp),
                "--python-version", python_version, "--implementation", "cp", "--only-binary=:all:",
                *(arg for tag in profile.wheel_platforms for arg in ("--platform", tag)), *packages]
@@ -76,15 +77,13 @@ class EmulatedBoard:
     root: Path
     site: Path
     qemu: str
+    has_runtime: bool = False
 
-    @property
-    def home(self) -> Path:
-        """The board's working area (inside its root filesystem)."""
-        path = self.root / "opt" / "paddle-edge"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
+        """A workspace inside the board's root filesystem."""
+        return local_workspace(self.root / "opt" / "paddle-edge", local, fetch)
 
-    def python(self, args: Sequence[str], python_path: Sequence[Path] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess:
+    def python(self, args: Sequence[str], python_path: Sequence[str] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess:
         """Run the board's python with ARGS; only the board's site and `python_path` are importable."""
         env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONPATH": os.pathsep.join(str(p) for p in (*python_path, self.site))}
@@ -108,11 +107,11 @@ def emulate(profile: BoardProfile) -> EmulatedBoard:
     _require_emulation(profile)
     suite = profile.emulation.debian_suite
     root = cache_dir("boards") / f"debian-{suite}-arm64"
-    site = root / "opt" / "paddle-edge-site" / f"onnxruntime-{profile.emulation.onnxruntime}"
-    qemu = debian_tool("qemu-aarch64-static", "qemu-user-static", BoardError)
+    site = root / "opt" / "paddle-edge-site" / f"onnxruntime-{profile.runtime.onnxruntime}"
     if not is_built(root) or not is_built(site):
         _check_host()
         print(f"building the emulated {profile.name}: arm64 Debian {suite} userland + runtime wheels (about a minute, once)", flush=True)
+    qemu = debian_tool("qemu-aarch64-static", "qemu-user-static", BoardError)
     ensure_built(root, _build_userland(suite, qemu))
     python_version = ".".join(json.loads((root / MARKER).read_text())["python"].split(".")[:2])
     ensure_built(site, _build_site(profile, python_version))

@@ -27,8 +27,9 @@ class CoreGroup:
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeSettings:
-    """How the runtime should run on this board."""
+    """How the runtime should run on this board, and the onnxruntime paddle-edge has run there (deploys install it)."""
 
+    onnxruntime: str
     threads: int
     lite_power_mode: str
     lite_valid_places: Tuple[str, ...]
@@ -36,11 +37,10 @@ class RuntimeSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Emulation:
-    """How this board is emulated here: qemu's model of its core, the Debian userland, and an onnxruntime that runs under qemu."""
+    """How this board is emulated here: qemu's model of its core and the Debian userland."""
 
     qemu_cpu: str
     debian_suite: str
-    onnxruntime: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +70,8 @@ class BoardProfile:
                 cores=tuple(CoreGroup(c["core"], int(c["count"]), int(c.get("mhz", 0))) for c in d["cpu"]["cores"]),
                 arch=d["arch"], abi=d["abi"], wheel_platforms=tuple(d["wheel_platforms"]),
                 distro=d["os"]["distro"], python=d["os"]["python"], memory_mb=int(d["memory_mb"]),
-                runtime=RuntimeSettings(int(d["runtime"]["threads"]), d["runtime"]["lite_power_mode"], tuple(d["runtime"]["lite_valid_places"])),
+                runtime=RuntimeSettings(d["runtime"]["onnxruntime"], int(d["runtime"]["threads"]), d["runtime"]["lite_power_mode"],
+                                        tuple(d["runtime"]["lite_valid_places"])),
                 export_targets=tuple(d["export_targets"]),
                 emulation=Emulation(**emulation) if emulation else None,
             )

@@ -1,0 +1,106 @@
+"""`paddle-edge deploy`: ship a bundle and the runtime wheel to a real board over SSH, install what it lacks into a venv
+there, run parity and a latency benchmark on it, bring the report back.
+
+The board needs no internet: its wheels (paddle-edge-runtime, onnxruntime, numpy, Pillow, and pip itself) are built or
+downloaded here for the profile's platform tags and Python, and installed there with `pip --no-index`.
+"""
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+from .. import __version__, runtime
+from ..export.debian_rootfs import run_step
+from .board_parity import BoardParityReport, board_parity
+from .board_run import install_runtime
+from .profile import BoardProfile
+from .ssh import SshBoard, SshError, SshTarget, have_ssh
+
+MIN_PYTHON = (3, 9)
+BOARD_PACKAGES = ("numpy==1.26.4", "Pillow==13.0.0", "pip==25.3")  # beside onnxruntime at the profile's version
+RUNTIME_PYPROJECT = """[build-system]
+requires = ["setuptools>=70.1"]  # bdist_wheel built in
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "paddle-edge-runtime"
+version = "{version}"
+description = "The thin runtime of paddle-edge: runs a bundle with numpy and onnxruntime (or paddlelite)."
+requires-python = ">=3.9"
+dependencies = ["numpy>=1.21,<2", "onnxruntime>=1.17", "Pillow>=9"]
+
+[tool.setuptools]
+packages = ["paddle_edge", "paddle_edge.runtime", "paddle_edge.runtime.backends"]
+"""
+
+
+def build_runtime_wheel(out: Path) -> Path:
+    """The runtime alone (paddle_edge/__init__.py + paddle_edge/runtime) as a wheel, built with pip."""
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-wheel-") as tmp:
+        project = install_runtime(Path(tmp) / "project")
+        (project / "pyproject.toml").write_text(RUNTIME_PYPROJECT.format(version=__version__))
+        run_step([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(project)],
+                 "building the runtime wheel", "pip fetches setuptools to build it: check that PyPI is reachable")
+    return next(Path(out).glob("paddle_edge_runtime-*.whl"))
+
+
+def board_wheels(profile: BoardProfile, out: Path) -> List[Path]:
+    """The runtime's dependencies (and pip) for the board's platform tags and Python, downloaded here."""
+    packages = (f"onnxruntime=={profile.runtime.onnxruntime}", *BOARD_PACKAGES)
+    run_step([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(out), "--python-version", profile.python,
+              "--implementation", "cp", *(a for tag in profile.wheel_platforms for a in ("--platform", tag)), *packages],
+             f"downloading {' '.join(packages)} for {profile.name}", "check that PyPI is reachable from this machine")
+    return sorted(Path(out).glob("*.whl"))
+
+
+def prepare_venv(board: SshBoard, wheels: Path) -> str:
+    """Create the board's venv if missing and install the wheels into it with pip --no-index; return what is installed."""
+    t = board.target
+    pip_wheel = next(wheels.glob("pip-*.whl")).name
+    runtime_wheel = next(wheels.glob("paddle_edge_runtime-*.whl")).name
+    with board.workspace(wheels, fetch=()) as there:
+        pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
+        board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
+        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in (f"onnxruntime=={board.profile.runtime.onnxruntime}", *BOARD_PACKAGES[:2])))
+        board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
+    return board.python(["-c", "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
+                               "('paddle-edge-runtime', 'onnxruntime', 'numpy', 'Pillow')))"]).stdout.strip()
+
+
+def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:
+    """Put the bundle at REMOTE_DIR/bundles/NAME in one rename; return where."""
+    dest = f"{board.target.remote_dir}/bundles/{bundle_dir.name}"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp)
+        shutil.copytree(bundle_dir, local / "bundle")
+        with board.workspace(local, fetch=()) as there:
+            board.shell(f"mkdir -p {board.target.remote_dir}/bundles && rm -rf {dest}.new && mv {there}/bundle {dest}.new && "
+                        f"rm -rf {dest} && mv {dest}.new {dest}")
+    return dest
+
+
+def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: Optional[int] = None,
+           threads: Optional[int] = None, calls: int = 50) -> BoardParityReport:
+    """Ship, install, check: the board's parity report with where the bundle and the venv went."""
+    if tuple(int(v) for v in profile.python.split(".")[:2]) < MIN_PYTHON:
+        raise SshError(f"board {profile.name} runs Python {profile.python}; the runtime needs {'.'.join(map(str, MIN_PYTHON))} or newer",
+                       "upgrade the board's OS, or add a profile for the Python it has")
+    have_ssh()
+    bundle = runtime.load_bundle(Path(bundle_path))
+    board = SshBoard(profile, target)
+    board.shell("true", timeout=target.connect_timeout + 20)
+    print(f"deploy: {bundle.manifest.model} -> {target.host}:{target.remote_dir} ({profile.name})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-wheels-") as tmp:
+        wheels = Path(tmp)
+        build_runtime_wheel(wheels)
+        board_wheels(profile, wheels)
+        installed = prepare_venv(board, wheels)
+    print(f"deploy: venv {target.remote_dir}/venv has {installed}", flush=True)
+    report = board_parity(board, bundle.root, threads=threads, limit=limit, calls=calls)
+    report.data.update(deployed_to=f"{target.host}:{_install_bundle(board, bundle.root)}", venv=f"{target.remote_dir}/venv", installed=installed)
+    return report
+
