@@ -4,20 +4,18 @@ Latency on an emulated board is printed apart and labelled emulated: qemu's timi
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import runtime
 from ..runtime.evaluate import predict_all
-from ..runtime.files import atomic_file
 from ..runtime.metrics import score
 from ..runtime.timing import time_calls
 from .board_run import Board, run_bundle
-from .parity import Check, evaluation_data
+from .checks import CheckedReport, judge
+from .parity import evaluation_data
 
 # fp32 outputs agree when |board - x86| <= ATOL + RTOL * |x86| everywhere (numpy's allclose). ATOL alone (1e-5) is under
 # float32's resolution for logits above ~20 (ulp 1.9e-6 there), where ARM and x86 kernels, summing in another order,
@@ -31,21 +29,8 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class BoardParityReport:
-    """Board vs x86-64 runtime: the JSON and its checks."""
-
-    data: Dict[str, Any]
-    checks: Tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-    def save(self, path: Path) -> Path:
-        with atomic_file(Path(path)) as tmp:
-            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
-        return Path(path)
+class BoardParityReport(CheckedReport):
+    """Board vs x86-64 runtime."""
 
     def render(self) -> str:
         d = self.data
@@ -59,8 +44,7 @@ class BoardParityReport:
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
         rows.append(("fp32 max abs diff", f"{d['values']['fp32_max_abs_diff']:.3g} (check: |board - x86| <= {d['tolerance']['atol']:g} + "
                                           f"{d['tolerance']['rtol']:g} |x86|)"))
-        rows += [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
-                 for c in self.checks]
+        rows += self.check_rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -92,11 +76,9 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
         one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
-    checks = tuple(Check(name, value, *BOARD_TOLERANCES[name]) for name, value in values.items() if name in BOARD_TOLERANCES)
     emulated = board.profile.emulation is not None
     report = {"board": board.profile.name, "emulated": emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": int(len(next(iter(feeds.values())))), "threads": threads, "top1": top1, "values": values,
               "latency_us": latency, "tolerance": {"atol": ATOL, "rtol": RTOL}, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
-              "board_info": remote.info[precisions[0]],
-              "checks": {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}}
-    return BoardParityReport(report, checks)
+              "board_info": remote.info[precisions[0]]}
+    return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

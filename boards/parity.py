@@ -5,8 +5,6 @@ a bare onnxruntime.InferenceSession) side by side; every check is collected, non
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -14,11 +12,11 @@ import numpy as np
 
 from .. import runtime
 from ..runtime.errors import PaddleEdgeError
-from ..runtime.files import atomic_file
 from ..runtime.manifest import Manifest
 from ..runtime.metrics import score
 from ..train.datasets import load_dataset
 from ..train.paddle_predictor import PaddlePredictor
+from .checks import CheckedReport, judge
 from .latency import Timing, paired_ratio, time_in_rounds
 
 # Tolerances are data: (limit, "max" = value must not exceed it, "min" = value must reach it).
@@ -34,41 +32,8 @@ SCORE_ROWS = (("float", "float (Paddle Inference)"), ("onnx_fp32", "fp32 (ONNX R
               ("lite_x86_fp32", "fp32 (Paddle Lite x86)"), ("lite_x86_int8", "int8 (Paddle Lite x86)"))
 
 
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """One promise: its measured value against its limit."""
-
-    name: str
-    value: float
-    limit: float
-    kind: str
-
-    @property
-    def passed(self) -> bool:
-        return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
-
-
-@dataclasses.dataclass(frozen=True)
-class ParityReport:
-    """The JSON report and the checks behind it."""
-
-    data: Dict[str, Any]
-    checks: Tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-    def with_checks(self, values: Dict[str, float], tolerances: Dict[str, Tuple[float, str]]) -> "ParityReport":
-        """The same report with more checks (e.g. a demo's accuracy targets) judged and recorded."""
-        extra = tuple(Check(name, value, *tolerances[name]) for name, value in values.items())
-        data = {**self.data, "checks": {**self.data["checks"], **_check_dict(extra)}}
-        return ParityReport(data, self.checks + extra)
-
-    def save(self, path: Path) -> Path:
-        with atomic_file(Path(path)) as tmp:
-            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
-        return Path(path)
+class ParityReport(CheckedReport):
+    """Outputs, accuracy and latency of a bundle against its float Paddle reference."""
 
     def render(self) -> str:
         d = self.data
@@ -76,8 +41,7 @@ class ParityReport:
         rows += [(title, _fmt(d[key])) for key, title in SCORE_ROWS if key in d]
         rows += [(f"latency {k}", f"{v:,.1f}") for k, v in d["latency_us"].items()]
         rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
-        rows += [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
-                 for c in self.checks]
+        rows += self.check_rows()
         rows += [(f"skipped {k}", v) for k, v in d.get("skipped", {}).items()]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -207,10 +171,4 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     report.update(parity=parity, latency_us=latency, skipped={**manifest.source.get("skipped", {}), **lite["skipped"]}, throughput=throughput, runtime_overhead_ratio=values["runtime_overhead_ratio"],
                   artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},
                   toolchain=manifest.toolchain)
-    checks = tuple(Check(name, value, *TOLERANCES[name]) for name, value in values.items())
-    report["checks"] = _check_dict(checks)
-    return ParityReport(report, checks)
-
-
-def _check_dict(checks: Sequence[Check]) -> Dict[str, Dict[str, Any]]:
-    return {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}
+    return ParityReport.of(report, judge(values, TOLERANCES))
