@@ -16,6 +16,7 @@ import onnx
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..train.inference_model import find_model_files
+from .onnx_fold import fold_weight_quantizers
 
 OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
 
@@ -24,8 +25,8 @@ class ExportError(PaddleEdgeError):
     """paddle2onnx or onnx.checker refused the model."""
 
 
-def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET) -> Path:
-    """Convert `model_dir` to `out_path` (.onnx); a quantized program becomes a QDQ graph."""
+def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weights: bool = True) -> Path:
+    """Convert `model_dir` to `out_path` (.onnx); a quantized program becomes a QDQ graph with int8 weights (unless not `fold_weights`)."""
     files = find_model_files(model_dir)
     with atomic_file(out_path) as tmp:
         cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
@@ -37,7 +38,12 @@ def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET) -> Path:
             tail = "\n".join(line for line in log.splitlines() if "Warning" not in line)[-1500:]
             raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
-        check_onnx(tmp)
+        model = check_onnx(tmp)
+        if fold_weights:
+            folded, count = fold_weight_quantizers(model)
+            if count:
+                onnx.save(folded, str(tmp))
+                check_onnx(tmp)
     return Path(out_path)
 
 

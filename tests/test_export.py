@@ -100,3 +100,16 @@ def test_a_model_saved_by_paddle_2_6(tmp_path):
     np.testing.assert_allclose(out, np.load(OUT / "expected_output.npy"), atol=1e-5)
     report = run_parity(bundle.directory, limit=16, b1_calls=10, b64_calls=3)
     assert report.data["parity"]["onnx_fp32_max_abs_diff"] <= 1e-4, report.render()
+
+
+def test_int8_weights_are_stored_as_int8_and_outputs_do_not_change(tmp_path, lenet_ptq, batch):
+    import onnxruntime as ort
+
+    folded = export_onnx(lenet_ptq.model_dir, tmp_path / "folded.onnx")
+    plain = export_onnx(lenet_ptq.model_dir, tmp_path / "plain.onnx", fold_weights=False)
+    model = check_onnx(folded)
+    assert sum(init.data_type == 3 for init in model.graph.initializer) == 2  # INT8 weights of both convs (PaddleSlim keeps the fc float)
+    assert op_histogram(folded)["QuantizeLinear"] < op_histogram(plain)["QuantizeLinear"]
+    assert folded.stat().st_size < 0.6 * plain.stat().st_size
+    run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"image": batch})[0]  # noqa: E731
+    np.testing.assert_array_equal(run(folded), run(plain))
