@@ -5,9 +5,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from .runtime.errors import PaddleEdgeError
+
+if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
+    from .boards.board_run import Board
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -104,7 +107,9 @@ def _board(args: argparse.Namespace) -> None:
 
     board = board_for(get_profile(args.name))
     if args.action == "emulate":
-        print(f"{board.profile.name}: {board.check() if hasattr(board, 'check') else 'this host'}")
+        from .boards.board_run import describe
+
+        print(f"{board.profile.name}: {describe(board)}")
         return
     if args.bundle is None:
         raise PaddleEdgeError(f"`board {args.action}` needs a bundle", f"paddle-edge board {args.action} {args.name} BUNDLE")
@@ -120,7 +125,7 @@ def _board(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _board_run(board, args: argparse.Namespace) -> None:
+def _board_run(board: Board, args: argparse.Namespace) -> None:
     import numpy as np
 
     from .boards.board_run import run_bundle
@@ -130,7 +135,7 @@ def _board_run(board, args: argparse.Namespace) -> None:
 
     manifest = load_bundle(args.bundle).manifest
     feeds, labels = evaluation_data(manifest, None, args.limit or 1000, None)
-    precisions = sorted({a.precision for a in manifest.artifacts.values() if a.format == "onnx"})
+    precisions = manifest.precisions("onnx")
     result = run_bundle(board, args.bundle, feeds, precisions, args.threads or board.profile.runtime.threads)
     label = " (emulated: not the board's speed)" if board.profile.emulation else ""
     for precision in precisions:

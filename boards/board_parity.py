@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime.evaluate import predict_all
-from ..runtime.metrics import score
+from ..runtime import metrics
 from ..runtime.timing import time_calls
 from .board_run import Board, run_bundle
 from .checks import CheckedReport, judge
@@ -55,7 +55,7 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     feeds, labels = evaluation_data(manifest, data, limit, shapes)
-    precisions = sorted({a.precision for a in manifest.artifacts.values() if a.format == "onnx"})
+    precisions = manifest.precisions("onnx")
     threads = threads or board.profile.runtime.threads
     remote = run_bundle(board, bundle.root, feeds, precisions, threads, calls)
 
@@ -64,21 +64,20 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     latency: Dict[str, Dict[str, float]] = {}
     for precision in precisions:
         local = runtime.open(bundle, backend="onnxruntime", precision=precision, threads=threads)
-        host_out, board_out = predict_all(local, feeds), remote.outputs[precision]
+        host_out, board_out = predict_all(local.predict, feeds), remote.outputs[precision]
         if precision == "fp32":
             values["fp32_max_abs_diff"] = max(float(np.max(np.abs(a - b))) for a, b in zip(host_out, board_out))
             values["fp32_allclose_ratio"] = max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for a, b in zip(host_out, board_out))
         if manifest.task == "classification":
             values[f"{precision}_argmax_agreement"] = float((host_out[0].argmax(1) == board_out[0].argmax(1)).mean())
             if labels is not None:
-                top1[precision] = {"board": score(board_out[0], labels, "classification")["top1"],
-                                   "x86_64": score(host_out[0], labels, "classification")["top1"]}
+                top1[precision] = {"board": metrics.top1(board_out[0], labels), "x86_64": metrics.top1(host_out[0], labels)}
         one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
     emulated = board.profile.emulation is not None
     report = {"board": board.profile.name, "emulated": emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": int(len(next(iter(feeds.values())))), "threads": threads, "top1": top1, "values": values,
-              "latency_us": latency, "tolerance": {"atol": ATOL, "rtol": RTOL}, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
-              "board_info": remote.info[precisions[0]]}
+              "latency_us": latency, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
+              "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]]}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

@@ -117,6 +117,19 @@ def run_bundle(board: Board, bundle: Path, feeds: Dict[str, np.ndarray], precisi
     return BoardRun(board.profile.name, outputs, seconds, info)
 
 
+PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "
+         "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__)")
+
+
+def describe(board: Board) -> str:
+    """What the board's python reports about itself; raises with its output if it cannot start the runtime's engines."""
+    proc = board.python(["-c", PROBE])
+    if proc.returncode != 0:
+        raise PaddleEdgeError(f"{board.profile.name} cannot start its runtime's engines:\n{tail(proc)}",
+                              "emulate it again (delete its cache folder first), or install numpy and onnxruntime there")
+    return proc.stdout.strip()
+
+
 def board_for(profile: BoardProfile) -> Board:
     """The board a profile runs on here: emulated under qemu for ARM profiles, this host for x86-64."""
     if profile.emulation is None:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable, ContextManager, Dict, Optional, Sequence
 
-from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step, tail
+from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step
 from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir
 from .board_run import RESULTS, local_workspace
@@ -92,14 +92,6 @@ class EmulatedBoard:
             return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             raise BoardError(f"the emulated {self.profile.name} ran longer than {timeout:.0f} s", "evaluate fewer samples (--limit)") from exc
-
-    def check(self) -> str:
-        """What the board reports about itself; raises with its output if python cannot start."""
-        proc = self.python(["-c", "import platform, onnxruntime, numpy; print(platform.machine(), platform.python_version(), "
-                                  "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__)"])
-        if proc.returncode != 0:
-            raise BoardError(f"the emulated {self.profile.name} cannot start its runtime:\n{tail(proc)}", "delete its cache folder and emulate it again")
-        return proc.stdout.strip()
 
 
 def emulate(profile: BoardProfile) -> EmulatedBoard:

@@ -13,6 +13,7 @@ import numpy as np
 from .. import runtime
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.manifest import Manifest
+from ..runtime.evaluate import predict_all
 from ..runtime.metrics import score
 from ..train.datasets import load_dataset
 from ..train.paddle_predictor import PaddlePredictor
@@ -50,11 +51,6 @@ class ParityReport(CheckedReport):
 def _fmt(metrics: Dict[str, Any]) -> str:
     return ", ".join(f"{k} {v * 100:.2f} %" if k == "top1" else f"{k} {v}" if k == "method" else f"{k} {v:.4g}"
                      for k, v in metrics.items()) or "-"
-
-
-def _batches(feeds: Feeds, size: int) -> List[Feeds]:
-    n = len(next(iter(feeds.values())))
-    return [{k: v[i:i + size] for k, v in feeds.items()} for i in range(0, n, size)]
 
 
 def evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],
@@ -119,28 +115,19 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     reference = PaddlePredictor(bundle.root / "reference", threads)
     fp32 = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads)
     int8 = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads) \
-        if any(a.precision == "int8" and a.format == "onnx" for a in manifest.artifacts.values()) else None
+        if "int8" in manifest.precisions("onnx") else None
     feeds, labels = evaluation_data(manifest, data, limit, shapes)
 
-    ref_out, fp32_out, int8_out = [], [], []
-    for chunk in _batches(feeds, 500):
-        ref_out.append(reference.run(chunk))
-        fp32_out.append(fp32.predict(chunk))
-        if int8:
-            int8_out.append(int8.predict(chunk))
-    cat = lambda outs: [np.concatenate(o) for o in zip(*outs)]  # noqa: E731
-    ref_all, fp32_all = cat(ref_out), cat(fp32_out)
+    ref_all, fp32_all = predict_all(reference.run, feeds), predict_all(fp32.predict, feeds)
     report: Dict[str, Any] = {"model": manifest.model, "threads": threads, "samples": int(len(ref_all[0]))}
-    values = {"onnx_fp32_max_abs_diff": _max_abs_diff(fp32_all, ref_all)}
-    parity: Dict[str, Any] = {"onnx_fp32_max_abs_diff": values["onnx_fp32_max_abs_diff"]}
+    parity: Dict[str, float] = {"onnx_fp32_max_abs_diff": _max_abs_diff(fp32_all, ref_all)}
     if manifest.task == "classification":
-        values["onnx_fp32_argmax_agreement"] = float((fp32_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
-        parity["onnx_fp32_argmax_agreement"] = values["onnx_fp32_argmax_agreement"]
+        parity["onnx_fp32_argmax_agreement"] = float((fp32_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
     if labels is not None:
         report["float"] = score(ref_all[0], labels, manifest.task)
         report["onnx_fp32"] = score(fp32_all[0], labels, manifest.task)
     if int8:
-        int8_all = cat(int8_out)
+        int8_all = predict_all(int8.predict, feeds)
         method = (manifest.quantization or {}).get("method", "?")
         report["int8"] = {**(score(int8_all[0], labels, manifest.task) if labels is not None else {}), "method": method}
         if manifest.task == "classification":
@@ -162,13 +149,13 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
             else:
                 throughput[f"{name}_b{timing.batch}"] = timing.throughput
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
-    values["runtime_overhead_ratio"] = paired_ratio(lambda: fp32.predict(one), lambda: bare.run(None, one), calls=4 * b1_calls)
+    overhead = paired_ratio(lambda: fp32.predict(one), lambda: bare.run(None, one), calls=4 * b1_calls)
     lite = _lite_x86(bundle, feeds, ref_all, labels, threads, b1_calls)
-    values.update((k, v) for k, v in lite["values"].items() if k in TOLERANCES)
     parity.update(lite["values"])
     report.update(lite["scores"])
     latency.update(lite["latency"])
-    report.update(parity=parity, latency_us=latency, skipped={**manifest.source.get("skipped", {}), **lite["skipped"]}, throughput=throughput, runtime_overhead_ratio=values["runtime_overhead_ratio"],
+    report.update(parity=parity, latency_us=latency, throughput=throughput, runtime_overhead_ratio=overhead,
+                  skipped={**manifest.source.get("skipped", {}), **lite["skipped"]},
                   artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},
                   toolchain=manifest.toolchain)
-    return ParityReport.of(report, judge(values, TOLERANCES))
+    return ParityReport.of(report, judge({**parity, "runtime_overhead_ratio": overhead}, TOLERANCES))

@@ -35,10 +35,10 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     """Verify a bundle and return a Predictor for one precision on one backend."""
     if precision not in PRECISIONS:
         raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS}")
+    if backend != "auto":
+        backends.require_known(backend)
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
     name = _choose_backend(loaded, backend, precision)
-    if name not in backends.BACKENDS:
-        raise BackendError(f"unknown backend {name!r}", f"use one of: auto, {', '.join(backends.BACKENDS)}")
     artifact_name, _ = loaded.manifest.pick(backends.BACKENDS[name][2], precision, target)
     engine = backends.create(name, loaded.path_of(artifact_name), threads or os.cpu_count() or 1)
     return Predictor(loaded.manifest, engine, name, precision)

@@ -15,22 +15,21 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from . import open as open_bundle
 from .errors import PaddleEdgeError
-from .predictor import Predictor
 from .timing import time_calls
 
 CHUNK = 500
 
 
-def predict_all(predictor: Predictor, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
-    """All outputs over whole arrays, in chunks."""
+def predict_all(run: Callable[[Dict[str, np.ndarray]], List[np.ndarray]], feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+    """Every output of `run` (a predictor's predict, or any engine's run) over whole arrays, fed in chunks."""
     n = len(next(iter(feeds.values())))
-    parts = [predictor.predict({k: v[i:i + CHUNK] for k, v in feeds.items()}) for i in range(0, n, CHUNK)]
+    parts = [run({k: v[i:i + CHUNK] for k, v in feeds.items()}) for i in range(0, n, CHUNK)]
     return [np.concatenate(p) for p in zip(*parts)]
 
 
@@ -51,7 +50,7 @@ def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: i
     load_seconds = time.perf_counter() - start
     with np.load(workdir / "inputs.npz") as data:
         feeds = {name: data[name] for name in data.files}
-    outputs = predict_all(predictor, feeds)
+    outputs = predict_all(predictor.predict, feeds)
     np.savez(workdir / f"outputs-{precision}.npz", *outputs)
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))

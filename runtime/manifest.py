@@ -138,6 +138,10 @@ class Manifest:
             raise BundleError(f"{path} is not valid JSON ({exc})", "re-export the bundle; the file is damaged") from exc
         return cls.from_dict(data)
 
+    def precisions(self, fmt: str) -> Tuple[str, ...]:
+        """The precisions this bundle has artifacts of format `fmt` for, e.g. ("fp32", "int8")."""
+        return tuple(sorted({a.precision for a in self.artifacts.values() if a.format == fmt}))
+
     def pick(self, fmt: str, precision: str, target: Optional[str] = None) -> Tuple[str, Artifact]:
         """The artifact of this format and precision (and target, for Lite)."""
         for name, art in self.artifacts.items():

@@ -7,6 +7,7 @@ from typing import Dict, List
 import numpy as np
 import paddle.inference as paddle_infer
 
+from ..runtime.evaluate import predict_all
 from .inference_model import find_model_files
 
 
@@ -33,7 +34,6 @@ class PaddlePredictor:
         self.predictor.run()
         return [self.predictor.get_output_handle(n).copy_to_cpu() for n in self.output_names]
 
-    def predict_all(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
-        """First output over a whole array, in batches (single-input models)."""
-        name = self.input_names[0]
-        return np.concatenate([self.run({name: x[i:i + batch_size]})[0] for i in range(0, len(x), batch_size)])
+    def predict_all(self, x: np.ndarray) -> np.ndarray:
+        """First output over a whole array, in chunks (single-input models)."""
+        return predict_all(self.run, {self.input_names[0]: x})[0]

@@ -32,10 +32,15 @@ def available(name: str) -> bool:
     return importlib.util.find_spec(BACKENDS[name][3]) is not None
 
 
-def create(name: str, model_path: Path, threads: int) -> Backend:
-    """Instantiate backend `name` on a model file."""
+def require_known(name: str) -> None:
+    """Raise unless `name` is a backend this runtime has."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}", f"use one of: auto, {', '.join(BACKENDS)}")
+
+
+def create(name: str, model_path: Path, threads: int) -> Backend:
+    """Instantiate backend `name` on a model file."""
+    require_known(name)
     module, cls, _, package = BACKENDS[name]
     if not available(name):
         raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here",
