@@ -68,7 +68,8 @@ def _export(args: argparse.Namespace) -> None:
         from .boards.profile import get_profile
 
         targets = list(get_profile(args.board).export_targets)
-    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference)
+    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference,
+                          ort_layout=not args.paddleslim_layout)
     for name, art in result.manifest.artifacts.items():
         print(f"{name:24} {art.bytes:>10,} B  {art.path}")
     print(f"bundle: {result.directory}  archive: {result.archive}")
@@ -86,11 +87,34 @@ def _parity(args: argparse.Namespace) -> None:
     from .boards.parity import run_parity
 
     shapes = {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in args.shape)} if args.shape else None
-    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes)
+    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes, predictions=args.predictions)
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _int_list(text: str) -> List[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise PaddleEdgeError(f"{text!r} is not a comma-separated list of whole numbers", "write it like 1,2,4") from None
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .boards.bench.runner import run_bench
+
+    report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
+                       threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls)
+    print(report.render())
+    print(f"report: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from .boards.report.page import make_report
+
+    page, data = make_report(args.run_dir)
+    print(f"report: {page} (open it in a browser; no server needed)\ndata: {data}")
 
 
 def _boards(args: argparse.Namespace) -> None:
@@ -216,6 +240,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86")
     p.add_argument("--board", help="export what this board profile needs (its export targets), e.g. rpi4 -> onnx,lite-arm")
     p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")
+    p.add_argument("--paddleslim-layout", action="store_true",
+                   help="keep the int8 ONNX exactly as PaddleSlim quantized it (bit-identical to its fake-quant model, slower in ONNX Runtime)")
 
     p = add("run", _run, "classify images with a bundle, using the thin runtime only")
     p.add_argument("bundle", type=Path)
@@ -231,6 +257,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path)
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224 for inputs with dynamic dims (models without a dataset)")
     p.add_argument("--json", type=Path, help="where to write the JSON report (default: BUNDLE.parity.json beside the bundle)")
+    p.add_argument("--predictions", type=Path, help="also save every engine's predicted classes (.npz) for `paddle-edge report`")
+
+    p = add("bench", _bench, "latency, throughput, memory and size of a bundle per engine, precision, thread count and batch")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--backends", help="comma-separated engines (default: all the bundle has), e.g. paddle_inference_fp32,onnxruntime_int8")
+    p.add_argument("--threads", help="comma-separated thread counts (default: 1, 2, 4 ... up to the cores)")
+    p.add_argument("--batch", default="1,8,64", help="comma-separated batch sizes")
+    p.add_argument("--calls", type=int, default=200, help="timed calls per engine and cell at batch 1 (fewer for larger batches)")
+    p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.bench.json)")
+
+    p = add("report", _report, "one self-contained HTML page (and its JSON) from a run directory's parity, predictions and bench")
+    p.add_argument("run_dir", type=Path, help="holds parity.json, predictions.npz and bench.json (what `paddle-edge demo` writes)")
 
     add("boards", _boards, "list the board profiles")
 

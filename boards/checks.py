@@ -22,6 +22,13 @@ class Check:
     kind: str
 
     @property
+    def shortfall(self) -> float:
+        """How far the value is from its limit, as a fraction of the limit (0 when the check passes)."""
+        if self.passed or self.limit == 0:
+            return 0.0
+        return abs(self.value - self.limit) / abs(self.limit)
+
+    @property
     def passed(self) -> bool:
         return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
 
@@ -40,7 +47,8 @@ class CheckedReport:
 
     @classmethod
     def of(cls: type[R], data: Dict[str, Any], checks: Tuple[Check, ...]) -> R:
-        return cls({**data, "checks": {c.name: {"value": c.value, "limit": c.limit, "passed": c.passed} for c in checks}}, checks)
+        return cls({**data, "checks": {c.name: {"value": c.value, "limit": c.limit, "kind": c.kind, "passed": c.passed,
+                                                "missed_by": c.shortfall} for c in checks}}, checks)
 
     @property
     def ok(self) -> bool:
@@ -56,5 +64,5 @@ class CheckedReport:
         return Path(path)
 
     def check_rows(self) -> list:
-        return [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) {'PASS' if c.passed else 'FAIL'}")
-                for c in self.checks]
+        return [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) "
+                 + ("PASS" if c.passed else f"FAIL, missed by {c.shortfall * 100:.1f} %")) for c in self.checks]

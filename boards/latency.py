@@ -24,11 +24,14 @@ class Timing:
 
     @property
     def p50_us(self) -> float:
-        return float(np.percentile(self.seconds, 50) * 1e6)
+        return self.percentile_us(50)
 
     @property
     def p90_us(self) -> float:
-        return float(np.percentile(self.seconds, 90) * 1e6)
+        return self.percentile_us(90)
+
+    def percentile_us(self, q: float) -> float:
+        return float(np.percentile(self.seconds, q) * 1e6)
 
     @property
     def throughput(self) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import atomic_file
 from ..runtime.manifest import Manifest
 from ..runtime.evaluate import predict_all
 from ..runtime.metrics import score
@@ -80,7 +81,7 @@ def _lite_x86(bundle: runtime.Bundle, feeds: Feeds, ref_all: List[np.ndarray], l
               threads: int, calls: int) -> Dict[str, Dict[str, Any]]:
     """Paddle Lite x86 artifacts, run in the Lite sidecar (the only place Lite runs on this host): outputs, scores, batch-1 latency."""
     arts = {n: a for n, a in bundle.manifest.artifacts.items() if a.format == "nb" and a.target == "x86"}
-    found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "skipped": {}}
+    found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "skipped": {}, "outputs": {}}
     if not arts:
         return found
     from ..export.lite_sidecar import SidecarError, ensure_sidecar
@@ -94,6 +95,7 @@ def _lite_x86(bundle: runtime.Bundle, feeds: Feeds, ref_all: List[np.ndarray], l
     for art in arts.values():
         key = f"lite_x86_{art.precision}"
         outputs = sidecar.predict(bundle.root / art.path, inputs, threads)
+        found["outputs"][key] = outputs[0]
         found["values"][f"{key}_max_abs_diff"] = _max_abs_diff(outputs, ref_all)
         if bundle.manifest.task == "classification":
             found["values"][f"{key}_argmax_agreement"] = float((outputs[0].argmax(1) == ref_all[0].argmax(1)).mean())
@@ -105,9 +107,19 @@ def _lite_x86(bundle: runtime.Bundle, feeds: Feeds, ref_all: List[np.ndarray], l
     return found
 
 
+def save_predictions(path: Path, labels: Optional[np.ndarray], outputs: Dict[str, np.ndarray]) -> Path:
+    """Each engine's predicted class per sample (and the true labels): what a report's per-class figures are made of."""
+    with atomic_file(Path(path)) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **({"labels": labels} if labels is not None else {}), **{k: v.argmax(1) for k, v in outputs.items()})
+    return Path(path)
+
+
 def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None, limit: Optional[int] = None,
-               shapes: Optional[Dict[str, Sequence[int]]] = None, b1_calls: int = 500, b64_calls: int = 50) -> ParityReport:
-    """Measure outputs, accuracy and latency of a bundle against its float Paddle reference."""
+               shapes: Optional[Dict[str, Sequence[int]]] = None, b1_calls: int = 500, b64_calls: int = 50,
+               predictions: Optional[Path] = None) -> ParityReport:
+    """Measure outputs, accuracy and latency of a bundle against its float Paddle reference.
+
+    With `predictions` (classification only), also save every engine's predicted classes there (see save_predictions)."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     if "paddle-fp32-program" not in manifest.artifacts:
@@ -126,8 +138,10 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     if labels is not None:
         report["float"] = score(ref_all[0], labels, manifest.task)
         report["onnx_fp32"] = score(fp32_all[0], labels, manifest.task)
+    outputs = {"float": ref_all[0], "onnx_fp32": fp32_all[0]}
     if int8:
         int8_all = predict_all(int8.predict, feeds)
+        outputs["int8"] = int8_all[0]
         method = (manifest.quantization or {}).get("method", "?")
         report["int8"] = {**(score(int8_all[0], labels, manifest.task) if labels is not None else {}), "method": method}
         if manifest.task == "classification":
@@ -154,6 +168,8 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     parity.update(lite["values"])
     report.update(lite["scores"])
     latency.update(lite["latency"])
+    if predictions is not None and manifest.task == "classification":
+        save_predictions(predictions, labels, {**outputs, **lite["outputs"]})
     report.update(parity=parity, latency_us=latency, throughput=throughput, runtime_overhead_ratio=overhead,
                   skipped={**manifest.source.get("skipped", {}), **lite["skipped"]},
                   artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},

@@ -16,7 +16,7 @@ from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest, Preprocess
 from ..train.card import ModelCard
 from ..train.inference_model import find_model_files, read_program
 from .check import check_model
-from .onnx import export_onnx
+from .onnx import applied_rewrites, export_onnx
 from .toolchain import toolchain_versions
 
 TARGETS = ("onnx", "lite-arm", "lite-x86")
@@ -46,14 +46,14 @@ def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[s
 
 
 def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: Sequence[str],
-                include_reference: bool) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
+                include_reference: bool, ort_layout: bool) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
     """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
     artifacts: Dict[str, Artifact] = {}
     skipped: Dict[str, str] = {}
     sources = [("fp32", float_dir)] + ([("int8", int8_dir)] if int8_dir else [])
     for precision, model_dir in sources:
         if "onnx" in targets:
-            export_onnx(model_dir, root / f"model.{precision}.onnx")
+            export_onnx(model_dir, root / f"model.{precision}.onnx", ort_layout=ort_layout)
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
         for target in (t for t in targets if t.startswith("lite-")):
             from .lite import LITE_VERSION, export_lite
@@ -77,8 +77,10 @@ def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: 
 
 
 def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None, targets: Sequence[str] = ("onnx",),
-                 include_reference: bool = True) -> BundleResult:
-    """Export `float_dir` (and its int8 twin) for `targets` into the bundle `out_dir` and `out_dir`.tar.gz."""
+                 include_reference: bool = True, ort_layout: bool = True) -> BundleResult:
+    """Export `float_dir` (and its int8 twin) for `targets` into the bundle `out_dir` and `out_dir`.tar.gz.
+
+    With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py)."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
@@ -91,13 +93,16 @@ def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None
                               "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
-        artifacts, skipped = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference)
+        artifacts, skipped = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference, ort_layout)
+        quantization = int8_card.quantization if int8_card else None
+        if quantization and "onnx-int8" in artifacts:
+            quantization = {**quantization, "onnx_rewrites": applied_rewrites(root / artifacts["onnx-int8"].path)}
         accuracy = {"float": float_card.metrics, **({"int8": int8_card.metrics} if int8_card else {})}
         manifest = Manifest(
             model=float_card.model, task=float_card.task, inputs=float_card.inputs, outputs=float_card.outputs,
             preprocess=float_card.preprocess, labels=float_card.labels, artifacts=artifacts,
             source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset, "skipped": skipped},
-            quantization=int8_card.quantization if int8_card else None, accuracy=accuracy, toolchain=toolchain_versions(),
+            quantization=quantization, accuracy=accuracy, toolchain=toolchain_versions(),
         )
         (root / MANIFEST_NAME).write_text(manifest.to_json())
     archive = out_dir.with_name(out_dir.name + ".tar.gz")

@@ -74,7 +74,7 @@ class Sidecar:
             raise SidecarError(f"{PYTHON} {' '.join(args[:2])} in the sidecar ran longer than {timeout:.0f} s",
                                "pass a larger timeout, or a smaller model or batch") from exc
 
-    def _run_backend(self, nb_path: Path, inputs: Inputs, threads: int, calls: int) -> Tuple[List[np.ndarray], np.ndarray]:
+    def _run_backend(self, nb_path: Path, inputs: Inputs, threads: int, calls: int, batch: int = 1) -> Tuple[List[np.ndarray], np.ndarray]:
         if not Path(nb_path).is_file():
             raise SidecarError(f"{nb_path} does not exist", "export it first with export_lite(model_dir, nb_path, \"x86\")")
         arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
@@ -85,7 +85,7 @@ class Sidecar:
             for i, x in enumerate(arrays):
                 np.save(work / f"input_{i}.npy", np.ascontiguousarray(x))
             proc = self.run(["-m", BACKEND_MODULE, str(Path(nb_path).resolve()), str(work), "--threads", str(threads),
-                             "--calls", str(calls)], python_path=[work / "path"], threads=threads)
+                             "--calls", str(calls), "--batch", str(batch)], python_path=[work / "path"], threads=threads)
             if proc.returncode != 0:
                 raise SidecarError(f"Paddle Lite could not run {nb_path} (exit {proc.returncode}):\n{tail(proc)}",
                                    f"run only .nb files exported for x86 by opt {LITE_VERSION}, with inputs that fit the model")
@@ -97,9 +97,10 @@ class Sidecar:
         """Run an x86 .nb on `inputs` (one array, or one per model input in feed order); return its outputs."""
         return self._run_backend(nb_path, inputs, threads, 0)[0]
 
-    def latency(self, nb_path: Path, inputs: Inputs, threads: int = 1, calls: int = 50) -> np.ndarray:
-        """Per-call wall times in seconds of `calls` batch-1 runs (the first sample of `inputs`), measured inside the sidecar."""
-        return self._run_backend(nb_path, inputs, threads, calls)[1]
+    def latency(self, nb_path: Path, inputs: Inputs, threads: int = 1, calls: int = 50, batch: int = 1) -> np.ndarray:
+        """Per-call wall times in seconds of `calls` runs on the first `batch` samples of `inputs`, measured inside the sidecar."""
+        arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
+        return self._run_backend(nb_path, [x[:batch] for x in arrays], threads, calls, batch)[1]
 
 
 def _check_host(base: Path) -> None:

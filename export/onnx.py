@@ -5,6 +5,7 @@ is what names the problem. Every file is checked with onnx.checker before it is 
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -17,16 +18,19 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..train.inference_model import find_model_files
 from .onnx_fold import fold_weight_quantizers
+from .onnx_qdq_layout import ort_friendly_qdq
 
 OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
+REWRITES_KEY = "paddle_edge.int8_rewrites"
 
 
 class ExportError(PaddleEdgeError):
     """paddle2onnx or onnx.checker refused the model."""
 
 
-def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weights: bool = True) -> Path:
-    """Convert `model_dir` to `out_path` (.onnx); a quantized program becomes a QDQ graph with int8 weights (unless not `fold_weights`)."""
+def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weights: bool = True, ort_layout: bool = True) -> Path:
+    """Convert `model_dir` to `out_path` (.onnx). A quantized program becomes a QDQ graph with int8 weights (`fold_weights`)
+    laid out for ONNX Runtime's int8 kernels (`ort_layout`); the rewrites applied are recorded in the file's metadata."""
     files = find_model_files(model_dir)
     with atomic_file(out_path) as tmp:
         cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
@@ -39,12 +43,23 @@ def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weight
             raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
         model = check_onnx(tmp)
+        rewrites: Dict[str, int] = {}
         if fold_weights:
-            folded, count = fold_weight_quantizers(model)
-            if count:
-                onnx.save(folded, str(tmp))
-                check_onnx(tmp)
+            model, rewrites["weights_folded"] = fold_weight_quantizers(model)
+        if ort_layout and rewrites.get("weights_folded"):
+            model, layout = ort_friendly_qdq(model)
+            rewrites.update(layout)
+        if any(rewrites.values()):
+            onnx.helper.set_model_props(model, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
+            onnx.save(model, str(tmp))
+            check_onnx(tmp)
     return Path(out_path)
+
+
+def applied_rewrites(path: Path) -> Dict[str, int]:
+    """The int8 rewrites export_onnx recorded in a file's metadata (empty for a float model)."""
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return json.loads(props.get(REWRITES_KEY, "{}"))
 
 
 def check_onnx(path: Path) -> onnx.ModelProto:

@@ -56,3 +56,18 @@ def mnist_test(mnist_dir):
 @pytest.fixture()
 def batch(mnist_test) -> np.ndarray:
     return mnist_test[0][:8].copy()
+
+
+@pytest.fixture(scope="session")
+def lenet_run_dir(tmp_path_factory, lenet_bundle) -> Path:
+    """What `paddle-edge demo` leaves for a report, made from the test bundle: parity.json, predictions.npz, bench.json."""
+    from paddle_edge.boards.bench.runner import run_bench
+    from paddle_edge.boards.parity import run_parity
+    from paddle_edge.boards.report import run_dir
+
+    root = tmp_path_factory.mktemp("run")
+    run_parity(lenet_bundle.directory, limit=2000, b1_calls=50, b64_calls=5, predictions=root / run_dir.PREDICTIONS).save(root / run_dir.PARITY)
+    bench = run_bench(lenet_bundle.directory, threads=[1, 2], batches=[1, 8], calls=60)
+    print(bench.render())
+    bench.save(root / run_dir.BENCH)
+    return root

@@ -25,7 +25,7 @@ def test_check_lists_ops(lenet):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("train", "resnet", "--out", "/tmp/x"), "unknown model 'resnet'"),
+    (("train", "resnet9000", "--out", "/tmp/x"), "unknown model 'resnet9000'"),
     (("export", "/nonexistent/model", "--out", "/tmp/x"), "is not a directory"),
     (("run", "/nonexistent/bundle.tar.gz", "a.png"), "no bundle at"),
 ])

@@ -5,6 +5,7 @@ import json
 import tarfile
 
 import numpy as np
+import onnx
 import pytest
 
 from paddle_edge import runtime
@@ -19,7 +20,7 @@ from user_models import save_mobilenet_v3_small, save_two_input_net
 
 def test_int8_onnx_carries_paddleslim_scales(lenet_bundle):
     ops = op_histogram(lenet_bundle.directory / "model.int8.onnx")
-    assert ops.get("QuantizeLinear", 0) >= 4 and ops.get("DequantizeLinear", 0) >= 4
+    assert ops.get("QuantizeLinear", 0) >= 3 and ops.get("DequantizeLinear", 0) >= 4  # conv2's input, output and pooled output
     assert "QuantizeLinear" not in op_histogram(lenet_bundle.directory / "model.fp32.onnx")
     for name in ("model.fp32.onnx", "model.int8.onnx"):
         check_onnx(lenet_bundle.directory / name)
@@ -32,6 +33,7 @@ def test_manifest_describes_the_bundle(lenet_bundle):
     assert manifest["preprocess"]["image"]["color"] == "L" and manifest["labels"][3] == "3"
     assert {a["precision"] for a in manifest["artifacts"].values()} == {"fp32", "int8"}
     assert manifest["quantization"]["method"] == "ptq" and "top1" in manifest["accuracy"]["int8"]
+    assert manifest["quantization"]["onnx_rewrites"]["uint8_activations"] > 0  # what was done to PaddleSlim's graph, on record
     assert manifest["toolchain"]["paddle2onnx"] == "1.2.11" and len(manifest["source"]["float_model_sha256"]) == 64
     with tarfile.open(lenet_bundle.archive) as tar:
         assert "lenet/manifest.json" in tar.getnames()
@@ -105,7 +107,7 @@ def test_a_model_saved_by_paddle_2_6(tmp_path):
 def test_int8_weights_are_stored_as_int8_and_outputs_do_not_change(tmp_path, lenet_ptq, batch):
     import onnxruntime as ort
 
-    folded = export_onnx(lenet_ptq.model_dir, tmp_path / "folded.onnx")
+    folded = export_onnx(lenet_ptq.model_dir, tmp_path / "folded.onnx", ort_layout=False)
     plain = export_onnx(lenet_ptq.model_dir, tmp_path / "plain.onnx", fold_weights=False)
     model = check_onnx(folded)
     assert sum(init.data_type == 3 for init in model.graph.initializer) == 2  # INT8 weights of both convs (PaddleSlim keeps the fc float)
@@ -113,3 +115,50 @@ def test_int8_weights_are_stored_as_int8_and_outputs_do_not_change(tmp_path, len
     assert folded.stat().st_size < 0.6 * plain.stat().st_size
     run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"image": batch})[0]  # noqa: E731
     np.testing.assert_array_equal(run(folded), run(plain))
+
+
+def _session(model):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    return ort.InferenceSession(model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def test_exact_layout_rewrites_change_no_output_bit(tmp_path, lenet_ptq, mnist_test):
+    from paddle_edge.export.onnx_qdq_layout import requantize_after_maxpool, to_uint8_activations
+
+    paddleslim = onnx.load(str(export_onnx(lenet_ptq.model_dir, tmp_path / "paddleslim.onnx", ort_layout=False)))
+    rewritten = onnx.ModelProto.FromString(paddleslim.SerializeToString())
+    assert to_uint8_activations(rewritten) > 0 and requantize_after_maxpool(rewritten) > 0
+    onnx.checker.check_model(rewritten, full_check=True)
+    x = mnist_test[0][:256]
+    np.testing.assert_array_equal(_session(rewritten).run(None, {"image": x})[0], _session(paddleslim).run(None, {"image": x})[0])
+
+
+def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_ptq, mnist_test):
+    import onnxruntime as ort
+
+    from paddle_edge.export.onnx import applied_rewrites
+    from paddle_edge.runtime.timing import time_calls
+
+    paddleslim = export_onnx(lenet_ptq.model_dir, tmp_path / "paddleslim.onnx", ort_layout=False)
+    laid_out = export_onnx(lenet_ptq.model_dir, tmp_path / "ort.onnx")
+    rewrites = applied_rewrites(laid_out)
+    assert rewrites["weights_folded"] == 2 and rewrites["float_thin_convs"] == 1  # conv1 reads 1 channel: float
+    assert rewrites["uint8_activations"] >= 3 and rewrites["relu_folded"] == 1 and rewrites["maxpool_requantized"] == 1
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(laid_out), options, providers=["CPUExecutionProvider"])
+    optimized = op_histogram(tmp_path / "optimized.onnx")
+    assert optimized["QLinearConv"] == 1 and optimized["Conv"] == 1 and "Relu" not in optimized, optimized  # conv2 int8, conv1 float
+    x, y = mnist_test[0][:2000], mnist_test[1][:2000]
+    logits = {name: _session(path).run(None, {"image": x})[0] for name, path in (("paddleslim", paddleslim), ("ort", laid_out))}
+    top1 = {name: float((v.argmax(1) == y).mean()) for name, v in logits.items()}
+    agreement = float((logits["ort"].argmax(1) == logits["paddleslim"].argmax(1)).mean())
+    x64 = np.ascontiguousarray(x[:64])
+    p50 = {name: np.median(time_calls(lambda s=_session(path): s.run(None, {"image": x64}), 50)) * 1e6
+           for name, path in (("paddleslim", paddleslim), ("ort", laid_out))}
+    print(f"top-1 {top1}, argmax agreement {agreement:.4f}, batch-64 p50 us {p50}")
+    assert agreement >= 0.98 and top1["ort"] >= top1["paddleslim"] - 0.005  # a 1-epoch test model: the full LeNet agrees 99.87 %

@@ -129,12 +129,13 @@ class PaddleLiteBackend:
 
 
 def _main(argv: Optional[Sequence[str]] = None) -> None:
-    """Sidecar entry point: run WORKDIR/input_<i>.npy once (and time `--calls` runs at batch 1)."""
+    """Sidecar entry point: run WORKDIR/input_<i>.npy once (and time `--calls` runs on its first `--batch` samples)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", type=Path)
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--calls", type=int, default=0, help="also time this many batch-1 calls")
+    parser.add_argument("--calls", type=int, default=0, help="also time this many calls")
+    parser.add_argument("--batch", type=int, default=1, help="samples per timed call")
     args = parser.parse_args(argv)
     backend = PaddleLiteBackend(args.model, args.threads)
     given = len(list(args.workdir.glob("input_*.npy")))
@@ -144,7 +145,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> None:
     for i, out in enumerate(backend.run(feeds)):
         np.save(args.workdir / f"output_{i}.npy", out)
     if args.calls:
-        first = {name: x[:1] for name, x in feeds.items()}
+        first = {name: x[:args.batch] for name, x in feeds.items()}
         np.save(args.workdir / "seconds.npy", time_calls(lambda: backend.run(first), args.calls, WARMUP_CALLS))
 
 

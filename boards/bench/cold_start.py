@@ -1,0 +1,78 @@
+"""Cold start of one engine in a fresh process: import, load and first-inference time, and the process's peak memory.
+
+    python -m paddle_edge.boards.bench.cold_start BUNDLE_DIR ENGINE --threads 2 --batch 1
+
+Each engine gets its own process so that its peak RSS is its own (a process's high-water mark never goes down) and
+its first inference is really the first. Prints one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+
+def _peak_rss_mb() -> float:
+    """This process's own high-water mark. Linux carries ru_maxrss over from the parent across fork + exec, so a child
+    started by a large process would report the parent's; /proc's VmHWM belongs to the new address space only."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int) -> Dict[str, float]:
+    """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call."""
+    start = time.perf_counter()
+    import numpy as np
+
+    from ... import runtime
+    from .engines import ENGINES, load
+
+    engine = ENGINES[engine_name]
+    if engine_name.startswith("paddle_inference"):
+        import paddle.inference  # noqa: F401 - its import is part of the reference's cold start
+    else:
+        import onnxruntime  # noqa: F401
+    imported = time.perf_counter()
+    bundle = runtime.load_bundle(bundle_dir)
+    run = load(engine, bundle, threads)
+    loaded = time.perf_counter()
+    rng = np.random.default_rng(0)
+    feeds = {s.name: rng.standard_normal([batch if d == -1 else d for d in s.shape]).astype(s.dtype) for s in bundle.manifest.inputs}
+    run(feeds)
+    first = time.perf_counter()
+    return {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
+
+
+def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300) -> Dict[str, float]:
+    """Run the measurement in a new interpreter and return what it printed."""
+    from ...runtime.errors import PaddleEdgeError
+
+    cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise PaddleEdgeError(f"cold start of {engine_name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}",
+                              "run the command above by hand to see the whole error")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("engine")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The threads x batch grid: every in-process engine timed in turn within each cell, Paddle Lite in its sidecar beside them."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ... import runtime
+from ..latency import Timing, paired_ratio, time_in_rounds
+from .engines import Engine, Feeds, load
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One engine at one thread count and batch size."""
+
+    engine: str
+    threads: int
+    batch: int
+    timing: Timing
+    interleaved: bool  # timed in turn with the other engines of its cell (False: alone, in the sidecar)
+
+
+def calls_for(batch: int, calls: int) -> int:
+    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 25."""
+    return min(calls, max(25, calls * 4 // batch))
+
+
+def _batch_of(feeds: Feeds, batch: int) -> Feeds:
+    """The first `batch` samples, repeated if the data has fewer, contiguous."""
+    out = {}
+    for name, x in feeds.items():
+        reps = -(-batch // len(x))
+        out[name] = np.ascontiguousarray(np.concatenate([x] * reps)[:batch] if reps > 1 else x[:batch])
+    return out
+
+
+def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: int, batch: int,
+                calls: int, skipped: Dict[str, str]) -> List[Cell]:
+    lite = [e for e in engines if not e.in_process]
+    if not lite or "paddlelite" in skipped:
+        return []
+    from ...export.lite_sidecar import SidecarError, ensure_sidecar
+
+    try:
+        sidecar = ensure_sidecar()
+    except SidecarError as exc:
+        skipped["paddlelite"] = exc.problem
+        return []
+    inputs = [feeds[s.name] for s in bundle.manifest.inputs]
+    return [Cell(e.name, threads, batch, Timing(batch, sidecar.latency(bundle.path_of(e.artifacts[0]), inputs, threads, calls, batch)), False)
+            for e in lite]
+
+
+def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
+             calls: int, skipped: Dict[str, str], progress: Optional[object] = None) -> Tuple[List[Cell], Dict[int, float]]:
+    """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread count."""
+    cells: List[Cell] = []
+    overhead: Dict[int, float] = {}
+    for n in threads:
+        loaded = {e.name: load(e, bundle, n) for e in engines if e.in_process}
+        for batch in batches:
+            chunk = _batch_of(feeds, batch)
+            runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}
+            for name, timing in time_in_rounds(runners, batch, calls_for(batch, calls)).items():
+                cells.append(Cell(name, n, batch, timing, True))
+            cells += _lite_cells(bundle, engines, chunk, n, batch, calls_for(batch, calls), skipped)
+            if progress is not None:
+                progress.update(1)
+        if "onnxruntime_fp32" in loaded:
+            thin = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=n)
+            one = _batch_of(feeds, 1)
+            overhead[n] = paired_ratio(lambda t=thin, x=one: t.predict(x), lambda t=thin, x=one: t.backend.session.run(None, x), calls=4 * calls)
+    return cells, overhead

@@ -1,0 +1,118 @@
+"""`paddle-edge bench`: one run over engines x threads x batch sizes, its goals, and the JSON and table it writes."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from tqdm import tqdm
+
+from ... import runtime
+from ..checks import CheckedReport, judge
+from ..parity import evaluation_data
+from .cold_start import cold_start
+from .engines import BARE, REFERENCE, engines_for
+from .flops import count_flops
+from .grid import Cell, run_grid
+
+SCHEMA = "paddle-edge.bench/1"
+SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
+# The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
+GOALS = {
+    "onnxruntime_int8_vs_fp32_b64_speedup": (1.0, "min"),
+    "runtime_overhead_b1_ratio": (1.05, "max"),
+    "onnxruntime_fp32_vs_reference_b1_speedup": (5.0, "min"),
+    "onnxruntime_int8_vs_reference_b1_speedup": (5.0, "min"),
+}
+
+
+def default_threads() -> List[int]:
+    """1, 2, 4 ... up to the machine's cores."""
+    cores, n, found = os.cpu_count() or 1, 1, []
+    while n <= cores:
+        found.append(n)
+        n *= 2
+    return found
+
+
+def _cell_row(cell: Cell, flops: int, by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
+    t = cell.timing
+    row = {"engine": cell.engine, "threads": cell.threads, "batch": cell.batch, "calls": int(len(t.seconds)),
+           "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
+           "mean_us": float(t.seconds.mean() * 1e6), "throughput": t.throughput, "gflops": flops * t.throughput / 1e9,
+           "samples_us": [round(float(s) * 1e6, 2) for s in t.seconds]}
+    for key, other in (("speedup_vs_reference", REFERENCE), ("ratio_vs_bare", BARE)):
+        base = by_key.get((other, cell.threads, cell.batch))
+        if base is not None:
+            row[key] = base.timing.p50_us / t.p50_us if key.startswith("speedup") else t.p50_us / base.timing.p50_us
+    return row
+
+
+def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, float], threads: int) -> Dict[str, float]:
+    def p50(engine: str, batch: int) -> Optional[float]:
+        cell = by_key.get((engine, threads, batch))
+        return cell.timing.p50_us if cell else None
+
+    values = {}
+    pairs = {"onnxruntime_int8_vs_fp32_b64_speedup": ("onnxruntime_fp32", "onnxruntime_int8", 64),
+             "onnxruntime_fp32_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_fp32", 1),
+             "onnxruntime_int8_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_int8", 1)}
+    for goal, (slow, fast, batch) in pairs.items():
+        if p50(slow, batch) and p50(fast, batch):
+            values[goal] = p50(slow, batch) / p50(fast, batch)
+    if threads in overhead:
+        values["runtime_overhead_b1_ratio"] = overhead[threads]
+    return values
+
+
+class BenchReport(CheckedReport):
+    """Cold start, size, latency and throughput of one bundle per engine, with the goals judged."""
+
+    def render(self) -> str:
+        d = self.data
+        lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['machine']}", "",
+                 f"{'engine':<24}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
+        for name, e in d["engines"].items():
+            c = e.get("cold") or {}
+            lines.append(f"{name:<24}{e['bytes'] / 1024:>9,.0f}" + (f"{c['import_s']:>10.2f}{c['load_s'] * 1e3:>9.1f}{c['first_inference_s'] * 1e3:>10.2f}"
+                                                                    f"{c['peak_rss_mb']:>13.0f}" if c else f"{'(in its sidecar)':>42}"))
+        lines += ["", f"{'threads':>7}{'batch':>6}  {'engine':<24}{'p50 us':>10}{'p90 us':>10}{'p99 us':>10}{'samples/s':>11}{'GFLOP/s':>9}"
+                  f"{'x ref':>7}{'/ bare':>8}"]
+        for r in d["cells"]:
+            lines.append(f"{r['threads']:>7}{r['batch']:>6}  {r['engine']:<24}{r['p50_us']:>10,.1f}{r['p90_us']:>10,.1f}{r['p99_us']:>10,.1f}"
+                         f"{r['throughput']:>11,.0f}{r['gflops']:>9.2f}{r.get('speedup_vs_reference', float('nan')):>7.2f}"
+                         f"{r.get('ratio_vs_bare', float('nan')):>8.3f}" + ("" if r["interleaved"] else "  (sidecar, timed alone)"))
+        lines += ["", f"goals at {d['goal_threads']} threads:"] + [f"  {k:<44} {v}" for k, v in self.check_rows()]
+        lines += [f"skipped {k}: {v}" for k, v in d["skipped"].items()]
+        return "\n".join(lines)
+
+
+def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
+              batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None) -> BenchReport:
+    """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals."""
+    bundle = runtime.load_bundle(Path(bundle_path))
+    manifest = bundle.manifest
+    engines = engines_for(manifest, list(backends) if backends else None)
+    threads = list(threads or default_threads())
+    goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
+    feeds, _ = evaluation_data(manifest, data, max(batches), None)
+    flops = count_flops(bundle.path_of("onnx-fp32")) if "onnx-fp32" in manifest.artifacts else 0
+    skipped: Dict[str, str] = {}
+    engine_rows: Dict[str, Dict[str, Any]] = {}
+    for e in tqdm(engines, desc="cold start (one process each)", unit="engine"):
+        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": sum(manifest.artifacts[a].bytes for a in e.artifacts),
+                               "cold": cold_start(bundle.root, e.name, goal_threads) if e.in_process else None}
+    with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
+        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar)
+    by_key = {(c.engine, c.threads, c.batch): c for c in cells}
+    data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops,
+            "host": {"machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
+                     "processor": platform.processor() or platform.machine()},
+            "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
+            "goal_threads": goal_threads, "engines": engine_rows, "cells": [_cell_row(c, flops, by_key) for c in cells],
+            "runtime_overhead_b1": {str(k): v for k, v in overhead.items()}, "skipped": skipped}
+    goals = _goals(by_key, overhead, goal_threads)
+    skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"
+                    for g in GOALS if g not in goals})
+    return BenchReport.of(data, judge(goals, GOALS))

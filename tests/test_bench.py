@@ -1,0 +1,66 @@
+"""paddle-edge bench on the test LeNet: real measurements, printed; the JSON's schema and the figures' consistency asserted."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from paddle_edge.boards.bench.engines import ENGINES, engines_for
+from paddle_edge.boards.bench.flops import count_flops
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE
+from paddle_edge.boards.report import run_dir
+from paddle_edge.cli import main
+from paddle_edge.runtime import load_bundle
+from paddle_edge.runtime.errors import PaddleEdgeError
+
+# conv1 24x24x20 outputs x 25 MACs, conv2 8x8x50 x 500 MACs, fc 10 x 800 MACs; 2 FLOPs per MAC
+LENET_FLOPS = 2 * (24 * 24 * 20 * 25 + 8 * 8 * 50 * 500 + 10 * 800)
+
+
+def test_flops_are_counted_from_the_graph(lenet_bundle):
+    assert count_flops(lenet_bundle.directory / "model.fp32.onnx") == LENET_FLOPS
+
+
+def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
+    data = json.loads((lenet_run_dir / run_dir.BENCH).read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+    engines = set(data["engines"])
+    assert {"paddle_inference_fp32", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32"} <= engines
+    cells = {(c["engine"], c["threads"], c["batch"]) for c in data["cells"]}
+    assert cells == {(e, t, b) for e in engines for t in data["threads"] for b in data["batches"]}
+    assert data["flops_per_sample"] == LENET_FLOPS
+    for cell in data["cells"]:
+        assert cell["p50_us"] <= cell["p90_us"] <= cell["p99_us"]
+        assert cell["throughput"] == pytest.approx(cell["batch"] / cell["p50_us"] * 1e6)
+        assert len(cell["samples_us"]) == cell["calls"]
+        if cell["engine"] == "paddle_inference_fp32":
+            assert cell["speedup_vs_reference"] == pytest.approx(1.0)
+    not_measured = {k[len("goal "):] for k in data["skipped"] if k.startswith("goal ")}
+    assert set(data["checks"]) | not_measured == set(GOALS) and not_measured == {"onnxruntime_int8_vs_fp32_b64_speedup"}  # no batch 64 here
+    assert set(data["runtime_overhead_b1"]) == {"1", "2"}
+
+
+def test_the_thin_runtime_holds_less_memory_than_paddle(lenet_run_dir):
+    """Each engine's cold start runs in its own process; the ONNX Runtime ones never import paddle."""
+    engines = json.loads((lenet_run_dir / run_dir.BENCH).read_text())["engines"]
+    paddle_rss = engines["paddle_inference_fp32"]["cold"]["peak_rss_mb"]
+    for name in ("onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32"):
+        print(f"{name}: peak RSS {engines[name]['cold']['peak_rss_mb']:.0f} MB (Paddle Inference: {paddle_rss:.0f} MB)")
+        assert engines[name]["cold"]["peak_rss_mb"] < paddle_rss / 2
+
+
+def test_engines_the_bundle_cannot_run_are_named(lenet_bundle):
+    manifest = load_bundle(lenet_bundle.directory).manifest
+    assert "paddlelite_x86_fp32" not in {e.name for e in engines_for(manifest)}  # the test bundle has ONNX only
+    with pytest.raises(PaddleEdgeError, match="no artifacts for"):
+        engines_for(manifest, ["paddlelite_x86_fp32"])
+    with pytest.raises(PaddleEdgeError, match="unknown engine"):
+        engines_for(manifest, ["tensorrt"])
+    assert set(ENGINES) >= {"paddle_inference_fp32", "bare_onnxruntime_fp32"}
+
+
+def test_bench_cli_rejects_a_malformed_list(lenet_bundle, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", str(lenet_bundle.directory), "--threads", "1,two"])
+    assert exc.value.code == 2 and "1,2,4" in capsys.readouterr().err
