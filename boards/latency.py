@@ -56,13 +56,15 @@ def time_in_rounds(runners: Mapping[str, Callable[[], object]], batch: int, call
 
 
 def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50) -> float:
-    """Median time of `wrapped` over median time of `bare`, calls alternating one by one (for two callers of one engine)."""
+    """Median time of `wrapped` over median time of `bare`, calls alternating one by one (for two callers of one engine).
+
+    The order flips every pair (ABBA), so whatever the first or second call of a pair pays falls on both alike."""
     for _ in range(warmup):
         wrapped()
         bare()
     times = np.empty((2, calls))
     for i in range(calls):
-        for j, run in enumerate((wrapped, bare)):
+        for j, run in ((0, wrapped), (1, bare)) if i % 2 == 0 else ((1, bare), (0, wrapped)):
             start = time.perf_counter()
             run()
             times[j, i] = time.perf_counter() - start

@@ -129,6 +129,8 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     int8 = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads) \
         if "int8" in manifest.precisions("onnx") else None
     feeds, labels = evaluation_data(manifest, data, limit, shapes)
+    print(f"parity: outputs of {len(next(iter(feeds.values()))):,} samples on Paddle Inference and ONNX Runtime"
+          f" ({', '.join(manifest.precisions('onnx'))})", flush=True)
 
     ref_all, fp32_all = predict_all(reference.run, feeds), predict_all(fp32.predict, feeds)
     report: Dict[str, Any] = {"model": manifest.model, "threads": threads, "samples": int(len(ref_all[0]))}
@@ -149,6 +151,7 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
             if labels is not None:
                 parity["int8_top1_drop_points"] = (report["float"]["top1"] - report["int8"]["top1"]) * 100
 
+    print(f"parity: latency at batch 1 ({b1_calls} calls) and 64 ({b64_calls} calls), engines in turn", flush=True)
     bare = fp32.backend.session  # the same session the runtime wraps: the ratio is exactly the wrapper's overhead
     latency, throughput = {}, {}
     for batch, calls in ((1, b1_calls), (64, b64_calls)):

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import numpy as np
 import paddle
 from paddleslim.quant import quant_post_static
+from tqdm import tqdm
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
@@ -18,8 +19,10 @@ from .result import CompressResult, write_int8_card
 
 
 def calibration_batches(x: np.ndarray, feed: str, recipe: PtqRecipe) -> Iterator[dict]:
-    """Feed dicts of `batch_size` rows, `batch_nums` of them: the data_loader form Paddle 3's PTQ accepts."""
-    for i in range(recipe.batch_nums):
+    """Feed dicts of `batch_size` rows, `batch_nums` of them: the data_loader form Paddle 3's PTQ accepts.
+
+    A progress bar with ETA follows each pass (KL and hist calibrate in two passes over the batches)."""
+    for i in tqdm(range(recipe.batch_nums), desc=f"calibration ({recipe.algo})", unit="batch", leave=False):
         yield {feed: x[i * recipe.batch_size:(i + 1) * recipe.batch_size]}
 
 

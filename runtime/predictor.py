@@ -1,7 +1,7 @@
 """The predictor users hold: checks inputs against the manifest, runs a backend, maps outputs to labels."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Sequence, Set, Tuple, Union
 
 import numpy as np
 
@@ -11,6 +11,7 @@ from .manifest import Manifest, TensorSpec
 from .preprocess import ImageLike, images_to_batch, normalize
 
 Batch = Union[np.ndarray, Dict[str, np.ndarray]]
+MAX_ACCEPTED = 256  # remembered input signatures per predictor
 
 
 def _check(spec: TensorSpec, x: np.ndarray) -> None:
@@ -41,6 +42,9 @@ class Predictor:
         self.precision = precision
         self._specs = manifest.inputs
         self._names = [s.name for s in manifest.inputs]
+        self._name_set = frozenset(self._names)
+        # (name, dtype, shape) already checked: a serving loop pays the checks once per shape, not once per call.
+        self._accepted: Set[Tuple[str, np.dtype, Tuple[int, ...]]] = set()
 
     def preprocess(self, raw: np.ndarray) -> np.ndarray:
         """Raw values (pixels 0..255, table features) to normalised model input."""
@@ -49,10 +53,15 @@ class Predictor:
     def predict(self, batch: Batch) -> List[np.ndarray]:
         """Run normalised inputs (one array for a single-input model, else a dict by input name); return the outputs."""
         feeds = batch if isinstance(batch, dict) else {self._names[0]: batch}
-        if len(feeds) != len(self._specs) or set(feeds) != set(self._names):
+        if feeds.keys() != self._name_set:
             raise InputError(f"model takes inputs {self._names}, got {sorted(feeds)}", "pass a dict with exactly those keys")
         for spec in self._specs:
-            _check(spec, feeds[spec.name])
+            x = feeds[spec.name]
+            key = (spec.name, x.dtype, x.shape) if type(x) is np.ndarray else None
+            if key not in self._accepted:
+                _check(spec, x)
+                if len(self._accepted) < MAX_ACCEPTED:
+                    self._accepted.add(key)
         return self.backend.run(feeds)
 
     def classify(self, images: Sequence[ImageLike]) -> List[Tuple[str, float]]:

@@ -23,8 +23,8 @@ class Cell:
 
 
 def calls_for(batch: int, calls: int) -> int:
-    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 25."""
-    return min(calls, max(25, calls * 4 // batch))
+    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50 (10 per round)."""
+    return min(calls, max(50, calls * 4 // batch))
 
 
 def _batch_of(feeds: Feeds, batch: int) -> Feeds:
