@@ -13,6 +13,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
 from ..train.card import ModelCard
 from ..train.datasets import load_dataset
+from ..train.safe_pickle import load_state_dict
 from ..train.trainer import LAYER_STATE, ArrayDataset
 from ..train.zoo import ZOO
 from .recipe import QatRecipe
@@ -27,7 +28,7 @@ def load_float_layer(model_dir: Path, card: ModelCard) -> nn.Layer:
                               "use --method ptq for models from elsewhere")
     with paddle.utils.unique_name.guard():
         net = ZOO[card.model].build()
-    net.set_state_dict(paddle.load(str(state)))
+    net.set_state_dict(load_state_dict(state))  # never unpickles code: the file may have come from anywhere
     return net
 
 

@@ -10,6 +10,7 @@ from typing import List
 from .errors import BundleError
 from .files import sha256_file
 from .manifest import MANIFEST_NAME, Manifest
+from .onnx_guard import check_onnx_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +56,13 @@ def _extract(archive: Path) -> Path:
 
 
 def verify(root: Path, manifest: Manifest) -> None:
-    """Check every artifact's size and sha256; raise naming the first file that does not match."""
+    """Check every artifact's place, size and sha256, then each ONNX file's structure; raise naming the first problem."""
+    real_root = root.resolve()
     for name, art in manifest.artifacts.items():
         path = root / art.path
+        if Path(art.path).is_absolute() or real_root not in path.resolve().parents:
+            raise BundleError(f"bundle artifact {name!r} points outside the bundle ({art.path!r})",
+                              "do not use this bundle; ask for one written by `paddle-edge export`")
         if not path.is_file():
             raise BundleError(f"bundle artifact {name!r} is missing: {path}", "copy the whole bundle directory again")
         if path.stat().st_size != art.bytes or sha256_file(path) != art.sha256:
@@ -65,6 +70,9 @@ def verify(root: Path, manifest: Manifest) -> None:
                 f"bundle artifact {name!r} ({art.path}) does not match the sha256 in its manifest",
                 "the file was changed or damaged in transit; copy the bundle again or re-export it",
             )
+    for art in manifest.artifacts.values():
+        if art.format == "onnx":
+            check_onnx_file(root / art.path, root)
 
 
 def load_bundle(path: Path) -> Bundle:

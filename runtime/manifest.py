@@ -15,6 +15,7 @@ from .errors import BundleError
 SCHEMA_VERSION = 1
 READABLE_SCHEMAS = (1,)
 MANIFEST_NAME = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
 
 Scale = Union[float, List[float]]
 
@@ -129,7 +130,12 @@ class Manifest:
     @classmethod
     def load(cls, path: Path) -> "Manifest":
         try:
-            text = Path(path).read_text()
+            if Path(path).stat().st_size > MAX_MANIFEST_BYTES:
+                raise BundleError(f"{path} is larger than a manifest can be ({MAX_MANIFEST_BYTES:,} bytes)",
+                                  "this is not a paddle-edge manifest; re-export the bundle")
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise BundleError(f"{path} is not UTF-8 text ({exc})", "re-export the bundle; the file is damaged") from exc
         except FileNotFoundError as exc:
             raise BundleError(f"no {MANIFEST_NAME} at {path}", "point at a directory written by `paddle-edge export`") from exc
         try:

@@ -1,7 +1,8 @@
 """The predictor users hold: checks inputs against the manifest, runs a backend, maps outputs to labels."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Set, Tuple, Union
+import math
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from .preprocess import ImageLike, images_to_batch, normalize
 
 Batch = Union[np.ndarray, Dict[str, np.ndarray]]
 MAX_ACCEPTED = 256  # remembered input signatures per predictor
+MAX_BATCH = 1024  # larger batches run in slices of this size
 
 
 def _check(spec: TensorSpec, x: np.ndarray) -> None:
@@ -43,8 +45,9 @@ class Predictor:
         self._specs = manifest.inputs
         self._names = [s.name for s in manifest.inputs]
         self._name_set = frozenset(self._names)
-        # (name, dtype, shape) already checked: a serving loop pays the checks once per shape, not once per call.
-        self._accepted: Set[Tuple[str, np.dtype, Tuple[int, ...]]] = set()
+        # (name, dtype, shape) already checked -> zeros of that size for the finiteness scan: a serving loop pays the
+        # shape checks once per shape, not once per call.
+        self._accepted: Dict[Tuple[str, np.dtype, Tuple[int, ...]], np.ndarray] = {}
 
     def preprocess(self, raw: np.ndarray) -> np.ndarray:
         """Raw values (pixels 0..255, table features) to normalised model input."""
@@ -57,12 +60,26 @@ class Predictor:
             raise InputError(f"model takes inputs {self._names}, got {sorted(feeds)}", "pass a dict with exactly those keys")
         for spec in self._specs:
             x = feeds[spec.name]
-            key = (spec.name, x.dtype, x.shape) if type(x) is np.ndarray else None
-            if key not in self._accepted:
+            zeros = self._accepted.get((spec.name, x.dtype, x.shape)) if type(x) is np.ndarray else None
+            if zeros is None:
                 _check(spec, x)
+                zeros = np.zeros(x.size, x.dtype)
                 if len(self._accepted) < MAX_ACCEPTED:
-                    self._accepted.add(key)
+                    self._accepted[(spec.name, x.dtype, x.shape)] = zeros
+            # NaN and inf times 0 are NaN: one dot product finds any of them (an int8 model would hide them in plausible scores)
+            if x.dtype.kind == "f" and not math.isfinite(x.ravel().dot(zeros)):
+                raise InputError(f"input {spec.name!r} holds {int(np.count_nonzero(~np.isfinite(x)))} NaN or infinite values "
+                                 f"(first at index {tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])})",
+                                 "clean the input (np.nan_to_num) or drop those samples")
+        if len(next(iter(feeds.values()))) > MAX_BATCH:
+            return self._predict_in_chunks(feeds)
         return self.backend.run(feeds)
+
+    def _predict_in_chunks(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """A batch larger than MAX_BATCH runs in slices, so the engine's intermediate tensors stay bounded."""
+        n = len(next(iter(feeds.values())))
+        parts = [self.backend.run({k: v[i:i + MAX_BATCH] for k, v in feeds.items()}) for i in range(0, n, MAX_BATCH)]
+        return [np.concatenate(p) for p in zip(*parts)]
 
     def classify(self, images: Sequence[ImageLike]) -> List[Tuple[str, float]]:
         """Label and softmax probability for each image."""

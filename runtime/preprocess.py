@@ -24,24 +24,66 @@ def normalize(raw: np.ndarray, pre: Preprocess, channel_axis: int = 1) -> np.nda
     return x * scale + offset
 
 
+MAX_PIXELS = 50_000_000  # larger images are refused before decoding (a small PNG can decode to gigabytes)
+
+
+def _array_to_pil(array: np.ndarray) -> "PIL.Image.Image":  # noqa: F821
+    """A HxW or HxWxC array of pixel values 0..255 (any real dtype) to a PIL image; anything else is refused."""
+    from PIL import Image
+
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)) or 0 in array.shape:
+        raise InputError(f"an image array must be HxW or HxWxC with C in 1, 3, 4 and no empty side; got shape {array.shape}",
+                         "pass one image, e.g. np.asarray(PIL.Image.open(path))")
+    if array.dtype != np.uint8:
+        if array.dtype.kind not in "biuf" or not np.isfinite(array).all() or array.min() < 0 or array.max() > 255:
+            raise InputError(f"image array values must be finite pixel values in 0..255; got dtype {array.dtype}",
+                             "scale it to 0..255 first (16-bit: array // 257)")
+        array = np.rint(array).astype(np.uint8)
+    return Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array)
+
+
+def _flatten_modes(pil: "PIL.Image.Image") -> "PIL.Image.Image":  # noqa: F821
+    """16-bit and 32-bit grey to 8-bit by their full range; palette and alpha onto white, as a viewer shows them."""
+    from PIL import Image
+
+    if pil.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        values = np.asarray(pil, dtype=np.float64)
+        top = 65535.0 if pil.mode.startswith("I;16") or values.max() > 255 else 255.0
+        return Image.fromarray(np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8))
+    if pil.mode == "P":
+        pil = pil.convert("RGBA")
+    if pil.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", pil.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, pil.convert("RGBA")).convert("RGB")
+    return pil
+
+
 def load_image(image: ImageLike, spec: ImageSpec) -> np.ndarray:
-    """One image to a CHW float array of raw pixel values (0..255), resized and colour-converted per `spec`."""
+    """One image to a CHW float array of raw pixel values (0..255), resized and colour-converted per `spec`.
+
+    Any PIL mode is accepted: 16-bit grey is scaled by its full range, palette and transparent images are composited
+    onto white. Truncated, empty, oversized or unreadable files raise InputError, never anything else."""
     from PIL import Image, UnidentifiedImageError
 
+    what = str(image) if isinstance(image, (str, Path)) else "input image"
     try:
         if isinstance(image, (str, Path)):
             with Image.open(image) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    raise InputError(f"{what} is {im.width}x{im.height} pixels, more than {MAX_PIXELS:,}", "resize it first")
                 im.load()
                 pil = im.copy()
         elif isinstance(image, np.ndarray):
-            pil = Image.fromarray(np.asarray(image, dtype=np.uint8))
+            pil = _array_to_pil(image)
         else:
             pil = image
-        pil = pil.convert(spec.color).resize((spec.size[1], spec.size[0]), Image.BILINEAR)
+        if pil.width == 0 or pil.height == 0:
+            raise InputError(f"{what} has no pixels ({pil.width}x{pil.height})", "pass a non-empty image")
+        pil = _flatten_modes(pil).convert(spec.color).resize((spec.size[1], spec.size[0]), Image.BILINEAR)
     except FileNotFoundError as exc:
         raise InputError(f"image not found: {image}", "check the path") from exc
-    except (UnidentifiedImageError, OSError, ValueError, TypeError) as exc:
-        raise InputError(f"{image if isinstance(image, (str, Path)) else 'input'} is not a readable image ({exc})",
+    except (UnidentifiedImageError, OSError, ValueError, TypeError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{what} is not a readable image ({exc})",
                          "pass a PNG, JPEG or BMP file, a PIL image or a HxW(xC) uint8 array") from exc
     pixels = np.asarray(pil, dtype=np.float32)
     pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)

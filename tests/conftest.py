@@ -71,3 +71,10 @@ def lenet_run_dir(tmp_path_factory, lenet_bundle) -> Path:
     print(bench.render())
     bench.save(root / run_dir.BENCH)
     return root
+
+
+def pytest_unconfigure(config) -> None:
+    """The last line of `make test`, after pytest's own: what the robustness tests tried, and how many lost data."""
+    from robustness import summary
+
+    print(summary(), flush=True)

@@ -1,0 +1,187 @@
+"""Hostile inputs to the runtime: each gets a clear error or a defined result, never a crash. Fuzzed with hypothesis."""
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from PIL import Image
+from robustness import TRIED
+
+from paddle_edge import runtime
+from paddle_edge.runtime.errors import InputError
+from paddle_edge.runtime.manifest import ImageSpec
+from paddle_edge.runtime.predictor import MAX_BATCH
+from paddle_edge.runtime.preprocess import load_image
+
+SPEC = ImageSpec("L", (28, 28), invert_light_background=True)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module", params=["fp32", "int8"])
+def predictor(request, lenet_bundle):
+    return runtime.open(lenet_bundle.directory, backend="onnxruntime", precision=request.param, threads=2)
+
+
+def _digit() -> np.ndarray:
+    d = np.zeros((28, 28), np.uint8)
+    d[6:22, 12:16] = 255
+    return d
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_non_finite_inputs_are_refused_naming_where(predictor, batch):
+    for bad in (np.nan, np.inf, -np.inf):
+        x = batch.copy()
+        x[3, 0, 5, 7] = bad
+        with pytest.raises(InputError, match=r"1 NaN or infinite values \(first at index \(3, 0, 5, 7\)\)"):
+            predictor.predict(x)
+        TRIED["fuzz cases"] += 1
+
+
+def test_non_contiguous_huge_and_odd_batches_have_defined_results(predictor, mnist_test):
+    x = mnist_test[0][:8]
+    expected = predictor.predict(np.ascontiguousarray(x))[0]
+    strided = np.zeros((16, 1, 28, 56), np.float32)[::2, :, :, ::2]
+    strided[...] = x
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(predictor.predict(strided)[0], expected)
+    fortran = np.asfortranarray(x)
+    np.testing.assert_array_equal(predictor.predict(fortran)[0], expected)
+    huge = np.ascontiguousarray(mnist_test[0][: MAX_BATCH * 2 + 37])  # runs in slices of MAX_BATCH
+    out = predictor.predict(huge)[0]
+    assert out.shape == (len(huge), 10)
+    np.testing.assert_allclose(out[:8], expected, rtol=1e-5, atol=1e-5)
+    for bad, match in ((x[:0], "empty batch"), (x.astype(np.float64), "dtype float64"), (x[0], "rank 3"),
+                       (np.zeros((2, 3, 28, 28), np.float32), "channel count 3"), (x.tolist(), "not a numpy array")):
+        with pytest.raises(InputError, match=match):
+            predictor.predict(bad)
+        TRIED["fuzz cases"] += 1
+
+
+@FUZZ
+@given(x=hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_]),
+                    shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=30),
+                    elements=None))
+def test_predict_fuzz_raises_input_error_or_answers(predictor, x):
+    TRIED["fuzz cases"] += 1
+    try:
+        out = predictor.predict(x)[0]
+    except InputError:
+        return
+    assert out.shape == (x.shape[0], 10) and np.isfinite(out).all()
+
+
+@FUZZ
+@given(shape=st.tuples(st.integers(1, 40), st.integers(1, 1), st.just(28), st.just(28)),
+       special=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from([np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0])), max_size=4),
+       data=st.data())
+def test_predict_fuzz_values(predictor, shape, special, data):
+    TRIED["fuzz cases"] += 1
+    x = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(-3, 3, width=32)))
+    for index, value in special:
+        x.reshape(-1)[index % x.size] = value
+    try:
+        out = predictor.predict(x)[0]
+    except InputError as exc:
+        assert not np.isfinite(x).all(), exc
+        return
+    assert np.isfinite(x).all() and out.shape == (shape[0], 10)
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: Image.fromarray(d.astype(np.uint16) * 257),                     # 16-bit grey
+    lambda d: Image.fromarray(np.dstack([np.zeros_like(d)] * 3 + [d]), "RGBA"),  # black ink, transparent background
+    lambda d: Image.fromarray(d).convert("P"),                                 # palette
+    lambda d: Image.fromarray(255 - d).convert("RGB"),                         # dark ink on white paper
+    lambda d: Image.fromarray(d).convert("LA"),
+    lambda d: Image.fromarray(d).convert("1"),
+], ids=["16-bit", "rgba", "palette", "rgb-paper", "la", "1-bit"])
+def test_image_modes_load_as_the_same_digit(make, tmp_path):
+    path = tmp_path / "digit.png"
+    path.write_bytes(_png(make(_digit())))
+    pixels = load_image(path, SPEC)
+    TRIED["fuzz cases"] += 1
+    assert pixels.shape == (1, 28, 28) and pixels.dtype == np.float32
+    np.testing.assert_allclose(pixels[0], _digit(), atol=2)  # ink bright on dark, as the model was trained
+
+
+@pytest.mark.parametrize("content, match", [
+    (lambda: (lambda b: b[:len(b) // 2])(_png(Image.fromarray(_digit()))), "truncated|not a readable image"),  # cut in IDAT
+    (lambda: b"", "not a readable image"),
+    (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not a readable image"),
+    (lambda: b"GIF89a" + b"\xff" * 10, "not a readable image"),
+], ids=["truncated", "empty-file", "header-only", "garbage-gif"])
+def test_broken_image_files_raise_input_error(content, match, tmp_path):
+    path = tmp_path / "bad.png"
+    path.write_bytes(content())
+    with pytest.raises(InputError, match=match):
+        load_image(path, SPEC)
+    TRIED["fuzz cases"] += 1
+
+
+def test_bad_image_arrays_raise_input_error():
+    for bad in (np.zeros((0, 0), np.uint8), np.zeros((28, 28, 2), np.uint8), np.full((28, 28), np.nan), np.full((28, 28), 300.0),
+                np.zeros((2, 28, 28, 1), np.uint8), np.array("x")):
+        with pytest.raises(InputError):
+            load_image(bad, SPEC)
+        TRIED["fuzz cases"] += 1
+
+
+@FUZZ
+@given(blob=st.binary(max_size=2048), keep=st.integers(0, 400))
+def test_image_loader_fuzz_bytes(blob, keep, tmp_path):
+    TRIED["fuzz cases"] += 1
+    path = tmp_path / "fuzz.png"
+    path.write_bytes(_png(Image.fromarray(_digit()))[:keep] + blob)
+    try:
+        pixels = load_image(path, SPEC)
+    except InputError:
+        return
+    assert pixels.shape == (1, 28, 28) and np.isfinite(pixels).all() and 0 <= pixels.min() <= pixels.max() <= 255
+
+
+@FUZZ
+@given(mode=st.sampled_from(["L", "RGB", "RGBA", "P", "I;16", "I", "F", "1", "LA", "CMYK", "YCbCr"]),
+       size=st.tuples(st.integers(1, 64), st.integers(1, 64)), seed=st.integers(0, 2**32 - 1))
+def test_image_loader_fuzz_modes(mode, size, seed):
+    TRIED["fuzz cases"] += 1
+    rng = np.random.default_rng(seed)
+    image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB").convert(mode)
+    pixels = load_image(image, SPEC)
+    assert pixels.shape == (1, 28, 28) and np.isfinite(pixels).all() and 0 <= pixels.min() <= pixels.max() <= 255
+
+
+def test_one_predictor_serves_8_threads(lenet_bundle, mnist_test):
+    """8 threads x 1,000 predictions on one predictor, each checked against the single-threaded answer."""
+    predictor = runtime.open(lenet_bundle.directory, backend="onnxruntime", precision="int8", threads=2)
+    samples = [np.ascontiguousarray(mnist_test[0][i:i + 1 + i % 3]) for i in range(50)]
+    expected = [predictor.predict(x)[0] for x in samples]
+    wrong, errors = [], []
+
+    def serve(worker: int) -> None:
+        try:
+            for call in range(1000):
+                i = (worker * 7 + call) % len(samples)
+                if not np.array_equal(predictor.predict(samples[i])[0], expected[i]):
+                    wrong.append((worker, call))
+        except Exception as exc:  # noqa: BLE001 - any failure in a worker is the test's finding
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=serve, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    TRIED["threads x calls"] += 8 * 1000
+    TRIED["data lost"] += len(wrong) + len(errors)
+    assert not errors and not wrong, (errors[:3], wrong[:3])
