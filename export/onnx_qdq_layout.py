@@ -51,7 +51,7 @@ class _Graph:
         return None
 
 
-def _is_activation_pair(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
+def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
     """A QuantizeLinear on a computed tensor (not a weight), per tensor, int8, with a constant scale and zero point."""
     return (q.op_type == "QuantizeLinear" and q.input[0] not in constants and len(q.input) == 3
             and q.input[1] in constants and q.input[2] in constants and constants[q.input[2]].dtype == np.int8
@@ -69,7 +69,7 @@ def to_uint8_activations(model: onnx.ModelProto) -> int:
     constants = _constants(graph)
     g = _Graph(graph)
     changed = 0
-    for q in [n for n in graph.node if _is_activation_pair(n, constants)]:
+    for q in [n for n in graph.node if _is_activation_quantizer(n, constants)]:
         dqs = g.consumers.get(q.output[0], [])
         if not dqs or any(d.op_type != "DequantizeLinear" or d.input[1:] != q.input[1:] for d in dqs):
             continue

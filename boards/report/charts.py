@@ -74,7 +74,7 @@ def latency_vs_accuracy(summary: Summary) -> Figure:
     ax.set_ylim(min(values) - pad, max(values) + pad)
     ax.set_xscale("log")
     ax.set(xlabel="median time per sample (us, log scale)", ylabel="top-1 (%)" if scale == 100 else summary["metric"],
-           title=f"Latency vs accuracy, {summary['goal_threads']} threads (filled: batch {batches[0]}, hollow: batch {batches[-1]})")
+           title=f"Latency vs accuracy, {summary['goal_threads']} thread(s) (filled: batch {batches[0]}, hollow: batch {batches[-1]})")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3, which="both")
     return fig
@@ -93,7 +93,7 @@ def latency_distributions(summary: Summary, samples: Dict[tuple, List[float]]) -
         ax.set_yticks(range(1, len(rows) + 1), [r["engine"] for r in rows], fontsize=7)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # decade labels only: minor ones collide on a short axis
-        ax.set(xlabel="time per call (us, log; whiskers p1-p99)", title=f"batch {batch}, {summary['goal_threads']} threads")
+        ax.set(xlabel="time per call (us, log; whiskers p1-p99)", title=f"batch {batch}, {summary['goal_threads']} thread(s)")
         ax.grid(axis="x", alpha=0.3, which="both")
     fig.tight_layout()
     return fig

@@ -29,6 +29,14 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _flops(flops: int) -> str:
+    """2,304 FLOP, 3.79 MFLOP, 1.20 GFLOP."""
+    for unit, size in (("GFLOP", 1e9), ("MFLOP", 1e6)):
+        if flops >= size:
+            return f"{flops / size:,.2f} {unit}"
+    return f"{flops:,} FLOP"
+
+
 def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{cells}</table>"
@@ -46,7 +54,7 @@ def _engines(summary: Dict[str, Any]) -> str:
     for name, e in summary["engines"].items():
         cold = e.get("cold") or {}
         accuracy = summary["accuracy"].get(name)
-        rows.append((html.escape(e["label"]), e["precision"], f"{e['bytes'] / 1024:,.0f}",
+        rows.append((html.escape(e["label"]), e["precision"], f"{e['bytes'] / 1024:,.{1 if e['bytes'] < 10240 else 0}f}",
                      "-" if accuracy is None else f"{accuracy * 100:.2f} %" if summary["metric"] == "top1" else f"{accuracy:.4g}",
                      f"{cold['load_s'] * 1e3:.1f}" if cold else "-", f"{cold['first_inference_s'] * 1e3:.2f}" if cold else "-",
                      f"{cold['peak_rss_mb']:.0f}" if cold else "-"))
@@ -76,9 +84,9 @@ def render(summary: Dict[str, Any], figures: List[Tuple[str, str, str]]) -> str:
     title = f"paddle-edge report: {summary['model']}"
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
-             f"<p>{summary['samples']} test samples; {summary['flops_per_sample'] / 1e6:,.2f} MFLOP per sample; "
+             f"<p>{summary['samples']} test samples; {_flops(summary['flops_per_sample'])} per sample; "
              f"host {summary['host']['cores']} cores {html.escape(summary['host']['machine'])}; latency figures at "
-             f"{summary['goal_threads']} threads unless a table says otherwise. Quantization: "
+             f"{summary['goal_threads']} thread(s) unless a table says otherwise. Quantization: "
              f"<code>{html.escape(json.dumps(summary['quantization']))}</code></p>",
              "<h2>Engines</h2>", _engines(summary),
              "<h2>Goals</h2>", _checks(summary["checks"]["bench"]), "<h2>Parity checks</h2>", _checks(summary["checks"]["parity"])]
