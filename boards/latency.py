@@ -56,9 +56,11 @@ def time_in_rounds(runners: Mapping[str, Callable[[], object]], batch: int, call
 
 
 def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50) -> float:
-    """Median time of `wrapped` over median time of `bare`, calls alternating one by one (for two callers of one engine).
+    """How much slower `wrapped` is than `bare`: the median, over adjacent pairs of calls, of their time ratio.
 
-    The order flips every pair (ABBA), so whatever the first or second call of a pair pays falls on both alike."""
+    Calls alternate one by one (for two callers of one engine) and the order flips every pair (ABBA), so whatever the
+    first or second call of a pair pays falls on both alike; each pair shares the machine's state of that moment, so
+    drift and bursts of noise cancel in its ratio."""
     for _ in range(warmup):
         wrapped()
         bare()
@@ -68,4 +70,4 @@ def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], call
             start = time.perf_counter()
             run()
             times[j, i] = time.perf_counter() - start
-    return float(np.median(times[0]) / np.median(times[1]))
+    return float(np.median(times[0] / times[1]))
