@@ -185,3 +185,10 @@ def test_one_predictor_serves_8_threads(lenet_bundle, mnist_test):
     TRIED["threads x calls"] += 8 * 1000
     TRIED["data lost"] += len(wrong) + len(errors)
     assert not errors and not wrong, (errors[:3], wrong[:3])
+
+
+def test_inputs_the_engine_refuses_become_input_errors(predictor):
+    """What passes the manifest's checks but not ONNX Runtime's kernels still arrives as InputError, not an ORT type."""
+    with pytest.raises(InputError, match="ONNX Runtime refused the inputs"):
+        predictor.backend.run({"image": np.zeros((1, 1, 3, 3), np.float32)})
+    TRIED["fuzz cases"] += 1

@@ -7,7 +7,7 @@ from typing import Dict, List
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import BundleError
+from ..errors import BundleError, InputError
 
 
 class OnnxRuntimeBackend:
@@ -26,4 +26,8 @@ class OnnxRuntimeBackend:
         self.output_names: List[str] = [o.name for o in self.session.get_outputs()]
 
     def run(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
-        return self.session.run(self.output_names, feeds)
+        try:
+            return self.session.run(self.output_names, feeds)
+        except Exception as exc:  # ORT raises private types for inputs its kernels cannot take (e.g. a dynamic dim too small)
+            raise InputError(f"ONNX Runtime refused the inputs ({str(exc).splitlines()[0][:300]})",
+                             "give every input the shape the model was exported for (see the manifest's inputs)") from exc
