@@ -107,7 +107,7 @@ def _bench(args: argparse.Namespace) -> None:
     report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
                        threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls)
     print(report.render())
-    print(f"report: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
+    print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
 
 def _report(args: argparse.Namespace) -> None:
