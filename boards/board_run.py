@@ -5,27 +5,26 @@ run is also the proof that the runtime is thin (each run reports whether paddle 
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import ContextManager, Dict, Iterator, List, Optional, Protocol, Sequence
+from typing import ContextManager, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 
 from ..export.debian_rootfs import tail
 from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir
+from .emulator import emulate
 from .profile import BoardProfile
+from .workspace import RESULTS, local_workspace
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-RESULTS = ("outputs-*", "seconds-*", "board-*")  # what a run brings back from the board
 
 
 class Board(Protocol):
@@ -39,21 +38,6 @@ class Board(Protocol):
         `local` and remove the copy on the board (also on error: nothing is left behind)."""
 
     def python(self, args: Sequence[str], python_path: Sequence[str] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess: ...
-
-
-@contextlib.contextmanager
-def local_workspace(home: Path, local: Path, fetch: Sequence[str]) -> Iterator[str]:
-    """A board workspace for boards whose files are on this machine (the host, an emulated board's root filesystem)."""
-    home.mkdir(parents=True, exist_ok=True)
-    remote = Path(tempfile.mkdtemp(prefix="run-", dir=home))
-    try:
-        shutil.copytree(local, remote, dirs_exist_ok=True)
-        yield str(remote)
-        for pattern in fetch:
-            for path in remote.glob(pattern):
-                shutil.copyfile(path, local / path.name)
-    finally:
-        shutil.rmtree(remote)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,9 +115,11 @@ def describe(board: Board) -> str:
 
 
 def board_for(profile: BoardProfile) -> Board:
-    """The board a profile runs on here: emulated under qemu for ARM profiles, this host for x86-64."""
-    if profile.emulation is None:
+    """The board a profile runs on here: emulated under qemu if the profile says how, else this host if it is of the
+    profile's architecture."""
+    if profile.emulation is not None:
+        return emulate(profile)
+    if profile.arch == platform.machine():
         return HostBoard(profile)
-    from .emulator import emulate
-
-    return emulate(profile)
+    raise PaddleEdgeError(f"board {profile.name!r} ({profile.arch}) has no emulation and this host is {platform.machine()}",
+                          "run it on the board itself (paddle-edge deploy), or emulate a board whose profile has an emulation, such as rpi4")

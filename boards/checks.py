@@ -33,6 +33,48 @@ class Check:
         return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
 
 
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """A speed goal: a measured ratio with its 95 % interval against a limit. Reported with its margin, never gating:
+    timings on a shared machine move by more than the goals' margins."""
+
+    name: str
+    value: float
+    interval: Tuple[float, float]
+    limit: float
+    kind: str
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.kind == "max" else self.value >= self.limit
+
+    @property
+    def margin(self) -> float:
+        """How far the value is past its limit as a fraction of the limit: positive when met, negative when missed."""
+        return (self.limit - self.value) / self.limit if self.kind == "max" else (self.value - self.limit) / self.limit
+
+    @property
+    def certain(self) -> bool:
+        """The whole interval is on the same side of the limit as the value."""
+        low, high = self.interval
+        return (high <= self.limit or low > self.limit) if self.kind == "max" else (low >= self.limit or high < self.limit)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"value": self.value, "interval": list(self.interval), "limit": self.limit, "kind": self.kind,
+                "met": self.met, "margin": self.margin, "interval_clear_of_limit": self.certain}
+
+    def row(self) -> Tuple[str, str]:
+        sign = "<=" if self.kind == "max" else ">="
+        verdict = "met" if self.met else "missed"
+        return (f"goal {self.name}", f"{self.value:.3f} [95 % {self.interval[0]:.3f}-{self.interval[1]:.3f}] ({sign} {self.limit:g}) "
+                f"{verdict} by {abs(self.margin) * 100:.1f} %" + ("" if self.certain else ", interval spans the limit"))
+
+
+def judge_goals(values: Mapping[str, Tuple[float, float, float]], limits: Tolerances) -> Tuple[Goal, ...]:
+    """A goal for every (value, low, high) that has a limit."""
+    return tuple(Goal(name, v[0], (v[1], v[2]), *limits[name]) for name, v in values.items() if name in limits)
+
+
 def judge(values: Mapping[str, float], tolerances: Tolerances) -> Tuple[Check, ...]:
     """A check for every value that has a tolerance."""
     return tuple(Check(name, value, *tolerances[name]) for name, value in values.items() if name in tolerances)
@@ -44,24 +86,30 @@ class CheckedReport:
 
     data: Dict[str, Any]
     checks: Tuple[Check, ...]
+    goals: Tuple[Goal, ...] = ()
 
     @classmethod
-    def of(cls: type[R], data: Dict[str, Any], checks: Tuple[Check, ...]) -> R:
+    def of(cls: type[R], data: Dict[str, Any], checks: Tuple[Check, ...], goals: Tuple[Goal, ...] = ()) -> R:
         return cls({**data, "checks": {c.name: {"value": c.value, "limit": c.limit, "kind": c.kind, "passed": c.passed,
-                                                "missed_by": c.shortfall} for c in checks}}, checks)
+                                                "missed_by": c.shortfall} for c in checks},
+                    "goals": {g.name: g.to_dict() for g in goals}}, checks, goals)
 
     @property
     def ok(self) -> bool:
+        """Every check passed; goals (speed) never decide it."""
         return all(c.passed for c in self.checks)
 
     def with_checks(self: R, values: Mapping[str, float], tolerances: Tolerances) -> R:
         """The same report with more checks (e.g. a demo's accuracy targets) judged and recorded."""
-        return type(self).of(self.data, self.checks + judge(values, tolerances))
+        return type(self).of(self.data, self.checks + judge(values, tolerances), self.goals)
 
     def save(self, path: Path) -> Path:
         with atomic_file(Path(path)) as tmp:
             tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
         return Path(path)
+
+    def goal_rows(self) -> list:
+        return [g.row() for g in self.goals]
 
     def check_rows(self) -> list:
         return [(f"check {c.name}", f"{c.value:.6g} ({'<=' if c.kind == 'max' else '>='} {c.limit:g}) "

@@ -7,7 +7,6 @@ downloaded here for the profile's platform tags and Python, and installed there 
 from __future__ import annotations
 
 import shlex
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,10 @@ from .profile import BoardProfile
 from .ssh import SshBoard, SshError, SshTarget, have_ssh
 
 MIN_PYTHON = (3, 9)
-BOARD_PACKAGES = ("numpy==1.26.4", "Pillow==13.0.0", "pip==25.3")  # beside onnxruntime at the profile's version
+PIP = "pip==25.3"  # shipped beside the profile's packages: it installs them on the board with --no-index
+# Swaps a bundle folder left by an older deploy (no link yet) for the link, in one step; run by the board's runtime.
+EXCHANGE = ("import sys\nfrom paddle_edge.runtime.files import _exchange\nif not _exchange(sys.argv[1], sys.argv[2]):\n"
+            "    sys.exit(f'this filesystem cannot swap {sys.argv[2]} for a link in one step: remove that folder and deploy again')")
 RUNTIME_PYPROJECT = """[build-system]
 requires = ["setuptools>=70.1"]  # bdist_wheel built in
 build-backend = "setuptools.build_meta"
@@ -31,7 +33,7 @@ name = "paddle-edge-runtime"
 version = "{version}"
 description = "The thin runtime of paddle-edge: runs a bundle with numpy and onnxruntime (or paddlelite)."
 requires-python = ">=3.9"
-dependencies = ["numpy>=1.21,<2", "onnxruntime>=1.17", "Pillow>=9"]
+dependencies = ["numpy>=1.21", "onnxruntime>=1.17", "Pillow>=9"]
 
 [tool.setuptools]
 packages = ["paddle_edge", "paddle_edge.runtime", "paddle_edge.runtime.backends"]
@@ -50,7 +52,7 @@ def build_runtime_wheel(out: Path) -> Path:
 
 def board_wheels(profile: BoardProfile, out: Path) -> List[Path]:
     """The runtime's dependencies (and pip) for the board's platform tags and Python, downloaded here."""
-    packages = (f"onnxruntime=={profile.runtime.onnxruntime}", *BOARD_PACKAGES)
+    packages = (*profile.runtime.packages, PIP)
     run_step([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(out), "--python-version", profile.python,
               "--implementation", "cp", *(a for tag in profile.wheel_platforms for a in ("--platform", tag)), *packages],
              f"downloading {' '.join(packages)} for {profile.name}", "check that PyPI is reachable from this machine")
@@ -65,22 +67,33 @@ def prepare_venv(board: SshBoard, wheels: Path) -> str:
     with board.workspace(wheels, fetch=()) as there:
         pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
         board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
-        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in (f"onnxruntime=={board.profile.runtime.onnxruntime}", *BOARD_PACKAGES[:2])))
+        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages))
         board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
     return board.python(["-c", "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
                                "('paddle-edge-runtime', 'onnxruntime', 'numpy', 'Pillow')))"]).stdout.strip()
 
 
 def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:
-    """Put the bundle at REMOTE_DIR/bundles/NAME in one rename; return where."""
-    dest = f"{board.target.remote_dir}/bundles/{bundle_dir.name}"
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp)
-        shutil.copytree(bundle_dir, local / "bundle")
-        with board.workspace(local, fetch=()) as there:
-            board.shell(f"mkdir -p {board.target.remote_dir}/bundles && rm -rf {dest}.new && mv {there}/bundle {dest}.new && "
-                        f"rm -rf {dest} && mv {dest}.new {dest}")
-    return dest
+    """Put the bundle at REMOTE_DIR/bundles/NAME so that NAME is always the old whole bundle or the new whole one; return where.
+
+    NAME is a symbolic link to a version folder `.NAME.XXXXXX` beside it. The bundle is copied into a new version folder,
+    then a link to it takes NAME's place in one rename (GNU `mv -T`); the other versions (the old one, and any a killed
+    deploy left half-copied) are removed after the switch. A folder at NAME from an older deploy is swapped for the link
+    in one step (renameat2 RENAME_EXCHANGE, by the runtime on the board)."""
+    bundles, name = f"{board.target.remote_dir}/bundles", shlex.quote(bundle_dir.name)
+    version = board.shell(f"mkdir -p {bundles} && mktemp -d {bundles}/.{name}.XXXXXX").stdout.strip()
+    print(f"deploy: copying the bundle to {board.target.host}:{version}", flush=True)
+    try:
+        board.copy([str(p) for p in sorted(bundle_dir.iterdir())], f":{version}/")
+    except SshError:
+        board.shell(f"rm -rf {shlex.quote(version)}", check=False, timeout=60)
+        raise
+    v, link = shlex.quote(Path(version).name), shlex.quote(f"{Path(version).name}.link")
+    exchange = f"{board.target.launcher} {board.venv_python} -c {shlex.quote(EXCHANGE)} {link} {name}"
+    board.shell(f"cd {bundles} && chmod 755 {v} && ln -s {v} {link} && "
+                f"if [ -d {name} ] && [ ! -L {name} ]; then {exchange}; else mv -T {link} {name}; fi && "
+                f'for old in .{name}.?????? .{name}.??????.link; do [ "$old" = {v} ] || rm -rf "$old"; done')  # mktemp: 6 Xs
+    return f"{bundles}/{bundle_dir.name}"
 
 
 def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: Optional[int] = None,

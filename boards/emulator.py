@@ -17,11 +17,10 @@ from typing import Callable, ContextManager, Dict, Optional, Sequence
 from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step
 from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir
-from .board_run import RESULTS, local_workspace
 from .profile import BoardProfile
+from .workspace import RESULTS, local_workspace
 
 PYTHON = "usr/bin/python3"
-RUNTIME_PACKAGES = ("numpy==1.26.4", "Pillow==13.0.0")  # beside onnxruntime at the profile's version
 
 
 class BoardError(PaddleEdgeError):
@@ -33,10 +32,17 @@ def _require_emulation(profile: BoardProfile) -> None:
         raise BoardError(f"board {profile.name!r} ({profile.arch}) is not emulated here", "emulate an aarch64 board such as rpi4")
 
 
-def _check_host() -> None:
+def _check_host(profile: BoardProfile) -> None:
     if os.geteuid() != 0:
         raise BoardError("building the emulated board (debootstrap into a folder) needs root",
-                         f"run once as root: sudo {sys.executable} -m paddle_edge.cli board emulate rpi4")
+                         f"run once as root: sudo {sys.executable} -m paddle_edge.cli board emulate {profile.name}")
+
+
+def _check_python(profile: BoardProfile, python_version: str) -> None:
+    """The userland's CPython must be the one the profile names: the wheels installed for it, and the claim, depend on it."""
+    if python_version != profile.python:
+        raise BoardError(f"board {profile.name!r} says Python {profile.python}, but Debian {profile.emulation.debian_suite} "
+                         f"has Python {python_version}", "set the profile's os.python, or its emulation.debian_suite, to match")
 
 
 Builder = Callable[[Path], Dict[str, object]]
@@ -60,7 +66,7 @@ def _build_userland(suite: str, qemu: str) -> Builder:
 
 def _build_site(profile: BoardProfile, python_version: str) -> Builder:
     def build(tmp: Path) -> Dict[str, object]:
-        packages = (f"onnxruntime=={profile.runtime.onnxruntime}", *RUNTIME_PACKAGES)
+        packages = profile.runtime.packages
         cmd = [sys.executable, "-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--target", str(tmp),
                "--python-version", python_version, "--implementation", "cp", "--only-binary=:all:",
                *(arg for tag in profile.wheel_platforms for arg in ("--platform", tag)), *packages]
@@ -95,16 +101,18 @@ class EmulatedBoard:
 
 
 def emulate(profile: BoardProfile) -> EmulatedBoard:
-    """The emulated board for `profile`, built and cached on first use (about a minute)."""
+    """The emulated board for `profile`, built and cached on first use (about a minute): one userland per Debian suite,
+    one site per set of runtime wheels in it."""
     _require_emulation(profile)
     suite = profile.emulation.debian_suite
     root = cache_dir("boards") / f"debian-{suite}-arm64"
-    site = root / "opt" / "paddle-edge-site" / f"onnxruntime-{profile.runtime.onnxruntime}"
+    site = root / "opt" / "paddle-edge-site" / "-".join(p.replace("==", "-") for p in profile.runtime.packages)
     if not is_built(root) or not is_built(site):
-        _check_host()
+        _check_host(profile)
         print(f"building the emulated {profile.name}: arm64 Debian {suite} userland + runtime wheels (about a minute, once)", flush=True)
     qemu = debian_tool("qemu-aarch64-static", "qemu-user-static", BoardError)
     ensure_built(root, _build_userland(suite, qemu))
     python_version = ".".join(json.loads((root / MARKER).read_text())["python"].split(".")[:2])
+    _check_python(profile, python_version)
     ensure_built(site, _build_site(profile, python_version))
     return EmulatedBoard(profile, root, site, qemu)

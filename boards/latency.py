@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Dict, Mapping
+from typing import Callable, Dict, Mapping, Tuple
 
 import numpy as np
 
@@ -55,12 +55,59 @@ def time_in_rounds(runners: Mapping[str, Callable[[], object]], batch: int, call
     return {name: Timing(batch, np.array(s)) for name, s in samples.items()}
 
 
-def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50) -> float:
-    """How much slower `wrapped` is than `bare`: the median, over adjacent pairs of calls, of their time ratio.
+@dataclasses.dataclass(frozen=True)
+class Ratio:
+    """A median ratio and its 95 % confidence interval (distribution-free: order statistics of the pair ratios)."""
+
+    median: float
+    low: float
+    high: float
+    pairs: int
+
+    @classmethod
+    def of(cls, ratios: np.ndarray) -> "Ratio":
+        """The median of `ratios` with the ranks n/2 -+ 1.96 sqrt(n)/2 as its interval (the binomial bound on a median)."""
+        ordered = np.sort(ratios)
+        n = len(ordered)
+        half = 1.96 * np.sqrt(n) / 2
+        low, high = int(max(0, np.floor(n / 2 - half))), int(min(n - 1, np.ceil(n / 2 + half)))
+        return cls(float(np.median(ordered)), float(ordered[low]), float(ordered[high]), n)
+
+    @classmethod
+    def of_medians(cls, slow: np.ndarray, fast: np.ndarray, resamples: int = 1000) -> "Ratio":
+        """median(slow) / median(fast) of two independent samples of call times, with a seeded bootstrap interval."""
+        rng = np.random.default_rng(0)
+        ratios = (np.median(rng.choice(slow, (resamples, len(slow))), axis=1)
+                  / np.median(rng.choice(fast, (resamples, len(fast))), axis=1))
+        low, high = np.percentile(ratios, [2.5, 97.5])
+        return cls(float(np.median(slow) / np.median(fast)), float(low), float(high), min(len(slow), len(fast)))
+
+    def to_dict(self) -> Dict[str, float]:
+        return {"value": self.median, "interval": [self.low, self.high], "pairs": self.pairs}
+
+    def triple(self) -> Tuple[float, float, float]:
+        """(value, low, high), as checks.judge_goals takes it."""
+        return self.median, self.low, self.high
+
+
+def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50,
+                 max_calls: int = 16000, tight: float = 0.01) -> Ratio:
+    """How much slower `wrapped` is than `bare`: the median, over adjacent pairs of calls, of their time ratio, with its
+    95 % interval; more pairs are taken (up to `max_calls`) until the interval is narrower than `tight`.
 
     Calls alternate one by one (for two callers of one engine) and the order flips every pair (ABBA), so whatever the
     first or second call of a pair pays falls on both alike; each pair shares the machine's state of that moment, so
     drift and bursts of noise cancel in its ratio."""
+    ratios = np.empty(0)
+    while True:
+        ratios = np.concatenate([ratios, _pair_ratios(wrapped, bare, calls, warmup if not len(ratios) else 0)])
+        ratio = Ratio.of(ratios)
+        if ratio.high - ratio.low <= tight or len(ratios) >= max_calls:
+            return ratio
+
+
+def _pair_ratios(wrapped: Callable[[], object], bare: Callable[[], object], calls: int, warmup: int) -> np.ndarray:
+    """Time ratio wrapped/bare of `calls` adjacent pairs, order flipped every pair (ABBA)."""
     for _ in range(warmup):
         wrapped()
         bare()
@@ -70,4 +117,4 @@ def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], call
             start = time.perf_counter()
             run()
             times[j, i] = time.perf_counter() - start
-    return float(np.median(times[0] / times[1]))
+    return times[0] / times[1]

@@ -1,7 +1,10 @@
 """`paddle-edge parity`: the product's promise, measured in one run against the float Paddle reference.
 
-Outputs (float ONNX vs Paddle Inference), accuracy (int8 vs float) and latency (Paddle Inference, the thin runtime,
-a bare onnxruntime.InferenceSession) side by side; every check is collected, none stops the others.
+Every artifact of the bundle is gated on its own: each is run by the engine that defines it (export/artifact_engines.py:
+Paddle Inference for the reference, onnxruntime for fp32 ONNX, onnxruntime unfused for an int8 ONNX's exact semantics,
+Lite x86 in its sidecar), and the int8 engine this CPU runs (the thin runtime's choice, with onnxruntime's fused int8
+kernels) is gated against both the float model and the exact int8 semantics. Speed is measured alongside and reported
+as goals with intervals; it never decides the verdict.
 """
 from __future__ import annotations
 
@@ -11,27 +14,38 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import runtime
+from ..export.artifact_engines import NoEngineHere, engine_label, run_artifact
+from ..export.lite_sidecar import SidecarError
+from ..runtime.batching import predict_all
+from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.manifest import Manifest
-from ..runtime.evaluate import predict_all
 from ..runtime.metrics import score
 from ..train.datasets import load_dataset
-from ..train.paddle_predictor import PaddlePredictor
-from .checks import CheckedReport, judge
+from .checks import CheckedReport, judge, judge_goals
 from .latency import Timing, paired_ratio, time_in_rounds
 
-# Tolerances are data: (limit, "max" = value must not exceed it, "min" = value must reach it).
+SCHEMA = "paddle-edge.parity/2"
+REFERENCE = "paddle_fp32"
+# Checks are data: (limit, "max" = value must not exceed it, "min" = value must reach it). NAME is ENGINE_MEASURE.
 TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_fp32_max_abs_diff": (1e-4, "max"),
     "onnx_fp32_argmax_agreement": (1.0, "min"),
-    "runtime_overhead_ratio": (1.05, "max"),
     "lite_x86_fp32_max_abs_diff": (1e-4, "max"),
     "lite_x86_fp32_argmax_agreement": (1.0, "min"),
+    "lite_x86_fp32_runnable": (1.0, "min"),
+    "onnx_int8_exact_argmax_agreement": (0.99, "min"),  # the int8 model itself vs the float model
+    "onnx_int8_exact_top1_drop_points": (0.5, "max"),
+    "onnx_int8_exact_mse_ratio": (1.1, "max"),
+    "onnx_int8_argmax_agreement": (0.99, "min"),  # what this CPU runs vs the float model
+    "onnx_int8_top1_drop_points": (0.5, "max"),
+    "onnx_int8_mse_ratio": (1.1, "max"),
+    "onnx_int8_vs_exact_argmax_agreement": (0.999, "min"),  # what this CPU runs vs the int8 model's exact semantics
+    "onnx_int8_variants_max_abs_diff": (0.0, "max"),  # every int8 ONNX of the bundle is the same function (exact runs)
 }
+GOALS: Dict[str, Tuple[float, str]] = {"runtime_overhead_ratio": (1.05, "max")}
 Feeds = Dict[str, np.ndarray]
-SCORE_ROWS = (("float", "float (Paddle Inference)"), ("onnx_fp32", "fp32 (ONNX Runtime)"), ("int8", "int8 (ONNX Runtime)"),
-              ("lite_x86_fp32", "fp32 (Paddle Lite x86)"), ("lite_x86_int8", "int8 (Paddle Lite x86)"))
 
 
 class ParityReport(CheckedReport):
@@ -39,23 +53,30 @@ class ParityReport(CheckedReport):
 
     def render(self) -> str:
         d = self.data
-        rows = [("model", f"{d['model']} ({d['samples']} samples, {d['threads']} threads)")]
-        rows += [(title, _fmt(d[key])) for key, title in SCORE_ROWS if key in d]
-        rows += [(f"latency {k}", f"{v:,.1f}") for k, v in d["latency_us"].items()]
+        rows = [("model", f"{d['model']} ({d['samples']:,} samples, {d['threads']} threads)"), ("cpu", d["cpu"]["label"])]
+        for key, e in d["engines"].items():
+            vs = "; ".join(f"{label} {_fmt_agreement(e[part])}" for part, label in (("vs_float", "vs float"), ("vs_exact_int8", "vs exact int8"))
+                           if part in e)
+            rows.append((e["title"], ", ".join(filter(None, [_fmt_scores(e["scores"]), vs])) or "-"))
+        rows += [(f"latency {k} (us)", f"{v:,.1f}") for k, v in d["latency_us"].items()]
         rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
-        rows += self.check_rows()
+        rows += self.check_rows() + self.goal_rows()
         rows += [(f"skipped {k}", v) for k, v in d.get("skipped", {}).items()]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _fmt(metrics: Dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v * 100:.2f} %" if k == "top1" else f"{k} {v}" if k == "method" else f"{k} {v:.4g}"
-                     for k, v in metrics.items()) or "-"
+def _fmt_scores(scores: Dict[str, float]) -> str:
+    return ", ".join(f"top-1 {v * 100:.2f} %" if k == "top1" else f"{k} {v:.4g}" for k, v in scores.items())
+
+
+def _fmt_agreement(part: Dict[str, float]) -> str:
+    agreement = f", argmax {part['argmax_agreement'] * 100:.2f} %" if "argmax_agreement" in part else ""
+    return f"max abs diff {part['max_abs_diff']:.2g}{agreement}"
 
 
 def evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],
-                     shapes: Optional[Dict[str, Sequence[int]]]) -> Tuple[Feeds, Optional[np.ndarray]]:
+                    shapes: Optional[Dict[str, Sequence[int]]]) -> Tuple[Feeds, Optional[np.ndarray]]:
     """The dataset's test split for zoo models; seeded random inputs for a model brought from elsewhere."""
     dataset_name = manifest.source.get("dataset")
     if dataset_name:
@@ -73,85 +94,103 @@ def evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[in
     return feeds, None
 
 
-def _max_abs_diff(a: List[np.ndarray], b: List[np.ndarray]) -> float:
-    return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b))
-
-
-def _lite_x86(bundle: runtime.Bundle, feeds: Feeds, ref_all: List[np.ndarray], labels: Optional[np.ndarray],
-              threads: int, calls: int) -> Dict[str, Dict[str, Any]]:
-    """Paddle Lite x86 artifacts, run in the Lite sidecar (the only place Lite runs on this host): outputs, scores, batch-1 latency."""
-    arts = {n: a for n, a in bundle.manifest.artifacts.items() if a.format == "nb" and a.target == "x86"}
-    found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "skipped": {}, "outputs": {}}
-    if not arts:
-        return found
-    from ..export.lite_sidecar import SidecarError, ensure_sidecar
-
-    try:
-        sidecar = ensure_sidecar()
-    except SidecarError as exc:
-        found["skipped"]["paddlelite"] = exc.problem
-        return found
-    inputs = [feeds[spec.name] for spec in bundle.manifest.inputs]
-    for art in arts.values():
-        key = f"lite_x86_{art.precision}"
-        outputs = sidecar.predict(bundle.root / art.path, inputs, threads)
-        found["outputs"][key] = outputs[0]
-        found["values"][f"{key}_max_abs_diff"] = _max_abs_diff(outputs, ref_all)
-        if bundle.manifest.task == "classification":
-            found["values"][f"{key}_argmax_agreement"] = float((outputs[0].argmax(1) == ref_all[0].argmax(1)).mean())
-        if labels is not None:
-            found["scores"][key] = score(outputs[0], labels, bundle.manifest.task)
-        timing = Timing(1, sidecar.latency(bundle.root / art.path, inputs, threads, calls))
-        found["latency"][f"paddlelite_x86_{art.precision}_b1_p50"] = timing.p50_us
-        found["latency"][f"paddlelite_x86_{art.precision}_b1_p90"] = timing.p90_us
+def _versus(outputs: List[np.ndarray], reference: List[np.ndarray], task: str) -> Dict[str, float]:
+    """Largest absolute difference over all outputs, and for classification how often the top class agrees."""
+    found = {"max_abs_diff": max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(outputs, reference))}
+    if task == "classification":
+        found["argmax_agreement"] = float((outputs[0].argmax(1) == reference[0].argmax(1)).mean())
     return found
 
 
-def save_predictions(path: Path, labels: Optional[np.ndarray], outputs: Dict[str, np.ndarray]) -> Path:
-    """Each engine's predicted class per sample (and the true labels): what a report's per-class figures are made of."""
-    with atomic_file(Path(path)) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **({"labels": labels} if labels is not None else {}), **{k: v.argmax(1) for k, v in outputs.items()})
-    return Path(path)
+def _drop(scores: Dict[str, float], float_scores: Dict[str, float]) -> Dict[str, float]:
+    """The accuracy lost against float: top-1 points, or the ratio of MSEs."""
+    if "top1" in scores:
+        return {"top1_drop_points": (float_scores["top1"] - scores["top1"]) * 100}
+    return {"mse_ratio": scores["mse"] / max(float_scores["mse"], 1e-12)} if "mse" in scores else {}
 
 
-def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None, limit: Optional[int] = None,
-               shapes: Optional[Dict[str, Sequence[int]]] = None, b1_calls: int = 500, b64_calls: int = 50,
-               predictions: Optional[Path] = None) -> ParityReport:
-    """Measure outputs, accuracy and latency of a bundle against its float Paddle reference.
+class _Engines:
+    """The engines of one parity run, their outputs and what each is checked on."""
 
-    With `predictions` (classification only), also save every engine's predicted classes there (see save_predictions)."""
-    bundle = runtime.load_bundle(Path(bundle_path))
-    manifest = bundle.manifest
-    if "paddle-fp32-program" not in manifest.artifacts:
-        raise PaddleEdgeError("this bundle carries no float Paddle reference", "export it again without --no-reference")
-    reference = PaddlePredictor(bundle.root / "reference", threads)
-    fp32 = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads)
-    int8 = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads) \
-        if "int8" in manifest.precisions("onnx") else None
-    feeds, labels = evaluation_data(manifest, data, limit, shapes)
-    print(f"parity: outputs of {len(next(iter(feeds.values()))):,} samples on Paddle Inference and ONNX Runtime"
-          f" ({', '.join(manifest.precisions('onnx'))})", flush=True)
+    def __init__(self, bundle: runtime.Bundle, feeds: Feeds, labels: Optional[np.ndarray], threads: int) -> None:
+        self.bundle, self.feeds, self.labels, self.threads = bundle, feeds, labels, threads
+        self.task = bundle.manifest.task
+        self.rows: Dict[str, Dict[str, Any]] = {}
+        self.outputs: Dict[str, List[np.ndarray]] = {}
+        self.values: Dict[str, float] = {}
 
-    ref_all, fp32_all = predict_all(reference.run, feeds), predict_all(fp32.predict, feeds)
-    report: Dict[str, Any] = {"model": manifest.model, "threads": threads, "samples": int(len(ref_all[0]))}
-    parity: Dict[str, float] = {"onnx_fp32_max_abs_diff": _max_abs_diff(fp32_all, ref_all)}
-    if manifest.task == "classification":
-        parity["onnx_fp32_argmax_agreement"] = float((fp32_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
-    if labels is not None:
-        report["float"] = score(ref_all[0], labels, manifest.task)
-        report["onnx_fp32"] = score(fp32_all[0], labels, manifest.task)
-    outputs = {"float": ref_all[0], "onnx_fp32": fp32_all[0]}
-    if int8:
-        int8_all = predict_all(int8.predict, feeds)
-        outputs["int8"] = int8_all[0]
-        method = (manifest.quantization or {}).get("method", "?")
-        report["int8"] = {**(score(int8_all[0], labels, manifest.task) if labels is not None else {}), "method": method}
-        if manifest.task == "classification":
-            parity["int8_argmax_agreement"] = float((int8_all[0].argmax(1) == ref_all[0].argmax(1)).mean())
-            if labels is not None:
-                parity["int8_top1_drop_points"] = (report["float"]["top1"] - report["int8"]["top1"]) * 100
+    def add(self, key: str, title: str, artifact: Optional[str], outputs: List[np.ndarray], engine: str,
+            exact: Optional[str] = None, gated: bool = True) -> None:
+        """Record an engine's outputs, scores and comparisons; `exact` names the exact int8 engine it is held to.
+        Only a `gated` engine's comparisons become values the checks judge."""
+        art = self.bundle.manifest.artifacts.get(artifact) if artifact else None
+        row: Dict[str, Any] = {"title": title, "artifact": artifact, "engine": engine, "bytes": art.bytes if art else None,
+                               "precision": art.precision if art else "fp32",
+                               "scores": score(outputs[0], self.labels, self.task) if self.labels is not None else {}}
+        measured: Dict[str, float] = {}
+        if key != REFERENCE:
+            row["vs_float"] = _versus(outputs, self.outputs[REFERENCE], self.task)
+            row.update(_drop(row["scores"], self.rows[REFERENCE]["scores"]))
+            measured.update({f"{key}_{k}": v for k, v in row["vs_float"].items()})
+            measured.update({f"{key}_{k}": row[k] for k in ("top1_drop_points", "mse_ratio") if k in row})
+        if exact:
+            row["vs_exact_int8"] = _versus(outputs, self.outputs[exact], self.task)
+            measured.update({f"{key}_vs_exact_{k}": v for k, v in row["vs_exact_int8"].items()})
+        row["gated"] = gated
+        if gated:
+            self.values.update(measured)
+        self.rows[key], self.outputs[key] = row, outputs
 
-    print(f"parity: latency at batch 1 ({b1_calls} calls) and 64 ({b64_calls} calls), engines in turn", flush=True)
+    def artifact(self, key: str, title: str, name: str) -> None:
+        """Run artifact `name` with the engine that defines it."""
+        self.add(key, title, name, run_artifact(self.bundle, name, self.feeds, self.threads), engine_label(self.bundle, name))
+
+
+def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predictor]:
+    """The int8 ONNX artifacts: each one's exact semantics, the one the thin runtime picks here with fused kernels (gated
+    against the exact one), and the others with fused kernels on this CPU (reported: they are made for other CPUs)."""
+    names = [n for n, a in bundle.manifest.artifacts.items() if a.format == "onnx" and a.precision == "int8"]
+    if not names:
+        return None
+    engines.artifact("onnx_int8_exact", "int8 exact QDQ semantics (onnxruntime unfused)", names[0])
+    for other in names[1:]:
+        variant = run_artifact(bundle, other, engines.feeds, engines.threads)
+        engines.values["onnx_int8_variants_max_abs_diff"] = _versus(variant, engines.outputs["onnx_int8_exact"], engines.task)["max_abs_diff"]
+    chosen = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads)
+    engines.add("onnx_int8", f"ONNX Runtime int8, thin runtime ({chosen.artifact}, this CPU's kernels)", chosen.artifact,
+                predict_all(chosen.predict, engines.feeds), f"onnxruntime fused int8 kernels on {cpu_info()['label']}", exact="onnx_int8_exact")
+    for other in (n for n in names if n != chosen.artifact):
+        fused = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads, artifact=other)
+        target = bundle.manifest.artifacts[other].target or "any CPU"
+        engines.add(f"onnx_int8_{other.replace('-', '_')}_here", f"{other} (made for {target}) on this CPU's kernels, not what runs here",
+                    other, predict_all(fused.predict, engines.feeds), "onnxruntime fused int8 kernels", exact="onnx_int8_exact",
+                    gated=False)
+    return chosen
+
+
+def _lite_x86(engines: _Engines, bundle: runtime.Bundle, skip_lite: bool, skipped: Dict[str, str]) -> None:
+    """Paddle Lite x86 artifacts in the sidecar; a sidecar that cannot start fails a check unless Lite is skipped."""
+    for name, art in bundle.manifest.artifacts.items():
+        if art.format != "nb" or art.target != "x86":
+            continue
+        key = f"lite_x86_{art.precision}"
+        if skip_lite:
+            skipped[key] = "skipped on request (--skip-lite)"
+            continue
+        try:
+            engines.artifact(key, f"Paddle Lite x86 {art.precision} (sidecar)", name)
+            engines.values[f"{key}_runnable"] = 1.0
+        except SidecarError as exc:
+            skipped[key] = f"the Lite sidecar could not start: {exc.problem}"
+            engines.values[f"{key}_runnable"] = 0.0
+
+
+def _latency(reference_dir: Path, feeds: Feeds, fp32: runtime.Predictor, int8: Optional[runtime.Predictor],
+             threads: int, b1_calls: int, b64_calls: int) -> Tuple[Dict[str, float], Dict[str, float], Dict[str, float]]:
+    """Batch-1 p50/p90 and batch-64 throughput of each in-process engine (timed in turn), and the runtime's overhead."""
+    from ..train.paddle_predictor import PaddlePredictor
+
+    reference = PaddlePredictor(reference_dir, threads)
     bare = fp32.backend.session  # the same session the runtime wraps: the ratio is exactly the wrapper's overhead
     latency, throughput = {}, {}
     for batch, calls in ((1, b1_calls), (64, b64_calls)):
@@ -167,14 +206,53 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
                 throughput[f"{name}_b{timing.batch}"] = timing.throughput
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     overhead = paired_ratio(lambda: fp32.predict(one), lambda: bare.run(None, one), calls=4 * b1_calls)
-    lite = _lite_x86(bundle, feeds, ref_all, labels, threads, b1_calls)
-    parity.update(lite["values"])
-    report.update(lite["scores"])
-    latency.update(lite["latency"])
+    return latency, throughput, overhead.to_dict()
+
+
+def save_predictions(path: Path, labels: Optional[np.ndarray], outputs: Dict[str, np.ndarray]) -> Path:
+    """Each engine's predicted class per sample (and the true labels): what a report's per-class figures are made of."""
+    with atomic_file(Path(path)) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **({"labels": labels} if labels is not None else {}), **{k: v.argmax(1) for k, v in outputs.items()})
+    return Path(path)
+
+
+def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None, limit: Optional[int] = None,
+               shapes: Optional[Dict[str, Sequence[int]]] = None, b1_calls: int = 500, b64_calls: int = 50,
+               predictions: Optional[Path] = None, skip_lite: bool = False,
+               tolerances: Optional[Dict[str, Tuple[float, str]]] = None) -> ParityReport:
+    """Gate every artifact of a bundle against the float Paddle reference (and int8 against its exact semantics); time it.
+
+    With `predictions` (classification only), also save every engine's predicted classes there (see save_predictions)."""
+    bundle = runtime.load_bundle(Path(bundle_path))
+    manifest = bundle.manifest
+    if "paddle-fp32-program" not in manifest.artifacts:
+        raise PaddleEdgeError("this bundle carries no float Paddle reference", "export it again without --no-reference")
+    feeds, labels = evaluation_data(manifest, data, limit, shapes)
+    print(f"parity: {len(next(iter(feeds.values()))):,} samples through every artifact of {bundle.root} on {cpu_info()['label']}", flush=True)
+    engines = _Engines(bundle, feeds, labels, threads)
+    engines.artifact(REFERENCE, "Paddle Inference fp32 (reference)", "paddle-fp32-program")
+    fp32 = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads)
+    engines.add("onnx_fp32", "ONNX Runtime fp32, thin runtime", fp32.artifact, predict_all(fp32.predict, feeds), engine_label(bundle, fp32.artifact))
+    int8 = _int8(engines, bundle)
+    skipped = dict(manifest.source.get("skipped", {}))
+    _lite_x86(engines, bundle, skip_lite, skipped)
+    for name in (n for n, a in manifest.artifacts.items() if a.format != "paddle-params"):
+        try:
+            engine_label(bundle, name)
+        except NoEngineHere as exc:
+            skipped[name] = exc.problem
     if predictions is not None and manifest.task == "classification":
-        save_predictions(predictions, labels, {**outputs, **lite["outputs"]})
-    report.update(parity=parity, latency_us=latency, throughput=throughput, runtime_overhead_ratio=overhead,
-                  skipped={**manifest.source.get("skipped", {}), **lite["skipped"]},
-                  artifacts={n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes} for n, a in manifest.artifacts.items()},
-                  toolchain=manifest.toolchain)
-    return ParityReport.of(report, judge({**parity, "runtime_overhead_ratio": overhead}, TOLERANCES))
+        save_predictions(predictions, labels, {k: v[0] for k, v in engines.outputs.items()})
+
+    print(f"parity: latency at batch 1 ({b1_calls} calls) and 64 ({b64_calls} calls), engines in turn", flush=True)
+    reference_dir = (bundle.root / manifest.artifacts["paddle-fp32-program"].path).parent
+    latency, throughput, overhead = _latency(reference_dir, feeds, fp32, int8, threads, b1_calls, b64_calls)
+    report: Dict[str, Any] = {
+        "schema": SCHEMA, "model": manifest.model, "task": manifest.task, "threads": threads, "samples": int(len(labels) if labels is not None else len(next(iter(feeds.values())))),
+        "cpu": cpu_info(), "engines": engines.rows, "latency_us": latency, "throughput": throughput, "runtime_overhead": overhead,
+        "quantization": manifest.quantization, "skipped": skipped, "toolchain": manifest.toolchain,
+        "artifacts": {n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes, "target": a.target}
+                      for n, a in manifest.artifacts.items()},
+    }
+    goals = judge_goals({"runtime_overhead_ratio": (overhead["value"], *overhead["interval"])}, GOALS)
+    return ParityReport.of(report, judge(engines.values, tolerances or TOLERANCES), goals)

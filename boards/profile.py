@@ -8,12 +8,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..runtime.errors import PaddleEdgeError
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
+PILLOW = "Pillow==13.0.0"  # every board's: wheels for CPython 3.10-3.14 on aarch64 and x86-64
+# Where a profile has actually run paddle-edge's runtime: what `paddle-edge boards` tells the user.
+VERIFIED = {"native": "has run natively (this host's tests)", "emulated": "has run emulated under qemu (board tests)",
+            "never": "NEVER RUN anywhere: an untested description"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,12 +32,16 @@ class CoreGroup:
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeSettings:
-    """How the runtime should run on this board, and the onnxruntime paddle-edge has run there (deploys install it)."""
+    """How the runtime should run on this board, and the onnxruntime and numpy for its Python (deploys and emulation install them)."""
 
     onnxruntime: str
+    numpy: str
     threads: int
-    lite_power_mode: str
-    lite_valid_places: Tuple[str, ...]
+
+    @property
+    def packages(self) -> Tuple[str, ...]:
+        """The runtime's dependencies as pinned requirements for this board's Python."""
+        return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", PILLOW)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,20 +69,23 @@ class BoardProfile:
     runtime: RuntimeSettings
     export_targets: Tuple[str, ...]
     emulation: Optional[Emulation]
+    verified: str  # a key of VERIFIED
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any], source: Path) -> "BoardProfile":
         try:
             emulation = d.get("emulation")
+            if d["verified"] not in VERIFIED:
+                raise ValueError(f"verified is {d['verified']!r}, not one of {', '.join(VERIFIED)}")
             return cls(
                 name=d["name"], title=d["title"], soc=d["cpu"]["soc"],
                 cores=tuple(CoreGroup(c["core"], int(c["count"]), int(c.get("mhz", 0))) for c in d["cpu"]["cores"]),
                 arch=d["arch"], abi=d["abi"], wheel_platforms=tuple(d["wheel_platforms"]),
                 distro=d["os"]["distro"], python=d["os"]["python"], memory_mb=int(d["memory_mb"]),
-                runtime=RuntimeSettings(d["runtime"]["onnxruntime"], int(d["runtime"]["threads"]), d["runtime"]["lite_power_mode"],
-                                        tuple(d["runtime"]["lite_valid_places"])),
+                runtime=RuntimeSettings(d["runtime"]["onnxruntime"], d["runtime"]["numpy"], int(d["runtime"]["threads"])),
                 export_targets=tuple(d["export_targets"]),
                 emulation=Emulation(**emulation) if emulation else None,
+                verified=d["verified"],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PaddleEdgeError(f"board profile {source} is missing or mistypes a field: {exc!r}",
@@ -85,10 +97,11 @@ class BoardProfile:
 
     def describe(self) -> str:
         cores = " + ".join(f"{c.count}x {c.core}" + (f" @{c.mhz / 1000:.1f} GHz" if c.mhz else "") for c in self.cores)
-        emulated = f"emulate: qemu -cpu {self.emulation.qemu_cpu}" if self.emulation else "native"
+        emulation = (f"emulated with qemu -cpu {self.emulation.qemu_cpu} on Debian {self.emulation.debian_suite}" if self.emulation
+                     else "no emulation")
         return (f"{self.name:12} {self.title}\n{'':12} {self.soc}: {cores}; {self.arch} ({self.abi}); {self.memory_mb // 1024} GiB; "
-                f"{self.distro}, Python {self.python}\n{'':12} threads {self.runtime.threads}, Lite {self.runtime.lite_power_mode} "
-                f"on {'/'.join(self.runtime.lite_valid_places)}; export {', '.join(self.export_targets)}; {emulated}")
+                f"{self.distro}, Python {self.python}\n{'':12} threads {self.runtime.threads}, onnxruntime {self.runtime.onnxruntime}, "
+                f"numpy {self.runtime.numpy}; export {', '.join(self.export_targets)}; {emulation}\n{'':12} {VERIFIED[self.verified]}")
 
 
 def user_dir() -> Path:
@@ -96,16 +109,26 @@ def user_dir() -> Path:
     return Path(os.environ.get("PADDLE_EDGE_BOARDS") or Path.home() / ".config" / "paddle-edge" / "boards")
 
 
+def _warn_unreadable(path: Path, exc: OSError) -> None:
+    """Say on stderr that a user profile (or their folder) is skipped, and how to make it readable."""
+    print(f"warning: skipping board profiles in {path}: {exc.strerror or exc}\n  fix: make it readable by this user "
+          f"(chmod a+r on a file, a+rx on a folder), or point $PADDLE_EDGE_BOARDS at another folder", file=sys.stderr)
+
+
 def _json_files(folder: Path) -> List[Path]:
-    """The .json files of a folder; none if it is missing or not readable by this user."""
+    """The .json files of a folder; none if it does not exist, and a warning if it cannot be read."""
     try:
-        return sorted(folder.glob("*.json")) if folder.is_dir() else []
-    except PermissionError:
+        return sorted(folder / name for name in os.listdir(folder) if name.endswith(".json"))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        _warn_unreadable(folder, exc)
         return []
 
 
 def load_profiles() -> Dict[str, BoardProfile]:
-    """Built-in profiles, then the user's (which may replace a built-in one of the same name)."""
+    """Built-in profiles, then the user's (which may replace a built-in one of the same name); unreadable ones are
+    skipped with a warning."""
     profiles: Dict[str, BoardProfile] = {}
     for folder in (BUILTIN_DIR, user_dir()):
         for path in _json_files(folder):
@@ -113,6 +136,9 @@ def load_profiles() -> Dict[str, BoardProfile]:
                 data = json.loads(path.read_text())
             except json.JSONDecodeError as exc:
                 raise PaddleEdgeError(f"board profile {path} is not valid JSON ({exc})", "fix or remove the file") from exc
+            except OSError as exc:
+                _warn_unreadable(path, exc)
+                continue
             profile = BoardProfile.from_dict(data, path)
             profiles[profile.name] = profile
     return profiles

@@ -16,8 +16,8 @@ from typing import Iterator, List, Optional, Sequence
 
 from ..export.debian_rootfs import tail
 from ..runtime.errors import PaddleEdgeError
-from .board_run import RESULTS
 from .profile import BoardProfile
+from .workspace import RESULTS
 
 class SshError(PaddleEdgeError):
     """The board could not be reached, or a command there failed."""

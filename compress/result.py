@@ -14,7 +14,7 @@ from ..train.paddle_predictor import PaddlePredictor
 
 @dataclasses.dataclass(frozen=True)
 class CompressResult:
-    """The int8 model directory and its card (float and int8 metrics on the full test set)."""
+    """The int8 model directory and its card (float and int8 metrics of PaddleSlim's program in Paddle, test and validation)."""
 
     model_dir: Path
     card: ModelCard
@@ -29,9 +29,11 @@ class CompressResult:
 
 
 def evaluate_model_dir(model_dir: Path, dataset: Dataset, threads: int = 2) -> Dict[str, float]:
-    """Score a Paddle model directory on the dataset's full test split with Paddle Inference."""
-    outputs = PaddlePredictor(model_dir, threads).predict_all(dataset.x_test)
-    return score(outputs, dataset.y_test, dataset.task)
+    """Score a Paddle model directory with Paddle Inference: on the full test split (`top1`/`mse`) and on the validation
+    split (`val_top1`/`val_mse`), which is what choosing between int8 candidates may look at."""
+    predictor = PaddlePredictor(model_dir, threads)
+    val = score(predictor.predict_all(dataset.x_val), dataset.y_val, dataset.task)
+    return {**score(predictor.predict_all(dataset.x_test), dataset.y_test, dataset.task), **{f"val_{k}": v for k, v in val.items()}}
 
 
 def write_int8_card(float_dir: Path, float_card: ModelCard, int8_dir: Path, recipe: Dict[str, Any], dataset: Dataset) -> ModelCard:

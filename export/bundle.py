@@ -8,15 +8,20 @@ import dataclasses
 import shutil
 import tarfile
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
+from ..runtime import Bundle
+from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
+from ..runtime.metrics import score
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
 from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest, Preprocess
 from ..train.card import ModelCard
+from ..train.datasets import load_dataset
 from ..train.inference_model import find_model_files, read_program
 from .check import check_model
-from .onnx import applied_rewrites, export_onnx
+from .artifact_engines import NoEngineHere, engine_label, run_artifact
+from .onnx import applied_rewrites, export_onnx, write_uint8_weight_variant
 from .toolchain import toolchain_versions
 
 TARGETS = ("onnx", "lite-arm", "lite-x86")
@@ -55,6 +60,8 @@ def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: 
         if "onnx" in targets:
             export_onnx(model_dir, root / f"model.{precision}.onnx", ort_layout=ort_layout)
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
+            if precision == "int8" and write_uint8_weight_variant(root / "model.int8.onnx", root / "model.int8.u8w.onnx"):
+                artifacts["onnx-int8-u8w"] = _artifact(root, "model.int8.u8w.onnx", "onnx", "int8", NO_VNNI_TARGET)
         for target in (t for t in targets if t.startswith("lite-")):
             from .lite import LITE_VERSION, export_lite
 
@@ -76,8 +83,30 @@ def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: 
     return artifacts, skipped
 
 
+def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int = 2) -> Dict[str, Dict[str, Any]]:
+    """Each artifact's own score on its dataset's full test split, run by the engine that defines it
+    (export/artifact_engines.py): what the manifest states. Empty for a model with no dataset to score on."""
+    dataset_name = bundle.manifest.source.get("dataset")
+    if not dataset_name:
+        return {}
+    dataset = load_dataset(dataset_name, data)
+    feeds = {bundle.manifest.inputs[0].name: dataset.x_test}
+    found: Dict[str, Dict[str, Any]] = {}
+    for name in (n for n, a in bundle.manifest.artifacts.items() if a.format != "paddle-params"):
+        try:
+            engine = engine_label(bundle, name)
+        except NoEngineHere as exc:
+            found[name] = {"measured": False, "why": exc.problem}
+            continue
+        print(f"scoring {name} on {len(dataset.x_test):,} test samples with {engine}", flush=True)
+        outputs = run_artifact(bundle, name, feeds, threads)
+        found[name] = {**score(outputs[0], dataset.y_test, dataset.task), "measured": True, "engine": engine,
+                       "split": "test", "samples": int(len(dataset.x_test))}
+    return found
+
+
 def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None, targets: Sequence[str] = ("onnx",),
-                 include_reference: bool = True, ort_layout: bool = True) -> BundleResult:
+                 include_reference: bool = True, ort_layout: bool = True, data: Optional[Path] = None) -> BundleResult:
     """Export `float_dir` (and its int8 twin) for `targets` into the bundle `out_dir` and `out_dir`.tar.gz.
 
     With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py)."""
@@ -97,13 +126,13 @@ def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None
         quantization = int8_card.quantization if int8_card else None
         if quantization and "onnx-int8" in artifacts:
             quantization = {**quantization, "onnx_rewrites": applied_rewrites(root / artifacts["onnx-int8"].path)}
-        accuracy = {"float": float_card.metrics, **({"int8": int8_card.metrics} if int8_card else {})}
         manifest = Manifest(
             model=float_card.model, task=float_card.task, inputs=float_card.inputs, outputs=float_card.outputs,
             preprocess=float_card.preprocess, labels=float_card.labels, artifacts=artifacts,
             source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset, "skipped": skipped},
-            quantization=quantization, accuracy=accuracy, toolchain=toolchain_versions(),
+            quantization=quantization, toolchain=toolchain_versions(),
         )
+        manifest = dataclasses.replace(manifest, accuracy=measure_accuracy(Bundle(root, manifest), data))
         (root / MANIFEST_NAME).write_text(manifest.to_json())
     archive = out_dir.with_name(out_dir.name + ".tar.gz")
     with atomic_file(archive) as tmp, tarfile.open(tmp, "w:gz") as tar:

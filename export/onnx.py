@@ -19,6 +19,7 @@ from ..runtime.files import atomic_file
 from ..train.inference_model import find_model_files
 from .onnx_fold import fold_weight_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
+from .onnx_u8_weights import to_uint8_weights
 
 OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
 REWRITES_KEY = "paddle_edge.int8_rewrites"
@@ -54,6 +55,20 @@ def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weight
             onnx.save(model, str(tmp))
             check_onnx(tmp)
     return Path(out_path)
+
+
+def write_uint8_weight_variant(int8_path: Path, out_path: Path) -> int:
+    """Write the int8 ONNX at `int8_path` again with uint8 weights (export/onnx_u8_weights.py) to `out_path`; return how many
+    weight tensors changed (0: nothing written, the model has no int8 weights)."""
+    model = onnx.load(str(int8_path))
+    variant, changed = to_uint8_weights(model)
+    if changed:
+        rewrites = {**applied_rewrites(int8_path), "uint8_weights": changed}
+        onnx.helper.set_model_props(variant, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
+        with atomic_file(out_path) as tmp:
+            onnx.save(variant, str(tmp))
+            check_onnx(tmp)
+    return changed
 
 
 def applied_rewrites(path: Path) -> Dict[str, int]:

@@ -46,12 +46,22 @@ def fold_weight_quantizers(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int
             initializers.append(numpy_helper.from_array(q, node.output[0]))
         else:
             keep.append(node)
-    used = {name for node in keep for name in node.input} | {out.name for out in graph.output}
-    keep = [n for n in keep if not (n.op_type == "Constant" and n.output[0] not in used)]
-    unused_inits = [init for init in graph.initializer if init.name not in used]
-    for init in unused_inits:
-        graph.initializer.remove(init)
     del graph.node[:]
     graph.node.extend(keep)
     graph.initializer.extend(initializers)
+    drop_unused(graph)  # the float weights and scales the folded quantizers read
     return folded, len(initializers)
+
+
+def drop_unused(graph: onnx.GraphProto) -> None:
+    """Remove nodes and initializers nothing reads any more, until none is left."""
+    while True:
+        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+        dead = [n for n in graph.node if not any(o in used for o in n.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    for init in [i for i in graph.initializer if i.name not in used]:
+        graph.initializer.remove(init)
+

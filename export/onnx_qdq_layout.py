@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .onnx_fold import _constants
+from .onnx_fold import _constants, drop_unused
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
 THIN_CONV_CHANNELS = 4  # a conv over a grey or RGB image: int8 is slower there (LeNet's first conv: 958 us int8, 236 us float)
@@ -187,19 +187,6 @@ def _dequantize(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndar
     return ((q.astype(np.int32) - zero.reshape(shape).astype(np.int32)).astype(np.float32) * scale.reshape(shape)).astype(np.float32)
 
 
-def _drop_unused(graph: onnx.GraphProto) -> None:
-    """Remove nodes and initializers nothing reads any more, until none is left."""
-    while True:
-        used = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
-        dead = [n for n in graph.node if not any(o in used for o in n.output)]
-        if not dead:
-            break
-        for node in dead:
-            graph.node.remove(node)
-    for init in [i for i in graph.initializer if i.name not in used]:
-        graph.initializer.remove(init)
-
-
 def ort_friendly_qdq(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, Dict[str, int]]:
     """A copy of a PaddleSlim QDQ model with the four rewrites applied, and how often each applied."""
     out = onnx.ModelProto.FromString(model.SerializeToString())
@@ -207,5 +194,5 @@ def ort_friendly_qdq(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, Dict[str,
     counts["uint8_activations"] = to_uint8_activations(out)
     counts["relu_folded"] = fold_relu_into_quantizer(out)
     counts["maxpool_requantized"] = requantize_after_maxpool(out)
-    _drop_unused(out.graph)
+    drop_unused(out.graph)
     return out, counts

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 from . import backends
 from .bundle import Bundle, load_bundle
+from .cpu import onnx_target
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
 from .predictor import Predictor
@@ -20,7 +21,9 @@ PRECISIONS = ("fp32", "int8")
 def _choose_backend(bundle: Bundle, backend: str, precision: str) -> str:
     if backend != "auto":
         return backend
-    runnable = {fmt: (name, package) for name, (_, _, fmt, package) in backends.BACKENDS.items()}
+    runnable: Dict[str, Tuple[str, str]] = {}
+    for name, (_, _, fmt, package) in backends.BACKENDS.items():
+        runnable.setdefault(fmt, (name, package))  # the first backend listed for a format is its default
     formats = sorted({a.format for a in bundle.manifest.artifacts.values() if a.precision == precision and a.format in runnable})
     for fmt in formats:
         if backends.available(runnable[fmt][0]):
@@ -31,14 +34,23 @@ def _choose_backend(bundle: Bundle, backend: str, precision: str) -> str:
 
 
 def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",
-         threads: Optional[int] = None, target: Optional[str] = None) -> Predictor:  # noqa: A001 - the public verb
-    """Verify a bundle and return a Predictor for one precision on one backend."""
+         threads: Optional[int] = None, target: Optional[str] = None, artifact: Optional[str] = None) -> Predictor:  # noqa: A001
+    """Verify a bundle and return a Predictor for one precision on one backend.
+
+    The artifact is the one made for this CPU's kind where the bundle has one (runtime/cpu.py: x86-64 without VNNI gets
+    the int8 ONNX with uint8 weights), else the one for any CPU; `target` (Lite's arch) or `artifact` (a manifest
+    artifact name) choose it explicitly."""
     if precision not in PRECISIONS:
         raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS}")
     if backend != "auto":
         backends.require_known(backend)
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
     name = _choose_backend(loaded, backend, precision)
-    artifact_name, _ = loaded.manifest.pick(backends.BACKENDS[name][2], precision, target)
-    engine = backends.create(name, loaded.path_of(artifact_name), threads or os.cpu_count() or 1)
-    return Predictor(loaded.manifest, engine, name, precision)
+    fmt = backends.BACKENDS[name][2]
+    if artifact is None:
+        artifact, _ = loaded.manifest.pick(fmt, precision, target, prefer=onnx_target())
+    elif artifact not in loaded.manifest.artifacts or (loaded.manifest.artifacts[artifact].format, loaded.manifest.artifacts[artifact].precision) != (fmt, precision):
+        raise BackendError(f"bundle has no {fmt} {precision} artifact named {artifact!r}",
+                           f"use one of: {', '.join(n for n, a in loaded.manifest.artifacts.items() if a.format == fmt)}")
+    engine = backends.create(name, loaded.path_of(artifact), threads or os.cpu_count() or 1)
+    return Predictor(loaded.manifest, engine, name, precision, artifact)

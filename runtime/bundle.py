@@ -1,14 +1,17 @@
-"""Open a bundle (a directory or its .tar.gz) and verify every file against the manifest before any model is parsed."""
+"""Open a bundle (a directory or its .tar.gz) and verify every file against the manifest before any model is parsed.
+
+An archive is unpacked once, into the user cache under its own sha256 (`bundles/<sha256>`), and the cached copy is
+verified again on every open: opening the same .tar.gz a thousand times leaves one copy, and a damaged copy is replaced.
+"""
 from __future__ import annotations
 
 import dataclasses
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import List
 
 from .errors import BundleError
-from .files import sha256_file
+from .files import atomic_dir, cache_dir, sha256_file
 from .manifest import MANIFEST_NAME, Manifest
 from .onnx_guard import check_onnx_file
 
@@ -40,9 +43,8 @@ def _check_members(archive: Path, members: List[tarfile.TarInfo]) -> None:
                               "do not open this archive; ask for a bundle written by `paddle-edge export`")
 
 
-def _extract(archive: Path) -> Path:
-    """Unpack a bundle archive into a fresh temporary directory, refusing entries that would leave it."""
-    dest = Path(tempfile.mkdtemp(prefix="paddle-edge-bundle-"))
+def _extract(archive: Path, dest: Path) -> None:
+    """Unpack a bundle archive into the empty directory `dest`, refusing entries that would leave it."""
     try:
         with tarfile.open(archive, "r:gz") as tar:
             members = tar.getmembers()
@@ -51,8 +53,12 @@ def _extract(archive: Path) -> Path:
                 tar.extract(member, dest, set_attrs=False)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BundleError(f"{archive} is not a readable bundle archive ({exc})", "copy the .tar.gz again; it is truncated or damaged") from exc
-    roots = [p for p in dest.iterdir()]
-    return roots[0] if len(roots) == 1 and roots[0].is_dir() else dest
+
+
+def _bundle_root(unpacked: Path) -> Path:
+    """The bundle inside an unpacked archive: its single top directory, else the unpacked directory itself."""
+    roots = list(unpacked.iterdir())
+    return roots[0] if len(roots) == 1 and roots[0].is_dir() else unpacked
 
 
 def verify(root: Path, manifest: Manifest) -> None:
@@ -75,12 +81,33 @@ def verify(root: Path, manifest: Manifest) -> None:
             check_onnx_file(root / art.path, root)
 
 
+def _open_dir(root: Path) -> Bundle:
+    manifest = Manifest.load(root / MANIFEST_NAME)
+    verify(root, manifest)
+    return Bundle(root, manifest)
+
+
+def _open_archive(archive: Path) -> Bundle:
+    """The archive's cached copy, verified; unpacked (into a .partial directory, renamed into place) if absent or damaged."""
+    try:
+        cached = cache_dir("bundles") / sha256_file(archive)
+    except OSError as exc:
+        raise BundleError(f"cannot read {archive} or create the bundle cache ({exc})",
+                          "make the archive readable and $PADDLE_EDGE_CACHE (or ~/.cache) writable, or pass the unpacked bundle directory") from exc
+    if cached.is_dir():
+        try:
+            return _open_dir(_bundle_root(cached))
+        except BundleError:  # the cached copy was changed or damaged: the archive (same sha256) replaces it below
+            pass
+    with atomic_dir(cached) as partial:
+        _extract(archive, partial)
+        manifest = _open_dir(_bundle_root(partial)).manifest  # verified before it enters the cache
+    return Bundle(_bundle_root(cached), manifest)
+
+
 def load_bundle(path: Path) -> Bundle:
     """Open and verify a bundle directory or .tar.gz."""
     path = Path(path)
     if not path.exists():
         raise BundleError(f"no bundle at {path}", "pass the directory or .tar.gz written by `paddle-edge export`")
-    root = _extract(path) if path.is_file() else path
-    manifest = Manifest.load(root / MANIFEST_NAME)
-    verify(root, manifest)
-    return Bundle(root, manifest)
+    return _open_archive(path) if path.is_file() else _open_dir(path)

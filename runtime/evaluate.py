@@ -15,23 +15,15 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from . import open as open_bundle
+from .batching import predict_all
+from .cpu import cpu_info
 from .errors import PaddleEdgeError
 from .timing import time_calls
-
-CHUNK = 500
-
-
-def predict_all(run: Callable[[Dict[str, np.ndarray]], List[np.ndarray]], feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
-    """Every output of `run` (a predictor's predict, or any engine's run) over whole arrays, fed in chunks."""
-    n = len(next(iter(feeds.values())))
-    parts = [run({k: v[i:i + CHUNK] for k, v in feeds.items()}) for i in range(0, n, CHUNK)]
-    return [np.concatenate(p) for p in zip(*parts)]
-
 
 def _versions() -> Dict[str, str]:
     found = {}
@@ -43,10 +35,11 @@ def _versions() -> Dict[str, str]:
     return found
 
 
-def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: int, backend: str = "auto") -> Dict[str, object]:
+def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: int, backend: str = "auto",
+             artifact: Optional[str] = None) -> Dict[str, object]:
     """Load (and verify) the bundle, run the inputs, time batch-1 calls; write the results into `workdir`."""
     start = time.perf_counter()
-    predictor = open_bundle(bundle, backend=backend, precision=precision, threads=threads)
+    predictor = open_bundle(bundle, backend=backend, precision=precision, threads=threads, artifact=artifact)
     load_seconds = time.perf_counter() - start
     with np.load(workdir / "inputs.npz") as data:
         feeds = {name: data[name] for name in data.files}
@@ -55,6 +48,7 @@ def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: i
     one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
     np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))
     info = {"machine": platform.machine(), "python": platform.python_version(), "backend": predictor.backend_name,
+            "artifact": predictor.artifact, "cpu": cpu_info(),
             "precision": precision, "threads": threads, "load_seconds": load_seconds, "versions": _versions(),
             "paddle_importable": importlib.util.find_spec("paddle") is not None}
     (workdir / f"board-{precision}.json").write_text(json.dumps(info, indent=2))
@@ -69,9 +63,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--calls", type=int, default=0, help="also time this many batch-1 calls")
     parser.add_argument("--backend", default="auto")
+    parser.add_argument("--artifact", help="a manifest artifact name (default: the one made for this CPU, else for any)")
     args = parser.parse_args(argv)
     try:
-        print(json.dumps(evaluate(args.bundle, args.workdir, args.precision, args.threads, args.calls, args.backend)))
+        print(json.dumps(evaluate(args.bundle, args.workdir, args.precision, args.threads, args.calls, args.backend, args.artifact)))
     except PaddleEdgeError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None

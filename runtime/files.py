@@ -1,4 +1,7 @@
-"""File helpers shared by every stage: hashing and write-then-rename, so no artifact is ever half-written."""
+"""File helpers shared by every stage: hashing, write-then-rename (so no artifact is ever half-written), the cache dir.
+
+Renames are durable: the new file or tree is fsynced before it takes the target's name and the parent directory after,
+so a power cut, not only a killed process, leaves the old whole artifact or the new whole one."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +12,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 
 def sha256_file(path: Path) -> str:
@@ -21,9 +24,27 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _fsync_path(path: Path) -> None:
+    """fsync one file or directory: its bytes, or its list of names, reach the disk and not only the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file under `root`, then every directory from the deepest up to `root` itself."""
+    for folder, _, names in os.walk(root, topdown=False):
+        for name in names:
+            if not os.path.islink(os.path.join(folder, name)):  # a link is a name in its directory, synced with it
+                _fsync_path(Path(folder, name))
+        _fsync_path(Path(folder))
+
+
 @contextlib.contextmanager
 def atomic_file(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `dest`; on success it is fsynced and renamed onto `dest`."""
+    """Yield a temporary path beside `dest`; on success it is fsynced, renamed onto `dest`, and the rename fsynced."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
@@ -31,9 +52,9 @@ def atomic_file(dest: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        with open(tmp_path, "rb+") as f:
-            os.fsync(f.fileno())
+        _fsync_path(tmp_path)
         os.replace(tmp_path, dest)
+        _fsync_path(dest.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -62,19 +83,32 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
 
     A directory cannot be renamed over a non-empty one, so an existing `dest` is swapped with the new directory
     (renameat2 RENAME_EXCHANGE): at every instant `dest` is the old whole directory or the new whole one. Where the
-    system has no exchange, the old one is moved aside first, leaving a moment without `dest`."""
+    system has no exchange, the old one is moved aside first, leaving a moment without `dest`. Every file and directory
+    of the new tree is fsynced before the swap and the parent directory after it."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    aside: Optional[Path] = None
     try:
         yield tmp
+        _fsync_tree(tmp)
         if not dest.exists():
             os.replace(tmp, dest)
         elif not _exchange(tmp, dest):
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-            os.replace(dest, old / dest.name)
+            aside = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
+            os.replace(dest, aside / dest.name)
             os.replace(tmp, dest)
-            shutil.rmtree(old)
+        _fsync_path(dest.parent)  # the new name is on disk before the old tree is deleted
+        if aside is not None:
+            shutil.rmtree(aside)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def cache_dir(*parts: str) -> Path:
+    """The cache directory (created): $PADDLE_EDGE_CACHE, else the user cache dir; optionally a sub-directory of it."""
+    root = Path(os.environ.get("PADDLE_EDGE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "paddle-edge")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

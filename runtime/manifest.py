@@ -148,11 +148,17 @@ class Manifest:
         """The precisions this bundle has artifacts of format `fmt` for, e.g. ("fp32", "int8")."""
         return tuple(sorted({a.precision for a in self.artifacts.values() if a.format == fmt}))
 
-    def pick(self, fmt: str, precision: str, target: Optional[str] = None) -> Tuple[str, Artifact]:
-        """The artifact of this format and precision (and target, for Lite)."""
-        for name, art in self.artifacts.items():
-            if art.format == fmt and art.precision == precision and (target is None or art.target == target):
-                return name, art
+    def pick(self, fmt: str, precision: str, target: Optional[str] = None, prefer: Optional[str] = None) -> Tuple[str, Artifact]:
+        """The artifact of this format and precision: of `target` if given (Lite's arch); else the one made for `prefer`
+        (this CPU's kind, runtime/cpu.py) if the bundle has it, else one made for any CPU (no target)."""
+        found = [(n, a) for n, a in self.artifacts.items() if a.format == fmt and a.precision == precision
+                 and (target is None or a.target == target)]
+        for wanted in ((prefer, None) if target is None else (target,)):
+            for name, art in found:
+                if art.target == wanted:
+                    return name, art
+        if found and target is None:
+            return found[0]
         have = ", ".join(f"{a.format}/{a.precision}" + (f"/{a.target}" if a.target else "") for a in self.artifacts.values())
         raise BundleError(
             f"bundle has no {fmt} {precision} artifact" + (f" for target {target}" if target else "") + f" (it has: {have})",

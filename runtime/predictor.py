@@ -2,29 +2,39 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .backends import Backend
+from .batching import predict_all
 from .errors import InputError
 from .manifest import Manifest, TensorSpec
-from .preprocess import ImageLike, images_to_batch, normalize
+from .preprocess import ImageLike, images_to_batch, is_nhwc_of, normalize, to_layout
 
 Batch = Union[np.ndarray, Dict[str, np.ndarray]]
 MAX_ACCEPTED = 256  # remembered input signatures per predictor
 MAX_BATCH = 1024  # larger batches run in slices of this size
 
 
-def _check(spec: TensorSpec, x: np.ndarray) -> None:
-    """Raise naming the input, the dimension, what was expected and what came."""
+def _check(spec: TensorSpec, x: np.ndarray, images: bool) -> None:
+    """Raise naming the input, the dimension, what was expected and what came, and the call that fixes it."""
     if not isinstance(x, np.ndarray):
         raise InputError(f"input {spec.name!r} is a {type(x).__name__}, not a numpy array", "pass np.asarray(batch, dtype=np.float32)")
     if x.dtype != spec.dtype:
+        if x.dtype.kind in "biu" and np.dtype(spec.dtype).kind == "f":
+            # raw pixels or features: a cast alone would run unnormalised values and give plausible, wrong answers
+            raise InputError(f"input {spec.name!r} has dtype {x.dtype} (raw {'pixels' if images else 'values'}?); the model "
+                             f"takes normalised {spec.dtype}",
+                             "pass predictor.preprocess(raw), which applies the manifest's scale and offset"
+                             + (", or give the images to predictor.classify()" if images else ""))
         raise InputError(f"input {spec.name!r} has dtype {x.dtype}, the model takes {spec.dtype}", f"pass batch.astype(np.{spec.dtype})")
     if x.ndim != len(spec.shape):
         raise InputError(f"input {spec.name!r} has rank {x.ndim} (shape {x.shape}), the model takes rank {len(spec.shape)} {list(spec.shape)}",
                          "add or remove the batch/channel axis")
+    if is_nhwc_of(spec, x.shape):
+        raise InputError(f"input {spec.name!r} has shape {x.shape}, channels last (NHWC); the model takes channels first "
+                         f"(NCHW) {list(spec.shape)}", "pass batch.transpose(0, 3, 1, 2)")
     for axis, (want, got) in enumerate(zip(spec.shape, x.shape)):
         if want != -1 and want != got:
             what = "channel count" if spec.layout == "NCHW" and axis == 1 else f"dim {axis}"
@@ -43,8 +53,9 @@ def _non_finite(name: str, x: np.ndarray) -> InputError:
 class Predictor:
     """A loaded bundle artifact on one backend."""
 
-    def __init__(self, manifest: Manifest, backend: Backend, backend_name: str, precision: str) -> None:
+    def __init__(self, manifest: Manifest, backend: Backend, backend_name: str, precision: str, artifact: str = "") -> None:
         self.manifest = manifest
+        self.artifact = artifact  # the manifest's name of the file this predictor runs
         self.backend = backend
         self.backend_name = backend_name
         self.precision = precision
@@ -54,13 +65,21 @@ class Predictor:
         self._dtypes = [(s.name, np.dtype(s.dtype)) for s in manifest.inputs]
         self._run = backend.run
         self._single = self._dtypes[0] if len(self._dtypes) == 1 else None
-        self._last: Tuple[Tuple[int, ...], np.ndarray] = ((), np.zeros(0))  # the last accepted shape, checked first
+        self._images = manifest.preprocess.image is not None
+        # the last accepted shape, checked first; None until one is accepted (a 0-d array has shape ())
+        self._last: Tuple[Optional[Tuple[int, ...]], np.ndarray] = (None, np.zeros(0))
         # (name, shape) already checked -> zeros for the NaN scan (empty for integer inputs): a serving loop pays the
         # shape checks once per shape, not once per call.
         self._accepted: Dict[Tuple[str, Tuple[int, ...]], np.ndarray] = {}
 
     def preprocess(self, raw: np.ndarray) -> np.ndarray:
-        """Raw values (pixels 0..255, table features) to normalised model input."""
+        """Raw values to exactly what predict() takes: float32, x * scale + offset as the manifest says.
+
+        For a single-input image model, a pixel batch (values 0..255) N x H x W gets its channel axis and N x H x W x C
+        becomes N x C x H x W; pixels are not resized, colour-converted or inverted (classify() does all that from image
+        files). Table rows (N x features) are only normalised."""
+        if self._images and len(self.manifest.inputs) == 1:
+            raw = to_layout(raw, self.manifest.inputs[0])
         return normalize(raw, self.manifest.preprocess)
 
     def predict(self, batch: Batch) -> List[np.ndarray]:
@@ -96,7 +115,7 @@ class Predictor:
 
     def _accept(self, name: str, x: np.ndarray) -> np.ndarray:
         """Check an input signature seen for the first time; remember it with its zeros for the NaN scan."""
-        _check(self._specs[name], x)
+        _check(self._specs[name], x, self._images)
         zeros = np.zeros(x.size if x.dtype.kind == "f" else 0, x.dtype)
         if len(self._accepted) < MAX_ACCEPTED:
             self._accepted[(name, x.shape)] = zeros
@@ -104,9 +123,7 @@ class Predictor:
 
     def _predict_in_chunks(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """A batch larger than MAX_BATCH runs in slices, so the engine's intermediate tensors stay bounded."""
-        n = len(next(iter(feeds.values())))
-        parts = [self.backend.run({k: v[i:i + MAX_BATCH] for k, v in feeds.items()}) for i in range(0, n, MAX_BATCH)]
-        return [np.concatenate(p) for p in zip(*parts)]
+        return predict_all(self._run, feeds, MAX_BATCH)
 
     def classify(self, images: Sequence[ImageLike]) -> List[Tuple[str, float]]:
         """Label and softmax probability for each image."""

@@ -7,7 +7,7 @@ from typing import Sequence, Union
 import numpy as np
 
 from .errors import InputError
-from .manifest import ImageSpec, Preprocess
+from .manifest import ImageSpec, Preprocess, TensorSpec
 
 ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
@@ -22,6 +22,26 @@ def normalize(raw: np.ndarray, pre: Preprocess, channel_axis: int = 1) -> np.nda
         shape[channel_axis] = -1
         scale, offset = scale.reshape(shape) if scale.ndim else scale, offset.reshape(shape) if offset.ndim else offset
     return x * scale + offset
+
+
+def shape_fits(want: Sequence[int], got: Sequence[int]) -> bool:
+    """True if `got` has the rank of `want` and every dim of `want` (-1 is any)."""
+    return len(want) == len(got) and all(w in (-1, g) for w, g in zip(want, got))
+
+
+def is_nhwc_of(spec: TensorSpec, shape: Sequence[int]) -> bool:
+    """True if `shape` is channels-last (N, H, W, C) where `spec` takes channels-first (N, C, H, W)."""
+    return (spec.layout == "NCHW" and len(shape) == 4 and not shape_fits(spec.shape, shape)
+            and shape_fits(spec.shape, (shape[0], shape[3], shape[1], shape[2])))
+
+
+def to_layout(raw: np.ndarray, spec: TensorSpec) -> np.ndarray:
+    """A pixel batch N x H x W (grey) or N x H x W x C (as PIL and cv2 give pixels) in the NCHW layout `spec` takes;
+    anything else unchanged, for predict() to name what does not fit."""
+    x = np.asarray(raw)
+    if spec.layout == "NCHW" and len(spec.shape) == 4 and x.ndim == 3 and spec.shape[1] in (-1, 1):
+        return x[:, None]
+    return x.transpose(0, 3, 1, 2) if is_nhwc_of(spec, x.shape) else x
 
 
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding (a small PNG can decode to gigabytes)

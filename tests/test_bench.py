@@ -37,8 +37,13 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
         if cell["engine"] == "paddle_inference_fp32":
             assert cell["speedup_vs_reference"] == pytest.approx(1.0)
     not_measured = {k[len("goal "):] for k in data["skipped"] if k.startswith("goal ")}
-    assert set(data["checks"]) | not_measured == set(GOALS) and not_measured == {"onnxruntime_int8_vs_fp32_b64_speedup"}  # no batch 64 here
+    assert set(data["goals"]) | not_measured == set(GOALS) and not_measured == {"onnxruntime_int8_vs_fp32_b64_speedup"}  # no batch 64 here
+    assert data["checks"] == {}  # speed is reported as goals, never as a check that fails the run
+    for goal in data["goals"].values():
+        low, high = goal["interval"]
+        assert low <= goal["value"] <= high
     assert set(data["runtime_overhead_b1"]) == {"1", "2"}
+    assert data["host"]["cpu"]["int8_instructions"] is not None and "label" in data["host"]["cpu"]
 
 
 def test_the_thin_runtime_holds_less_memory_than_paddle(lenet_run_dir):

@@ -45,6 +45,55 @@ def test_a_user_profile_is_added(tmp_path, monkeypatch):
     assert get_profile("orangepi5").title == "Orange Pi 5"
 
 
+def test_boards_says_where_each_profile_has_run(capsys):
+    from paddle_edge.cli import main
+
+    main(["boards"])
+    blocks, name = {}, None
+    for line in capsys.readouterr().out.splitlines():
+        name = line.split()[0] if line[:1].strip() and not line.startswith("add your own") else name
+        blocks[name] = blocks.get(name, "") + line + "\n"
+    assert "has run emulated under qemu" in blocks["rpi4"] and "has run emulated under qemu" in blocks["rpi5-trixie"]
+    assert "NEVER RUN anywhere" in blocks["jetson-nano"] and "Python 3.6" in blocks["jetson-nano"]
+    assert "has run natively" in blocks["x86-64"]
+    assert all("Lite" not in block for block in blocks.values())
+
+
+def _as_nobody(code: str, folder: Path) -> subprocess.CompletedProcess:
+    """Run python `code` as the unprivileged user nobody (file modes bind it, unlike root), profiles read from `folder`."""
+    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", code],
+                          capture_output=True, text=True, env={**os.environ, "PADDLE_EDGE_BOARDS": str(folder), "HOME": str(folder)})
+
+
+def test_unreadable_user_profiles_are_skipped_with_a_warning():
+    home = Path(tempfile.mkdtemp(prefix="paddle-edge-nobody-"))
+    try:
+        home.chmod(0o755)
+        mine = json.loads((BUILTIN_DIR / "rpi4.json").read_text())
+        for name in ("orangepi5", "secret"):
+            (home / f"{name}.json").write_text(json.dumps({**mine, "name": name}))
+            (home / f"{name}.json").chmod(0o644)
+        (home / "secret.json").chmod(0)
+        locked = home / "locked"
+        locked.mkdir(mode=0)
+        code = "from paddle_edge.boards.profile import load_profiles\nprint(' '.join(load_profiles()))"
+        proc = _as_nobody(code, home)
+        assert proc.returncode == 0, proc.stderr
+        assert {"rpi4", "orangepi5"} <= set(proc.stdout.split()) and "secret" not in proc.stdout.split()
+        assert f"skipping board profiles in {home / 'secret.json'}: Permission denied" in proc.stderr
+        assert "fix: make it readable by this user" in proc.stderr
+        proc = _as_nobody(code, locked)
+        assert proc.returncode == 0 and "rpi4" in proc.stdout.split(), proc.stderr
+        assert f"skipping board profiles in {locked}: Permission denied" in proc.stderr
+    finally:
+        shutil.rmtree(home)
+
+
+def test_a_board_without_emulation_of_another_architecture_is_refused():
+    with pytest.raises(PaddleEdgeError, match="'jetson-nano' \\(aarch64\\) has no emulation"):
+        board_for(get_profile("jetson-nano"))
+
+
 def test_building_a_board_without_root_says_what_to_do():
     home = Path(tempfile.mkdtemp(prefix="paddle-edge-nobody-"))
     home.chmod(0o777)

@@ -38,6 +38,6 @@ def test_parity_prints_a_table_and_writes_json(lenet_bundle):
     out = cli("parity", str(lenet_bundle.directory), "--limit", "500")
     report = json.loads(Path(f"{lenet_bundle.directory}.parity.json").read_text())
     failed = [name for name, check in report["checks"].items() if not check["passed"]]
-    assert failed in ([], ["runtime_overhead_ratio"])  # the one wall-clock check may miss on a loaded machine
+    assert failed == []  # speed is a reported goal, never a check
     assert out.returncode == (1 if failed else 0), out.stderr
     assert "onnx_fp32_max_abs_diff" in out.stdout and report["samples"] == 500

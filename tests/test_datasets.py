@@ -1,4 +1,4 @@
-"""Datasets: verified fetches, IDX parsing, the housing split, and a user's own image folders."""
+"""Datasets: verified fetches, IDX parsing, the housing split, validation splits, and a user's own image folders."""
 from __future__ import annotations
 
 import gzip
@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from paddle_edge.runtime.errors import PaddleEdgeError
-from paddle_edge.train.datasets import load_dataset
+from paddle_edge.train.datasets import load_dataset, split_last, split_seeded
+from paddle_edge.train.datasets.housing import load_housing
 from paddle_edge.train.datasets.idx import read_idx
 from paddle_edge.train.datasets.mnist import SHA256, fetch_mnist, load_mnist
 
@@ -54,10 +55,36 @@ def test_truncated_idx_names_the_problem(tmp_path, mnist_dir):
 
 def test_housing_is_min_max_scaled_on_train_only():
     data = load_dataset("housing")
-    assert data.x_train.shape == (404, 13) and data.x_test.shape == (102, 13)
+    assert data.x_train.shape == (364, 13) and data.x_val.shape == (40, 13) and data.x_test.shape == (102, 13)
     np.testing.assert_allclose(data.x_train.min(axis=0), 0, atol=1e-6)
     np.testing.assert_allclose(data.x_train.max(axis=0), 1, atol=1e-6)
     assert data.x_test.min() < 0 or data.x_test.max() > 1  # test rows were not used to fit the scaling
+    assert data.x_val.min() < 0 or data.x_val.max() > 1  # nor validation rows
+    raw, prices = load_housing("train")
+    scaled = lambda x: x * np.array(data.preprocess.scale) + np.array(data.preprocess.offset)  # noqa: E731
+    np.testing.assert_allclose(data.x_val, scaled(raw[364:]), atol=1e-5)  # the last 10 % of the training rows
+    np.testing.assert_allclose(data.x_train, scaled(raw[:364]), atol=1e-5)
+    assert np.array_equal(data.y_val, prices[364:])
+
+
+def test_mnist_validation_is_the_last_5000_training_images(mnist_dir):
+    data = load_dataset("mnist")
+    raw, labels = load_mnist("train", mnist_dir)
+    assert len(data.x_train) == 55000 and len(data.x_val) == 5000 and len(data.x_test) == 10000
+    np.testing.assert_allclose(data.x_train[-1, 0], raw[54999] / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(data.x_val[0, 0], raw[55000] / 127.5 - 1, atol=1e-6)
+    assert np.array_equal(data.y_val, labels[55000:]) and np.array_equal(data.y_train, labels[:55000])
+    test_images = {x.tobytes() for x in data.x_test}
+    assert not any(x.tobytes() in test_images for x in data.x_val)  # no test image validates
+
+
+def test_validation_splits_are_checked():
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    xtr, ytr, xval, yval = split_seeded(x, y, 0.3, seed=1)
+    assert len(xval) == 3 and sorted(ytr.tolist() + yval.tolist()) == list(range(10))
+    assert np.array_equal(split_seeded(x, y, 0.3, seed=1)[3], yval) and not np.array_equal(split_seeded(x, y, 0.3, seed=2)[3], yval)
+    with pytest.raises(PaddleEdgeError, match="validation"):
+        split_last(x[:1], y[:1], 1)
 
 
 def test_image_folders(tmp_path, mnist_dir):
@@ -68,9 +95,12 @@ def test_image_folders(tmp_path, mnist_dir):
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(images[i]).save(folder / f"{i}.png")
     data = load_dataset("folder", tmp_path)
-    assert data.x_train.shape == (40, 1, 28, 28) and data.x_train.dtype == np.float32
+    assert data.x_train.shape == (36, 1, 28, 28) and data.x_val.shape == (4, 1, 28, 28) and data.x_train.dtype == np.float32
     source = [i for i in range(40) if np.allclose(data.x_train[0, 0], images[i] / 127.5 - 1, atol=1e-6)]
     assert source and data.labels[data.y_train[0]] == f"digit{labels[source[0]]}"
+    origin = lambda x: {i for i in range(60) if np.allclose(x, images[i] / 127.5 - 1, atol=1e-6)}  # noqa: E731
+    train, val = set().union(*(origin(x[0]) for x in data.x_train)), set().union(*(origin(x[0]) for x in data.x_val))
+    assert train | val == set(range(40)) and not train & val  # a seeded tenth of train/ validates; test/ never does
 
 
 def test_unfetchable_data_says_what_to_do(tmp_path, monkeypatch):

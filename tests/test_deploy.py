@@ -1,20 +1,66 @@
 """Deploy over SSH for real: a Debian sshd on 127.0.0.1 with a throwaway key, whose logins run the emulated rpi4's python."""
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
 from paddle_edge.boards.board_run import board_for
-from paddle_edge.boards.deploy import deploy
+from paddle_edge.boards.deploy import _install_bundle, deploy
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.ssh import SshBoard, SshError, SshTarget
 from paddle_edge.export.debian_rootfs import debian_tool
+from paddle_edge.runtime.files import sha256_file
 
 pytestmark = pytest.mark.board
+
+# The sshd's SFTP subsystem (scp speaks SFTP): OpenSSH's own sftp-server behind a relay of its requests. While the file
+# `stall-on` in FOLDER names a path fragment, the relay stops passing requests on at the third write after the client
+# opens a file whose path holds it, and writes `stalled`: from then on that copy is under way and cannot finish.
+SFTP_RELAY = """
+import os, struct, subprocess, sys
+from pathlib import Path
+
+folder = Path(sys.argv[1])
+pattern = (folder / "stall-on").read_text() if (folder / "stall-on").exists() else None
+server = subprocess.Popen(["/usr/lib/openssh/sftp-server"], stdin=subprocess.PIPE)  # it answers on our stdout
+
+def read(n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(0, n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+writes = None  # writes passed on since the watched file was opened
+while (head := read(4)) is not None and (body := read(struct.unpack(">I", head)[0])) is not None:
+    if body[0] == 3 and writes is None and pattern:  # SSH_FXP_OPEN: type, id, then the path as a string
+        if pattern in body[9:9 + struct.unpack(">I", body[5:9])[0]].decode(errors="replace"):
+            writes = 0
+    elif body[0] == 6 and writes is not None:  # SSH_FXP_WRITE
+        if writes == 2:
+            (folder / "stalled").write_text("stalled")
+            while read(1 << 16) is not None:  # never answered: the client waits until it is killed
+                pass
+            break
+        writes += 1
+    server.stdin.write(head + body)
+    server.stdin.flush()
+server.stdin.close()
+server.wait()
+"""
 
 
 def _free_port() -> int:
@@ -31,12 +77,13 @@ def sshd(tmp_path_factory):
     for key in ("host_key", "client_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True)
     (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
+    (folder / "sftp_relay.py").write_text(SFTP_RELAY)
     port = _free_port()
     (folder / "sshd_config").write_text("\n".join([
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {folder / 'host_key'}", f"AuthorizedKeysFile {folder / 'authorized_keys'}",
         f"PidFile {folder / 'sshd.pid'}", "StrictModes no", "UsePAM no", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password", "AllowUsers root",
-        "Subsystem sftp /usr/lib/openssh/sftp-server", ""]))  # as in Debian's stock sshd_config: scp speaks SFTP
+        f"Subsystem sftp {sys.executable} {folder / 'sftp_relay.py'} {folder}", ""]))  # Debian's sftp-server, relayed
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
     server = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(folder / "sshd_config")], stderr=open(folder / "sshd.log", "w"))
     deadline = time.time() + 10
@@ -60,16 +107,78 @@ def board_login(sshd, tmp_path_factory):
                      launcher=f"{rpi4.qemu} -cpu {rpi4.profile.emulation.qemu_cpu} -L {rpi4.root}")
 
 
-def test_deploy_ships_installs_and_checks(board_login, lenet_bundle):
-    report = deploy(lenet_bundle.archive, get_profile("rpi4"), board_login, limit=1000, calls=5)
-    print(report.render())
-    assert report.ok, report.render()
-    info = report.data["board_info"]
+@pytest.fixture(scope="module")
+def deployed(board_login, lenet_bundle):
+    """The bundle deployed once to the board: its parity report."""
+    return deploy(lenet_bundle.archive, get_profile("rpi4"), board_login, limit=1000, calls=5)
+
+
+def _snapshot(root: Path) -> Dict[str, str]:
+    """sha256 of every file under `root` (a link to a folder is followed), by path relative to it."""
+    return {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _verify_on_board(board_login: SshTarget, bundle: Path) -> subprocess.CompletedProcess:
+    """Load the bundle with the runtime in the board's venv: every artifact's size and sha256 against the manifest."""
+    code = "import sys\nfrom paddle_edge.runtime import load_bundle\nprint(load_bundle(sys.argv[1]).manifest.model)"
+    return SshBoard(get_profile("rpi4"), board_login).python(["-c", code, str(bundle)])
+
+
+def test_deploy_ships_installs_and_checks(deployed, board_login, lenet_bundle):
+    print(deployed.render())
+    assert deployed.ok, deployed.render()
+    info = deployed.data["board_info"]
     assert info["machine"] == "aarch64" and info["paddle_importable"] is False
-    assert "paddle-edge-runtime 0.1.0" in report.data["installed"] and "onnxruntime 1.24.1" in report.data["installed"]
+    assert "paddle-edge-runtime 0.1.0" in deployed.data["installed"] and "onnxruntime 1.24.1" in deployed.data["installed"]
     home = Path(board_login.remote_dir)
-    assert (home / "bundles" / "lenet" / "manifest.json").is_file() and (home / "venv" / "pyvenv.cfg").is_file()
-    assert not list(home.glob("incoming.*")) and not list((home / "bundles").glob("*.new"))
+    bundles = home / "bundles"
+    assert (bundles / "lenet" / "manifest.json").is_file() and (home / "venv" / "pyvenv.cfg").is_file()
+    version = os.readlink(bundles / "lenet")  # the bundle's name is a link to its one version folder
+    assert sorted(p.name for p in bundles.iterdir()) == sorted(["lenet", version]) and version.startswith(".lenet.")
+    assert _snapshot(bundles / "lenet") == _snapshot(lenet_bundle.directory) and not list(home.glob("incoming.*"))
+
+
+def test_a_deploy_killed_while_copying_the_bundle_leaves_the_old_one_whole(deployed, sshd, board_login, lenet_bundle, tmp_path):
+    folder = sshd[1]
+    bundles = Path(board_login.remote_dir) / "bundles"
+    version, before = os.readlink(bundles / "lenet"), _snapshot(bundles / "lenet")
+    code = ("import json, sys\nfrom paddle_edge.boards.deploy import deploy\nfrom paddle_edge.boards.profile import get_profile\n"
+            "from paddle_edge.boards.ssh import SshTarget\n"
+            "deploy(sys.argv[1], get_profile('rpi4'), SshTarget(**json.loads(sys.argv[2])), limit=100, calls=2)")
+    target = json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(board_login).items()})
+    (folder / "stall-on").write_text("/bundles/.lenet.")
+    try:
+        with open(tmp_path / "deploy.log", "w") as log:
+            proc = subprocess.Popen([sys.executable, "-c", code, str(lenet_bundle.archive), target], stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)  # its own process group: ssh and scp die with it
+            deadline = time.time() + 1200
+            while not (folder / "stalled").exists() and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.2)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+    finally:
+        (folder / "stall-on").unlink()
+    said = (tmp_path / "deploy.log").read_text()
+    assert (folder / "stalled").exists() and "deploy: copying the bundle to" in said, said
+    (folder / "stalled").unlink()
+    assert os.readlink(bundles / "lenet") == version and _snapshot(bundles / "lenet") == before
+    proc = _verify_on_board(board_login, bundles / "lenet")
+    assert proc.returncode == 0 and proc.stdout.split() == ["lenet"], proc.stdout + proc.stderr
+    half = [p for p in bundles.glob(".lenet.*") if p.name != version]  # where the copy was cut
+    assert len(half) == 1 and _snapshot(half[0]) and _snapshot(half[0]) != before
+    proc = _verify_on_board(board_login, half[0])
+    assert proc.returncode != 0 and "fix:" in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_a_bundle_folder_from_an_older_deploy_is_swapped_for_the_link(deployed, board_login, lenet_bundle):
+    bundles = Path(board_login.remote_dir) / "bundles"
+    (bundles / "lenet").unlink()
+    shutil.copytree(lenet_bundle.directory, bundles / "lenet")  # how an older paddle-edge left it
+    (bundles / ".lenet.Zz0000").mkdir()  # as a killed deploy leaves a version
+    where = _install_bundle(SshBoard(get_profile("rpi4"), board_login), lenet_bundle.directory)
+    assert where == f"{bundles}/lenet" and (bundles / "lenet").is_symlink()
+    assert sorted(p.name for p in bundles.iterdir()) == sorted(["lenet", os.readlink(bundles / "lenet")])
+    assert _snapshot(bundles / "lenet") == _snapshot(lenet_bundle.directory)
 
 
 def test_a_refused_connection_names_the_problem(board_login, lenet_bundle):

@@ -13,9 +13,10 @@ from PIL import Image
 from robustness import TRIED
 
 from paddle_edge import runtime
-from paddle_edge.runtime.errors import InputError
+from paddle_edge.runtime.backends.onnxruntime import OnnxRuntimeBackend
+from paddle_edge.runtime.errors import BackendError, InputError
 from paddle_edge.runtime.manifest import ImageSpec
-from paddle_edge.runtime.predictor import MAX_BATCH
+from paddle_edge.runtime.predictor import MAX_BATCH, Predictor
 from paddle_edge.runtime.preprocess import load_image
 
 SPEC = ImageSpec("L", (28, 28), invert_light_background=True)
@@ -25,6 +26,11 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 @pytest.fixture(scope="module", params=["fp32", "int8"])
 def predictor(request, lenet_bundle):
     return runtime.open(lenet_bundle.directory, backend="onnxruntime", precision=request.param, threads=2)
+
+
+def _fresh(predictor: Predictor) -> Predictor:
+    """A predictor on the same engine with nothing remembered: the first call's checks, not the cached ones."""
+    return Predictor(predictor.manifest, predictor.backend, predictor.backend_name, predictor.precision)
 
 
 def _digit() -> np.ndarray:
@@ -73,12 +79,22 @@ def test_non_contiguous_huge_and_odd_batches_have_defined_results(predictor, mni
                     shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=30),
                     elements=None))
 def test_predict_fuzz_raises_input_error_or_answers(predictor, x):
+    """Both a predictor shared across examples (its remembered shapes) and a fresh one (its first call) are fuzzed."""
+    for p in (predictor, _fresh(predictor)):
+        TRIED["fuzz cases"] += 1
+        try:
+            out = p.predict(x)[0]
+        except InputError:
+            continue
+        assert out.shape == (x.shape[0], 10) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("value", [np.float32(np.nan), np.float32(0.5)], ids=["nan", "finite"])
+def test_a_0d_input_to_a_fresh_predictor_is_a_rank_error(predictor, value):
+    """A fresh predictor once took a 0-d float32 for its remembered shape () and skipped every check."""
+    with pytest.raises(InputError, match=r"rank 0 \(shape \(\)\), the model takes rank 4"):
+        _fresh(predictor).predict(np.asarray(value))
     TRIED["fuzz cases"] += 1
-    try:
-        out = predictor.predict(x)[0]
-    except InputError:
-        return
-    assert out.shape == (x.shape[0], 10) and np.isfinite(out).all()
 
 
 @FUZZ
@@ -86,16 +102,17 @@ def test_predict_fuzz_raises_input_error_or_answers(predictor, x):
        special=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from([np.nan, np.inf, -np.inf, 3e38, -3e38, 0.0])), max_size=4),
        data=st.data())
 def test_predict_fuzz_values(predictor, shape, special, data):
-    TRIED["fuzz cases"] += 1
     x = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(-3, 3, width=32)))
     for index, value in special:
         x.reshape(-1)[index % x.size] = value
-    try:
-        out = predictor.predict(x)[0]
-    except InputError as exc:
-        assert not np.isfinite(x).all(), exc
-        return
-    assert np.isfinite(x).all() and out.shape == (shape[0], 10)
+    for p in (predictor, _fresh(predictor)):
+        TRIED["fuzz cases"] += 1
+        try:
+            out = p.predict(x)[0]
+        except InputError as exc:
+            assert not np.isfinite(x).all(), exc
+            continue
+        assert np.isfinite(x).all() and out.shape == (shape[0], 10)
 
 
 @pytest.mark.parametrize("make", [
@@ -191,4 +208,40 @@ def test_inputs_the_engine_refuses_become_input_errors(predictor):
     """What passes the manifest's checks but not ONNX Runtime's kernels still arrives as InputError, not an ORT type."""
     with pytest.raises(InputError, match="ONNX Runtime refused the inputs"):
         predictor.backend.run({"image": np.zeros((1, 1, 3, 3), np.float32)})
+    TRIED["fuzz cases"] += 1
+
+
+def _gather_model(path) -> OnnxRuntimeBackend:
+    """A real one-node ONNX model, x[N, 4] -> x[:, 7]: every run fails inside the model, whatever the input."""
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph([helper.make_node("Gather", ["x", "index"], ["y"], axis=1)], "gather",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [helper.make_tensor("index", TensorProto.INT64, [1], [7])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    save(model, str(path))
+    return OnnxRuntimeBackend(path, threads=1)
+
+
+def test_engine_failures_that_are_not_the_inputs_keep_their_own_message(tmp_path):
+    """ORT refusing an input's type, rank, dims or name is an InputError; a failure inside the model is a BackendError
+    carrying ORT's words, never "give every input the shape"."""
+    engine = _gather_model(tmp_path / "gather.onnx")
+    with pytest.raises(BackendError, match=r"failed while running the model .*indices element out of data bounds, idx=7") as caught:
+        engine.run({"x": np.zeros((2, 4), np.float32)})
+    assert "give every input the shape" not in str(caught.value)
+    for feeds, words in (({"x": np.zeros((2, 4), np.float64)}, "Unexpected input data type"),
+                         ({"x": np.zeros((2, 4, 1), np.float32)}, "Invalid rank for input: x Got: 3 Expected: 2"),
+                         ({"y": np.zeros((2, 4), np.float32)}, "missing from input feed")):
+        with pytest.raises(InputError, match=f"ONNX Runtime refused the inputs .*{words}"):
+            engine.run(feeds)
+    TRIED["fuzz cases"] += 4
+
+
+def test_wrong_dims_the_engine_refuses_name_the_index(predictor):
+    """A multi-line ORT message keeps its detail (which index, what came, what was expected)."""
+    with pytest.raises(InputError, match=r"invalid dimensions for input: image .*index: 1 Got: 3 Expected: 1"):
+        predictor.backend.run({"image": np.zeros((1, 3, 28, 28), np.float32)})
     TRIED["fuzz cases"] += 1

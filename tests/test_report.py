@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from paddle_edge.boards.report import run_dir
-from paddle_edge.boards.report.page import make_report
+from paddle_edge.boards.report.page import _flatten, make_report
 from paddle_edge.boards.report.summary import SCHEMA_FILE
 from paddle_edge.cli import main
 from paddle_edge.export.debian_rootfs import debian_tool
@@ -50,6 +50,23 @@ def test_the_page_is_self_contained(report):
     assert not re.search(r"(src|href)=['\"](?!data:)", text)  # nothing fetched from disk or network
 
 
+def test_the_quantization_recipe_is_a_table_of_settings(report):
+    page, data_path = report
+    recipe = json.loads(data_path.read_text())["quantization"]
+    section = page.read_text().split("<h2>Quantization</h2>", 1)[1].split("<h2>", 1)[0]
+    rows = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", section))
+    assert rows["algo"] == recipe["algo"] and rows["weight_bits"] == str(recipe["weight_bits"])
+    nested = {f"{key}.{sub}": str(value) for key, inner in recipe.items() if isinstance(inner, dict) for sub, value in inner.items()}
+    assert nested and nested.items() <= rows.items()  # onnx_rewrites.relu_folded, float_metrics.top1, ...
+    assert "{" not in section and "&quot;" not in section  # no JSON left
+
+
+def test_nested_settings_flatten_to_dotted_keys_and_lists_join():
+    recipe = {"tool": "paddleslim", "rewrites": {"relu_folded": 1, "deeper": {"x": 2.5}}, "ops": ["conv2d", "mul"], "seed": None}
+    assert _flatten(recipe) == [("ops", "conv2d, mul"), ("rewrites.deeper.x", "2.5"), ("rewrites.relu_folded", "1"),
+                                ("seed", ""), ("tool", "paddleslim")]
+
+
 def test_the_page_renders_in_headless_chromium(report):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -63,6 +80,9 @@ def test_the_page_renders_in_headless_chromium(report):
     try:
         driver.get(page.resolve().as_uri())
         images = driver.execute_script("return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+        quantization = driver.execute_script(
+            "const h = [...document.querySelectorAll('h2')].find(e => e.textContent === 'Quantization');"
+            "const t = h && h.nextElementSibling; return t && t.tagName === 'TABLE' ? [...t.rows].map(r => r.innerText) : []")
         height = driver.execute_script("return document.body.scrollHeight")
         driver.set_window_size(1200, min(height, 8000))
         shot = Path(page.with_suffix(".png"))
@@ -74,6 +94,7 @@ def test_the_page_renders_in_headless_chromium(report):
     assert title == "paddle-edge report: lenet"
     assert {alt for alt, *_ in images} == CHARTS
     assert all(complete and width > 300 and h > 200 for _, complete, width, h in images)
+    assert len(quantization) > 5 and any(row.startswith("algo\t") for row in quantization), quantization
     assert height > 2000 and shot.stat().st_size > 50_000
 
 

@@ -2,19 +2,25 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from paddle_edge import runtime
 from paddle_edge.runtime.errors import BackendError, BundleError, InputError
+from paddle_edge.runtime.preprocess import images_to_batch
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_runtime_runs_without_paddle(lenet_bundle, digit_png):
+def test_runtime_runs_without_paddle(lenet_bundle, digit_png, tmp_path):
     """Block paddle, paddleslim and paddle2onnx from being imported at all, then load and run the bundle."""
     code = (
         "import sys\n"
@@ -25,7 +31,8 @@ def test_runtime_runs_without_paddle(lenet_bundle, digit_png):
         f"print(p.classify([{str(digit_png)!r}])[0][0])\n"
         "assert all(sys.modules[m] is None for m in list(sys.modules) if m.split('.')[0] in blocked)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PADDLE_EDGE_CACHE": str(tmp_path)})
     assert out.stdout.strip() == "3"
 
 
@@ -61,6 +68,58 @@ def test_bad_inputs_name_the_problem(lenet_bundle, batch, bad, message):
     predictor = runtime.open(lenet_bundle.directory, precision="fp32")
     with pytest.raises(InputError, match=message):
         predictor.predict(bad(batch))
+
+
+def test_raw_pixels_are_told_to_normalise_not_to_cast(lenet_bundle):
+    """A cast of raw pixels would run unnormalised input and give wrong classes: the error says how to normalise."""
+    from paddle_edge.train.datasets.mnist import load_mnist
+
+    predictor = runtime.open(lenet_bundle.directory, precision="fp32")
+    with pytest.raises(InputError, match=r"(?s)dtype uint8 \(raw pixels\?\).*predictor\.preprocess\(raw\).*classify\(\)") as caught:
+        predictor.predict(load_mnist("test")[0][:4, None])
+    assert "astype" not in str(caught.value)
+
+
+def test_channels_last_input_is_told_to_transpose(lenet_bundle, batch):
+    predictor = runtime.open(lenet_bundle.directory, precision="fp32")
+    nhwc = np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
+    with pytest.raises(InputError, match=r"(?s)channels last \(NHWC\).*fix: pass batch\.transpose\(0, 3, 1, 2\)") as caught:
+        predictor.predict(nhwc)
+    assert "channel count" not in str(caught.value)
+    np.testing.assert_array_equal(predictor.predict(nhwc.transpose(0, 3, 1, 2))[0], predictor.predict(batch)[0])
+
+
+def test_preprocess_returns_what_predict_takes(lenet_bundle, mnist_test):
+    """Raw uint8 pixels (N x H x W, or N x H x W x 1) -> preprocess -> predict is classify's own path, and the very
+    normalisation the model was trained with."""
+    from paddle_edge.train.datasets.mnist import load_mnist
+
+    predictor = runtime.open(lenet_bundle.directory, precision="fp32")
+    pixels = load_mnist("test")[0][:16]
+    batch = predictor.preprocess(pixels)
+    assert batch.shape == (16, 1, 28, 28) and batch.dtype == np.float32
+    np.testing.assert_array_equal(batch, mnist_test[0][:16])
+    np.testing.assert_array_equal(predictor.preprocess(pixels[..., None]), batch)
+    logits = predictor.predict(batch)[0]
+    np.testing.assert_array_equal(logits, predictor.predict(images_to_batch(list(pixels), predictor.manifest.preprocess))[0])
+    assert [label for label, _ in predictor.classify(list(pixels))] == [str(i) for i in logits.argmax(axis=1)]
+
+
+def _readme_python() -> str:
+    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+    assert len(blocks) == 1, "README.md should hold exactly one ```python block"
+    return blocks[0]
+
+
+def test_readme_python_snippet_runs_as_written(lenet_bundle, digit_png, tmp_path, monkeypatch, capsys):
+    """The README's snippet, run in a directory holding the files it names; any error in it fails this test."""
+    shutil.copy(lenet_bundle.archive, tmp_path / "lenet.tar.gz")
+    shutil.copy(digit_png, tmp_path / "digit.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PADDLE_EDGE_CACHE", str(tmp_path / "cache"))
+    exec(compile(_readme_python(), str(README), "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out
+    assert "('3'," in printed and "[3]" in printed, printed
 
 
 def test_wrong_input_names(lenet_bundle, batch):

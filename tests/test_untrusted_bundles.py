@@ -152,3 +152,25 @@ def test_a_pickle_that_would_run_code_is_refused(lenet, tmp_path):
         load_state_dict(evil)
     assert not (tmp_path / "pwned").exists()
     TRIED["malformed archives"] += 1
+
+
+def test_an_archive_is_unpacked_once_and_a_damaged_cached_copy_is_replaced(lenet_bundle, tmp_path, monkeypatch):
+    """One cached copy per archive content (sha256), whatever its name; each open verifies it, so a changed copy is
+    refused and unpacked again from the archive."""
+    monkeypatch.setenv("PADDLE_EDGE_CACHE", str(tmp_path / "cache"))
+    renamed = Path(shutil.copy(lenet_bundle.archive, tmp_path / "renamed.tar.gz"))
+    first = runtime.load_bundle(lenet_bundle.archive)
+    assert runtime.load_bundle(lenet_bundle.archive).root == first.root == runtime.load_bundle(renamed).root
+    entries = sorted(p.name for p in (tmp_path / "cache" / "bundles").iterdir())
+    assert entries == [sha256_file(lenet_bundle.archive)]  # no second copy, no .partial left behind
+    cached = first.path_of("onnx-int8")
+    with open(cached, "r+b") as f:
+        f.seek(200)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(BundleError, match="model.int8.onnx.*sha256"):
+        runtime.load_bundle(first.root)
+    again = runtime.load_bundle(lenet_bundle.archive)
+    assert again.root == first.root and sha256_file(cached) == again.manifest.artifacts["onnx-int8"].sha256
+    assert sorted(p.name for p in (tmp_path / "cache" / "bundles").iterdir()) == entries
+    assert runtime.open(renamed, precision="int8").predict(np.zeros((1, 1, 28, 28), np.float32))[0].shape == (1, 10)
+    TRIED["malformed archives"] += 1

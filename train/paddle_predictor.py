@@ -7,7 +7,7 @@ from typing import Dict, List
 import numpy as np
 import paddle.inference as paddle_infer
 
-from ..runtime.evaluate import predict_all
+from ..runtime.batching import predict_all
 from .inference_model import find_model_files
 
 

@@ -1,10 +1,11 @@
-"""Train a zoo model with paddle.Model (prepare/fit/evaluate), checkpoint every epoch, resume, and save the float inference model."""
+"""Train a zoo model with paddle.Model (prepare/fit): score and checkpoint every epoch, resume, save the epoch that validated best."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import paddle
@@ -12,14 +13,17 @@ from paddle import nn
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
+from ..runtime.metrics import score
 from .card import ModelCard
 from .datasets import Dataset, load_dataset
 from .inference_model import read_program
-from .zoo import zoo_entry
+from .zoo import ZooEntry, zoo_entry
 
 CHECKPOINTS = "checkpoints"
 MODEL = "model"
 LAYER_STATE = "layer.pdparams"  # the dygraph state_dict by structured name: what QAT needs to rebuild the zoo net
+VALIDATION = "validation.json"  # in each epoch checkpoint: its validation score, which chooses the epoch to keep
+EVAL_BATCH = 500
 
 
 class ArrayDataset(paddle.io.Dataset):
@@ -36,17 +40,70 @@ class ArrayDataset(paddle.io.Dataset):
         return len(self.x)
 
 
-class EpochCheckpoint(paddle.callbacks.Callback):
-    """Saves parameters and optimizer state after every epoch, atomically, numbered from `first_epoch`."""
+class ShiftedImages(paddle.io.Dataset):
+    """Images moved by up to `shift` pixels each way (edge-padded); the offsets are drawn per image from (seed, epoch)."""
 
-    def __init__(self, folder: Path, first_epoch: int) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, shift: int, seed: int) -> None:
         super().__init__()
-        self.folder, self.first_epoch = folder, first_epoch
+        self.padded = np.pad(x, ((0, 0), (0, 0), (shift, shift), (shift, shift)), mode="edge")
+        self.y, self.shift, self.seed, self.size = y, shift, seed, x.shape[2:]
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's offsets, so a resumed run moves the images as the uninterrupted one would."""
+        self.offsets = np.random.default_rng((self.seed, epoch)).integers(0, 2 * self.shift + 1, size=(len(self.y), 2))
+
+    def __getitem__(self, i: int):
+        (dy, dx), (h, w) = self.offsets[i], self.size
+        return self.padded[i, :, dy:dy + h, dx:dx + w], self.y[i]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+class SmoothedCrossEntropy(nn.Layer):
+    """Cross-entropy against label-smoothed one-hot targets.
+
+    Paddle 3.3.1's own CrossEntropyLoss(label_smoothing=...) fails on int64 labels of shape [N, 1]: it smooths them
+    without one-hot encoding them first.
+    """
+
+    def __init__(self, epsilon: float) -> None:
+        super().__init__()
+        self.epsilon = epsilon
+
+    def forward(self, logits, label):  # noqa: D102 - paddle's Layer contract
+        target = nn.functional.one_hot(label.reshape([-1]), logits.shape[-1])
+        return nn.functional.cross_entropy(logits, nn.functional.label_smooth(target, epsilon=self.epsilon), soft_label=True)
+
+
+class NewShiftsEachEpoch(paddle.callbacks.Callback):
+    """Tells a ShiftedImages training set each epoch's number (counted from `first_epoch`) before the epoch starts."""
+
+    def __init__(self, data: ShiftedImages, first_epoch: int) -> None:
+        super().__init__()
+        self.data, self.first_epoch = data, first_epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[Dict] = None) -> None:
+        self.data.set_epoch(self.first_epoch + epoch)
+
+
+class EpochCheckpoint(paddle.callbacks.Callback):
+    """After every epoch (numbered from `first_epoch`): score the validation split, then save parameters, optimizer
+    state and that score, atomically."""
+
+    def __init__(self, folder: Path, first_epoch: int, validate: Callable[[], Dict[str, float]]) -> None:
+        super().__init__()
+        self.folder, self.first_epoch, self.validate = folder, first_epoch, validate
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict] = None) -> None:
         number = self.first_epoch + epoch + 1
+        scores = self.validate()
         with atomic_dir(self.folder / f"epoch-{number}") as tmp:
             self.model.save(str(tmp / "state"))
+            (tmp / VALIDATION).write_text(json.dumps(scores))
+        if self.params.get("verbose"):
+            print(f"epoch {number}: validation {json.dumps(scores)}", flush=True)
 
 
 def latest_checkpoint(folder: Path) -> int:
@@ -88,14 +145,60 @@ def save_inference_model(net: nn.Layer, input_spec: List[paddle.static.InputSpec
     return card
 
 
+def evaluate(net: nn.Layer, x: np.ndarray, y: np.ndarray, task: str) -> Dict[str, float]:
+    """{"top1"} or {"mse"} of `net` on (x, y), in eval mode (BatchNorm uses its running statistics)."""
+    net.eval()
+    with paddle.no_grad():
+        outputs = np.concatenate([net(paddle.to_tensor(x[i:i + EVAL_BATCH])).numpy() for i in range(0, len(x), EVAL_BATCH)])
+    net.train()
+    return score(outputs, y, task)
+
+
+def _optimizer(entry: ZooEntry, net: nn.Layer, learning_rate: float, steps: int) -> paddle.optimizer.Optimizer:
+    """The entry's optimizer with its per-batch learning-rate schedule over `steps` batches."""
+    if entry.schedule == "onecycle":
+        schedule = paddle.optimizer.lr.OneCycleLR(learning_rate, steps, end_learning_rate=learning_rate / 1000)
+    else:
+        schedule = paddle.optimizer.lr.CosineAnnealingDecay(learning_rate, T_max=steps)
+    decay = entry.weight_decay or None
+    if entry.optimizer == "momentum":
+        return paddle.optimizer.Momentum(schedule, 0.9, parameters=net.parameters(), use_nesterov=True, weight_decay=decay)
+    return paddle.optimizer.Adam(schedule, parameters=net.parameters(), weight_decay=decay)
+
+
+def _best_epoch(model: paddle.Model, ckpt_dir: Path, last: int, validate: Callable[[], Dict[str, float]]) -> Dict[str, float]:
+    """Load the checkpoint among epochs 1..`last` with the best validation score; return its scores and its epoch.
+
+    A checkpoint written before validation scores were kept is scored now.
+    """
+    scores = {}
+    for number in range(1, last + 1):
+        folder = ckpt_dir / f"epoch-{number}"
+        if (folder / VALIDATION).is_file():
+            scores[number] = json.loads((folder / VALIDATION).read_text())
+        elif (folder / "state.pdparams").is_file():
+            model.load(str(folder / "state"), reset_optimizer=True)
+            scores[number] = validate()
+    if not scores:
+        raise PaddleEdgeError(f"no epoch checkpoint in {ckpt_dir}", "train without --resume, or with more --epochs")
+    goodness = lambda n: scores[n]["top1"] if "top1" in scores[n] else -scores[n]["mse"]  # noqa: E731
+    best = max(scores, key=lambda n: (goodness(n), n))
+    model.load(str(ckpt_dir / f"epoch-{best}" / "state"), reset_optimizer=True)
+    return {**{f"val_{k}": v for k, v in scores[best].items()}, "epoch": best}
+
+
 def train_model(name: str, out_dir: Path, *, epochs: Optional[int] = None, batch_size: Optional[int] = None,
                 learning_rate: Optional[float] = None, seed: int = 0, data: Optional[Path] = None,
                 train_limit: Optional[int] = None, resume: bool = False, verbose: int = 1) -> TrainResult:
-    """Train zoo model `name` into `out_dir` (checkpoints/ and model/); with `resume`, continue from the last checkpoint."""
+    """Train zoo model `name` into `out_dir` (checkpoints/ and model/); with `resume`, continue from the last checkpoint.
+
+    Every epoch is scored on the validation split; the saved model is the epoch that scored best there, and only it is
+    scored on the test split.
+    """
     entry = zoo_entry(name)
     epochs = epochs or entry.epochs
     dataset = load_dataset(entry.dataset, data)
-    x, y = dataset.x_train[:train_limit], dataset.y_train[:train_limit]
+    x, y = dataset.x_train[:train_limit], dataset.y_train[:train_limit].reshape(-1, 1)
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / CHECKPOINTS
     start = latest_checkpoint(ckpt_dir) if resume else 0
@@ -109,19 +212,23 @@ def train_model(name: str, out_dir: Path, *, epochs: Optional[int] = None, batch
     # Parameter and optimizer-accumulator names come from a global counter; a fresh one makes checkpoint keys the same in every process.
     with paddle.utils.unique_name.guard():
         net = entry.build()
+        validate = lambda: evaluate(net, dataset.x_val, dataset.y_val, dataset.task)  # noqa: E731
         model = paddle.Model(net, inputs=_input_spec(dataset), labels=_labels_spec(dataset))
-        schedule = paddle.optimizer.lr.CosineAnnealingDecay(learning_rate or entry.learning_rate, T_max=epochs * -(-len(x) // batch_size))
-        model.prepare(paddle.optimizer.Adam(schedule, parameters=net.parameters()),  # paddle.Model steps the schedule per batch
-                      nn.CrossEntropyLoss() if classify else nn.MSELoss(), paddle.metric.Accuracy() if classify else None)
+        loss = (SmoothedCrossEntropy(entry.label_smoothing) if entry.label_smoothing else nn.CrossEntropyLoss()) if classify else nn.MSELoss()
+        model.prepare(_optimizer(entry, net, learning_rate or entry.learning_rate, epochs * -(-len(x) // batch_size)), loss,
+                      paddle.metric.Accuracy() if classify else None)  # paddle.Model steps the schedule per batch
         if start:
             print(f"resuming {name} from {ckpt_dir / f'epoch-{start}'} ({start}/{epochs} epochs done)", flush=True)
             model.load(str(ckpt_dir / f"epoch-{start}" / "state"))
         if start < epochs:
-            model.fit(ArrayDataset(x, y.reshape(-1, 1)), epochs=epochs - start, batch_size=batch_size,
-                      shuffle=True, verbose=verbose, callbacks=[EpochCheckpoint(ckpt_dir, start)])
-    scores = model.evaluate(ArrayDataset(dataset.x_test, dataset.y_test.reshape(-1, 1)), batch_size=256, verbose=0)
-    metrics = {"top1": float(scores["acc"])} if classify else {"mse": float(np.ravel(scores["loss"])[0])}
+            train_data, callbacks = ArrayDataset(x, y), [EpochCheckpoint(ckpt_dir, start, validate)]
+            if entry.shift:
+                train_data = ShiftedImages(x, y, entry.shift, seed)
+                callbacks.append(NewShiftsEachEpoch(train_data, start))
+            model.fit(train_data, epochs=epochs - start, batch_size=batch_size, shuffle=True, verbose=verbose, callbacks=callbacks)
+        chosen = _best_epoch(model, ckpt_dir, max(start, epochs), validate)
+    metrics = {**evaluate(net, dataset.x_test, dataset.y_test, dataset.task), **chosen}
     card = ModelCard(model=name, task=dataset.task, inputs=(dataset.input,), outputs=(), preprocess=dataset.preprocess,
                      labels=dataset.labels, dataset=dataset.name, metrics=metrics)
     card = save_inference_model(net, _input_spec(dataset), out_dir / MODEL, card)
-    return TrainResult(out_dir / MODEL, card, epochs - start)
+    return TrainResult(out_dir / MODEL, card, max(epochs - start, 0))

@@ -32,9 +32,9 @@ class Engine:
 REFERENCE = "paddle_inference_fp32"
 BARE = "bare_onnxruntime_fp32"
 ENGINES: Dict[str, Engine] = {e.name: e for e in (
-    Engine(REFERENCE, "Paddle Inference fp32 (reference)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"), "float"),
+    Engine(REFERENCE, "Paddle Inference fp32 (reference)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"), "paddle_fp32"),
     Engine("onnxruntime_fp32", "ONNX Runtime fp32 (thin runtime)", "fp32", ("onnx-fp32",), "onnx_fp32"),
-    Engine("onnxruntime_int8", "ONNX Runtime int8 (thin runtime)", "int8", ("onnx-int8",), "int8"),
+    Engine("onnxruntime_int8", "ONNX Runtime int8 (thin runtime)", "int8", ("onnx-int8",), "onnx_int8"),
     Engine(BARE, "bare onnxruntime.InferenceSession fp32", "fp32", ("onnx-fp32",), "onnx_fp32"),
     Engine("paddlelite_x86_fp32", "Paddle Lite x86 fp32 (sidecar)", "fp32", ("lite-x86-fp32",), "lite_x86_fp32", in_process=False),
     Engine("paddlelite_x86_int8", "Paddle Lite x86 int8 (sidecar)", "int8", ("lite-x86-int8",), "lite_x86_int8", in_process=False),

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ... import runtime
-from ..latency import Timing, paired_ratio, time_in_rounds
+from ..latency import Ratio, Timing, paired_ratio, time_in_rounds
 from .engines import Engine, Feeds, load
 
 
@@ -54,10 +54,10 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
 
 
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
-             calls: int, skipped: Dict[str, str], progress: Optional[object] = None) -> Tuple[List[Cell], Dict[int, float]]:
+             calls: int, skipped: Dict[str, str], progress: Optional[object] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
     """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread count."""
     cells: List[Cell] = []
-    overhead: Dict[int, float] = {}
+    overhead: Dict[int, Ratio] = {}
     for n in threads:
         loaded = {e.name: load(e, bundle, n) for e in engines if e.in_process}
         for batch in batches:

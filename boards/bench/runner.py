@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
 from ... import runtime
-from ..checks import CheckedReport, judge
+from ...runtime.cpu import cpu_info
+from ..checks import CheckedReport, judge_goals
+from ..latency import Ratio
 from ..parity import evaluation_data
 from .cold_start import cold_start
 from .engines import BARE, REFERENCE, engines_for
@@ -49,20 +51,18 @@ def _cell_row(cell: Cell, flops: int, by_key: Dict[tuple, Cell]) -> Dict[str, An
     return row
 
 
-def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, float], threads: int) -> Dict[str, float]:
-    def p50(engine: str, batch: int) -> Optional[float]:
-        cell = by_key.get((engine, threads, batch))
-        return cell.timing.p50_us if cell else None
-
+def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int) -> Dict[str, Tuple[float, float, float]]:
+    """Each goal's ratio with its 95 % interval, from the cells at the goal thread count."""
     values = {}
     pairs = {"onnxruntime_int8_vs_fp32_b64_speedup": ("onnxruntime_fp32", "onnxruntime_int8", 64),
              "onnxruntime_fp32_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_fp32", 1),
              "onnxruntime_int8_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_int8", 1)}
     for goal, (slow, fast, batch) in pairs.items():
-        if p50(slow, batch) and p50(fast, batch):
-            values[goal] = p50(slow, batch) / p50(fast, batch)
+        slow_cell, fast_cell = by_key.get((slow, threads, batch)), by_key.get((fast, threads, batch))
+        if slow_cell and fast_cell:
+            values[goal] = Ratio.of_medians(slow_cell.timing.seconds, fast_cell.timing.seconds).triple()
     if threads in overhead:
-        values["runtime_overhead_b1_ratio"] = overhead[threads]
+        values["runtime_overhead_b1_ratio"] = overhead[threads].triple()
     return values
 
 
@@ -83,7 +83,7 @@ class BenchReport(CheckedReport):
             lines.append(f"{r['threads']:>7}{r['batch']:>6}  {r['engine']:<24}{r['p50_us']:>10,.1f}{r['p90_us']:>10,.1f}{r['p99_us']:>10,.1f}"
                          f"{r['throughput']:>11,.0f}{r['gflops']:>9.2f}{r.get('speedup_vs_reference', float('nan')):>7.2f}"
                          f"{r.get('ratio_vs_bare', float('nan')):>8.3f}" + ("" if r["interleaved"] else "  (sidecar, timed alone)"))
-        lines += ["", f"goals at {d['goal_threads']} threads:"] + [f"  {k:<44} {v}" for k, v in self.check_rows()]
+        lines += ["", f"goals at {d['goal_threads']} threads:"] + [f"  {k:<44} {v}" for k, v in self.goal_rows()]
         lines += [f"skipped {k}: {v}" for k, v in d["skipped"].items()]
         return "\n".join(lines)
 
@@ -107,12 +107,12 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops,
-            "host": {"machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
+            "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
             "goal_threads": goal_threads, "engines": engine_rows, "cells": [_cell_row(c, flops, by_key) for c in cells],
-            "runtime_overhead_b1": {str(k): v for k, v in overhead.items()}, "skipped": skipped}
+            "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped}
     goals = _goals(by_key, overhead, goal_threads)
     skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"
                     for g in GOALS if g not in goals})
-    return BenchReport.of(data, judge(goals, GOALS))
+    return BenchReport.of(data, (), judge_goals(goals, GOALS))

@@ -48,7 +48,7 @@ def read_run_dir(root: Path) -> RunDir:
     root = Path(root)
     parity, bench = _json(_need(root, PARITY)), _json(_need(root, BENCH))
     predictions = None
-    if "float" in parity and "top1" in parity["float"]:
+    if "top1" in parity.get("engines", {}).get("paddle_fp32", {}).get("scores", {}):
         with np.load(_need(root, PREDICTIONS)) as npz:
             predictions = {k: npz[k] for k in npz.files}
     return RunDir(root, parity, bench, predictions)

@@ -12,7 +12,7 @@ from .run_dir import RunDir
 
 SCHEMA = "paddle-edge.report/1"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
-CONFUSION_OF = ("float", "int8")  # the two engines whose errors a reader compares
+CONFUSION_OF = ("paddle_fp32", "onnx_int8")  # the two engines whose errors a reader compares
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -38,7 +38,7 @@ def _accuracy(parity: Dict[str, Any]) -> Dict[str, float]:
     """top-1 (or the regression metric) of each engine, keyed like the bench's engines."""
     found = {}
     for name, engine in ENGINES.items():
-        scores = parity.get(engine.parity_key) or {}
+        scores = parity["engines"].get(engine.parity_key, {}).get("scores", {})
         metric = next((k for k in ("top1", "mse") if k in scores), None)
         if metric:
             found[name] = float(scores[metric])
@@ -62,6 +62,7 @@ def summarize(run: RunDir) -> Dict[str, Any]:
         "goal_threads": run.bench["goal_threads"], "flops_per_sample": run.bench["flops_per_sample"],
         "engines": run.bench["engines"],
         "checks": {"parity": run.parity.get("checks", {}), "bench": run.bench.get("checks", {})},
+        "goals": {"parity": run.parity.get("goals", {}), "bench": run.bench.get("goals", {})}, "cpu": run.bench["host"].get("cpu"),
         "toolchain": {**run.parity.get("toolchain", {}), **run.bench.get("toolchain", {})}, "host": run.bench["host"],
         "quantization": run.bench.get("quantization"), "skipped": {**run.parity.get("skipped", {}), **run.bench.get("skipped", {})},
     }

@@ -23,6 +23,7 @@ class Backend(Protocol):
 # backend name -> (module, class, artifact format it runs, the pip package that provides it)
 BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
     "onnxruntime": ("onnxruntime", "OnnxRuntimeBackend", "onnx", "onnxruntime"),
+    "onnxruntime-unfused": ("onnxruntime", "UnfusedOnnxRuntimeBackend", "onnx", "onnxruntime"),  # exact int8 reference
     "paddlelite": ("paddlelite", "PaddleLiteBackend", "nb", "paddlelite"),
 }
 

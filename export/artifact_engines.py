@@ -1,0 +1,63 @@
+"""Each artifact of a bundle run by the engine that defines it: what export scores into the manifest and parity checks.
+
+- the float Paddle program: Paddle Inference (the reference);
+- an fp32 ONNX: onnxruntime, as the thin runtime runs it;
+- an int8 ONNX: onnxruntime with graph optimizations off, so every QuantizeLinear/DequantizeLinear runs as written: the
+  model's exact int8 semantics, the same on every CPU. The fused int8 kernels a CPU runs are measured against it (parity);
+- a Paddle Lite x86 .nb: Lite 2.10 in its sidecar. An arm .nb has no engine on an x86 host.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Dict, List
+
+import numpy as np
+
+from .. import runtime
+from ..runtime.batching import predict_all
+from ..runtime.errors import PaddleEdgeError
+
+Feeds = Dict[str, np.ndarray]
+
+
+class NoEngineHere(PaddleEdgeError):
+    """This host has no engine for the artifact (an arm .nb on x86, say)."""
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def engine_label(bundle: runtime.Bundle, name: str) -> str:
+    """What runs artifact `name` in `run_artifact`, with its version."""
+    art = bundle.manifest.artifacts[name]
+    if art.format == "paddle-program":
+        return f"Paddle Inference {_version('paddlepaddle')}"
+    if art.format == "onnx":
+        how = "graph optimizations off: exact QDQ" if art.precision == "int8" else "default optimizations"
+        return f"onnxruntime {_version('onnxruntime')} ({how})"
+    if art.format == "nb" and art.target == "x86":
+        from .lite import LITE_VERSION
+
+        return f"Paddle Lite {LITE_VERSION} x86 (sidecar)"
+    raise NoEngineHere(f"no engine on this host runs {name} ({art.format}, target {art.target})",
+                       "run it on its board: `paddle-edge board run` / `deploy`")
+
+
+def run_artifact(bundle: runtime.Bundle, name: str, feeds: Feeds, threads: int = 2) -> List[np.ndarray]:
+    """Every output of artifact `name` over whole arrays of inputs, run by its defining engine (see the module docstring)."""
+    art = bundle.manifest.artifacts[name]
+    engine_label(bundle, name)  # raises NoEngineHere first
+    if art.format == "paddle-program":
+        from ..train.paddle_predictor import PaddlePredictor
+
+        return predict_all(PaddlePredictor((bundle.root / art.path).parent, threads).run, feeds)
+    if art.format == "onnx":
+        backend = "onnxruntime-unfused" if art.precision == "int8" else "onnxruntime"
+        return predict_all(runtime.open(bundle, backend=backend, precision=art.precision, threads=threads, artifact=name).predict, feeds)
+    from .lite_sidecar import ensure_sidecar
+
+    return ensure_sidecar().predict(bundle.root / art.path, [feeds[s.name] for s in bundle.manifest.inputs], threads)

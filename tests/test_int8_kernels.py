@@ -1,0 +1,67 @@
+"""int8 kernels per CPU kind: on x86-64 without VNNI onnxruntime's u8 x s8 kernels saturate; the bundle carries a uint8-weight
+file for such CPUs, the runtime picks it there, and it computes the model's exact int8 semantics.
+
+Both x86 kernel paths are exercised on any machine of the class: natively where the host lacks VNNI, and under
+`qemu-x86_64-static -cpu Haswell` (AVX2, no AVX-512) where it has it.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import numpy as np
+
+from paddle_edge import runtime
+from paddle_edge.export.artifact_engines import run_artifact
+from paddle_edge.export.debian_rootfs import debian_tool
+from paddle_edge.runtime.cpu import NO_VNNI_TARGET, cpu_flags, cpu_info, has_int8_saturation, onnx_target
+
+AVX2_ONLY = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2\n\nprocessor\t: 1\n"
+AVX512_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw avx512_vnni\n"
+AVX512_NO_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n"
+ARM = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 asimddp\nCPU part\t: 0xd0b\n"
+SAMPLES = 500
+
+
+def test_each_cpu_kind_gets_its_int8_file(lenet_bundle):
+    assert onnx_target("x86_64", cpu_flags(AVX2_ONLY)) == NO_VNNI_TARGET
+    assert onnx_target("x86_64", cpu_flags(AVX512_NO_VNNI)) == NO_VNNI_TARGET
+    assert onnx_target("x86_64", cpu_flags(AVX512_VNNI)) is None
+    assert onnx_target("aarch64", cpu_flags(ARM)) is None
+    manifest = runtime.load_bundle(lenet_bundle.directory).manifest
+    assert manifest.pick("onnx", "int8", prefer=NO_VNNI_TARGET)[0] == "onnx-int8-u8w"
+    assert manifest.pick("onnx", "int8")[0] == "onnx-int8"
+    assert manifest.pick("onnx", "fp32", prefer=NO_VNNI_TARGET)[0] == "onnx-fp32"
+    here = runtime.open(lenet_bundle.directory, precision="int8", threads=1).artifact
+    print(f"{cpu_info()['label']}: runs {here}")
+    assert here == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8")
+
+
+def _python_with_avx2_kernels() -> List[str]:
+    """This interpreter where the host lacks VNNI; else the same one under qemu's Haswell model (AVX2, no AVX-512)."""
+    if has_int8_saturation():
+        return [sys.executable]
+    return [debian_tool("qemu-x86_64-static", "qemu-user-static"), "-cpu", "Haswell", sys.executable]
+
+
+def _run_on_avx2(bundle: Path, artifact: str, workdir: Path) -> np.ndarray:
+    subprocess.run([*_python_with_avx2_kernels(), "-m", "paddle_edge.runtime.evaluate", str(bundle), str(workdir),
+                    "--precision", "int8", "--artifact", artifact, "--threads", "2"], check=True, capture_output=True)
+    with np.load(workdir / "outputs-int8.npz") as outputs:
+        return outputs["arr_0"]
+
+
+def test_without_vnni_the_uint8_weight_file_keeps_the_exact_int8_semantics(lenet_bundle, mnist_test, tmp_path):
+    x = mnist_test[0][:SAMPLES]
+    np.savez(tmp_path / "inputs.npz", image=x)
+    bundle = runtime.load_bundle(lenet_bundle.directory)
+    exact = run_artifact(bundle, "onnx-int8", {"image": x})[0]
+    assert np.array_equal(exact, run_artifact(bundle, "onnx-int8-u8w", {"image": x})[0])  # one function, two encodings
+    generic, uint8 = (_run_on_avx2(lenet_bundle.directory, name, tmp_path) for name in ("onnx-int8", "onnx-int8-u8w"))
+    generic_diff, uint8_diff = float(np.abs(generic - exact).max()), float(np.abs(uint8 - exact).max())
+    print(f"AVX2 kernels vs exact int8, {SAMPLES} images: onnx-int8 max abs diff {generic_diff:.3g} "
+          f"(argmax {np.mean(generic.argmax(1) == exact.argmax(1)) * 100:.2f} %), onnx-int8-u8w {uint8_diff:.3g}")
+    assert (uint8.argmax(1) == exact.argmax(1)).all() and uint8_diff < 0.05
+    assert generic_diff > 4 * uint8_diff  # the saturation this file exists for is real on these kernels
