@@ -30,12 +30,12 @@ def _train(args: argparse.Namespace) -> None:
 
 def _zoo(args: argparse.Namespace) -> None:
     from .train.benchmark import save_rows, train_zoo
-    from .train.provenance import provenance
+    from .boards.provenance import provenance
     from .train.zoo import ZOO
 
     rows = train_zoo(args.out, args.models.split(",") if args.models else tuple(ZOO))
     if args.json:
-        print(f"zoo: rows written to {save_rows(rows, args.json, provenance(sys.argv))}")
+        print(f"zoo: rows written to {save_rows(rows, args.json, provenance())}")
     if any(r["verdict"] == "FAIL" for r in rows):
         raise SystemExit(1)
 

@@ -18,6 +18,7 @@ from ..runtime.timing import time_calls
 from .board_run import Board, run_bundle
 from .checks import CheckedReport, judge
 from .parity import evaluation_data
+from .provenance import provenance
 
 # fp32 outputs agree when |board - x86| <= ATOL + RTOL * |x86| everywhere (numpy's allclose). ATOL alone (1e-5) is under
 # float32's resolution for logits above ~20 (ulp 1.9e-6 there), where ARM and x86 kernels, summing in another order,
@@ -98,7 +99,7 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     report = {"board": board.profile.name, "emulated": emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": int(len(next(iter(feeds.values())))), "threads": threads, "top1": top1, "values": values,
               "latency_us": latency, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
-              "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(),
+              "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
               "artifacts": {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
                             for p in precisions}}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

@@ -25,6 +25,7 @@ from ..runtime.metrics import score
 from ..train.datasets import load_dataset
 from .checks import CheckedReport, judge, judge_goals
 from .latency import Timing, paired_ratio, time_in_rounds
+from .provenance import provenance
 
 SCHEMA = "paddle-edge.parity/2"
 REFERENCE = "paddle_fp32"
@@ -249,7 +250,7 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     latency, throughput, overhead = _latency(reference_dir, feeds, fp32, int8, threads, b1_calls, b64_calls)
     report: Dict[str, Any] = {
         "schema": SCHEMA, "model": manifest.model, "task": manifest.task, "threads": threads, "samples": int(len(labels) if labels is not None else len(next(iter(feeds.values())))),
-        "cpu": cpu_info(), "engines": engines.rows, "latency_us": latency, "throughput": throughput, "runtime_overhead": overhead,
+        "cpu": cpu_info(), "provenance": provenance(), "engines": engines.rows, "latency_us": latency, "throughput": throughput, "runtime_overhead": overhead,
         "quantization": manifest.quantization, "skipped": skipped, "toolchain": manifest.toolchain,
         "artifacts": {n: {"path": str(bundle.root / a.path), "sha256": a.sha256, "bytes": a.bytes, "target": a.target}
                       for n, a in manifest.artifacts.items()},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,6 @@ def commit() -> str:
 
 def provenance(command: Optional[str] = None) -> Dict[str, Any]:
     """{command, date (UTC), cpu, commit, python} for the run in progress; `command` defaults to this process's command line."""
-    return {"command": command or "paddle-edge " + " ".join(sys.argv[1:]),
+    return {"command": command or shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "cpu": cpu_info(), "commit": commit(), "python": platform.python_version()}

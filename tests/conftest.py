@@ -1,6 +1,7 @@
 """Session fixtures: small real models trained here (a subset, one epoch), and the real chain run on them."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,7 @@ def pytest_unconfigure(config) -> None:
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     session = config.pluginmanager.get_plugin("session")
-    line = report(reporter.stats if reporter else {}, int(session.exitstatus) if session else None)
+    command = shlex.join(["python", "-m", "pytest", *config.invocation_params.args])
+    line = report(reporter.stats if reporter else {}, int(session.exitstatus) if session else None, command)
     if line:
         print(line, flush=True)

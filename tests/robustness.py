@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
+from paddle_edge.boards.provenance import provenance
 from paddle_edge.runtime.files import atomic_file
 
 TRIED: Counter = Counter()
@@ -74,13 +75,14 @@ def summary(result: Dict[str, Any]) -> str:
             f"{LOST} {f'{lost:,}' if lost else 'unknown'}")
 
 
-def report(stats: Dict[str, List[Any]], exit_status: Optional[int]) -> Optional[str]:
+def report(stats: Dict[str, List[Any]], exit_status: Optional[int], command: str) -> Optional[str]:
     """The closing line, with its JSON saved; None (and no file written) when no robustness test ran this session."""
     outcomes = outcomes_of(stats)
     if _kind_outcome(outcomes.values()) == NOT_RUN:
         return None
     result = verdict(outcomes, exit_status)
     result["line"] = summary(result)
+    result["provenance"] = provenance(command)
     with atomic_file(Path(os.environ.get(JSON_ENV) or DEFAULT_JSON)) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n")
     return result["line"]

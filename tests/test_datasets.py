@@ -62,9 +62,11 @@ def test_housing_is_min_max_scaled_on_train_only():
     assert data.x_val.min() < 0 or data.x_val.max() > 1  # nor validation rows
     raw, prices = load_housing("train")
     scaled = lambda x: x * np.array(data.preprocess.scale) + np.array(data.preprocess.offset)  # noqa: E731
-    np.testing.assert_allclose(data.x_val, scaled(raw[364:]), atol=1e-5)  # the last 10 % of the training rows
-    np.testing.assert_allclose(data.x_train, scaled(raw[:364]), atol=1e-5)
-    assert np.array_equal(data.y_val, prices[364:])
+    x_train, y_train, x_val, y_val = split_seeded(raw, prices, 0.1)  # a seeded 10 %: the table is ordered by district
+    np.testing.assert_allclose(data.x_val, scaled(x_val), atol=1e-5)
+    np.testing.assert_allclose(data.x_train, scaled(x_train), atol=1e-5)
+    assert np.array_equal(data.y_val, y_val) and np.array_equal(data.y_train, y_train)
+    assert not np.array_equal(data.y_val, prices[-len(y_val):])  # not the tail, which is one inner-city district
 
 
 def test_mnist_validation_is_the_last_5000_training_images(mnist_dir):

@@ -8,13 +8,13 @@ import numpy as np
 import paddle
 import pytest
 
+from paddle_edge.boards.provenance import provenance
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.train.benchmark import least_squares_mse, save_rows, train_zoo
 from paddle_edge.train.card import ModelCard
 from paddle_edge.train.datasets import load_dataset
 from paddle_edge.train.inference_model import find_model_files, read_program
-from paddle_edge.train.provenance import provenance
-from paddle_edge.train.trainer import LAYER_STATE, VALIDATION, evaluate, latest_checkpoint, train_model
+from paddle_edge.train.trainer import LAYER_STATE, VALIDATION, ShiftedImages, evaluate, latest_checkpoint, train_model
 from paddle_edge.train.zoo import ZOO, zoo_entry
 
 
@@ -62,6 +62,25 @@ def test_other_zoo_models_train(tmp_path, name, mnist_dir):
     assert (np.isfinite(metric["mse"]) and metric["mse"] < 200) if name == "linear" else metric["top1"] > 0.8
 
 
+def test_shifted_images_move_each_image_by_at_most_two_pixels(mnist_test):
+    x, y = mnist_test[0][:200], mnist_test[1][:200]
+    data = ShiftedImages(x, y, 2, seed=0)
+    moves = set()
+    for i in range(len(y)):
+        image, label = data[i]
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(image[:, max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)],
+                                   x[i][:, max(-dy, 0):28 + min(-dy, 0), max(-dx, 0):28 + min(-dx, 0)])]
+        assert found and label == y[i] and image.shape == (1, 28, 28)
+        moves.add(found[0])
+    assert len(moves) > 15  # offsets vary over the whole +-2 range
+    first = data.offsets.copy()
+    data.set_epoch(1)
+    assert not np.array_equal(first, data.offsets)
+    data.set_epoch(0)
+    assert np.array_equal(first, data.offsets)  # a resumed run redraws the same offsets for the same epoch
+
+
 def test_least_squares_is_exact_on_a_linear_table():
     rng = np.random.default_rng(0)
     x = rng.random((60, 13)).astype(np.float32)
@@ -80,7 +99,7 @@ def test_zoo_rows_as_json(tmp_path, monkeypatch, capsys):
     row = rows[0]
     assert row["least_squares_mse"] == least_squares_mse(load_dataset("housing")) and row["verdict"] == "report"
     assert row["value"] == again[0]["value"] and row["val_value"] > 0 and 1 <= row["epoch_kept"] <= 5
-    saved = json.loads(save_rows(rows, tmp_path / "zoo.json", provenance(["/usr/bin/paddle-edge", "zoo", "--json", "zoo.json"])).read_text())
+    saved = json.loads(save_rows(rows, tmp_path / "zoo.json", provenance("paddle-edge zoo --json zoo.json")).read_text())
     assert saved["rows"] == json.loads(json.dumps(rows))
     assert saved["provenance"]["command"] == "paddle-edge zoo --json zoo.json" and saved["provenance"]["commit"]
     assert saved["provenance"]["date"].endswith("+00:00") and "machine" in saved["provenance"]["cpu"]

@@ -61,22 +61,6 @@ class ShiftedImages(paddle.io.Dataset):
         return len(self.y)
 
 
-class SmoothedCrossEntropy(nn.Layer):
-    """Cross-entropy against label-smoothed one-hot targets.
-
-    Paddle 3.3.1's own CrossEntropyLoss(label_smoothing=...) fails on int64 labels of shape [N, 1]: it smooths them
-    without one-hot encoding them first.
-    """
-
-    def __init__(self, epsilon: float) -> None:
-        super().__init__()
-        self.epsilon = epsilon
-
-    def forward(self, logits, label):  # noqa: D102 - paddle's Layer contract
-        target = nn.functional.one_hot(label.reshape([-1]), logits.shape[-1])
-        return nn.functional.cross_entropy(logits, nn.functional.label_smooth(target, epsilon=self.epsilon), soft_label=True)
-
-
 class NewShiftsEachEpoch(paddle.callbacks.Callback):
     """Tells a ShiftedImages training set each epoch's number (counted from `first_epoch`) before the epoch starts."""
 
@@ -155,15 +139,12 @@ def evaluate(net: nn.Layer, x: np.ndarray, y: np.ndarray, task: str) -> Dict[str
 
 
 def _optimizer(entry: ZooEntry, net: nn.Layer, learning_rate: float, steps: int) -> paddle.optimizer.Optimizer:
-    """The entry's optimizer with its per-batch learning-rate schedule over `steps` batches."""
+    """Adam with the entry's learning-rate schedule over `steps` batches (paddle.Model steps it after every batch)."""
     if entry.schedule == "onecycle":
         schedule = paddle.optimizer.lr.OneCycleLR(learning_rate, steps, end_learning_rate=learning_rate / 1000)
     else:
         schedule = paddle.optimizer.lr.CosineAnnealingDecay(learning_rate, T_max=steps)
-    decay = entry.weight_decay or None
-    if entry.optimizer == "momentum":
-        return paddle.optimizer.Momentum(schedule, 0.9, parameters=net.parameters(), use_nesterov=True, weight_decay=decay)
-    return paddle.optimizer.Adam(schedule, parameters=net.parameters(), weight_decay=decay)
+    return paddle.optimizer.Adam(schedule, parameters=net.parameters())
 
 
 def _best_epoch(model: paddle.Model, ckpt_dir: Path, last: int, validate: Callable[[], Dict[str, float]]) -> Dict[str, float]:
@@ -214,9 +195,8 @@ def train_model(name: str, out_dir: Path, *, epochs: Optional[int] = None, batch
         net = entry.build()
         validate = lambda: evaluate(net, dataset.x_val, dataset.y_val, dataset.task)  # noqa: E731
         model = paddle.Model(net, inputs=_input_spec(dataset), labels=_labels_spec(dataset))
-        loss = (SmoothedCrossEntropy(entry.label_smoothing) if entry.label_smoothing else nn.CrossEntropyLoss()) if classify else nn.MSELoss()
-        model.prepare(_optimizer(entry, net, learning_rate or entry.learning_rate, epochs * -(-len(x) // batch_size)), loss,
-                      paddle.metric.Accuracy() if classify else None)  # paddle.Model steps the schedule per batch
+        model.prepare(_optimizer(entry, net, learning_rate or entry.learning_rate, epochs * -(-len(x) // batch_size)),
+                      nn.CrossEntropyLoss() if classify else nn.MSELoss(), paddle.metric.Accuracy() if classify else None)
         if start:
             print(f"resuming {name} from {ckpt_dir / f'epoch-{start}'} ({start}/{epochs} epochs done)", flush=True)
             model.load(str(ckpt_dir / f"epoch-{start}" / "state"))

@@ -70,21 +70,20 @@ class ZooEntry:
     batch_size: int
     metric: str
     target: Optional[float]  # the least top-1 to reach on the full test set; None where the figure is only reported
-    optimizer: str = "adam"  # "adam", or "momentum" (SGD with Nesterov momentum 0.9)
-    schedule: str = "cosine"  # per batch: "cosine" decays from learning_rate; "onecycle" warms up to it over 30 %, then decays
-    weight_decay: float = 0.0  # L2 on every parameter
-    label_smoothing: float = 0.0
+    schedule: str = "cosine"  # Adam's, per batch: "cosine" decays from learning_rate; "onecycle" warms up to it over 30 %, then decays
     shift: int = 0  # augmentation: each image moves up to `shift` pixels each way, new offsets every epoch
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "momentum") or self.schedule not in ("cosine", "onecycle"):
-            raise ValueError(f"zoo entry with unknown optimizer {self.optimizer!r} or schedule {self.schedule!r}")
+        if self.schedule not in ("cosine", "onecycle"):
+            raise ValueError(f"zoo entry with unknown schedule {self.schedule!r}: use cosine or onecycle")
 
 
 ZOO: Dict[str, ZooEntry] = {
     "softmax": ZooEntry(softmax_regression, "mnist", 10, 0.005, 64, "top1", 0.920),
     "mlp": ZooEntry(mlp, "mnist", 5, 0.001, 64, "top1", 0.975),
-    "lenet": ZooEntry(lenet, "mnist", 6, 0.001, 64, "top1", 0.990),
+    # OneCycle to 0.003 with +-2 px shifts: the recipe that scored best on the validation split of those tried
+    # (Adam cosine 0.001, OneCycle without shifts); `paddle-edge zoo --models lenet --json FILE` reports its figures
+    "lenet": ZooEntry(lenet, "mnist", 6, 0.003, 64, "top1", 0.992, schedule="onecycle", shift=2),
     "resnet": ZooEntry(resnet, "mnist", 2, 0.002, 64, "top1", 0.990),
     "linear": ZooEntry(linear_regression, "housing", 200, 0.05, 32, "mse", None),
 }

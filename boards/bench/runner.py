@@ -13,6 +13,7 @@ from ...runtime.cpu import cpu_info
 from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio
 from ..parity import evaluation_data
+from ..provenance import provenance
 from .cold_start import cold_start
 from .engines import BARE, REFERENCE, engines_for
 from .flops import count_flops
@@ -106,7 +107,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
-    data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops,
+    data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
