@@ -196,6 +196,23 @@ def _demo(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _readme(args: argparse.Namespace) -> None:
+    from .boards.report import readme
+    from .runtime.files import atomic_file
+
+    text = args.readme.read_text()
+    if args.check:
+        stale = readme.stale_blocks(text)
+        if stale:
+            print(f"README blocks differ from what `paddle-edge readme` writes from {readme.FIGURES}: {', '.join(stale)}", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"{args.readme}: every figures block is what its generator writes")
+        return
+    with atomic_file(args.readme) as tmp:
+        tmp.write_text(readme.regenerate(text))
+    print(f"{args.readme}: figures blocks rewritten from {readme.FIGURES}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paddle-edge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -298,6 +315,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="default: the profile's")
     p.add_argument("--limit", type=int, help="test samples for parity (default: all)")
     p.add_argument("--json", type=Path)
+
+    p = add("readme", _readme, "rewrite the README's measured tables from the JSON runs wrote (boards/report/figures/)")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table differs from what its generator writes")
+    p.add_argument("--readme", type=Path, default=Path(__file__).resolve().parent / "README.md")
 
     p = add("demo", _demo, "the whole chain on LeNet and MNIST: train, PTQ and QAT, export, parity")
     p.add_argument("--out", type=Path, default=Path("build/demo"))

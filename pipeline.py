@@ -29,11 +29,12 @@ from .train.zoo import ZOO
 MODEL = "lenet"
 BENCH_BATCHES = (1, 8, 64)
 DEMO_JSON = "demo.json"
-# The demo's accuracy promises for LeNet, judged like parity's on the files that ship: (limit, "min" or "max").
+# The demo's accuracy promises for LeNet, stricter than parity's general ones and judged on the same measurements of the
+# files that ship: (limit, "min" or "max"); named demo_* so that both appear in the report.
 TARGETS = {
-    "float_top1": (ZOO[MODEL].target, "min"),
-    "onnx_int8_exact_top1_drop_points": (0.3, "max"),  # the int8 file itself
-    "onnx_int8_top1_drop_points": (0.3, "max"),  # the int8 file as this CPU's runtime runs it
+    "demo_float_top1": (ZOO[MODEL].target, "min"),
+    "demo_onnx_int8_exact_top1_drop_points": (0.3, "max"),  # the int8 file itself
+    "demo_onnx_int8_top1_drop_points": (0.3, "max"),  # the int8 file as this CPU's runtime runs it
 }
 
 
@@ -124,5 +125,5 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
 def _demo_values(report: ParityReport) -> Dict[str, float]:
     """The values TARGETS judges, taken from parity's measurements of the shipped files."""
     engines = report.data["engines"]
-    return {"float_top1": engines["paddle_fp32"]["scores"]["top1"],
-            **{f"{key}_top1_drop_points": engines[key]["top1_drop_points"] for key in ("onnx_int8_exact", "onnx_int8") if key in engines}}
+    return {"demo_float_top1": engines["paddle_fp32"]["scores"]["top1"],
+            **{f"demo_{key}_top1_drop_points": engines[key]["top1_drop_points"] for key in ("onnx_int8_exact", "onnx_int8") if key in engines}}

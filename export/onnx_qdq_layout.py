@@ -29,7 +29,9 @@ from onnx import helper, numpy_helper
 from .onnx_fold import _constants, drop_unused
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
-THIN_CONV_CHANNELS = 4  # a conv over a grey or RGB image: int8 is slower there (LeNet's first conv: 958 us int8, 236 us float)
+# A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
+# (to see it on a CPU: export with and without --paddleslim-layout and compare the two files' onnxruntime profiles per node).
+THIN_CONV_CHANNELS = 4
 
 
 class _Graph:

@@ -86,7 +86,7 @@ class Predictor:
         """Run normalised inputs (one array for a single-input model, else a dict by input name); return the outputs."""
         if self._single is not None and type(batch) is dict and len(batch) == 1 and self._single[0] in batch:
             batch = batch[self._single[0]]
-        if type(batch) is np.ndarray and self._single is not None:  # the serving loop's case, kept short: ~1 us in all
+        if type(batch) is np.ndarray and self._single is not None:  # the serving loop's case, kept short
             name, dtype = self._single
             shape = batch.shape
             if shape == self._last[0] and batch.dtype is dtype:

@@ -46,7 +46,7 @@ class ResidualBlock(nn.Layer):
 
 
 def resnet() -> nn.Layer:
-    """A small ResNet for 28x28 digits (16-32-64 channels, three residual blocks): 5x LeNet's FLOPs, for int8 to matter."""
+    """A small ResNet for 28x28 digits (16-32-64 channels, three residual blocks): several times LeNet's FLOPs, for int8 to matter."""
     return nn.Sequential(
         nn.Conv2D(1, 16, 3, padding=1, bias_attr=False), nn.BatchNorm2D(16), nn.ReLU(),
         ResidualBlock(16, 16, 1), ResidualBlock(16, 32, 2), ResidualBlock(32, 64, 2),

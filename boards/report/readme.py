@@ -1,0 +1,228 @@
+"""`paddle-edge readme`: the README's measured figures, written from the JSON that runs produced.
+
+Each measured table of the README sits between `<!-- figures:NAME -->` and `<!-- /figures:NAME -->`; its text is what the
+generator NAME below writes from JSON files committed in `boards/report/figures/` (copied there from the run that made
+them, see SOURCES), and it ends with the command, date, CPU and commit that produced that JSON. `--check` reports every
+block the generator would write differently, so a table typed by hand or left behind by a newer run fails the tests.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Sequence
+
+from ...runtime.errors import PaddleEdgeError
+
+FIGURES = Path(__file__).resolve().parent / "figures"
+BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
+Json = Dict[str, Any]
+STAGES = ("data", "train", "compress", "export", "run", "parity", "bench", "report")  # the demo's, in order
+PARITY_ENGINES = ("paddle_fp32", "onnx_fp32", "onnx_int8_exact", "onnx_int8")
+BENCH_ENGINES = ("paddle_inference_fp32", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32")
+# Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
+SOURCES: Dict[str, Dict[str, str]] = {
+    "demo": {"demo/demo.json": "make demo", "demo/parity.json": "make demo"},
+    "demo-bench": {"demo/bench.json": "make demo"},
+    "zoo": {"zoo.json": "paddle-edge zoo --json zoo.json"},
+    "resnet-bench": {"resnet-bench.json": "paddle-edge bench RESNET_BUNDLE --json resnet-bench.json"},
+    "board-parity": {"board-parity-rpi4.json": "paddle-edge board parity rpi4 build/demo/bundle --json board-parity-rpi4.json",
+                     "board-parity-rpi5-trixie.json":
+                         "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
+    "robustness": {"robustness.json": "make test"},
+}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def _us(x: float) -> str:
+    return f"{x:,.0f} us" if x >= 100 else f"{x:.1f} us"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:,.0f} KB"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _provenance(files: Mapping[str, Json]) -> str:
+    """The line under a block: each source file with the command and date that produced it, then the machine and commit
+    (once when all files share them)."""
+    where = lambda p: f"{p['cpu']['label']}, Python {p.get('python', '?')}, commit `{p['commit']}`"  # noqa: E731
+    runs = [(name, data["provenance"]) for name, data in files.items()]
+    shared = len({where(p) for _, p in runs}) == 1
+    parts = [f"`{name}` (`{p['command']}`, {p['date'][:16].replace('T', ' ')} UTC{'' if shared else ', ' + where(p)})" for name, p in runs]
+    return f"<sub>Written by `paddle-edge readme` from {', '.join(parts)}" + (f"; on {where(runs[0][1])}" if shared else "") + ".</sub>"
+
+
+def _ordered(keys: Sequence[str], first: Sequence[str]) -> List[str]:
+    """`keys` with those named in `first` leading, in that order (the JSON is written with sorted keys)."""
+    return sorted(keys, key=lambda k: (first.index(k) if k in first else len(first), k))
+
+
+def _scores(scores: Json) -> str:
+    return _pct(scores["top1"]) if "top1" in scores else f"MSE {scores['mse']:.3f}" if "mse" in scores else "-"
+
+
+def _versus(part: Json) -> str:
+    agreement = f", argmax {_pct(part['argmax_agreement'])}" if "argmax_agreement" in part else ""
+    return f"max abs diff {part['max_abs_diff']:.2g}{agreement}"
+
+
+def demo(files: Mapping[str, Json]) -> str:
+    """Every artifact of the demo bundle, each measured by its own engine, the checks that gated the run and its stages."""
+    summary, parity = files["demo/demo.json"], files["demo/parity.json"]
+    seconds = summary["stage_seconds"]
+    stages = ", ".join(f"{k} {seconds[k]:.0f} s" for k in _ordered(list(seconds), STAGES))
+    total = summary["total_seconds"]
+    head = (f"`make demo`'s eight stages: **{int(total // 60)} min {total % 60:.0f} s** ({stages}; the venv install before them "
+            f"not counted); "
+            f"{parity['threads']} threads, {parity['samples']:,} test images.\n\n")
+    rows = []
+    for key in _ordered(list(parity["engines"]), PARITY_ENGINES):
+        e = parity["engines"][key]
+        drop = f"{0.0 - e['top1_drop_points']:+.2f} points".replace("-0.00", "+0.00") if "top1_drop_points" in e else "-"
+        size = e["bytes"] + (parity["artifacts"].get("paddle-fp32-params", {}).get("bytes", 0) if e["artifact"] == "paddle-fp32-program" else 0)
+        rows.append([e["title"], _scores(e["scores"]), drop, _versus(e["vs_float"]) if "vs_float" in e else "reference",
+                     _versus(e["vs_exact_int8"]) if "vs_exact_int8" in e else "-", _size(size) if e.get("bytes") else "-",
+                     "yes" if e.get("gated", True) else "reported"])
+    engines = _table([f"{parity['model']}", "top-1", "vs float", "outputs vs float Paddle", "vs exact int8", "size", "gated"], rows)
+    candidates = "; ".join(
+        f"{method.upper()}{' (shipped)' if c['shipped'] else ''}: validation {_pct(c['paddle_fake_quant']['val_top1'])}, "
+        f"test {_pct(c['paddle_fake_quant']['top1'])}" for method, c in parity.get("compress", {}).items())
+    checks = _table(["check (gates the exit code)", "measured", "limit", "result"],
+                    [[name, f"{c['value']:.6g}", f"{'<=' if c['kind'] == 'max' else '>='} {c['limit']:g}", "PASS" if c["passed"] else "FAIL"]
+                     for name, c in parity["checks"].items()])
+    int8 = f"\n\nint8 candidates, Paddle fake-quant, chosen on the validation split: {candidates}." if candidates else ""
+    return f"{head}{engines}{int8}\n\n{checks}\n\n{_provenance(files)}"
+
+
+def _goal_rows(goals: Json) -> List[List[str]]:
+    return [[name, f"{g['value']:.3f}", f"{g['interval'][0]:.3f}-{g['interval'][1]:.3f}",
+             f"{'<=' if g['kind'] == 'max' else '>='} {g['limit']:g}",
+             f"{'met' if g['met'] else 'missed'} by {abs(g['margin']) * 100:.1f} %"
+             + ("" if g["interval_clear_of_limit"] else " (interval spans the limit)")] for name, g in goals.items()]
+
+
+def _cell(cells: Sequence[Json], engine: str, threads: int, batch: int) -> Json:
+    found = [c for c in cells if c["engine"] == engine and c["threads"] == threads and c["batch"] == batch]
+    return found[0] if found else {}
+
+
+def demo_bench(files: Mapping[str, Json]) -> str:
+    """The demo's benchmark at the goal thread count, and its speed goals with their 95 % intervals (never gating)."""
+    bench = files["demo/bench.json"]
+    t, big = bench["goal_threads"], max(bench["batches"])
+    rows = []
+    for name in _ordered(list(bench["engines"]), BENCH_ENGINES):
+        e = bench["engines"][name]
+        one, many, cold = _cell(bench["cells"], name, t, 1), _cell(bench["cells"], name, t, big), e.get("cold") or {}
+        rows.append([e["label"], _us(one["p50_us"]) if one else "-", _us(many["p50_us"]) if many else "-",
+                     f"{many['throughput']:,.0f} /s" if many else "-", f"{many['gflops']:.0f}" if many else "-",
+                     f"{cold['load_s'] * 1e3:.0f} ms" if cold else "-", f"{cold['peak_rss_mb']:.0f} MB" if cold else "-"])
+    table = _table([f"{bench['model']}, {t} threads", "batch-1 p50", f"batch-{big} p50", f"batch-{big} throughput",
+                    f"GFLOP/s at {big}", "load", "peak RSS"], rows)
+    goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
+    return f"{table}\n\n{goals}\n\n{_provenance(files)}"
+
+
+def zoo(files: Mapping[str, Json]) -> str:
+    """Each zoo model's test and validation figure after its default training, against its target."""
+    rows = []
+    for r in files["zoo.json"]["rows"]:
+        fig = (lambda v: _pct(v)) if r["metric"] == "top1" else (lambda v: f"MSE {v:.2f}")
+        target = f">= {r['target'] * 100:.1f} %" if r["target"] is not None else (
+            f"reported; least squares: {fig(r['least_squares_mse'])}" if "least_squares_mse" in r else "reported")
+        rows.append([f"`{r['model']}`", r["dataset"], f"{r['epoch_kept']} of {r['epochs']}", fig(r["value"]), fig(r["val_value"]),
+                     target, r["verdict"], f"{r['seconds']:.0f} s"])
+    table = _table(["model", "dataset", "epoch kept (by validation)", "test", "validation", "target", "verdict", "train time"], rows)
+    return f"{table}\n\n{_provenance(files)}"
+
+
+def resnet_bench(files: Mapping[str, Json]) -> str:
+    """The zoo ResNet's batch-1 and batch-64 medians per engine and thread count, and its speed goals."""
+    bench = files["resnet-bench.json"]
+    grid = [(t, b) for t in bench["threads"] for b in (min(bench["batches"]), max(bench["batches"]))]
+    rows = [[e["label"], *[_us(c["p50_us"]) if (c := _cell(bench["cells"], name, t, b)) else "-" for t, b in grid]]
+            for name, e in ((n, bench["engines"][n]) for n in _ordered(list(bench["engines"]), BENCH_ENGINES))]
+    table = _table([f"{bench['model']} ({bench['flops_per_sample'] / 1e6:.1f} MFLOP a sample), p50",
+                    *[f"{t} thread{'s' if t > 1 else ''}, batch {b}" for t, b in grid]], rows)
+    goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
+    return f"{table}\n\n{goals}\n\n{_provenance(files)}"
+
+
+def board_parity(files: Mapping[str, Json]) -> str:
+    """Each emulated board against this host: fp32 outputs, int8 against its exact semantics, top-1, emulated latency."""
+    boards = list(files.values())
+
+    def row(title: str, cell: Callable[[Json], str]) -> List[str]:
+        return [title, *[cell(b) for b in boards]]
+
+    v = lambda b, k: b["values"].get(k)  # noqa: E731
+    rows = [
+        row("board", lambda b: f"{b['board']}: qemu {b['qemu_cpu']}, Python {b['board_info']['python']}, "
+                               f"onnxruntime {b['board_info']['versions'].get('onnxruntime', '?')}, numpy {b['board_info']['versions'].get('numpy', '?')}"),
+        row("test images", lambda b: f"{b['samples']:,}"),
+        row("fp32 top-1, board / x86-64", lambda b: f"{_pct(b['top1']['fp32']['board'])} / {_pct(b['top1']['fp32']['x86_64'])}"),
+        row("fp32 argmax agreement with x86-64", lambda b: _pct(v(b, "fp32_argmax_agreement"))),
+        row("fp32 max abs diff (allclose ratio, limit 1)", lambda b: f"{v(b, 'fp32_max_abs_diff'):.2g} ({v(b, 'fp32_allclose_ratio'):.2f})"),
+        row("int8 file the board ran", lambda b: f"`{b['artifacts']['int8']['board']}`"),
+        row("int8 top-1, board / exact", lambda b: f"{_pct(b['top1']['int8']['board'])} / {_pct(b['top1']['int8']['exact'])}"),
+        row("int8 argmax agreement with exact (limit 99.9 %)", lambda b: _pct(v(b, "int8_vs_exact_argmax_agreement"))),
+        row("int8 max abs diff to exact", lambda b: f"{v(b, 'int8_vs_exact_max_abs_diff'):.2g}"),
+        row("batch-1 p50 fp32 / int8, EMULATED", lambda b: " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))),
+        row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
+        row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
+    ]
+    table = _table(["emulated board vs this host", *[b["board"] for b in boards]], rows)
+    return f"{table}\n\n{_provenance(files)}"
+
+
+def robustness(files: Mapping[str, Json]) -> str:
+    """The closing line of the test suite's robustness tests, as the run printed it."""
+    result = files["robustness.json"]
+    return f"```\n{result['line']}\n```\n\n{_provenance(files)}"
+
+
+GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
+    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
+    "robustness": robustness}
+
+
+def load_sources(name: str, figures: Path = FIGURES) -> Dict[str, Json]:
+    """The JSON files block `name` is written from."""
+    found = {}
+    for rel, command in SOURCES[name].items():
+        path = figures / rel
+        if not path.is_file():
+            raise PaddleEdgeError(f"README block {name!r} needs {path}, which is missing",
+                                  f"run `{command}` and copy its JSON to {path}")
+        found[rel] = json.loads(path.read_text())
+    return found
+
+
+def render_block(name: str, figures: Path = FIGURES) -> str:
+    """The text of block `name` as the generator writes it from the committed JSON."""
+    if name not in GENERATORS:
+        raise PaddleEdgeError(f"README has a figures block {name!r} that no generator writes", f"use one of {sorted(GENERATORS)}")
+    return GENERATORS[name](load_sources(name, figures)).rstrip("\n") + "\n"
+
+
+def regenerate(text: str, figures: Path = FIGURES) -> str:
+    """`text` with every figures block rewritten by its generator."""
+    return BLOCK.sub(lambda m: f"<!-- figures:{m['name']} -->\n{render_block(m['name'], figures)}<!-- /figures:{m['name']} -->", text)
+
+
+def stale_blocks(text: str, figures: Path = FIGURES) -> List[str]:
+    """Names of the blocks whose text differs from what their generator writes now."""
+    return [m["name"] for m in BLOCK.finditer(text) if m["body"] != render_block(m["name"], figures)]
+
+
+def outside_blocks(text: str) -> str:
+    """The README with its generated blocks removed: the prose that must hold no measured figure."""
+    return BLOCK.sub("", text)
