@@ -14,6 +14,7 @@ from ..runtime.files import atomic_dir
 from ..train.card import ModelCard
 from ..train.datasets import load_dataset
 from ..train.inference_model import find_model_files
+from .program_order import canonicalize_program
 from .recipe import PtqRecipe
 from .result import CompressResult, write_int8_card
 
@@ -53,5 +54,6 @@ def quantize_ptq(model_dir: Path, out_dir: Path, recipe: PtqRecipe = PtqRecipe()
             )
         finally:
             paddle.disable_static()
+        canonicalize_program(tmp / "model.pdmodel")
         int8_card = write_int8_card(model_dir, card, tmp, recipe.to_dict(), dataset)
     return CompressResult(Path(out_dir), int8_card)

@@ -16,6 +16,7 @@ from ..train.datasets import load_dataset
 from ..train.safe_pickle import load_state_dict
 from ..train.trainer import LAYER_STATE, ArrayDataset
 from ..train.zoo import ZOO
+from .program_order import canonicalize_program
 from .recipe import QatRecipe
 from .result import CompressResult, write_int8_card
 
@@ -56,5 +57,6 @@ def quantize_qat(model_dir: Path, out_dir: Path, recipe: QatRecipe = QatRecipe()
     net.eval()
     with atomic_dir(out_dir) as tmp:
         quanter.save_quantized_model(net, str(tmp / "model"), input_spec=input_spec)
+        canonicalize_program(tmp / "model.pdmodel")
         int8_card = write_int8_card(model_dir, card, tmp, recipe.to_dict(), dataset)
     return CompressResult(Path(out_dir), int8_card)

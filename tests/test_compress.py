@@ -1,8 +1,12 @@
 """PaddleSlim int8: PTQ and QAT on a real trained LeNet; graph and accuracy both checked."""
 from __future__ import annotations
 
-import pytest
+from typing import List
 
+import pytest
+from paddle.base.proto import framework_pb2
+
+from paddle_edge.compress.program_order import canonical_order
 from paddle_edge.compress.qat import quantize_qat
 from paddle_edge.compress.recipe import PtqRecipe, QatRecipe
 from paddle_edge.runtime.errors import PaddleEdgeError
@@ -37,3 +41,26 @@ def test_bad_recipes_are_refused_before_any_work():
 def test_qat_refuses_a_model_it_cannot_rebuild(tmp_path, lenet_ptq):
     with pytest.raises(PaddleEdgeError, match="ptq"):
         quantize_qat(lenet_ptq.model_dir, tmp_path / "q")
+
+
+def _op(kind: str, reads: List[str], writes: List[str]) -> framework_pb2.OpDesc:
+    op = framework_pb2.OpDesc(type=kind)
+    op.inputs.add(parameter="X", arguments=reads)
+    op.outputs.add(parameter="Out", arguments=writes)
+    return op
+
+
+def test_program_order_is_canonical_and_keeps_every_dependency():
+    """Two orders of the same dataflow (as PaddleSlim writes from run to run) come out the same; an in-place op and the
+    readers before it keep their places."""
+    feed, fetch = _op("feed", ["feed"], ["x"]), _op("fetch", ["y"], ["fetch"])
+    qa, qb = _op("quantize_linear", ["x"], ["xq"]), _op("quantize_linear", ["w"], ["wq"])
+    read_mean, bn = _op("scale", ["mean"], ["m2"]), _op("batch_norm", ["xq", "wq", "mean", "m2"], ["y", "mean"])
+    one = [feed, qa, qb, read_mean, bn, fetch]
+    two = [qb, feed, read_mean, qa, bn, fetch]
+    ordered = canonical_order(one)
+    assert [o.SerializeToString() for o in ordered] == [o.SerializeToString() for o in canonical_order(two)]
+    position = {o.SerializeToString(): i for i, o in enumerate(ordered)}
+    at = lambda op: position[op.SerializeToString()]  # noqa: E731
+    assert at(feed) == 0 and at(fetch) == len(one) - 1
+    assert at(feed) < at(qa) < at(bn) and at(qb) < at(bn) and at(read_mean) < at(bn)
