@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, List, Optional
@@ -21,11 +20,12 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from .runtime.metrics import format_scores
     from .train.trainer import train_model
 
     result = train_model(args.model, args.out, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          seed=args.seed, data=args.data, train_limit=args.limit, resume=args.resume)
-    print(f"{args.model}: {json.dumps(result.card.metrics)} -> {result.model_dir}")
+    print(f"{args.model}: {format_scores(result.card.metrics)} -> {result.model_dir}")
 
 
 def _zoo(args: argparse.Namespace) -> None:
@@ -42,6 +42,7 @@ def _zoo(args: argparse.Namespace) -> None:
 
 def _compress(args: argparse.Namespace) -> None:
     from .compress.recipe import PtqRecipe, QatRecipe
+    from .runtime.metrics import format_scores
 
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
@@ -51,7 +52,7 @@ def _compress(args: argparse.Namespace) -> None:
         from .compress.qat import quantize_qat
 
         result = quantize_qat(args.model_dir, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr), data=args.data)
-    print(f"float {json.dumps(result.float_metrics)}  int8 ({args.method}) {json.dumps(result.int8_metrics)} -> {result.model_dir}")
+    print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -159,7 +160,7 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
     from .boards.board_run import run_bundle
     from .boards.parity import evaluation_data
     from .runtime import load_bundle
-    from .runtime.metrics import score
+    from .runtime.metrics import format_scores, score
 
     manifest = load_bundle(args.bundle).manifest
     feeds, labels = evaluation_data(manifest, None, args.limit or 1000, None)
@@ -168,7 +169,7 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
     label = " (emulated: not the board's speed)" if board.profile.emulation else ""
     for precision in precisions:
         info = result.info[precision]
-        scored = f", {json.dumps(score(result.outputs[precision][0], labels, manifest.task))}" if labels is not None else ""
+        scored = f", {format_scores(score(result.outputs[precision][0], labels, manifest.task))}" if labels is not None else ""
         print(f"{board.profile.name} {precision}: {info['machine']} Python {info['python']} {info['backend']} "
               f"{info['versions'].get(info['backend'], '')}, paddle importable: {info['paddle_importable']}; "
               f"{len(result.outputs[precision][0])} samples{scored}; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
@@ -269,7 +270,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--backend", default="auto")
-    p.add_argument("--precision", default="int8")
+    p.add_argument("--precision", default="int8", choices=["int8", "fp32"], help="which of the bundle's models to run (default: int8)")
     p.add_argument("--threads", type=int)
 
     p = add("parity", _parity, "outputs, accuracy and latency of a bundle against its float Paddle reference")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..export.debian_rootfs import tail
 from ..runtime.errors import PaddleEdgeError
-from ..train.datasets.cache import cache_dir
+from ..runtime.files import cache_dir
 from .emulator import emulate
 from .profile import BoardProfile
 from .workspace import RESULTS, local_workspace

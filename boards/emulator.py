@@ -16,7 +16,7 @@ from typing import Callable, ContextManager, Dict, Optional, Sequence
 
 from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step
 from ..runtime.errors import PaddleEdgeError
-from ..train.datasets.cache import cache_dir
+from ..runtime.files import cache_dir
 from .profile import BoardProfile
 from .workspace import RESULTS, local_workspace
 

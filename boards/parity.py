@@ -21,7 +21,7 @@ from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.manifest import Manifest
-from ..runtime.metrics import score
+from ..runtime.metrics import format_scores, score
 from ..train.datasets import load_dataset
 from .checks import CheckedReport, judge, judge_goals
 from .latency import Timing, paired_ratio, time_in_rounds
@@ -56,9 +56,10 @@ class ParityReport(CheckedReport):
         d = self.data
         rows = [("model", f"{d['model']} ({d['samples']:,} samples, {d['threads']} threads)"), ("cpu", d["cpu"]["label"])]
         for key, e in d["engines"].items():
-            vs = "; ".join(f"{label} {_fmt_agreement(e[part])}" for part, label in (("vs_float", "vs float"), ("vs_exact_int8", "vs exact int8"))
-                           if part in e)
-            rows.append((e["title"], ", ".join(filter(None, [_fmt_scores(e["scores"]), vs])) or "-"))
+            scores, drop = format_scores(e["scores"]), _fmt_drop(e)
+            vs = [f"{label}: {_fmt_agreement(e[part])}" for part, label in (("vs_float", "vs float"), ("vs_exact_int8", "vs exact int8"))
+                  if part in e]
+            rows.append((e["title"], "; ".join(filter(None, [f"{scores} ({drop})" if drop else scores, *vs])) or "-"))
         rows += [(f"latency {k} (us)", f"{v:,.1f}") for k, v in d["latency_us"].items()]
         rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
         rows += self.check_rows() + self.goal_rows()
@@ -67,13 +68,16 @@ class ParityReport(CheckedReport):
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _fmt_scores(scores: Dict[str, float]) -> str:
-    return ", ".join(f"top-1 {v * 100:.2f} %" if k == "top1" else f"{k} {v:.4g}" for k, v in scores.items())
+def _fmt_drop(engine: Dict[str, Any]) -> str:
+    """What an engine loses against the float reference: top-1 points (negative: it scored higher), or the MSE ratio."""
+    if "top1_drop_points" in engine:
+        return f"drop {engine['top1_drop_points']:+.2f} points"
+    return f"{engine['mse_ratio']:.3f}x float's MSE" if "mse_ratio" in engine else ""
 
 
 def _fmt_agreement(part: Dict[str, float]) -> str:
-    agreement = f", argmax {part['argmax_agreement'] * 100:.2f} %" if "argmax_agreement" in part else ""
-    return f"max abs diff {part['max_abs_diff']:.2g}{agreement}"
+    agreement = f"argmax agreement {part['argmax_agreement'] * 100:.2f} %, " if "argmax_agreement" in part else ""
+    return f"{agreement}max abs diff {part['max_abs_diff']:.2g}"
 
 
 def evaluation_data(manifest: Manifest, data: Optional[Path], limit: Optional[int],

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ..runtime.errors import PaddleEdgeError
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
-PILLOW = "Pillow==13.0.0"  # every board's: wheels for CPython 3.10-3.14 on aarch64 and x86-64
+PILLOW = "13.0.0"  # a profile's default: wheels for CPython 3.10-3.14 on aarch64 and x86-64 (older Pythons name their own)
 # Where a profile has actually run paddle-edge's runtime: what `paddle-edge boards` tells the user.
 VERIFIED = {"native": "has run natively (this host's tests)", "emulated": "has run emulated under qemu (board tests)",
             "never": "NEVER RUN anywhere: an untested description"}
@@ -32,16 +32,18 @@ class CoreGroup:
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeSettings:
-    """How the runtime should run on this board, and the onnxruntime and numpy for its Python (deploys and emulation install them)."""
+    """How the runtime should run on this board, and the onnxruntime, numpy and Pillow for its Python (deploys and emulation
+    install them)."""
 
     onnxruntime: str
     numpy: str
     threads: int
+    pillow: str = PILLOW
 
     @property
     def packages(self) -> Tuple[str, ...]:
         """The runtime's dependencies as pinned requirements for this board's Python."""
-        return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", PILLOW)
+        return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", f"Pillow=={self.pillow}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +84,8 @@ class BoardProfile:
                 cores=tuple(CoreGroup(c["core"], int(c["count"]), int(c.get("mhz", 0))) for c in d["cpu"]["cores"]),
                 arch=d["arch"], abi=d["abi"], wheel_platforms=tuple(d["wheel_platforms"]),
                 distro=d["os"]["distro"], python=d["os"]["python"], memory_mb=int(d["memory_mb"]),
-                runtime=RuntimeSettings(d["runtime"]["onnxruntime"], d["runtime"]["numpy"], int(d["runtime"]["threads"])),
+                runtime=RuntimeSettings(d["runtime"]["onnxruntime"], d["runtime"]["numpy"], int(d["runtime"]["threads"]),
+                                        d["runtime"].get("pillow", PILLOW)),
                 export_targets=tuple(d["export_targets"]),
                 emulation=Emulation(**emulation) if emulation else None,
                 verified=d["verified"],
@@ -101,7 +104,8 @@ class BoardProfile:
                      else "no emulation")
         return (f"{self.name:12} {self.title}\n{'':12} {self.soc}: {cores}; {self.arch} ({self.abi}); {self.memory_mb // 1024} GiB; "
                 f"{self.distro}, Python {self.python}\n{'':12} threads {self.runtime.threads}, onnxruntime {self.runtime.onnxruntime}, "
-                f"numpy {self.runtime.numpy}; export {', '.join(self.export_targets)}; {emulation}\n{'':12} {VERIFIED[self.verified]}")
+                f"numpy {self.runtime.numpy}, Pillow {self.runtime.pillow}; export {', '.join(self.export_targets)}; {emulation}\n"
+                f"{'':12} {VERIFIED[self.verified]}")
 
 
 def user_dir() -> Path:

@@ -14,9 +14,11 @@ from ..runtime.files import atomic_dir
 from ..train.card import ModelCard
 from ..train.datasets import load_dataset
 from ..train.inference_model import find_model_files
+from .logs import unlogged
 from .program_order import canonicalize_program
 from .recipe import PtqRecipe
 from .result import CompressResult, write_int8_card
+from .source import refuse_run_dir
 
 
 def calibration_batches(x: np.ndarray, feed: str, recipe: PtqRecipe) -> Iterator[dict]:
@@ -29,6 +31,7 @@ def calibration_batches(x: np.ndarray, feed: str, recipe: PtqRecipe) -> Iterator
 
 def quantize_ptq(model_dir: Path, out_dir: Path, recipe: PtqRecipe = PtqRecipe(), data: Optional[Path] = None) -> CompressResult:
     """Quantize a float model directory to int8 (QDQ) into `out_dir`, written all at once."""
+    refuse_run_dir(model_dir)
     files = find_model_files(model_dir)
     card = ModelCard.load(model_dir)
     if card is None or card.dataset is None:
@@ -41,7 +44,7 @@ def quantize_ptq(model_dir: Path, out_dir: Path, recipe: PtqRecipe = PtqRecipe()
                               "lower --batch-nums or --batch-size")
     x = dataset.x_train[np.random.default_rng(0).permutation(len(dataset.x_train))[:needed]]
     print(f"PTQ ({recipe.algo}) of {model_dir} on {recipe.batch_nums} x {recipe.batch_size} training samples", flush=True)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp, unlogged(tmp):
         paddle.enable_static()
         try:
             quant_post_static(

@@ -16,9 +16,11 @@ from ..train.datasets import load_dataset
 from ..train.safe_pickle import load_state_dict
 from ..train.trainer import LAYER_STATE, ArrayDataset
 from ..train.zoo import ZOO
+from .logs import unlogged
 from .program_order import canonicalize_program
 from .recipe import QatRecipe
 from .result import CompressResult, write_int8_card
+from .source import refuse_run_dir
 
 
 def load_float_layer(model_dir: Path, card: ModelCard) -> nn.Layer:
@@ -36,6 +38,7 @@ def load_float_layer(model_dir: Path, card: ModelCard) -> nn.Layer:
 def quantize_qat(model_dir: Path, out_dir: Path, recipe: QatRecipe = QatRecipe(), data: Optional[Path] = None,
                  train_limit: Optional[int] = None, verbose: int = 1) -> CompressResult:
     """Fine-tune a trained float zoo model with fake quantization for `recipe.epochs` and save it as int8 into `out_dir`."""
+    refuse_run_dir(model_dir)
     card = ModelCard.load(model_dir)
     if card is None or card.dataset is None:
         raise PaddleEdgeError(f"{model_dir} has no paddle-edge card", "train the model with `paddle-edge train` first")
@@ -55,7 +58,7 @@ def quantize_qat(model_dir: Path, out_dir: Path, recipe: QatRecipe = QatRecipe()
     model.fit(ArrayDataset(dataset.x_train[:train_limit], dataset.y_train[:train_limit].reshape(-1, 1)),
               epochs=recipe.epochs, batch_size=recipe.batch_size, shuffle=True, verbose=verbose)
     net.eval()
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir) as tmp, unlogged(tmp):
         quanter.save_quantized_model(net, str(tmp / "model"), input_spec=input_spec)
         canonicalize_program(tmp / "model.pdmodel")
         int8_card = write_int8_card(model_dir, card, tmp, recipe.to_dict(), dataset)

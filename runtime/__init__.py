@@ -18,6 +18,17 @@ __all__ = ["open", "Predictor", "Bundle", "load_bundle", "Manifest",
 PRECISIONS = ("fp32", "int8")
 
 
+def _require_precision(manifest: Manifest, precision: str) -> None:
+    """Raise naming the precisions the bundle has when it has no model of `precision` that a backend runs (an fp32-only
+    bundle opened at the default int8)."""
+    formats = {fmt for _, _, fmt, _ in backends.BACKENDS.values()}
+    have = sorted({a.precision for a in manifest.artifacts.values() if a.format in formats})
+    if precision not in have:
+        raise BackendError(f"this bundle has no {precision} model; it has {', '.join(have) or 'none the runtime can run'}",
+                           f"open it with precision={have[0]!r} (`paddle-edge run --precision {have[0]}`)" if have else
+                           "export the model again with `paddle-edge export`")
+
+
 def _choose_backend(bundle: Bundle, backend: str, precision: str) -> str:
     if backend != "auto":
         return backend
@@ -45,6 +56,7 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     if backend != "auto":
         backends.require_known(backend)
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
+    _require_precision(loaded.manifest, precision)
     name = _choose_backend(loaded, backend, precision)
     fmt = backends.BACKENDS[name][2]
     if artifact is None:

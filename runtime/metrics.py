@@ -16,3 +16,14 @@ def score(outputs: np.ndarray, labels: np.ndarray, task: str) -> Dict[str, float
     if task == "classification":
         return {"top1": top1(outputs, labels)}
     return {"mse": float(np.mean((outputs.reshape(-1) - labels.reshape(-1).astype(np.float32)) ** 2))}
+
+
+def format_scores(scores: Dict[str, float]) -> str:
+    """Scores as people read them, in the order given: top-1 as a percentage ("top-1 99.34 %"), an MSE as a number, a
+    validation score (`val_` prefix) labelled so, anything else (the chosen `epoch`) as is."""
+    parts = []
+    for key, value in scores.items():
+        base = key[4:] if key.startswith("val_") else key
+        label = ("validation " if base != key else "") + {"top1": "top-1", "mse": "MSE"}.get(base, base)
+        parts.append(f"{label} {value * 100:.2f} %" if base == "top1" else f"{label} {value:.4g}")
+    return ", ".join(parts)

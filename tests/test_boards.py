@@ -26,6 +26,9 @@ def test_builtin_profiles_describe_their_boards():
     assert [(c.core, c.count) for c in rk.cores] == [("cortex-a72", 2), ("cortex-a53", 4)] and rk.core_count == 6
     assert profiles["rpi4"].emulation.qemu_cpu == "cortex-a72" and "lite-arm" in profiles["rpi4"].export_targets
     assert profiles["x86-64"].emulation is None and "manylinux2014_aarch64" in profiles["rpi5"].wheel_platforms
+    # each board's pins exist for its Python: Pillow 13 has no CPython 3.6 wheel, 8.4.0 was the last
+    assert profiles["jetson-nano"].runtime.packages == ("onnxruntime==1.10.0", "numpy==1.19.5", "Pillow==8.4.0")
+    assert profiles["rpi4"].runtime.packages[2] == "Pillow==13.0.0"
 
 
 def test_unknown_board_lists_the_known_ones():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,45 @@ def test_parity_prints_a_table_and_writes_json(lenet_bundle):
     assert failed == []  # speed is a reported goal, never a check
     assert out.returncode == (1 if failed else 0), out.stderr
     assert "onnx_fp32_max_abs_diff" in out.stdout and report["samples"] == 500
+
+
+def test_help_states_the_default_precision_and_every_zoo_model():
+    from paddle_edge.train.zoo import ZOO
+
+    assert "(default: int8)" in " ".join(cli("run", "--help").stdout.split())
+    train_help = cli("train", "--help").stdout
+    assert all(name in train_help for name in ZOO), train_help
+
+
+def test_run_on_an_fp32_only_bundle_names_the_precision_to_pass(lenet, digit_png, tmp_path):
+    from paddle_edge import runtime
+    from paddle_edge.export.bundle import build_bundle
+    from paddle_edge.runtime.errors import BackendError
+
+    fp32_only = build_bundle(lenet.model_dir, tmp_path / "fp32", include_reference=False).directory
+    out = cli("run", str(fp32_only), str(digit_png))
+    assert out.returncode == 2 and "has no int8 model; it has fp32" in out.stderr and "`paddle-edge run --precision fp32`" in out.stderr, out.stderr
+    with pytest.raises(BackendError, match="precision='fp32'"):
+        runtime.open(fp32_only, backend="onnxruntime")
+    out = cli("run", str(fp32_only), str(digit_png), "--precision", "fp32")
+    assert out.returncode == 0 and out.stdout.split(": ")[1].startswith("3 ("), out.stderr
+
+
+@pytest.mark.parametrize("method", ["ptq", "qat"])
+def test_compress_of_a_run_directory_points_at_the_model_inside(lenet, method, tmp_path):
+    run = lenet.model_dir.parent  # what `paddle-edge train --out RUN` was given
+    out = cli("compress", str(run), "--method", method, "--out", str(tmp_path / "int8"))
+    assert out.returncode == 2 and "is a training run directory" in out.stderr, out.stderr
+    assert f"fix: point at the model directory inside it: {lenet.model_dir}" in out.stderr and not (tmp_path / "int8").exists()
+
+
+def test_train_and_compress_print_percentages_and_no_temporary_path(lenet, tmp_path):
+    out = cli("train", "softmax", "--epochs", "1", "--limit", "2000", "--out", str(tmp_path / "softmax"))
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(rf"softmax: top-1 \d+\.\d\d %, validation top-1 \d+\.\d\d %, epoch 1 -> {tmp_path / 'softmax' / 'model'}",
+                        out.stdout.strip().splitlines()[-1]), out.stdout
+    out = cli("compress", str(lenet.model_dir), "--algo", "avg", "--batch-nums", "2", "--out", str(tmp_path / "int8"))
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(r"float: top-1 \d+\.\d\d %, validation top-1 \d+\.\d\d %; int8 \(ptq\): top-1 \d+\.\d\d %, "
+                        rf"validation top-1 \d+\.\d\d % -> {tmp_path / 'int8'}", out.stdout.strip().splitlines()[-1]), out.stdout
+    assert ".partial" not in out.stdout + out.stderr  # the temporary directory the model was written into is gone

@@ -46,3 +46,16 @@ def test_a_failed_check_is_reported_not_hidden(lenet_bundle):
     strict = {**TOLERANCES, "onnx_fp32_max_abs_diff": (0.0, "max")}
     report = run_parity(lenet_bundle.directory, limit=500, b1_calls=10, b64_calls=2, tolerances=strict)
     assert not report.ok and "FAIL" in report.render()
+
+
+def test_the_console_shows_int8_agreement_drop_and_units(lenet_bundle):
+    report = run_parity(lenet_bundle.directory, limit=500, b1_calls=10, b64_calls=2)
+    lines = report.render().splitlines()
+    int8 = report.data["engines"]["onnx_int8"]
+    row = next(line for line in lines if line.startswith(int8["title"]))
+    assert f"top-1 {int8['scores']['top1'] * 100:.2f} % (drop {int8['top1_drop_points']:+.2f} points)" in row, row
+    assert f"vs float: argmax agreement {int8['vs_float']['argmax_agreement'] * 100:.2f} %" in row, row
+    assert f"vs exact int8: argmax agreement {int8['vs_exact_int8']['argmax_agreement'] * 100:.2f} %" in row, row
+    timed = [line for line in lines if line.startswith(("latency ", "throughput "))]
+    assert len(timed) == len(report.data["latency_us"]) + len(report.data["throughput"])
+    assert all(line.split("  ")[0].endswith("(us)") or line.endswith("samples/s") for line in timed), timed
