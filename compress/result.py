@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Dict
 
 from ..runtime.metrics import score
-from ..train.card import ModelCard
+from ..source.card import ModelCard
 from ..train.datasets import Dataset
-from ..train.inference_model import find_model_files, read_program
+from ..source.paddle_program import find_model_files, read_program
 from ..train.paddle_predictor import PaddlePredictor
 
 

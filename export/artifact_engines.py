@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import importlib.metadata
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import numpy as np
 
@@ -47,17 +47,24 @@ def engine_label(bundle: runtime.Bundle, name: str) -> str:
                        "run it on its board: `paddle-edge board run` / `deploy`")
 
 
-def run_artifact(bundle: runtime.Bundle, name: str, feeds: Feeds, threads: int = 2) -> List[np.ndarray]:
-    """Every output of artifact `name` over whole arrays of inputs, run by its defining engine (see the module docstring)."""
+def artifact_runner(bundle: runtime.Bundle, name: str, threads: int = 2) -> Callable[[Feeds], List[np.ndarray]]:
+    """A function running inputs through artifact `name` with its defining engine (see the module docstring), the engine
+    loaded once."""
     art = bundle.manifest.artifacts[name]
     engine_label(bundle, name)  # raises NoEngineHere first
     if art.format == "paddle-program":
         from ..train.paddle_predictor import PaddlePredictor
 
-        return predict_all(PaddlePredictor((bundle.root / art.path).parent, threads).run, feeds)
+        return PaddlePredictor((bundle.root / art.path).parent, threads).run
     if art.format == "onnx":
         backend = "onnxruntime-unfused" if art.precision == "int8" else "onnxruntime"
-        return predict_all(runtime.open(bundle, backend=backend, precision=art.precision, threads=threads, artifact=name).predict, feeds)
+        return runtime.open(bundle, backend=backend, precision=art.precision, threads=threads, artifact=name).predict
     from .lite_sidecar import ensure_sidecar
 
-    return ensure_sidecar().predict(bundle.root / art.path, [feeds[s.name] for s in bundle.manifest.inputs], threads)
+    sidecar = ensure_sidecar()
+    return lambda feeds: sidecar.predict(bundle.root / art.path, [feeds[s.name] for s in bundle.manifest.inputs], threads)
+
+
+def run_artifact(bundle: runtime.Bundle, name: str, feeds: Feeds, threads: int = 2) -> List[np.ndarray]:
+    """Every output of artifact `name` over whole arrays of inputs, run by its defining engine."""
+    return predict_all(artifact_runner(bundle, name, threads), feeds)

@@ -8,19 +8,17 @@ import dataclasses
 import shutil
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from ..runtime import Bundle
 from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
-from ..runtime.metrics import score
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
-from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest, Preprocess
-from ..train.card import ModelCard
-from ..train.datasets import load_dataset
-from ..train.inference_model import find_model_files, read_program
+from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest
+from ..source.model import SourceModel, as_source
 from .check import check_model
-from .artifact_engines import NoEngineHere, engine_label, run_artifact
+from .artifact_engines import NoEngineHere, artifact_runner, engine_label
+from .evaluation import evaluation_set, run_groups, task_scores
 from .onnx import applied_rewrites, export_onnx, write_uint8_weight_variant
 from .toolchain import toolchain_versions
 
@@ -36,45 +34,36 @@ class BundleResult:
     manifest: Manifest
 
 
-def _card_or_program(model_dir: Path) -> ModelCard:
-    """The card paddle-edge wrote, or one read off the program for a model brought from elsewhere."""
-    card = ModelCard.load(model_dir)
-    if card is not None:
-        return card
-    info = read_program(model_dir)
-    return ModelCard(model=Path(model_dir).resolve().name, task="generic", inputs=info.inputs, outputs=info.outputs, preprocess=Preprocess())
-
-
 def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[str] = None) -> Artifact:
     path = root / rel
     return Artifact(rel, fmt, precision, sha256_file(path), path.stat().st_size, target)
 
 
-def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: Sequence[str],
+def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[SourceModel], targets: Sequence[str],
                 include_reference: bool, ort_layout: bool) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
     """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
     artifacts: Dict[str, Artifact] = {}
     skipped: Dict[str, str] = {}
-    sources = [("fp32", float_dir)] + ([("int8", int8_dir)] if int8_dir else [])
-    for precision, model_dir in sources:
+    sources = [("fp32", float_model)] + ([("int8", int8_model)] if int8_model else [])
+    for precision, source in sources:
         if "onnx" in targets:
-            export_onnx(model_dir, root / f"model.{precision}.onnx", ort_layout=ort_layout)
+            export_onnx(source, root / f"model.{precision}.onnx", ort_layout=ort_layout)
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
             if precision == "int8" and write_uint8_weight_variant(root / "model.int8.onnx", root / "model.int8.u8w.onnx"):
                 artifacts["onnx-int8-u8w"] = _artifact(root, "model.int8.u8w.onnx", "onnx", "int8", NO_VNNI_TARGET)
         for target in (t for t in targets if t.startswith("lite-")):
             from .lite import LITE_VERSION, export_lite
 
-            if precision == "int8" and (lacking := check_model(model_dir, target).unsupported):
+            if precision == "int8" and (lacking := check_model(source, target).unsupported):
                 skipped[f"{target}-int8"] = f"Paddle Lite {LITE_VERSION} has no {target[5:]} kernels for: {', '.join(lacking)}"
                 print(f"note: no {target} int8 artifact: {skipped[f'{target}-int8']}", flush=True)
                 continue
             arch = target.split("-", 1)[1]
             rel = f"model.{precision}.{arch}.nb"
-            export_lite(model_dir, root / rel, arch)
+            export_lite(source, root / rel, arch)
             artifacts[f"{target}-{precision}"] = _artifact(root, rel, "nb", precision, arch)
     if include_reference:
-        files = find_model_files(float_dir)
+        files = float_model.files
         (root / "reference").mkdir()
         for kind, src in (("program", files.program), ("params", files.params)):
             rel = f"reference/model{src.suffix}"
@@ -84,52 +73,58 @@ def _export_all(root: Path, float_dir: Path, int8_dir: Optional[Path], targets: 
 
 
 def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int = 2) -> Dict[str, Dict[str, Any]]:
-    """Each artifact's own score on its dataset's full test split, run by the engine that defines it
-    (export/artifact_engines.py): what the manifest states. Empty for a model with no dataset to score on."""
-    dataset_name = bundle.manifest.source.get("dataset")
-    if not dataset_name:
+    """Each artifact's own score, run by the engine that defines it (export/artifact_engines.py): what the manifest
+    states. Scored on the dataset's full test split for a model trained here, on the user's labelled images (`data`) for
+    one brought from elsewhere; empty when there is nothing labelled to score on."""
+    manifest = bundle.manifest
+    if not manifest.source.get("dataset") and data is None:
         return {}
-    dataset = load_dataset(dataset_name, data)
-    feeds = {bundle.manifest.inputs[0].name: dataset.x_test}
+    evaluation = evaluation_set(manifest, data, None, None)
+    if evaluation.truth is None:
+        return {}
     found: Dict[str, Dict[str, Any]] = {}
-    for name in (n for n, a in bundle.manifest.artifacts.items() if a.format != "paddle-params"):
+    for name in (n for n, a in manifest.artifacts.items() if a.format != "paddle-params"):
         try:
             engine = engine_label(bundle, name)
         except NoEngineHere as exc:
             found[name] = {"measured": False, "why": exc.problem}
             continue
-        print(f"scoring {name} on {len(dataset.x_test):,} test samples with {engine}", flush=True)
-        outputs = run_artifact(bundle, name, feeds, threads)
-        found[name] = {**score(outputs[0], dataset.y_test, dataset.task), "measured": True, "engine": engine,
-                       "split": "test", "samples": int(len(dataset.x_test))}
+        print(f"scoring {name} on {evaluation.description} with {engine}", flush=True)
+        outputs = run_groups(artifact_runner(bundle, name, threads), evaluation)
+        found[name] = {**task_scores(outputs, manifest, evaluation), "measured": True, "engine": engine,
+                       "split": "test" if manifest.source.get("dataset") else "user data", "data": evaluation.description,
+                       "samples": evaluation.samples}
     return found
 
 
-def build_bundle(float_dir: Path, out_dir: Path, int8_dir: Optional[Path] = None, targets: Sequence[str] = ("onnx",),
-                 include_reference: bool = True, ort_layout: bool = True, data: Optional[Path] = None) -> BundleResult:
-    """Export `float_dir` (and its int8 twin) for `targets` into the bundle `out_dir` and `out_dir`.tar.gz.
+def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir: Optional[Path] = None,
+                 targets: Sequence[str] = ("onnx",), include_reference: bool = True, ort_layout: bool = True,
+                 data: Optional[Path] = None) -> BundleResult:
+    """Export the float model (its directory, or the value resolved with its preprocessing) and its int8 twin for
+    `targets` into the bundle `out_dir` and `out_dir`.tar.gz, each artifact scored on `data` (see measure_accuracy).
 
     With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py)."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
-    float_card = _card_or_program(float_dir)
-    int8_card = ModelCard.load(int8_dir) if int8_dir else None
-    if int8_dir and (int8_card is None or int8_card.precision != "int8"):
+    model = as_source(float_model)
+    int8 = as_source(int8_dir) if int8_dir else None
+    int8_card = int8.card if int8 else None
+    if int8 and (int8_card is None or int8_card.precision != "int8"):
         raise PaddleEdgeError(f"{int8_dir} is not an int8 model written by `paddle-edge compress`", "pass the directory compress wrote")
-    if int8_card and int8_card.source_sha256 != find_model_files(float_dir).sha256():
-        raise PaddleEdgeError(f"{int8_dir} was not quantized from {float_dir} (its source sha256 differs)",
+    if int8_card and int8_card.source_sha256 != model.sha256:
+        raise PaddleEdgeError(f"{int8_dir} was not quantized from {model.directory} (its source sha256 differs)",
                               "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
-        artifacts, skipped = _export_all(root, Path(float_dir), Path(int8_dir) if int8_dir else None, targets, include_reference, ort_layout)
+        artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout)
         quantization = int8_card.quantization if int8_card else None
         if quantization and "onnx-int8" in artifacts:
             quantization = {**quantization, "onnx_rewrites": applied_rewrites(root / artifacts["onnx-int8"].path)}
         manifest = Manifest(
-            model=float_card.model, task=float_card.task, inputs=float_card.inputs, outputs=float_card.outputs,
-            preprocess=float_card.preprocess, labels=float_card.labels, artifacts=artifacts,
-            source={"float_model_sha256": find_model_files(float_dir).sha256(), "dataset": float_card.dataset, "skipped": skipped},
+            model=model.name, task=model.task, inputs=model.inputs, outputs=model.outputs,
+            preprocess=model.preprocess, labels=model.labels, postprocess=model.postprocess, artifacts=artifacts,
+            source={"float_model_sha256": model.sha256, "dataset": model.dataset, "skipped": skipped},
             quantization=quantization, toolchain=toolchain_versions(),
         )
         manifest = dataclasses.replace(manifest, accuracy=measure_accuracy(Bundle(root, manifest), data))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Tuple
+from typing import Callable, Dict, FrozenSet, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
-from ..train.inference_model import read_program
+from ..source.model import SourceModel, as_source
 
 
 def _onnx_ops() -> FrozenSet[str]:
@@ -47,10 +47,10 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_model(model_dir: Path, target: str) -> CheckReport:
+def check_model(model: Union[Path, SourceModel], target: str) -> CheckReport:
     """Compare the model's op types with what `target` supports."""
     if target not in TARGETS:
         raise PaddleEdgeError(f"unknown target {target!r}", f"use one of: {', '.join(TARGETS)}")
-    ops = Counter(read_program(model_dir).ops)
+    ops = Counter(as_source(model).program.ops)
     supported = TARGETS[target]()
     return CheckReport(target, dict(ops), tuple(sorted(op for op in ops if op not in supported)))

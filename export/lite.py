@@ -12,11 +12,11 @@ import re
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import FrozenSet, List, Sequence, Set, Tuple
+from typing import FrozenSet, List, Sequence, Set, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
-from ..train.inference_model import find_model_files
+from ..source.model import SourceModel, as_source
 from .lite_program import REWRITTEN_OPS, RULES, Change, rewrite_for_lite
 from .lite_sidecar import LITE_VERSION, Sidecar, ensure_sidecar
 
@@ -63,10 +63,12 @@ def _opt_error(model_dir: Path, target: str, code: int, log: str, changes: Seque
                            "check that it is an inference model saved with FLAGS_enable_pir_api=0; the output above is opt's")
 
 
-def export_lite(model_dir: Path, out_path: Path, target: str) -> Path:
-    """Convert `model_dir` into the Lite 2.10 model `out_path` (.nb) for `target` ("arm" or "x86")."""
+def export_lite(model: Union[Path, SourceModel], out_path: Path, target: str) -> Path:
+    """Convert a model (its directory, or the value resolved from it) into the Lite 2.10 model `out_path` (.nb) for
+    `target` ("arm" or "x86")."""
     _check_target(target)
-    files = find_model_files(model_dir)
+    model = as_source(model)
+    files, model_dir = model.files, model.directory
     sidecar = ensure_sidecar()
     with tempfile.TemporaryDirectory(prefix="paddle-edge-lite-") as tmp, atomic_file(Path(out_path)) as partial:
         program = Path(tmp) / files.program.name

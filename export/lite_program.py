@@ -23,7 +23,7 @@ from paddle.base import core
 from paddle.base.proto import framework_pb2
 
 from ..runtime.errors import PaddleEdgeError
-from ..train.inference_model import TENSOR_FIELD
+from ..source.paddle_program import TENSOR_FIELD
 
 XSHAPE_OPS = ("flatten2", "flatten_contiguous_range", "reshape2", "squeeze2", "unsqueeze2")
 Rule = Callable[[framework_pb2.BlockDesc, framework_pb2.OpDesc], Optional[str]]

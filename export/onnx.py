@@ -10,13 +10,13 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Union
 
 import onnx
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
-from ..train.inference_model import find_model_files
+from ..source.model import SourceModel, as_source
 from .onnx_fold import fold_weight_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
 from .onnx_u8_weights import to_uint8_weights
@@ -29,10 +29,12 @@ class ExportError(PaddleEdgeError):
     """paddle2onnx or onnx.checker refused the model."""
 
 
-def export_onnx(model_dir: Path, out_path: Path, opset: int = OPSET, fold_weights: bool = True, ort_layout: bool = True) -> Path:
-    """Convert `model_dir` to `out_path` (.onnx). A quantized program becomes a QDQ graph with int8 weights (`fold_weights`)
+def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OPSET, fold_weights: bool = True,
+                ort_layout: bool = True) -> Path:
+    """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a QDQ graph with int8 weights (`fold_weights`)
     laid out for ONNX Runtime's int8 kernels (`ort_layout`); the rewrites applied are recorded in the file's metadata."""
-    files = find_model_files(model_dir)
+    model = as_source(model)
+    files, model_dir = model.files, model.directory
     with atomic_file(out_path) as tmp:
         cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
                "--model_filename", files.program.name, "--params_filename", files.params.name,

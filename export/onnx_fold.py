@@ -28,7 +28,11 @@ def _quantize(w: np.ndarray, scale: np.ndarray, zero: np.ndarray, axis: int) -> 
     if scale.ndim:
         shape[axis % w.ndim] = -1
     info = np.iinfo(zero.dtype)
-    q = np.round(w.astype(np.float32) / scale.reshape(shape)) + zero.reshape(shape).astype(np.int32)
+    scale = scale.reshape(shape)
+    # a channel whose weights are all zero gets scale 0 from PaddleSlim's abs-max: any code dequantizes to 0 there, so it
+    # stores its zero point (0 / 0 would be NaN, and casting NaN to an integer is undefined)
+    q = np.round(w.astype(np.float32) / np.where(scale == 0, 1, scale)) + zero.reshape(shape).astype(np.int32)
+    q = np.where(scale == 0, zero.reshape(shape).astype(np.int32), q)
     return np.clip(q, info.min, info.max).astype(zero.dtype)
 
 

@@ -2,8 +2,9 @@
 
     python -m paddle_edge.runtime.evaluate BUNDLE WORKDIR --precision int8 --threads 4 --calls 100
 
-reads WORKDIR/inputs.npz (one array per model input, by name), writes WORKDIR/outputs-<precision>.npz (by output
-position), WORKDIR/seconds-<precision>.npy (batch-1 call times) and WORKDIR/board-<precision>.json (what ran, where).
+reads WORKDIR/inputs.npz (groups of model inputs: array "g<group>.<input name>"), writes WORKDIR/outputs-<precision>.npz
+(array "g<group>.<output position>"), WORKDIR/seconds-<precision>.npy (batch-1 call times) and
+WORKDIR/board-<precision>.json (what ran, where). Groups hold inputs of different shapes (a detector's images).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +25,21 @@ from .batching import predict_all
 from .cpu import cpu_info
 from .errors import PaddleEdgeError
 from .timing import time_calls
+
+def save_groups(path: Path, groups: Sequence[Dict[str, np.ndarray]]) -> None:
+    """Groups of named arrays into one .npz, array "g<group>.<name>"."""
+    np.savez(path, **{f"g{i}.{name}": array for i, group in enumerate(groups) for name, array in group.items()})
+
+
+def load_groups(path: Path) -> List[Dict[str, np.ndarray]]:
+    """The groups save_groups wrote, in order."""
+    groups: Dict[int, Dict[str, np.ndarray]] = {}
+    with np.load(path) as data:
+        for key in data.files:
+            group, name = key.split(".", 1)
+            groups.setdefault(int(group[1:]), {})[name] = data[key]
+    return [groups[i] for i in sorted(groups)]
+
 
 def _versions() -> Dict[str, str]:
     found = {}
@@ -41,11 +57,10 @@ def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: i
     start = time.perf_counter()
     predictor = open_bundle(bundle, backend=backend, precision=precision, threads=threads, artifact=artifact)
     load_seconds = time.perf_counter() - start
-    with np.load(workdir / "inputs.npz") as data:
-        feeds = {name: data[name] for name in data.files}
-    outputs = predict_all(predictor.predict, feeds)
-    np.savez(workdir / f"outputs-{precision}.npz", *outputs)
-    one = {k: np.ascontiguousarray(v[:1]) for k, v in feeds.items()}
+    groups = load_groups(workdir / "inputs.npz")
+    outputs = [predict_all(predictor.predict, feeds) for feeds in groups]
+    save_groups(workdir / f"outputs-{precision}.npz", [{str(j): x for j, x in enumerate(group)} for group in outputs])
+    one = {k: np.ascontiguousarray(v[:1]) for k, v in groups[0].items()}
     np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))
     info = {"machine": platform.machine(), "python": platform.python_version(), "backend": predictor.backend_name,
             "artifact": predictor.artifact, "cpu": cpu_info(),

@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .errors import BundleError
 
-SCHEMA_VERSION = 1
-READABLE_SCHEMAS = (1,)
+SCHEMA_VERSION = 2  # 2: image resize modes (stretch, pad_right, limit_side), BGR, and `postprocess` for the task head
+READABLE_SCHEMAS = (1, 2)
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -34,17 +34,60 @@ class TensorSpec:
         return cls(d["name"], tuple(int(s) for s in d["shape"]), d.get("dtype", "float32"), d.get("layout"))
 
 
+RESIZE_MODES = ("stretch", "pad_right", "limit_side")
+COLORS = ("L", "RGB", "BGR")
+
+
+@dataclasses.dataclass(frozen=True)
+class Resize:
+    """How an image takes the model's size.
+
+    `stretch`: to height x width. `pad_right`: to `height` keeping the aspect ratio, then padded on the right with zeros
+    (after normalisation) to `width`, squeezed if wider; with `grow`, a wider image widens the whole batch instead (as
+    PaddleOCR's rec batches do). `limit_side`: scaled so the short side (`limit` "min") reaches at least `side`, or the long
+    side ("max") at most `side`, then each side rounded to a multiple of `multiple` (PaddleOCR's det)."""
+
+    mode: str
+    height: int = 0
+    width: int = 0
+    grow: bool = False
+    side: int = 0
+    limit: str = "min"
+    multiple: int = 32
+
+    def __post_init__(self) -> None:
+        if self.mode not in RESIZE_MODES:
+            raise ValueError(f"resize mode {self.mode!r} is not one of {RESIZE_MODES}")
+        sizes = (self.height, self.width) if self.mode != "limit_side" else (self.side, self.multiple)
+        if min(sizes) <= 0 or self.limit not in ("min", "max"):
+            raise ValueError(f"resize {self.mode} needs positive sizes and limit min or max: {self}")
+
+    @property
+    def fixed_size(self) -> Optional[Tuple[int, int]]:
+        """(height, width) every image gets, or None where it depends on the image."""
+        return (self.height, self.width) if self.mode == "stretch" or (self.mode == "pad_right" and not self.grow) else None
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageSpec:
-    """How an image file becomes a model input before normalisation."""
+    """How an image file becomes a model input before normalisation: colour order, resize, MNIST's ink inversion."""
 
     color: str
-    size: Tuple[int, int]
+    resize: Resize
     invert_light_background: bool = False
+
+    def __post_init__(self) -> None:
+        if self.color not in COLORS:
+            raise ValueError(f"image colour {self.color!r} is not one of {COLORS}")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "L" else 3
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "ImageSpec":
-        return cls(d["color"], (int(d["size"][0]), int(d["size"][1])), bool(d.get("invert_light_background", False)))
+        resize = Resize(**d["resize"]) if "resize" in d else Resize("stretch", int(d["size"][0]), int(d["size"][1]))  # schema 1
+        return cls(d["color"], resize, bool(d.get("invert_light_background", False)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +135,8 @@ class Manifest:
     quantization: Optional[Dict[str, Any]] = None
     accuracy: Dict[str, Any] = dataclasses.field(default_factory=dict)
     toolchain: Dict[str, str] = dataclasses.field(default_factory=dict)
+    # the task head's settings (text_detection: DB thresholds; classification: whether outputs are already probabilities)
+    postprocess: Dict[str, Any] = dataclasses.field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> Dict[str, Any]:
@@ -122,6 +167,7 @@ class Manifest:
                 quantization=d.get("quantization"),
                 accuracy=d.get("accuracy", {}),
                 toolchain=d.get("toolchain", {}),
+                postprocess=d.get("postprocess", {}),
                 schema_version=version,
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -19,11 +19,17 @@ def score(outputs: np.ndarray, labels: np.ndarray, task: str) -> Dict[str, float
 
 
 def format_scores(scores: Dict[str, float]) -> str:
-    """Scores as people read them, in the order given: top-1 as a percentage ("top-1 99.34 %"), an MSE as a number, a
-    validation score (`val_` prefix) labelled so, anything else (the chosen `epoch`) as is."""
+    """Scores as people read them, in the order given: fractions (top-1, character accuracy, box F1 ...) as percentages
+    ("top-1 99.34 %"), an MSE as a number, a validation score (`val_` prefix) labelled so, anything else (the chosen
+    `epoch`, counts) as is."""
     parts = []
     for key, value in scores.items():
         base = key[4:] if key.startswith("val_") else key
-        label = ("validation " if base != key else "") + {"top1": "top-1", "mse": "MSE"}.get(base, base)
-        parts.append(f"{label} {value * 100:.2f} %" if base == "top1" else f"{label} {value:.4g}")
+        label = ("validation " if base != key else "") + LABELS.get(base, base)
+        parts.append(f"{label} {value * 100:.2f} %" if base in FRACTIONS else f"{label} {value:.4g}")
     return ", ".join(parts)
+
+
+LABELS = {"top1": "top-1", "mse": "MSE", "char_acc": "character accuracy", "line_acc": "exact lines", "f1": "box F1",
+          "precision": "box precision", "recall": "box recall", "norm_edit_dis": "PaddleOCR norm_edit_dis"}
+FRACTIONS = ("top1", "char_acc", "line_acc", "f1", "precision", "recall", "norm_edit_dis")  # shown as percentages

@@ -10,7 +10,9 @@ from .backends import Backend
 from .batching import predict_all
 from .errors import InputError
 from .manifest import Manifest, TensorSpec
-from .preprocess import ImageLike, images_to_batch, is_nhwc_of, normalize, to_layout
+from .db_boxes import TextBox
+from .preprocess import ImageLike, image_to_input, images_to_batch, is_nhwc_of, normalize, to_layout
+from .tasks import boxes_of, labels_of, texts_of
 
 Batch = Union[np.ndarray, Dict[str, np.ndarray]]
 MAX_ACCEPTED = 256  # remembered input signatures per predictor
@@ -125,10 +127,25 @@ class Predictor:
         """A batch larger than MAX_BATCH runs in slices, so the engine's intermediate tensors stay bounded."""
         return predict_all(self._run, feeds, MAX_BATCH)
 
+    def _require_task(self, task: str, call: str) -> None:
+        if self.manifest.task != task:
+            heads = {"classification": "classify", "text_recognition": "recognize", "text_detection": "detect"}
+            have = heads.get(self.manifest.task)
+            raise InputError(f"{call}() needs a {task} model; this bundle's model ({self.manifest.model}) is {self.manifest.task}",
+                             f"call predictor.{have}()" if have else "call predictor.predict() with model inputs")
+
     def classify(self, images: Sequence[ImageLike]) -> List[Tuple[str, float]]:
-        """Label and softmax probability for each image."""
-        logits = self.predict(images_to_batch(images, self.manifest.preprocess))[0]
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = exp / exp.sum(axis=1, keepdims=True)
-        labels = self.manifest.labels or tuple(str(i) for i in range(probs.shape[1]))
-        return [(labels[i], float(p[i])) for i, p in zip(probs.argmax(axis=1), probs)]
+        """Label and probability for each image (a softmax of the outputs, unless the model ends in one)."""
+        self._require_task("classification", "classify")
+        return labels_of(self.predict(images_to_batch(images, self.manifest.preprocess)), self.manifest)
+
+    def recognize(self, images: Sequence[ImageLike]) -> List[Tuple[str, float]]:
+        """Text and confidence of each text-line image, by greedy CTC decoding with the bundle's dictionary."""
+        self._require_task("text_recognition", "recognize")
+        return texts_of(self.predict(images_to_batch(images, self.manifest.preprocess)), self.manifest)
+
+    def detect(self, image: ImageLike) -> List[TextBox]:
+        """Text boxes (four corners in the image's own pixels, and a score) found in one image by DB post-processing."""
+        self._require_task("text_detection", "detect")
+        batch, size = image_to_input(image, self.manifest.preprocess)
+        return boxes_of(self.predict(batch), self.manifest, size)

@@ -1,13 +1,14 @@
 """Turn raw inputs (image files, pixel arrays, table rows) into model inputs as the manifest describes."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 
 from .errors import InputError
-from .manifest import ImageSpec, Preprocess, TensorSpec
+from .manifest import ImageSpec, Preprocess, Resize, TensorSpec
 
 ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
@@ -78,11 +79,10 @@ def _flatten_modes(pil: "PIL.Image.Image") -> "PIL.Image.Image":  # noqa: F821
     return pil
 
 
-def load_image(image: ImageLike, spec: ImageSpec) -> np.ndarray:
-    """One image to a CHW float array of raw pixel values (0..255), resized and colour-converted per `spec`.
+def open_image(image: ImageLike) -> "PIL.Image.Image":  # noqa: F821
+    """A file, PIL image or HxW(xC) array as an 8-bit PIL image (L or RGB), its modes flattened as a viewer shows them.
 
-    Any PIL mode is accepted: 16-bit grey is scaled by its full range, palette and transparent images are composited
-    onto white. Truncated, empty, oversized or unreadable files raise InputError, never anything else."""
+    Truncated, empty, oversized or unreadable files raise InputError, never anything else."""
     from PIL import Image, UnidentifiedImageError
 
     what = str(image) if isinstance(image, (str, Path)) else "input image"
@@ -99,17 +99,57 @@ def load_image(image: ImageLike, spec: ImageSpec) -> np.ndarray:
             pil = image
         if pil.width == 0 or pil.height == 0:
             raise InputError(f"{what} has no pixels ({pil.width}x{pil.height})", "pass a non-empty image")
-        pil = _flatten_modes(pil).convert(spec.color).resize((spec.size[1], spec.size[0]), Image.BILINEAR)
+        return _flatten_modes(pil)
     except FileNotFoundError as exc:
         raise InputError(f"image not found: {image}", "check the path") from exc
     except (UnidentifiedImageError, OSError, ValueError, TypeError, SyntaxError, Image.DecompressionBombError) as exc:
         raise InputError(f"{what} is not a readable image ({exc})",
                          "pass a PNG, JPEG or BMP file, a PIL image or a HxW(xC) uint8 array") from exc
-    pixels = np.asarray(pil, dtype=np.float32)
+
+
+def target_size(height: int, width: int, resize: Resize) -> Tuple[int, int]:
+    """The (height, width) an image of this size is resized to (before any padding)."""
+    if resize.mode == "stretch":
+        return resize.height, resize.width
+    if resize.mode == "pad_right":
+        wide = int(math.ceil(resize.height * width / height))
+        return resize.height, max(1, wide if resize.grow else min(wide, resize.width))
+    short, long = min(height, width), max(height, width)
+    ratio = (resize.side / short if short < resize.side else 1.0) if resize.limit == "min" else \
+        (resize.side / long if long > resize.side else 1.0)
+    return tuple(max(resize.multiple, int(round(int(side * ratio) / resize.multiple)) * resize.multiple)  # type: ignore[return-value]
+                 for side in (height, width))
+
+
+def load_image(image: ImageLike, spec: ImageSpec) -> np.ndarray:
+    """One image to a CHW float array of raw pixel values (0..255), colour-converted and resized per `spec` (not padded).
+
+    Any PIL mode is accepted: 16-bit grey is scaled by its full range, palette and transparent images are composited
+    onto white."""
+    return pixels_of(open_image(image), spec)
+
+
+def pixels_of(pil: "PIL.Image.Image", spec: ImageSpec) -> np.ndarray:  # noqa: F821
+    """An opened image (open_image) to the CHW float array of raw pixel values `spec` asks for."""
+    from PIL import Image
+
+    pil = pil.convert("L" if spec.color == "L" else "RGB")
+    height, width = target_size(pil.height, pil.width, spec.resize)
+    pixels = np.asarray(pil.resize((width, height), Image.BILINEAR), dtype=np.float32)
     pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    if spec.color == "BGR":
+        pixels = pixels[::-1].copy()
     if spec.invert_light_background and _border_mean(pixels) > 127.5:
         pixels = 255.0 - pixels
     return pixels
+
+
+def image_to_input(image: ImageLike, pre: Preprocess) -> Tuple[np.ndarray, Tuple[int, int]]:
+    """One image as a normalised 1 x C x H x W batch, and the (height, width) it had: what maps outputs back onto it."""
+    if pre.image is None:
+        raise InputError("this bundle's model does not take images", "call predict() with an array of model inputs")
+    pil = open_image(image)
+    return normalize(pixels_of(pil, pre.image)[None], pre), (pil.height, pil.width)
 
 
 def _border_mean(chw: np.ndarray) -> float:
@@ -118,7 +158,21 @@ def _border_mean(chw: np.ndarray) -> float:
 
 
 def images_to_batch(images: Sequence[ImageLike], pre: Preprocess) -> np.ndarray:
-    """Load, convert and normalise images into one NCHW float32 batch."""
+    """Load, convert, normalise (and, for `pad_right`, pad with zeros) images into one NCHW float32 batch."""
     if pre.image is None:
         raise InputError("this bundle's model does not take images", "call predict() with an array of model inputs")
-    return normalize(np.stack([load_image(im, pre.image) for im in images]), pre)
+    if not len(images):
+        raise InputError("no images given", "pass at least one image")
+    chws = [normalize(load_image(im, pre.image), pre, channel_axis=0) for im in images]
+    resize = pre.image.resize
+    if resize.mode == "pad_right":
+        width = max([resize.width] + [c.shape[2] for c in chws])
+        batch = np.zeros((len(chws), chws[0].shape[0], resize.height, width), np.float32)
+        for row, chw in zip(batch, chws):
+            row[:, :, :chw.shape[2]] = chw
+        return batch
+    shapes = {c.shape for c in chws}
+    if len(shapes) > 1:
+        raise InputError(f"these images resize to different sizes {sorted(shapes)} (resize mode {resize.mode})",
+                         "pass one image per call (e.g. predictor.detect(image))")
+    return np.stack(chws)

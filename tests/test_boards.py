@@ -114,12 +114,12 @@ def rpi4():
 
 @pytest.mark.board
 def test_the_runtime_on_the_board_is_thin(rpi4, lenet_bundle, mnist_test):
-    result = run_bundle(rpi4, lenet_bundle.archive, {"image": mnist_test[0][:200]}, ["fp32", "int8"], threads=4, calls=5)
+    result = run_bundle(rpi4, lenet_bundle.archive, [{"image": mnist_test[0][:200]}], ["fp32", "int8"], threads=4, calls=5)
     for precision in ("fp32", "int8"):
         info = result.info[precision]
         assert info["machine"] == "aarch64" and info["backend"] == "onnxruntime"
         assert info["paddle_importable"] is False and info["versions"]["paddlepaddle"] == "absent"
-        assert result.outputs[precision][0].shape == (200, 10) and len(result.seconds[precision]) == 5
+        assert result.outputs[precision][0][0].shape == (200, 10) and len(result.seconds[precision]) == 5
 
 
 @pytest.mark.board
@@ -135,7 +135,7 @@ def test_board_parity_with_x86(rpi4, lenet_bundle):
 def test_a_bundle_the_boards_backend_cannot_run_is_refused(rpi4, lenet, mnist_test, tmp_path):
     lite_only = build_bundle(lenet.model_dir, tmp_path / "lite", targets=("lite-arm",))
     with pytest.raises(PaddleEdgeError, match=r"no installed backend can run this bundle's fp32 artifacts \(formats: \['nb'\]\)"):
-        run_bundle(rpi4, lite_only.directory, {"image": mnist_test[0][:4]}, ["fp32"], threads=1, calls=0)
+        run_bundle(rpi4, lite_only.directory, [{"image": mnist_test[0][:4]}], ["fp32"], threads=1, calls=0)
 
 
 def test_the_host_is_a_board_too(lenet_bundle):

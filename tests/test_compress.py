@@ -10,7 +10,7 @@ from paddle_edge.compress.program_order import canonical_order
 from paddle_edge.compress.qat import quantize_qat
 from paddle_edge.compress.recipe import PtqRecipe, QatRecipe
 from paddle_edge.runtime.errors import PaddleEdgeError
-from paddle_edge.train.inference_model import find_model_files, read_program
+from paddle_edge.source.paddle_program import find_model_files, read_program
 
 
 def test_ptq_inserts_quant_ops_and_keeps_accuracy(lenet, lenet_ptq):

@@ -37,7 +37,7 @@ from paddle_edge.boards.report import run_dir
 from paddle_edge.boards.report.summary import SCHEMA_FILE
 from paddle_edge.runtime import files, load_bundle
 from paddle_edge.runtime.files import atomic_dir, atomic_file, sha256_file
-from paddle_edge.train.card import ModelCard
+from paddle_edge.source.card import ModelCard
 from paddle_edge.train.trainer import latest_checkpoint, train_model
 from paddle_edge.train.zoo import ZOO
 

@@ -15,11 +15,11 @@ from robustness import TRIED
 from paddle_edge import runtime
 from paddle_edge.runtime.backends.onnxruntime import OnnxRuntimeBackend
 from paddle_edge.runtime.errors import BackendError, InputError
-from paddle_edge.runtime.manifest import ImageSpec
+from paddle_edge.runtime.manifest import ImageSpec, Resize
 from paddle_edge.runtime.predictor import MAX_BATCH, Predictor
 from paddle_edge.runtime.preprocess import load_image
 
-SPEC = ImageSpec("L", (28, 28), invert_light_background=True)
+SPEC = ImageSpec("L", Resize("stretch", 28, 28), invert_light_background=True)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from paddle_edge import runtime
 from paddle_edge.export.artifact_engines import run_artifact
+from paddle_edge.runtime.evaluate import load_groups, save_groups
 from paddle_edge.export.debian_rootfs import debian_tool
 from paddle_edge.runtime.cpu import NO_VNNI_TARGET, cpu_flags, cpu_info, has_int8_saturation, onnx_target
 
@@ -49,13 +50,12 @@ def _python_with_avx2_kernels() -> List[str]:
 def _run_on_avx2(bundle: Path, artifact: str, workdir: Path) -> np.ndarray:
     subprocess.run([*_python_with_avx2_kernels(), "-m", "paddle_edge.runtime.evaluate", str(bundle), str(workdir),
                     "--precision", "int8", "--artifact", artifact, "--threads", "2"], check=True, capture_output=True)
-    with np.load(workdir / "outputs-int8.npz") as outputs:
-        return outputs["arr_0"]
+    return load_groups(workdir / "outputs-int8.npz")[0]["0"]
 
 
 def test_without_vnni_the_uint8_weight_file_keeps_the_exact_int8_semantics(lenet_bundle, mnist_test, tmp_path):
     x = mnist_test[0][:SAMPLES]
-    np.savez(tmp_path / "inputs.npz", image=x)
+    save_groups(tmp_path / "inputs.npz", [{"image": x}])
     bundle = runtime.load_bundle(lenet_bundle.directory)
     exact = run_artifact(bundle, "onnx-int8", {"image": x})[0]
     assert np.array_equal(exact, run_artifact(bundle, "onnx-int8-u8w", {"image": x})[0])  # one function, two encodings

@@ -13,7 +13,7 @@ from paddle_edge.export.lite import LiteExportError, export_lite, lite_supported
 from paddle_edge.export.lite_program import rewrite_for_lite
 from paddle_edge.export.debian_rootfs import MARKER
 from paddle_edge.export.lite_sidecar import SidecarError, ensure_sidecar
-from paddle_edge.train.inference_model import read_program
+from paddle_edge.source.paddle_program import read_program
 from paddle_edge.train.paddle_predictor import PaddlePredictor
 from paddle_edge.train.zoo import lenet
 

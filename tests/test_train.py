@@ -11,9 +11,9 @@ import pytest
 from paddle_edge.boards.provenance import provenance
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.train.benchmark import least_squares_mse, save_rows, train_zoo
-from paddle_edge.train.card import ModelCard
+from paddle_edge.source.card import ModelCard
 from paddle_edge.train.datasets import load_dataset
-from paddle_edge.train.inference_model import find_model_files, read_program
+from paddle_edge.source.paddle_program import find_model_files, read_program
 from paddle_edge.train.trainer import LAYER_STATE, VALIDATION, ShiftedImages, evaluate, latest_checkpoint, train_model
 from paddle_edge.train.zoo import ZOO, zoo_entry
 

@@ -14,9 +14,9 @@ from paddle import nn
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir
 from ..runtime.metrics import score
-from .card import ModelCard
+from ..source.card import ModelCard
 from .datasets import Dataset, load_dataset
-from .inference_model import read_program
+from ..source.paddle_program import read_program
 from .zoo import ZooEntry, zoo_entry
 
 CHECKPOINTS = "checkpoints"

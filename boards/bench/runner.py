@@ -12,7 +12,7 @@ from ... import runtime
 from ...runtime.cpu import cpu_info
 from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio
-from ..parity import evaluation_data
+from ...export.evaluation import evaluation_set
 from ..provenance import provenance
 from .cold_start import cold_start
 from .engines import BARE, REFERENCE, engines_for
@@ -90,14 +90,17 @@ class BenchReport(CheckedReport):
 
 
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
-              batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None) -> BenchReport:
-    """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals."""
+              batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None,
+              shapes: Optional[Dict[str, Sequence[int]]] = None) -> BenchReport:
+    """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals.
+    Inputs are the dataset's test samples for a model trained here, else seeded random inputs of `shapes` (a
+    detector's 1x3x640x640, a recogniser's 1x3x48x320: the batch dim is the grid's)."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     engines = engines_for(manifest, list(backends) if backends else None)
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
-    feeds, _ = evaluation_data(manifest, data, max(batches), None)
+    feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
     flops = count_flops(bundle.path_of("onnx-fp32")) if "onnx-fp32" in manifest.artifacts else 0
     skipped: Dict[str, str] = {}
     engine_rows: Dict[str, Dict[str, Any]] = {}

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ...runtime.errors import PaddleEdgeError
-from ...runtime.manifest import ImageSpec, Preprocess, TensorSpec
+from ...runtime.manifest import ImageSpec, Preprocess, Resize, TensorSpec
 from ...runtime.preprocess import normalize
 from .housing import load_housing
 from .mnist import load_mnist
@@ -38,7 +38,7 @@ class Dataset:
     y_test: np.ndarray
 
 
-MNIST_IMAGE = ImageSpec(color="L", size=(28, 28), invert_light_background=True)
+MNIST_IMAGE = ImageSpec(color="L", resize=Resize("stretch", 28, 28), invert_light_background=True)
 MNIST_PREPROCESS = Preprocess(scale=1 / 127.5, offset=-1.0, image=MNIST_IMAGE)  # x / 127.5 - 1, as in the course
 DIGITS = tuple(str(d) for d in range(10))
 MNIST_VAL = 5000  # the last 5,000 training images, the classic 55,000 / 5,000 split

@@ -55,6 +55,10 @@ def find_model_files(model_dir: Path) -> ModelFiles:
     if not model_dir.is_dir():
         raise PaddleEdgeError(f"{model_dir} is not a directory", "pass the directory that holds model.pdmodel and model.pdiparams")
     programs = sorted(model_dir.glob("*.pdmodel"))
+    inner = sorted(model_dir.glob("*/*.pdmodel"))
+    if not programs and len(inner) == 1:  # e.g. a training run directory, whose model is RUN/model
+        raise PaddleEdgeError(f"{model_dir} is not a model directory (a training run directory?): its model is in "
+                              f"{inner[0].parent.name}/", f"point at the model directory inside it: {inner[0].parent}")
     if not programs:
         hint = " (it holds a PIR .json program: re-save it with FLAGS_enable_pir_api=0 set before `import paddle`)" \
             if list(model_dir.glob("*.json")) and list(model_dir.glob("*.pdiparams")) else ""

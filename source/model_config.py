@@ -1,0 +1,209 @@
+"""A model's pre- and post-processing from a PaddleOCR / PaddleClas / PaddleX `inference.yml`, the file their exports write
+beside an inference model, and the format `export --preprocess FILE` reads for a model that ships without one.
+
+The transform list becomes the manifest's Preprocess (resize mode, colour order, x * scale + offset per channel); the
+PostProcess section chooses the task head and its settings. An op or key this reader does not know is refused by name:
+silently skipping a step would feed the model other inputs than it was trained on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.manifest import ImageSpec, Preprocess, Resize
+
+CONFIG_NAME = "inference.yml"
+# Steps that only matter in training (label encoders) or that the runtime always does (HWC -> CHW, which keys to keep).
+IGNORED_OPS = ("ToCHWImage", "KeepKeys", "DetLabelEncode", "CTCLabelEncode", "MultiLabelEncode", "ClsLabelEncode")
+PADDLEOCR_NORM = {"scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}  # what RecResizeImg/ClsResizeImg apply
+DB_KEYS = {"thresh": float, "box_thresh": float, "max_candidates": int, "unclip_ratio": float, "use_dilation": bool}
+
+
+class ConfigError(PaddleEdgeError):
+    """An inference.yml (or --preprocess file) this reader cannot turn into preprocessing."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """What a model's config says: its task, how images become inputs, how outputs become answers."""
+
+    task: str
+    preprocess: Preprocess
+    postprocess: Dict[str, Any]
+    labels: Optional[Tuple[str, ...]]
+    name: Optional[str] = None
+
+
+@dataclasses.dataclass
+class _Steps:
+    """The transform list as it is read, op by op."""
+
+    color: str = "RGB"
+    resize: Optional[Resize] = None
+    norm: Optional[Dict[str, Any]] = None
+
+
+def _number(value: Any, where: str) -> float:
+    """A YAML number, or PaddleOCR's string fraction such as "1./255."."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = re.fullmatch(r"\s*([0-9.]+)\s*/\s*([0-9.]+)\s*", str(value))
+    if match and float(match.group(2)) != 0:
+        return float(match.group(1)) / float(match.group(2))
+    raise ValueError(f"{where} must be a number or a fraction like 1./255., not {value!r}")
+
+
+def _shape(args: Dict[str, Any], op: str) -> Tuple[int, int, int]:
+    shape = args.get("image_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape) and shape[0] in (1, 3)):
+        raise ValueError(f"{op}.image_shape must be [channels (1 or 3), height, width] of positive integers, not {shape!r}")
+    return shape[0], shape[1], shape[2]
+
+
+def _decode(steps: _Steps, args: Dict[str, Any]) -> None:
+    modes = {"BGR": "BGR", "RGB": "RGB", "GRAY": "L"}
+    if args.get("img_mode", "BGR") not in modes:
+        raise ValueError(f"DecodeImage.img_mode must be one of {list(modes)}, not {args.get('img_mode')!r}")
+    if args.get("channel_first"):
+        raise ValueError("DecodeImage.channel_first: true is not supported (images are decoded channels-last)")
+    steps.color = modes[args.get("img_mode", "BGR")]
+
+
+def _det_resize(steps: _Steps, args: Dict[str, Any]) -> None:
+    if "image_shape" in args:
+        height, width = args["image_shape"][-2:]
+        steps.resize = Resize("stretch", int(height), int(width))
+    elif "resize_long" in args:
+        steps.resize = Resize("limit_side", side=int(args["resize_long"]), limit="max")
+    else:
+        steps.resize = Resize("limit_side", side=int(args.get("limit_side_len", 736)), limit=str(args.get("limit_type", "min")))
+
+
+def _text_resize(grow: bool, op: str) -> Callable[[_Steps, Dict[str, Any]], None]:
+    def apply(steps: _Steps, args: Dict[str, Any]) -> None:
+        channels, height, width = _shape(args, op)
+        steps.resize = Resize("pad_right", height, width, grow=grow)
+        steps.norm = steps.norm or dict(PADDLEOCR_NORM)
+        if channels == 1:
+            steps.color = "L"
+    return apply
+
+
+def _stretch(steps: _Steps, args: Dict[str, Any]) -> None:
+    size = args.get("size")
+    if "resize_short" in args or size is None:
+        raise ValueError("ResizeImage with resize_short (then CropImage) is not supported; only a fixed `size`")
+    width, height = (size, size) if isinstance(size, int) else size
+    steps.resize = Resize("stretch", int(height), int(width))
+
+
+def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
+    steps.norm = {"scale": _number(args.get("scale", 1 / 255), "NormalizeImage.scale"),
+                  "mean": args.get("mean", [0.485, 0.456, 0.406]), "std": args.get("std", [0.229, 0.224, 0.225])}
+
+
+OPS: Dict[str, Callable[[_Steps, Dict[str, Any]], None]] = {
+    "DecodeImage": _decode, "DetResizeForTest": _det_resize, "RecResizeImg": _text_resize(True, "RecResizeImg"),
+    "ClsResizeImg": _text_resize(False, "ClsResizeImg"), "ResizeImage": _stretch, "NormalizeImage": _normalize,
+}
+
+# What each op's arguments may name: a key outside these would change the preprocessing in a way this reader cannot repeat.
+OP_KEYS: Dict[str, Tuple[str, ...]] = {
+    "DecodeImage": ("img_mode", "channel_first"), "DetResizeForTest": ("limit_side_len", "limit_type", "resize_long", "image_shape"),
+    "RecResizeImg": ("image_shape",), "ClsResizeImg": ("image_shape",), "ResizeImage": ("size", "resize_short"),
+    "NormalizeImage": ("scale", "mean", "std", "order", "channel_num"),
+}
+
+
+def _preprocess(ops: List[Any], labels_hint: str) -> Preprocess:
+    steps = _Steps()
+    for i, entry in enumerate(ops):
+        if not (isinstance(entry, dict) and len(entry) == 1):
+            raise ValueError(f"transform_ops[{i}] must be a one-key mapping like `- DecodeImage: {{img_mode: BGR}}`, not {entry!r}")
+        (op, args), = entry.items()
+        if op in IGNORED_OPS:
+            continue
+        if op not in OPS:
+            raise ValueError(f"transform_ops[{i}] {op} is not an op paddle-edge can repeat on a board; it knows "
+                             f"{', '.join(list(OPS) + list(IGNORED_OPS))}")
+        args = dict(args or {})
+        unknown = sorted(set(args) - set(OP_KEYS[op]))
+        if unknown:
+            raise ValueError(f"transform_ops[{i}] {op} has keys this reader does not know: {unknown}; it reads {list(OP_KEYS[op])}")
+        OPS[op](steps, args)
+    if steps.resize is None:
+        raise ValueError(f"no resize step ({', '.join(op for op in OPS if 'Resize' in op)}): the model's input size is unknown")
+    channels = 1 if steps.color == "L" else 3
+    norm = steps.norm or {"scale": 1 / 255, "mean": [0.0] * channels, "std": [1.0] * channels}
+    mean, std = (list(map(float, norm[k])) for k in ("mean", "std"))
+    if len(mean) != channels or len(std) != channels or min(std) <= 0:
+        raise ValueError(f"NormalizeImage mean {mean} and std {std} need {channels} values each (std > 0) for {labels_hint}")
+    scale = [norm["scale"] / s for s in std]
+    offset = [-m / s for m, s in zip(mean, std)]
+    return Preprocess(scale=scale, offset=offset, image=ImageSpec(steps.color, steps.resize))
+
+
+def _dictionary(post: Dict[str, Any], folder: Path) -> Tuple[str, ...]:
+    """CTC classes as PaddleOCR's CTCLabelDecode numbers them: blank, the dictionary's symbols, then a space if asked."""
+    if "character_dict" in post:
+        symbols = [str(s) for s in post["character_dict"]]
+    elif "character_dict_path" in post:
+        path = folder / str(post["character_dict_path"])
+        if not path.is_file():
+            raise ValueError(f"PostProcess.character_dict_path {path} does not exist")
+        symbols = path.read_text(encoding="utf-8").splitlines()
+    else:
+        raise ValueError("CTCLabelDecode needs character_dict (a list) or character_dict_path (a file, one symbol per line)")
+    return ("blank", *symbols, *([" "] if post.get("use_space_char", False) else []))
+
+
+def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dict[str, Any], Optional[Tuple[str, ...]]]:
+    """(task, head settings, labels) of the PostProcess section."""
+    if not post:
+        return "generic", {}, None
+    name = post.get("name") or next((k for k in post if k == "Topk"), None)
+    if name == "DBPostProcess":
+        if post.get("score_mode", "fast") != "fast" or post.get("box_type", "quad") != "quad":
+            raise ValueError("DBPostProcess: only score_mode fast and box_type quad are supported")
+        unknown = set(post) - set(DB_KEYS) - {"name", "score_mode", "box_type"}
+        if unknown:
+            raise ValueError(f"DBPostProcess has keys this reader does not know: {sorted(unknown)}; it knows {sorted(DB_KEYS)}")
+        return "text_detection", {"db": {k: DB_KEYS[k](post[k]) for k in DB_KEYS if k in post}}, None
+    if name == "CTCLabelDecode":
+        return "text_recognition", {}, _dictionary(post, folder)
+    if name in ("ClsPostProcess", "Topk"):
+        body = post.get("Topk", post)
+        labels = body.get("label_list")
+        return "classification", {}, tuple(str(v) for v in labels) if labels else None
+    raise ValueError(f"PostProcess {name!r} is not a head paddle-edge has; it has DBPostProcess, CTCLabelDecode, "
+                     "ClsPostProcess and Topk")
+
+
+def read_model_config(path: Path) -> ModelConfig:
+    """Read an inference.yml: task, preprocessing, head settings, labels or CTC dictionary (paths relative to the file)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"no preprocessing file {path}", "check the path") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})", "fix the file's syntax") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("PreProcess"), dict) or "transform_ops" not in data["PreProcess"]:
+        raise ConfigError(f"{path} has no PreProcess.transform_ops list",
+                          "write it as PaddleOCR's inference.yml does (see the README's 'bring your own model')")
+    unknown = set(data) - {"Global", "PreProcess", "PostProcess", "Hpi"}
+    if unknown:
+        raise ConfigError(f"{path} has top-level keys this reader does not know: {sorted(unknown)}",
+                          "keep Global, PreProcess and PostProcess")
+    try:
+        task, post, labels = _postprocess(data.get("PostProcess"), path.parent)
+        preprocess = _preprocess(list(data["PreProcess"]["transform_ops"] or []), task)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"{path}: {exc}", "correct that entry (the README lists the ops and keys paddle-edge reads)") from exc
+    name = (data.get("Global") or {}).get("model_name")
+    return ModelConfig(task, preprocess, post, labels, str(name) if name else None)

