@@ -1,0 +1,32 @@
+"""How parity compares an engine's outputs with the reference's, and what it calls a loss."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from paddle_edge.export.evaluation import EvaluationSet, compare, drops
+from paddle_edge.runtime.manifest import Manifest, Preprocess
+
+
+def _manifest(task: str) -> Manifest:
+    return Manifest(model="m", task=task, inputs=(), outputs=(), preprocess=Preprocess(), artifacts={}, labels=("a", "b"))
+
+
+def test_one_sample_in_two_hundred_is_half_a_point_exactly():
+    assert drops({"top1": 0.97}, {"top1": 0.975}) == {"top1_drop_points": 0.5}  # 0.975 - 0.97 is 0.5000000000000004 in binary
+    assert drops({"char_acc": 0.99, "f1": 1.0}, {"char_acc": 1.0, "f1": 1.0}) == {"char_acc_drop_points": 1.0, "f1_drop_points": 0.0}
+    assert drops({"mse": 2.0}, {"mse": 1.0}) == {"mse_ratio": 2.0}
+
+
+def test_compare_measures_noise_against_the_reference_over_every_group():
+    rng = np.random.default_rng(0)
+    reference = [[rng.standard_normal((4, 2))], [rng.standard_normal((3, 2))]]  # two groups of different sizes
+    noise = [[x + 1e-3 * rng.standard_normal(x.shape) for x in group] for group in reference]
+    evaluation = EvaluationSet(groups=({}, {}), truth=None, sizes=(), samples=7, description="")
+    same = compare(reference, reference, _manifest("classification"), evaluation)
+    assert same["sqnr_db"] is None and same["max_abs_diff"] == 0.0 and same["argmax_agreement"] == 1.0
+    found = compare(noise, reference, _manifest("classification"), evaluation)
+    signal = sum(float(np.sum(x ** 2)) for g in reference for x in g)
+    error = sum(float(np.sum((a - b) ** 2)) for ga, gb in zip(noise, reference) for a, b in zip(ga, gb))
+    assert math.isclose(found["sqnr_db"], 10 * math.log10(signal / error)) and 0.999 < found["cosine"] < 1.0
