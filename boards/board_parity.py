@@ -57,8 +57,8 @@ class BoardParityReport(CheckedReport):
         rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith("int8_") and k not in BOARD_TOLERANCES]
         label = "EMULATED, not the board's speed" if d["emulated"] else "native"
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
-        rows.append(("fp32 max abs diff", f"{d['values']['fp32_max_abs_diff']:.3g} (check: |board - x86| <= {d['tolerance']['atol']:g} + "
-                                          f"{d['tolerance']['rtol']:g} |x86|)"))
+        rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported: max |board - x86| / "
+                                            f"({d['tolerance']['atol']:g} + {d['tolerance']['rtol']:g} |x86|))"))
         rows += self.check_rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

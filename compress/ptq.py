@@ -75,7 +75,7 @@ def quantize_ptq(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqReci
     if calibration is not None:
         images = calibration_images(calibration)
         groups = image_groups(model, images, recipe)
-        recipe = dataclasses.replace(recipe, batch_nums=len(groups))
+        recipe = dataclasses.replace(recipe, batch_nums=len(groups), batch_size=max(map(len, groups)))  # what ran
         batches: Batches = lambda: image_batches(model, groups, recipe)  # noqa: E731
         print(f"PTQ ({recipe.algo}) of {model.directory} on {sum(map(len, groups))} of {len(images)} images in {calibration}",
               flush=True)
