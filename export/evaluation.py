@@ -2,8 +2,9 @@
 
 An evaluation set is groups of model inputs and the truth they are scored against: the test split of a dataset
 paddle-edge trained on (one group); the user's own labelled images in their ecosystem's format, preprocessed as the
-manifest says (one group of all images for a fixed-size classifier, a few text lines per group for a recogniser, one
-image per group for a detector, whose images keep their own sizes); or seeded random inputs for a model with neither.
+manifest says (a few hundred images per group for a fixed-size classifier, a few text lines per group for a recogniser,
+one image per group for a detector, whose images keep their own sizes; every group is held in memory, so a parity set is
+hundreds of images, not a whole archive); or seeded random inputs for a model with neither.
 Every engine gets the same groups, so every difference is the engine's.
 """
 from __future__ import annotations
@@ -21,13 +22,14 @@ from ..runtime.manifest import Manifest
 from ..runtime.metrics import score
 from ..runtime.preprocess import image_to_input, images_to_batch
 from ..runtime.tasks import boxes_of, labels_of, texts_of
-from ..source.labels import read_labelled
+from ..source.labels import detect_kind, read_labelled
 from ..train.datasets import load_dataset
 
 Feeds = Dict[str, np.ndarray]
 Outputs = List[List[np.ndarray]]  # per group, per model output
 LABEL_KINDS = {"classification": "classification", "text_recognition": "recognition", "text_detection": "detection"}
 LINES_PER_GROUP = 8  # text lines per recogniser batch, each padded to its widest line as the runtime pads a call
+IMAGES_PER_GROUP = 256  # a fixed-size classifier's images per batch
 DRIFT_METRICS = ("top1", "char_acc", "f1")  # accuracy-like scores whose loss against float is reported in points
 IDENTICAL_SQNR_DB = 999.0  # what a check sees for identical outputs (no noise: the SQNR is infinite); reports say "exact"
 
@@ -44,7 +46,7 @@ class EvaluationSet:
 
     @property
     def single(self) -> Feeds:
-        """All inputs as one feeds dict (a set of one group: a dataset or a fixed-size classifier's images)."""
+        """All inputs as one feeds dict (a set of one group: a dataset's split or random inputs)."""
         if len(self.groups) != 1:
             raise PaddleEdgeError("these inputs come in groups of different shapes", "run them group by group")
         return self.groups[0]
@@ -57,7 +59,9 @@ def _image_set(manifest: Manifest, data: Path, limit: Optional[int]) -> Evaluati
         raise PaddleEdgeError(f"a {manifest.task} model without image preprocessing cannot be fed a folder of images",
                               "export it with its preprocessing (an inference.yml, or `--preprocess FILE`)")
     path = Path(data)
-    labelled = read_labelled(path, "unlabelled" if path.is_dir() and kind != "classification" else kind)
+    if path.is_dir() and (kind != "classification" or detect_kind(path) == "unlabelled"):
+        kind = "unlabelled"  # a plain folder: agreement with float, no accuracy
+    labelled = read_labelled(path, kind)
     images = list(labelled.images[:limit])
     truth = labelled.labels[:limit] if labelled.labels is not None else None
     name = manifest.inputs[0].name
@@ -76,7 +80,9 @@ def _image_set(manifest: Manifest, data: Path, limit: Optional[int]) -> Evaluati
             raise PaddleEdgeError(f"labels {unknown[:5]} of {path} are not among the model's {sorted(known)[:10]}",
                                   "label the images with the model's own class names (its label_list)")
         truth = np.array([known[str(t)] for t in truth], dtype=np.int64)
-    return EvaluationSet(({name: images_to_batch(images, manifest.preprocess)},), truth, (), len(images), what)
+    groups = tuple({name: images_to_batch(images[i:i + IMAGES_PER_GROUP], manifest.preprocess)}
+                   for i in range(0, len(images), IMAGES_PER_GROUP))
+    return EvaluationSet(groups, truth, (), len(images), what)
 
 
 def evaluation_set(manifest: Manifest, data: Optional[Path], limit: Optional[int],
