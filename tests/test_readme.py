@@ -20,7 +20,7 @@ from paddle_edge.train.datasets.housing import TRAIN_FRACTION
 
 README = Path(readme.__file__).resolve().parents[2] / "README.md"
 # A number with a unit of measure: percentages, times, sizes, speed-ups ("1.7x"), FLOPs, accuracy points.
-FIGURE = re.compile(r"(?<![\w.-])~?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|us|ms|s|min|minutes|seconds|KB|MB|GB|KiB|MiB|GiB|MFLOP|GFLOP/s|points)"
+FIGURE = re.compile(r"(?<![\w.-])~?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|us|ms|s|min|minutes|seconds|KB|MB|GB|KiB|MiB|GiB|MFLOP|GFLOP/s|points|dB)"
                     r"|x)(?![\w/])")
 # Numbers with units in the prose that are limits or settings of the code, not measurements; each is checked against the
 # constant it states, so the prose cannot drift from the code either.
@@ -33,6 +33,8 @@ SPECS = [  # (as the README writes it, as the code's constant formats)
     ("2 GiB", f"{MAX_ONNX_BYTES >> 30} GiB"),
     ("1 MiB", f"{MAX_MANIFEST_BYTES >> 20} MiB"),
     ("80 %", f"{TRAIN_FRACTION * 100:g} %"),
+    ("80 dB", f"{TOLERANCES['onnx_fp32_sqnr_db'][0]:g} dB"),
+    ("80 dB", f"{BOARD_TOLERANCES['fp32_sqnr_db'][0]:g} dB"),
 ]
 
 

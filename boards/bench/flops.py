@@ -1,14 +1,14 @@
 """Floating-point operations per sample of an ONNX model, counted where the work is: Conv, Gemm and MatMul.
 
-Each multiply-add counts as 2 FLOPs. Shapes are measured, not guessed: the model runs once in ONNX Runtime on a zero
-input with every dynamic dimension set to 1 and every intermediate tensor exposed as an output, so reshapes computed
-at run time (paddle2onnx's Flatten is Shape-Slice-Concat-Reshape) are known too. Element-wise ops, pooling and
+Each multiply-add counts as 2 FLOPs. Shapes are measured, not guessed: the model runs once in ONNX Runtime on one sample
+of what is benchmarked (or a zero input with every dynamic dimension 1) with every intermediate tensor exposed as an
+output, so reshapes computed at run time (paddle2onnx's Flatten is Shape-Slice-Concat-Reshape) are known too. Element-wise ops, pooling and
 normalisation are left out.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -18,15 +18,15 @@ from onnx import helper
 COUNTED = ("Conv", "Gemm", "MatMul")
 
 
-def _all_shapes(model: onnx.ModelProto) -> Dict[str, Tuple[int, ...]]:
-    """Shape of every tensor the counted nodes touch, from one batch-1 run."""
+def _all_shapes(model: onnx.ModelProto, sample: Optional[Dict[str, np.ndarray]]) -> Dict[str, Tuple[int, ...]]:
+    """Shape of every tensor the counted nodes touch, from one batch-1 run on `sample` (else zeros, dynamic dims 1)."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
     initializers = {i.name: tuple(i.dims) for i in model.graph.initializer}
     wanted = {name for node in model.graph.node if node.op_type in COUNTED for name in (*node.input, *node.output)} - set(initializers)
     known = {o.name for o in model.graph.output}
     model.graph.output.extend(helper.make_empty_tensor_value_info(name) for name in sorted(wanted - known) if name)
-    feeds = {}
-    for value in model.graph.input:
+    feeds = {name: np.ascontiguousarray(x[:1]) for name, x in sample.items()} if sample else {}
+    for value in (v for v in model.graph.input if v.name not in feeds):
         if value.name in initializers:
             continue
         tensor = value.type.tensor_type
@@ -37,10 +37,11 @@ def _all_shapes(model: onnx.ModelProto) -> Dict[str, Tuple[int, ...]]:
     return {**initializers, **{n: tuple(v.shape) for n, v in zip(names, session.run(names, feeds))}}
 
 
-def count_flops(onnx_path: Path) -> int:
-    """FLOPs of one sample through the model's Conv, Gemm and MatMul nodes."""
+def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> int:
+    """FLOPs of one sample through the model's Conv, Gemm and MatMul nodes: of `sample`'s first row (what a benchmark
+    feeds: a detector's FLOPs depend on the image size), else of an input with every dynamic dimension 1."""
     model = onnx.load(str(onnx_path))
-    shapes = _all_shapes(model)
+    shapes = _all_shapes(model, sample)
     total = 0
     for node in model.graph.node:
         if node.op_type not in COUNTED:

@@ -101,7 +101,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
-    flops = count_flops(bundle.path_of("onnx-fp32")) if "onnx-fp32" in manifest.artifacts else 0
+    flops = count_flops(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else 0
     skipped: Dict[str, str] = {}
     engine_rows: Dict[str, Dict[str, Any]] = {}
     for e in tqdm(engines, desc="cold start (one process each)", unit="engine"):
