@@ -64,14 +64,17 @@ class BoardParityReport(CheckedReport):
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def _largest(a: Outputs, b: Outputs, measure) -> float:
-    return max(float(np.max(measure(x, y))) for ga, gb in zip(a, b) for x, y in zip(ga, gb))
-
-
-def _answers(outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation: EvaluationSet) -> Dict[str, float]:
-    """How often the answers agree (top class, decoded text, boxes as F1), from compare()."""
+def _versus(prefix: str, outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation: EvaluationSet,
+            measures: Sequence[str] = ANSWER_KEYS) -> Dict[str, float]:
+    """compare() once, and the `measures` of it wanted, named `prefix` + measure (an exact match's SQNR as
+    IDENTICAL_SQNR_DB)."""
     found = compare(outputs, reference, manifest, evaluation)
-    return {k: v for k, v in found.items() if k in ANSWER_KEYS}
+    return {f"{prefix}{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in found.items() if k in measures}
+
+
+def _allclose_ratio(host: Outputs, board: Outputs) -> float:
+    """max |board - x86| / (ATOL + RTOL |x86|) over every output: <= 1 is numpy's allclose."""
+    return max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for gh, gb in zip(host, board) for a, b in zip(gh, gb))
 
 
 def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
@@ -94,19 +97,15 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
         host_out, board_out = run_groups(local.predict, evaluation), remote.outputs[precision]
         ran = {"board": board_out, "x86_64": host_out}
         if precision == "fp32":
-            values["fp32_max_abs_diff"] = _largest(host_out, board_out, lambda a, b: np.abs(a - b))
-            values["fp32_allclose_ratio"] = _largest(host_out, board_out, lambda a, b: np.abs(a - b) / (ATOL + RTOL * np.abs(a)))
-            found = compare(board_out, host_out, manifest, evaluation)
-            values["fp32_sqnr_db"] = IDENTICAL_SQNR_DB if found["sqnr_db"] is None else found["sqnr_db"]
-            values.update({f"fp32_{k}": v for k, v in found.items() if k in ANSWER_KEYS})
+            values["fp32_allclose_ratio"] = _allclose_ratio(host_out, board_out)
+            values.update(_versus("fp32_", board_out, host_out, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS)))
         else:
             exact = run_groups(artifact_runner(bundle, remote.info[precision]["artifact"], threads), evaluation)
             ran["exact"] = exact
-            values["int8_vs_exact_max_abs_diff"] = _largest(exact, board_out, lambda a, b: np.abs(a - b))
-            values["int8_x86_64_vs_exact_max_abs_diff"] = _largest(exact, host_out, lambda a, b: np.abs(a - b))
-            values.update({f"int8_vs_exact_{k}": v for k, v in _answers(board_out, exact, manifest, evaluation).items()})
-            values.update({f"int8_x86_64_vs_exact_{k}": v for k, v in _answers(host_out, exact, manifest, evaluation).items()})
-            values.update({f"int8_board_vs_x86_64_{k}": v for k, v in _answers(board_out, host_out, manifest, evaluation).items()})
+            with_diff = ("max_abs_diff", *ANSWER_KEYS)
+            values.update(_versus("int8_vs_exact_", board_out, exact, manifest, evaluation, with_diff))
+            values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, with_diff))
+            values.update(_versus("int8_board_vs_x86_64_", board_out, host_out, manifest, evaluation))
         if evaluation.truth is not None:
             scores[precision] = {where: task_scores(out, manifest, evaluation) for where, out in ran.items()}
             if manifest.task == "classification":

@@ -24,7 +24,7 @@ from ..train.datasets import load_dataset
 from .logs import unlogged
 from .program_order import canonicalize_program
 from .recipe import PtqRecipe
-from .result import CompressResult, write_int8_card
+from .result import CompressResult, quantize_op_count, write_int8_card
 
 Batches = Callable[[], Iterator[dict]]
 
@@ -108,7 +108,7 @@ def _brought_int8_card(model: SourceModel, int8_dir: Path, recipe: dict) -> Mode
     info = read_program(int8_dir)
     card = ModelCard(model=model.name, task=model.task, inputs=info.inputs, outputs=info.outputs, preprocess=model.preprocess,
                      labels=model.labels, precision="int8",
-                     quantization={**recipe, "quantize_ops": sum(op in ("quantize_linear", "dequantize_linear") for op in info.ops)},
+                     quantization={**recipe, "quantize_ops": quantize_op_count(info.ops)},
                      source_sha256=model.sha256)
     card.save(int8_dir)
     return card

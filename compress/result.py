@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 from ..runtime.metrics import score
 from ..source.card import ModelCard
@@ -28,6 +28,11 @@ class CompressResult:
         return self.card.metrics
 
 
+def quantize_op_count(ops: Sequence[str]) -> int:
+    """How many QuantizeLinear/DequantizeLinear ops a quantized program holds: what its card records."""
+    return sum(op in ("quantize_linear", "dequantize_linear") for op in ops)
+
+
 def evaluate_model_dir(model_dir: Path, dataset: Dataset, threads: int = 2) -> Dict[str, float]:
     """Score a Paddle model directory with Paddle Inference: on the full test split (`top1`/`mse`) and on the validation
     split (`val_top1`/`val_mse`), which is what choosing between int8 candidates may look at."""
@@ -44,7 +49,7 @@ def write_int8_card(float_dir: Path, float_card: ModelCard, int8_dir: Path, reci
     card = dataclasses.replace(
         float_card, inputs=info.inputs, outputs=info.outputs, precision="int8", metrics=int8_metrics,
         quantization={**recipe, "float_metrics": float_metrics,
-                      "quantize_ops": sum(op in ("quantize_linear", "dequantize_linear") for op in info.ops)},
+                      "quantize_ops": quantize_op_count(info.ops)},
         source_sha256=find_model_files(float_dir).sha256(),
     )
     card.save(int8_dir)
