@@ -10,6 +10,9 @@ from .runtime.errors import PaddleEdgeError
 
 if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
     from .boards.board_run import Board
+    from .compress.recipe import PtqRecipe
+    from .compress.result import CompressResult
+    from .source.model import SourceModel
 
 
 def _data(args: argparse.Namespace) -> None:
@@ -61,11 +64,16 @@ def _compress(args: argparse.Namespace) -> None:
     from .source.model import resolve_model
 
     model = resolve_model(args.model_dir, args.preprocess)
+    if args.method != "ptq" and (args.max_drop is not None or args.keep_float):
+        raise PaddleEdgeError("--max-drop and --keep-float choose what PTQ quantizes; QAT trains every layer", "use them with --method ptq")
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
 
-        recipe = PtqRecipe(algo=args.algo, batch_nums=args.batch_nums, batch_size=args.batch_size)
-        result = quantize_ptq(model, args.out, recipe, data=args.data, calibration=args.calibration)
+        recipe = PtqRecipe(algo=args.algo, batch_nums=args.batch_nums, batch_size=args.batch_size, keep_float=tuple(args.keep_float))
+        if args.max_drop is not None:
+            result = _accuracy_controlled(model, recipe, args)
+        else:
+            result = quantize_ptq(model, args.out, recipe, data=args.data, calibration=args.calibration)
     else:
         from .compress.qat import quantize_qat
 
@@ -73,7 +81,20 @@ def _compress(args: argparse.Namespace) -> None:
     if result.card.metrics:
         print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
     else:
-        print(f"int8 ({args.method}) -> {result.model_dir} (no labelled data here: export it and run `paddle-edge parity` on yours)")
+        print(f"int8 ({args.method}) -> {result.model_dir} (export it and run `paddle-edge parity` on your labelled test images)")
+
+
+def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argparse.Namespace) -> "CompressResult":
+    from .accuracy_control import quantize_with_accuracy_control
+
+    if model.dataset is not None or args.calibration is None or args.data is None:
+        raise PaddleEdgeError("--max-drop works on a model brought from elsewhere, with --calibration (images to calibrate on) "
+                              "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
+    result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric)
+    control = result.card.quantization["accuracy_control"]
+    kept = result.card.quantization["keep_float"]
+    print(f"kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after {len(control['trials'])} trials")
+    return result
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -141,6 +162,18 @@ def _parity(args: argparse.Namespace) -> None:
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.parity.json'))}")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _quant_debug(args: argparse.Namespace) -> None:
+    from .boards.quant_debug import run_quant_debug
+    from .boards.quant_debug.report import format_table
+
+    report = run_quant_debug(args.bundle, data=args.data, limit=args.limit, threads=args.threads, shapes=_shapes(args.shape),
+                             int8_model=args.int8_model)
+    print(format_table(report, args.top))
+    path = args.json or Path(f"{args.bundle}.quant-debug.json")
+    report.save(path)
+    print(f"quant-debug: {path} ({report.seconds:.0f} s)")
 
 
 def _int_list(text: str) -> List[int]:
@@ -313,7 +346,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preprocess", type=Path, help="the model's preprocessing as an inference.yml (default: its own)")
     p.add_argument("--epochs", type=int, default=1, help="QAT fine-tuning epochs")
     p.add_argument("--lr", type=float, default=0.0001, help="QAT learning rate")
-    p.add_argument("--data", type=Path)
+    p.add_argument("--data", type=Path, help="the dataset's files (a model trained here); with --max-drop, your labelled "
+                   "validation images (not the test set you report on)")
+    p.add_argument("--keep-float", action="append", default=[], metavar="WEIGHT",
+                   help="PTQ: keep the op using this Paddle weight in float (repeatable; `paddle-edge quant-debug` ranks them)")
+    p.add_argument("--max-drop", type=float, help="PTQ with accuracy control: keep the worst layers in float until int8 "
+                   "loses at most this many points of the task metric on --data")
+    p.add_argument("--metric", choices=["top1", "char_acc", "f1"], help="with --max-drop: the task's metric (the default)")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)
@@ -351,6 +390,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", type=Path, help="also save every engine's predicted classes (.npz) for `paddle-edge report`")
     p.add_argument("--skip-lite", action="store_true", help="do not run the bundle's Paddle Lite x86 files (else a Lite sidecar that cannot start fails parity)")
     p.add_argument("--no-latency", action="store_true", help="outputs and accuracy only (a detector's 500 timed calls take minutes; `bench` measures speed)")
+
+    p = add("quant-debug", _quant_debug, "where the bundle's int8 model loses accuracy: every conv, matmul and activation "
+            "quantizer against the float model on your data, worst first, and the fused kernels against the exact int8 semantics")
+    p.add_argument("bundle", type=Path, help="a bundle with onnx-fp32 and onnx-int8 (export with --int8)")
+    p.add_argument("--data", type=Path, help="your images (a folder or label list); the test split for a model trained here")
+    p.add_argument("--limit", type=int, default=64, help="samples to run (default 64)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
+    p.add_argument("--int8-model", type=Path, help="the int8 model `compress` wrote: also compare PaddleSlim's program in Paddle, "
+                   "tensor by tensor, to pin a loss on the export")
+    p.add_argument("--top", type=int, default=20, help="rows of the table (the JSON has every op)")
+    p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.quant-debug.json)")
 
     p = add("bench", _bench, "latency, throughput, memory and size of a bundle per engine, precision, thread count and batch")
     p.add_argument("bundle", type=Path)

@@ -20,8 +20,11 @@ from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.metrics import LABELS, format_scores
-from ..export.evaluation import IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, run_groups, task_scores
+from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
+                                 run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
+from .quant_debug.debugger import debug_bundle
+from .quant_debug.report import KERNEL_STEP_LIMIT
 from .latency import paired_ratio, time_in_rounds
 from .provenance import provenance
 
@@ -29,16 +32,15 @@ SCHEMA = "paddle-edge.parity/2"
 REFERENCE = "paddle_fp32"
 # Checks are data: (limit, "max" = value must not exceed it, "min" = value must reach it). NAME is ENGINE_MEASURE.
 TOLERANCES: Dict[str, Tuple[float, str]] = {
-    # fp32: the float model's function, to float32's rounding. SQNR scales with the outputs and the depth; an absolute
-    # bound does not: on the 100-layer PP-OCRv4 detector onnxruntime's own graph optimizations move the probability map
-    # by 6e-5 against the same session unoptimized, as much as Paddle Inference differs from either (one page, measured)
+    # fp32: the float model's function, to float32's rounding, and its answers. SQNR scales with the outputs and the
+    # depth; an absolute bound does not: on the 100-layer PP-OCRv4 detector onnxruntime's own graph optimizations move the
+    # probability map by 6e-5 against the same session unoptimized, as much as Paddle Inference differs from either, and
+    # the recogniser's softmax moves by 1e-3 on Chinese lines (at 93 dB). The largest difference is reported, not gated.
     "onnx_fp32_sqnr_db": (80.0, "min"),
-    "onnx_fp32_max_abs_diff": (5e-4, "max"),
     "onnx_fp32_argmax_agreement": (1.0, "min"),
     "onnx_fp32_text_agreement": (1.0, "min"),
     "onnx_fp32_box_f1_vs_float": (1.0, "min"),
     "lite_x86_fp32_sqnr_db": (80.0, "min"),
-    "lite_x86_fp32_max_abs_diff": (5e-4, "max"),
     "lite_x86_fp32_argmax_agreement": (1.0, "min"),
     "lite_x86_fp32_runnable": (1.0, "min"),
     "onnx_int8_exact_argmax_agreement": (0.99, "min"),  # the int8 model itself vs the float model
@@ -48,6 +50,11 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_top1_drop_points": (0.5, "max"),
     "onnx_int8_mse_ratio": (1.1, "max"),
     "onnx_int8_vs_exact_argmax_agreement": (0.999, "min"),  # what this CPU runs vs the int8 model's exact semantics
+    # ... and each of its fused int8 kernels, on the same input codes, within a quantization step of the exact result
+    # (quant-debug's fused vs exact column). In a deep model one-step ties flip codes further on (the recogniser reads a
+    # few lines differently from the exact model with every kernel within a step), so end-to-end text and box agreement
+    # with the exact model are reported; the kernels and the task metric are what is gated.
+    "onnx_int8_kernel_max_steps": (float(KERNEL_STEP_LIMIT), "max"),
     "onnx_int8_variants_max_abs_diff": (0.0, "max"),  # every int8 ONNX of the bundle is the same function (exact runs)
     # text models: the fp32 file gives the float model's answers; int8 loses at most a point of its task metric
     "onnx_fp32_char_acc_drop_points": (0.0, "max"),
@@ -57,9 +64,8 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_char_acc_drop_points": (1.0, "max"),
     "onnx_int8_exact_f1_drop_points": (1.0, "max"),
     "onnx_int8_f1_drop_points": (1.0, "max"),
-    "onnx_int8_vs_exact_text_agreement": (0.99, "min"),  # what this CPU runs reads the lines the int8 model reads
-    "onnx_int8_vs_exact_box_f1_vs_float": (0.99, "min"),  # ... and finds its boxes
 }
+KERNEL_SAMPLES, KERNEL_GROUPS = 16, 2  # inputs the fused kernels are checked op by op on: 16 lines, or 2 detector pages
 GOALS: Dict[str, Tuple[float, str]] = {"runtime_overhead_ratio": (1.05, "max")}
 Feeds = Dict[str, np.ndarray]
 
@@ -74,6 +80,10 @@ class ParityReport(CheckedReport):
             scores, drop = format_scores(e["scores"]), _fmt_drop(e)
             vs = [f"{label}: {_fmt_agreement(e[part])}" for part, label in (("vs_float", "vs float"), ("vs_exact_int8", "vs exact int8"))
                   if part in e]
+            kernels = e.get("kernels")
+            if kernels and kernels["checked"]:
+                vs.append(f"fused kernels: {kernels['checked']} checked op by op on {kernels['samples']} samples, "
+                          f"largest {kernels['max_steps']} step(s) from exact")
             rows.append((e["title"], "; ".join(filter(None, [f"{scores} ({drop})" if drop else scores, *vs])) or "-"))
         rows += [(f"latency {k} (us)", f"{v:,.1f}") for k, v in d["latency_us"].items()]
         rows += [(f"throughput {k}", f"{v:,.0f} samples/s") for k, v in d["throughput"].items()]
@@ -157,6 +167,13 @@ def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predict
     chosen = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads)
     engines.add("onnx_int8", f"ONNX Runtime int8, thin runtime ({chosen.artifact}, this CPU's kernels)", chosen.artifact,
                 engines.run(chosen.predict), f"onnxruntime fused int8 kernels on {cpu_info()['label']}", exact="onnx_int8_exact")
+    debug = debug_bundle(bundle, first_samples(engines.evaluation, KERNEL_SAMPLES, KERNEL_GROUPS), engines.threads,
+                         fused_artifact=chosen.artifact)
+    steps = [r.fused.local_max_steps for r in debug.rows if r.fused is not None]
+    engines.rows["onnx_int8"]["kernels"] = {"checked": len(steps), "samples": debug.samples,
+                                            "max_steps": max(steps, default=0), "deviating": [r.output for r in debug.deviating_kernels]}
+    if steps:
+        engines.values["onnx_int8_kernel_max_steps"] = float(max(steps))
     for other in (n for n in names if n != chosen.artifact):
         fused = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads, artifact=other)
         target = bundle.manifest.artifacts[other].target or "any CPU"

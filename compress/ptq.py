@@ -81,6 +81,10 @@ def quantize_ptq(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqReci
               flush=True)
     else:
         batches = _training_split(model, recipe, data)
+    unknown = sorted(set(recipe.keep_float) - set(read_program(model.directory).parameters))
+    if unknown:
+        raise PaddleEdgeError(f"{model.directory} has no weights named {unknown[:5]}, so nothing can be kept in float by them",
+                              "name ops by their weight's Paddle name (`paddle-edge quant-debug` lists them)")
     files = model.files
     with atomic_dir(out_dir) as tmp, unlogged(tmp):
         paddle.enable_static()
@@ -91,6 +95,7 @@ def quantize_ptq(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqReci
                 save_model_filename="model.pdmodel", save_params_filename="model.pdiparams",
                 batch_nums=recipe.batch_nums, algo=recipe.algo, hist_percent=recipe.hist_percent,
                 weight_quantize_type=recipe.weight_quantize_type, onnx_format=True,
+                skip_tensor_list=list(recipe.keep_float) or None,
             )
         finally:
             paddle.disable_static()

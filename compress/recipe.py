@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 from ..runtime.errors import PaddleEdgeError
 
@@ -19,6 +19,7 @@ class PtqRecipe:
     batch_size: int = 32
     weight_quantize_type: str = "channel_wise_abs_max"
     hist_percent: float = 0.9999
+    keep_float: Tuple[str, ...] = ()  # Paddle weight names whose ops stay in float (PaddleSlim's skip_tensor_list)
 
     def __post_init__(self) -> None:
         if self.algo not in PTQ_ALGOS:
@@ -30,6 +31,7 @@ class PtqRecipe:
 
     def to_dict(self) -> Dict[str, Any]:
         return {"method": "ptq", "tool": "paddleslim.quant.quant_post_static", **dataclasses.asdict(self),
+                "keep_float": list(self.keep_float),
                 "weight_bits": 8, "activation_bits": 8, "format": "QDQ (onnx_format=True)"}
 
 

@@ -5,17 +5,16 @@ marker file written last; a directory without the marker is an interrupted build
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional, Sequence, Type
+from typing import Callable, Dict, Optional, Sequence, Type
 
 from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import exclusive_lock
 
 MARKER = "paddle-edge-rootfs.json"
 APT_CACHES = ("var/cache/apt", "var/lib/apt/lists")  # debootstrap's downloads; nothing here runs apt afterwards
@@ -58,16 +57,6 @@ def drop_apt_caches(root: Path) -> None:
             shutil.rmtree(cache)
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def is_built(root: Path) -> bool:
     return (root / MARKER).is_file()
 
@@ -77,7 +66,7 @@ def ensure_built(root: Path, build: Callable[[Path], Dict[str, object]]) -> Path
     if is_built(root):
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(root.parent / f".{root.name}.lock"):
+    with exclusive_lock(root.parent / f".{root.name}.lock"):
         if is_built(root):
             return root
         for stale in root.parent.glob(f".{root.name}.*.partial"):  # left by a build that was killed

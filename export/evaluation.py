@@ -111,6 +111,22 @@ def evaluation_set(manifest: Manifest, data: Optional[Path], limit: Optional[int
     return EvaluationSet((feeds,), None, (), n, f"{n} seeded random inputs (no data given)")
 
 
+def first_samples(evaluation: EvaluationSet, count: int, max_groups: int) -> EvaluationSet:
+    """The first `count` inputs of an evaluation set, in at most `max_groups` of its groups (the last one cut), without
+    their truth."""
+    groups: List[Feeds] = []
+    taken = 0
+    for group in evaluation.groups:
+        if taken >= count or len(groups) == max_groups:
+            break
+        rows = len(next(iter(group.values())))
+        keep = min(rows, count - taken)
+        groups.append({name: x[:keep] for name, x in group.items()})
+        taken += keep
+    return EvaluationSet(tuple(groups), None, evaluation.sizes[:len(groups)], taken,
+                         f"the first {taken} of {evaluation.description}")
+
+
 def run_groups(run: Callable[[Feeds], List[np.ndarray]], evaluation: EvaluationSet) -> Outputs:
     """Every output of `run` for every group, in order."""
     return [run(group) for group in evaluation.groups]

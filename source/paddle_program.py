@@ -47,6 +47,7 @@ class ProgramInfo:
     inputs: Tuple[TensorSpec, ...]
     outputs: Tuple[TensorSpec, ...]
     ops: Tuple[str, ...]
+    parameters: Tuple[str, ...] = ()  # its persistable variables: weights, biases, batch-norm statistics
 
 
 def find_model_files(model_dir: Path) -> ModelFiles:
@@ -104,4 +105,5 @@ def read_program(model_dir: Path) -> ProgramInfo:
     if not inputs or not outputs:
         raise PaddleEdgeError(f"{files.program} has no feed or fetch ops: it is a training program, not an inference model",
                               "save it with paddle.jit.save(layer, prefix, input_spec=[...])")
-    return ProgramInfo(inputs, outputs, tuple(op.type for op in block.ops if op.type not in ("feed", "fetch")))
+    return ProgramInfo(inputs, outputs, tuple(op.type for op in block.ops if op.type not in ("feed", "fetch")),
+                       tuple(v.name for v in block.vars if v.persistable and v.name not in ("feed", "fetch")))

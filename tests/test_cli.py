@@ -41,7 +41,7 @@ def test_parity_prints_a_table_and_writes_json(lenet_bundle):
     failed = [name for name, check in report["checks"].items() if not check["passed"]]
     assert failed == []  # speed is a reported goal, never a check
     assert out.returncode == (1 if failed else 0), out.stderr
-    assert "onnx_fp32_max_abs_diff" in out.stdout and report["samples"] == 500
+    assert "onnx_fp32_sqnr_db" in out.stdout and report["samples"] == 500
 
 
 def test_help_states_the_default_precision_and_every_zoo_model():

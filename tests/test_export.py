@@ -81,7 +81,7 @@ def test_two_inputs_with_dynamic_spatial_dims(tmp_path):
         out = predictor.predict({"image": rng.standard_normal((2, 3, h, w), dtype=np.float32), "extra": np.ones((2, 4), np.float32)})
         assert out[0].shape == (2, 5)
     report = run_parity(bundle.directory, limit=8, shapes={"image": [8, 3, 40, 40]}, b1_calls=10, b64_calls=5)
-    assert report.data["checks"]["onnx_fp32_max_abs_diff"]["value"] <= 1e-4, report.render()
+    assert report.data["engines"]["onnx_fp32"]["vs_float"]["max_abs_diff"] <= 1e-4, report.render()
 
 
 @pytest.mark.slow
@@ -92,7 +92,7 @@ def test_mobilenet_v3_small_goes_through(tmp_path):
     bundle = build_bundle(model_dir, tmp_path / "bundle")
     report = run_parity(bundle.directory, limit=4, b1_calls=10, b64_calls=3)
     print(report.render())
-    assert report.data["checks"]["onnx_fp32_max_abs_diff"]["value"] <= 1e-4
+    assert report.data["engines"]["onnx_fp32"]["vs_float"]["max_abs_diff"] <= 1e-4
 
 
 def test_a_model_saved_by_paddle_2_6(tmp_path):
@@ -105,7 +105,7 @@ def test_a_model_saved_by_paddle_2_6(tmp_path):
     out = runtime.open(bundle.directory, precision="fp32").predict(fixed_input())[0]
     np.testing.assert_allclose(out, np.load(OUT / "expected_output.npy"), atol=1e-5)
     report = run_parity(bundle.directory, limit=16, b1_calls=10, b64_calls=3)
-    assert report.data["checks"]["onnx_fp32_max_abs_diff"]["value"] <= 1e-4, report.render()
+    assert report.data["engines"]["onnx_fp32"]["vs_float"]["max_abs_diff"] <= 1e-4, report.render()
 
 
 def test_int8_weights_are_stored_as_int8_and_outputs_do_not_change(tmp_path, lenet_ptq, batch):

@@ -20,13 +20,15 @@ def test_parity_gates_every_artifact_on_the_full_test_set(lenet_bundle, tmp_path
     assert {"paddle_fp32", "onnx_fp32", "onnx_int8_exact", "onnx_int8"} <= set(engines)
     assert engines["onnx_int8"]["artifact"] == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8")
     gated = {c for c in data["checks"]}
-    assert {"onnx_fp32_max_abs_diff", "onnx_int8_exact_top1_drop_points", "onnx_int8_top1_drop_points",
-            "onnx_int8_vs_exact_argmax_agreement", "onnx_int8_variants_max_abs_diff"} <= gated
+    assert {"onnx_fp32_sqnr_db", "onnx_int8_exact_top1_drop_points", "onnx_int8_top1_drop_points",
+            "onnx_int8_vs_exact_argmax_agreement", "onnx_int8_variants_max_abs_diff", "onnx_int8_kernel_max_steps"} <= gated
+    assert engines["onnx_int8"]["kernels"]["checked"] > 0 and not engines["onnx_int8"]["kernels"]["deviating"]
     assert "runtime_overhead_ratio" not in gated and "runtime_overhead_ratio" in data["goals"]  # speed never gates
     assert data["checks"]["onnx_int8_vs_exact_argmax_agreement"]["value"] >= 0.999
     assert all(v > 0 for v in data["latency_us"].values())
     saved = json.loads(report.save(tmp_path / "report.json").read_text())
-    assert saved["checks"]["onnx_fp32_max_abs_diff"]["passed"] is True
+    assert saved["checks"]["onnx_fp32_sqnr_db"]["passed"] is True
+    assert saved["engines"]["onnx_fp32"]["vs_float"]["max_abs_diff"] <= 1e-4  # reported, and small on LeNet
 
 
 def test_the_manifest_states_what_parity_measures_on_each_artifact(lenet_bundle):
@@ -43,7 +45,7 @@ def test_the_manifest_states_what_parity_measures_on_each_artifact(lenet_bundle)
 
 
 def test_a_failed_check_is_reported_not_hidden(lenet_bundle):
-    strict = {**TOLERANCES, "onnx_fp32_max_abs_diff": (0.0, "max")}
+    strict = {**TOLERANCES, "onnx_fp32_sqnr_db": (1000.0, "min")}
     report = run_parity(lenet_bundle.directory, limit=500, b1_calls=10, b64_calls=2, tolerances=strict)
     assert not report.ok and "FAIL" in report.render()
 

@@ -37,12 +37,13 @@ def _all_shapes(model: onnx.ModelProto, sample: Optional[Dict[str, np.ndarray]])
     return {**initializers, **{n: tuple(v.shape) for n, v in zip(names, session.run(names, feeds))}}
 
 
-def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> int:
-    """FLOPs of one sample through the model's Conv, Gemm and MatMul nodes: of `sample`'s first row (what a benchmark
-    feeds: a detector's FLOPs depend on the image size), else of an input with every dynamic dimension 1."""
+def node_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, int]:
+    """FLOPs of one sample through each Conv, Gemm and MatMul node, keyed by the node's output tensor: of `sample`'s first
+    row (what a benchmark feeds: a detector's FLOPs depend on the image size), else of an input with every dynamic
+    dimension 1."""
     model = onnx.load(str(onnx_path))
     shapes = _all_shapes(model, sample)
-    total = 0
+    flops = {}
     for node in model.graph.node:
         if node.op_type not in COUNTED:
             continue
@@ -54,5 +55,10 @@ def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None)
             macs_per_output = weight[1] if trans_b else weight[0]
         else:
             macs_per_output = weight[-2]
-        total += 2 * int(np.prod(out)) * macs_per_output
-    return total
+        flops[node.output[0]] = 2 * int(np.prod(out)) * macs_per_output
+    return flops
+
+
+def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> int:
+    """FLOPs of one sample through the model's Conv, Gemm and MatMul nodes (see `node_flops`)."""
+    return sum(node_flops(onnx_path, sample).values())

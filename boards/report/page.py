@@ -11,8 +11,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from ...export.evaluation import IDENTICAL_SQNR_DB
 from ...runtime.files import atomic_file
-from . import charts
+from . import charts, layer_charts
 from .run_dir import DATA, HTML, RunDir, read_run_dir
 from .summary import summarize
 
@@ -107,7 +108,30 @@ def _figures(summary: Dict[str, Any], run: RunDir) -> List[Tuple[str, str, str]]
     return made
 
 
-def render(summary: Dict[str, Any], figures: List[Tuple[str, str, str]]) -> str:
+def _db(value: Any) -> str:
+    return "" if value is None else "exact" if value >= IDENTICAL_SQNR_DB else f"{value:.1f}"
+
+
+def _quant_debug(debug: Dict[str, Any], top: int = 15) -> List[str]:
+    """The quant-debug section: the worst rows, then SQNR along the graph and the worst tensors' histograms."""
+    ranked = [next(r for r in debug["rows"] if r["output"] == o) for o in debug["ranking"][:top]]
+    table = _table(("op", "kind", "type", "precision", "FLOPs", "local dB", "global dB", "Paddle dB", "clipped", "fused vs exact"),
+                   ((html.escape(r["output"]), r["kind"], r["op_type"], html.escape(r["precision"]), f"{100 * r['flops_share']:.1f} %",
+                     _db(r["local_sqnr_db"]), _db(r["global_sqnr_db"]), _db(r["paddle_global_sqnr_db"]),
+                     "" if r["clipped_fraction"] is None else f"{100 * r['clipped_fraction']:.3f} %",
+                     "" if r["fused"] is None else f"{r['fused']['local_max_steps']} step, {100 * r['fused']['global_differing']:.1f} %")
+                    for r in ranked))
+    parts = [f"<p>{html.escape(debug['float_file'])} vs {html.escape(debug['int8_file'])} (exact int8) on {debug['samples']} samples "
+             f"of {html.escape(debug['data'])}; {len(debug['rows'])} rows, worst {min(top, len(ranked))} shown; fused kernels: "
+             f"{html.escape(debug['fused_file'])} on {html.escape(debug['fused_engine'])}; "
+             f"{len(debug['deviating_kernels'])} deviate by more than {debug['kernel_step_limit']} step.</p>", table]
+    for fig_id, draw in (("sqnr_along_graph", layer_charts.sqnr_along_graph), ("worst_histograms", layer_charts.worst_histograms)):
+        parts.append(f"<figure id='{fig_id}'><img alt='{fig_id}' src='data:image/png;base64,{_png(draw(debug))}'>"
+                     f"<figcaption>{html.escape(draw.__doc__ or fig_id)}</figcaption></figure>")
+    return parts
+
+
+def render(summary: Dict[str, Any], figures: List[Tuple[str, str, str]], debug: Optional[Dict[str, Any]] = None) -> str:
     """The whole page as one string."""
     title = f"paddle-edge report: {summary['model']}"
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
@@ -121,6 +145,8 @@ def render(summary: Dict[str, Any], figures: List[Tuple[str, str, str]]) -> str:
     for fig_id, caption, png in figures:
         parts.append(f"<figure id='{fig_id}'><img alt='{fig_id}' src='data:image/png;base64,{png}'>"
                      f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    if debug is not None:
+        parts += ["<h2>Where int8 loses (quant-debug)</h2>", *_quant_debug(debug)]
     parts += ["<h2>Latency and throughput</h2>", _latency(summary),
               "<h2>Toolchain</h2>", _table(("package", "version"), sorted(summary["toolchain"].items()))]
     if summary["skipped"]:
@@ -138,5 +164,5 @@ def make_report(run_dir: Path) -> Tuple[Path, Path]:
     with atomic_file(data) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
     with atomic_file(page) as tmp:
-        tmp.write_text(render(summary, figures), encoding="utf-8")
+        tmp.write_text(render(summary, figures, run.quant_debug), encoding="utf-8")
     return page, data

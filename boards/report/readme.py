@@ -30,8 +30,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
     "robustness": {"robustness.json": "make test"},
-    "ocr": {f"ocr/parity-{kind}.json": f"paddle-edge parity bundles/ppocr-{kind} --data runs/ocr/{kind}-test/{kind}_gt.txt "
-            f"--no-latency --json parity-{kind}.json" for kind in ("cls", "rec", "det")},
+    "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
+            f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
 }
 OCR_METRICS = {"classification": ("top1", "top-1"), "text_recognition": ("char_acc", "character accuracy"),
                "text_detection": ("f1", "box F1 at IoU 0.5")}
@@ -195,6 +195,10 @@ def ocr(files: Mapping[str, Json]) -> str:
         metric, name = OCR_METRICS[parity["task"]]
         quant = parity.get("quantization") or {}
         recipe = f"PTQ {quant.get('algo', '?')}, {quant.get('batch_nums', '?')} x {quant.get('batch_size', '?')} images" if quant else "-"
+        if quant.get("accuracy_control"):
+            control = quant["accuracy_control"]
+            recipe += (f"; {len(quant['keep_float'])} ops kept in float by accuracy control (max drop {control['max_drop_points']:g} "
+                       f"points on {len(control['trials'])} validation trials)")
         for key in _ordered(list(parity["engines"]), PARITY_ENGINES):
             e = parity["engines"][key]
             drop = e.get(f"{metric}_drop_points")

@@ -11,11 +11,13 @@ import numpy as np
 from ...runtime.errors import PaddleEdgeError
 
 PARITY, PREDICTIONS, BENCH = "parity.json", "predictions.npz", "bench.json"
+QUANT_DEBUG = "quant-debug.json"  # optional: a section on where int8 loses
 HTML, DATA = "report.html", "report.json"
 MAKES = {
     PARITY: "paddle-edge parity BUNDLE --json {run}/parity.json --predictions {run}/predictions.npz",
     PREDICTIONS: "paddle-edge parity BUNDLE --json {run}/parity.json --predictions {run}/predictions.npz",
     BENCH: "paddle-edge bench BUNDLE --json {run}/bench.json",
+    QUANT_DEBUG: "paddle-edge quant-debug BUNDLE --json {run}/quant-debug.json",
 }
 
 
@@ -27,6 +29,7 @@ class RunDir:
     parity: Dict[str, Any]
     bench: Dict[str, Any]
     predictions: Optional[Dict[str, np.ndarray]]  # None for models without classes (regression)
+    quant_debug: Optional[Dict[str, Any]] = None  # quant-debug.json, where the run has one
 
 
 def _need(root: Path, name: str) -> Path:
@@ -51,4 +54,5 @@ def read_run_dir(root: Path) -> RunDir:
     if "top1" in parity.get("engines", {}).get("paddle_fp32", {}).get("scores", {}):
         with np.load(_need(root, PREDICTIONS)) as npz:
             predictions = {k: npz[k] for k in npz.files}
-    return RunDir(root, parity, bench, predictions)
+    debug = _json(root / QUANT_DEBUG) if (root / QUANT_DEBUG).is_file() else None
+    return RunDir(root, parity, bench, predictions, debug)

@@ -1,0 +1,211 @@
+"""Run float and int8 side by side on the user's data and measure every compute op of the int8 model that ships.
+
+Three runs of the int8 ONNX per group of inputs, all matched to the float ONNX's tensors by name:
+- global: the int8 model as written (graph optimizations off: exact QDQ), its error accumulated up to each op;
+- local: the same model with each op's activation inputs taken from the float model, so each op's output carries only
+  the error it adds itself (its quantizers' and its weights');
+- fused vs exact: the int8 file this CPU's runtime runs, with onnxruntime's fused int8 kernels, against the same file's
+  exact semantics, in output codes: along the whole run, and op by op on identical input codes.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from tqdm import tqdm
+
+from ... import runtime
+from ...export.evaluation import EvaluationSet
+from ..bench.flops import node_flops
+from ..provenance import provenance
+from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
+from .paddle_tensors import PaddleTensors, after_bias, variables
+from .report import FusedVsExact, LayerRow, QuantDebugReport
+from .sessions import FLOAT_FEED, Session, exposing, rewired_to_float, single_op, with_float_inputs
+from .tensor_stats import Agreement, CodeAgreement, Coverage, Histogram
+
+FLOAT_ARTIFACT = "onnx-fp32"
+INT8_ARTIFACT = "onnx-int8"
+REFERENCE_ARTIFACT = "paddle-fp32-program"
+
+
+def _artifact_path(bundle: runtime.Bundle, name: str) -> Path:
+    if name not in bundle.manifest.artifacts:
+        raise runtime.BundleError(f"{bundle.root} has no {name} artifact",
+                                  "export it with an int8 model: `paddle-edge export MODEL --int8 INT8_DIR --target onnx`")
+    return bundle.path_of(name)
+
+
+class _Runs:
+    """The sessions of one debugger run and the running statistics they feed."""
+
+    def __init__(self, float_model: onnx.ModelProto, int8_model: onnx.ModelProto, fused_model: onnx.ModelProto,
+                 ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int) -> None:
+        self.ops = ops
+        self.local_ops = [op for op in ops if all(s is not None for s in op.float_sources)]
+        self.quantizers = [q for q in quantizers if q.reference is not None]
+        self.model_output = int8_model.graph.output[0].name  # the same Paddle variable in both models
+        wanted = sorted({op.reference for op in ops} | {s for op in self.local_ops for s in op.float_sources}
+                        | {q.reference for q in self.quantizers} | {self.model_output})
+        outputs = [op.output for op in ops] + [q.quantizer.codes for q in self.quantizers] + [self.model_output]
+        self.float = Session(exposing(float_model, wanted), wanted, fused=False, threads=threads)
+        self.exact = Session(exposing(int8_model, outputs), outputs, fused=False, threads=threads)
+        self.local = Session(exposing(rewired_to_float(int8_model, self.local_ops), [op.output for op in self.local_ops]),
+                             [op.output for op in self.local_ops], fused=False, threads=threads)
+        self.int8_ops = [op for op in ops if op.precision == INT8 and op.output_codes]
+        self.output_base = Agreement()
+        self.float_inputs = {op.output: Session(with_float_inputs(int8_model, op), [self.model_output], fused=False, threads=threads)
+                             for op in ops if op.precision == INT8}
+        self.output_with_float_inputs = {output: Agreement() for output in self.float_inputs}
+        codes = sorted({c for op in self.int8_ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
+        self.fused = Session(exposing(fused_model, codes), codes, fused=True, threads=threads)
+        self.fused_exact = Session(exposing(fused_model, codes), codes, fused=False, threads=threads)
+        self.alone = {op.output: (Session(single_op(fused_model, op), [op.output_codes], fused=True, threads=threads),
+                                  Session(single_op(fused_model, op), [op.output_codes], fused=False, threads=threads))
+                      for op in self.int8_ops}
+        self.global_ = {op.output: Agreement() for op in ops}
+        self.histograms = {op.output: Histogram() for op in ops}
+        self.local_ = {op.output: Agreement() for op in self.local_ops}
+        self.coverage = {op.output: Coverage(*op.inputs[0].float_range) for op in self.local_ops if op.inputs and op.inputs[0]}
+        self.fused_global = {op.output: CodeAgreement() for op in self.int8_ops}
+        self.fused_local = {op.output: CodeAgreement() for op in self.int8_ops}
+        self.q_local = {q.quantizer.codes: Agreement() for q in self.quantizers}
+        self.q_global = {q.quantizer.codes: Agreement() for q in self.quantizers}
+        self.q_coverage = {q.quantizer.codes: Coverage(*q.quantizer.float_range) for q in self.quantizers}
+        self.histograms.update({q.quantizer.codes: Histogram() for q in self.quantizers})
+
+    def add(self, feeds: Dict[str, np.ndarray]) -> None:
+        ref = self.float.run(feeds)
+        exact = self.exact.run(feeds)
+        for op in self.ops:
+            self.global_[op.output].add(ref[op.reference], exact[op.output])
+            self.histograms[op.output].add(ref[op.reference], exact[op.output])
+            if op.output in self.coverage:
+                self.coverage[op.output].add(ref[op.float_sources[0]])
+        for q in self.quantizers:
+            x, codes = ref[q.reference], q.quantizer.codes
+            self.q_local[codes].add(x, _fake_quantized(x, q.quantizer))
+            dequantized = _dequantized(exact[codes], q.quantizer)
+            self.q_global[codes].add(x, dequantized)
+            self.histograms[codes].add(x, dequantized)
+            self.q_coverage[codes].add(x)
+        self.output_base.add(ref[self.model_output], exact[self.model_output])
+        for output, session in self.float_inputs.items():
+            self.output_with_float_inputs[output].add(ref[self.model_output], session.run(feeds)[self.model_output])
+        local = self.local.run({**feeds, **{FLOAT_FEED.format(s): ref[f] for op in self.local_ops
+                                            for s, f in zip(op.activation_sources, op.float_sources)}})
+        for op in self.local_ops:
+            self.local_[op.output].add(ref[op.reference], local[op.output])
+        fused, fused_exact = self.fused.run(feeds), self.fused_exact.run(feeds)
+        for op in self.int8_ops:
+            self.fused_global[op.output].add(fused_exact[op.output_codes], fused[op.output_codes])
+            alone_fused, alone_exact = self.alone[op.output]
+            codes = {q.codes: fused_exact[q.codes] for q in op.inputs if q}
+            self.fused_local[op.output].add(alone_exact.run(codes)[op.output_codes], alone_fused.run(codes)[op.output_codes])
+
+    def row(self, op: ComputeOp, flops: Dict[str, int], paddle_sqnr_db: Optional[float]) -> LayerRow:
+        total = sum(flops.values()) or 1
+        local = self.local_.get(op.output)
+        cover = self.coverage.get(op.output)
+        quantizer = op.inputs[0] if op.inputs else None
+        fused = None
+        if op.output in self.fused_local:
+            lo, gl = self.fused_local[op.output], self.fused_global[op.output]
+            fused = FusedVsExact(lo.max_steps, lo.differing_fraction, gl.max_steps, gl.differing_fraction)
+        return LayerRow(
+            kind="op", position=op.position, op=op.node, op_type=op.op_type, output=op.output, precision=op.precision, weight=op.weight,
+            flops_share=flops.get(op.output, 0) / total,
+            local_sqnr_db=local.sqnr_db if local else None, local_cosine=local.cosine if local else None,
+            global_sqnr_db=self.global_[op.output].sqnr_db, global_cosine=self.global_[op.output].cosine,
+            paddle_global_sqnr_db=paddle_sqnr_db,
+            float_input_gain_db=(self.output_with_float_inputs[op.output].sqnr_db - self.output_base.sqnr_db
+                                 if op.output in self.output_with_float_inputs else None),
+            weight_range=op.weight_range, weight_scale=op.weight_scale,
+            activation_range=(cover.seen_min, cover.seen_max) if cover and cover.count else None,
+            activation_calibrated=quantizer.float_range if quantizer else None,
+            clipped_fraction=cover.clipped_fraction if cover and cover.count else None, fused=fused,
+            histogram=self.histograms[op.output].to_json())
+
+
+    def quantizer_row(self, q: ActivationQuantizer) -> LayerRow:
+        codes = q.quantizer.codes
+        local, glob, cover = self.q_local[codes], self.q_global[codes], self.q_coverage[codes]
+        return LayerRow(
+            kind="quantizer", position=q.position, op=codes, op_type="QuantizeLinear", output=q.quantizer.source,
+            precision=INT8, weight=q.weight, flops_share=0.0, local_sqnr_db=local.sqnr_db, local_cosine=local.cosine,
+            global_sqnr_db=glob.sqnr_db, global_cosine=glob.cosine, paddle_global_sqnr_db=None, float_input_gain_db=None,
+            weight_range=None, weight_scale=None,
+            activation_range=(cover.seen_min, cover.seen_max), activation_calibrated=q.quantizer.float_range,
+            clipped_fraction=cover.clipped_fraction, fused=None, histogram=self.histograms[codes].to_json())
+
+
+def _dequantized(codes: np.ndarray, q: Quantizer) -> np.ndarray:
+    return (codes.astype(np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)
+
+
+def _fake_quantized(x: np.ndarray, q: Quantizer) -> np.ndarray:
+    """What QuantizeLinear then DequantizeLinear give for float `x`: round half to even, saturate."""
+    codes = np.clip(np.round(x / np.float32(q.scale)) + q.zero_point, q.qmin, q.qmax)
+    return _dequantized(codes, q)
+
+
+class _PaddleRuns:
+    """PaddleSlim's int8 program and the float program in Paddle, on the variables holding the debugged ops' outputs."""
+
+    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int) -> None:
+        shared = variables(float_dir) & variables(int8_dir)
+        biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
+        wanted = {op.output: biased.get(op.reference, op.reference) for op in ops}
+        self.names = {output: name for output, name in wanted.items() if name in shared}
+        unique = list(dict.fromkeys(self.names.values()))
+        self.float = PaddleTensors(float_dir, unique, threads)
+        self.int8 = PaddleTensors(int8_dir, unique, threads)
+        self.agreement = {name: Agreement() for name in unique}
+
+    def add(self, feeds: Dict[str, np.ndarray]) -> None:
+        ref, got = self.float.run(feeds), self.int8.run(feeds)
+        for name, agreement in self.agreement.items():
+            agreement.add(ref[name], got[name])
+
+    def sqnr_db(self, output: str) -> Optional[float]:
+        return self.agreement[self.names[output]].sqnr_db if output in self.names else None
+
+
+def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int = 2, fused_artifact: Optional[str] = None,
+                 int8_model: Optional[Path] = None) -> QuantDebugReport:
+    """Measure every compute op and activation quantizer of the bundle's int8 ONNX against its fp32 ONNX on
+    `evaluation`'s inputs; with `int8_model` (PaddleSlim's int8 program) also that program in Paddle against the bundle's
+    float Paddle program, tensor by tensor."""
+    start = time.perf_counter()
+    float_path, int8_path = _artifact_path(bundle, FLOAT_ARTIFACT), _artifact_path(bundle, INT8_ARTIFACT)
+    fused_artifact = fused_artifact or runtime.open(bundle, precision="int8", threads=threads).artifact
+    fused_path = _artifact_path(bundle, fused_artifact)
+    float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
+    ops = match_networks(float_onnx, int8_onnx)
+    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, activation_quantizers(float_onnx, int8_onnx, ops),
+                 threads)
+    paddle = None
+    if int8_model is not None:
+        reference = bundle.path_of(REFERENCE_ARTIFACT).parent if REFERENCE_ARTIFACT in bundle.manifest.artifacts else None
+        if reference is None:
+            raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
+                                      "export the bundle with its reference (the default)")
+        paddle = _PaddleRuns(reference, Path(int8_model), ops, threads)
+    for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
+        runs.add(group)
+        if paddle is not None:
+            paddle.add(group)
+    flops = node_flops(float_path, evaluation.groups[0])
+    return QuantDebugReport(
+        model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,
+        fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples,
+        paddle_int8_model=str(int8_model) if int8_model else None,
+        rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),
+        data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]
+                          + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),
+        seconds=round(time.perf_counter() - start, 1), provenance=provenance())
+

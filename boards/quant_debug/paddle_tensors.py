@@ -1,0 +1,91 @@
+"""Intermediate tensors of a Paddle inference program, read with Paddle Inference: the program is copied with a fetch
+op appended for each wanted variable, and run with IR optimization off so that no fusion pass removes them.
+
+This is how the debugger sees PaddleSlim's quantized program as Paddle runs it (fake quantization in float) next to
+the float program, tensor by tensor, so a loss present in ONNX but not in Paddle is pinned on the export."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Dict, Sequence
+
+import numpy as np
+import paddle.inference as paddle_infer
+from paddle.base.proto import framework_pb2
+
+from ...source.paddle_program import find_model_files
+
+
+def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
+    desc = framework_pb2.ProgramDesc()
+    desc.ParseFromString(find_model_files(model_dir).program.read_bytes())
+    return desc
+
+
+def variables(model_dir: Path) -> frozenset:
+    """The names of the variables of a program's main block."""
+    return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
+
+
+def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
+    """Each name -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx gives an ONNX Conv
+    or MatMul the bias Paddle adds in a separate elementwise_add, under the name of the op before the add."""
+    block = _program(model_dir).blocks[0]
+    persistable = {v.name for v in block.vars if v.persistable}
+    readers: Dict[str, list] = {}
+    for op in block.ops:
+        for slot in op.inputs:
+            for arg in slot.arguments:
+                readers.setdefault(arg, []).append(op)
+    mapped = {}
+    for name in names:
+        users = readers.get(name, [])
+        add = users[0] if len(users) == 1 and users[0].type == "elementwise_add" else None
+        operands = [a for slot in add.inputs for a in slot.arguments] if add else []
+        if add and any(a in persistable for a in operands if a != name):
+            mapped[name] = next(a for slot in add.outputs if slot.parameter == "Out" for a in slot.arguments)
+        else:
+            mapped[name] = name
+    return mapped
+
+
+def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path) -> Path:
+    """A copy of the program in `out_dir` that also fetches `names`, after its own outputs."""
+    desc = _program(model_dir)
+    block = desc.blocks[0]
+    first = sum(op.type == "fetch" for op in block.ops)
+    for col, name in enumerate(names, first):
+        op = block.ops.add()
+        op.type = "fetch"
+        op.inputs.add(parameter="X", arguments=[name])
+        op.outputs.add(parameter="Out", arguments=["fetch"])
+        op.attrs.add(name="col", type=framework_pb2.AttrType.INT, i=col)
+    files = find_model_files(model_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "model.pdmodel").write_bytes(desc.SerializeToString())
+    shutil.copy(files.params, out_dir / "model.pdiparams")
+    return out_dir
+
+
+class PaddleTensors:
+    """Runs a Paddle program and returns the wanted intermediate tensors by name."""
+
+    def __init__(self, model_dir: Path, names: Sequence[str], threads: int) -> None:
+        self.names = list(names)
+        with tempfile.TemporaryDirectory(prefix="paddle-tensors-") as work:
+            copy = _with_fetches(Path(model_dir), self.names, Path(work))
+            config = paddle_infer.Config(str(copy / "model.pdmodel"), str(copy / "model.pdiparams"))
+            config.disable_gpu()
+            config.switch_ir_optim(False)
+            config.set_cpu_math_library_num_threads(threads)
+            config.disable_glog_info()
+            self.predictor = paddle_infer.create_predictor(config)
+
+    def run(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        for name in self.predictor.get_input_names():
+            handle = self.predictor.get_input_handle(name)
+            handle.reshape(feeds[name].shape)
+            handle.copy_from_cpu(np.ascontiguousarray(feeds[name]))
+        self.predictor.run()
+        return {name: self.predictor.get_output_handle(name).copy_to_cpu() for name in self.names}

@@ -1,0 +1,156 @@
+"""The debugger's findings: one row per compute op, ranked worst first, as JSON (schema below) and as a terminal table."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from ...export.evaluation import IDENTICAL_SQNR_DB
+from ...runtime.files import atomic_file
+
+SCHEMA = "paddle-edge.quant-debug/1"
+SCHEMA_FILE = Path(__file__).with_name("quant_debug.schema.json")
+# A fused int8 kernel that lands more than this many quantization steps from the exact QDQ result on the same input
+# codes is not rounding differently: it computes something else (the u8s8 saturation of x86 without VNNI, say).
+KERNEL_STEP_LIMIT = 1
+# An op whose exact int8 ONNX output is this much further from float than PaddleSlim's program in Paddle is lost in export.
+EXPORT_LOSS_DB = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class FusedVsExact:
+    """The fused int8 kernel this CPU runs against the op's exact QDQ semantics, in its output codes: on the same
+    input codes (local) and along the whole fused run (global)."""
+
+    local_max_steps: int
+    local_differing: float
+    global_max_steps: int
+    global_differing: float
+
+    @property
+    def deviates(self) -> bool:
+        return self.local_max_steps > KERNEL_STEP_LIMIT
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerRow:
+    """One compute op, or one activation quantizer, of the int8 model against the float model."""
+
+    kind: str  # "op" or "quantizer"
+    position: int  # in the int8 graph's node list
+    op: str
+    op_type: str
+    output: str
+    precision: str
+    weight: Optional[str]
+    flops_share: float
+    local_sqnr_db: Optional[float]  # None: not measured (an input the float model does not have); 999: identical to float
+    local_cosine: Optional[float]
+    global_sqnr_db: float
+    global_cosine: float
+    paddle_global_sqnr_db: Optional[float]  # PaddleSlim's program in Paddle vs the float program, same tensor (with --int8-model)
+    # how much the model output's SQNR against float rises when this op alone reads its activations unquantized: the
+    # measured sensitivity the ranking puts first (None: not an int8 op)
+    float_input_gain_db: Optional[float]
+    weight_range: Optional[Tuple[float, float]]
+    weight_scale: Optional[Tuple[float, float]]
+    activation_range: Optional[Tuple[float, float]]  # seen on the data, of its first quantized input
+    activation_calibrated: Optional[Tuple[float, float]]  # what that input's scale can represent
+    clipped_fraction: Optional[float]
+    fused: Optional[FusedVsExact]
+    histogram: Optional[Dict[str, List[float]]]  # float and int8 (exact) values on shared bins: edges, float, int8
+
+    @property
+    def rank_key(self) -> Tuple[float, float]:
+        """Worst first: the int8 ops whose float inputs would help the model's output most, by that gain; then every other
+        row by the SQNR it adds on its own; rows with nothing measured last."""
+        gain = -self.float_input_gain_db if self.float_input_gain_db is not None else math.inf
+        return gain, math.inf if self.local_sqnr_db is None else self.local_sqnr_db
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantDebugReport:
+    """Every compute op, ranked; what was compared, on which data and engines."""
+
+    model: str
+    float_file: str
+    int8_file: str
+    fused_file: str
+    fused_engine: str
+    paddle_int8_model: Optional[str]
+    rewrites: Dict[str, int]  # what export did to PaddleSlim's int8 graph (export/onnx_qdq_layout.py)
+    samples: int
+    data: str
+    rows: Tuple[LayerRow, ...]
+    seconds: float
+    provenance: Dict[str, Any]
+
+    @property
+    def ranked(self) -> List[LayerRow]:
+        return sorted(self.rows, key=lambda r: (r.rank_key, r.position))
+
+    @property
+    def lost_in_export(self) -> List[LayerRow]:
+        """Ops whose int8 ONNX is much further from float than PaddleSlim's program in Paddle (with --int8-model)."""
+        return [r for r in self.rows if r.paddle_global_sqnr_db is not None
+                and r.global_sqnr_db < min(r.paddle_global_sqnr_db, IDENTICAL_SQNR_DB) - EXPORT_LOSS_DB]
+
+    @property
+    def deviating_kernels(self) -> List[LayerRow]:
+        return [r for r in self.rows if r.fused is not None and r.fused.deviates]
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"schema": SCHEMA, **{k: v for k, v in dataclasses.asdict(self).items() if k != "rows"},
+                "kernel_step_limit": KERNEL_STEP_LIMIT,
+                "ranking": [r.output for r in self.ranked],
+                "deviating_kernels": [r.output for r in self.deviating_kernels],
+                "lost_in_export": [r.output for r in self.lost_in_export], "export_loss_db": EXPORT_LOSS_DB,
+                "rows": [dataclasses.asdict(r) for r in self.rows]}
+
+    def save(self, path: Path) -> None:
+        with atomic_file(Path(path)) as tmp:
+            tmp.write_text(json.dumps(self.to_json(), indent=1, allow_nan=False))
+
+
+def _db(value: Optional[float]) -> str:
+    return "" if value is None else "exact" if value >= IDENTICAL_SQNR_DB else f"{value:6.1f}"
+
+
+def format_table(report: QuantDebugReport, top: int) -> str:
+    """The `top` worst ops as a terminal table, then the kernels that deviate from the exact int8 semantics."""
+    paddle = report.paddle_int8_model is not None
+    head = f"{'rank':>4}  {'op':<28} {'type':<8} {'precision':<9} {'FLOPs':>6} {'gain dB':>7} {'local dB':>8} {'global dB':>9} " \
+           + (f"{'Paddle dB':>9} " if paddle else "") + f"{'cosine':>8} {'clipped':>8} {'fused vs exact':>15}"
+    lines = [f"{report.model}: {len(report.rows)} compute ops, {report.samples} samples of {report.data}",
+             f"float {report.float_file} vs int8 {report.int8_file} (exact QDQ); fused: {report.fused_file} on {report.fused_engine}",
+             head, "-" * len(head)]
+    for rank, r in enumerate(report.ranked[:top], 1):
+        precision = "act-q" if r.kind == "quantizer" else "int8" if r.precision == "int8" else (
+            "w-round" if r.precision.startswith("float,") else "float")
+        clipped = "" if r.clipped_fraction is None else f"{100 * r.clipped_fraction:7.3f}%"
+        fused = "" if r.fused is None else f"{r.fused.local_max_steps} step, {100 * r.fused.global_differing:4.1f}%"
+        gain = "" if r.float_input_gain_db is None else f"{r.float_input_gain_db:+.2f}"
+        lines.append(f"{rank:>4}  {r.output[:28]:<28} {r.op_type[:8]:<8} {precision:<9} {100 * r.flops_share:5.1f}% {gain:>7} "
+                     f"{_db(r.local_sqnr_db):>8} {_db(r.global_sqnr_db):>9} "
+                     + (f"{_db(r.paddle_global_sqnr_db):>9} " if paddle else "")
+                     + f"{r.global_cosine:8.5f} {clipped:>8} {fused:>15}")
+    lines.append("gain: the model output's SQNR gained when the op alone reads float inputs (what ranks it); "
+                 "local: the error the op adds on the float model's own inputs; global: accumulated up to it; "
+                 "fused vs exact: largest difference in output codes on the same input codes, share of codes differing along the run")
+    if paddle:
+        lost = report.lost_in_export
+        lines.append(f"Paddle dB: PaddleSlim's int8 program ({report.paddle_int8_model}) in Paddle against the float program; "
+                     + (f"{len(lost)} ops lose more than {EXPORT_LOSS_DB:g} dB in export, first {lost[0].output} "
+                        f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB; "
+                        f"the export's rewrites: {report.rewrites})" if lost else
+                        f"no op loses more than {EXPORT_LOSS_DB:g} dB in export (rewrites: {report.rewrites})"))
+    bad = report.deviating_kernels
+    if bad:
+        lines.append(f"{len(bad)} fused kernels land more than {KERNEL_STEP_LIMIT} step from the exact int8 result on this CPU: "
+                     + ", ".join(r.output for r in bad[:8]) + " (keep them in float, or use 7-bit weights for them)")
+    else:
+        lines.append(f"every fused int8 kernel is within {KERNEL_STEP_LIMIT} quantization step of the exact int8 result on this CPU")
+    return "\n".join(lines)
+

@@ -1,0 +1,111 @@
+"""The onnxruntime sessions the debugger reads tensors from: a model with chosen tensors exposed as outputs, the int8
+model rewired so each compute op reads the float model's activations ("local"), and one compute op cut out of the int8
+graph with its quantizers, to run its fused int8 kernel and its exact QDQ semantics on the same input codes."""
+from __future__ import annotations
+
+from typing import Dict, Sequence
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper
+
+from .graph import ComputeOp
+
+Feeds = Dict[str, np.ndarray]
+FLOAT_FEED = "{}@float"  # the graph input a rewired activation is fed through
+
+
+class Session:
+    """An onnxruntime session over a model in memory, fetching `outputs` by name."""
+
+    def __init__(self, model: onnx.ModelProto, outputs: Sequence[str], fused: bool, threads: int) -> None:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        if not fused:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.outputs = list(outputs)
+
+    def run(self, feeds: Feeds) -> Dict[str, np.ndarray]:
+        """The exposed tensors for `feeds` (extra feeds the model does not take are ignored)."""
+        values = self.session.run(self.outputs, {name: feeds[name] for name in self.inputs})
+        return dict(zip(self.outputs, values))
+
+
+def exposing(model: onnx.ModelProto, tensors: Sequence[str]) -> onnx.ModelProto:
+    """A copy of `model` with `tensors` among its outputs (onnxruntime keeps fusing around a fetched QuantizeLinear
+    output, so the fused int8 kernels still run)."""
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    known = {o.name for o in copy.graph.output}
+    copy.graph.output.extend(helper.make_empty_tensor_value_info(t) for t in dict.fromkeys(tensors) if t not in known)
+    return copy
+
+
+def rewired_to_float(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> onnx.ModelProto:
+    """A copy of the int8 `model` in which every activation input of `ops` (the tensor its quantizer reads, or the op
+    itself where the input is not quantized) comes from a new graph input fed with the float model's tensor: each
+    op's output is then its own error alone, on the float model's inputs."""
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    quantizers = {q.codes for op in ops for q in op.inputs if q}
+    float_inputs = {(op.output, source) for op in ops for q, source in zip(op.inputs, op.activation_sources) if q is None}
+    fed = set()
+    for node in copy.graph.node:
+        slots = [0] if node.op_type == "QuantizeLinear" and node.output[0] in quantizers else []
+        slots += [i for i, name in enumerate(node.input) if (node.output[0], name) in float_inputs]
+        for i in slots:
+            fed.add(node.input[i])
+            node.input[i] = FLOAT_FEED.format(node.input[i])
+    copy.graph.input.extend(helper.make_tensor_value_info(FLOAT_FEED.format(name), onnx.TensorProto.FLOAT, None)
+                            for name in sorted(fed))
+    return copy
+
+
+def single_op(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
+    """The int8 `op` alone: inputs its activations' codes, then their DequantizeLinear, the weight's, the op and the
+    QuantizeLinear after it; output those codes. Fused, onnxruntime runs it as its int8 kernel (QLinearConv ...)."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    node = producer[op.output]
+    q_after = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.output[0] == op.output_codes)
+    codes = {q.codes for q in op.inputs if q}
+    nodes = [producer[name] for name in node.input if name in producer and producer[name].op_type == "DequantizeLinear"]
+    nodes += [node, q_after]
+    constants = [producer[name] for n in nodes for name in n.input
+                 if name in producer and producer[name].op_type == "Constant"]
+    nodes = list({id(n): n for n in constants + nodes}.values())
+    made = {o for n in nodes for o in n.output}
+    needed = {name for n in nodes for name in n.input if name and name not in made and name not in codes}
+    initializers = [i for i in g.initializer if i.name in needed]
+    inputs = [helper.make_tensor_value_info(q.codes, onnx.TensorProto.UINT8 if q.qmin == 0 else onnx.TensorProto.INT8, None)
+              for q in op.inputs if q]
+    graph = helper.make_graph(nodes, f"{op.node}-alone", inputs, [helper.make_empty_tensor_value_info(q_after.output[0])],
+                              initializers)
+    return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
+
+
+
+def with_float_inputs(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
+    """A copy of the int8 `model` in which `op` reads its activations unquantized (its weights stay as they are): what
+    keeping that one op's inputs in float would give the whole model. A quantizer with a uint8 zero point of 0 also
+    clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    node = next(n for n in copy.graph.node if n.output and n.output[0] == op.output)
+    producer = {o: n for n in copy.graph.node for o in n.output}
+    for quantizer in (q for q in op.inputs if q):
+        for i, name in enumerate(node.input):
+            dq = producer.get(name)
+            if dq is None or dq.op_type != "DequantizeLinear" or dq.input[0] != quantizer.codes:
+                continue
+            source = quantizer.source
+            if quantizer.qmin == quantizer.zero_point == 0:
+                source = f"{quantizer.source}@relu"
+                if source not in producer:
+                    relu = helper.make_node("Relu", [quantizer.source], [source], name=source)
+                    copy.graph.node.insert(list(copy.graph.node).index(node), relu)
+                    producer[source] = relu
+            node.input[i] = source
+    return copy

@@ -1,0 +1,140 @@
+"""The quantization debugger (`paddle-edge quant-debug`) and the accuracy search behind `compress --max-drop`, on real
+models: the test LeNet and its PaddleSlim int8 twin, and PaddleOCR's recogniser in test_real_models.py."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import jsonschema
+import onnx
+import pytest
+
+from paddle_edge import runtime
+from paddle_edge.accuracy_control import quantize_with_accuracy_control
+from paddle_edge.boards.quant_debug import run_quant_debug
+from paddle_edge.boards.quant_debug.debugger import debug_bundle
+from paddle_edge.boards.quant_debug.graph import INT8, DifferentNetworks, match_networks
+from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table
+from paddle_edge.boards.report import run_dir
+from paddle_edge.boards.report.page import make_report
+from paddle_edge.cli import main
+from paddle_edge.compress.accuracy_search import DropNotMet, search_keep_float
+from paddle_edge.compress.ptq import quantize_ptq
+from paddle_edge.compress.recipe import PtqRecipe
+from paddle_edge.export.evaluation import evaluation_set
+from paddle_edge.runtime.cpu import has_int8_saturation
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.source.fetch import fetch_published
+from paddle_edge.source.model import resolve_model
+from paddle_edge.source.synthetic_text import render
+
+
+@pytest.fixture(scope="module")
+def lenet_debug(lenet_bundle):
+    return run_quant_debug(lenet_bundle.directory, limit=512)
+
+
+def test_every_compute_op_and_quantizer_gets_a_row_in_graph_order(lenet_debug, lenet_bundle):
+    float_model = onnx.load(str(lenet_bundle.directory / "model.fp32.onnx"))
+    compute = [n.output[0] for n in float_model.graph.node if n.op_type in ("Conv", "MatMul", "Gemm")]
+    ops = [r for r in lenet_debug.rows if r.kind == "op"]
+    assert [r.output for r in ops] == compute
+    assert any(r.kind == "quantizer" for r in lenet_debug.rows)
+    assert [r.position for r in lenet_debug.rows] == sorted(r.position for r in lenet_debug.rows)
+    assert abs(sum(r.flops_share for r in ops) - 1.0) < 1e-9
+    int8 = [r for r in ops if r.precision == INT8]
+    assert int8 and all(r.local_sqnr_db is not None and r.local_sqnr_db > 15 for r in int8), format_table(lenet_debug, 20)
+    assert all(r.weight and r.weight.endswith(".w_0") for r in int8)
+
+
+def test_the_ranking_puts_the_largest_local_error_first(lenet_debug):
+    measured = [r.local_sqnr_db for r in lenet_debug.ranked if r.local_sqnr_db is not None]
+    assert measured == sorted(measured)
+
+
+def test_the_json_follows_its_published_schema(lenet_debug, tmp_path):
+    path = tmp_path / "debug.json"
+    lenet_debug.save(path)
+    data = json.loads(path.read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+    assert data["ranking"][0] == lenet_debug.ranked[0].output
+
+
+def test_the_fused_kernels_are_held_to_the_exact_int8_semantics(lenet_bundle):
+    """On x86 without VNNI onnxruntime's u8s8 kernels saturate: the int8-weight file's fused convs land more than one
+    step from the exact result, which the debugger names; the uint8-weight file this CPU's runtime runs does not.
+    With VNNI (or on ARM) both are within a step."""
+    bundle = runtime.load_bundle(lenet_bundle.directory)
+    evaluation = evaluation_set(bundle.manifest, None, 512, None)
+    generic = debug_bundle(bundle, evaluation, fused_artifact="onnx-int8")
+    chosen = debug_bundle(bundle, evaluation)
+    assert not chosen.deviating_kernels, format_table(chosen, 10)
+    assert bool(generic.deviating_kernels) == has_int8_saturation(), format_table(generic, 10)
+    if generic.deviating_kernels:
+        assert "fused kernels land more than 1 step" in format_table(generic, 10)
+
+
+def test_two_different_networks_are_refused_naming_the_first_difference(lenet_bundle, tmp_path):
+    model = onnx.load(str(lenet_bundle.directory / "model.int8.onnx"))
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    renamed = conv.output[0]  # the int8 conv now writes a tensor the float model has no op for
+    for node in model.graph.node:
+        node.input[:] = ["other" if name == renamed else name for name in node.input]
+    conv.output[0] = "other"
+    with pytest.raises(DifferentNetworks, match="compute op 0 differs: the int8 model has Conv -> other, the float model no compute op writing other"):
+        match_networks(onnx.load(str(lenet_bundle.directory / "model.fp32.onnx")), model)
+
+
+def test_quant_debug_cli_prints_the_table_and_writes_json(lenet_bundle, tmp_path, capsys):
+    out = tmp_path / "qd.json"
+    main(["quant-debug", str(lenet_bundle.directory), "--limit", "128", "--top", "3", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "local dB" in printed and "rank" in printed and json.loads(out.read_text())["samples"] == 128
+
+
+def _measured():
+    """A measurement that improves as more ranked layers are kept in float: k layers give 0.95 + 0.01 k."""
+    calls = []
+
+    def measure(keep):
+        calls.append(len(keep))
+        return 0.95 + 0.01 * len(keep)
+
+    return measure, calls
+
+
+def test_the_search_finds_the_fewest_float_layers_with_few_measurements():
+    measure, calls = _measured()
+    best, trials = search_keep_float([f"w{i}" for i in range(40)], measure, float_score=1.0, max_drop=1.0)
+    assert len(best.keep_float) == 4 and best.drop_points <= 1.0  # 0.95 + 0.04 = 0.99: the first k within a point
+    assert calls == [0, 1, 2, 4, 3] and len(trials) == 5
+
+
+def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
+    with pytest.raises(DropNotMet, match="even with all 3 ranked layers in float"):
+        search_keep_float(["a", "b", "c"], lambda keep: 0.5, float_score=1.0, max_drop=1.0)
+
+
+def test_the_report_shows_where_int8_loses(lenet_debug, lenet_run_dir, tmp_path):
+    for name in (run_dir.PARITY, run_dir.PREDICTIONS, run_dir.BENCH):
+        shutil.copy(lenet_run_dir / name, tmp_path / name)
+    lenet_debug.save(tmp_path / run_dir.QUANT_DEBUG)
+    page, _ = make_report(tmp_path)
+    text = page.read_text()
+    assert "Where int8 loses (quant-debug)" in text and lenet_debug.ranked[0].output in text
+    assert "id='sqnr_along_graph'" in text and "id='worst_histograms'" in text
+
+
+def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):
+    """Before any quantization: unlabelled validation images, a metric that is not the task's, a weight the model lacks."""
+    model = resolve_model(fetch_published("ppocr-cls"))
+    images = render("cls", tmp_path / "lines", 4, seed=0).parent / "images"  # a plain folder: no labels
+    recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=4)
+    with pytest.raises(PaddleEdgeError, match="has no labels, so top1 cannot be measured on it"):
+        quantize_with_accuracy_control(model, tmp_path / "out", recipe, images, images, max_drop=0.5)
+    with pytest.raises(PaddleEdgeError, match="is judged by top1, not char_acc"):
+        quantize_with_accuracy_control(model, tmp_path / "out", recipe, images, images, max_drop=0.5, metric="char_acc")
+    with pytest.raises(PaddleEdgeError, match=r"has no weights named \['nope.w_0'\]"):
+        quantize_ptq(model, tmp_path / "out", dataclasses.replace(recipe, keep_float=("nope.w_0",)), calibration=images)
+    assert not (tmp_path / "out").exists()
