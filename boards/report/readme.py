@@ -194,6 +194,7 @@ def ocr(files: Mapping[str, Json]) -> str:
     for parity in files.values():
         metric, name = OCR_METRICS[parity["task"]]
         quant = parity.get("quantization") or {}
+        model = parity["model"] + (", accuracy-controlled int8" if quant.get("accuracy_control") else "")
         recipe = f"PTQ {quant.get('algo', '?')}, {quant.get('batch_nums', '?')} x {quant.get('batch_size', '?')} images" if quant else "-"
         if quant.get("accuracy_control"):
             control = quant["accuracy_control"]
@@ -205,11 +206,12 @@ def ocr(files: Mapping[str, Json]) -> str:
             answers = next((f"{label} {_pct(e['vs_float'][k])}" for k, label in (("argmax_agreement", "same class"),
                             ("text_agreement", "same text"), ("box_f1_vs_float", "box F1")) if k in e.get("vs_float", {})), "-")
             sqnr = e.get("vs_float", {}).get("sqnr_db")
-            rows.append([f"{parity['model']} ({parity['samples']:,})", e["title"], f"{name} {_pct(e['scores'][metric])}",
+            rows.append([f"{model} ({parity['samples']:,})", e["title"], f"{name} {_pct(e['scores'][metric])}",
                          f"{-drop:+.2f} points".replace("-0.00", "+0.00") if drop is not None else "reference",
                          answers, f"{sqnr:.1f} dB" if sqnr is not None else ("exact" if "vs_float" in e else "-"),
                          recipe if e["precision"] == "int8" else "-"])
-    checks = [f"{p['model']}: {sum(c['passed'] for c in p['checks'].values())} of {len(p['checks'])} checks passed"
+    checks = [f"{p['model']}{', accuracy-controlled int8' if (p.get('quantization') or {}).get('accuracy_control') else ''}: "
+              f"{sum(c['passed'] for c in p['checks'].values())} of {len(p['checks'])} checks passed"
               + "".join(f"; **{n} {c['value']:.4g} (limit {c['limit']:g}) FAILED**" for n, c in p["checks"].items() if not c["passed"])
               for p in files.values()]
     table = _table(["model (samples)", "engine", "task metric", "vs float", "answers vs float", "SQNR vs float", "int8 recipe"], rows)
