@@ -23,7 +23,7 @@ from ..runtime.metrics import LABELS, format_scores
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
-from .quant_debug.debugger import debug_bundle
+from .quant_debug.debugger import kernel_steps
 from .quant_debug.report import KERNEL_STEP_LIMIT
 from .latency import paired_ratio, time_in_rounds
 from .provenance import provenance
@@ -167,11 +167,12 @@ def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predict
     chosen = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads)
     engines.add("onnx_int8", f"ONNX Runtime int8, thin runtime ({chosen.artifact}, this CPU's kernels)", chosen.artifact,
                 engines.run(chosen.predict), f"onnxruntime fused int8 kernels on {cpu_info()['label']}", exact="onnx_int8_exact")
-    debug = debug_bundle(bundle, first_samples(engines.evaluation, KERNEL_SAMPLES, KERNEL_GROUPS), engines.threads,
-                         fused_artifact=chosen.artifact)
-    steps = [r.fused.local_max_steps for r in debug.rows if r.fused is not None]
-    engines.rows["onnx_int8"]["kernels"] = {"checked": len(steps), "samples": debug.samples,
-                                            "max_steps": max(steps, default=0), "deviating": [r.output for r in debug.deviating_kernels]}
+    checked = first_samples(engines.evaluation, KERNEL_SAMPLES, KERNEL_GROUPS)
+    kernels = kernel_steps(bundle, checked, chosen.artifact, engines.threads)
+    steps = [agreement.max_steps for agreement in kernels.local.values()]
+    engines.rows["onnx_int8"]["kernels"] = {
+        "checked": len(steps), "samples": checked.samples, "max_steps": max(steps, default=0),
+        "deviating": [output for output, agreement in kernels.local.items() if agreement.max_steps > KERNEL_STEP_LIMIT]}
     if steps:
         engines.values["onnx_int8_kernel_max_steps"] = float(max(steps))
     for other in (n for n in names if n != chosen.artifact):

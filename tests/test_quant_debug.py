@@ -48,9 +48,14 @@ def test_every_compute_op_and_quantizer_gets_a_row_in_graph_order(lenet_debug, l
     assert all(r.weight and r.weight.endswith(".w_0") for r in int8)
 
 
-def test_the_ranking_puts_the_largest_local_error_first(lenet_debug):
-    measured = [r.local_sqnr_db for r in lenet_debug.ranked if r.local_sqnr_db is not None]
-    assert measured == sorted(measured)
+def test_the_ranking_puts_the_largest_measured_gain_first(lenet_debug):
+    """Int8 ops first, by how much float inputs would help the model's output; then the rest by the error each adds."""
+    ranked = lenet_debug.ranked
+    gains = [r.float_input_gain_db for r in ranked if r.float_input_gain_db is not None]
+    assert gains and gains == sorted(gains, reverse=True)
+    assert all(r.float_input_gain_db is not None for r in ranked[:len(gains)])
+    rest = [r.local_sqnr_db for r in ranked[len(gains):] if r.local_sqnr_db is not None]
+    assert rest == sorted(rest)
 
 
 def test_the_json_follows_its_published_schema(lenet_debug, tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -174,9 +173,8 @@ def test_the_debuggers_worst_layer_kept_in_float_helps_more_than_a_random_one(re
     in float, and then a random op of the better-ranked half instead; the first brings int8 nearer to float."""
     test, calibration = rendered
     bundle = runtime.load_bundle(rec_bundle.directory)
-    started = time.perf_counter()
     report = debug_bundle(bundle, evaluation_set(bundle.manifest, test["rec"], 16, None))
-    assert time.perf_counter() - started < 120, report.seconds
+    print(f"quant-debug of the recogniser on 16 lines: {report.seconds:.0f} s")  # reported: speed never gates
     ranked = list(dict.fromkeys(r.weight for r in report.ranked if r.weight and r.precision == INT8))
     worst, other = ranked[0], random.Random(0).choice(ranked[len(ranked) // 2:])
     model = resolve_model(fetch_published("ppocr-rec"))

@@ -25,8 +25,9 @@ from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
 from .paddle_tensors import PaddleTensors, after_bias, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
-from .sessions import FLOAT_FEED, Session, exposing, rewired_to_float, single_op, with_float_inputs
-from .tensor_stats import Agreement, CodeAgreement, Coverage, Histogram
+from .kernels import KernelRuns
+from .sessions import FLOAT_FEED, Session, exposing, rewired_to_float, with_float_inputs
+from .tensor_stats import Agreement, Coverage, Histogram
 
 FLOAT_ARTIFACT = "onnx-fp32"
 INT8_ARTIFACT = "onnx-int8"
@@ -56,23 +57,15 @@ class _Runs:
         self.exact = Session(exposing(int8_model, outputs), outputs, fused=False, threads=threads)
         self.local = Session(exposing(rewired_to_float(int8_model, self.local_ops), [op.output for op in self.local_ops]),
                              [op.output for op in self.local_ops], fused=False, threads=threads)
-        self.int8_ops = [op for op in ops if op.precision == INT8 and op.output_codes]
+        self.kernels = KernelRuns(fused_model, ops, threads)
         self.output_base = Agreement()
         self.float_inputs = {op.output: Session(with_float_inputs(int8_model, op), [self.model_output], fused=False, threads=threads)
                              for op in ops if op.precision == INT8}
         self.output_with_float_inputs = {output: Agreement() for output in self.float_inputs}
-        codes = sorted({c for op in self.int8_ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
-        self.fused = Session(exposing(fused_model, codes), codes, fused=True, threads=threads)
-        self.fused_exact = Session(exposing(fused_model, codes), codes, fused=False, threads=threads)
-        self.alone = {op.output: (Session(single_op(fused_model, op), [op.output_codes], fused=True, threads=threads),
-                                  Session(single_op(fused_model, op), [op.output_codes], fused=False, threads=threads))
-                      for op in self.int8_ops}
         self.global_ = {op.output: Agreement() for op in ops}
         self.histograms = {op.output: Histogram() for op in ops}
         self.local_ = {op.output: Agreement() for op in self.local_ops}
         self.coverage = {op.output: Coverage(*op.inputs[0].float_range) for op in self.local_ops if op.inputs and op.inputs[0]}
-        self.fused_global = {op.output: CodeAgreement() for op in self.int8_ops}
-        self.fused_local = {op.output: CodeAgreement() for op in self.int8_ops}
         self.q_local = {q.quantizer.codes: Agreement() for q in self.quantizers}
         self.q_global = {q.quantizer.codes: Agreement() for q in self.quantizers}
         self.q_coverage = {q.quantizer.codes: Coverage(*q.quantizer.float_range) for q in self.quantizers}
@@ -100,12 +93,7 @@ class _Runs:
                                             for s, f in zip(op.activation_sources, op.float_sources)}})
         for op in self.local_ops:
             self.local_[op.output].add(ref[op.reference], local[op.output])
-        fused, fused_exact = self.fused.run(feeds), self.fused_exact.run(feeds)
-        for op in self.int8_ops:
-            self.fused_global[op.output].add(fused_exact[op.output_codes], fused[op.output_codes])
-            alone_fused, alone_exact = self.alone[op.output]
-            codes = {q.codes: fused_exact[q.codes] for q in op.inputs if q}
-            self.fused_local[op.output].add(alone_exact.run(codes)[op.output_codes], alone_fused.run(codes)[op.output_codes])
+        self.kernels.add(feeds)
 
     def row(self, op: ComputeOp, flops: Dict[str, int], paddle_sqnr_db: Optional[float]) -> LayerRow:
         total = sum(flops.values()) or 1
@@ -113,8 +101,8 @@ class _Runs:
         cover = self.coverage.get(op.output)
         quantizer = op.inputs[0] if op.inputs else None
         fused = None
-        if op.output in self.fused_local:
-            lo, gl = self.fused_local[op.output], self.fused_global[op.output]
+        if op.output in self.kernels.local:
+            lo, gl = self.kernels.local[op.output], self.kernels.global_[op.output]
             fused = FusedVsExact(lo.max_steps, lo.differing_fraction, gl.max_steps, gl.differing_fraction)
         return LayerRow(
             kind="op", position=op.position, op=op.node, op_type=op.op_type, output=op.output, precision=op.precision, weight=op.weight,
@@ -173,6 +161,15 @@ class _PaddleRuns:
 
     def sqnr_db(self, output: str) -> Optional[float]:
         return self.agreement[self.names[output]].sqnr_db if output in self.names else None
+
+
+def kernel_steps(bundle: runtime.Bundle, evaluation: EvaluationSet, fused_artifact: str, threads: int = 2) -> KernelRuns:
+    """Only the fused-vs-exact measurement of the int8 file `fused_artifact` on `evaluation`'s inputs (what parity gates)."""
+    ops = match_networks(onnx.load(str(_artifact_path(bundle, FLOAT_ARTIFACT))), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
+    kernels = KernelRuns(onnx.load(str(_artifact_path(bundle, fused_artifact))), ops, threads)
+    for group in evaluation.groups:
+        kernels.add(group)
+    return kernels
 
 
 def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int = 2, fused_artifact: Optional[str] = None,
