@@ -22,26 +22,15 @@ from .compress.ptq import quantize_ptq
 from .compress.recipe import PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
-from .export.evaluation import LABEL_KINDS, evaluation_set
+from .export.evaluation import LABEL_KINDS, evaluation_set, task_metric
 from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_dir
 from .source.labels import detect_kind, read_labelled
 from .source.model import SourceModel, as_source
 
-METRICS = {"classification": "top1", "text_recognition": "char_acc", "text_detection": "f1"}
 FORMATS = {"classification": "class folders or `path<TAB>label` lines", "text_recognition": "`path<TAB>text` lines",
            "text_detection": "`path<TAB>[{\"transcription\": ..., \"points\": [[x, y], ...]}]` lines"}
 DEBUG_SAMPLES = 32  # validation samples the ranking is measured on
-
-
-def _metric(model: SourceModel, metric: Optional[str]) -> str:
-    default = METRICS.get(model.task)
-    if default is None:
-        raise PaddleEdgeError(f"--max-drop needs a task metric; a {model.task} model has none here",
-                              "use it on a classifier, a text recogniser or a text detector")
-    if metric not in (None, default):
-        raise PaddleEdgeError(f"a {model.task} model is judged by {default}, not {metric}", f"pass --metric {default} or leave it out")
-    return default
 
 
 def _labelled(model: SourceModel, data: Path, metric: str) -> None:
@@ -65,7 +54,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
     images), keeping the fewest of the debugger's worst-ranked layers in float; written to `out_dir` all at once."""
     model = as_source(model)
-    metric = _metric(model, metric)
+    metric = task_metric(model.task, metric)
     _labelled(model, data, metric)
     if max_drop < 0:
         raise PaddleEdgeError(f"--max-drop {max_drop} asks int8 to beat float", "give a drop of 0 points or more")

@@ -176,6 +176,20 @@ def _quant_debug(args: argparse.Namespace) -> None:
     print(f"quant-debug: {path} ({report.seconds:.0f} s)")
 
 
+def _peer(args: argparse.Namespace) -> None:
+    from .boards.peers.nncf_run import NncfSettings
+    from .boards.peers.side_by_side import run_nncf_peer
+
+    report = run_nncf_peer(args.float_bundle, args.ours, args.calibration, args.data, args.test, args.max_drop,
+                           args.onnx or Path(f"{args.float_bundle}.nncf-int8.onnx"), args.metric,
+                           NncfSettings(args.preset, args.overflow_fix, args.subset_size), limit=args.limit,
+                           test_limit=args.test_limit, threads=args.threads, calls=args.calls)
+    print(report.render())
+    print(f"peer: {report.save(args.json or Path(f'{args.float_bundle}.peer-{args.peer}.json'))}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def _int_list(text: str) -> List[int]:
     try:
         return [int(v) for v in text.split(",")]
@@ -402,6 +416,27 @@ def _parser() -> argparse.ArgumentParser:
                    "tensor by tensor, to pin a loss on the export")
     p.add_argument("--top", type=int, default=20, help="rows of the table (the JSON has every op)")
     p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.quant-debug.json)")
+
+    p = add("peer", _peer, "another toolkit's accuracy control beside paddle-edge's on the same float model, images and "
+            "scorer: its int8 ONNX and paddle-edge's scored on your test images, their float ops counted, their speed timed")
+    p.add_argument("peer", choices=["nncf"], help="nncf: NNCF's quantize_with_accuracy_control (pip install 'paddle-edge[peers]')")
+    p.add_argument("float_bundle", type=Path, help="a bundle with the float model's onnx-fp32 (what the peer quantizes)")
+    p.add_argument("--ours", type=Path, required=True, help="paddle-edge's int8 bundle of the same float model (its onnx-int8)")
+    p.add_argument("--calibration", type=Path, required=True, help="images the peer calibrates on (a folder or label list)")
+    p.add_argument("--data", type=Path, required=True, help="labelled validation images the peer's accuracy control judges on")
+    p.add_argument("--test", type=Path, required=True, help="labelled test images both int8 models are scored on")
+    p.add_argument("--max-drop", type=float, required=True, help="points of the task metric the peer may lose on --data")
+    p.add_argument("--metric", choices=["top1", "char_acc", "f1"], help="the task's metric (the default)")
+    p.add_argument("--preset", default="performance", choices=["performance", "mixed"], help="NNCF's preset")
+    p.add_argument("--overflow-fix", default="first_layer_only", choices=["first_layer_only", "enable", "disable"],
+                   help="NNCF's overflow fix: 7-bit weights on the first layer, on every layer, or none")
+    p.add_argument("--subset-size", type=int, help="NNCF's calibration and ranking subset (default: every calibration image)")
+    p.add_argument("--limit", type=int, help="the first N validation samples only")
+    p.add_argument("--test-limit", type=int, help="the first N test samples only")
+    p.add_argument("--threads", type=int, default=2, help="onnxruntime threads for scoring and timing")
+    p.add_argument("--calls", type=int, default=30, help="interleaved pairs of timed calls per int8 model against fp32")
+    p.add_argument("--onnx", type=Path, help="where to write the peer's int8 ONNX (default: FLOAT_BUNDLE.nncf-int8.onnx)")
+    p.add_argument("--json", type=Path, help="where to write the JSON (default: FLOAT_BUNDLE.peer-nncf.json)")
 
     p = add("bench", _bench, "latency, throughput, memory and size of a bundle per engine, precision, thread count and batch")
     p.add_argument("bundle", type=Path)

@@ -31,6 +31,7 @@ LABEL_KINDS = {"classification": "classification", "text_recognition": "recognit
 LINES_PER_GROUP = 8  # text lines per recogniser batch, each padded to its widest line as the runtime pads a call
 IMAGES_PER_GROUP = 256  # a fixed-size classifier's images per batch
 DRIFT_METRICS = ("top1", "char_acc", "f1")  # accuracy-like scores whose loss against float is reported in points
+TASK_METRICS = {"classification": "top1", "text_recognition": "char_acc", "text_detection": "f1"}  # what accuracy control holds a task to
 IDENTICAL_SQNR_DB = 999.0  # what a check sees for identical outputs (no noise: the SQNR is infinite); reports say "exact"
 
 
@@ -135,6 +136,17 @@ def run_groups(run: Callable[[Feeds], List[np.ndarray]], evaluation: EvaluationS
 def _joined(outputs: Outputs) -> List[np.ndarray]:
     """One array per model output over all groups (groups of one shape only), for row-wise scores."""
     return [np.concatenate(parts) for parts in zip(*outputs)]
+
+
+def task_metric(task: str, metric: Optional[str]) -> str:
+    """The metric accuracy control holds a `task` model to; `metric`, if given, must be that one."""
+    default = TASK_METRICS.get(task)
+    if default is None:
+        raise PaddleEdgeError(f"--max-drop needs a task metric; a {task} model has none here",
+                              "use it on a classifier, a text recogniser or a text detector")
+    if metric not in (None, default):
+        raise PaddleEdgeError(f"a {task} model is judged by {default}, not {metric}", f"pass --metric {default} or leave it out")
+    return default
 
 
 def task_scores(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet) -> Dict[str, float]:
