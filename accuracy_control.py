@@ -35,8 +35,8 @@ DEBUG_SAMPLES = 32  # validation samples the ranking is measured on
 
 def _labelled(model: SourceModel, data: Path, metric: str) -> None:
     """Refuse validation data that cannot give `metric` (unlabelled images) before any quantization runs."""
-    if Path(data).is_dir() and detect_kind(Path(data)) == "unlabelled" or \
-            read_labelled(Path(data), LABEL_KINDS[model.task]).labels is None:
+    unlabelled_folder = Path(data).is_dir() and detect_kind(Path(data)) == "unlabelled"
+    if unlabelled_folder or read_labelled(Path(data), LABEL_KINDS[model.task]).labels is None:
         raise PaddleEdgeError(f"{data} has no labels, so {metric} cannot be measured on it",
                               f"give labelled validation images: {FORMATS[model.task]}")
 

@@ -14,7 +14,8 @@ import onnx
 from onnx import numpy_helper
 
 
-def _constants(graph: onnx.GraphProto) -> Dict[str, np.ndarray]:
+def constant_values(graph: onnx.GraphProto) -> Dict[str, np.ndarray]:
+    """Every constant of a graph, initializers and Constant nodes alike, as arrays by tensor name."""
     found = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
@@ -40,7 +41,7 @@ def fold_weight_quantizers(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int
     """A copy of `model` whose QuantizeLinear nodes on constants are int8 initializers; and how many were folded."""
     folded = onnx.ModelProto.FromString(model.SerializeToString())
     graph = folded.graph
-    constants = _constants(graph)
+    constants = constant_values(graph)
     keep, initializers = [], []
     for node in graph.node:
         zero: Optional[np.ndarray] = constants.get(node.input[2]) if len(node.input) > 2 else None

@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .onnx_fold import _constants, drop_unused
+from .onnx_fold import constant_values, drop_unused
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
 # A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
@@ -68,7 +68,7 @@ def _add_const(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
 def to_uint8_activations(model: onnx.ModelProto) -> int:
     """Rewrite 2, in place: int8 activation Q/DQ (zero point z) -> uint8 (zero point z + 128). Returns how many quantizers."""
     graph = model.graph
-    constants = _constants(graph)
+    constants = constant_values(graph)
     g = _Graph(graph)
     changed = 0
     for q in [n for n in graph.node if _is_activation_quantizer(n, constants)]:
@@ -85,7 +85,7 @@ def to_uint8_activations(model: onnx.ModelProto) -> int:
 def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
     """Rewrite 3, in place, after rewrite 2: X -> Q(a) -> DQ(a) -> Relu -> Q(b) -> DQ(b) => X -> Q(b, zp 0) -> DQ(b, zp 0)."""
     graph = model.graph
-    constants = _constants(graph)
+    constants = constant_values(graph)
     g = _Graph(graph)
     drop: List[onnx.NodeProto] = []
     for q_a in list(graph.node):
@@ -135,7 +135,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
     Its activation input skips its Q/DQ pair (one rounding fewer) and its weights and bias become float initializers
     holding exactly what DequantizeLinear would compute. Returns how many convs."""
     graph = model.graph
-    constants = _constants(graph)
+    constants = constant_values(graph)
     g = _Graph(graph)
     changed = 0
     for conv in [n for n in graph.node if n.op_type == "Conv"]:

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .onnx_fold import _constants, drop_unused
+from .onnx_fold import constant_values, drop_unused
 
 ZERO_POINT = 128
 
@@ -24,7 +24,7 @@ def to_uint8_weights(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int]:
     """A copy of `model` whose constant int8 weights (zero point 0) are uint8 with zero point 128; and how many were."""
     out = onnx.ModelProto.FromString(model.SerializeToString())
     graph = out.graph
-    constants = _constants(graph)
+    constants = constant_values(graph)
     initializers = {init.name: init for init in graph.initializer}
     done = set()
     for node in graph.node:

@@ -13,8 +13,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 
+from ...export.onnx_fold import constant_values
 from ...runtime.errors import PaddleEdgeError
 
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
@@ -83,10 +83,7 @@ class _Index:
         for node in graph.node:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
-        self.constants: Dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-        for node in graph.node:
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        self.constants = constant_values(graph)
 
     def is_constant(self, name: str) -> bool:
         return name in self.constants

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Dict, Sequence
 
 import numpy as np
-import paddle.inference as paddle_infer
 from paddle.base.proto import framework_pb2
 
 from ...source.paddle_program import find_model_files
+from ...train.paddle_predictor import PaddlePredictor
 
 
 def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
@@ -73,19 +73,11 @@ class PaddleTensors:
 
     def __init__(self, model_dir: Path, names: Sequence[str], threads: int) -> None:
         self.names = list(names)
-        with tempfile.TemporaryDirectory(prefix="paddle-tensors-") as work:
-            copy = _with_fetches(Path(model_dir), self.names, Path(work))
-            config = paddle_infer.Config(str(copy / "model.pdmodel"), str(copy / "model.pdiparams"))
-            config.disable_gpu()
-            config.switch_ir_optim(False)
-            config.set_cpu_math_library_num_threads(threads)
-            config.disable_glog_info()
-            self.predictor = paddle_infer.create_predictor(config)
+        with tempfile.TemporaryDirectory(prefix="paddle-tensors-") as work:  # the predictor holds the program once made
+            self.predictor = PaddlePredictor(_with_fetches(Path(model_dir), self.names, Path(work)), threads, mkldnn=False,
+                                             ir_optim=False)
 
     def run(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        for name in self.predictor.get_input_names():
-            handle = self.predictor.get_input_handle(name)
-            handle.reshape(feeds[name].shape)
-            handle.copy_from_cpu(np.ascontiguousarray(feeds[name]))
-        self.predictor.run()
-        return {name: self.predictor.get_output_handle(name).copy_to_cpu() for name in self.names}
+        """The wanted tensors for `feeds`."""
+        by_name = dict(zip(self.predictor.output_names, self.predictor.run(feeds)))
+        return {name: by_name[name] for name in self.names}
