@@ -1,5 +1,6 @@
-"""`paddle-edge compress --max-drop`: PaddleSlim PTQ, then keep the layers the debugger ranks most harmful in float
-until int8 loses at most the allowed points of the task's metric on the user's validation images.
+"""`paddle-edge compress --max-drop`: PaddleSlim PTQ with the recipe's calibration, then PaddleSlim's other calibration
+algorithms, then the layers the debugger ranks most harmful kept in float, until int8 loses at most the allowed points
+of the task's metric on the user's validation images.
 
 Every candidate is what would ship: PaddleSlim quantizes with the layers in its `skip_tensor_list` (so the other layers
 keep PaddleSlim's own scales), export writes the int8 ONNX, and the candidate is scored on its exact int8 semantics
@@ -12,17 +13,21 @@ import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import onnxruntime as ort
 
 from . import runtime
 from .boards.quant_debug.debugger import debug_bundle
 from .boards.quant_debug.graph import FLOAT
-from .compress.accuracy_search import search_keep_float
+from .boards.latency import latency_against
+from .compress.accuracy_search import AccuracySearch
 from .compress.ptq import quantize_ptq
-from .compress.recipe import PtqRecipe
+from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
-from .export.evaluation import LABEL_KINDS, evaluation_set, task_metric
+from .export.evaluation import LABEL_KINDS, evaluation_set, first_samples, task_metric
+from .runtime.cpu import cpu_info
 from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_dir
 from .source.labels import detect_kind, read_labelled
@@ -31,6 +36,7 @@ from .source.model import SourceModel, as_source
 FORMATS = {"classification": "class folders or `path<TAB>label` lines", "text_recognition": "`path<TAB>text` lines",
            "text_detection": "`path<TAB>[{\"transcription\": ..., \"points\": [[x, y], ...]}]` lines"}
 DEBUG_SAMPLES = 32  # validation samples the ranking is measured on
+LATENCY_SAMPLES = 8  # validation samples the chosen int8 file is timed on against fp32
 
 
 def _labelled(model: SourceModel, data: Path, metric: str) -> None:
@@ -49,39 +55,54 @@ def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
     return list(dict.fromkeys(r.weight for r in rows))
 
 
+def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
+    """The chosen int8 file against fp32 in onnxruntime on this CPU (the file the thin runtime opens here, fused
+    kernels), on the first validation images: reported, never a reason to pass or fail."""
+    bundle = runtime.load_bundle(bundle_dir)
+    int8, fp32 = (runtime.open(bundle, "onnxruntime", precision, threads) for precision in ("int8", "fp32"))
+    feeds = first_samples(evaluation_set(bundle.manifest, data, LATENCY_SAMPLES, None), LATENCY_SAMPLES, 1).groups[0]
+    return {"engine": f"onnxruntime {ort.__version__}, default optimizations", "artifact": int8.artifact, "threads": threads,
+            "cpu": cpu_info()["label"], "input_shape": {k: list(x.shape) for k, x in feeds.items()},
+            **latency_against(int8.predict, fp32.predict, feeds, calls=30, warmup=5)}
+
+
 def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqRecipe, calibration: Path,
-                                   data: Path, max_drop: float, metric: Optional[str] = None) -> CompressResult:
+                                   data: Path, max_drop: float, metric: Optional[str] = None,
+                                   algos: Sequence[str] = CALIBRATION_ORDER) -> CompressResult:
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
-    images), keeping the fewest of the debugger's worst-ranked layers in float; written to `out_dir` all at once."""
+    images): the recipe's calibration, then each of `algos`, then the fewest of the debugger's worst-ranked layers in
+    float on the best of them; written to `out_dir` all at once."""
     model = as_source(model)
     metric = task_metric(model.task, metric)
     _labelled(model, data, metric)
     if max_drop < 0:
         raise PaddleEdgeError(f"--max-drop {max_drop} asks int8 to beat float", "give a drop of 0 points or more")
+    candidates = list(dict.fromkeys([recipe.algo, *algos]))
+    recipes = {algo: dataclasses.replace(recipe, algo=algo) for algo in candidates}  # an unknown one is refused here
     with tempfile.TemporaryDirectory(prefix="accuracy-control-", dir=Path(out_dir).parent) as work:
-        scores: Dict[Tuple[str, ...], Tuple[Path, Dict[str, float]]] = {}
+        trials: Dict[Tuple[str, Tuple[str, ...]], Path] = {}
 
-        def measure(keep: Tuple[str, ...]) -> float:
-            trial = Path(work) / f"trial-{len(scores)}"
-            quantize_ptq(model, trial / "int8", dataclasses.replace(recipe, keep_float=keep), calibration=calibration)
-            bundle = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",),
-                                  include_reference=False, data=data).manifest
-            scores[keep] = (trial, {name: bundle.accuracy[name][metric] for name in ("onnx-fp32", "onnx-int8")})
-            return scores[keep][1]["onnx-int8"]
+        def measure(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float]:
+            trial = trials[algo, keep] = Path(work) / f"trial-{len(trials)}"
+            quantize_ptq(model, trial / "int8", dataclasses.replace(recipes[algo], keep_float=keep), calibration=calibration)
+            accuracy = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",),
+                                    include_reference=False, data=data).manifest.accuracy
+            return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
-        plain = measure(())
-        float_score = scores[()][1]["onnx-fp32"]
-        print(f"{metric} on {data}: fp32 {100 * float_score:.2f} %, int8 {100 * plain:.2f} % with every layer quantized", flush=True)
-        ranked = [] if (float_score - plain) * 100 <= max_drop else _ranked_weights(scores[()][0] / "bundle", data)
-        best, trials = search_keep_float(ranked, lambda keep: plain if not keep else measure(keep), float_score, max_drop)
-        chosen = scores[best.keep_float][0] / "int8"
-        card = as_source(chosen).card
-        control = {"metric": metric, "max_drop_points": max_drop, "validation": str(data), "float_score": float_score,
+        search = AccuracySearch(measure, max_drop)
+        calibrated = search.calibration(candidates)
+        ranked = [] if search.met(calibrated) else _ranked_weights(trials[calibrated.algo, ()] / "bundle", data)
+        best = search.keep_float(calibrated, ranked)
+        chosen = trials[best.algo, best.keep_float]
+        card = as_source(chosen / "int8").card
+        control = {"metric": metric, "max_drop_points": max_drop, "validation": str(data), "float_score": search.float_score,
                    "engine": "onnxruntime, graph optimizations off (exact int8 semantics of the exported file)",
-                   "ranked_by": "paddle-edge quant-debug: local SQNR, worst first", "ranked": ranked,
-                   "trials": [dataclasses.asdict(t) for t in trials]}
+                   "calibrations": candidates, "calibration": best.algo,
+                   "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
+                   "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
+                   "latency": _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
-        card.save(chosen)
+        card.save(chosen / "int8")
         with atomic_dir(Path(out_dir)) as tmp:
-            shutil.copytree(chosen, tmp, dirs_exist_ok=True)
+            shutil.copytree(chosen / "int8", tmp, dirs_exist_ok=True)
     return CompressResult(Path(out_dir), card)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
+from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS
 from .runtime.errors import PaddleEdgeError
 
 if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
@@ -90,10 +91,17 @@ def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argpar
     if model.dataset is not None or args.calibration is None or args.data is None:
         raise PaddleEdgeError("--max-drop works on a model brought from elsewhere, with --calibration (images to calibrate on) "
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
-    result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric)
+    algos = [a for a in args.calibrations.split(",") if a]
+    result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos)
     control = result.card.quantization["accuracy_control"]
     kept = result.card.quantization["keep_float"]
-    print(f"kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after {len(control['trials'])} trials")
+    print(f"{control['calibration']} calibration, kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after "
+          f"{len(control['trials'])} trials")
+    latency = control["latency"]
+    ratio = latency["vs_fp32"]
+    print(f"its int8 file ({latency['artifact']}) takes {ratio['value']:.2f}x fp32's time [{ratio['interval'][0]:.2f}, "
+          f"{ratio['interval'][1]:.2f}] in onnxruntime on {latency['cpu']}, {latency['threads']} threads "
+          f"({'faster' if ratio['interval'][1] < 1 else 'not faster'} than fp32 here; a report, not a gate)")
     return result
 
 
@@ -352,7 +360,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", type=Path)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--method", choices=["ptq", "qat"], default="ptq")
-    p.add_argument("--algo", default="KL", help="PTQ calibration: KL, hist, mse, avg, abs_max")
+    p.add_argument("--algo", default="KL", choices=PTQ_ALGOS, help="PTQ calibration algorithm")
     p.add_argument("--batch-nums", type=int, default=10, help="PTQ calibration batches")
     p.add_argument("--batch-size", type=int, default=32, help="PTQ calibration batch size (a detector's images go one by one)")
     p.add_argument("--calibration", type=Path, help="PTQ on your own images: a folder or label list (needed for a model "
@@ -367,6 +375,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-drop", type=float, help="PTQ with accuracy control: keep the worst layers in float until int8 "
                    "loses at most this many points of the task metric on --data")
     p.add_argument("--metric", choices=["top1", "char_acc", "f1"], help="with --max-drop: the task's metric (the default)")
+    p.add_argument("--calibrations", default=",".join(CALIBRATION_ORDER), help="with --max-drop: calibration algorithms tried after "
+                   "--algo's, in order, before any layer is kept in float ('' for none)")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)

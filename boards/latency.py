@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 import numpy as np
 
@@ -118,3 +118,21 @@ def _pair_ratios(wrapped: Callable[[], object], bare: Callable[[], object], call
             run()
             times[j, i] = time.perf_counter() - start
     return times[0] / times[1]
+
+
+def latency_against(run: Callable[[Dict[str, np.ndarray]], Any], fp32: Callable[[Dict[str, np.ndarray]], Any],
+                    feeds: Dict[str, np.ndarray], calls: int, warmup: int) -> Dict[str, Any]:
+    """`run` against `fp32` on the same feeds: the median ratio of `calls` adjacent pairs of calls with its 95 %
+    interval, and each one's median call time (a report, never a gate)."""
+    times: Tuple[List[float], List[float]] = ([], [])
+
+    def timed(fn: Callable[[Dict[str, np.ndarray]], Any], into: List[float]) -> Callable[[], None]:
+        def call() -> None:
+            begin = time.perf_counter()
+            fn(feeds)
+            into.append(time.perf_counter() - begin)
+        return call
+
+    ratio = paired_ratio(timed(run, times[0]), timed(fp32, times[1]), calls=calls, warmup=warmup, max_calls=calls)
+    return {"vs_fp32": ratio.to_dict(), "median_ms": float(np.median(times[0][warmup:]) * 1e3),
+            "fp32_median_ms": float(np.median(times[1][warmup:]) * 1e3)}

@@ -1,8 +1,12 @@
-"""How many of the most harmful layers to keep in float so that int8 loses at most `max_drop` points: measured, not
-assumed. The layers come ranked worst first (by the quantization debugger); the search keeps the top k in float for
-k = 0, 1, 2, 4, ... until the drop is met, then bisects between the last k that missed and the first that met it, so
-a model needs about 2 log2(k) measurements instead of one per layer. It assumes keeping more of the ranked layers in
-float does not lose accuracy (true of the measurements it makes, which it records; bisection trusts it in between)."""
+"""Which calibration, and how many of the most harmful layers in float, so that int8 loses at most `max_drop` points:
+measured, not assumed.
+
+Calibration comes first, since it changes no layer's precision: each candidate algorithm is measured in turn and the
+first within the limit wins; if none is, the best-scoring one goes on. Then layers ranked worst first (by the
+quantization debugger) are kept in float, the top k for k = 1, 2, 4, ... until the drop is met, then bisecting
+between the last k that missed and the first that met it: about 2 log2(k) measurements instead of one per layer. The
+bisection assumes keeping more of the ranked layers in float does not lose accuracy (true of the measurements it makes,
+which it records; it trusts it in between)."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,11 +15,15 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..runtime.errors import PaddleEdgeError
 
+Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float]]  # (algorithm, kept in float) -> (float score, int8 score)
+
 
 @dataclasses.dataclass(frozen=True)
 class Trial:
-    """One measured candidate: the layers it kept in float, its score on the validation data, its drop in points."""
+    """One measured candidate: its calibration algorithm, the layers it kept in float, its score on the validation
+    data and its drop in points against the float model's."""
 
+    algo: str
     keep_float: Tuple[str, ...]
     score: float
     drop_points: float
@@ -26,37 +34,59 @@ class DropNotMet(PaddleEdgeError):
     """Even with every ranked layer in float the int8 model loses more than allowed."""
 
 
-def search_keep_float(ranked: Sequence[str], measure: Callable[[Tuple[str, ...]], float], float_score: float,
-                      max_drop: float) -> Tuple[Trial, List[Trial]]:
-    """The smallest top-k of `ranked` kept in float whose measured drop is <= `max_drop` points, and every trial."""
-    trials: List[Trial] = []
+class AccuracySearch:
+    """One search: every candidate measured by `measure` and recorded, in order, in `trials`."""
 
-    def trial(k: int) -> Trial:
+    def __init__(self, measure: Measure, max_drop: float) -> None:
+        self.measure, self.max_drop = measure, max_drop
+        self.trials: List[Trial] = []
+        self.float_score: Optional[float] = None
+
+    def trial(self, algo: str, keep: Tuple[str, ...]) -> Trial:
+        """Measure one candidate and record it."""
         start = time.perf_counter()
-        keep = tuple(ranked[:k])
-        score = measure(keep)
-        found = Trial(keep, score, round((float_score - score) * 100, 9), round(time.perf_counter() - start, 1))
-        trials.append(found)
-        print(f"  {k:3d} kept in float: {100 * score:.2f} % (drop {found.drop_points:.2f} points, limit {max_drop})", flush=True)
+        self.float_score, score = self.measure(algo, keep)
+        found = Trial(algo, keep, score, round((self.float_score - score) * 100, 9), round(time.perf_counter() - start, 1))
+        self.trials.append(found)
+        print(f"  {algo} calibration, {len(keep):3d} kept in float: {100 * score:.2f} % (drop {found.drop_points:.2f} points, "
+              f"limit {self.max_drop:g})", flush=True)
         return found
 
-    best: Optional[Trial] = None
-    missed, k = 0, 0
-    while best is None:
-        t = trial(k)
-        if t.drop_points <= max_drop:
-            best = t
-        elif k >= len(ranked):
-            raise DropNotMet(f"int8 loses {t.drop_points:.2f} points even with all {len(ranked)} ranked layers in float "
-                             f"(limit {max_drop})", "allow a larger --max-drop, or calibrate on more or better images")
-        else:
-            missed, k = k, min(max(1, 2 * k), len(ranked))
-    low, high = missed, len(best.keep_float)
-    while high - low > 1:
-        middle = (low + high) // 2
-        t = trial(middle)
-        if t.drop_points <= max_drop:
-            best, high = t, middle
-        else:
-            low = middle
-    return best, trials
+    def met(self, trial: Trial) -> bool:
+        return trial.drop_points <= self.max_drop
+
+    def calibration(self, algos: Sequence[str]) -> Trial:
+        """The first of `algos` whose drop is within the limit, else the best-scoring one (the earlier on a tie)."""
+        tried: List[Trial] = []
+        for algo in algos:
+            tried.append(self.trial(algo, ()))
+            if self.met(tried[-1]):
+                return tried[-1]
+        return max(tried, key=lambda t: t.score)
+
+    def keep_float(self, start: Trial, ranked: Sequence[str]) -> Trial:
+        """The smallest top-k of `ranked` kept in float, on `start`'s calibration, whose drop is within the limit."""
+        if self.met(start):
+            return start
+        best: Optional[Trial] = None
+        missed, k = 0, 0
+        while best is None:
+            if k >= len(ranked):
+                raise DropNotMet(f"int8 loses {self.trials[-1].drop_points:.2f} points even with all {len(ranked)} ranked "
+                                 f"layers in float (limit {self.max_drop:g})",
+                                 "allow a larger --max-drop, or calibrate on more or better images")
+            k = min(max(1, 2 * k), len(ranked))
+            t = self.trial(start.algo, tuple(ranked[:k]))
+            if self.met(t):
+                best = t
+            else:
+                missed = k
+        low, high = missed, len(best.keep_float)
+        while high - low > 1:
+            middle = (low + high) // 2
+            t = self.trial(start.algo, tuple(ranked[:middle]))
+            if self.met(t):
+                best, high = t, middle
+            else:
+                low = middle
+        return best

@@ -7,6 +7,7 @@ from typing import Any, Dict, Tuple
 from ..runtime.errors import PaddleEdgeError
 
 PTQ_ALGOS = ("KL", "hist", "mse", "avg", "abs_max")
+CALIBRATION_ORDER = ("mse", "hist", "KL", "avg")  # accuracy control tries these after the recipe's own, before float layers
 WEIGHT_TYPES = ("channel_wise_abs_max", "abs_max")
 
 

@@ -19,7 +19,7 @@ from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table
 from paddle_edge.boards.report import run_dir
 from paddle_edge.boards.report.page import make_report
 from paddle_edge.cli import main
-from paddle_edge.compress.accuracy_search import DropNotMet, search_keep_float
+from paddle_edge.compress.accuracy_search import AccuracySearch, DropNotMet
 from paddle_edge.compress.ptq import quantize_ptq
 from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.evaluation import evaluation_set
@@ -98,27 +98,44 @@ def test_quant_debug_cli_prints_the_table_and_writes_json(lenet_bundle, tmp_path
     assert "local dB" in printed and "rank" in printed and json.loads(out.read_text())["samples"] == 128
 
 
-def _measured():
-    """A measurement that improves as more ranked layers are kept in float: k layers give 0.95 + 0.01 k."""
+def _measured(calibrated=None):
+    """A measurement that improves as more ranked layers are kept in float: k layers give 0.95 + 0.01 k on top of the
+    calibration's own score (`calibrated`, 0.95 for any algorithm not in it)."""
     calls = []
 
-    def measure(keep):
-        calls.append(len(keep))
-        return 0.95 + 0.01 * len(keep)
+    def measure(algo, keep):
+        calls.append((algo, len(keep)))
+        return 1.0, (calibrated or {}).get(algo, 0.95) + 0.01 * len(keep)
 
     return measure, calls
 
 
 def test_the_search_finds_the_fewest_float_layers_with_few_measurements():
     measure, calls = _measured()
-    best, trials = search_keep_float([f"w{i}" for i in range(40)], measure, float_score=1.0, max_drop=1.0)
+    search = AccuracySearch(measure, max_drop=1.0)
+    best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
     assert len(best.keep_float) == 4 and best.drop_points <= 1.0  # 0.95 + 0.04 = 0.99: the first k within a point
-    assert calls == [0, 1, 2, 4, 3] and len(trials) == 5
+    assert [k for _, k in calls] == [0, 1, 2, 4, 3] and len(search.trials) == 5
+
+
+def test_calibration_is_tried_before_any_layer_goes_to_float():
+    """The first algorithm within the limit wins with no float layers; when none is, the best one goes on to the
+    layer search (and an earlier algorithm wins a tie)."""
+    measure, calls = _measured({"avg": 0.95, "mse": 0.992, "hist": 0.999})
+    search = AccuracySearch(measure, max_drop=1.0)
+    best = search.keep_float(search.calibration(["avg", "mse", "hist"]), ["w0", "w1"])
+    assert (best.algo, best.keep_float) == ("mse", ()) and calls == [("avg", 0), ("mse", 0)]
+    measure, calls = _measured({"avg": 0.95, "mse": 0.97, "KL": 0.97})
+    search = AccuracySearch(measure, max_drop=1.0)
+    best = search.keep_float(search.calibration(["avg", "mse", "KL"]), [f"w{i}" for i in range(8)])
+    assert (best.algo, len(best.keep_float)) == ("mse", 2) and calls[3:] == [("mse", 1), ("mse", 2)]
 
 
 def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
+    search = AccuracySearch(lambda algo, keep: (1.0, 0.5), max_drop=1.0)
     with pytest.raises(DropNotMet, match="even with all 3 ranked layers in float"):
-        search_keep_float(["a", "b", "c"], lambda keep: 0.5, float_score=1.0, max_drop=1.0)
+        search.keep_float(search.trial("avg", ()), ["a", "b", "c"])
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 3]
 
 
 def test_the_report_shows_where_int8_loses(lenet_debug, lenet_run_dir, tmp_path):

@@ -10,15 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
 import onnx
 import onnxruntime as ort
 
-from ...export.evaluation import EvaluationSet, Feeds, compare, drops, evaluation_set, run_groups, task_metric, task_scores
+from ...export.evaluation import EvaluationSet, compare, drops, evaluation_set, run_groups, task_metric, task_scores
 from ...runtime import load_bundle
 from ...runtime.backends.onnxruntime import OnnxRuntimeBackend
 from ...runtime.bundle import Bundle
@@ -27,29 +25,12 @@ from ...runtime.errors import PaddleEdgeError
 from ...runtime.files import atomic_file, sha256_file
 from ...runtime.manifest import Manifest
 from ...runtime.metrics import LABELS
-from ..latency import paired_ratio
+from ..latency import latency_against
 from ..provenance import provenance
 from ..quant_debug.graph import COMPUTE_OPS
 from .nncf_run import NncfRun, NncfSettings, load_float_bundle, quantize_with_nncf
 from .onnx_graphs import FloatOp, float_compute_ops, is_qdq, ort_kernels
 from .validation import EXACT, FUSED, backend
-
-
-def _latency(run: Callable[[Feeds], Any], fp32: Callable[[Feeds], Any], feeds: Feeds, calls: int, warmup: int) -> Dict[str, Any]:
-    """`run` against `fp32` on the same feeds: the median ratio of adjacent calls with its 95 % interval, and each
-    one's median call time."""
-    times: Tuple[List[float], List[float]] = ([], [])
-
-    def timed(fn: Callable[[Feeds], Any], into: List[float]) -> Callable[[], None]:
-        def call() -> None:
-            begin = time.perf_counter()
-            fn(feeds)
-            into.append(time.perf_counter() - begin)
-        return call
-
-    ratio = paired_ratio(timed(run, times[0]), timed(fp32, times[1]), calls=calls, warmup=warmup, max_calls=calls)
-    return {"vs_fp32": ratio.to_dict(), "median_ms": float(np.median(times[0][warmup:]) * 1e3),
-            "fp32_median_ms": float(np.median(times[1][warmup:]) * 1e3)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +98,7 @@ def peer_report(float_bundle: Path, nncf_run: NncfRun, ours: Path, test: Path, l
             rows[c.key], outputs = _row(c, manifest, evaluation, reference, threads, Path(work))
             reference = outputs if reference is None else reference
             if c.key != "fp32":
-                rows[c.key]["latency"] = _latency(OnnxRuntimeBackend(c.path, threads).run, fp32_fused.run, first, calls, min(10, calls))
+                rows[c.key]["latency"] = latency_against(OnnxRuntimeBackend(c.path, threads).run, fp32_fused.run, first, calls, min(10, calls))
     control = _control(our_bundle)
     data = {"provenance": provenance(), "cpu": cpu_info()["label"], "model": manifest.model, "task": manifest.task,
             "metric": metric, "test": {"data": evaluation.description, "samples": evaluation.samples},
@@ -176,10 +157,26 @@ class PeerReport:
         return all(metric in self.data["rows"].get(key, {}).get(engine, {}).get("scores", {})
                    for key in ("nncf", "paddle-edge") for engine in ("exact", "fused"))
 
+    def verdict(self) -> str:
+        """The issue's question, answered from the rows: at the same max drop, does paddle-edge keep no more ops in float
+        than NNCF, or run faster (the file the thin runtime opens here; time intervals that overlap say neither)?"""
+        rows = self.data["rows"]
+        ours = next((r for k, r in rows.items() if k.startswith("paddle-edge ")), rows["paddle-edge"])
+        nncf = rows["nncf"]
+        fewer = ours["float_op_count"] <= nncf["float_op_count"]
+        low, high = ours["latency"]["vs_fp32"]["interval"], nncf["latency"]["vs_fp32"]["interval"]
+        speed = "faster than" if low[1] < high[0] else "slower than" if low[0] > high[1] else "not measurably faster or slower than"
+        slower = [name for name, row in (("paddle-edge's", ours), ("NNCF's", nncf)) if row["latency"]["vs_fp32"]["interval"][0] > 1]
+        return (f"paddle-edge keeps {ours['float_op_count']} of {ours['compute_ops']} compute ops in float, NNCF "
+                f"{nncf['float_op_count']}: {'no more' if fewer else 'more'} than NNCF; its int8 file is {speed} NNCF's "
+                f"({ours['latency']['vs_fp32']['value']:.2f}x vs {nncf['latency']['vs_fp32']['value']:.2f}x fp32's time): "
+                + ("the target is met" if fewer or speed == "faster than" else "the target (no more float ops, or faster) is missed")
+                + (f"; {' and '.join(slower)} int8 {'is' if len(slower) == 1 else 'are'} slower than fp32 on this CPU" if slower else ""))
+
     def render(self) -> str:
         d, metric = self.data, self.data["metric"]
         label = LABELS.get(metric, metric)
-        lines = [f"{d['model']}: {label} on {d['test']['data']}; {d['cpu']}",
+        lines = [f"{d['model']}: {label} on {d['test']['data']}; {d['cpu']}", "",
                  f"| model | float compute ops | exact {label} | drop | fused {label} | drop | same answers (exact) | "
                  f"time vs fp32 (95 % interval) | ORT int8 kernels / float compute |",
                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -194,19 +191,20 @@ class PeerReport:
                          f"{fused.get(f'{metric}_drop_points', 0):+.2f} | {'-' if agree is None else f'{100 * agree:.2f} %'} | "
                          f"{timing} | {row['ort_kernels']['int8_kernels']} / {row['ort_kernels']['float_compute']} |")
         n, s = d["nncf"], d["nncf"]["settings"]
-        lines += ["", f"NNCF {s['nncf']}: preset {s['preset']}, overflow fix {s['overflow_fix']}, subset size {s['subset_size']}; "
+        lines += ["", f"- NNCF {s['nncf']}: preset {s['preset']}, overflow fix {s['overflow_fix']}, subset size {s['subset_size']}; "
                   f"{n['seconds']:.0f} s ({n['validation']['calls']} validation calls, {n['validation']['seconds']:.0f} s); "
                   f"validation {100 * n['score']:.2f} % vs fp32 {100 * n['float_score']:.2f} % (drop {n['drop_points']:.2f} of "
                   f"{s['max_drop_points']} points, {n['validation']['samples']} samples)",
-                  f"  left in float: {', '.join(op['weight'] or op['node'] for op in n['float_ops']) or 'none'}"]
+                  f"- NNCF left in float: {', '.join(op['weight'] or op['node'] for op in n['float_ops']) or 'none'}"]
         o = d["ours"]
         floats = d["rows"]["paddle-edge"]["float_ops"]
         how = f"max drop {o['max_drop_points']} points on {o['validation']}, {o['trials']} trials" if o["trials"] else \
             "no accuracy control recorded in its manifest"
-        lines += [f"paddle-edge: {how}; kept in float: {', '.join(o['keep_float']) or 'none'}",
-                  f"  float in its graph: {', '.join(op['weight'] or op['node'] for op in floats) or 'none'}",
-                  f"latency: {d['latency']['engine']}, {d['latency']['threads']} threads, {d['latency']['pairs']} pairs on "
-                  f"{d['latency']['input_shape']} (a report, not a gate)"]
+        lines += [f"- paddle-edge: {how}; kept in float: {', '.join(o['keep_float']) or 'none'}",
+                  f"- float in paddle-edge's graph: {', '.join(op['weight'] or op['node'] for op in floats) or 'none'}",
+                  f"- latency: {d['latency']['engine']}, {d['latency']['threads']} threads, {d['latency']['pairs']} pairs on "
+                  f"{d['latency']['input_shape']} (a report, not a gate)",
+                  f"- at the same max drop: {self.verdict()}"]
         return "\n".join(lines)
 
     def save(self, path: Path) -> Path:
