@@ -173,11 +173,17 @@ def _parity(args: argparse.Namespace) -> None:
 
 
 def _quant_debug(args: argparse.Namespace) -> None:
-    from .boards.quant_debug import run_quant_debug
+    from .boards.quant_debug import run_quant_debug, run_quant_debug_models
     from .boards.quant_debug.report import format_table
 
-    report = run_quant_debug(args.bundle, data=args.data, limit=args.limit, threads=args.threads, shapes=_shapes(args.shape),
-                             int8_model=args.int8_model)
+    if args.int8_dir is not None and args.int8_model is not None:
+        raise PaddleEdgeError("the int8 model is given twice (second argument and --int8-model)", "give it once")
+    if args.int8_dir is not None:
+        report = run_quant_debug_models(args.bundle, args.int8_dir, data=args.data, limit=args.limit, threads=args.threads,
+                                        shapes=_shapes(args.shape), preprocess=args.preprocess)
+    else:
+        report = run_quant_debug(args.bundle, data=args.data, limit=args.limit, threads=args.threads, shapes=_shapes(args.shape),
+                                 int8_model=args.int8_model)
     print(format_table(report, args.top))
     path = args.json or Path(f"{args.bundle}.quant-debug.json")
     report.save(path)
@@ -417,7 +423,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("quant-debug", _quant_debug, "where the bundle's int8 model loses accuracy: every conv, matmul and activation "
             "quantizer against the float model on your data, worst first, and the fused kernels against the exact int8 semantics")
-    p.add_argument("bundle", type=Path, help="a bundle with onnx-fp32 and onnx-int8 (export with --int8)")
+    p.add_argument("bundle", type=Path, help="a bundle with onnx-fp32 and onnx-int8 (export with --int8), or a float Paddle "
+                   "model followed by INT8_MODEL")
+    p.add_argument("int8_dir", type=Path, nargs="?", metavar="INT8_MODEL", help="the int8 model `compress` made of the float "
+                   "model given first: both are exported to ONNX in a temporary bundle and PaddleSlim's program is compared too")
+    p.add_argument("--preprocess", type=Path, help="with INT8_MODEL: the float model's preprocessing as an inference.yml")
     p.add_argument("--data", type=Path, help="your images (a folder or label list); the test split for a model trained here")
     p.add_argument("--limit", type=int, default=64, help="samples to run (default 64)")
     p.add_argument("--threads", type=int, default=2)

@@ -5,7 +5,7 @@ Latency on an emulated board is printed apart and labelled emulated: qemu's timi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -15,10 +15,14 @@ from ..runtime.cpu import cpu_info
 from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
-from .board_run import Board, run_bundle
+from .board_run import Board, run_bundle, run_kernel_models
 from .checks import CheckedReport, judge
-from ..export.evaluation import IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, run_groups, task_scores
+from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
+                                 task_scores)
 from .provenance import provenance
+from .quant_debug.debugger import kernel_cases
+from .quant_debug.report import KERNEL_GROUPS, KERNEL_SAMPLES, KERNEL_STEP_LIMIT
+from .quant_debug.tensor_stats import CodeAgreement
 
 # fp32 on the board is the x86 function to float32's rounding, judged as parity judges it (boards/parity.py): SQNR, which
 # scales with the outputs and the depth, and the same answers. How close to numpy's allclose(ATOL, RTOL) it comes is
@@ -35,8 +39,10 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
     "int8_vs_exact_argmax_agreement": (0.999, "min"),
     "fp32_text_agreement": (1.0, "min"),  # text models: the same decoded lines and boxes as on this host
     "fp32_box_f1_vs_float": (1.0, "min"),
-    "int8_vs_exact_text_agreement": (0.99, "min"),
-    "int8_vs_exact_box_f1_vs_float": (0.99, "min"),
+    # each of the board's fused int8 kernels, on the input codes of the exact run, within a quantization step of the exact
+    # result (as parity holds this host's): deep text models amplify one-step ties into other lines and boxes, so their
+    # end-to-end agreement with the exact model is reported, not gated
+    "int8_kernel_max_steps": (float(KERNEL_STEP_LIMIT), "max"),
 }
 ANSWER_KEYS = ("argmax_agreement", "text_agreement", "box_f1_vs_float")
 
@@ -55,6 +61,11 @@ class BoardParityReport(CheckedReport):
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
             rows.append((f"{precision} files", f"board ran {d['artifacts'][precision]['board']}, x86-64 {d['artifacts'][precision]['x86_64']}"))
         rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith("int8_") and k not in BOARD_TOLERANCES]
+        if d.get("kernels"):
+            k = d["kernels"]
+            rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
+                                         f"exact input codes: largest {k['max_steps']} step(s) from exact"
+                                         + (f"; deviating: {', '.join(k['deviating'])}" if k["deviating"] else "")))
         label = "EMULATED, not the board's speed" if d["emulated"] else "native"
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
         rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported: max |board - x86| / "
@@ -77,6 +88,23 @@ def _allclose_ratio(host: Outputs, board: Outputs) -> float:
     return max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for gh, gb in zip(host, board) for a, b in zip(gh, gb))
 
 
+def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluation: EvaluationSet, threads: int) -> Dict[str, Any]:
+    """Every int8 op of the file the board ran, alone, on the input codes the exact run gives the first inputs: the
+    board's fused kernel against the exact result, in output codes."""
+    cases = kernel_cases(bundle, artifact, threads)
+    checked = first_samples(evaluation, KERNEL_SAMPLES, KERNEL_GROUPS)
+    found = [case for group in checked.groups for case in cases.run(group)[1]]
+    files = {output: f"{i}.onnx" for i, output in enumerate(cases.models)}
+    got = run_kernel_models(board, {files[o]: m.SerializeToString() for o, m in cases.models.items()},
+                            [(files[op.output], op.output_codes, codes) for op, codes, _ in found], threads)
+    agreement = {op.output: CodeAgreement() for op in cases.ops}
+    for (op, _, exact), fused in zip(found, got):
+        agreement[op.output].add(exact, fused)
+    steps = {output: a.max_steps for output, a in agreement.items()}
+    return {"checked": len(steps), "samples": checked.samples, "artifact": artifact, "max_steps": max(steps.values(), default=0),
+            "deviating": [output for output, n in steps.items() if n > KERNEL_STEP_LIMIT]}
+
+
 def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
                  data: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None, calls: int = 20) -> BoardParityReport:
     """Run the bundle's evaluation set (test split, or the user's images at `data`) on the board and on this host's
@@ -92,6 +120,7 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     top1: Dict[str, Dict[str, float]] = {}
     scores: Dict[str, Dict[str, Dict[str, float]]] = {}
     latency: Dict[str, Dict[str, float]] = {}
+    kernels: Optional[Dict[str, Any]] = None
     for precision in precisions:
         local = runtime.open(bundle, backend="onnxruntime", precision=precision, threads=threads)
         host_out, board_out = run_groups(local.predict, evaluation), remote.outputs[precision]
@@ -106,6 +135,9 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
             values.update(_versus("int8_vs_exact_", board_out, exact, manifest, evaluation, with_diff))
             values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, with_diff))
             values.update(_versus("int8_board_vs_x86_64_", board_out, host_out, manifest, evaluation))
+            kernels = _board_kernels(board, bundle, remote.info[precision]["artifact"], evaluation, threads)
+            if kernels["checked"]:
+                values["int8_kernel_max_steps"] = float(kernels["max_steps"])
         if evaluation.truth is not None:
             scores[precision] = {where: task_scores(out, manifest, evaluation) for where, out in ran.items()}
             if manifest.task == "classification":
@@ -114,7 +146,7 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
     emulated = board.profile.emulation is not None
-    report = {"board": board.profile.name, "emulated": emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
+    report = {"board": board.profile.name, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
               "latency_us": latency, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import ContextManager, Dict, List, Optional, Protocol, Sequence
+from typing import ContextManager, Dict, List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from ..export.debian_rootfs import tail
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.evaluate import load_groups, save_groups
 from ..runtime.files import cache_dir
+from ..runtime.kernel_run import INPUTS as KERNEL_INPUTS
+from ..runtime.kernel_run import KERNELS
+from ..runtime.kernel_run import OUTPUTS as KERNEL_OUTPUTS
 from .emulator import emulate
 from .profile import BoardProfile
 from .workspace import RESULTS, local_workspace
@@ -75,6 +78,16 @@ def install_runtime(dest: Path) -> Path:
     return dest
 
 
+def _run_runtime(board: Board, there: str, module_args: Sequence[str], what: str) -> None:
+    """`python -m MODULE ARGS` with the runtime in the board's workspace at `there` (or installed there); raises with
+    the board's own words if it fails."""
+    proc = board.python(["-m", *module_args], python_path=[] if board.has_runtime else [f"{there}/lib"])
+    if proc.returncode != 0:
+        said = tail(proc)
+        raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on {what}:\n{said}",
+                              "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
+
+
 def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
                calls: int = 20, backend: str = "auto") -> BoardRun:
     """Copy runtime, bundle and groups of inputs into the board, evaluate each precision there, bring the results back."""
@@ -87,18 +100,32 @@ def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray
         save_groups(local / "inputs.npz", groups)
         with board.workspace(local) as there:
             for precision in precisions:
-                proc = board.python(["-m", "paddle_edge.runtime.evaluate", f"{there}/bundle", there, "--precision", precision,
-                                     "--threads", str(threads), "--calls", str(calls), "--backend", backend],
-                                    python_path=[] if board.has_runtime else [f"{there}/lib"])
-                if proc.returncode != 0:
-                    said = tail(proc)
-                    raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on the {precision} artifact:\n{said}",
-                                          "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
+                _run_runtime(board, there, ["paddle_edge.runtime.evaluate", f"{there}/bundle", there, "--precision", precision,
+                                            "--threads", str(threads), "--calls", str(calls), "--backend", backend],
+                             f"the {precision} artifact")
         for precision in precisions:
             outputs[precision] = [[group[str(j)] for j in range(len(group))] for group in load_groups(local / f"outputs-{precision}.npz")]
             seconds[precision] = np.load(local / f"seconds-{precision}.npy")
             info[precision] = json.loads((local / f"board-{precision}.json").read_text())
     return BoardRun(board.profile.name, outputs, seconds, info)
+
+
+def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[Tuple[str, str, Dict[str, np.ndarray]]],
+                      threads: int) -> List[np.ndarray]:
+    """Run single-op ONNX models (`models`: file name -> bytes) on the board with its fused kernels, each entry (model
+    file, output name, input codes) once; return the entries' outputs in order (runtime/kernel_run.py does the work)."""
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-kernels-") as tmp:
+        local = Path(tmp)
+        if not board.has_runtime:
+            install_runtime(local / "lib")
+        (local / "kernels").mkdir()
+        for name, model in models.items():
+            (local / "kernels" / name).write_bytes(model)
+        (local / KERNELS).write_text(json.dumps([{"model": model, "output": output} for model, output, _ in entries]))
+        save_groups(local / KERNEL_INPUTS, [feeds for _, _, feeds in entries])
+        with board.workspace(local, fetch=(KERNEL_OUTPUTS,)) as there:
+            _run_runtime(board, there, ["paddle_edge.runtime.kernel_run", there, "--threads", str(threads)], "the int8 kernels")
+        return [group["0"] for group in load_groups(local / KERNEL_OUTPUTS)]
 
 
 PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "

@@ -24,7 +24,7 @@ from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, comp
                                  run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
 from .quant_debug.debugger import kernel_steps
-from .quant_debug.report import KERNEL_STEP_LIMIT
+from .quant_debug.report import KERNEL_GROUPS, KERNEL_SAMPLES, KERNEL_STEP_LIMIT
 from .latency import paired_ratio, time_in_rounds
 from .provenance import provenance
 
@@ -65,7 +65,6 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_exact_f1_drop_points": (1.0, "max"),
     "onnx_int8_f1_drop_points": (1.0, "max"),
 }
-KERNEL_SAMPLES, KERNEL_GROUPS = 16, 2  # inputs the fused kernels are checked op by op on: 16 lines, or 2 detector pages
 GOALS: Dict[str, Tuple[float, str]] = {"runtime_overhead_ratio": (1.05, "max")}
 Feeds = Dict[str, np.ndarray]
 

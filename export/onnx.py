@@ -18,6 +18,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .onnx_fold import fold_weight_quantizers
+from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
 from .onnx_u8_weights import to_uint8_weights
 
@@ -31,8 +32,9 @@ class ExportError(PaddleEdgeError):
 
 def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OPSET, fold_weights: bool = True,
                 ort_layout: bool = True) -> Path:
-    """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a QDQ graph with int8 weights (`fold_weights`)
-    laid out for ONNX Runtime's int8 kernels (`ort_layout`); the rewrites applied are recorded in the file's metadata."""
+    """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a
+    QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py) with int8 weights (`fold_weights`) laid out
+    for ONNX Runtime's int8 kernels (`ort_layout`); the rewrites applied are recorded in the file's metadata."""
     model = as_source(model)
     files, model_dir = model.files, model.directory
     with atomic_file(out_path) as tmp:
@@ -47,6 +49,9 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
         model = check_onnx(tmp)
         rewrites: Dict[str, int] = {}
+        matmuls = matmul_quantizers(files)
+        if matmuls:
+            rewrites["matmul_quantizers_restored"] = restore_matmul_quantizers(model, matmuls)
         if fold_weights:
             model, rewrites["weights_folded"] = fold_weight_quantizers(model)
         if ort_layout and rewrites.get("weights_folded"):

@@ -60,6 +60,10 @@ def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]
             and constants[q.input[1]].ndim == 0)
 
 
+def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
+    return next((int(helper.get_attribute_value(a)) for a in node.attribute if a.name == name), default)
+
+
 def _add_const(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
     graph.initializer.append(numpy_helper.from_array(value, name))
     return name
@@ -130,7 +134,8 @@ def requantize_after_maxpool(model: onnx.ModelProto) -> int:
 
 
 def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANNELS) -> int:
-    """Rewrite 1, in place: a Conv reading at most `max_channels` channels per group runs in float.
+    """Rewrite 1, in place: an ungrouped Conv reading at most `max_channels` channels (a grey or RGB image) runs in
+    float. Depthwise and other grouped convs stay int8: onnxruntime has int8 kernels made for them.
 
     Its activation input skips its Q/DQ pair (one rounding fewer) and its weights and bias become float initializers
     holding exactly what DequantizeLinear would compute. Returns how many convs."""
@@ -143,7 +148,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
         weight_dq = feeds[1]
         if not all(f is not None and f.op_type == "DequantizeLinear" for f in feeds[:2]) or weight_dq.input[0] not in constants:
             continue
-        if constants[weight_dq.input[0]].shape[1] > max_channels:
+        if constants[weight_dq.input[0]].shape[1] > max_channels or _attribute(conv, "group", 1) != 1:
             continue
         x_q = g.producer.get(feeds[0].input[0])
         if x_q is None or x_q.op_type != "QuantizeLinear" or len(g.consumers[feeds[0].output[0]]) != 1:

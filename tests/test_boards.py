@@ -129,6 +129,9 @@ def test_board_parity_with_x86(rpi4, lenet_bundle):
     assert report.ok, report.render()
     assert report.data["emulated"] and "EMULATED" in report.render()
     assert abs(report.data["top1"]["int8"]["board"] - report.data["top1"]["int8"]["x86_64"]) <= 0.001
+    kernels = report.data["kernels"]  # the board's own fused int8 kernels, op by op, against the exact result
+    assert kernels["checked"] == 1 and report.data["values"]["int8_kernel_max_steps"] == kernels["max_steps"] <= 1  # conv2 (conv1
+    # runs float; the fc has no quantized output to count steps in)
 
 
 @pytest.mark.board
@@ -141,3 +144,4 @@ def test_a_bundle_the_boards_backend_cannot_run_is_refused(rpi4, lenet, mnist_te
 def test_the_host_is_a_board_too(lenet_bundle):
     report = board_parity(HostBoard(get_profile("x86-64")), lenet_bundle.directory, limit=500, calls=5)
     assert report.ok and report.data["values"]["fp32_max_abs_diff"] == 0.0 and not report.data["emulated"]
+    assert report.data["kernels"]["checked"] >= 1 and "int8_kernel_max_steps" in report.data["values"]

@@ -114,18 +114,40 @@ def test_int8_weights_are_stored_as_int8_and_outputs_do_not_change(tmp_path, len
     folded = export_onnx(lenet_ptq.model_dir, tmp_path / "folded.onnx", ort_layout=False)
     plain = export_onnx(lenet_ptq.model_dir, tmp_path / "plain.onnx", fold_weights=False)
     model = check_onnx(folded)
-    assert sum(init.data_type == 3 for init in model.graph.initializer) == 2  # INT8 weights of both convs (PaddleSlim keeps the fc float)
+    weights = [init for init in model.graph.initializer if init.data_type == onnx.TensorProto.INT8 and len(init.dims) >= 2]
+    assert len(weights) == 3  # INT8 weights of both convs and the fc (zero points are INT8 too, of one dim or none)
     assert op_histogram(folded)["QuantizeLinear"] < op_histogram(plain)["QuantizeLinear"]
     assert folded.stat().st_size < 0.6 * plain.stat().st_size
     run = lambda p: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"image": batch})[0]  # noqa: E731
     np.testing.assert_array_equal(run(folded), run(plain))
 
 
-def _session(model):
+def test_paddleslim_matmul_quantizers_survive_export(tmp_path, lenet_ptq, mnist_test):
+    """paddle2onnx 1.2.11 drops the Q/DQ of every MatMul (a missing comma in its list of op types to re-quantize);
+    export puts PaddleSlim's back with PaddleSlim's scales, so the int8 ONNX computes what PaddleSlim's program does."""
+    from paddle_edge.export.onnx import applied_rewrites
+    from paddle_edge.train.paddle_predictor import PaddlePredictor
+
+    path = export_onnx(lenet_ptq.model_dir, tmp_path / "int8.onnx", ort_layout=False)
+    model = onnx.load(str(path))
+    producer = {out: n.op_type for n in model.graph.node for out in n.output}
+    matmuls = [n for n in model.graph.node if n.op_type == "MatMul"]
+    assert len(matmuls) == 1 and all(producer.get(name) == "DequantizeLinear" for n in matmuls for name in n.input)
+    assert applied_rewrites(path)["matmul_quantizers_restored"] == 1
+    x = mnist_test[0][:256]
+    exact = _session(model, fused=False).run(None, {"image": x})[0]
+    paddle = PaddlePredictor(lenet_ptq.model_dir, threads=2, mkldnn=False, ir_optim=False).run({"image": x})[0]  # as written
+    error = float(np.sum((exact - paddle) ** 2) / np.sum(paddle ** 2))
+    assert error < 1e-3 and (exact.argmax(1) == paddle.argmax(1)).mean() >= 0.99, error  # SQNR over 30 dB
+
+
+def _session(model, fused=True):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
+    if not fused:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model), options,
                                 providers=["CPUExecutionProvider"])
 
@@ -150,7 +172,7 @@ def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_p
     paddleslim = export_onnx(lenet_ptq.model_dir, tmp_path / "paddleslim.onnx", ort_layout=False)
     laid_out = export_onnx(lenet_ptq.model_dir, tmp_path / "ort.onnx")
     rewrites = applied_rewrites(laid_out)
-    assert rewrites["weights_folded"] == 2 and rewrites["float_thin_convs"] == 1  # conv1 reads 1 channel: float
+    assert rewrites["weights_folded"] == 3 and rewrites["float_thin_convs"] == 1  # conv1 reads 1 channel: float
     assert rewrites["uint8_activations"] >= 3 and rewrites["relu_folded"] == 1 and rewrites["maxpool_requantized"] == 1
     options = ort.SessionOptions()
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
@@ -165,4 +187,5 @@ def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_p
     p50 = {name: np.median(time_calls(lambda s=_session(path): s.run(None, {"image": x64}), 50)) * 1e6
            for name, path in (("paddleslim", paddleslim), ("ort", laid_out))}
     print(f"top-1 {top1}, argmax agreement {agreement:.4f}, batch-64 p50 us {p50}")
-    assert agreement >= 0.98 and top1["ort"] >= top1["paddleslim"] - 0.005  # a 1-epoch test model: the full LeNet agrees 99.87 %
+    # a 1-epoch test model (about 90 % top-1) has many near ties that one rounding fewer flips; the full LeNet agrees 99.87 %
+    assert agreement >= 0.97 and top1["ort"] >= top1["paddleslim"] - 0.005

@@ -98,6 +98,18 @@ def test_quant_debug_cli_prints_the_table_and_writes_json(lenet_bundle, tmp_path
     assert "local dB" in printed and "rank" in printed and json.loads(out.read_text())["samples"] == 128
 
 
+def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(lenet, lenet_ptq, lenet_debug, tmp_path, capsys):
+    """FLOAT_MODEL INT8_MODEL: the same rows as the bundle made of them, plus PaddleSlim's program in Paddle."""
+    out = tmp_path / "qd.json"
+    main(["quant-debug", str(lenet.model_dir), str(lenet_ptq.model_dir), "--limit", "512", "--json", str(out)])
+    found = json.loads(out.read_text())
+    assert [r["output"] for r in found["rows"]] == [r.output for r in lenet_debug.rows] and found["paddle_int8_model"]
+    assert all(r["paddle_global_sqnr_db"] is not None for r in found["rows"] if r["kind"] == "op")
+    with pytest.raises(SystemExit):
+        main(["quant-debug", str(lenet.model_dir), str(lenet.model_dir), "--limit", "8"])
+    assert "is not an int8 model written by `paddle-edge compress`" in capsys.readouterr().err
+
+
 def _measured(calibrated=None):
     """A measurement that improves as more ranked layers are kept in float: k layers give 0.95 + 0.01 k on top of the
     calibration's own score (`calibrated`, 0.95 for any algorithm not in it)."""

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from PIL import Image
 
@@ -126,6 +127,10 @@ def test_recogniser_reads_the_rendered_lines_in_fp32_and_int8(rec_bundle, render
     assert fp32["vs_float"]["text_agreement"] == 1.0 and fp32["char_acc_drop_points"] == 0.0
     checks = {c.name for c in report.checks}
     assert {"onnx_int8_exact_char_acc_drop_points", "onnx_int8_char_acc_drop_points", "onnx_int8_kernel_max_steps"} <= checks
+    int8 = onnx.load(str(rec_bundle.directory / "model.int8.onnx"))
+    producer = {out: n.op_type for n in int8.graph.node for out in n.output}
+    matmuls = [n for n in int8.graph.node if n.op_type == "MatMul"]  # linear layers and attention: all int8, as PaddleSlim made them
+    assert len(matmuls) == 13 and all(producer.get(name) == "DequantizeLinear" for n in matmuls for name in n.input)
     _fp32_passes(report)
     data = read_labelled(test["rec"], "recognition")
     texts = runtime.open(rec_bundle.directory, precision="fp32").recognize(list(data.images[:8]))

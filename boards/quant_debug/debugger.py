@@ -25,13 +25,14 @@ from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
 from .paddle_tensors import PaddleTensors, after_bias, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
-from .kernels import KernelRuns
+from .kernels import KernelCases, KernelRuns
 from .sessions import FLOAT_FEED, Session, exposing, rewired_to_float, with_float_inputs
 from .tensor_stats import Agreement, Coverage, Histogram
 
 FLOAT_ARTIFACT = "onnx-fp32"
 INT8_ARTIFACT = "onnx-int8"
 REFERENCE_ARTIFACT = "paddle-fp32-program"
+GAIN_SAMPLES = 16  # samples (whole groups) each int8 op's gain is measured on; every other column uses all of them
 
 
 def _artifact_path(bundle: runtime.Bundle, name: str) -> Path:
@@ -58,7 +59,8 @@ class _Runs:
         self.local = Session(exposing(rewired_to_float(int8_model, self.local_ops), [op.output for op in self.local_ops]),
                              [op.output for op in self.local_ops], fused=False, threads=threads)
         self.kernels = KernelRuns(fused_model, ops, threads)
-        self.output_base = Agreement()
+        self.output_base = Agreement()  # the int8 model's output against float's, on the samples gains are measured on
+        self.gain_samples = 0
         self.float_inputs = {op.output: Session(with_float_inputs(int8_model, op), [self.model_output], fused=False, threads=threads)
                              for op in ops if op.precision == INT8}
         self.output_with_float_inputs = {output: Agreement() for output in self.float_inputs}
@@ -86,9 +88,11 @@ class _Runs:
             self.q_global[codes].add(x, dequantized)
             self.histograms[codes].add(x, dequantized)
             self.q_coverage[codes].add(x)
-        self.output_base.add(ref[self.model_output], exact[self.model_output])
-        for output, session in self.float_inputs.items():
-            self.output_with_float_inputs[output].add(ref[self.model_output], session.run(feeds)[self.model_output])
+        if self.gain_samples < GAIN_SAMPLES:  # one whole-model run per int8 op: the debugger's dearest measurement
+            self.gain_samples += len(ref[self.model_output])
+            self.output_base.add(ref[self.model_output], exact[self.model_output])
+            for output, session in self.float_inputs.items():
+                self.output_with_float_inputs[output].add(ref[self.model_output], session.run(feeds)[self.model_output])
         local = self.local.run({**feeds, **{FLOAT_FEED.format(s): ref[f] for op in self.local_ops
                                             for s, f in zip(op.activation_sources, op.float_sources)}})
         for op in self.local_ops:
@@ -163,10 +167,18 @@ class _PaddleRuns:
         return self.agreement[self.names[output]].sqnr_db if output in self.names else None
 
 
+def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
+    return match_networks(onnx.load(str(_artifact_path(bundle, FLOAT_ARTIFACT))), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
+
+
+def kernel_cases(bundle: runtime.Bundle, artifact: str, threads: int = 2) -> KernelCases:
+    """The int8 ops of the int8 file `artifact`, each alone, to hold another machine's fused kernels to (board parity)."""
+    return KernelCases(onnx.load(str(_artifact_path(bundle, artifact))), _int8_ops(bundle), threads)
+
+
 def kernel_steps(bundle: runtime.Bundle, evaluation: EvaluationSet, fused_artifact: str, threads: int = 2) -> KernelRuns:
     """Only the fused-vs-exact measurement of the int8 file `fused_artifact` on `evaluation`'s inputs (what parity gates)."""
-    ops = match_networks(onnx.load(str(_artifact_path(bundle, FLOAT_ARTIFACT))), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
-    kernels = KernelRuns(onnx.load(str(_artifact_path(bundle, fused_artifact))), ops, threads)
+    kernels = KernelRuns(onnx.load(str(_artifact_path(bundle, fused_artifact))), _int8_ops(bundle), threads)
     for group in evaluation.groups:
         kernels.add(group)
     return kernels
@@ -199,7 +211,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     flops = node_flops(float_path, evaluation.groups[0])
     return QuantDebugReport(
         model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,
-        fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples,
+        fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples, gain_samples=runs.gain_samples,
         paddle_int8_model=str(int8_model) if int8_model else None,
         rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),
         data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]

@@ -3,7 +3,7 @@ whole run (global), and op by op on identical input codes (local: a kernel that 
 something else, as onnxruntime's u8s8 kernels do on x86 without VNNI when their int16 sums saturate)."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 import onnx
@@ -13,24 +13,46 @@ from .sessions import Session, exposing, single_op
 from .tensor_stats import CodeAgreement
 
 
-class KernelRuns:
-    """Sessions of one int8 file fused and unfused, whole and op by op, and the code agreement they measure."""
+Case = Tuple[ComputeOp, Dict[str, np.ndarray], np.ndarray]  # an op, the input codes it read, its exact output codes
+
+
+class KernelCases:
+    """Each int8 op of one file cut out alone (`models`), and for each input the exact run gives: the codes every op
+    read, and the exact output codes of the op alone on them; what a fused kernel, here or on a board, is held to."""
 
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
         self.ops = [op for op in ops if op.precision == INT8 and op.output_codes]
-        codes = sorted({c for op in self.ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
-        self.fused = Session(exposing(int8_file, codes), codes, fused=True, threads=threads)
-        self.exact = Session(exposing(int8_file, codes), codes, fused=False, threads=threads)
-        self.alone = {op.output: (Session(single_op(int8_file, op), [op.output_codes], fused=True, threads=threads),
-                                  Session(single_op(int8_file, op), [op.output_codes], fused=False, threads=threads))
+        self.codes = sorted({c for op in self.ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
+        self.exact = Session(exposing(int8_file, self.codes), self.codes, fused=False, threads=threads)
+        self.models = {op.output: single_op(int8_file, op) for op in self.ops}
+        self._alone = {op.output: Session(self.models[op.output], [op.output_codes], fused=False, threads=threads) for op in self.ops}
+
+    def run(self, feeds: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], List[Case]]:
+        """The exact run's codes, and every op's case on them."""
+        exact = self.exact.run(feeds)
+        cases = []
+        for op in self.ops:
+            codes = {q.codes: exact[q.codes] for q in op.inputs if q}
+            cases.append((op, codes, self._alone[op.output].run(codes)[op.output_codes]))
+        return exact, cases
+
+
+class KernelRuns:
+    """This CPU's fused kernels of one int8 file against its exact semantics, whole and op by op, and the code agreement
+    they measure."""
+
+    def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
+        self.cases = KernelCases(int8_file, ops, threads)
+        self.ops = self.cases.ops
+        self.fused = Session(exposing(int8_file, self.cases.codes), self.cases.codes, fused=True, threads=threads)
+        self.alone = {op.output: Session(self.cases.models[op.output], [op.output_codes], fused=True, threads=threads)
                       for op in self.ops}
         self.local = {op.output: CodeAgreement() for op in self.ops}
         self.global_ = {op.output: CodeAgreement() for op in self.ops}
 
     def add(self, feeds: Dict[str, np.ndarray]) -> None:
-        fused, exact = self.fused.run(feeds), self.exact.run(feeds)
-        for op in self.ops:
+        exact, cases = self.cases.run(feeds)
+        fused = self.fused.run(feeds)
+        for op, codes, exact_alone in cases:
             self.global_[op.output].add(exact[op.output_codes], fused[op.output_codes])
-            alone_fused, alone_exact = self.alone[op.output]
-            codes = {q.codes: exact[q.codes] for q in op.inputs if q}
-            self.local[op.output].add(alone_exact.run(codes)[op.output_codes], alone_fused.run(codes)[op.output_codes])
+            self.local[op.output].add(exact_alone, self.alone[op.output].run(codes)[op.output_codes])

@@ -15,6 +15,7 @@ SCHEMA_FILE = Path(__file__).with_name("quant_debug.schema.json")
 # A fused int8 kernel that lands more than this many quantization steps from the exact QDQ result on the same input
 # codes is not rounding differently: it computes something else (the u8s8 saturation of x86 without VNNI, say).
 KERNEL_STEP_LIMIT = 1
+KERNEL_SAMPLES, KERNEL_GROUPS = 16, 2  # inputs the fused kernels are checked op by op on: 16 lines, or 2 detector pages
 # An op whose exact int8 ONNX output is this much further from float than PaddleSlim's program in Paddle is lost in export.
 EXPORT_LOSS_DB = 3.0
 
@@ -82,6 +83,7 @@ class QuantDebugReport:
     paddle_int8_model: Optional[str]
     rewrites: Dict[str, int]  # what export did to PaddleSlim's int8 graph (export/onnx_qdq_layout.py)
     samples: int
+    gain_samples: int  # the first samples, whole groups, the gains were measured on
     data: str
     rows: Tuple[LayerRow, ...]
     seconds: float
@@ -123,7 +125,9 @@ def format_table(report: QuantDebugReport, top: int) -> str:
     paddle = report.paddle_int8_model is not None
     head = f"{'rank':>4}  {'op':<28} {'type':<8} {'precision':<9} {'FLOPs':>6} {'gain dB':>7} {'local dB':>8} {'global dB':>9} " \
            + (f"{'Paddle dB':>9} " if paddle else "") + f"{'cosine':>8} {'clipped':>8} {'fused vs exact':>15}"
-    lines = [f"{report.model}: {len(report.rows)} compute ops, {report.samples} samples of {report.data}",
+    ops = sum(r.kind == "op" for r in report.rows)
+    lines = [f"{report.model}: {ops} compute ops and {len(report.rows) - ops} activation quantizers, {report.samples} samples of "
+             f"{report.data}",
              f"float {report.float_file} vs int8 {report.int8_file} (exact QDQ); fused: {report.fused_file} on {report.fused_engine}",
              head, "-" * len(head)]
     for rank, r in enumerate(report.ranked[:top], 1):
@@ -136,7 +140,8 @@ def format_table(report: QuantDebugReport, top: int) -> str:
                      f"{_db(r.local_sqnr_db):>8} {_db(r.global_sqnr_db):>9} "
                      + (f"{_db(r.paddle_global_sqnr_db):>9} " if paddle else "")
                      + f"{r.global_cosine:8.5f} {clipped:>8} {fused:>15}")
-    lines.append("gain: the model output's SQNR gained when the op alone reads float inputs (what ranks it); "
+    lines.append(f"gain: the model output's SQNR gained when the op alone reads float inputs (what ranks it; on the first "
+                 f"{report.gain_samples} samples); "
                  "local: the error the op adds on the float model's own inputs; global: accumulated up to it; "
                  "fused vs exact: largest difference in output codes on the same input codes, share of codes differing along the run")
     if paddle:

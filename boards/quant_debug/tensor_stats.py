@@ -101,8 +101,9 @@ class Histogram:
             self.edges = np.linspace(low - pad, high + pad, self.bins + 1)
             self.float_counts = np.zeros(self.bins, np.int64)
             self.int8_counts = np.zeros(self.bins, np.int64)
+        span = (float(self.edges[0]), float(self.edges[-1]))
         for counts, x in ((self.float_counts, reference), (self.int8_counts, value)):
-            counts += np.histogram(np.clip(x, self.edges[0], self.edges[-1]), self.edges)[0]
+            counts += np.histogram(np.clip(x, *span), self.bins, span)[0]  # equal bins: numpy counts them without sorting
 
     def to_json(self) -> Optional[Dict[str, List[float]]]:
         if self.edges is None:
