@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-import numpy as np
 import onnxruntime as ort
 
 from .evaluate import load_groups, save_groups

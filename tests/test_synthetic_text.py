@@ -19,7 +19,7 @@ from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.runtime.files import sha256_file
 from paddle_edge.runtime.ocr_metrics import polygon_iou
 from paddle_edge.source import fonts as font_source
-from paddle_edge.source import synthetic_text
+from paddle_edge.source import synthetic_text, text_pages, text_words
 from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.labels import read_labelled
 from paddle_edge.source.synthetic_text import (ASCII_CHARS, CJK_CHARS, LABEL_KINDS, MANIFEST, available_fonts,
@@ -39,7 +39,7 @@ def sets(tmp_path_factory) -> Dict[str, Path]:
 def pages(sets):
     """The det set's pages drawn again in memory: each image with its lines and the alpha of its text alone."""
     fonts, load = available_fonts(), synthetic_text._loader()
-    return [synthetic_text._page(random.Random(f"{SEED}:page:{i}"), fonts, load) for i in range(COUNT["det"])]
+    return [text_pages.draw_page(random.Random(f"{SEED}:page:{i}"), fonts, load) for i in range(COUNT["det"])]
 
 
 def _tree(folder: Path) -> Dict[str, bytes]:
@@ -66,7 +66,7 @@ def test_rec_lines_read_back_with_their_texts(sets):
     allowed = set(ASCII_CHARS) | set(CJK_CHARS)
     for image, text in zip(got.images, got.labels):
         assert set(text) <= allowed and text == text.strip() and "  " not in text
-        assert 2 <= len(text) and synthetic_text._width(text) <= 24
+        assert 2 <= len(text) and text_words._width(text) <= 24
         with Image.open(image) as line:
             assert line.format == "PNG" and line.mode == "RGB"
             assert 24 <= line.height <= 80 and line.width > line.height
@@ -278,7 +278,7 @@ def test_every_character_drawn_is_in_the_recognisers_dictionary():
     keys = set((fetch_published("ppocr-rec") / "ppocr_keys_v1.txt").read_text(encoding="utf-8").splitlines())
     assert len(keys) > 6000
     assert set(CJK_CHARS) | set(ASCII_CHARS.replace(" ", "")) <= keys
-    assert set(CJK_CHARS) >= set("".join(synthetic_text._CJK_WORDS)) and len(synthetic_text._CJK_WORDS) >= 100
+    assert set(CJK_CHARS) >= set("".join(text_words._CJK_WORDS)) and len(text_words._CJK_WORDS) >= 100
 
 
 def test_chinese_lines_mix_words_numbers_and_latin(tmp_path):

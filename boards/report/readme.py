@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...runtime.errors import PaddleEdgeError
+from ..quant_debug.report import KERNEL_STEP_LIMIT
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
@@ -32,6 +33,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "robustness": {"robustness.json": "make test"},
     "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
             f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
+    "peer-nncf": {"ocr/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
+                  "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
+                  "--json peer-nncf-rec.json"},
 }
 OCR_METRICS = {"classification": ("top1", "top-1"), "text_recognition": ("char_acc", "character accuracy"),
                "text_detection": ("f1", "box F1 at IoU 0.5")}
@@ -179,6 +183,9 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("int8 top-1, board / exact", lambda b: f"{_pct(b['top1']['int8']['board'])} / {_pct(b['top1']['int8']['exact'])}"),
         row("int8 argmax agreement with exact (limit 99.9 %)", lambda b: _pct(v(b, "int8_vs_exact_argmax_agreement"))),
         row("int8 max abs diff to exact", lambda b: f"{v(b, 'int8_vs_exact_max_abs_diff'):.2g}"),
+        row(f"int8 kernels alone on the board: largest step from exact (limit {KERNEL_STEP_LIMIT})",
+            lambda b: (f"{b['kernels']['max_steps']} ({b['kernels']['checked']} op{'' if b['kernels']['checked'] == 1 else 's'})"
+                       if b.get("kernels") else "not measured")),
         row("batch-1 p50 fp32 / int8, EMULATED", lambda b: " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
@@ -198,8 +205,9 @@ def ocr(files: Mapping[str, Json]) -> str:
         recipe = f"PTQ {quant.get('algo', '?')}, {quant.get('batch_nums', '?')} x {quant.get('batch_size', '?')} images" if quant else "-"
         if quant.get("accuracy_control"):
             control = quant["accuracy_control"]
-            recipe += (f"; {len(quant['keep_float'])} ops kept in float by accuracy control (max drop {control['max_drop_points']:g} "
-                       f"points on {len(control['trials'])} validation trials)")
+            tried = list(dict.fromkeys(t.get("algo", quant.get("algo")) for t in control["trials"]))
+            recipe += (f"; accuracy control (max drop {control['max_drop_points']:g} points on validation, {len(control['trials'])} "
+                       f"trials) chose {quant.get('algo')} of {', '.join(tried)} and kept {len(quant['keep_float'])} ops in float")
         for key in _ordered(list(parity["engines"]), PARITY_ENGINES):
             e = parity["engines"][key]
             drop = e.get(f"{metric}_drop_points")
@@ -218,6 +226,13 @@ def ocr(files: Mapping[str, Json]) -> str:
     return f"{table}\n\n" + "\n".join(f"- {c}" for c in checks) + f"\n\n{_provenance(files)}"
 
 
+def peer_nncf(files: Mapping[str, Json]) -> str:
+    """NNCF's accuracy control beside paddle-edge's on the same float model and images, as `paddle-edge peer` prints it."""
+    from ..peers.side_by_side import PeerReport
+
+    return "\n\n".join([*(PeerReport(data).render() for data in files.values()), _provenance(files)])
+
+
 def robustness(files: Mapping[str, Json]) -> str:
     """The closing line of the test suite's robustness tests, as the run printed it."""
     result = files["robustness.json"]
@@ -226,7 +241,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
-    "robustness": robustness, "ocr": ocr}
+    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf}
 
 
 def load_sources(name: str, figures: Path = FIGURES) -> Dict[str, Json]:
