@@ -48,7 +48,8 @@ def _labelled(model: SourceModel, data: Path, metric: str) -> None:
 
 
 def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
-    """The Paddle weights of the int8 ops and quantizers, worst first by the error each adds on its own."""
+    """The Paddle weights of the int8 ops and quantizers, worst first as the debugger ranks them (measured gain of float
+    inputs, then the error each adds on its own)."""
     bundle = runtime.load_bundle(bundle_dir)
     report = debug_bundle(bundle, evaluation_set(bundle.manifest, data, DEBUG_SAMPLES, None))
     rows = [r for r in report.ranked if r.weight and r.precision != FLOAT and r.local_sqnr_db is not None]

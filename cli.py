@@ -67,6 +67,8 @@ def _compress(args: argparse.Namespace) -> None:
     model = resolve_model(args.model_dir, args.preprocess)
     if args.method != "ptq" and (args.max_drop is not None or args.keep_float):
         raise PaddleEdgeError("--max-drop and --keep-float choose what PTQ quantizes; QAT trains every layer", "use them with --method ptq")
+    if args.calibrations is not None and args.max_drop is None:
+        raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
 
@@ -91,7 +93,7 @@ def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argpar
     if model.dataset is not None or args.calibration is None or args.data is None:
         raise PaddleEdgeError("--max-drop works on a model brought from elsewhere, with --calibration (images to calibrate on) "
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
-    algos = [a for a in args.calibrations.split(",") if a]
+    algos = CALIBRATION_ORDER if args.calibrations is None else [a for a in args.calibrations.split(",") if a]
     result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos)
     control = result.card.quantization["accuracy_control"]
     kept = result.card.quantization["keep_float"]
@@ -178,6 +180,9 @@ def _quant_debug(args: argparse.Namespace) -> None:
 
     if args.int8_dir is not None and args.int8_model is not None:
         raise PaddleEdgeError("the int8 model is given twice (second argument and --int8-model)", "give it once")
+    if args.preprocess is not None and args.int8_dir is None:
+        raise PaddleEdgeError("--preprocess is for a float Paddle model given with INT8_MODEL; a bundle carries its own",
+                              "drop --preprocess, or give FLOAT_MODEL INT8_MODEL")
     if args.int8_dir is not None:
         report = run_quant_debug_models(args.bundle, args.int8_dir, data=args.data, limit=args.limit, threads=args.threads,
                                         shapes=_shapes(args.shape), preprocess=args.preprocess)
@@ -378,11 +383,11 @@ def _parser() -> argparse.ArgumentParser:
                    "validation images (not the test set you report on)")
     p.add_argument("--keep-float", action="append", default=[], metavar="WEIGHT",
                    help="PTQ: keep the op using this Paddle weight in float (repeatable; `paddle-edge quant-debug` ranks them)")
-    p.add_argument("--max-drop", type=float, help="PTQ with accuracy control: keep the worst layers in float until int8 "
-                   "loses at most this many points of the task metric on --data")
+    p.add_argument("--max-drop", type=float, help="PTQ with accuracy control: try --calibrations, then keep the worst layers "
+                   "in float, until int8 loses at most this many points of the task metric on --data")
     p.add_argument("--metric", choices=["top1", "char_acc", "f1"], help="with --max-drop: the task's metric (the default)")
-    p.add_argument("--calibrations", default=",".join(CALIBRATION_ORDER), help="with --max-drop: calibration algorithms tried after "
-                   "--algo's, in order, before any layer is kept in float ('' for none)")
+    p.add_argument("--calibrations", help="with --max-drop: calibration algorithms tried after --algo's, in order, before any "
+                   f"layer is kept in float (default {','.join(CALIBRATION_ORDER)}; '' for none)")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)

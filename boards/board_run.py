@@ -110,10 +110,10 @@ def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray
     return BoardRun(board.profile.name, outputs, seconds, info)
 
 
-def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[Tuple[str, str, Dict[str, np.ndarray]]],
+def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[Tuple[str, Dict[str, np.ndarray]]],
                       threads: int) -> List[np.ndarray]:
-    """Run single-op ONNX models (`models`: file name -> bytes) on the board with its fused kernels, each entry (model
-    file, output name, input codes) once; return the entries' outputs in order (runtime/kernel_run.py does the work)."""
+    """Run single-output ONNX models (`models`: file name -> bytes) on the board with its fused kernels, each entry
+    (model file, input codes) once; return the entries' outputs in order (runtime/kernel_run.py does the work)."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-kernels-") as tmp:
         local = Path(tmp)
         if not board.has_runtime:
@@ -121,11 +121,15 @@ def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[
         (local / "kernels").mkdir()
         for name, model in models.items():
             (local / "kernels" / name).write_bytes(model)
-        (local / KERNELS).write_text(json.dumps([{"model": model, "output": output} for model, output, _ in entries]))
-        save_groups(local / KERNEL_INPUTS, [feeds for _, _, feeds in entries])
+        (local / KERNELS).write_text(json.dumps([{"model": model} for model, _ in entries]))
+        save_groups(local / KERNEL_INPUTS, [feeds for _, feeds in entries])
         with board.workspace(local, fetch=(KERNEL_OUTPUTS,)) as there:
             _run_runtime(board, there, ["paddle_edge.runtime.kernel_run", there, "--threads", str(threads)], "the int8 kernels")
-        return [group["0"] for group in load_groups(local / KERNEL_OUTPUTS)]
+        outputs = [group["0"] for group in load_groups(local / KERNEL_OUTPUTS)]
+    if len(outputs) != len(entries):
+        raise PaddleEdgeError(f"{board.profile.name} returned {len(outputs)} kernel outputs for {len(entries)} kernels",
+                              "run board parity again; if it repeats, the board's runtime is not this version's")
+    return outputs
 
 
 PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "

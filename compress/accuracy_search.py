@@ -53,6 +53,7 @@ class AccuracySearch:
         return found
 
     def met(self, trial: Trial) -> bool:
+        """Whether `trial` loses at most the allowed points."""
         return trial.drop_points <= self.max_drop
 
     def calibration(self, algos: Sequence[str]) -> Trial:
@@ -69,16 +70,16 @@ class AccuracySearch:
         if self.met(start):
             return start
         best: Optional[Trial] = None
-        missed, k = 0, 0
+        last, missed, k = start, 0, 0
         while best is None:
             if k >= len(ranked):
-                raise DropNotMet(f"int8 loses {self.trials[-1].drop_points:.2f} points even with all {len(ranked)} ranked "
-                                 f"layers in float (limit {self.max_drop:g})",
+                raise DropNotMet(f"int8 loses {last.drop_points:.2f} points with {start.algo} calibration and all "
+                                 f"{len(ranked)} ranked layers in float (limit {self.max_drop:g})",
                                  "allow a larger --max-drop, or calibrate on more or better images")
             k = min(max(1, 2 * k), len(ranked))
-            t = self.trial(start.algo, tuple(ranked[:k]))
-            if self.met(t):
-                best = t
+            last = self.trial(start.algo, tuple(ranked[:k]))
+            if self.met(last):
+                best = last
             else:
                 missed = k
         low, high = missed, len(best.keep_float)

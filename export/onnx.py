@@ -51,7 +51,7 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
         rewrites: Dict[str, int] = {}
         matmuls = matmul_quantizers(files)
         if matmuls:
-            rewrites["matmul_quantizers_restored"] = restore_matmul_quantizers(model, matmuls)
+            rewrites["matmul_quantizers_restored"], rewrites["matmul_left_float"] = restore_matmul_quantizers(model, matmuls)
         if fold_weights:
             model, rewrites["weights_folded"] = fold_weight_quantizers(model)
         if ort_layout and rewrites.get("weights_folded"):

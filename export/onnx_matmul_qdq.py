@@ -33,6 +33,7 @@ class PaddleQuantizer:
     bits: int
 
     def onnx_scale(self) -> np.ndarray:
+        """ONNX's scale: PaddleSlim's abs-max over the largest code, per channel or as a scalar."""
         scale = (self.scale.astype(np.float32) / (2 ** (self.bits - 1) - 1)).ravel()
         return scale if self.per_channel else np.array(scale[0], np.float32)
 
@@ -41,8 +42,8 @@ class PaddleQuantizer:
         return self.axis >= 0 and self.scale.size > 1
 
 
-def _attr(op: "framework_pb2.OpDesc", name: str) -> Optional[int]:
-    return next((a.i for a in op.attrs if a.name == name), None)
+def _int_attr(op: "framework_pb2.OpDesc", name: str, default: int) -> int:
+    return next((a.i for a in op.attrs if a.name == name), default)
 
 
 def _slots(args: Iterable["framework_pb2.OpDesc.Var"]) -> Dict[str, List[str]]:
@@ -58,7 +59,7 @@ def matmul_quantizers(files: ModelFiles) -> Dict[str, Tuple[Optional[PaddleQuant
     producer = {name: op for op in block.ops for v in op.outputs for name in v.arguments}
     wanted: Dict[str, Tuple[Optional[Tuple[str, str, int, int]], ...]] = {}
     for op in block.ops:
-        if op.type != "matmul_v2" or _attr(op, "trans_x") or _attr(op, "trans_y"):
+        if op.type != "matmul_v2":
             continue
         inputs = _slots(op.inputs)
         found = []
@@ -72,7 +73,7 @@ def matmul_quantizers(files: ModelFiles) -> Dict[str, Tuple[Optional[PaddleQuant
             q = producer.get(source)
             if q is not None and q.type == "quantize_linear":  # an activation: the float tensor the quantizer read
                 source = _slots(q.inputs)["X"][0]
-            found.append((source, dq_in["Scale"][0], _attr(dq, "quant_axis") or -1, _attr(dq, "bit_length") or 8))
+            found.append((source, dq_in["Scale"][0], _int_attr(dq, "quant_axis", -1), _int_attr(dq, "bit_length", 8)))
         if any(found):
             wanted[_slots(op.outputs)["Out"][0]] = tuple(found)
     if not wanted:
@@ -86,6 +87,7 @@ def _parameters(files: ModelFiles, names: Set[str]) -> Dict[str, np.ndarray]:
     """The values of the named persistable variables of a Paddle inference model."""
     import paddle
 
+    was_dynamic = paddle.in_dynamic_mode()
     paddle.enable_static()
     try:
         scope = paddle.static.Scope()
@@ -94,7 +96,8 @@ def _parameters(files: ModelFiles, names: Set[str]) -> Dict[str, np.ndarray]:
                                                model_filename=files.program.name, params_filename=files.params.name)
             return {name: np.array(scope.find_var(name).get_tensor()) for name in names}
     finally:
-        paddle.disable_static()
+        if was_dynamic:
+            paddle.disable_static()
 
 
 def _fits(node: onnx.NodeProto, pair: Sequence[Optional[PaddleQuantizer]], constants: Dict[str, np.ndarray]) -> bool:
@@ -105,20 +108,22 @@ def _fits(node: onnx.NodeProto, pair: Sequence[Optional[PaddleQuantizer]], const
 
 
 def restore_matmul_quantizers(model: onnx.ModelProto,
-                              quantizers: Dict[str, Tuple[Optional[PaddleQuantizer], Optional[PaddleQuantizer]]]) -> int:
+                              quantizers: Dict[str, Tuple[Optional[PaddleQuantizer], Optional[PaddleQuantizer]]]) -> Tuple[int, int]:
     """In place: a QuantizeLinear -> DequantizeLinear pair in front of each input of every float MatMul whose Paddle
     op PaddleSlim quantized (matched by output name). A per-channel weight quantizer goes only on the weight itself (a
-    transposed copy would change its axis). Returns how many MatMuls."""
+    transposed copy would change its axis). Returns how many MatMuls got their quantizers back, and how many stay float
+    because a per-channel weight does not reach them as it was calibrated."""
     graph = model.graph
     constants = constant_values(graph)
     producer = {out: n for n in graph.node for out in n.output}
     nodes = list(graph.node)
-    restored = 0
+    restored = left_float = 0
     for node in [n for n in nodes if n.op_type == "MatMul" and n.output[0] in quantizers]:
         pair = quantizers[node.output[0]]
         if any(producer.get(name) is not None and producer[name].op_type == "DequantizeLinear" for name in node.input):
             continue  # already quantized
         if not _fits(node, pair, constants):
+            left_float += 1
             continue
         inserted = []
         for i, q in enumerate(pair):
@@ -140,4 +145,4 @@ def restore_matmul_quantizers(model: onnx.ModelProto,
             restored += 1
     del graph.node[:]
     graph.node.extend(nodes)
-    return restored
+    return restored, left_float

@@ -145,7 +145,7 @@ def test_calibration_is_tried_before_any_layer_goes_to_float():
 
 def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
     search = AccuracySearch(lambda algo, keep: (1.0, 0.5), max_drop=1.0)
-    with pytest.raises(DropNotMet, match="even with all 3 ranked layers in float"):
+    with pytest.raises(DropNotMet, match="50.00 points with avg calibration and all 3 ranked layers in float"):
         search.keep_float(search.trial("avg", ()), ["a", "b", "c"])
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 3]
 

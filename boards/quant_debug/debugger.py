@@ -32,7 +32,7 @@ from .tensor_stats import Agreement, Coverage, Histogram
 FLOAT_ARTIFACT = "onnx-fp32"
 INT8_ARTIFACT = "onnx-int8"
 REFERENCE_ARTIFACT = "paddle-fp32-program"
-GAIN_SAMPLES = 16  # samples (whole groups) each int8 op's gain is measured on; every other column uses all of them
+GAIN_SAMPLES = 16  # each int8 op's gain is measured on the first groups until they hold this many samples; the rest on all
 
 
 def _artifact_path(bundle: runtime.Bundle, name: str) -> Path:

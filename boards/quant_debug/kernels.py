@@ -21,7 +21,7 @@ class KernelCases:
     read, and the exact output codes of the op alone on them; what a fused kernel, here or on a board, is held to."""
 
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
-        self.ops = [op for op in ops if op.precision == INT8 and op.output_codes]
+        self.ops = [op for op in ops if op.precision == INT8 and op.output_codes and any(op.inputs)]
         self.codes = sorted({c for op in self.ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
         self.exact = Session(exposing(int8_file, self.codes), self.codes, fused=False, threads=threads)
         self.models = {op.output: single_op(int8_file, op) for op in self.ops}

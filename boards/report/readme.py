@@ -185,7 +185,7 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("int8 max abs diff to exact", lambda b: f"{v(b, 'int8_vs_exact_max_abs_diff'):.2g}"),
         row(f"int8 kernels alone on the board: largest step from exact (limit {KERNEL_STEP_LIMIT})",
             lambda b: (f"{b['kernels']['max_steps']} ({b['kernels']['checked']} op{'' if b['kernels']['checked'] == 1 else 's'})"
-                       if b.get("kernels") else "not measured")),
+                       if (b.get("kernels") or {}).get("checked") else "not measured")),
         row("batch-1 p50 fp32 / int8, EMULATED", lambda b: " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
