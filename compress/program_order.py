@@ -14,6 +14,8 @@ from typing import Dict, List, Set
 
 from paddle.base.proto import framework_pb2
 
+from ..source.paddle_program import program_desc
+
 FIRST_LAST = {"feed": 0, "fetch": 2}  # every other op type ranks 1
 
 
@@ -61,8 +63,7 @@ def canonical_order(ops: List[framework_pb2.OpDesc]) -> List[framework_pb2.OpDes
 
 def canonicalize_program(path: Path) -> None:
     """Rewrite the program file at `path` (inside a writer's temporary directory) with every block's ops in canonical order."""
-    program = framework_pb2.ProgramDesc()
-    program.ParseFromString(Path(path).read_bytes())
+    program = program_desc(Path(path))
     for block in program.blocks:
         ordered = [framework_pb2.OpDesc.FromString(op.SerializeToString()) for op in canonical_order(list(block.ops))]
         del block.ops[:]

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
-from google.protobuf.message import DecodeError
 from paddle.base import core
 from paddle.base.proto import framework_pb2
 
 from ..runtime.errors import PaddleEdgeError
-from ..source.paddle_program import TENSOR_FIELD
+from ..source.paddle_program import TENSOR_FIELD, op_slot, program_desc
 
 XSHAPE_OPS = ("flatten2", "flatten_contiguous_range", "reshape2", "squeeze2", "unsqueeze2")
 Rule = Callable[[framework_pb2.BlockDesc, framework_pb2.OpDesc], Optional[str]]
@@ -49,10 +48,6 @@ def _var(block: framework_pb2.BlockDesc, name: str) -> Optional[framework_pb2.Va
 
 def _dims(var: framework_pb2.VarDesc) -> List[int]:
     return list(getattr(var.type, TENSOR_FIELD).tensor.dims)
-
-
-def _slot(slots: Iterable[framework_pb2.OpDesc.Var], parameter: str) -> Optional[str]:
-    return next((v.arguments[0] for v in slots if v.parameter == parameter and v.arguments), None)
 
 
 def _set_attr(op: framework_pb2.OpDesc, name: str, value: Any) -> bool:
@@ -82,10 +77,10 @@ def restore_extra_attrs(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc
 
 def add_xshape(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc) -> Optional[str]:
     """Give a reshape-like op the XShape output Lite 2.10 requires: a new variable of shape [0] + shape(X)."""
-    if op.type not in XSHAPE_OPS or _slot(op.outputs, "XShape") is not None:
+    if op.type not in XSHAPE_OPS or op_slot(op.outputs, "XShape") is not None:
         return None
-    x = _var(block, _slot(op.inputs, "X") or "")
-    out = _slot(op.outputs, "Out")
+    x = _var(block, op_slot(op.inputs, "X") or "")
+    out = op_slot(op.outputs, "Out")
     if x is None or out is None:
         return None
     names = {v.name for v in block.vars}
@@ -108,7 +103,7 @@ def matmul_v2_to_matmul(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc
     """matmul_v2 with a 2-D Y and X of rank >= 2 becomes matmul with the same transposes and alpha 1."""
     if op.type != "matmul_v2":
         return None
-    x, y = (_var(block, _slot(op.inputs, p) or "") for p in ("X", "Y"))
+    x, y = (_var(block, op_slot(op.inputs, p) or "") for p in ("X", "Y"))
     if x is None or y is None or len(_dims(y)) != 2 or len(_dims(x)) < 2:
         return None
     attrs = {a.name: a for a in op.attrs}
@@ -134,12 +129,7 @@ def rewrite_for_lite(program: Path, target: str, out_path: Path) -> Tuple[Change
     """Write `program` (.pdmodel) rewritten for Lite 2.10 on `target` to `out_path`; return what each rule changed."""
     if target not in RULES:
         raise PaddleEdgeError(f"unknown Lite target {target!r}", f"use one of: {', '.join(RULES)}")
-    desc = framework_pb2.ProgramDesc()
-    try:
-        desc.ParseFromString(Path(program).read_bytes())
-    except (DecodeError, RuntimeWarning) as exc:
-        raise PaddleEdgeError(f"{program} is not a Paddle program ({exc})",
-                              "the file is damaged or not a .pdmodel; save the model again") from exc
+    desc = program_desc(Path(program))
     changes: List[Change] = []
     for block in desc.blocks:
         for op in block.ops:

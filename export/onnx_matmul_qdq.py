@@ -11,14 +11,13 @@ the same output, so the int8 ONNX computes what PaddleSlim's program computes.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
-from paddle.base.proto import framework_pb2
 
-from ..source.paddle_program import ModelFiles
+from ..source.paddle_program import ModelFiles, int_attr, op_slot, program_desc
 from .onnx_fold import constant_values
 
 
@@ -42,40 +41,28 @@ class PaddleQuantizer:
         return self.axis >= 0 and self.scale.size > 1
 
 
-def _int_attr(op: "framework_pb2.OpDesc", name: str, default: int) -> int:
-    return next((a.i for a in op.attrs if a.name == name), default)
-
-
-def _slots(args: Iterable["framework_pb2.OpDesc.Var"]) -> Dict[str, List[str]]:
-    return {v.parameter: list(v.arguments) for v in args}
-
-
 def matmul_quantizers(files: ModelFiles) -> Dict[str, Tuple[Optional[PaddleQuantizer], Optional[PaddleQuantizer]]]:
     """Each matmul_v2 of a PaddleSlim int8 program, by its output tensor: the quantizers of its X and Y inputs (None where
     an input is not quantized). Empty for a float program. The scales are read from the program's parameters by Paddle."""
-    desc = framework_pb2.ProgramDesc()
-    desc.ParseFromString(files.program.read_bytes())
-    block = desc.blocks[0]
+    block = program_desc(files.program).blocks[0]
     producer = {name: op for op in block.ops for v in op.outputs for name in v.arguments}
     wanted: Dict[str, Tuple[Optional[Tuple[str, str, int, int]], ...]] = {}
     for op in block.ops:
         if op.type != "matmul_v2":
             continue
-        inputs = _slots(op.inputs)
         found = []
         for slot in ("X", "Y"):
-            dq = producer.get(inputs[slot][0])
+            dq = producer.get(op_slot(op.inputs, slot) or "")
             if dq is None or dq.type != "dequantize_linear":
                 found.append(None)
                 continue
-            dq_in = _slots(dq.inputs)
-            source = dq_in["X"][0]
+            source = op_slot(dq.inputs, "X") or ""
             q = producer.get(source)
             if q is not None and q.type == "quantize_linear":  # an activation: the float tensor the quantizer read
-                source = _slots(q.inputs)["X"][0]
-            found.append((source, dq_in["Scale"][0], _int_attr(dq, "quant_axis", -1), _int_attr(dq, "bit_length", 8)))
+                source = op_slot(q.inputs, "X") or ""
+            found.append((source, op_slot(dq.inputs, "Scale") or "", int_attr(dq, "quant_axis", -1), int_attr(dq, "bit_length", 8)))
         if any(found):
-            wanted[_slots(op.outputs)["Out"][0]] = tuple(found)
+            wanted[op_slot(op.outputs, "Out") or ""] = tuple(found)
     if not wanted:
         return {}
     values = _parameters(files, {f[1] for pair in wanted.values() for f in pair if f})

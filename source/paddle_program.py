@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Tuple
+from typing import Iterable, Optional, Tuple
 
 from google.protobuf.message import DecodeError
 from paddle.base.proto import framework_pb2
@@ -84,20 +84,35 @@ def _spec(block: framework_pb2.BlockDesc, name: str, layout_hint: bool) -> Tenso
     return TensorSpec(name, shape, dtype, "NCHW" if layout_hint and len(shape) == 4 else None)
 
 
+def program_desc(program: Path) -> framework_pb2.ProgramDesc:
+    """A .pdmodel parsed (not executed), or an error naming the file when it is not a Paddle program."""
+    desc = framework_pb2.ProgramDesc()
+    try:
+        desc.ParseFromString(Path(program).read_bytes())
+    except (DecodeError, RuntimeWarning) as exc:
+        raise PaddleEdgeError(f"{program} is not a Paddle program ({exc})", "the file is damaged or not a .pdmodel; save the model again") from exc
+    if not desc.blocks:
+        raise PaddleEdgeError(f"{program} is not a Paddle program (no blocks)", "the file is damaged or not a .pdmodel; save the model again")
+    return desc
+
+
+def op_slot(slots: Iterable[framework_pb2.OpDesc.Var], parameter: str) -> Optional[str]:
+    """The (first) variable an op reads or writes through `parameter` ("X", "Out", ...), None if it has none."""
+    return next((v.arguments[0] for v in slots if v.parameter == parameter and v.arguments), None)
+
+
+def int_attr(op: framework_pb2.OpDesc, name: str, default: int) -> int:
+    """An op's integer attribute, `default` where the op does not set it."""
+    return next((a.i for a in op.attrs if a.name == name), default)
+
+
 def read_program(model_dir: Path) -> ProgramInfo:
     """Inputs (in feed order), outputs (in fetch order) and the op types of the main block."""
     files = find_model_files(model_dir)
-    desc = framework_pb2.ProgramDesc()
-    try:
-        desc.ParseFromString(files.program.read_bytes())
-    except (DecodeError, RuntimeWarning) as exc:
-        raise PaddleEdgeError(f"{files.program} is not a Paddle program ({exc})", "the file is damaged or not a .pdmodel; save the model again") from exc
-    if not desc.blocks:
-        raise PaddleEdgeError(f"{files.program} is not a Paddle program (no blocks)", "the file is damaged or not a .pdmodel; save the model again")
-    block = desc.blocks[0]
+    block = program_desc(files.program).blocks[0]
 
     def ordered(op_type: str, slot: str) -> Tuple[str, ...]:
-        ops = sorted((op for op in block.ops if op.type == op_type), key=lambda op: next((a.i for a in op.attrs if a.name == "col"), 0))
+        ops = sorted((op for op in block.ops if op.type == op_type), key=lambda op: int_attr(op, "col", 0))
         return tuple(next(v.arguments[0] for v in (op.outputs if op_type == "feed" else op.inputs) if v.parameter == slot) for op in ops)
 
     inputs = tuple(_spec(block, n, True) for n in ordered("feed", "Out"))

@@ -13,14 +13,12 @@ from typing import Dict, Sequence
 import numpy as np
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import find_model_files
+from ...source.paddle_program import find_model_files, program_desc
 from ...train.paddle_predictor import PaddlePredictor
 
 
 def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
-    desc = framework_pb2.ProgramDesc()
-    desc.ParseFromString(find_model_files(model_dir).program.read_bytes())
-    return desc
+    return program_desc(find_model_files(model_dir).program)
 
 
 def variables(model_dir: Path) -> frozenset:
