@@ -221,7 +221,7 @@ def _bench(args: argparse.Namespace) -> None:
 
     report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
                        threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
-                       shapes=_shapes(args.shape))
+                       shapes=_shapes(args.shape), paddle_int8=args.paddle_int8)
     print(report.render())
     print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
@@ -472,6 +472,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.bench.json)")
     p.add_argument("--shape", action="append", help="NAME:1x3x640x640 random inputs for a model brought from elsewhere "
                    "(its batch dim is replaced by the grid's)")
+    p.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (what `compress` wrote): adds Paddle "
+                   "Inference's oneDNN int8 as an engine")
 
     p = add("report", _report, "one self-contained HTML page (and its JSON) from a run directory's parity, predictions and bench")
     p.add_argument("run_dir", type=Path, help="holds parity.json, predictions.npz and bench.json (what `paddle-edge demo` writes)")

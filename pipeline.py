@@ -105,7 +105,7 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
     print(f"\nparity: {report.save(out / run_dir.PARITY)}")
     seconds["parity"] = time.perf_counter() - t
     t = _step(f"7/8 bench: every engine x threads {bench_threads} x batches {BENCH_BATCHES}, interleaved")
-    bench = run_bench(bundle.directory, threads=bench_threads, batches=BENCH_BATCHES)
+    bench = run_bench(bundle.directory, threads=bench_threads, batches=BENCH_BATCHES, paddle_int8=best.model_dir)
     print(bench.render())
     print(f"bench: {bench.save(out / run_dir.BENCH)}")
     seconds["bench"] = time.perf_counter() - t

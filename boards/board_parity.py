@@ -89,9 +89,9 @@ def _allclose_ratio(host: Outputs, board: Outputs) -> float:
 
 
 def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluation: EvaluationSet, threads: int) -> Dict[str, Any]:
-    """Every int8 op of the file the board ran whose inputs and output are quantized (convs; a MatMul without an output
-    quantizer has no codes to count steps in), alone, on the input codes the exact run gives the first inputs: the
-    board's fused kernel against the exact result, in output codes."""
+    """Every int8 op of the file the board ran whose activation inputs are quantized, alone, on the input codes the
+    exact run gives the first inputs: the board's fused kernel against the exact result, in quantization steps (output
+    codes; a float output's accumulator unit)."""
     cases = kernel_cases(bundle, artifact, threads)
     checked = first_samples(evaluation, KERNEL_SAMPLES, KERNEL_GROUPS)
     if not cases.ops:
@@ -102,7 +102,7 @@ def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluati
                             [(files[op.output], codes) for op, codes, _ in found], threads)
     agreement = {op.output: CodeAgreement() for op in cases.ops}
     for (op, _, exact), fused in zip(found, got):
-        agreement[op.output].add(exact, fused)
+        agreement[op.output].add(exact, fused, cases.step[op.output])
     steps = {output: a.max_steps for output, a in agreement.items()}
     return {"checked": len(steps), "samples": checked.samples, "artifact": artifact, "max_steps": max(steps.values(), default=0),
             "deviating": [output for output, n in steps.items() if n > KERNEL_STEP_LIMIT]}

@@ -3,8 +3,9 @@
 Every artifact of the bundle is gated on its own: each is run by the engine that defines it (export/artifact_engines.py:
 Paddle Inference for the reference, onnxruntime for fp32 ONNX, onnxruntime unfused for an int8 ONNX's exact semantics,
 Lite x86 in its sidecar), and the int8 engine this CPU runs (the thin runtime's choice, with onnxruntime's fused int8
-kernels) is gated against both the float model and the exact int8 semantics. Speed is measured alongside and reported
-as goals with intervals; it never decides the verdict.
+kernels) is gated against both the float model and the exact int8 semantics. OpenVINO, where installed, runs the same
+files and is held to the same float and task-metric limits. Speed is measured alongside and reported as goals with
+intervals; it never decides the verdict.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 from .. import runtime
 from ..export.artifact_engines import NoEngineHere, artifact_runner, engine_label
 from ..export.lite_sidecar import SidecarError
+from ..runtime import backends
 from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
@@ -64,6 +66,20 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_char_acc_drop_points": (1.0, "max"),
     "onnx_int8_exact_f1_drop_points": (1.0, "max"),
     "onnx_int8_f1_drop_points": (1.0, "max"),
+    # OpenVINO (the optional backend, where installed) runs the same files the thin runtime picks and is held to the same
+    # float and task-metric limits; its int8 kernels are not cut out op by op, so its agreement with the exact int8
+    # model is reported, not gated
+    "openvino_fp32_sqnr_db": (80.0, "min"),
+    "openvino_fp32_argmax_agreement": (1.0, "min"),
+    "openvino_fp32_text_agreement": (1.0, "min"),
+    "openvino_fp32_box_f1_vs_float": (1.0, "min"),
+    "openvino_fp32_char_acc_drop_points": (0.0, "max"),
+    "openvino_fp32_f1_drop_points": (0.0, "max"),
+    "openvino_int8_argmax_agreement": (0.99, "min"),
+    "openvino_int8_top1_drop_points": (0.5, "max"),
+    "openvino_int8_mse_ratio": (1.1, "max"),
+    "openvino_int8_char_acc_drop_points": (1.0, "max"),
+    "openvino_int8_f1_drop_points": (1.0, "max"),
 }
 GOALS: Dict[str, Tuple[float, str]] = {"runtime_overhead_ratio": (1.05, "max")}
 Feeds = Dict[str, np.ndarray]
@@ -183,6 +199,18 @@ def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predict
     return chosen
 
 
+def _openvino(engines: _Engines, bundle: runtime.Bundle, skipped: Dict[str, str]) -> None:
+    """OpenVINO on each precision's ONNX file, the one the thin runtime picks for this CPU, where it is installed."""
+    if not backends.available("openvino"):
+        skipped["openvino"] = "OpenVINO is not installed here: pip install 'paddle-edge[openvino]'"
+        return
+    for precision in bundle.manifest.precisions("onnx"):
+        chosen = runtime.open(bundle, backend="openvino", precision=precision, threads=engines.threads)
+        engines.add(f"openvino_{precision}", f"OpenVINO {precision} ({chosen.artifact}, latency hint)", chosen.artifact,
+                    engines.run(chosen.predict), f"OpenVINO {chosen.backend.version} CPU on {cpu_info()['label']}",
+                    exact="onnx_int8_exact" if precision == "int8" else None)
+
+
 def _lite_x86(engines: _Engines, bundle: runtime.Bundle, skip_lite: bool, skipped: Dict[str, str]) -> None:
     """Paddle Lite x86 artifacts in the sidecar; a sidecar that cannot start fails a check unless Lite is skipped."""
     for name, art in bundle.manifest.artifacts.items():
@@ -251,6 +279,7 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     engines.add("onnx_fp32", "ONNX Runtime fp32, thin runtime", fp32.artifact, engines.run(fp32.predict), engine_label(bundle, fp32.artifact))
     int8 = _int8(engines, bundle)
     skipped = dict(manifest.source.get("skipped", {}))
+    _openvino(engines, bundle, skipped)
     _lite_x86(engines, bundle, skip_lite, skipped)
     for name in (n for n, a in manifest.artifacts.items() if a.format != "paddle-params"):
         try:

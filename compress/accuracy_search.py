@@ -6,7 +6,9 @@ first within the limit wins; if none is, the best-scoring one goes on. Then laye
 quantization debugger) are kept in float, the top k for k = 1, 2, 4, ... until the drop is met, then bisecting
 between the last k that missed and the first that met it: about 2 log2(k) measurements instead of one per layer. The
 bisection assumes keeping more of the ranked layers in float does not lose accuracy (true of the measurements it makes,
-which it records; it trusts it in between)."""
+which it records; it trusts it in between). When two doublings in a row score no better than the best so far, the
+search stops and says so: on a small validation set a few characters or images move the score by more than the
+limit, and keeping more layers in float is then measuring noise, not repairing a layer."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,6 +17,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 from ..runtime.errors import PaddleEdgeError
 
+PATIENCE = 2  # doublings in a row that score no better than the best so far, before the float-layer search stops
 Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float]]  # (algorithm, kept in float) -> (float score, int8 score)
 
 
@@ -70,8 +73,14 @@ class AccuracySearch:
         if self.met(start):
             return start
         best: Optional[Trial] = None
-        last, missed, k = start, 0, 0
+        last, top, missed, k, idle = start, start, 0, 0, 0
         while best is None:
+            if idle == PATIENCE:
+                raise DropNotMet(f"int8 loses {top.drop_points:.2f} points at best ({start.algo} calibration, "
+                                 f"{len(top.keep_float)} kept in float; limit {self.max_drop:g}): keeping up to {k} of the "
+                                 f"ranked layers in float stopped helping ({PATIENCE} doublings scored no better)",
+                                 "allow a larger --max-drop, validate on more images (on a small set a few characters or "
+                                 "images move the score by more than the limit), or calibrate on more or better images")
             if k >= len(ranked):
                 raise DropNotMet(f"int8 loses {last.drop_points:.2f} points with {start.algo} calibration and all "
                                  f"{len(ranked)} ranked layers in float (limit {self.max_drop:g})",
@@ -81,7 +90,8 @@ class AccuracySearch:
             if self.met(last):
                 best = last
             else:
-                missed = k
+                missed, idle = k, 0 if last.score > top.score else idle + 1
+                top = last if last.score > top.score else top
         low, high = missed, len(best.keep_float)
         while high - low > 1:
             middle = (low + high) // 2

@@ -7,8 +7,9 @@ import jsonschema
 import pytest
 
 from paddle_edge.boards.bench.engines import ENGINES, engines_for
-from paddle_edge.boards.bench.flops import count_flops
-from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE
+from paddle_edge.boards.bench.flops import count_flops, count_traffic
+from paddle_edge.boards.bench.peak import peak_gops
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, run_bench
 from paddle_edge.boards.report import run_dir
 from paddle_edge.cli import main
 from paddle_edge.runtime import load_bundle
@@ -18,8 +19,19 @@ from paddle_edge.runtime.errors import PaddleEdgeError
 LENET_FLOPS = 2 * (24 * 24 * 20 * 25 + 8 * 8 * 50 * 500 + 10 * 800)
 
 
+# weights: conv1 20x1x5x5 + 20 bias, conv2 50x20x5x5 + 50 bias, fc 800x10; activations in and out of each of the three
+LENET_WEIGHTS = 20 * 25 + 20 + 50 * 20 * 25 + 50 + 800 * 10
+LENET_ACTIVATIONS = (28 * 28 + 20 * 24 * 24) + (20 * 12 * 12 + 50 * 8 * 8) + (800 + 10)
+
+
 def test_flops_are_counted_from_the_graph(lenet_bundle):
     assert count_flops(lenet_bundle.directory / "model.fp32.onnx") == LENET_FLOPS
+
+
+def test_the_bytes_a_call_moves_are_counted_from_the_graph(lenet_bundle):
+    traffic = count_traffic(lenet_bundle.directory / "model.fp32.onnx")
+    assert (traffic.weight_elements, traffic.activation_elements) == (LENET_WEIGHTS, LENET_ACTIVATIONS)
+    assert traffic.bytes_per_call(8, 4) == 4 * (LENET_WEIGHTS + 8 * LENET_ACTIVATIONS)
 
 
 def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
@@ -30,7 +42,14 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     cells = {(c["engine"], c["threads"], c["batch"]) for c in data["cells"]}
     assert cells == {(e, t, b) for e in engines for t in data["threads"] for b in data["batches"]}
     assert data["flops_per_sample"] == LENET_FLOPS
+    peak = data["peak"]  # measured in the same run: int8 and fp32 GEMM at every thread count of the grid, and one
+    assert set(peak["gops"]) == {"fp32", "int8_u8s8", "int8_u8u8"} and all(set(v) == {"1", "2"} for v in peak["gops"].values())
     for cell in data["cells"]:
+        precision = ENGINES[cell["engine"]].precision
+        assert cell["peak_fraction"] == pytest.approx(cell["gflops"] / peak_gops(peak, precision, cell["threads"]))
+        per_element = 4 if precision == "fp32" else 1
+        moved = per_element * (LENET_WEIGHTS + cell["batch"] * LENET_ACTIVATIONS)
+        assert cell["flops_per_byte"] == pytest.approx(LENET_FLOPS * cell["batch"] / moved)
         assert cell["p50_us"] <= cell["p90_us"] <= cell["p99_us"]
         assert cell["throughput"] == pytest.approx(cell["batch"] / cell["p50_us"] * 1e6)
         assert len(cell["samples_us"]) == cell["calls"]
@@ -38,6 +57,9 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
             assert cell["speedup_vs_reference"] == pytest.approx(1.0)
     not_measured = {k[len("goal "):] for k in data["skipped"] if k.startswith("goal ")}
     assert set(data["goals"]) | not_measured == set(GOALS) and not_measured == {"onnxruntime_int8_vs_fp32_b64_speedup"}  # no batch 64 here
+    for batch in ("b1", "b8"):  # batch 1 and the grid's largest: the runtime's faster precision against the fastest peer
+        ours, peer = data["fastest"][batch]["runtime"], data["fastest"][batch]["peer"]
+        assert ours in ("onnxruntime_fp32", "onnxruntime_int8") and peer.startswith(("openvino", "paddle_inference"))
     assert data["checks"] == {}  # speed is reported as goals, never as a check that fails the run
     for goal in data["goals"].values():
         low, high = goal["interval"]
@@ -63,6 +85,21 @@ def test_engines_the_bundle_cannot_run_are_named(lenet_bundle):
     with pytest.raises(PaddleEdgeError, match="unknown engine"):
         engines_for(manifest, ["tensorrt"])
     assert set(ENGINES) >= {"paddle_inference_fp32", "bare_onnxruntime_fp32"}
+    skipped = {}
+    assert "paddle_inference_int8" not in {e.name for e in engines_for(manifest, skipped=skipped)}
+    assert "--paddle-int8 DIR" in skipped["paddle_inference_int8"]  # PaddleSlim's program is not in a bundle
+    with pytest.raises(PaddleEdgeError, match="paddle_inference_int8 cannot run: give PaddleSlim's int8 model directory"):
+        engines_for(manifest, ["paddle_inference_int8"])
+
+
+def test_paddle_inference_runs_paddleslims_program_as_onednn_int8_beside_the_runtime(lenet_bundle, lenet_ptq):
+    report = run_bench(lenet_bundle.directory, backends=["paddle_inference_int8", "onnxruntime_int8", "openvino_int8"],
+                       threads=[2], batches=[1], calls=20, paddle_int8=lenet_ptq.model_dir)
+    print(report.render())
+    engines = report.data["engines"]
+    assert engines["paddle_inference_int8"]["cold"]["peak_rss_mb"] > 0 and engines["paddle_inference_int8"]["bytes"] > 0
+    assert {c["engine"] for c in report.data["cells"]} == {"paddle_inference_int8", "onnxruntime_int8", "openvino_int8"}
+    assert "runtime_vs_fastest_peer_b1_ratio" in report.data["goals"] and report.data["checks"] == {}
 
 
 def test_bench_cli_rejects_a_malformed_list(lenet_bundle, capsys):

@@ -130,8 +130,8 @@ def test_board_parity_with_x86(rpi4, lenet_bundle):
     assert report.data["emulated"] and "EMULATED" in report.render()
     assert abs(report.data["top1"]["int8"]["board"] - report.data["top1"]["int8"]["x86_64"]) <= 0.001
     kernels = report.data["kernels"]  # the board's own fused int8 kernels, op by op, against the exact result
-    assert kernels["checked"] == 1 and report.data["values"]["int8_kernel_max_steps"] == kernels["max_steps"] <= 1  # conv2 (conv1
-    # runs float; the fc has no quantized output to count steps in)
+    assert kernels["checked"] == 2 and report.data["values"]["int8_kernel_max_steps"] == kernels["max_steps"] <= 1  # conv2 and
+    # the fc (conv1 runs float)
 
 
 @pytest.mark.board

@@ -23,6 +23,8 @@ def test_parity_gates_every_artifact_on_the_full_test_set(lenet_bundle, tmp_path
     assert {"onnx_fp32_sqnr_db", "onnx_int8_exact_top1_drop_points", "onnx_int8_top1_drop_points",
             "onnx_int8_vs_exact_argmax_agreement", "onnx_int8_variants_max_abs_diff", "onnx_int8_kernel_max_steps"} <= gated
     assert engines["onnx_int8"]["kernels"]["checked"] > 0 and not engines["onnx_int8"]["kernels"]["deviating"]
+    assert {"openvino_fp32_sqnr_db", "openvino_int8_top1_drop_points", "openvino_int8_argmax_agreement"} <= gated  # the
+    assert engines["openvino_int8"]["artifact"] == engines["onnx_int8"]["artifact"]  # optional backend, on the same file
     assert "runtime_overhead_ratio" not in gated and "runtime_overhead_ratio" in data["goals"]  # speed never gates
     assert data["checks"]["onnx_int8_vs_exact_argmax_agreement"]["value"] >= 0.999
     assert all(v > 0 for v in data["latency_us"].values())
@@ -35,8 +37,8 @@ def test_the_manifest_states_what_parity_measures_on_each_artifact(lenet_bundle)
     """Every accuracy the manifest states for an artifact equals parity's measurement of that artifact by the same engine."""
     manifest = load_bundle(lenet_bundle.directory).manifest
     report = run_parity(lenet_bundle.directory, threads=2, b1_calls=10, b64_calls=2)
-    measured = {e["artifact"]: e["scores"] for e in report.data["engines"].values()
-                if e["gated"] and e["artifact"] and (e["precision"] == "fp32" or e["title"].startswith("int8 exact"))}
+    measured = {e["artifact"]: e["scores"] for key, e in report.data["engines"].items() if not key.startswith("openvino")
+                and e["gated"] and e["artifact"] and (e["precision"] == "fp32" or e["title"].startswith("int8 exact"))}
     stated = {name: acc for name, acc in manifest.accuracy.items() if acc.get("measured")}
     assert set(measured) <= set(stated)
     for name, scores in measured.items():

@@ -7,13 +7,14 @@ import json
 import shutil
 
 import jsonschema
+import numpy as np
 import onnx
 import pytest
 
 from paddle_edge import runtime
 from paddle_edge.accuracy_control import quantize_with_accuracy_control
 from paddle_edge.boards.quant_debug import run_quant_debug
-from paddle_edge.boards.quant_debug.debugger import debug_bundle
+from paddle_edge.boards.quant_debug.debugger import debug_bundle, kernel_cases
 from paddle_edge.boards.quant_debug.graph import INT8, DifferentNetworks, match_networks
 from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table
 from paddle_edge.boards.report import run_dir
@@ -80,6 +81,18 @@ def test_the_fused_kernels_are_held_to_the_exact_int8_semantics(lenet_bundle):
         assert "fused kernels land more than 1 step" in format_table(generic, 10)
 
 
+def test_a_float_output_int8_matmul_is_judged_in_its_accumulators_unit(lenet_bundle):
+    """LeNet's fc reads int8 codes and writes float (onnxruntime runs it as MatMulIntegerToFloat): its exact result is a
+    whole number of steps, so a step is one unit of the int32 sum and a kernel's difference counts whole units."""
+    bundle = runtime.load_bundle(lenet_bundle.directory)
+    cases = kernel_cases(bundle, "onnx-int8-u8w")
+    fc = next(op for op in cases.ops if op.op_type == "MatMul")
+    assert fc.output_codes is None
+    _, found = cases.run(evaluation_set(bundle.manifest, None, 64, None).groups[0])
+    units = next(exact for op, _, exact in found if op is fc) / cases.step[fc.output]
+    assert np.abs(units - np.rint(units)).max() < 0.2 and np.abs(units).max() > 1000  # to float32 rounding of sums near 1e5
+
+
 def test_two_different_networks_are_refused_naming_the_first_difference(lenet_bundle, tmp_path):
     model = onnx.load(str(lenet_bundle.directory / "model.int8.onnx"))
     conv = next(n for n in model.graph.node if n.op_type == "Conv")
@@ -144,10 +157,21 @@ def test_calibration_is_tried_before_any_layer_goes_to_float():
 
 
 def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
-    search = AccuracySearch(lambda algo, keep: (1.0, 0.5), max_drop=1.0)
-    with pytest.raises(DropNotMet, match="50.00 points with avg calibration and all 3 ranked layers in float"):
+    search = AccuracySearch(lambda algo, keep: (1.0, 0.5 + 0.01 * len(keep)), max_drop=1.0)
+    with pytest.raises(DropNotMet, match="47.00 points with avg calibration and all 3 ranked layers in float"):
         search.keep_float(search.trial("avg", ()), ["a", "b", "c"])
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 3]
+
+
+def test_the_layer_search_stops_when_float_layers_stop_helping():
+    """Scores that float layers do not improve (noise on a small validation set) end the search after two doublings,
+    naming the best trial, instead of measuring every layer count up to all of them."""
+    scores = {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989}
+    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=0.5)
+    with pytest.raises(DropNotMet, match=r"1.00 points at best \(avg calibration, 1 kept in float; limit 0.5\): keeping up "
+                                         r"to 4 of the ranked layers in float stopped helping"):
+        search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4]
 
 
 def test_the_report_shows_where_int8_loses(lenet_debug, lenet_run_dir, tmp_path):

@@ -15,7 +15,7 @@ from paddle_edge.boards.report.summary import SCHEMA_FILE
 from paddle_edge.cli import main
 from paddle_edge.export.debian_rootfs import debian_tool
 
-CHARTS = {"per_class_accuracy", "confusion_matrices", "latency_vs_accuracy", "throughput_grid", "latency_distributions"}
+CHARTS = {"per_class_accuracy", "confusion_matrices", "latency_vs_accuracy", "throughput_grid", "latency_distributions", "roofline"}
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                   "--disable-extensions", "--no-first-run", "--window-size=1200,900")
 

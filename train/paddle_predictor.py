@@ -14,14 +14,18 @@ from ..source.paddle_program import find_model_files
 class PaddlePredictor:
     """A Paddle Inference predictor on the CPU with a fixed thread count (MKLDNN on, as a user would deploy it)."""
 
-    def __init__(self, model_dir: Path, threads: int = 1, mkldnn: bool = True, ir_optim: bool = True) -> None:
-        """`ir_optim=False` runs the program as written, every variable kept (what reading intermediate tensors needs)."""
+    def __init__(self, model_dir: Path, threads: int = 1, mkldnn: bool = True, ir_optim: bool = True, int8: bool = False) -> None:
+        """`ir_optim=False` runs the program as written, every variable kept (what reading intermediate tensors needs).
+        `int8=True` runs a PaddleSlim int8 program as oneDNN int8 kernels (its quantize ops folded into them by Paddle's
+        cpu_quantize passes; without it they run as float simulation)."""
         files = find_model_files(model_dir)
         config = paddle_infer.Config(str(files.program), str(files.params))
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(threads)
-        if mkldnn:
+        if mkldnn or int8:
             config.enable_mkldnn()
+        if int8:
+            config.enable_mkldnn_int8()
         config.switch_ir_optim(ir_optim)
         config.disable_glog_info()
         self.predictor = paddle_infer.create_predictor(config)

@@ -28,22 +28,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int) -> Dict[str, float]:
+def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path]) -> Dict[str, float]:
     """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call."""
     start = time.perf_counter()
     import numpy as np
 
     from ... import runtime
-    from .engines import ENGINES, load
+    from .engines import ENGINES, OPENVINO, load
 
     engine = ENGINES[engine_name]
     if engine_name.startswith("paddle_inference"):
         import paddle.inference  # noqa: F401 - its import is part of the reference's cold start
+    elif engine.package == OPENVINO:
+        from ...runtime.backends import openvino  # noqa: F401 - imports openvino, its telemetry off
     else:
         import onnxruntime  # noqa: F401
     imported = time.perf_counter()
     bundle = runtime.load_bundle(bundle_dir)
-    run = load(engine, bundle, threads)
+    run = load(engine, bundle, threads, paddle_int8)
     loaded = time.perf_counter()
     rng = np.random.default_rng(0)
     feeds = {s.name: rng.standard_normal([batch if d == -1 else d for d in s.shape]).astype(s.dtype) for s in bundle.manifest.inputs}
@@ -52,11 +54,13 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int) -> Di
     return {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
 
 
-def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300) -> Dict[str, float]:
+def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300,
+               paddle_int8: Optional[Path] = None) -> Dict[str, float]:
     """Run the measurement in a new interpreter and return what it printed."""
     from ...runtime.errors import PaddleEdgeError
 
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
+    cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise PaddleEdgeError(f"cold start of {engine_name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}",
@@ -70,8 +74,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("engine")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (engine paddle_inference_int8)")
     args = parser.parse_args(argv)
-    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch)))
+    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8)))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
 """The engines a bundle is benchmarked on, each loaded the way a user would load it, behind one call signature.
 
-Paddle Inference is imported only for the reference engine, so a process timing an ONNX Runtime engine holds no Paddle
-(what a board holds), and its memory is the runtime's own.
+Paddle Inference is imported only for its engines, so a process timing an ONNX Runtime engine holds no Paddle (what a
+board holds), and its memory is the runtime's own. Beside the thin runtime's own engines are the ones a user would try
+instead: OpenVINO (fp32 from the Paddle program through its Paddle frontend and from the fp32 ONNX, int8 from the
+file the runtime picks for this CPU; latency and throughput hints) where it is installed, and Paddle Inference's
+oneDNN int8 on PaddleSlim's int8 program (`--paddle-int8 DIR`: the program is not part of a bundle).
 """
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ... import runtime
+from ...runtime import backends
 from ...runtime.errors import PaddleEdgeError
 
 Feeds = Dict[str, np.ndarray]
@@ -27,26 +32,53 @@ class Engine:
     artifacts: Tuple[str, ...]
     parity_key: str  # where `paddle-edge parity` reports this engine's accuracy
     in_process: bool = True  # False: runs in the Paddle Lite sidecar, timed there
+    package: str = ""  # an optional package it needs; without it the engine is left out (and said so)
+    paddle_int8: bool = False  # runs PaddleSlim's int8 program, given apart from the bundle
 
 
 REFERENCE = "paddle_inference_fp32"
+PADDLE_INT8 = "paddle_inference_int8"
 BARE = "bare_onnxruntime_fp32"
+OPENVINO = "openvino"
 ENGINES: Dict[str, Engine] = {e.name: e for e in (
     Engine(REFERENCE, "Paddle Inference fp32 (reference)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"), "paddle_fp32"),
+    Engine(PADDLE_INT8, "Paddle Inference int8 (oneDNN, PaddleSlim's program)", "int8", (), "", paddle_int8=True),
     Engine("onnxruntime_fp32", "ONNX Runtime fp32 (thin runtime)", "fp32", ("onnx-fp32",), "onnx_fp32"),
     Engine("onnxruntime_int8", "ONNX Runtime int8 (thin runtime)", "int8", ("onnx-int8",), "onnx_int8"),
     Engine(BARE, "bare onnxruntime.InferenceSession fp32", "fp32", ("onnx-fp32",), "onnx_fp32"),
+    Engine("openvino_fp32_paddle", "OpenVINO fp32 (Paddle program, latency hint)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"),
+           "", package=OPENVINO),
+    Engine("openvino_fp32", "OpenVINO fp32 (ONNX, latency hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO),
+    Engine("openvino_int8", "OpenVINO int8 (ONNX, latency hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO),
+    Engine("openvino_fp32_throughput", "OpenVINO fp32 (ONNX, throughput hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO),
+    Engine("openvino_int8_throughput", "OpenVINO int8 (ONNX, throughput hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO),
     Engine("paddlelite_x86_fp32", "Paddle Lite x86 fp32 (sidecar)", "fp32", ("lite-x86-fp32",), "lite_x86_fp32", in_process=False),
     Engine("paddlelite_x86_int8", "Paddle Lite x86 int8 (sidecar)", "int8", ("lite-x86-int8",), "lite_x86_int8", in_process=False),
 )}
 
 
-def engines_for(manifest: runtime.Manifest, wanted: Optional[List[str]] = None) -> List[Engine]:
-    """The engines whose artifacts the bundle carries, in table order; unknown or impossible names raise."""
+def engines_for(manifest: runtime.Manifest, wanted: Optional[List[str]] = None, paddle_int8: Optional[Path] = None,
+                skipped: Optional[Dict[str, str]] = None) -> List[Engine]:
+    """The engines whose artifacts the bundle carries (and whose package is installed; Paddle Inference int8 where
+    `paddle_int8` is given), in table order; unknown or impossible names raise, engines left out are named in `skipped`."""
     unknown = sorted(set(wanted or ()) - set(ENGINES))
     if unknown:
         raise PaddleEdgeError(f"unknown engine(s) {unknown}", f"choose from {', '.join(ENGINES)}")
-    chosen = [e for e in ENGINES.values() if (wanted is None or e.name in wanted) and all(a in manifest.artifacts for a in e.artifacts)]
+    chosen = []
+    for e in (e for e in ENGINES.values() if wanted is None or e.name in wanted):
+        if not all(a in manifest.artifacts for a in e.artifacts):
+            continue
+        if e.package and not backends.available(e.package):
+            why = f"{e.package} is not installed here: pip install 'paddle-edge[{e.package}]'"
+        elif e.paddle_int8 and paddle_int8 is None:
+            why = "give PaddleSlim's int8 model directory with --paddle-int8 DIR (what `paddle-edge compress` wrote)"
+        else:
+            chosen.append(e)
+            continue
+        if wanted is not None:
+            raise PaddleEdgeError(f"{e.name} cannot run: {why}", why)
+        if skipped is not None:
+            skipped[e.name] = why
     missing = sorted(set(wanted or ()) - {e.name for e in chosen})
     if missing:
         raise PaddleEdgeError(f"this bundle has no artifacts for {missing} (it has {sorted(manifest.artifacts)})",
@@ -54,12 +86,22 @@ def engines_for(manifest: runtime.Manifest, wanted: Optional[List[str]] = None) 
     return chosen
 
 
-def load(engine: Engine, bundle: runtime.Bundle, threads: int) -> Run:
+def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Optional[Path] = None) -> Run:
     """Load an in-process engine; return its run(feeds) -> outputs."""
-    if engine.name == REFERENCE:
+    if engine.name in (REFERENCE, PADDLE_INT8):
         from ...train.paddle_predictor import PaddlePredictor
 
-        return PaddlePredictor(bundle.root / "reference", threads).run
+        if engine.name == REFERENCE:
+            return PaddlePredictor(bundle.root / "reference", threads).run
+        return PaddlePredictor(Path(paddle_int8), threads, int8=True).run
+    if engine.package == OPENVINO:
+        from ...runtime.backends.openvino import OpenVinoBackend
+
+        hint = "throughput" if engine.name.endswith("_throughput") else "latency"
+        if engine.name == "openvino_fp32_paddle":
+            return OpenVinoBackend(bundle.path_of("paddle-fp32-program"), threads, hint).run
+        backend = "openvino-throughput" if hint == "throughput" else "openvino"
+        return runtime.open(bundle, backend=backend, precision=engine.precision, threads=threads).predict
     if engine.name == BARE:
         import onnxruntime as ort
 

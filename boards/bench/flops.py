@@ -8,12 +8,15 @@ normalisation are left out.
 from __future__ import annotations
 
 from pathlib import Path
+import dataclasses
 from typing import Dict, Optional, Tuple
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper
+
+from ...export.onnx_fold import constant_values
 
 COUNTED = ("Conv", "Gemm", "MatMul")
 
@@ -62,3 +65,32 @@ def node_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) 
 def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> int:
     """FLOPs of one sample through the model's Conv, Gemm and MatMul nodes (see `node_flops`)."""
     return sum(node_flops(onnx_path, sample).values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Traffic:
+    """Elements the counted nodes read and write: weights once per call, activations per sample. A lower bound on what
+    a call moves (element-wise ops are left out, as in the FLOP count), in elements so each precision sets its bytes."""
+
+    weight_elements: int
+    activation_elements: int  # per sample
+
+    def bytes_per_call(self, batch: int, bytes_per_element: int) -> int:
+        return bytes_per_element * (self.weight_elements + batch * self.activation_elements)
+
+
+def count_traffic(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> Traffic:
+    """The elements the model's Conv, Gemm and MatMul nodes read and write for one sample (see `Traffic`)."""
+    model = onnx.load(str(onnx_path))
+    shapes = _all_shapes(model, sample)
+    constants = set(constant_values(model.graph))  # initializers and Constant nodes alike
+    weights = activations = 0
+    for node in (n for n in model.graph.node if n.op_type in COUNTED):
+        for name in (*node.input, *node.output):
+            if name:
+                size = int(np.prod(shapes[name]))
+                if name in constants:
+                    weights += size
+                else:
+                    activations += size
+    return Traffic(weights, activations)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -54,12 +55,13 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
 
 
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
-             calls: int, skipped: Dict[str, str], progress: Optional[object] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
+             calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
+             paddle_int8: Optional[Path] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
     """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread count."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     for n in threads:
-        loaded = {e.name: load(e, bundle, n) for e in engines if e.in_process}
+        loaded = {e.name: load(e, bundle, n, paddle_int8) for e in engines if e.in_process}
         for batch in batches:
             chunk = _batch_of(feeds, batch)
             runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}

@@ -15,8 +15,10 @@ from ..latency import Ratio
 from ...export.evaluation import evaluation_set
 from ..provenance import provenance
 from .cold_start import cold_start
-from .engines import BARE, REFERENCE, engines_for
-from .flops import count_flops
+from ...source.paddle_program import find_model_files
+from .engines import BARE, ENGINES, REFERENCE, Engine, engines_for
+from .flops import Traffic, count_flops, count_traffic
+from .peak import measure_peak, peak_gops
 from .grid import Cell, run_grid
 
 SCHEMA = "paddle-edge.bench/1"
@@ -27,7 +29,12 @@ GOALS = {
     "runtime_overhead_b1_ratio": (1.05, "max"),
     "onnxruntime_fp32_vs_reference_b1_speedup": (5.0, "min"),
     "onnxruntime_int8_vs_reference_b1_speedup": (5.0, "min"),
+    # the thin runtime's faster precision against the fastest engine a user could pick instead (speed issue)
+    "runtime_vs_fastest_peer_b1_ratio": (1.0, "max"),
+    "runtime_vs_fastest_peer_largest_batch_ratio": (1.0, "max"),
 }
+RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8")
+PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
 
 
 def default_threads() -> List[int]:
@@ -39,12 +46,16 @@ def default_threads() -> List[int]:
     return found
 
 
-def _cell_row(cell: Cell, flops: int, by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
+def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
     t = cell.timing
+    precision = ENGINES[cell.engine].precision
     row = {"engine": cell.engine, "threads": cell.threads, "batch": cell.batch, "calls": int(len(t.seconds)),
            "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
            "mean_us": float(t.seconds.mean() * 1e6), "throughput": t.throughput, "gflops": flops * t.throughput / 1e9,
            "samples_us": [round(float(s) * 1e6, 2) for s in t.seconds]}
+    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads)
+    moved = traffic.bytes_per_call(cell.batch, 4 if precision == "fp32" else 1)
+    row["flops_per_byte"] = flops * cell.batch / moved if moved else 0.0
     for key, other in (("speedup_vs_reference", REFERENCE), ("ratio_vs_bare", BARE)):
         base = by_key.get((other, cell.threads, cell.batch))
         if base is not None:
@@ -64,7 +75,24 @@ def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int) 
             values[goal] = Ratio.of_medians(slow_cell.timing.seconds, fast_cell.timing.seconds).triple()
     if threads in overhead:
         values["runtime_overhead_b1_ratio"] = overhead[threads].triple()
+    for batch, (ours, peer) in fastest(by_key, threads).items():
+        name = "b1" if batch == 1 else "largest_batch"
+        values[f"runtime_vs_fastest_peer_{name}_ratio"] = Ratio.of_medians(ours.timing.seconds, peer.timing.seconds).triple()
     return values
+
+
+def fastest(by_key: Dict[tuple, Cell], threads: int) -> Dict[int, Tuple[Cell, Cell]]:
+    """Per batch size at `threads` (batch 1 and the grid's largest): the thin runtime's fastest cell and the fastest
+    peer's (by median), where both exist."""
+    found = {}
+    batches = sorted({b for _, _, b in by_key})
+    for batch in dict.fromkeys([1, batches[-1]]):
+        cells = [c for (_, t, b), c in by_key.items() if (t, b) == (threads, batch)]
+        ours = [c for c in cells if c.engine in RUNTIME_ENGINES]
+        peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES)]
+        if ours and peers:
+            found[batch] = (min(ours, key=lambda c: c.timing.p50_us), min(peers, key=lambda c: c.timing.p50_us))
+    return found
 
 
 class BenchReport(CheckedReport):
@@ -72,50 +100,71 @@ class BenchReport(CheckedReport):
 
     def render(self) -> str:
         d = self.data
-        lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['machine']}", "",
-                 f"{'engine':<24}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
+        peak = d["peak"]
+        lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['machine']}",
+                 f"this CPU's peak ({peak['engine']}, {peak['gemm_n']}x{peak['gemm_n']} GEMM, "
+                 f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
+                 + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))
+                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", "",
+                 f"{'engine':<26}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
         for name, e in d["engines"].items():
             c = e.get("cold") or {}
-            lines.append(f"{name:<24}{e['bytes'] / 1024:>9,.0f}" + (f"{c['import_s']:>10.2f}{c['load_s'] * 1e3:>9.1f}{c['first_inference_s'] * 1e3:>10.2f}"
+            lines.append(f"{name:<26}{e['bytes'] / 1024:>9,.0f}" + (f"{c['import_s']:>10.2f}{c['load_s'] * 1e3:>9.1f}{c['first_inference_s'] * 1e3:>10.2f}"
                                                                     f"{c['peak_rss_mb']:>13.0f}" if c else f"{'(in its sidecar)':>42}"))
-        lines += ["", f"{'threads':>7}{'batch':>6}  {'engine':<24}{'p50 us':>10}{'p90 us':>10}{'p99 us':>10}{'samples/s':>11}{'GFLOP/s':>9}"
-                  f"{'x ref':>7}{'/ bare':>8}"]
+        lines += ["", f"{'threads':>7}{'batch':>6}  {'engine':<26}{'p50 us':>10}{'p90 us':>10}{'p99 us':>10}{'samples/s':>11}{'GFLOP/s':>9}"
+                  f"{'% peak':>7}{'x ref':>7}{'/ bare':>8}"]
         for r in d["cells"]:
-            lines.append(f"{r['threads']:>7}{r['batch']:>6}  {r['engine']:<24}{r['p50_us']:>10,.1f}{r['p90_us']:>10,.1f}{r['p99_us']:>10,.1f}"
-                         f"{r['throughput']:>11,.0f}{r['gflops']:>9.2f}{r.get('speedup_vs_reference', float('nan')):>7.2f}"
+            lines.append(f"{r['threads']:>7}{r['batch']:>6}  {r['engine']:<26}{r['p50_us']:>10,.1f}{r['p90_us']:>10,.1f}{r['p99_us']:>10,.1f}"
+                         f"{r['throughput']:>11,.0f}{r['gflops']:>9.2f}{100 * r['peak_fraction']:>7.1f}"
+                         f"{r.get('speedup_vs_reference', float('nan')):>7.2f}"
                          f"{r.get('ratio_vs_bare', float('nan')):>8.3f}" + ("" if r["interleaved"] else "  (sidecar, timed alone)"))
         lines += ["", f"goals at {d['goal_threads']} threads:"] + [f"  {k:<44} {v}" for k, v in self.goal_rows()]
         lines += [f"skipped {k}: {v}" for k, v in d["skipped"].items()]
         return "\n".join(lines)
 
 
+def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optional[Path]) -> int:
+    """What the engine loads: its bundle artifacts, or PaddleSlim's int8 program and params."""
+    if engine.paddle_int8:
+        files = find_model_files(Path(paddle_int8))
+        return files.program.stat().st_size + files.params.stat().st_size
+    return sum(manifest.artifacts[a].bytes for a in engine.artifacts)
+
+
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
               batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None,
-              shapes: Optional[Dict[str, Sequence[int]]] = None) -> BenchReport:
+              shapes: Optional[Dict[str, Sequence[int]]] = None, paddle_int8: Optional[Path] = None) -> BenchReport:
     """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals.
     Inputs are the dataset's test samples for a model trained here, else seeded random inputs of `shapes` (a
-    detector's 1x3x640x640, a recogniser's 1x3x48x320: the batch dim is the grid's)."""
+    detector's 1x3x640x640, a recogniser's 1x3x48x320: the batch dim is the grid's). `paddle_int8` (PaddleSlim's int8
+    model directory) adds Paddle Inference's oneDNN int8."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
-    engines = engines_for(manifest, list(backends) if backends else None)
+    skipped: Dict[str, str] = {}
+    engines = engines_for(manifest, list(backends) if backends else None, paddle_int8, skipped)
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
-    flops = count_flops(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else 0
-    skipped: Dict[str, str] = {}
+    has_onnx = "onnx-fp32" in manifest.artifacts
+    flops = count_flops(bundle.path_of("onnx-fp32"), feeds) if has_onnx else 0
+    traffic = count_traffic(bundle.path_of("onnx-fp32"), feeds) if has_onnx else Traffic(0, 0)
+    peak = measure_peak(threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
     for e in tqdm(engines, desc="cold start (one process each)", unit="engine"):
-        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": sum(manifest.artifacts[a].bytes for a in e.artifacts),
-                               "cold": cold_start(bundle.root, e.name, goal_threads) if e.in_process else None}
+        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8),
+                               "cold": cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8) if e.in_process else None}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
-        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar)
+        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
-            "goal_threads": goal_threads, "engines": engine_rows, "cells": [_cell_row(c, flops, by_key) for c in cells],
-            "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped}
+            "goal_threads": goal_threads, "engines": engine_rows, "peak": peak,
+            "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
+            "cells": [_cell_row(c, flops, traffic, peak, by_key) for c in cells],
+            "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
+            "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine} for b, (ours, peer) in fastest(by_key, goal_threads).items()}}
     goals = _goals(by_key, overhead, goal_threads)
     skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"
                     for g in GOALS if g not in goals})

@@ -24,6 +24,7 @@ from ...runtime.bundle import Bundle
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.files import atomic_file
 from ...runtime.preprocess import images_to_batch
+from ...runtime.quiet_import import import_quietly
 from ...source.calibration import calibration_images
 from .onnx_graphs import FloatOp, float_compute_ops, weights_as_initializers
 from .validation import EXACT, Validation
@@ -78,21 +79,13 @@ class NncfRun:
 
 
 def _import_nncf() -> Any:
-    """nncf, imported with its telemetry off: NNCF_CI gives nncf its telemetry stub, and CI=true during the import keeps
-    openvino-telemetry from writing a client id into the home directory while nncf sets up the real one it replaces."""
+    """nncf, imported with its telemetry off: NNCF_CI gives nncf its telemetry stub, and openvino-telemetry's CI switch
+    during the import keeps it from writing a client id into the home directory while nncf sets up the real one it replaces."""
     os.environ["NNCF_CI"] = "1"
-    ci = os.environ.get("CI")
-    os.environ["CI"] = "true"
     try:
-        import nncf
+        return import_quietly("nncf")
     except ImportError as exc:
         raise PaddleEdgeError(f"NNCF is not installed here ({exc})", f"pip install 'paddle-edge[peers]' (nncf=={NNCF_PIN})") from None
-    finally:
-        if ci is None:
-            del os.environ["CI"]
-        else:
-            os.environ["CI"] = ci
-    return nncf
 
 
 def load_float_bundle(path: Path) -> Bundle:

@@ -5,7 +5,7 @@ Three runs of the int8 ONNX per group of inputs, all matched to the float ONNX's
 - local: the same model with each op's activation inputs taken from the float model, so each op's output carries only
   the error it adds itself (its quantizers' and its weights');
 - fused vs exact: the int8 file this CPU's runtime runs, with onnxruntime's fused int8 kernels, against the same file's
-  exact semantics, in output codes: along the whole run, and op by op on identical input codes.
+  exact semantics, in quantization steps: along the whole run, and op by op on identical input codes.
 """
 from __future__ import annotations
 

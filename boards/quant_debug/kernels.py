@@ -1,6 +1,10 @@
-"""The fused int8 kernels a CPU runs against the exact QDQ semantics of the same int8 file, in output codes: along the
-whole run (global), and op by op on identical input codes (local: a kernel that lands more than a step away computes
-something else, as onnxruntime's u8s8 kernels do on x86 without VNNI when their int16 sums saturate)."""
+"""The fused int8 kernels a CPU runs against the exact QDQ semantics of the same int8 file, in quantization steps:
+along the whole run (global), and op by op on identical input codes (local: a kernel that lands more than a step away
+computes something else, as onnxruntime's u8s8 kernels do on x86 without VNNI when their int16 sums saturate).
+
+An op with a quantized output (QLinearConv ...) is compared in its output codes. An op whose output stays float (a
+MatMul onnxruntime runs as MatMulIntegerToFloat, a model's last layer) is compared in its accumulator's step: the
+product of its inputs' scales (per output channel for a per-channel weight), one unit of the int32 sum it computes."""
 from __future__ import annotations
 
 from typing import Dict, List, Tuple
@@ -9,31 +13,33 @@ import numpy as np
 import onnx
 
 from .graph import INT8, ComputeOp
-from .sessions import Session, exposing, single_op
+from .sessions import Session, accumulator_step, exposing, kernel_output, single_op
 from .tensor_stats import CodeAgreement
 
 
-Case = Tuple[ComputeOp, Dict[str, np.ndarray], np.ndarray]  # an op, the input codes it read, its exact output codes
+Case = Tuple[ComputeOp, Dict[str, np.ndarray], np.ndarray]  # an op, the input codes it read, its exact output
 
 
 class KernelCases:
-    """Each int8 op of one file cut out alone (`models`), and for each input the exact run gives: the codes every op
-    read, and the exact output codes of the op alone on them; what a fused kernel, here or on a board, is held to."""
+    """Each int8 op of one file whose activation inputs are all quantized, cut out alone (`models`), its step (`step`),
+    and for each input the exact run gives: the codes every op read, and the exact output of the op alone on them;
+    what a fused kernel, here or on a board, is held to."""
 
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
-        self.ops = [op for op in ops if op.precision == INT8 and op.output_codes and any(op.inputs)]
-        self.codes = sorted({c for op in self.ops for c in [op.output_codes] + [q.codes for q in op.inputs if q]})
-        self.exact = Session(exposing(int8_file, self.codes), self.codes, fused=False, threads=threads)
+        self.ops = [op for op in ops if op.precision == INT8 and op.inputs and all(op.inputs)]
+        self.step = {op.output: accumulator_step(int8_file, op) for op in self.ops}
+        self.tensors = sorted({t for op in self.ops for t in [kernel_output(op)] + [q.codes for q in op.inputs if q]})
+        self.exact = Session(exposing(int8_file, self.tensors), self.tensors, fused=False, threads=threads)
         self.models = {op.output: single_op(int8_file, op) for op in self.ops}
-        self._alone = {op.output: Session(self.models[op.output], [op.output_codes], fused=False, threads=threads) for op in self.ops}
+        self._alone = {op.output: Session(self.models[op.output], [kernel_output(op)], fused=False, threads=threads) for op in self.ops}
 
     def run(self, feeds: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], List[Case]]:
-        """The exact run's codes, and every op's case on them."""
+        """The exact run's tensors, and every op's case on them."""
         exact = self.exact.run(feeds)
         cases = []
         for op in self.ops:
             codes = {q.codes: exact[q.codes] for q in op.inputs if q}
-            cases.append((op, codes, self._alone[op.output].run(codes)[op.output_codes]))
+            cases.append((op, codes, self._alone[op.output].run(codes)[kernel_output(op)]))
         return exact, cases
 
 
@@ -44,8 +50,8 @@ class KernelRuns:
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
         self.cases = KernelCases(int8_file, ops, threads)
         self.ops = self.cases.ops
-        self.fused = Session(exposing(int8_file, self.cases.codes), self.cases.codes, fused=True, threads=threads)
-        self.alone = {op.output: Session(self.cases.models[op.output], [op.output_codes], fused=True, threads=threads)
+        self.fused = Session(exposing(int8_file, self.cases.tensors), self.cases.tensors, fused=True, threads=threads)
+        self.alone = {op.output: Session(self.cases.models[op.output], [kernel_output(op)], fused=True, threads=threads)
                       for op in self.ops}
         self.local = {op.output: CodeAgreement() for op in self.ops}
         self.global_ = {op.output: CodeAgreement() for op in self.ops}
@@ -54,5 +60,6 @@ class KernelRuns:
         exact, cases = self.cases.run(feeds)
         fused = self.fused.run(feeds)
         for op, codes, exact_alone in cases:
-            self.global_[op.output].add(exact[op.output_codes], fused[op.output_codes])
-            self.local[op.output].add(exact_alone, self.alone[op.output].run(codes)[op.output_codes])
+            out, step = kernel_output(op), self.cases.step[op.output]
+            self.global_[op.output].add(exact[out], fused[out], step)
+            self.local[op.output].add(exact_alone, self.alone[op.output].run(codes)[out], step)

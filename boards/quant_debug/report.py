@@ -22,8 +22,9 @@ EXPORT_LOSS_DB = 3.0
 
 @dataclasses.dataclass(frozen=True)
 class FusedVsExact:
-    """The fused int8 kernel this CPU runs against the op's exact QDQ semantics, in its output codes: on the same
-    input codes (local) and along the whole fused run (global)."""
+    """The fused int8 kernel this CPU runs against the op's exact QDQ semantics, in quantization steps (its output
+    codes, or its accumulator's unit where its output stays float): on the same input codes (local) and along the whole
+    fused run (global)."""
 
     local_max_steps: int
     local_differing: float
@@ -143,7 +144,8 @@ def format_table(report: QuantDebugReport, top: int) -> str:
     lines.append(f"gain: the model output's SQNR gained when the op alone reads float inputs (what ranks it; on the first "
                  f"{report.gain_samples} samples); "
                  "local: the error the op adds on the float model's own inputs; global: accumulated up to it; "
-                 "fused vs exact: largest difference in output codes on the same input codes, share of codes differing along the run")
+                 "fused vs exact: largest difference in quantization steps (output codes; a float output's accumulator unit) on the "
+                 "same input codes, share of values differing along the run")
     if paddle:
         lost = report.lost_in_export
         lines.append(f"Paddle dB: PaddleSlim's int8 program ({report.paddle_int8_model}) in Paddle against the float program; "

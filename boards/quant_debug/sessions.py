@@ -3,13 +3,14 @@ model rewired so each compute op reads the float model's activations ("local"), 
 graph with its quantizers, to run its fused int8 kernel and its exact QDQ semantics on the same input codes."""
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Union
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import helper
 
+from ...export.onnx_fold import constant_values
 from .graph import ComputeOp
 
 Feeds = Dict[str, np.ndarray]
@@ -64,16 +65,21 @@ def rewired_to_float(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> onnx.M
     return copy
 
 
+def kernel_output(op: ComputeOp) -> str:
+    """The tensor an int8 op's kernel is judged by: its output codes, or its float output where nothing quantizes it."""
+    return op.output_codes or op.output
+
+
 def single_op(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
     """The int8 `op` alone: inputs its activations' codes, then their DequantizeLinear, the weight's, the op and the
-    QuantizeLinear after it; output those codes. Fused, onnxruntime runs it as its int8 kernel (QLinearConv ...)."""
+    QuantizeLinear after it, if any; output those codes (or the op's float output). Fused, onnxruntime runs it as its
+    int8 kernel (QLinearConv, MatMulIntegerToFloat ...)."""
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
     node = producer[op.output]
-    q_after = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.output[0] == op.output_codes)
     codes = {q.codes for q in op.inputs if q}
     nodes = [producer[name] for name in node.input if name in producer and producer[name].op_type == "DequantizeLinear"]
-    nodes += [node, q_after]
+    nodes += [node] + [n for n in g.node if n.op_type == "QuantizeLinear" and op.output_codes and n.output[0] == op.output_codes]
     constants = [producer[name] for n in nodes for name in n.input
                  if name in producer and producer[name].op_type == "Constant"]
     nodes = list({id(n): n for n in constants + nodes}.values())
@@ -82,10 +88,30 @@ def single_op(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
     initializers = [i for i in g.initializer if i.name in needed]
     inputs = [helper.make_tensor_value_info(q.codes, onnx.TensorProto.UINT8 if q.qmin == 0 else onnx.TensorProto.INT8, None)
               for q in op.inputs if q]
-    graph = helper.make_graph(nodes, f"{op.node}-alone", inputs, [helper.make_empty_tensor_value_info(q_after.output[0])],
+    graph = helper.make_graph(nodes, f"{op.node}-alone", inputs, [helper.make_empty_tensor_value_info(kernel_output(op))],
                               initializers)
     return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
 
+
+def accumulator_step(model: onnx.ModelProto, op: ComputeOp) -> Union[float, np.ndarray]:
+    """One quantization step of what the int8 `op`'s kernel is judged by: 1 (a code) where its output is quantized,
+    else one unit of its int32 accumulator, the product of its inputs' scales, per output channel where its weight
+    has a scale per channel (a conv's axis 1, a MatMul's last axis)."""
+    if op.output_codes:
+        return 1.0
+    step = np.prod([q.scale for q in op.inputs if q])
+    node = next(n for n in model.graph.node if n.output and n.output[0] == op.output)
+    producer = {o: n for n in model.graph.node for o in n.output}
+    dq = producer.get(node.input[1]) if len(node.input) > 1 else None
+    if dq is None or dq.op_type != "DequantizeLinear" or any(q and q.codes == dq.input[0] for q in op.inputs):
+        return float(step)
+    constants = constant_values(model.graph)
+    scale = np.asarray(constants[dq.input[1]], np.float64).reshape(-1)
+    if scale.size == 1:
+        return float(step * scale[0])
+    if op.op_type in ("Conv", "ConvTranspose"):  # weight [M, C, k...] -> output [N, M, spatial...]
+        return step * scale.reshape(-1, *[1] * (np.asarray(constants[dq.input[0]]).ndim - 2))
+    return step * scale
 
 
 def with_float_inputs(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:

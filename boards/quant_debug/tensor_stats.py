@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 import numpy as np
 
 from ...export.evaluation import IDENTICAL_SQNR_DB
@@ -67,14 +67,15 @@ class Coverage:
 
 @dataclasses.dataclass
 class CodeAgreement:
-    """How an engine's int8 codes differ from the exact QDQ run's: the share of codes that differ, the largest step."""
+    """How an engine's int8 result differs from the exact QDQ run's, in quantization steps (output codes, or `step`-sized
+    units of a float output): the share of values a step or more away, the largest distance, rounded to steps."""
 
     differing: int = 0
     count: int = 0
     max_steps: int = 0
 
-    def add(self, exact: np.ndarray, engine: np.ndarray) -> None:
-        steps = np.abs(exact.astype(np.int32) - engine.astype(np.int32))
+    def add(self, exact: np.ndarray, engine: np.ndarray, step: Union[float, np.ndarray] = 1.0) -> None:
+        steps = np.rint(np.abs(exact.astype(np.float64) - engine.astype(np.float64)) / step).astype(np.int64)
         self.differing += int(np.count_nonzero(steps))
         self.count += steps.size
         self.max_steps = max(self.max_steps, int(steps.max()) if steps.size else 0)

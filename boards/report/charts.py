@@ -119,5 +119,28 @@ def throughput_grid(summary: Summary) -> Figure:
     return fig
 
 
+def roofline(bench: Dict[str, Any]) -> Figure:
+    """Each engine at the goal thread count on this CPU's roofline: FLOPs per byte its compute ops move in a call
+    against the GFLOP/s it reached, under the measured GEMM peaks and the copy bandwidth (log-log)."""
+    threads, peak = bench["goal_threads"], bench["peak"]
+    rows = [r for r in bench["cells"] if r["threads"] == threads and r["flops_per_byte"] > 0]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    intensity = np.geomspace(min(r["flops_per_byte"] for r in rows) / 4, max(r["flops_per_byte"] for r in rows) * 4, 200)
+    for kind, values in peak["gops"].items():
+        ax.plot(intensity, np.minimum(values[str(threads)], peak["memory_gbs"] * intensity), lw=1,
+                ls="-" if kind == "fp32" else "--", label=f"roof: {kind} GEMM {values[str(threads)]:.0f} G/s")
+    for r in rows:
+        ax.scatter(r["flops_per_byte"], r["gflops"], color=COLORS.get(r["engine"], "#333333"), s=18 + 4 * np.log2(r["batch"]))
+        ax.annotate(f"{r['engine']} b{r['batch']}", (r["flops_per_byte"], r["gflops"]), fontsize=6, xytext=(3, 3),
+                    textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set(xlabel="FLOPs per byte moved by Conv/Gemm/MatMul (log)", ylabel="GFLOP/s reached (log)",
+           title=f"Roofline, {threads} thread(s), memory copy {peak['memory_gbs']:.1f} GB/s")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
 CLASS_CHARTS: Dict[str, Callable[[Summary], Figure]] = {"per_class_accuracy": per_class_accuracy, "confusion_matrices": confusion_matrices}
 LATENCY_CHARTS: Dict[str, Callable[[Summary], Figure]] = {"latency_vs_accuracy": latency_vs_accuracy, "throughput_grid": throughput_grid}

@@ -105,6 +105,7 @@ def _figures(summary: Dict[str, Any], run: RunDir) -> List[Tuple[str, str, str]]
         made += [(name, draw.__doc__ or name, _png(draw(summary))) for name, draw in charts.CLASS_CHARTS.items()]
     made += [(name, draw.__doc__ or name, _png(draw(summary))) for name, draw in charts.LATENCY_CHARTS.items()]
     made.append(("latency_distributions", charts.latency_distributions.__doc__ or "", _png(charts.latency_distributions(summary, samples))))
+    made.append(("roofline", charts.roofline.__doc__ or "", _png(charts.roofline(run.bench))))
     return made
 
 

@@ -25,6 +25,8 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
     "onnxruntime": ("onnxruntime", "OnnxRuntimeBackend", "onnx", "onnxruntime"),
     "onnxruntime-unfused": ("onnxruntime", "UnfusedOnnxRuntimeBackend", "onnx", "onnxruntime"),  # exact int8 reference
     "paddlelite": ("paddlelite", "PaddleLiteBackend", "nb", "paddlelite"),
+    "openvino": ("openvino", "OpenVinoBackend", "onnx", "openvino"),  # optional extra: paddle-edge[openvino]
+    "openvino-throughput": ("openvino", "OpenVinoThroughputBackend", "onnx", "openvino"),
 }
 
 

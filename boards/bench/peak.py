@@ -1,0 +1,79 @@
+"""What this CPU can do at most, measured once per bench run, so every engine's figure says how far it is from it.
+
+- Compute: a large square matrix product in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
+  uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
+  thin runtime runs on x86 without VNNI), on all the threads of the run and on one.
+- Memory: a large array copy in numpy, bytes read plus bytes written per second.
+
+A model whose FLOPs per byte moved is below peak FLOP/s over bandwidth is bound by memory there, else by compute: the
+roofline the report draws.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, Sequence
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+GEMM_N = 1024  # 2 x 1024^3 = 2.1 G operations per call: long enough to time, short enough to repeat
+COPY_BYTES = 256 * 2 ** 20  # well beyond any cache of the boards and hosts this runs on
+CALLS = 15
+GEMMS = {"fp32": ("MatMul", TensorProto.FLOAT, TensorProto.FLOAT),
+         "int8_u8s8": ("MatMulInteger", TensorProto.UINT8, TensorProto.INT8),
+         "int8_u8u8": ("MatMulInteger", TensorProto.UINT8, TensorProto.UINT8)}
+
+
+def _gemm(op: str, a_type: int, b_type: int, n: int) -> bytes:
+    out = TensorProto.FLOAT if op == "MatMul" else TensorProto.INT32
+    graph = helper.make_graph([helper.make_node(op, ["a", "b"], ["c"])], f"{op}-{n}",
+                              [helper.make_tensor_value_info("a", a_type, [n, n]), helper.make_tensor_value_info("b", b_type, [n, n])],
+                              [helper.make_tensor_value_info("c", out, [n, n])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+
+
+def _median_seconds(run: Any, calls: int) -> float:
+    run()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def gemm_rate(kind: str, threads: int, n: int = GEMM_N, calls: int = CALLS) -> float:
+    """Operations per second (2 n^3 per call, a multiply-add counting 2) of an n x n matrix product of `kind` (see GEMMS)."""
+    op, a_type, b_type = GEMMS[kind]
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(_gemm(op, a_type, b_type, n), options, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {name: (rng.standard_normal((n, n), np.float32) if t == TensorProto.FLOAT else
+                    rng.integers(0, 128, (n, n)).astype(helper.tensor_dtype_to_np_dtype(t)))
+             for name, t in (("a", a_type), ("b", b_type))}
+    return 2 * n ** 3 / _median_seconds(lambda: session.run(None, feeds), calls)
+
+
+def copy_bandwidth(nbytes: int = COPY_BYTES, calls: int = CALLS) -> float:
+    """Bytes per second a large copy moves (each byte read once and written once)."""
+    source = np.ones(nbytes // 8, np.float64)
+    target = np.empty_like(source)
+    return 2 * nbytes / _median_seconds(lambda: np.copyto(target, source), calls)
+
+
+def measure_peak(threads: Sequence[int]) -> Dict[str, Any]:
+    """This CPU's compute peaks (per kind of GEMM, per thread count of the run, and one thread) and memory bandwidth."""
+    counts = sorted(set(threads) | {1})
+    return {"gemm_n": GEMM_N, "engine": f"onnxruntime {ort.__version__}",
+            "gops": {kind: {str(n): gemm_rate(kind, n) / 1e9 for n in counts} for kind in GEMMS},
+            "memory_gbs": copy_bandwidth() / 1e9}
+
+
+def peak_gops(peak: Dict[str, Any], precision: str, threads: int) -> float:
+    """The peak an engine of `precision` at `threads` is measured against: fp32 GEMM for fp32, the faster int8 GEMM
+    for int8 (what this CPU's best int8 kernels reach)."""
+    kinds = ["fp32"] if precision == "fp32" else [k for k in peak["gops"] if k.startswith("int8")]
+    return max(peak["gops"][k][str(threads)] for k in kinds)

@@ -1,0 +1,70 @@
+"""OpenVINO backend: runs an .onnx file (fp32, or int8 as QDQ) on OpenVINO's CPU plugin, an optional extra
+(`pip install 'paddle-edge[openvino]'`).
+
+`hint="latency"` (the default) compiles for one request at a time, with `threads` threads: what a single caller wants.
+`hint="throughput"` compiles for parallel requests (OpenVINO's streams share the threads) and splits each batch across
+the requests it asks for, run together: what a caller with a stream of images wants.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+from ..errors import BackendError, BundleError, InputError
+from ..quiet_import import import_quietly
+
+ov = import_quietly("openvino")
+HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
+
+
+class OpenVinoBackend:
+    """Runs an .onnx file on OpenVINO's CPU device."""
+
+    def __init__(self, model_path: Path, threads: int, hint: str = "latency") -> None:
+        if hint not in HINTS:
+            raise BackendError(f"unknown OpenVINO hint {hint!r}", f"use one of {sorted(HINTS)}")
+        core = ov.Core()
+        try:
+            model = core.read_model(str(model_path))
+            self.compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": HINTS[hint],
+                                                               "INFERENCE_PRECISION_HINT": "f32"})
+        except RuntimeError as exc:
+            raise BundleError(f"OpenVINO cannot load {model_path} ({' '.join(str(exc).split())[:300]})",
+                              "the file is truncated or not an ONNX model; copy or export it again") from exc
+        self.version = ov.get_version().split("-")[0]
+        self.input_names: List[str] = [p.get_any_name() for p in self.compiled.inputs]
+        self.output_names: List[str] = [p.get_any_name() for p in self.compiled.outputs]
+        self.requests = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") if hint == "throughput" else 1
+        self.queue = ov.AsyncInferQueue(self.compiled, self.requests)
+
+    def run(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """The outputs for `feeds`: one request, or the batch split across the throughput hint's requests."""
+        missing = [n for n in self.input_names if n not in feeds]
+        if missing:
+            raise InputError(f"OpenVINO needs inputs {missing}", "give every input the model was exported with")
+        batch = len(next(iter(feeds.values())))
+        parts = max(1, min(self.requests, batch))
+        bounds = np.linspace(0, batch, parts + 1).astype(int)
+        results: Dict[int, List[np.ndarray]] = {}
+
+        def done(request: "ov.InferRequest", part: int) -> None:
+            results[part] = [request.get_output_tensor(i).data.copy() for i in range(len(self.output_names))]
+
+        self.queue.set_callback(done)
+        try:
+            for part in range(parts):
+                self.queue.start_async({n: np.ascontiguousarray(feeds[n][bounds[part]:bounds[part + 1]]) for n in self.input_names}, part)
+            self.queue.wait_all()
+        except RuntimeError as exc:
+            raise InputError(f"OpenVINO refused the inputs ({' '.join(str(exc).split())[:300]})",
+                             "give every input the shape the model was exported for (see the manifest's inputs)") from exc
+        return [np.concatenate([results[p][i] for p in range(parts)]) for i in range(len(self.output_names))]
+
+
+class OpenVinoThroughputBackend(OpenVinoBackend):
+    """OpenVINO compiled for throughput: each batch split across its parallel requests."""
+
+    def __init__(self, model_path: Path, threads: int) -> None:
+        super().__init__(model_path, threads, hint="throughput")
