@@ -97,6 +97,15 @@ def test_the_runtime_answers_what_parity_scored(cls_bundle, rendered):
         predictor.recognize(list(data.images[:1]))
 
 
+def test_an_engine_starts_cold_on_the_benchmarked_shape(cls_bundle):
+    """The classifier takes [-1, 3, -1, -1]: its cold start feeds the shape `bench` times (OpenVINO's pooling refuses
+    the 1 x 1 images a dynamic dim would otherwise get)."""
+    from paddle_edge.boards.bench.cold_start import cold_start
+
+    cold = cold_start(cls_bundle.directory, "openvino_fp32_paddle", 1, shapes={"x": [6, 3, 48, 192]})
+    assert cold["first_inference_s"] > 0 and cold["peak_rss_mb"] > 0
+
+
 def _fp32_passes(report) -> None:
     """Every fp32 check passes. The int8 checks of these quick min-max calibrations are measured and reported, not
     asserted: plain PTQ of the recogniser misses its target (issue 11's accuracy control is what closes it)."""

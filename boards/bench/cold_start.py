@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 
 def _peak_rss_mb() -> float:
@@ -28,7 +28,8 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path]) -> Dict[str, float]:
+def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path],
+             shapes: Dict[str, List[int]]) -> Dict[str, float]:
     """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call."""
     start = time.perf_counter()
     import numpy as np
@@ -48,19 +49,22 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
     run = load(engine, bundle, threads, paddle_int8)
     loaded = time.perf_counter()
     rng = np.random.default_rng(0)
-    feeds = {s.name: rng.standard_normal([batch if d == -1 else d for d in s.shape]).astype(s.dtype) for s in bundle.manifest.inputs}
+    feeds = {s.name: rng.standard_normal([batch, *shapes[s.name][1:]] if s.name in shapes else [batch if d == -1 else d for d in s.shape])
+             .astype(s.dtype) for s in bundle.manifest.inputs}
     run(feeds)
     first = time.perf_counter()
     return {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
 
 
 def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300,
-               paddle_int8: Optional[Path] = None) -> Dict[str, float]:
-    """Run the measurement in a new interpreter and return what it printed."""
+               paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> Dict[str, float]:
+    """Run the measurement in a new interpreter and return what it printed. `shapes` (an input's shape, its first dim
+    replaced by `batch`) is what is benchmarked where the model's own shape has dynamic dims (a detector's page)."""
     from ...runtime.errors import PaddleEdgeError
 
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
+    cmd += [f"--shape={name}:{'x'.join(map(str, shape))}" for name, shape in (shapes or {}).items()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise PaddleEdgeError(f"cold start of {engine_name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}",
@@ -75,8 +79,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (engine paddle_inference_int8)")
+    parser.add_argument("--shape", action="append", default=[], help="NAME:1x3x640x640, an input's benchmarked shape")
     args = parser.parse_args(argv)
-    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8)))
+    shapes = {name: [int(d) for d in dims.split("x")] for name, _, dims in (s.rpartition(":") for s in args.shape)}
+    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, shapes)))
 
 
 if __name__ == "__main__":

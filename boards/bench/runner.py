@@ -152,7 +152,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     engine_rows: Dict[str, Dict[str, Any]] = {}
     for e in tqdm(engines, desc="cold start (one process each)", unit="engine"):
         engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8),
-                               "cold": cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8) if e.in_process else None}
+                               "cold": cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8,
+                                                 shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
