@@ -106,3 +106,14 @@ def test_bench_cli_rejects_a_malformed_list(lenet_bundle, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["bench", str(lenet_bundle.directory), "--threads", "1,two"])
     assert exc.value.code == 2 and "1,2,4" in capsys.readouterr().err
+
+
+def test_an_engine_that_cannot_run_the_model_keeps_its_row_as_not_runnable(lenet_bundle, tmp_path):
+    broken = tmp_path / "int8"
+    broken.mkdir()
+    (broken / "model.pdmodel").write_bytes(b"not a program")
+    (broken / "model.pdiparams").write_bytes(b"")
+    report = run_bench(lenet_bundle.directory, backends=["paddle_inference_int8", "onnxruntime_int8"], threads=[1], batches=[1],
+                       calls=10, paddle_int8=broken)
+    assert report.data["skipped"]["paddle_inference_int8"].startswith("not runnable here: ")
+    assert {c["engine"] for c in report.data["cells"]} == {"onnxruntime_int8"} and "paddle_inference_int8" not in report.data["engines"]

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from ...runtime.errors import PaddleEdgeError
+
 
 def _peak_rss_mb() -> float:
     """This process's own high-water mark. Linux carries ru_maxrss over from the parent across fork + exec, so a child
@@ -56,19 +58,26 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
     return {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
 
 
+class ColdStartFailed(PaddleEdgeError):
+    """An engine could not load or run the model in a fresh process; `last_line` is what it said last."""
+
+    def __init__(self, engine: str, code: int, stderr: str) -> None:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        self.last_line = lines[-1] if lines else f"exit {code}, nothing on stderr"
+        super().__init__(f"cold start of {engine} failed (exit {code}): {stderr.strip()[-2000:]}",
+                         "run the command above by hand to see the whole error")
+
+
 def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300,
                paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> Dict[str, float]:
     """Run the measurement in a new interpreter and return what it printed. `shapes` (an input's shape, its first dim
     replaced by `batch`) is what is benchmarked where the model's own shape has dynamic dims (a detector's page)."""
-    from ...runtime.errors import PaddleEdgeError
-
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     cmd += [f"--shape={name}:{'x'.join(map(str, shape))}" for name, shape in (shapes or {}).items()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise PaddleEdgeError(f"cold start of {engine_name} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}",
-                              "run the command above by hand to see the whole error")
+        raise ColdStartFailed(engine_name, proc.returncode, proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

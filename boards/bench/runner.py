@@ -14,7 +14,7 @@ from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio
 from ...export.evaluation import evaluation_set
 from ..provenance import provenance
-from .cold_start import cold_start
+from .cold_start import ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, REFERENCE, Engine, engines_for
 from .flops import Traffic, count_flops, count_traffic
@@ -150,10 +150,16 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     traffic = count_traffic(bundle.path_of("onnx-fp32"), feeds) if has_onnx else Traffic(0, 0)
     peak = measure_peak(threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
-    for e in tqdm(engines, desc="cold start (one process each)", unit="engine"):
+    for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
+        try:
+            cold = cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8,
+                              shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None
+        except ColdStartFailed as exc:  # a peer that cannot run this model here keeps its row, as not runnable
+            skipped[e.name] = f"not runnable here: {exc.last_line}"
+            engines.remove(e)
+            continue
         engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8),
-                               "cold": cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8,
-                                                 shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None}
+                               "cold": cold}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
