@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -59,11 +60,14 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
 
 
 class ColdStartFailed(PaddleEdgeError):
-    """An engine could not load or run the model in a fresh process; `last_line` is what it said last."""
+    """An engine could not load or run the model in a fresh process; `last_line` is what it said: its last exception
+    line, and the operator Paddle names after it, else its last line."""
 
     def __init__(self, engine: str, code: int, stderr: str) -> None:
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        self.last_line = lines[-1] if lines else f"exit {code}, nothing on stderr"
+        said = [next((x for x in reversed(lines) if re.match(r"\w+(Error|Exception)\b.*:", x)), ""),
+                next((x for x in reversed(lines) if x.startswith("[operator")), "")]
+        self.last_line = " ".join(filter(None, said)) or (lines[-1] if lines else f"exit {code}, nothing on stderr")
         super().__init__(f"cold start of {engine} failed (exit {code}): {stderr.strip()[-2000:]}",
                          "run the command above by hand to see the whole error")
 
