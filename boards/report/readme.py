@@ -20,7 +20,7 @@ BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figur
 Json = Dict[str, Any]
 STAGES = ("data", "train", "compress", "export", "run", "parity", "bench", "report")  # the demo's, in order
 PARITY_ENGINES = ("paddle_fp32", "onnx_fp32", "onnx_int8_exact", "onnx_int8")
-BENCH_ENGINES = ("paddle_inference_fp32", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32")
+BENCH_ENGINES = ("paddle_inference_fp32", "paddle_inference_int8", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32")
 # Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
 SOURCES: Dict[str, Dict[str, str]] = {
     "demo": {"demo/demo.json": "make demo", "demo/parity.json": "make demo"},
@@ -33,6 +33,12 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "robustness": {"robustness.json": "make test"},
     "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
             f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
+    "speed-peers": {"demo/bench.json": "make demo",
+                    **{f"ocr/bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch {batch} --shape "
+                       f"x:1x3x{size} --calls {calls} --paddle-int8 runs/ocr/{int8} --json bench-{name}.json"
+                       for name, batch, size, calls, int8 in (("cls", "1,6", "48x192", 100, "cls-int8"),
+                                                              ("rec-ac", "1,6", "48x320", 50, "rec-int8-ac"),
+                                                              ("det", "1", "640x640", 30, "det-int8"))}},
     "peer-nncf": {"ocr/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -131,10 +137,11 @@ def demo_bench(files: Mapping[str, Json]) -> str:
         e = bench["engines"][name]
         one, many, cold = _cell(bench["cells"], name, t, 1), _cell(bench["cells"], name, t, big), e.get("cold") or {}
         rows.append([e["label"], _us(one["p50_us"]) if one else "-", _us(many["p50_us"]) if many else "-",
-                     f"{many['throughput']:,.0f} /s" if many else "-", f"{many['gflops']:.0f}" if many else "-",
+                     f"{many['throughput']:,.0f} /s" if many else "-",
+                     f"{many['gflops']:.0f} ({many['peak_fraction'] * 100:.0f} %)" if many else "-",
                      f"{cold['load_s'] * 1e3:.0f} ms" if cold else "-", f"{cold['peak_rss_mb']:.0f} MB" if cold else "-"])
     table = _table([f"{bench['model']}, {t} threads", "batch-1 p50", f"batch-{big} p50", f"batch-{big} throughput",
-                    f"GFLOP/s at {big}", "load", "peak RSS"], rows)
+                    f"GFLOP/s at {big} (of peak)", "load", "peak RSS"], rows)
     goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
     return f"{table}\n\n{goals}\n\n{_provenance(files)}"
 
@@ -162,6 +169,34 @@ def resnet_bench(files: Mapping[str, Json]) -> str:
                     *[f"{t} thread{'s' if t > 1 else ''}, batch {b}" for t, b in grid]], rows)
     goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
     return f"{table}\n\n{goals}\n\n{_provenance(files)}"
+
+
+def speed_peers(files: Mapping[str, Json]) -> str:
+    """Per model and batch (1 and the largest timed): the thin runtime's faster precision against the fastest engine a
+    user could pick instead, as a ratio of medians with its 95 % interval (a goal, never gating), and each one's share
+    of this CPU's GEMM peak; then each run's measured peak."""
+    rows, peaks = [], []
+    for bench in files.values():
+        t = bench["goal_threads"]
+        for key, pair in bench["fastest"].items():
+            batch = int(key[1:])
+            ours, peer = _cell(bench["cells"], pair["runtime"], t, batch), _cell(bench["cells"], pair["peer"], t, batch)
+            goal = bench["goals"][f"runtime_vs_fastest_peer_{'b1' if batch == 1 else 'largest_batch'}_ratio"]
+            rows.append([bench["model"], str(batch), f"{pair['runtime']}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
+                         f"{pair['peer']}: {_us(peer['p50_us'])} ({peer['peak_fraction'] * 100:.0f} % of peak)",
+                         f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}]",
+                         f"{'met' if goal['met'] else 'missed'} by {abs(goal['margin']) * 100:.0f} %"])
+        gops = bench["peak"]["gops"]
+        peaks.append(f"{bench['model']} run: fp32 GEMM {gops['fp32'][str(t)]:.0f} GFLOP/s, int8 GEMM u8 x s8 "
+                     f"{gops['int8_u8s8'][str(t)]:.0f} / u8 x u8 {gops['int8_u8u8'][str(t)]:.0f} GOP/s, copy "
+                     f"{bench['peak']['memory_gbs']:.0f} GB/s ({t} threads)")
+    table = _table(["model", "batch", "thin runtime's fastest: p50 (share of its precision's peak)", "fastest peer: p50 (share)",
+                    "runtime / peer (95 % interval)", "goal <= 1.00 (reported, never gating)"], rows)
+    cannot = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
+              if why.startswith("not runnable")]
+    lines = [table, "This CPU's peak, measured in each run: " + "; ".join(peaks) + "."]
+    lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
+    return "\n\n".join([*lines, _provenance(files)])
 
 
 def board_parity(files: Mapping[str, Json]) -> str:
@@ -241,7 +276,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
-    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf}
+    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers}
 
 
 def load_sources(name: str, figures: Path = FIGURES) -> Dict[str, Json]:
