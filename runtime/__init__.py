@@ -1,4 +1,5 @@
-"""The thin runtime: loads a bundle and runs it with numpy + onnxruntime (or paddlelite). Never imports paddle."""
+"""The thin runtime: loads a bundle and runs it with numpy + onnxruntime (or paddlelite, or openvino where installed).
+Never imports paddle."""
 from __future__ import annotations
 
 import os

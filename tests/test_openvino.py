@@ -9,7 +9,7 @@ import pytest
 
 from paddle_edge import runtime
 from paddle_edge.export.evaluation import evaluation_set
-from paddle_edge.runtime.errors import InputError
+from paddle_edge.runtime.errors import InputError, PaddleEdgeError
 from paddle_edge.runtime.quiet_import import import_quietly
 
 
@@ -32,7 +32,7 @@ def test_openvino_runs_the_files_the_thin_runtime_picks_and_agrees_in_fp32(lenet
 def test_the_throughput_hint_splits_a_batch_across_requests_and_keeps_its_order(lenet_bundle, images):
     latency = runtime.open(lenet_bundle.directory, backend="openvino", precision="fp32", threads=2)
     throughput = runtime.open(lenet_bundle.directory, backend="openvino-throughput", precision="fp32", threads=2)
-    assert throughput.backend.requests >= 2  # two streams on two threads, or more
+    assert len(throughput.backend.requests) >= 2  # two streams on two threads, or more
     odd = {name: x[:7] for name, x in images.items()}  # not a multiple of the requests
     np.testing.assert_allclose(throughput.predict(odd)[0], latency.predict(odd)[0], rtol=1e-5, atol=1e-5)
 
@@ -43,6 +43,15 @@ def test_a_missing_input_is_named(lenet_bundle):
     backend = OpenVinoBackend(lenet_bundle.directory / "model.fp32.onnx", 1)
     with pytest.raises(InputError, match=r"OpenVINO needs inputs \['image'\]"):
         backend.run({"x": np.zeros((1, 1, 28, 28), np.float32)})
+
+
+def test_a_batch_the_model_cannot_take_is_a_clear_error_on_every_request(lenet_bundle):
+    from paddle_edge.runtime.backends.openvino import OpenVinoThroughputBackend
+
+    backend = OpenVinoThroughputBackend(lenet_bundle.directory / "model.fp32.onnx", 2)
+    with pytest.raises(PaddleEdgeError, match="OpenVINO"):
+        backend.run({"image": np.zeros((4, 1, 7, 7), np.float32)})  # too small for LeNet's convs and fc
+    assert backend.run({"image": np.zeros((4, 1, 28, 28), np.float32)})[0].shape == (4, 10)  # and the requests still work
 
 
 def test_importing_openvino_leaves_the_environment_as_it_was(monkeypatch):

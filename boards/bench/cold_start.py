@@ -79,7 +79,10 @@ def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1,
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     cmd += [f"--shape={name}:{'x'.join(map(str, shape))}" for name, shape in (shapes or {}).items()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise ColdStartFailed(engine_name, -1, f"no answer within {timeout:g} s\n{exc.stderr or ''}") from None
     if proc.returncode != 0:
         raise ColdStartFailed(engine_name, proc.returncode, proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])

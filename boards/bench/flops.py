@@ -69,13 +69,15 @@ def count_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None)
 
 @dataclasses.dataclass(frozen=True)
 class Traffic:
-    """Elements the counted nodes read and write: weights once per call, activations per sample. A lower bound on what
-    a call moves (element-wise ops are left out, as in the FLOP count), in elements so each precision sets its bytes."""
+    """Elements the counted nodes read and write: weights once per call, activations per sample, each tensor once per
+    node that touches it (no cache reuse counted, element-wise ops left out, as in the FLOP count): an estimate of what
+    a call moves, in elements so each precision sets its bytes."""
 
     weight_elements: int
     activation_elements: int  # per sample
 
     def bytes_per_call(self, batch: int, bytes_per_element: int) -> int:
+        """Bytes one call of `batch` samples moves at `bytes_per_element`."""
         return bytes_per_element * (self.weight_elements + batch * self.activation_elements)
 
 

@@ -1,9 +1,11 @@
-"""What this CPU can do at most, measured once per bench run, so every engine's figure says how far it is from it.
+"""What this CPU can do at most in onnxruntime's own kernels, measured once per bench run, so every engine's figure
+says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure; it is measured
+before the grid, so a noisy machine moves it too).
 
 - Compute: a large square matrix product in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
   thin runtime runs on x86 without VNNI), on all the threads of the run and on one.
-- Memory: a large array copy in numpy, bytes read plus bytes written per second.
+- Memory: a large array copy in numpy (one thread), bytes read plus bytes written per second.
 
 A model whose FLOPs per byte moved is below peak FLOP/s over bandwidth is bound by memory there, else by compute: the
 roofline the report draws.
@@ -14,7 +16,6 @@ import time
 from typing import Any, Dict, Sequence
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
@@ -72,8 +73,8 @@ def measure_peak(threads: Sequence[int]) -> Dict[str, Any]:
             "memory_gbs": copy_bandwidth() / 1e9}
 
 
-def peak_gops(peak: Dict[str, Any], precision: str, threads: int) -> float:
-    """The peak an engine of `precision` at `threads` is measured against: fp32 GEMM for fp32, the faster int8 GEMM
-    for int8 (what this CPU's best int8 kernels reach)."""
-    kinds = ["fp32"] if precision == "fp32" else [k for k in peak["gops"] if k.startswith("int8")]
-    return max(peak["gops"][k][str(threads)] for k in kinds)
+def peak_gops(peak: Dict[str, Any], precision: str, threads: int, uint8_weights: bool) -> float:
+    """The peak an engine of `precision` at `threads` is measured against: the fp32 GEMM for fp32; for int8 the GEMM of
+    the int8 file the runtime picks for this CPU (uint8 weights where u8 x s8 kernels saturate, runtime/cpu.py)."""
+    kind = "fp32" if precision == "fp32" else "int8_u8u8" if uint8_weights else "int8_u8s8"
+    return peak["gops"][kind][str(threads)]

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from tqdm import tqdm
 
 from ... import runtime
-from ...runtime.cpu import cpu_info
+from ...runtime.cpu import cpu_info, has_int8_saturation
 from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio
 from ...export.evaluation import evaluation_set
@@ -21,7 +21,7 @@ from .flops import Traffic, count_flops, count_traffic
 from .peak import measure_peak, peak_gops
 from .grid import Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/1"
+SCHEMA = "paddle-edge.bench/2"  # 2: the CPU's peak, traffic, fastest peer
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -53,7 +53,7 @@ def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], by
            "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
            "mean_us": float(t.seconds.mean() * 1e6), "throughput": t.throughput, "gflops": flops * t.throughput / 1e9,
            "samples_us": [round(float(s) * 1e6, 2) for s in t.seconds]}
-    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads)
+    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads, uint8_weights=has_int8_saturation())
     moved = traffic.bytes_per_call(cell.batch, 4 if precision == "fp32" else 1)
     row["flops_per_byte"] = flops * cell.batch / moved if moved else 0.0
     for key, other in (("speedup_vs_reference", REFERENCE), ("ratio_vs_bare", BARE)):
@@ -84,9 +84,9 @@ def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int) 
 def fastest(by_key: Dict[tuple, Cell], threads: int) -> Dict[int, Tuple[Cell, Cell]]:
     """Per batch size at `threads` (batch 1 and the grid's largest): the thin runtime's fastest cell and the fastest
     peer's (by median), where both exist."""
-    found = {}
-    batches = sorted({b for _, _, b in by_key})
-    for batch in dict.fromkeys([1, batches[-1]]):
+    found: Dict[int, Tuple[Cell, Cell]] = {}
+    batches = sorted({b for _, t, b in by_key if t == threads})
+    for batch in dict.fromkeys([1, *batches[-1:]]):
         cells = [c for (_, t, b), c in by_key.items() if (t, b) == (threads, batch)]
         ours = [c for c in cells if c.engine in RUNTIME_ENGINES]
         peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES)]
@@ -102,7 +102,7 @@ class BenchReport(CheckedReport):
         d = self.data
         peak = d["peak"]
         lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['machine']}",
-                 f"this CPU's peak ({peak['engine']}, {peak['gemm_n']}x{peak['gemm_n']} GEMM, "
+                 f"this CPU's GEMM peak in {peak['engine']} ({peak['gemm_n']}^3, "
                  f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
                  + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))
                  + f"; memory copy {peak['memory_gbs']:.1f} GB/s", "",
@@ -155,6 +155,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             cold = cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8,
                               shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None
         except ColdStartFailed as exc:  # a peer that cannot run this model here keeps its row, as not runnable
+            if not e.name.startswith(PEER_PREFIXES) or e.name == REFERENCE:
+                raise  # the runtime's own engines and the reference must run: that is a broken bundle, not a finding
             skipped[e.name] = f"not runnable here: {exc.last_line}"
             engines.remove(e)
             continue

@@ -26,8 +26,10 @@ class KernelCases:
     what a fused kernel, here or on a board, is held to."""
 
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
-        self.ops = [op for op in ops if op.precision == INT8 and op.inputs and all(op.inputs)]
-        self.step = {op.output: accumulator_step(int8_file, op) for op in self.ops}
+        candidates = [op for op in ops if op.precision == INT8 and op.inputs and all(op.inputs)]
+        steps = {op.output: accumulator_step(int8_file, op) for op in candidates}
+        self.ops = [op for op in candidates if steps[op.output] is not None]
+        self.step = {output: step for output, step in steps.items() if step is not None}
         self.tensors = sorted({t for op in self.ops for t in [kernel_output(op)] + [q.codes for q in op.inputs if q]})
         self.exact = Session(exposing(int8_file, self.tensors), self.tensors, fused=False, threads=threads)
         self.models = {op.output: single_op(int8_file, op) for op in self.ops}

@@ -3,7 +3,7 @@ model rewired so each compute op reads the float model's activations ("local"), 
 graph with its quantizers, to run its fused int8 kernel and its exact QDQ semantics on the same input codes."""
 from __future__ import annotations
 
-from typing import Dict, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import onnx
@@ -93,25 +93,34 @@ def single_op(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
 
 
-def accumulator_step(model: onnx.ModelProto, op: ComputeOp) -> Union[float, np.ndarray]:
+def accumulator_step(model: onnx.ModelProto, op: ComputeOp) -> Optional[Union[float, np.ndarray]]:
     """One quantization step of what the int8 `op`'s kernel is judged by: 1 (a code) where its output is quantized,
-    else one unit of its int32 accumulator, the product of its inputs' scales, per output channel where its weight
-    has a scale per channel (a conv's axis 1, a MatMul's last axis)."""
+    else one unit of its int32 accumulator, the product of its inputs' scales, per output channel where its weight has
+    a scale per channel along the output's channels (a conv's weight axis 0; a MatMul's weight columns, or rows where
+    the weight comes first). None where a per-channel scale lies along another axis: that op is not checked."""
     if op.output_codes:
         return 1.0
-    step = np.prod([q.scale for q in op.inputs if q])
-    node = next(n for n in model.graph.node if n.output and n.output[0] == op.output)
+    step = float(np.prod([q.scale for q in op.inputs if q]))
     producer = {o: n for n in model.graph.node for o in n.output}
-    dq = producer.get(node.input[1]) if len(node.input) > 1 else None
-    if dq is None or dq.op_type != "DequantizeLinear" or any(q and q.codes == dq.input[0] for q in op.inputs):
-        return float(step)
     constants = constant_values(model.graph)
-    scale = np.asarray(constants[dq.input[1]], np.float64).reshape(-1)
-    if scale.size == 1:
-        return float(step * scale[0])
-    if op.op_type in ("Conv", "ConvTranspose"):  # weight [M, C, k...] -> output [N, M, spatial...]
-        return step * scale.reshape(-1, *[1] * (np.asarray(constants[dq.input[0]]).ndim - 2))
-    return step * scale
+    codes = {q.codes for q in op.inputs if q}
+    for slot, name in enumerate(producer[op.output].input[:2]):
+        dq = producer.get(name)
+        if dq is None or dq.op_type != "DequantizeLinear" or dq.input[0] in codes or dq.input[0] not in constants:
+            continue
+        scale = np.asarray(constants[dq.input[1]], np.float64).reshape(-1)
+        if scale.size == 1:
+            return step * float(scale[0])
+        axis = next((a.i for a in dq.attribute if a.name == "axis"), 1)
+        rank = np.asarray(constants[dq.input[0]]).ndim
+        if op.op_type == "Conv" and axis == 0:  # weight [M, C/group, k...] -> output [N, M, spatial...]
+            return step * scale.reshape(-1, *[1] * (rank - 2))
+        if op.op_type == "MatMul" and rank == 2 and (slot, axis) == (1, 1):  # x [..., K] @ W [K, N]
+            return step * scale
+        if op.op_type == "MatMul" and rank == 2 and (slot, axis) == (0, 0):  # W [M, K] @ x [K, N]
+            return step * scale.reshape(-1, 1)
+        return None
+    return step
 
 
 def with_float_inputs(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:

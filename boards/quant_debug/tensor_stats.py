@@ -68,7 +68,7 @@ class Coverage:
 @dataclasses.dataclass
 class CodeAgreement:
     """How an engine's int8 result differs from the exact QDQ run's, in quantization steps (output codes, or `step`-sized
-    units of a float output): the share of values a step or more away, the largest distance, rounded to steps."""
+    units of a float output): the share of values half a step or more away, the largest distance, rounded to steps."""
 
     differing: int = 0
     count: int = 0

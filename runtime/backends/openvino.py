@@ -7,6 +7,7 @@ the requests it asks for, run together: what a caller with a stream of images wa
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Dict, List
 
@@ -28,39 +29,52 @@ class OpenVinoBackend:
         core = ov.Core()
         try:
             model = core.read_model(str(model_path))
+        except RuntimeError as exc:
+            raise BundleError(f"OpenVINO cannot read {model_path} ({' '.join(str(exc).split())[:300]})",
+                              "the file is truncated or not a model; copy or export it again") from exc
+        try:
             self.compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": HINTS[hint],
                                                                "INFERENCE_PRECISION_HINT": "f32"})
         except RuntimeError as exc:
-            raise BundleError(f"OpenVINO cannot load {model_path} ({' '.join(str(exc).split())[:300]})",
-                              "the file is truncated or not an ONNX model; copy or export it again") from exc
+            raise BackendError(f"OpenVINO cannot compile {model_path} for this CPU ({' '.join(str(exc).split())[:300]})",
+                               "run the bundle with backend='onnxruntime'") from exc
         self.version = ov.get_version().split("-")[0]
         self.input_names: List[str] = [p.get_any_name() for p in self.compiled.inputs]
         self.output_names: List[str] = [p.get_any_name() for p in self.compiled.outputs]
-        self.requests = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") if hint == "throughput" else 1
-        self.queue = ov.AsyncInferQueue(self.compiled, self.requests)
+        count = self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") if hint == "throughput" else 1
+        self.requests = [self.compiled.create_infer_request() for _ in range(count)]
+        self.lock = threading.Lock()  # one call at a time owns the requests: a Predictor may be shared by threads
 
     def run(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
-        """The outputs for `feeds`: one request, or the batch split across the throughput hint's requests."""
+        """The outputs for `feeds`: one request, or the batch (axis 0 of every input and output) split across the
+        throughput hint's requests, run together, joined in order."""
         missing = [n for n in self.input_names if n not in feeds]
         if missing:
             raise InputError(f"OpenVINO needs inputs {missing}", "give every input the model was exported with")
-        batch = len(next(iter(feeds.values())))
-        parts = max(1, min(self.requests, batch))
+        batch = len(feeds[self.input_names[0]])
+        parts = max(1, min(len(self.requests), batch))
         bounds = np.linspace(0, batch, parts + 1).astype(int)
-        results: Dict[int, List[np.ndarray]] = {}
-
-        def done(request: "ov.InferRequest", part: int) -> None:
-            results[part] = [request.get_output_tensor(i).data.copy() for i in range(len(self.output_names))]
-
-        self.queue.set_callback(done)
-        try:
-            for part in range(parts):
-                self.queue.start_async({n: np.ascontiguousarray(feeds[n][bounds[part]:bounds[part + 1]]) for n in self.input_names}, part)
-            self.queue.wait_all()
-        except RuntimeError as exc:
-            raise InputError(f"OpenVINO refused the inputs ({' '.join(str(exc).split())[:300]})",
-                             "give every input the shape the model was exported for (see the manifest's inputs)") from exc
-        return [np.concatenate([results[p][i] for p in range(parts)]) for i in range(len(self.output_names))]
+        with self.lock:
+            started = []
+            try:
+                for request, low, high in zip(self.requests, bounds[:-1], bounds[1:]):
+                    request.start_async({n: np.ascontiguousarray(feeds[n][low:high]) for n in self.input_names})
+                    started.append(request)
+            except RuntimeError as exc:
+                raise InputError(f"OpenVINO refused the inputs ({' '.join(str(exc).split())[:300]})",
+                                 "give every input the shape the model was exported for (see the manifest's inputs)") from exc
+            finally:
+                failed = []
+                for request in started:
+                    try:
+                        request.wait()
+                    except RuntimeError as exc:
+                        failed.append(exc)
+            if failed:
+                raise BackendError(f"OpenVINO failed while running the model ({' '.join(str(failed[0]).split())[:300]})",
+                                   "check the bundle with `paddle-edge parity`, or run it with backend='onnxruntime'") from failed[0]
+            return [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
+                    for i in range(len(self.output_names))]
 
 
 class OpenVinoThroughputBackend(OpenVinoBackend):
