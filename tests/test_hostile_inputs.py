@@ -178,9 +178,11 @@ def test_image_loader_fuzz_modes(mode, size, seed):
     assert pixels.shape == (1, 28, 28) and np.isfinite(pixels).all() and 0 <= pixels.min() <= pixels.max() <= 255
 
 
-def test_one_predictor_serves_8_threads(lenet_bundle, mnist_test):
-    """8 threads x 1,000 predictions on one predictor, each checked against the single-threaded answer."""
-    predictor = runtime.open(lenet_bundle.directory, backend="onnxruntime", precision="int8", threads=2)
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino-throughput"])
+def test_one_predictor_serves_8_threads(lenet_bundle, mnist_test, backend):
+    """8 threads x 1,000 predictions on one predictor, each checked against the single-threaded answer (OpenVINO's
+    throughput backend splits each batch across its requests: one call owns them at a time)."""
+    predictor = runtime.open(lenet_bundle.directory, backend=backend, precision="int8", threads=2)
     samples = [np.ascontiguousarray(mnist_test[0][i:i + 1 + i % 3]) for i in range(50)]
     expected = [predictor.predict(x)[0] for x in samples]
     wrong, errors = [], []
