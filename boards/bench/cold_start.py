@@ -78,7 +78,7 @@ def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1,
     replaced by `batch`) is what is benchmarked where the model's own shape has dynamic dims (a detector's page)."""
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
-    cmd += [f"--shape={name}:{'x'.join(map(str, shape))}" for name, shape in (shapes or {}).items()]
+    cmd += ["--shapes", json.dumps({name: list(map(int, shape)) for name, shape in (shapes or {}).items()})]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -95,10 +95,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (engine paddle_inference_int8)")
-    parser.add_argument("--shape", action="append", default=[], help="NAME:1x3x640x640, an input's benchmarked shape")
+    parser.add_argument("--shapes", type=json.loads, default={}, help='the benchmarked input shapes, {"x": [1, 3, 640, 640]}')
     args = parser.parse_args(argv)
-    shapes = {name: [int(d) for d in dims.split("x")] for name, _, dims in (s.rpartition(":") for s in args.shape)}
-    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, shapes)))
+    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, args.shapes)))
 
 
 if __name__ == "__main__":

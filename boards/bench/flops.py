@@ -45,7 +45,10 @@ def node_flops(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) 
     row (what a benchmark feeds: a detector's FLOPs depend on the image size), else of an input with every dynamic
     dimension 1."""
     model = onnx.load(str(onnx_path))
-    shapes = _all_shapes(model, sample)
+    return _node_flops(model, _all_shapes(model, sample))
+
+
+def _node_flops(model: onnx.ModelProto, shapes: Dict[str, Tuple[int, ...]]) -> Dict[str, int]:
     flops = {}
     for node in model.graph.node:
         if node.op_type not in COUNTED:
@@ -83,8 +86,17 @@ class Traffic:
 
 def count_traffic(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> Traffic:
     """The elements the model's Conv, Gemm and MatMul nodes read and write for one sample (see `Traffic`)."""
+    return count_work(onnx_path, sample)[1]
+
+
+def count_work(onnx_path: Path, sample: Optional[Dict[str, np.ndarray]] = None) -> Tuple[int, Traffic]:
+    """FLOPs and traffic of one sample through the counted nodes, from one run measuring the shapes (what bench needs)."""
     model = onnx.load(str(onnx_path))
     shapes = _all_shapes(model, sample)
+    return sum(_node_flops(model, shapes).values()), _traffic(model, shapes)
+
+
+def _traffic(model: onnx.ModelProto, shapes: Dict[str, Tuple[int, ...]]) -> Traffic:
     constants = set(constant_values(model.graph))  # initializers and Constant nodes alike
     weights = activations = 0
     for node in (n for n in model.graph.node if n.op_type in COUNTED):

@@ -17,7 +17,7 @@ from ..provenance import provenance
 from .cold_start import ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, REFERENCE, Engine, engines_for
-from .flops import Traffic, count_flops, count_traffic
+from .flops import Traffic, count_work
 from .peak import measure_peak, peak_gops
 from .grid import Cell, run_grid
 
@@ -46,14 +46,15 @@ def default_threads() -> List[int]:
     return found
 
 
-def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
+def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], uint8_weights: bool,
+              by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
     t = cell.timing
     precision = ENGINES[cell.engine].precision
     row = {"engine": cell.engine, "threads": cell.threads, "batch": cell.batch, "calls": int(len(t.seconds)),
            "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
            "mean_us": float(t.seconds.mean() * 1e6), "throughput": t.throughput, "gflops": flops * t.throughput / 1e9,
            "samples_us": [round(float(s) * 1e6, 2) for s in t.seconds]}
-    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads, uint8_weights=has_int8_saturation())
+    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads, uint8_weights)
     moved = traffic.bytes_per_call(cell.batch, 4 if precision == "fp32" else 1)
     row["flops_per_byte"] = flops * cell.batch / moved if moved else 0.0
     for key, other in (("speedup_vs_reference", REFERENCE), ("ratio_vs_bare", BARE)):
@@ -145,9 +146,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
-    has_onnx = "onnx-fp32" in manifest.artifacts
-    flops = count_flops(bundle.path_of("onnx-fp32"), feeds) if has_onnx else 0
-    traffic = count_traffic(bundle.path_of("onnx-fp32"), feeds) if has_onnx else Traffic(0, 0)
+    flops, traffic = count_work(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else (0, Traffic(0, 0))
     peak = measure_peak(threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
@@ -165,13 +164,14 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
+    uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
             "goal_threads": goal_threads, "engines": engine_rows, "peak": peak,
             "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
-            "cells": [_cell_row(c, flops, traffic, peak, by_key) for c in cells],
+            "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key) for c in cells],
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
             "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine} for b, (ours, peer) in fastest(by_key, goal_threads).items()}}
     goals = _goals(by_key, overhead, goal_threads)

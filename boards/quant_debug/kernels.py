@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 
 from .graph import INT8, ComputeOp
-from .sessions import Session, accumulator_step, exposing, kernel_output, single_op
+from .sessions import Session, accumulator_steps, exposing, kernel_output, single_op
 from .tensor_stats import CodeAgreement
 
 
@@ -27,7 +27,7 @@ class KernelCases:
 
     def __init__(self, int8_file: onnx.ModelProto, ops: List[ComputeOp], threads: int) -> None:
         candidates = [op for op in ops if op.precision == INT8 and op.inputs and all(op.inputs)]
-        steps = {op.output: accumulator_step(int8_file, op) for op in candidates}
+        steps = accumulator_steps(int8_file, candidates)
         self.ops = [op for op in candidates if steps[op.output] is not None]
         self.step = {output: step for output, step in steps.items() if step is not None}
         self.tensors = sorted({t for op in self.ops for t in [kernel_output(op)] + [q.codes for q in op.inputs if q]})

@@ -93,16 +93,23 @@ def single_op(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
 
 
-def accumulator_step(model: onnx.ModelProto, op: ComputeOp) -> Optional[Union[float, np.ndarray]]:
-    """One quantization step of what the int8 `op`'s kernel is judged by: 1 (a code) where its output is quantized,
+def accumulator_steps(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> Dict[str, Optional[Union[float, np.ndarray]]]:
+    """Each op's step (see `accumulator_step`), keyed by its output, the graph indexed once."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    constants = constant_values(model.graph)
+    return {op.output: accumulator_step(op, producer, constants) for op in ops}
+
+
+def accumulator_step(op: ComputeOp, producer: Dict[str, onnx.NodeProto],
+                     constants: Dict[str, np.ndarray]) -> Optional[Union[float, np.ndarray]]:
+    """One quantization step of what the int8 `op`'s kernel is judged by (`producer`: the graph's node writing each
+    tensor; `constants`: its constant values): 1 (a code) where its output is quantized,
     else one unit of its int32 accumulator, the product of its inputs' scales, per output channel where its weight has
     a scale per channel along the output's channels (a conv's weight axis 0; a MatMul's weight columns, or rows where
     the weight comes first). None where a per-channel scale lies along another axis: that op is not checked."""
     if op.output_codes:
         return 1.0
     step = float(np.prod([q.scale for q in op.inputs if q]))
-    producer = {o: n for n in model.graph.node for o in n.output}
-    constants = constant_values(model.graph)
     codes = {q.codes for q in op.inputs if q}
     for slot, name in enumerate(producer[op.output].input[:2]):
         dq = producer.get(name)

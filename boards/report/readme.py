@@ -195,7 +195,8 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                     "runtime / peer (95 % interval)", "goal <= 1.00 (reported, never gating)"], rows)
     cannot = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
               if why.startswith("not runnable")]
-    lines = [table, "This CPU's GEMM peak in onnxruntime (1024^3; int8 engines are measured against the u8 x u8 product on a "
+    sizes = "/".join(sorted({str(b["peak"]["gemm_n"]) for b in files.values()}))
+    lines = [table, f"This CPU's GEMM peak in onnxruntime ({sizes}^3; int8 engines are measured against the u8 x u8 product on a "
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before its grid: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []

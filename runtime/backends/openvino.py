@@ -20,6 +20,11 @@ ov = import_quietly("openvino")
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 
+def _said(exc: Exception) -> str:
+    """OpenVINO's message on one line, cut to a readable length."""
+    return " ".join(str(exc).split())[:300]
+
+
 class OpenVinoBackend:
     """Runs an .onnx file on OpenVINO's CPU device."""
 
@@ -30,13 +35,13 @@ class OpenVinoBackend:
         try:
             model = core.read_model(str(model_path))
         except RuntimeError as exc:
-            raise BundleError(f"OpenVINO cannot read {model_path} ({' '.join(str(exc).split())[:300]})",
+            raise BundleError(f"OpenVINO cannot read {model_path} ({_said(exc)})",
                               "the file is truncated or not a model; copy or export it again") from exc
         try:
             self.compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": HINTS[hint],
                                                                "INFERENCE_PRECISION_HINT": "f32"})
         except RuntimeError as exc:
-            raise BackendError(f"OpenVINO cannot compile {model_path} for this CPU ({' '.join(str(exc).split())[:300]})",
+            raise BackendError(f"OpenVINO cannot compile {model_path} for this CPU ({_said(exc)})",
                                "run the bundle with backend='onnxruntime'") from exc
         self.version = ov.get_version().split("-")[0]
         self.input_names: List[str] = [p.get_any_name() for p in self.compiled.inputs]
@@ -61,7 +66,7 @@ class OpenVinoBackend:
                     request.start_async({n: np.ascontiguousarray(feeds[n][low:high]) for n in self.input_names})
                     started.append(request)
             except RuntimeError as exc:
-                raise InputError(f"OpenVINO refused the inputs ({' '.join(str(exc).split())[:300]})",
+                raise InputError(f"OpenVINO refused the inputs ({_said(exc)})",
                                  "give every input the shape the model was exported for (see the manifest's inputs)") from exc
             finally:
                 failed = []
@@ -71,7 +76,7 @@ class OpenVinoBackend:
                     except RuntimeError as exc:
                         failed.append(exc)
             if failed:
-                raise BackendError(f"OpenVINO failed while running the model ({' '.join(str(failed[0]).split())[:300]})",
+                raise BackendError(f"OpenVINO failed while running the model ({_said(failed[0])})",
                                    "check the bundle with `paddle-edge parity`, or run it with backend='onnxruntime'") from failed[0]
             return [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
                     for i in range(len(self.output_names))]
