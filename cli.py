@@ -11,6 +11,7 @@ from .runtime.errors import PaddleEdgeError
 
 if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
     from .boards.board_run import Board
+    from .boards.ssh import SshTarget
     from .compress.recipe import PtqRecipe
     from .compress.result import CompressResult
     from .source.model import SourceModel
@@ -138,7 +139,10 @@ def _run(args: argparse.Namespace) -> None:
     from . import runtime
     from .runtime.drawing import draw_boxes
 
-    predictor = runtime.open(args.bundle, backend=args.backend, precision=args.precision, threads=args.threads)
+    bundle = runtime.load_bundle(args.bundle)
+    batch = 1 if bundle.manifest.task == "text_detection" else len(args.images)  # a detector runs one page a call
+    predictor = runtime.open(bundle, backend=args.backend, precision=args.precision, threads=args.threads, batch=batch)
+    print(f"engine: {predictor.backend_name} {predictor.precision} ({predictor.chosen_by})", file=sys.stderr)
     task = predictor.manifest.task
     if task == "text_detection":
         for image in args.images:
@@ -226,6 +230,28 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
 
+def _tune(args: argparse.Namespace) -> None:
+    from .boards.board_run import HostBoard, board_for
+    from .boards.profile import get_profile
+    from .boards.tune import TUNED_BACKENDS, tune
+
+    if args.host:
+        from .boards.ssh import SshBoard
+
+        if not args.board:
+            raise PaddleEdgeError("`tune --host` needs the board's profile", "add --board NAME (the one you deployed with)")
+        board: Board = SshBoard(get_profile(args.board), _ssh_target(args))
+    else:
+        board = board_for(get_profile(args.board)) if args.board else HostBoard(get_profile("x86-64"))
+    report = tune(board, args.bundle, names=args.backends.split(",") if args.backends else TUNED_BACKENDS,
+                  threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
+                  data=args.data, shapes=_shapes(args.shape), **({"limit": args.limit} if args.limit else {}))
+    print(report.render())
+    print(f"report: {report.save(args.json or Path(f'{args.bundle}.tune-{board.profile.name}.json'))}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 def _report(args: argparse.Namespace) -> None:
     from .boards.report.page import make_report
 
@@ -277,7 +303,7 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
     evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
     precisions = manifest.precisions("onnx")
     result = run_bundle(board, args.bundle, evaluation.groups, precisions, args.threads or board.profile.runtime.threads)
-    label = " (emulated: not the board's speed)" if board.profile.emulation else ""
+    label = " (emulated: not the board's speed)" if board.emulated else ""
     for precision in precisions:
         info = result.info[precision]
         scored = task_scores(result.outputs[precision], manifest, evaluation)
@@ -287,14 +313,18 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
               + f"; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
 
 
+def _ssh_target(args: argparse.Namespace) -> "SshTarget":
+    from .boards.ssh import SshTarget
+
+    return SshTarget(host=args.host, port=args.port, identity=args.identity, remote_dir=args.remote_dir,
+                     remote_python=args.remote_python, launcher=args.launcher)
+
+
 def _deploy(args: argparse.Namespace) -> None:
     from .boards.deploy import deploy
     from .boards.profile import get_profile
-    from .boards.ssh import SshTarget
 
-    target = SshTarget(host=args.host, port=args.port, identity=args.identity, remote_dir=args.remote_dir,
-                       remote_python=args.remote_python, launcher=args.launcher)
-    report = deploy(args.bundle, get_profile(args.board), target, limit=args.limit, threads=args.threads)
+    report = deploy(args.bundle, get_profile(args.board), _ssh_target(args), limit=args.limit, threads=args.threads)
     print(report.render())
     print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}.deploy.json'))}")
     if not report.ok:
@@ -304,8 +334,8 @@ def _deploy(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from .pipeline import run_demo
 
-    report = run_demo(args.out, threads=args.threads)
-    if not report.ok:
+    report, tuned = run_demo(args.out, threads=args.threads)
+    if not (report.ok and tuned.ok):
         raise SystemExit(1)
 
 
@@ -324,6 +354,17 @@ def _readme(args: argparse.Namespace) -> None:
     with atomic_file(args.readme) as tmp:
         tmp.write_text(readme.regenerate(text))
     print(f"{args.readme}: figures blocks rewritten from {readme.FIGURES}")
+
+
+def _ssh_options(p: argparse.ArgumentParser, required: bool) -> None:
+    """The options that reach a real board over SSH (`deploy`, and `tune` on a deployed board)."""
+    p.add_argument("--host", required=required, help="user@address" + ("" if required else ": tune the real board there "
+                   "(deployed first: its runtime venv is used)"))
+    p.add_argument("--port", type=int, default=22)
+    p.add_argument("--identity", type=Path, help="private key file (default: ssh's own choice)")
+    p.add_argument("--remote-dir", default="~/.paddle-edge", help="where the venv and bundles go on the board")
+    p.add_argument("--remote-python", default="python3", help="the board's python, used once to create the venv")
+    p.add_argument("--launcher", default="", help='a prefix for python on the board, e.g. "taskset -c 4,5" (RK3399 big cores)')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -411,7 +452,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", type=Path)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--backend", default="auto")
-    p.add_argument("--precision", default="int8", choices=["int8", "fp32"], help="which of the bundle's models to run (default: int8)")
+    p.add_argument("--precision", default="int8", choices=["int8", "fp32", "auto"],
+                   help="which of the bundle's models to run (default: int8); auto: the faster one `paddle-edge tune` measured here")
     p.add_argument("--threads", type=int)
     p.add_argument("--draw", type=Path, help="text detection: draw the boxes on copies of the images in this folder")
 
@@ -475,6 +517,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (what `compress` wrote): adds Paddle "
                    "Inference's oneDNN int8 as an engine")
 
+    p = add("tune", _tune, "the fastest engine, precision, thread count and settings for a bundle on a board, among those "
+            "whose outputs pass parity there; written to the bundle's tuning file, which the runtime's backend 'auto' reads")
+    p.add_argument("bundle", type=Path)
+    p.add_argument("--board", help="a board profile to tune on (emulated boards: parity only, never a speed claim); default: this host")
+    p.add_argument("--backends", help="comma-separated runtime backends (default: onnxruntime, openvino, openvino-throughput, "
+                   "paddlelite; those not installed on the board are listed as not runnable)")
+    p.add_argument("--threads", help="comma-separated thread counts (default: 1, 2, 4 ... up to the board's cores)")
+    p.add_argument("--batch", default="1,64", help="comma-separated batch sizes to choose for (default: 1,64)")
+    p.add_argument("--calls", type=int, default=200, help="timed calls per candidate at batch 1 (fewer for larger batches)")
+    p.add_argument("--limit", type=int, help="samples each candidate's parity is judged on (default 1000: each runs them all on the board)")
+    p.add_argument("--data", type=Path, help="your own images (a folder or label list) for a model brought from elsewhere")
+    p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
+    p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.tune-BOARD.json)")
+    _ssh_options(p, required=False)
+
     p = add("report", _report, "one self-contained HTML page (and its JSON) from a run directory's parity, predictions and bench")
     p.add_argument("run_dir", type=Path, help="holds parity.json, predictions.npz and bench.json (what `paddle-edge demo` writes)")
 
@@ -493,12 +550,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")
     p.add_argument("bundle", type=Path)
     p.add_argument("--board", required=True, help="its profile, e.g. rpi4")
-    p.add_argument("--host", required=True, help="user@address")
-    p.add_argument("--port", type=int, default=22)
-    p.add_argument("--identity", type=Path, help="private key file (default: ssh's own choice)")
-    p.add_argument("--remote-dir", default="~/.paddle-edge", help="where the venv and bundles go on the board")
-    p.add_argument("--remote-python", default="python3", help="the board's python, used once to create the venv")
-    p.add_argument("--launcher", default="", help='a prefix for python on the board, e.g. "taskset -c 4,5" (RK3399 big cores)')
+    _ssh_options(p, required=True)
     p.add_argument("--threads", type=int, help="default: the profile's")
     p.add_argument("--limit", type=int, help="test samples for parity (default: all)")
     p.add_argument("--json", type=Path)

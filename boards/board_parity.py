@@ -83,6 +83,15 @@ def _versus(prefix: str, outputs: Outputs, reference: Outputs, manifest: Manifes
     return {f"{prefix}{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in found.items() if k in measures}
 
 
+def answer_values(precision: str, board_out: Outputs, reference: Outputs, manifest: Manifest,
+                  evaluation: EvaluationSet) -> Dict[str, float]:
+    """What BOARD_TOLERANCES judges of one engine's outputs on the board against `reference`: for fp32 this host's fp32
+    runtime, for int8 the exact int8 semantics of the file the engine ran."""
+    if precision == "fp32":
+        return _versus("fp32_", board_out, reference, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS))
+    return _versus("int8_vs_exact_", board_out, reference, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS))
+
+
 def _allclose_ratio(host: Outputs, board: Outputs) -> float:
     """max |board - x86| / (ATOL + RTOL |x86|) over every output: <= 1 is numpy's allclose."""
     return max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for gh, gb in zip(host, board) for a, b in zip(gh, gb))
@@ -130,13 +139,12 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
         ran = {"board": board_out, "x86_64": host_out}
         if precision == "fp32":
             values["fp32_allclose_ratio"] = _allclose_ratio(host_out, board_out)
-            values.update(_versus("fp32_", board_out, host_out, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS)))
+            values.update(answer_values(precision, board_out, host_out, manifest, evaluation))
         else:
             exact = run_groups(artifact_runner(bundle, remote.info[precision]["artifact"], threads), evaluation)
             ran["exact"] = exact
-            with_diff = ("max_abs_diff", *ANSWER_KEYS)
-            values.update(_versus("int8_vs_exact_", board_out, exact, manifest, evaluation, with_diff))
-            values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, with_diff))
+            values.update(answer_values(precision, board_out, exact, manifest, evaluation))
+            values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS)))
             values.update(_versus("int8_board_vs_x86_64_", board_out, host_out, manifest, evaluation))
             kernels = _board_kernels(board, bundle, remote.info[precision]["artifact"], evaluation, threads)
             if kernels["checked"]:
@@ -148,7 +156,7 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
         one = {k: np.ascontiguousarray(v[:1]) for k, v in evaluation.groups[0].items()}
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
-    emulated = board.profile.emulation is not None
+    emulated = board.emulated
     report = {"board": board.profile.name, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,

@@ -24,6 +24,9 @@ from ..runtime.files import cache_dir
 from ..runtime.kernel_run import INPUTS as KERNEL_INPUTS
 from ..runtime.kernel_run import KERNELS
 from ..runtime.kernel_run import OUTPUTS as KERNEL_OUTPUTS
+from ..runtime.tune_run import INFO as TUNE_INFO
+from ..runtime.tune_run import PLAN as TUNE_PLAN
+from ..runtime.tune_run import TIMES as TUNE_TIMES
 from .emulator import emulate
 from .profile import BoardProfile
 from .workspace import RESULTS, local_workspace
@@ -36,6 +39,7 @@ class Board(Protocol):
 
     profile: BoardProfile
     has_runtime: bool  # the runtime is installed there already (else it is shipped in the workspace)
+    emulated: bool  # its CPU is emulated here (qemu): parity holds, its timings are not the board's
 
     def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
         """Copy the folder `local` to the board, yield its path there; on leaving, copy files matching `fetch` back into
@@ -50,6 +54,7 @@ class HostBoard:
 
     profile: BoardProfile
     has_runtime: bool = False
+    emulated: bool = False
 
     def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
         return local_workspace(cache_dir("boards", "host"), local, fetch)
@@ -78,36 +83,80 @@ def install_runtime(dest: Path) -> Path:
     return dest
 
 
-def _run_runtime(board: Board, there: str, module_args: Sequence[str], what: str) -> None:
+def _run_runtime(board: Board, there: str, module_args: Sequence[str], what: str, timeout: Optional[float] = 1800) -> None:
     """`python -m MODULE ARGS` with the runtime in the board's workspace at `there` (or installed there); raises with
     the board's own words if it fails."""
-    proc = board.python(["-m", *module_args], python_path=[] if board.has_runtime else [f"{there}/lib"])
+    proc = board.python(["-m", *module_args], python_path=[] if board.has_runtime else [f"{there}/lib"], timeout=timeout)
     if proc.returncode != 0:
         said = tail(proc)
+        older = "No module named 'paddle_edge.runtime" in said
         raise PaddleEdgeError(f"the runtime on {board.profile.name} failed on {what}:\n{said}",
-                              "" if "fix:" in said else "export the bundle for this board: paddle-edge export ... --board NAME")
+                              "" if "fix:" in said else "the board's runtime is older than this paddle-edge: deploy again" if older
+                              else "export the bundle for this board: paddle-edge export ... --board NAME")
+
+
+def _staged(board: Board, local: Path, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], files: Dict[str, str]) -> ContextManager[str]:
+    """Runtime (unless installed), bundle, input groups and `files` (name -> text) put in the empty folder `local`, and
+    it copied to the board: the board's workspace, whose results come back into `local` when it closes."""
+    if not board.has_runtime:
+        install_runtime(local / "lib")
+    (shutil.copytree if Path(bundle).is_dir() else shutil.copyfile)(bundle, local / "bundle")
+    save_groups(local / "inputs.npz", groups)
+    for name, text in files.items():
+        (local / name).write_text(text)
+    return board.workspace(local)
+
+
+def _outputs(path: Path) -> List[List[np.ndarray]]:
+    """Per input group, per model output, as evaluate.py and tune_run.py save them."""
+    return [[group[str(j)] for j in range(len(group))] for group in load_groups(path)]
 
 
 def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
-               calls: int = 20, backend: str = "auto") -> BoardRun:
-    """Copy runtime, bundle and groups of inputs into the board, evaluate each precision there, bring the results back."""
+               calls: int = 20, backend: str = "onnxruntime") -> BoardRun:
+    """Copy runtime, bundle and groups of inputs into the board, evaluate each precision there with `backend` (board
+    parity compares onnxruntime with onnxruntime, and checks its kernels), bring the results back."""
     outputs, seconds, info = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="paddle-edge-run-") as tmp:
         local = Path(tmp)
-        if not board.has_runtime:
-            install_runtime(local / "lib")
-        (shutil.copytree if Path(bundle).is_dir() else shutil.copyfile)(bundle, local / "bundle")
-        save_groups(local / "inputs.npz", groups)
-        with board.workspace(local) as there:
+        with _staged(board, local, bundle, groups, {}) as there:
             for precision in precisions:
                 _run_runtime(board, there, ["paddle_edge.runtime.evaluate", f"{there}/bundle", there, "--precision", precision,
                                             "--threads", str(threads), "--calls", str(calls), "--backend", backend],
                              f"the {precision} artifact")
         for precision in precisions:
-            outputs[precision] = [[group[str(j)] for j in range(len(group))] for group in load_groups(local / f"outputs-{precision}.npz")]
+            outputs[precision] = _outputs(local / f"outputs-{precision}.npz")
             seconds[precision] = np.load(local / f"seconds-{precision}.npy")
             info[precision] = json.loads((local / f"board-{precision}.json").read_text())
     return BoardRun(board.profile.name, outputs, seconds, info)
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneRun:
+    """What came back from a board's tune run: each candidate's outputs and call times per batch, and what it said."""
+
+    outputs: Dict[str, List[List[np.ndarray]]]  # per candidate tag (those that ran)
+    seconds: Dict[str, Dict[int, np.ndarray]]  # per candidate tag, per batch size
+    info: Dict[str, object]
+
+
+def run_tune_plan(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], plan: Dict[str, object],
+                  timeout: Optional[float] = 3600) -> TuneRun:
+    """Run runtime/tune_run.py's plan on the board: every candidate on the input groups (if the plan says "evaluate"),
+    then all timed in rounds."""
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-tune-") as tmp:
+        local = Path(tmp)
+        with _staged(board, local, bundle, groups, {TUNE_PLAN: json.dumps(plan)}) as there:
+            _run_runtime(board, there, ["paddle_edge.runtime.tune_run", f"{there}/bundle", there], "the tuning candidates", timeout)
+        info = json.loads((local / TUNE_INFO).read_text())
+        ran = [tag for tag, c in info["candidates"].items() if not c["error"]]
+        outputs = {tag: _outputs(local / f"outputs-{tag}.npz") for tag in ran} if plan["evaluate"] else {}
+        seconds: Dict[str, Dict[int, np.ndarray]] = {tag: {} for tag in ran}
+        with np.load(local / TUNE_TIMES) as times:
+            for key in times.files:
+                tag, batch = key.rsplit(".b", 1)
+                seconds[tag][int(batch)] = times[key]
+    return TuneRun(outputs, seconds, info)
 
 
 def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[Tuple[str, Dict[str, np.ndarray]]],
@@ -134,6 +183,14 @@ def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[
 
 PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "
          "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__)")
+
+
+def board_cores(board: Board) -> int:
+    """How many cores the board's python sees: what the runtime's default thread count is there."""
+    proc = board.python(["-c", "import os; print(os.cpu_count() or 1)"])
+    if proc.returncode != 0:
+        raise PaddleEdgeError(f"{board.profile.name} cannot start python:\n{tail(proc)}", "check the board with `paddle-edge board emulate` or deploy again")
+    return int(proc.stdout.split()[-1])
 
 
 def describe(board: Board) -> str:

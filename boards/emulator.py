@@ -84,6 +84,7 @@ class EmulatedBoard:
     site: Path
     qemu: str
     has_runtime: bool = False
+    emulated: bool = True
 
     def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
         """A workspace inside the board's root filesystem."""

@@ -27,7 +27,8 @@ from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, comp
 from .checks import CheckedReport, judge, judge_goals
 from .quant_debug.debugger import kernel_steps
 from .quant_debug.report import KERNEL_GROUPS, KERNEL_SAMPLES, KERNEL_STEP_LIMIT
-from .latency import paired_ratio, time_in_rounds
+from ..runtime.timing import time_in_rounds
+from .latency import paired_ratio
 from .provenance import provenance
 
 SCHEMA = "paddle-edge.parity/2"

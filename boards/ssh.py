@@ -44,6 +44,7 @@ class SshBoard:
     profile: BoardProfile
     target: SshTarget
     has_runtime: bool = True
+    emulated: bool = False  # a real board, whatever its profile says about emulating it here
 
     def _options(self) -> List[str]:
         opts = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.target.connect_timeout}", "-o", "ServerAliveInterval=10",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Mapping, Optional, Tuple, Union
 
 from . import backends
 from .bundle import Bundle, load_bundle
-from .cpu import onnx_target
+from .cpu import lite_target, onnx_target
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
 from .predictor import Predictor
+from .tuning import Choice, bundle_sha256, find_tuning
 
 __all__ = ["open", "Predictor", "Bundle", "load_bundle", "Manifest",
            "PaddleEdgeError", "BundleError", "InputError", "BackendError"]
@@ -30,40 +31,73 @@ def _require_precision(manifest: Manifest, precision: str) -> None:
                            "export the model again with `paddle-edge export`")
 
 
-def _choose_backend(bundle: Bundle, backend: str, precision: str) -> str:
-    if backend != "auto":
-        return backend
-    runnable: Dict[str, Tuple[str, str]] = {}
-    for name, (_, _, fmt, package) in backends.BACKENDS.items():
-        runnable.setdefault(fmt, (name, package))  # the first backend listed for a format is its default
-    formats = sorted({a.format for a in bundle.manifest.artifacts.values() if a.precision == precision and a.format in runnable})
-    for fmt in formats:
-        if backends.available(runnable[fmt][0]):
-            return runnable[fmt][0]
-    needed = " or ".join(runnable[fmt][1] for fmt in formats)
-    raise BackendError(f"no installed backend can run this bundle's {precision} artifacts (formats: {formats})",
-                       f"pip install {needed}" if needed else "pick another precision, or export the bundle with one")
+DEFAULT_BACKEND = "onnxruntime"  # the rule without a tuning: the engine every bundle's ONNX passes parity on (export)
 
 
-def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",
-         threads: Optional[int] = None, target: Optional[str] = None, artifact: Optional[str] = None) -> Predictor:  # noqa: A001
+def _default_backend(manifest: Manifest, precision: str) -> str:
+    """The untuned rule: onnxruntime on the bundle's ONNX. Another engine (Paddle Lite's .nb, OpenVINO) runs when asked for by
+    name, or when a tuning measured on this machine chose it after it passed parity here."""
+    runnable = {fmt for _, _, fmt, _ in backends.BACKENDS.values()}
+    formats = sorted({a.format for a in manifest.artifacts.values() if a.precision == precision and a.format in runnable})
+    if "onnx" in formats:
+        return DEFAULT_BACKEND
+    named = sorted(name for name, (_, _, fmt, _) in backends.BACKENDS.items() if fmt in formats)
+    raise BackendError(f"backend 'auto' runs a bundle's ONNX with onnxruntime, and this bundle has no {precision} ONNX "
+                       f"(formats: {formats})", f"name the backend: backend={named[0]!r} (`--backend {named[0]}`)" if named
+                       else "export the bundle with an ONNX artifact")
+
+
+def _tuned(loaded: Bundle, precision: str, batch: Optional[int]) -> Tuple[Optional[Tuple[int, Choice]], str]:
+    """This machine's tuned choice for the bundle, and a sentence saying where it came from or why there is none."""
+    tuning, passed_over = find_tuning(loaded.source or loaded.root, bundle_sha256(loaded.root))
+    found = tuning.choice(precision, batch) if tuning else None
+    if found is not None and backends.available(found[1].backend):
+        return found, f"tuned on {tuning.board} for batch {found[0]} ({found[1].p50_us:,.0f} us per call there)"
+    why = ("; ".join(passed_over) if passed_over else "no tuning file") if tuning is None else (
+        f"the tuning on {tuning.board} has no {precision} choice" if found is None else f"the tuned {found[1].backend} is not installed")
+    return None, f"untuned ({why}): the default rule"
+
+
+def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",  # noqa: A001
+         threads: Optional[int] = None, target: Optional[str] = None, artifact: Optional[str] = None,
+         batch: Optional[int] = None, settings: Optional[Mapping[str, str]] = None) -> Predictor:
     """Verify a bundle and return a Predictor for one precision on one backend.
 
-    The artifact is the one made for this CPU's kind where the bundle has one (runtime/cpu.py: x86-64 without VNNI gets
-    the int8 ONNX with uint8 weights), else the one for any CPU; `target` (Lite's arch) or `artifact` (a manifest
-    artifact name) choose it explicitly."""
-    if precision not in PRECISIONS:
-        raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS}")
+    `backend="auto"` takes the choice `paddle-edge tune` measured on this machine for the batch size nearest `batch`
+    (runtime/tuning.py), for `precision` ("auto": whichever was faster); its threads and settings apply unless given.
+    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime (and "auto" precision is
+    int8 where the bundle has an int8 ONNX).
+    `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
+    (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights), else the one for any CPU; `target`
+    (Lite's arch) or `artifact` (a manifest artifact name) choose it explicitly."""
+    if precision not in (*PRECISIONS, "auto"):
+        raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS} or 'auto'")
     if backend != "auto":
         backends.require_known(backend)
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
-    _require_precision(loaded.manifest, precision)
-    name = _choose_backend(loaded, backend, precision)
+    name, chosen_by = backend, "named by the caller"
+    if backend == "auto":
+        tuned, chosen_by = (None, "untuned (the caller named the file): the default rule") if artifact or target else _tuned(loaded, precision, batch)
+        if tuned is not None:
+            choice = tuned[1]
+            name, precision = choice.backend, choice.precision
+            threads = threads or choice.threads
+            settings = choice.settings if settings is None else settings
+        else:
+            if precision == "auto":
+                precision = "int8" if "int8" in loaded.manifest.precisions("onnx") else "fp32"
+            _require_precision(loaded.manifest, precision)
+            name = _default_backend(loaded.manifest, precision)
+    else:
+        if precision == "auto":
+            raise BackendError("precision 'auto' is chosen by a tuning, with backend 'auto'", "give precision 'fp32' or 'int8'")
+        _require_precision(loaded.manifest, precision)
     fmt = backends.BACKENDS[name][2]
-    if artifact is None:
-        artifact, _ = loaded.manifest.pick(fmt, precision, target, prefer=onnx_target())
+    if artifact is None:  # a .nb is made for one CPU architecture: this machine's, unless `target` names another
+        artifact, _ = loaded.manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None), prefer=onnx_target())
     elif artifact not in loaded.manifest.artifacts or (loaded.manifest.artifacts[artifact].format, loaded.manifest.artifacts[artifact].precision) != (fmt, precision):
         raise BackendError(f"bundle has no {fmt} {precision} artifact named {artifact!r}",
                            f"use one of: {', '.join(n for n, a in loaded.manifest.artifacts.items() if a.format == fmt)}")
-    engine = backends.create(name, loaded.path_of(artifact), threads or os.cpu_count() or 1)
-    return Predictor(loaded.manifest, engine, name, precision, artifact)
+    threads = threads or os.cpu_count() or 1
+    engine = backends.create(name, loaded.path_of(artifact), threads, settings)
+    return Predictor(loaded.manifest, engine, name, precision, artifact, chosen_by, threads)

@@ -14,3 +14,12 @@ def predict_all(run: Callable[[Dict[str, np.ndarray]], List[np.ndarray]], feeds:
     n = len(next(iter(feeds.values())))
     parts = [run({k: v[i:i + chunk] for k, v in feeds.items()}) for i in range(0, n, chunk)]
     return [np.concatenate(p) for p in zip(*parts)]
+
+
+def batch_of(feeds: Dict[str, np.ndarray], batch: int) -> Dict[str, np.ndarray]:
+    """The first `batch` samples, repeated if the data has fewer, contiguous."""
+    out = {}
+    for name, x in feeds.items():
+        reps = -(-batch // len(x))
+        out[name] = np.ascontiguousarray(np.concatenate([x] * reps)[:batch] if reps > 1 else x[:batch])
+    return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import tarfile
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 from .errors import BundleError
 from .files import atomic_dir, cache_dir, sha256_file
@@ -22,6 +22,7 @@ class Bundle:
 
     root: Path
     manifest: Manifest
+    source: Optional[Path] = None  # what was opened: the directory, or the archive whose unpacked copy `root` is
 
     def path_of(self, artifact_name: str) -> Path:
         return self.root / self.manifest.artifacts[artifact_name].path
@@ -110,4 +111,4 @@ def load_bundle(path: Path) -> Bundle:
     path = Path(path)
     if not path.exists():
         raise BundleError(f"no bundle at {path}", "pass the directory or .tar.gz written by `paddle-edge export`")
-    return _open_archive(path) if path.is_file() else _open_dir(path)
+    return dataclasses.replace(_open_archive(path) if path.is_file() else _open_dir(path), source=path)

@@ -78,3 +78,9 @@ NO_VNNI_TARGET = "x86-64-no-vnni"  # the manifest target of the int8 ONNX with u
 def onnx_target(machine: str = "", flags: FrozenSet[str] = frozenset()) -> Optional[str]:
     """The ONNX artifact target this CPU prefers: NO_VNNI_TARGET where int8 kernels would saturate, else None (any CPU)."""
     return NO_VNNI_TARGET if has_int8_saturation(machine, flags) else None
+
+
+def lite_target(machine: str = "") -> Optional[str]:
+    """The Paddle Lite .nb target this machine runs: "arm" on ARM, "x86" on x86-64 (the manifest's `target`)."""
+    machine = (machine or platform.machine()).lower()
+    return "arm" if machine.startswith(("aarch64", "arm")) else "x86" if machine in ("x86_64", "amd64") else None

@@ -9,7 +9,6 @@ WORKDIR/board-<precision>.json (what ran, where). Groups hold inputs of differen
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import json
 import platform
@@ -25,6 +24,7 @@ from .batching import predict_all
 from .cpu import cpu_info
 from .errors import PaddleEdgeError
 from .timing import time_calls
+from .tuning import machine_key, package_versions
 
 def save_groups(path: Path, groups: Sequence[Dict[str, np.ndarray]]) -> None:
     """Groups of named arrays into one .npz, array "g<group>.<name>"."""
@@ -41,14 +41,11 @@ def load_groups(path: Path) -> List[Dict[str, np.ndarray]]:
     return [groups[i] for i in sorted(groups)]
 
 
-def _versions() -> Dict[str, str]:
-    found = {}
-    for package in ("numpy", "onnxruntime", "paddlelite", "paddlepaddle"):
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            found[package] = "absent"
-    return found
+def where_it_ran() -> Dict[str, object]:
+    """The machine, Python, CPU and engine versions of this run, and whether paddle could have been imported (it never is)."""
+    return {"machine": platform.machine(), "python": platform.python_version(), "cpu": cpu_info(),
+            "versions": package_versions(("numpy", "onnxruntime", "openvino", "paddlelite", "paddlepaddle")),
+            "machine_key": machine_key(), "paddle_importable": importlib.util.find_spec("paddle") is not None}
 
 
 def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: int, backend: str = "auto",
@@ -62,10 +59,8 @@ def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: i
     save_groups(workdir / f"outputs-{precision}.npz", [{str(j): x for j, x in enumerate(group)} for group in outputs])
     one = {k: np.ascontiguousarray(v[:1]) for k, v in groups[0].items()}
     np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))
-    info = {"machine": platform.machine(), "python": platform.python_version(), "backend": predictor.backend_name,
-            "artifact": predictor.artifact, "cpu": cpu_info(),
-            "precision": precision, "threads": threads, "load_seconds": load_seconds, "versions": _versions(),
-            "paddle_importable": importlib.util.find_spec("paddle") is not None}
+    info = {**where_it_ran(), "backend": predictor.backend_name, "artifact": predictor.artifact, "precision": precision,
+            "threads": threads, "load_seconds": load_seconds, "chosen_by": predictor.chosen_by}
     (workdir / f"board-{precision}.json").write_text(json.dumps(info, indent=2))
     return info
 

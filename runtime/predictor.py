@@ -55,8 +55,11 @@ def _non_finite(name: str, x: np.ndarray) -> InputError:
 class Predictor:
     """A loaded bundle artifact on one backend."""
 
-    def __init__(self, manifest: Manifest, backend: Backend, backend_name: str, precision: str, artifact: str = "") -> None:
+    def __init__(self, manifest: Manifest, backend: Backend, backend_name: str, precision: str, artifact: str = "",
+                 chosen_by: str = "named by the caller", threads: int = 1) -> None:
         self.manifest = manifest
+        self.threads = threads
+        self.chosen_by = chosen_by  # why this backend and precision: a tuning on this machine, the default rule, or the caller
         self.artifact = artifact  # the manifest's name of the file this predictor runs
         self.backend = backend
         self.backend_name = backend_name

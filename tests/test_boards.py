@@ -135,10 +135,11 @@ def test_board_parity_with_x86(rpi4, lenet_bundle):
 
 
 @pytest.mark.board
-def test_a_bundle_the_boards_backend_cannot_run_is_refused(rpi4, lenet, mnist_test, tmp_path):
+def test_auto_never_runs_a_lite_file_it_was_not_tuned_to_and_names_the_backend_that_can(rpi4, lenet, mnist_test, tmp_path):
     lite_only = build_bundle(lenet.model_dir, tmp_path / "lite", targets=("lite-arm",))
-    with pytest.raises(PaddleEdgeError, match=r"no installed backend can run this bundle's fp32 artifacts \(formats: \['nb'\]\)"):
-        run_bundle(rpi4, lite_only.directory, [{"image": mnist_test[0][:4]}], ["fp32"], threads=1, calls=0)
+    with pytest.raises(PaddleEdgeError, match=r"runs a bundle's ONNX with onnxruntime, and this bundle has no fp32 ONNX "
+                                              r"\(formats: \['nb'\]\)(.|\n)*backend='paddlelite'"):
+        run_bundle(rpi4, lite_only.directory, [{"image": mnist_test[0][:4]}], ["fp32"], threads=1, calls=0, backend="auto")
 
 
 def test_the_host_is_a_board_too(lenet_bundle):

@@ -19,8 +19,10 @@ from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.deploy import _install_bundle, deploy
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.ssh import SshBoard, SshError, SshTarget
+from paddle_edge.boards.tune import tune
 from paddle_edge.export.debian_rootfs import debian_tool
 from paddle_edge.runtime.files import sha256_file
+from paddle_edge.runtime.tuning import tuning_dir
 
 pytestmark = pytest.mark.board
 
@@ -209,3 +211,15 @@ def test_old_python_on_a_board_is_refused_up_front(board_login, lenet_bundle):
     with pytest.raises(SshError, match="Python 3.6; the runtime needs 3.9"):
         deploy(lenet_bundle.archive, get_profile("jetson-nano"), board_login)
     assert isinstance(SshBoard(get_profile("rpi4"), board_login).venv_python, str)
+
+
+def test_tune_runs_on_the_deployed_board_with_its_own_runtime(deployed, board_login, lenet_bundle, tmp_path):
+    bundle = tmp_path / "lenet"
+    shutil.copytree(lenet_bundle.directory, bundle)
+    board = SshBoard(get_profile("rpi4"), board_login)
+    report = tune(board, bundle, names=("onnxruntime",), threads=[1], batches=(1,), calls=10, limit=200)
+    print(report.render())
+    assert report.ok and report.data["board_info"]["machine"] == "aarch64"
+    assert not report.data["emulated"]  # reached over SSH: a real board as far as tune can tell (here qemu behind sshd)
+    tuning = json.loads((tuning_dir(bundle) / "rpi4.json").read_text())
+    assert tuning["machine"] == report.data["board_info"]["machine_key"] and "1" in tuning["choices"]

@@ -9,7 +9,7 @@ from typing import List
 import pytest
 
 from paddle_edge.boards.board_parity import BOARD_TOLERANCES
-from paddle_edge.boards.latency import PAUSE_S
+from paddle_edge.runtime.timing import PAUSE_S
 from paddle_edge.boards.parity import TOLERANCES
 from paddle_edge.boards.report import readme
 from paddle_edge.cli import main

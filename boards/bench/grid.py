@@ -5,10 +5,10 @@ import dataclasses
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
-
 from ... import runtime
-from ..latency import Ratio, Timing, paired_ratio, time_in_rounds
+from ...runtime.batching import batch_of
+from ...runtime.timing import Timing, time_in_rounds
+from ..latency import Ratio, paired_ratio
 from .engines import Engine, Feeds, load
 
 
@@ -26,15 +26,6 @@ class Cell:
 def calls_for(batch: int, calls: int) -> int:
     """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50 (10 per round)."""
     return min(calls, max(50, calls * 4 // batch))
-
-
-def _batch_of(feeds: Feeds, batch: int) -> Feeds:
-    """The first `batch` samples, repeated if the data has fewer, contiguous."""
-    out = {}
-    for name, x in feeds.items():
-        reps = -(-batch // len(x))
-        out[name] = np.ascontiguousarray(np.concatenate([x] * reps)[:batch] if reps > 1 else x[:batch])
-    return out
 
 
 def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: int, batch: int,
@@ -56,14 +47,15 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
 
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
              calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
-             paddle_int8: Optional[Path] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
-    """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread count."""
+             paddle_int8: Optional[Path] = None, tuned_at: int = 0) -> Tuple[List[Cell], Dict[int, Ratio]]:
+    """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread
+    count. The tuned runtime, which runs at its tuning's thread count, is timed in the `tuned_at` cells only."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     for n in threads:
-        loaded = {e.name: load(e, bundle, n, paddle_int8) for e in engines if e.in_process}
+        loaded = {e.name: load(e, bundle, n, paddle_int8) for e in engines if e.in_process and (not e.tuned or n == tuned_at)}
         for batch in batches:
-            chunk = _batch_of(feeds, batch)
+            chunk = batch_of(feeds, batch)
             runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}
             for name, timing in time_in_rounds(runners, batch, calls_for(batch, calls)).items():
                 cells.append(Cell(name, n, batch, timing, True))
@@ -72,6 +64,6 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
                 progress.update(1)
         if "onnxruntime_fp32" in loaded:
             thin = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=n)
-            one = _batch_of(feeds, 1)
+            one = batch_of(feeds, 1)
             overhead[n] = paired_ratio(lambda t=thin, x=one: t.predict(x), lambda t=thin, x=one: t.backend.session.run(None, x), calls=4 * calls)
     return cells, overhead

@@ -10,18 +10,19 @@ from tqdm import tqdm
 
 from ... import runtime
 from ...runtime.cpu import cpu_info, has_int8_saturation
+from ...runtime.tuning import ANY, Tuning
 from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio
 from ...export.evaluation import evaluation_set
 from ..provenance import provenance
 from .cold_start import ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
-from .engines import BARE, ENGINES, REFERENCE, Engine, engines_for
+from .engines import BARE, ENGINES, REFERENCE, TUNED, Engine, engines_for, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
 from .peak import measure_peak, peak_gops
 from .grid import Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/2"  # 2: the CPU's peak, traffic, fastest peer
+SCHEMA = "paddle-edge.bench/3"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -33,7 +34,7 @@ GOALS = {
     "runtime_vs_fastest_peer_b1_ratio": (1.0, "max"),
     "runtime_vs_fastest_peer_largest_batch_ratio": (1.0, "max"),
 }
-RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8")
+RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8", TUNED)
 PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
 
 
@@ -47,14 +48,17 @@ def default_threads() -> List[int]:
 
 
 def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], uint8_weights: bool,
-              by_key: Dict[tuple, Cell]) -> Dict[str, Any]:
+              by_key: Dict[tuple, Cell], tuning: Optional[Tuning], tuned: Dict[int, Tuple[str, int]]) -> Dict[str, Any]:
     t = cell.timing
-    precision = ENGINES[cell.engine].precision
-    row = {"engine": cell.engine, "threads": cell.threads, "batch": cell.batch, "calls": int(len(t.seconds)),
+    precision, threads = ENGINES[cell.engine].precision, cell.threads
+    if cell.engine == TUNED:  # what the tuned runtime opened for this batch size, at its own threads where the peak has them
+        precision, threads = tuned[tuning.choice("auto", cell.batch)[0]]
+        threads = threads if str(threads) in peak["gops"]["fp32"] else cell.threads
+    row = {"engine": cell.engine, "threads": cell.threads, "runs_at_threads": threads, "batch": cell.batch, "calls": int(len(t.seconds)),
            "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
            "mean_us": float(t.seconds.mean() * 1e6), "throughput": t.throughput, "gflops": flops * t.throughput / 1e9,
            "samples_us": [round(float(s) * 1e6, 2) for s in t.seconds]}
-    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, cell.threads, uint8_weights)
+    row["peak_fraction"] = row["gflops"] / peak_gops(peak, precision, threads, uint8_weights)
     moved = traffic.bytes_per_call(cell.batch, 4 if precision == "fp32" else 1)
     row["flops_per_byte"] = flops * cell.batch / moved if moved else 0.0
     for key, other in (("speedup_vs_reference", REFERENCE), ("ratio_vs_bare", BARE)):
@@ -124,12 +128,13 @@ class BenchReport(CheckedReport):
         return "\n".join(lines)
 
 
-def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optional[Path]) -> int:
-    """What the engine loads: its bundle artifacts, or PaddleSlim's int8 program and params."""
+def _engine_bytes(engine: Engine, bundle: runtime.Bundle, paddle_int8: Optional[Path], tuning: Optional[Tuning]) -> int:
+    """What the engine loads: its bundle artifacts, PaddleSlim's int8 program and params, or the files of the tuned choices."""
     if engine.paddle_int8:
         files = find_model_files(Path(paddle_int8))
         return files.program.stat().st_size + files.params.stat().st_size
-    return sum(manifest.artifacts[a].bytes for a in engine.artifacts)
+    names = {p.artifact for p in tuned_predictors(bundle, tuning).values()} if engine.tuned and tuning else set(engine.artifacts)
+    return sum(bundle.manifest.artifacts[a].bytes for a in names)
 
 
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
@@ -142,7 +147,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     skipped: Dict[str, str] = {}
-    engines = engines_for(manifest, list(backends) if backends else None, paddle_int8, skipped)
+    tuning = tuning_here(bundle)
+    engines = engines_for(manifest, list(backends) if backends else None, paddle_int8, skipped, tuned=tuning is not None)
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
@@ -159,11 +165,13 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             skipped[e.name] = f"not runnable here: {exc.last_line}"
             engines.remove(e)
             continue
-        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8),
+        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, bundle, paddle_int8, tuning),
                                "cold": cold}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
-        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8)
+        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
+    # per tuned batch size: the precision and threads the tuned runtime opened (the untuned rule's where it fell back)
+    tuned = {b: (p.precision, p.threads) for b, p in tuned_predictors(bundle, tuning).items()} if TUNED in engine_rows else {}
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
@@ -171,7 +179,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
             "goal_threads": goal_threads, "engines": engine_rows, "peak": peak,
             "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
-            "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key) for c in cells],
+            "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key, tuning, tuned) for c in cells],
+            "tuned": None if tuning is None else {"board": tuning.board, "choices": {str(b): c[ANY].describe() for b, c in tuning.choices.items() if ANY in c}},
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
             "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine} for b, (ours, peer) in fastest(by_key, goal_threads).items()}}
     goals = _goals(by_key, overhead, goal_threads)

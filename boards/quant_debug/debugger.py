@@ -191,7 +191,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     float Paddle program, tensor by tensor."""
     start = time.perf_counter()
     float_path, int8_path = _artifact_path(bundle, FLOAT_ARTIFACT), _artifact_path(bundle, INT8_ARTIFACT)
-    fused_artifact = fused_artifact or runtime.open(bundle, precision="int8", threads=threads).artifact
+    fused_artifact = fused_artifact or runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads).artifact
     fused_path = _artifact_path(bundle, fused_artifact)
     float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)

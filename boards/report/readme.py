@@ -8,6 +8,7 @@ block the generator would write differently, so a table typed by hand or left be
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
@@ -18,7 +19,7 @@ from ..quant_debug.report import KERNEL_STEP_LIMIT
 FIGURES = Path(__file__).resolve().parent / "figures"
 BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
 Json = Dict[str, Any]
-STAGES = ("data", "train", "compress", "export", "run", "parity", "bench", "report")  # the demo's, in order
+STAGES = ("data", "train", "compress", "export", "run", "parity", "tune", "bench", "report")  # the demo's, in order
 PARITY_ENGINES = ("paddle_fp32", "onnx_fp32", "onnx_int8_exact", "onnx_int8")
 BENCH_ENGINES = ("paddle_inference_fp32", "paddle_inference_int8", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32")
 # Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
@@ -31,6 +32,11 @@ SOURCES: Dict[str, Dict[str, str]] = {
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
     "robustness": {"robustness.json": "make test"},
+    "tune": {"demo/tune.json": "make demo",
+             **{f"ocr/tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt --batch {batch} "
+                f"--calls {calls} --json tune-{name}.json" for name, kind, batch, calls in (("cls", "cls", "1,6", 100),
+                                                                                         ("rec-ac", "rec", "1,6", 50),
+                                                                                         ("det", "det", "1", 30))}},
     "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
             f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "speed-peers": {"demo/bench.json": "make demo",
@@ -94,7 +100,7 @@ def demo(files: Mapping[str, Json]) -> str:
     seconds = summary["stage_seconds"]
     stages = ", ".join(f"{k} {seconds[k]:.0f} s" for k in _ordered(list(seconds), STAGES))
     total = summary["total_seconds"]
-    head = (f"`make demo`'s eight stages: **{int(total // 60)} min {total % 60:.0f} s** ({stages}; the venv install before them "
+    head = (f"`make demo`'s stages: **{int(total // 60)} min {total % 60:.0f} s** ({stages}; the venv install before them "
             f"not counted); "
             f"{parity['threads']} threads, {parity['samples']:,} test images.\n\n")
     rows = []
@@ -171,6 +177,15 @@ def resnet_bench(files: Mapping[str, Json]) -> str:
     return f"{table}\n\n{goals}\n\n{_provenance(files)}"
 
 
+def _engine(bench: Json, name: str, batch: int) -> str:
+    """A bench engine's name; for the tuned runtime, with the configuration its tuning chose at the tuned batch nearest `batch`."""
+    choices = (bench.get("tuned") or {}).get("choices") if name == "runtime_tuned" else None
+    if not choices:
+        return name
+    nearest = min(choices, key=lambda b: abs(math.log(int(b)) - math.log(batch)))
+    return f"{name} ({choices[nearest]})"
+
+
 def speed_peers(files: Mapping[str, Json]) -> str:
     """Per model and batch (1 and the largest timed): the thin runtime's faster precision against the fastest engine a
     user could pick instead, as a ratio of medians with its 95 % interval (a goal, never gating), and each one's share
@@ -182,7 +197,7 @@ def speed_peers(files: Mapping[str, Json]) -> str:
             batch = int(key[1:])
             ours, peer = _cell(bench["cells"], pair["runtime"], t, batch), _cell(bench["cells"], pair["peer"], t, batch)
             goal = bench["goals"][f"runtime_vs_fastest_peer_{'b1' if batch == 1 else 'largest_batch'}_ratio"]
-            rows.append([bench["model"], str(batch), f"{pair['runtime']}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
+            rows.append([bench["model"], str(batch), f"{_engine(bench, pair['runtime'], batch)}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
                          f"{pair['peer']}: {_us(peer['p50_us'])} ({peer['peak_fraction'] * 100:.0f} % of peak)",
                          f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}]",
                          f"{'met' if goal['met'] else 'missed'} by {abs(goal['margin']) * 100:.0f} %"
@@ -201,6 +216,33 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      "one thread), measured in each run before its grid: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
     return "\n\n".join([*lines, _provenance(files)])
+
+
+def tune(files: Mapping[str, Json]) -> str:
+    """Per tuned batch size and precision: what was chosen, what was fastest when picking, and that pick against the
+    untuned configuration on fresh rounds; then how many candidates passed parity, failed it, or could not run here."""
+    rows, lines = [], []
+    for t in files.values():
+        for batch, per in t["confirmation"].items():
+            for key in ("any", "fp32", "int8"):
+                if key not in per:
+                    continue
+                e = per[key]
+                ratio = e["untuned_over_pick"]
+                rows.append([t["model"], batch, "either" if key == "any" else key, f"{e['chosen_what']}: {_us(e['p50_us'])}",
+                             "the same" if e["pick"] == e["chosen"] else e["pick_what"],
+                             f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}]" if ratio else "-",
+                             "yes" if e["switched"] else "no"])
+        passed = sum(1 for c in t["candidates"] if c.get("passed"))
+        failed = [c["what"] for c in t["candidates"] if c.get("passed") is False]
+        cannot = sorted({c["error"] for c in t["candidates"] if c["error"]})
+        lines.append(f"{t['model']} on {t['board']} ({'emulated' if t['emulated'] else 'native'}; {t['board_cpu']}), {t['samples']:,} samples judged per "
+                     f"candidate: {len(t['candidates'])} candidates, {passed} passed parity, {len(failed)} failed"
+                     + (f" ({'; '.join(failed)})" if failed else "") + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here"
+                     + (f" ({'; '.join(cannot)})" if cannot else "") + ".")
+    table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds", "fastest when picking, if another",
+                    "untuned / pick, per-round medians (95 % interval)", "off the untuned rule"], rows)
+    return "\n\n".join([table, *lines, _provenance(files)])
 
 
 def board_parity(files: Mapping[str, Json]) -> str:
@@ -280,7 +322,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
-    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers}
+    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune}
 
 
 def load_sources(name: str, figures: Path = FIGURES) -> Dict[str, Json]:

@@ -12,6 +12,7 @@ from ...runtime.errors import PaddleEdgeError
 
 PARITY, PREDICTIONS, BENCH = "parity.json", "predictions.npz", "bench.json"
 QUANT_DEBUG = "quant-debug.json"  # optional: a section on where int8 loses
+TUNE = "tune.json"  # the demo's tuning of the runtime's engine (README figures; not read by the report page)
 HTML, DATA = "report.html", "report.json"
 MAKES = {
     PARITY: "paddle-edge parity BUNDLE --json {run}/parity.json --predictions {run}/predictions.npz",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
-from typing import Dict, List, Protocol, Tuple
+from typing import Dict, List, Mapping, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -30,6 +30,17 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
 }
 
 
+# backend name -> the settings it takes beyond threads: setting -> its values, the backend's default first. What
+# `paddle-edge tune` varies; a choice in a tuning file passes them back to the backend.
+SETTINGS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "onnxruntime": {"graph_optimization_level": ("all", "extended", "basic"), "allow_spinning": ("1", "0")},
+    "onnxruntime-unfused": {},
+    "paddlelite": {},
+    "openvino": {},
+    "openvino-throughput": {},
+}
+
+
 def available(name: str) -> bool:
     """Whether the engine behind backend `name` can be imported here."""
     return importlib.util.find_spec(BACKENDS[name][3]) is not None
@@ -41,11 +52,24 @@ def require_known(name: str) -> None:
         raise BackendError(f"unknown backend {name!r}", f"use one of: auto, {', '.join(BACKENDS)}")
 
 
-def create(name: str, model_path: Path, threads: int) -> Backend:
-    """Instantiate backend `name` on a model file."""
+def check_settings(name: str, settings: Mapping[str, str]) -> None:
+    """Raise naming the setting and the values backend `name` takes unless every one of `settings` is among them."""
+    for key, value in settings.items():
+        allowed = SETTINGS[name].get(key)
+        if allowed is None:
+            raise BackendError(f"backend {name!r} has no setting {key!r}",
+                               f"use one of: {', '.join(SETTINGS[name])}" if SETTINGS[name] else f"{name} takes no settings beyond threads")
+        if value not in allowed:
+            raise BackendError(f"setting {key}={value!r} is not one backend {name!r} takes", f"use one of: {', '.join(allowed)}")
+
+
+def create(name: str, model_path: Path, threads: int, settings: Optional[Mapping[str, str]] = None) -> Backend:
+    """Instantiate backend `name` on a model file, with `settings` (see SETTINGS) where it takes any."""
     require_known(name)
+    check_settings(name, settings or {})
     module, cls, _, package = BACKENDS[name]
     if not available(name):
         raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here",
                            f"pip install {package}, or choose another backend")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(model_path, threads)
+    engine = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return engine(model_path, threads, **({"settings": dict(settings)} if settings else {}))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 import onnxruntime as ort
@@ -16,18 +16,23 @@ from ..errors import BackendError, BundleError, InputError
 INPUT_PROBLEM = re.compile(r"input data type|rank for input|dimensions for input|input name|input feed|input shape|"
                            r"dimension mismatch|broadcast an axis|cannot be reshaped|incompatible dimensions", re.IGNORECASE)
 
+OPTIMIZATION_LEVELS = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                       "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+
 
 class OnnxRuntimeBackend:
     """Runs an .onnx file on ONNX Runtime's CPU provider."""
 
     fused = True  # onnxruntime's graph optimizations: Q/DQ pairs around ops become its int8 kernels (QLinearConv ...)
 
-    def __init__(self, model_path: Path, threads: int) -> None:
+    def __init__(self, model_path: Path, threads: int, settings: Optional[Mapping[str, str]] = None) -> None:
+        settings = settings or {}
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        if not self.fused:
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        level = settings.get("graph_optimization_level", "all") if self.fused else "disable"
+        options.graph_optimization_level = OPTIMIZATION_LEVELS[level]
+        options.add_session_config_entry("session.intra_op.allow_spinning", settings.get("allow_spinning", "1"))
         try:
             self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises several private exception types for unreadable models

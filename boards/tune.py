@@ -1,0 +1,280 @@
+"""`paddle-edge tune`: the fastest way to run this bundle on a board, among the engine configurations whose outputs pass
+parity there.
+
+Every candidate (backend x precision x threads x the backend's settings, runtime/backends SETTINGS), and always the
+configurations the runtime runs untuned, runs on the board (runtime/tune_run.py): all of the evaluation inputs, then
+timed in rounds with the others at each batch size. The host judges each one's outputs as board parity does (fp32
+against this host's fp32 runtime, int8 against the exact int8 semantics; BOARD_TOLERANCES) and picks, per batch size and
+precision, the fastest that passed. Picking the fastest of many biases its own timings, so the pick is timed again
+against the untuned configuration in fresh rounds (a second run on the board, nothing else timed), and it replaces the
+untuned one only if it was faster in enough of those rounds for the interval of the per-round ratio to clear 1. The
+choices go to the board's tuning file (runtime/tuning.py), which `runtime.open(backend="auto")` reads on that machine. A
+tuning measured under emulation is written apart, labelled, and never used for a choice or a speed claim.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import runtime
+from ..export.artifact_engines import NoEngineHere, artifact_runner
+from ..export.evaluation import EvaluationSet, Outputs, drops, evaluation_set, run_groups, task_scores
+from ..runtime import backends
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import atomic_file
+from ..runtime.tuning import ANY, Choice, Tuning, bundle_sha256, tuning_dir
+from .bench.grid import calls_for
+from .board_parity import BOARD_TOLERANCES, answer_values
+from .board_run import Board, TuneRun, board_cores, run_tune_plan
+from .checks import CheckedReport, judge, judge_goals
+from .latency import Ratio
+from .provenance import provenance
+
+# board parity's answer checks (its kernel check is per file, not per engine, and stays in `board parity`), and for an
+# int8 text model, whose end-to-end agreement board parity reports without gating, parity's limits on the task metric
+# lost against float by the int8 file as a CPU runs it (boards/parity.py)
+TOLERANCES = {**{k: v for k, v in BOARD_TOLERANCES.items() if k != "int8_kernel_max_steps"},
+              "int8_char_acc_drop_points": (1.0, "max"), "int8_f1_drop_points": (1.0, "max")}
+TUNED_BACKENDS = ("onnxruntime", "openvino", "openvino-throughput", "paddlelite")  # not the unfused reference
+SELECT_ROUNDS, CONFIRM_ROUNDS = 5, 10  # 10 paired rounds: the median's interval clears 1 when 9 of them do
+GOAL = (1.0, "min")  # per batch size: the untuned configuration's time over the choice's (reported, never gating)
+# what decides tune's exit code: some configuration passed, and the one the runtime runs untuned did
+CHECKS = {"passing_candidates": (1.0, "min"), "untuned_configuration_parity": (1.0, "min")}
+DEFAULT_LIMIT = 1000  # evaluation samples per candidate: every configuration runs them all on the board
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One engine configuration to try on the board."""
+
+    tag: str
+    backend: str
+    precision: str
+    threads: int
+    settings: Dict[str, str]
+
+    def plan(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        return Choice(self.backend, self.precision, self.threads, self.settings, 0.0).describe()
+
+
+def default_thread_counts(cores: int) -> List[int]:
+    """1, 2, 4, ... up to the core count, and the core count."""
+    return sorted({1 << k for k in range(cores.bit_length()) if 1 << k <= cores} | {cores})
+
+
+def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequence[int], cores: int) -> Tuple[List[Candidate], Dict[str, str]]:
+    """Every configuration of the named backends that the bundle has a file for (precision x threads x settings), and
+    always the ones runtime.open runs untuned (onnxruntime, `cores` threads, its default settings: the first listed);
+    with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto"."""
+    configs: List[Tuple[str, str, int, Dict[str, str]]] = []
+    for name in names:
+        backends.require_known(name)
+        settings = backends.SETTINGS[name]
+        for precision in manifest.precisions(backends.BACKENDS[name][2]):
+            configs += [(name, precision, n, dict(zip(settings, values))) for n in threads for values in itertools.product(*settings.values())]
+    default_settings = {k: v[0] for k, v in backends.SETTINGS[runtime.DEFAULT_BACKEND].items()}
+    untuned_configs = {p: (runtime.DEFAULT_BACKEND, p, cores, default_settings) for p in manifest.precisions("onnx")}
+    configs += [c for c in untuned_configs.values() if c not in configs]
+    found = [Candidate(f"c{i}", *config) for i, config in enumerate(configs)]
+    untuned = {p: next(c.tag for c in found if (c.backend, c.precision, c.threads, c.settings) == config) for p, config in untuned_configs.items()}
+    auto = "int8" if "int8" in untuned else "fp32"
+    return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
+
+
+class TuneReport(CheckedReport):
+    """Every candidate's parity and speed on the board, the confirmation of each pick, and the choices written."""
+
+    def render(self) -> str:
+        d = self.data
+        label = f"EMULATED under qemu -cpu {d['qemu_cpu']}: parity holds, the speeds are not the board's" if d["emulated"] else "native"
+        lines = [f"tune {d['board']} ({label}); {d['board_cpu']}; {d['samples']} samples; batch sizes {d['batches']}"]
+        width = max(len(c["what"]) for c in d["candidates"])
+        lines.append(f"{'candidate':<{width}}  parity" + "".join(f"  b{b} p50 us" for b in d["batches"]))
+        first = str(d["batches"][0])
+        for c in sorted(d["candidates"], key=lambda c: (c["error"] is not None, c.get("latency_us", {}).get(first, {}).get("p50", 1e18))):
+            if c["error"]:
+                lines.append(f"{c['what']:<{width}}  not runnable here: {c['error']}")
+                continue
+            verdict = "pass" if c["passed"] else "FAIL (" + ", ".join(c["failed"]) + ")"
+            times = "".join(f"  {c['latency_us'][str(b)]['p50']:>10,.0f}" for b in d["batches"])
+            lines.append(f"{c['what']:<{width}}  {verdict:<6}{times}" + (f"  (untuned rule: {', '.join(c['untuned_for'])})" if c["untuned_for"] else ""))
+        for b, per in d["confirmation"].items():
+            for key, c in per.items():
+                ratio = c["untuned_over_pick"]
+                said = f"b{b} {key}: chose {c['chosen_what']}"
+                if ratio is not None:
+                    said += (f"; the pick {c['pick_what']} against the untuned one on {CONFIRM_ROUNDS} fresh rounds: "
+                             f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}]"
+                             + ("" if c["switched"] else ", not clear of 1: the untuned one stays"))
+                elif c["switched"]:
+                    said += " (unconfirmed: the untuned configuration failed parity or could not run)"
+                lines.append(said)
+        if d["tuning_file"]:
+            lines.append(f"tuning file: {d['tuning_file']}" + (" (emulated: runtime.open never uses it)" if d["emulated"] else ""))
+        lines += [f"{k}  {v}" for k, v in self.goal_rows() + self.check_rows()]
+        return "\n".join(lines)
+
+
+def _int8_reference_file(bundle: runtime.Bundle, artifact: str) -> str:
+    """The int8 file whose exact semantics a candidate's int8 outputs are held to: its own ONNX, or for a Lite .nb the
+    bundle's int8 ONNX (the same quantized model; Lite's own x86 run is no reference for itself)."""
+    if bundle.manifest.artifacts[artifact].format == "onnx":
+        return artifact
+    return bundle.manifest.pick("onnx", "int8")[0]
+
+
+def _references(bundle: runtime.Bundle, evaluation: EvaluationSet, artifacts: Sequence[str], threads: int) -> Dict[str, Outputs]:
+    """This host's fp32 runtime outputs ("fp32"), and the exact int8 outputs of each int8 file a candidate is held to."""
+    refs = {"fp32": run_groups(runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads).predict, evaluation)}
+    for name in sorted(set(artifacts)):
+        try:
+            refs[name] = run_groups(artifact_runner(bundle, name, threads), evaluation)
+        except NoEngineHere:
+            pass  # no exact reference for this file here: its candidates cannot be judged, so they are not chosen
+    return refs
+
+
+def _judge(c: Candidate, outputs: Outputs, reference: Optional[Outputs], fp32: Outputs, manifest: runtime.Manifest,
+           evaluation: EvaluationSet) -> Tuple[Dict[str, float], List[str]]:
+    """A candidate's parity values and what it failed; a candidate no check applies to fails (nothing vouches for it)."""
+    if reference is None:
+        return {}, ["no exact int8 reference for its file here"]
+    values = answer_values(c.precision, outputs, reference, manifest, evaluation)
+    if c.precision == "int8" and evaluation.truth is not None and manifest.task != "classification":
+        lost = drops(task_scores(outputs, manifest, evaluation), task_scores(fp32, manifest, evaluation))
+        values.update({f"int8_{k}": v for k, v in lost.items()})
+    checks = judge(values, TOLERANCES)
+    if not checks:
+        return values, ["no parity check applies (an int8 text or regression model needs labelled --data)"]
+    return values, [check.name for check in checks if not check.passed]
+
+
+def _rows(found: Sequence[Candidate], ran: TuneRun, bundle: runtime.Bundle, untuned: Dict[str, str],
+          evaluation: EvaluationSet, threads: int) -> List[Dict[str, Any]]:
+    """Each candidate as the report lists it: what it is, what the board said, its parity values and median calls."""
+    said = ran.info["candidates"]
+    held_to = {c.tag: _int8_reference_file(bundle, said[c.tag]["artifact"]) for c in found if c.precision == "int8" and not said[c.tag]["error"]}
+    refs = _references(bundle, evaluation, list(held_to.values()), threads)
+    rows = []
+    for c in found:
+        row: Dict[str, Any] = {**c.plan(), "what": c.describe(), "error": said[c.tag]["error"],
+                               "untuned_for": sorted(k for k, t in untuned.items() if t == c.tag)}
+        if not row["error"]:
+            reference = refs["fp32"] if c.precision == "fp32" else refs.get(held_to[c.tag])
+            values, failed = _judge(c, ran.outputs[c.tag], reference, refs["fp32"], bundle.manifest, evaluation)
+            row.update(artifact=said[c.tag]["artifact"], values=values, failed=failed, passed=not failed,
+                       latency_us={str(b): {"p50": float(np.median(s) * 1e6), "p90": float(np.percentile(s, 90) * 1e6), "calls": len(s)}
+                                   for b, s in ran.seconds[c.tag].items()})
+        rows.append(row)
+    return rows
+
+
+def pick(rows: Sequence[Dict[str, Any]], batches: Sequence[int]) -> Dict[int, Dict[str, str]]:
+    """Per batch size, for fp32, int8 and either (ANY): the tag of the passing candidate with the lowest median call."""
+    passing = [r for r in rows if r.get("passed") and all(str(b) in r["latency_us"] for b in batches)]
+    picks: Dict[int, Dict[str, str]] = {}
+    for b in batches:
+        for key in ("fp32", "int8", ANY):
+            pool = [r for r in passing if key in (ANY, r["precision"])]
+            if pool:
+                picks.setdefault(b, {})[key] = min(pool, key=lambda r: r["latency_us"][str(b)]["p50"])["tag"]
+    return picks
+
+
+def round_ratios(slow: np.ndarray, fast: np.ndarray, rounds: int) -> np.ndarray:
+    """Per round of time_in_rounds (blocks in order), the ratio of the two runners' median calls: paired by round, so
+    what the machine did in that round falls on both."""
+    return np.median(slow.reshape(rounds, -1), axis=1) / np.median(fast.reshape(rounds, -1), axis=1)
+
+
+def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str],
+           confirm: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Dict[int, Dict[str, Dict[str, Any]]]:
+    """Per batch size and key, the pick where its speed-up over the untuned configuration, timed again apart from the
+    timings that picked it, has an interval (Ratio.of the per-round ratios) clear of 1; else the untuned configuration.
+    An untuned configuration that failed parity is never kept (the pick is then taken unconfirmed)."""
+    decided: Dict[int, Dict[str, Dict[str, Any]]] = {}
+    for b, per in picks.items():
+        for key, tag in per.items():
+            base = untuned.get(key)
+            entry: Dict[str, Any] = {"pick": tag, "untuned": base, "chosen": tag, "untuned_over_pick": None}
+            if base in passed and base != tag:
+                ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b], rounds))
+                entry.update(untuned_over_pick=ratio.to_dict(), chosen=tag if ratio.low > 1.0 else base)
+            entry["switched"] = entry["chosen"] != base
+            entry["p50_us"] = float(np.median(confirm[entry["chosen"]][b]) * 1e6)
+            decided.setdefault(b, {})[key] = entry
+    return decided
+
+
+def _tuning_path(bundle_path: Path, board: Board) -> Path:
+    """The board's tuning file beside the bundle; an emulated board's is apart, so it never replaces the real board's."""
+    return tuning_dir(bundle_path) / f"{board.profile.name}{'.emulated' if board.emulated else ''}.json"
+
+
+def _write(tuning: Tuning, path: Path) -> None:
+    """The tuning file, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(tuning.to_dict(), indent=2))
+
+
+def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS, threads: Optional[Sequence[int]] = None,
+         batches: Sequence[int] = (1, 64), calls: int = 200, limit: Optional[int] = DEFAULT_LIMIT, data: Optional[Path] = None,
+         shapes: Optional[Dict[str, Sequence[int]]] = None) -> TuneReport:
+    """Run every candidate on the board, judge its parity here, confirm each pick against the untuned configuration,
+    and record the choices in the board's tuning file beside the bundle (removed if nothing passed)."""
+    if not batches or min(batches) < 1:
+        raise PaddleEdgeError(f"batch sizes {list(batches)} are not all positive", "give --batch like 1,64")
+    bundle = runtime.load_bundle(Path(bundle_path))
+    manifest = bundle.manifest
+    cores = board_cores(board)
+    found, untuned = candidates(manifest, names, threads or default_thread_counts(cores), cores)
+    evaluation = evaluation_set(manifest, data, limit, shapes)
+    calls_per = {str(b): calls_for(b, calls) for b in batches}
+    ran = run_tune_plan(board, bundle.root, evaluation.groups,
+                        {"candidates": [c.plan() for c in found], "calls": calls_per, "rounds": SELECT_ROUNDS, "evaluate": True})
+    rows = _rows(found, ran, bundle, untuned, evaluation, cores)
+    passed = [r["tag"] for r in rows if r.get("passed")]
+    picks = pick(rows, batches)
+    timed = sorted({t for per in picks.values() for t in per.values()} | {t for t in untuned.values() if t in passed}, key=lambda t: int(t[1:]))
+    by_tag = {r["tag"]: r for r in rows}
+    confirm = run_tune_plan(board, bundle.root, evaluation.groups[:1],
+                            {"candidates": [found[int(t[1:])].plan() for t in timed], "calls": {k: max(v, 2 * CONFIRM_ROUNDS) for k, v in calls_per.items()},
+                             "rounds": CONFIRM_ROUNDS, "evaluate": False}).seconds if timed else {}
+    lost = [t for t in timed if set(confirm.get(t, {})) != set(batches)]
+    if lost:
+        raise PaddleEdgeError(f"{', '.join(by_tag[t]['what'] for t in lost)} ran in the first run but not in the confirmation run",
+                              "run tune again; if it repeats, leave that backend out with --backends")
+    decided = decide(picks, untuned, passed, confirm, CONFIRM_ROUNDS)
+    for per in decided.values():
+        for entry in per.values():
+            entry.update({f"{k}_what": by_tag[entry[k]]["what"] for k in ("pick", "chosen")})
+    choices = {b: {key: Choice(by_tag[e["chosen"]]["backend"], by_tag[e["chosen"]]["precision"], by_tag[e["chosen"]]["threads"],
+                               by_tag[e["chosen"]]["settings"], e["p50_us"]) for key, e in per.items()} for b, per in decided.items()}
+    tuning = Tuning(board.profile.name, board.emulated, bundle_sha256(bundle.root), ran.info["machine_key"], choices, provenance())
+    path = _tuning_path(Path(bundle_path), board)
+    if choices:
+        _write(tuning, path)
+    else:
+        path.unlink(missing_ok=True)  # an older tuning must not outlive a run in which nothing passed
+    goals = {f"tuned_vs_untuned_b{b}": (e["untuned_over_pick"]["value"], *e["untuned_over_pick"]["interval"]) if e["switched"] else (1.0, 1.0, 1.0)
+             for b, per in decided.items() for key, e in per.items() if key == ANY and (e["untuned_over_pick"] or not e["switched"])}
+    report = {"model": manifest.model, "board": board.profile.name, "emulated": board.emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if board.emulated else None,
+              "board_cpu": ran.info["cpu"]["label"], "board_info": {k: ran.info[k] for k in ("machine", "python", "versions", "machine_key")},
+              "samples": evaluation.samples, "data": evaluation.description, "batches": list(batches), "calls": calls_per,
+              "bundle_sha256": tuning.bundle_sha256, "candidates": rows, "untuned": untuned,
+              "confirmation": {str(b): per for b, per in decided.items()},
+              "choices": {str(b): {key: dataclasses.asdict(c) for key, c in per.items()} for b, per in choices.items()},
+              "tuning_file": str(path) if choices else None, "provenance": tuning.measured}
+    values = {"passing_candidates": float(len(passed))}
+    if ANY in untuned:
+        values["untuned_configuration_parity"] = float(untuned[ANY] in passed)
+    return TuneReport.of(report, judge(values, CHECKS), judge_goals(goals, {name: GOAL for name in goals}))

@@ -1,0 +1,168 @@
+"""`paddle-edge tune`: every engine configuration run and timed on a board, judged for parity on this host, the fastest
+that passed written to the bundle's tuning file, and `runtime.open(backend="auto")` following it only where it applies."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import jsonschema
+import numpy as np
+import pytest
+
+from paddle_edge import runtime
+from paddle_edge.boards.bench.engines import engines_for
+from paddle_edge.boards.bench.runner import SCHEMA_FILE, run_bench
+from paddle_edge.boards.board_run import HostBoard, board_for
+from paddle_edge.boards.profile import get_profile
+from paddle_edge.boards.tune import CONFIRM_ROUNDS, decide, pick, tune
+from paddle_edge.cli import main
+from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
+from paddle_edge.runtime.tuning import ANY, SCHEMA, tuning_dir
+
+CORES = os.cpu_count() or 1
+
+
+@pytest.fixture(scope="module")
+def tuned(lenet_bundle, tmp_path_factory):
+    """A copy of the test bundle (a tuning file changes what `auto` opens) tuned on this host."""
+    bundle = tmp_path_factory.mktemp("tuned") / "lenet"
+    shutil.copytree(lenet_bundle.directory, bundle)
+    report = tune(HostBoard(get_profile("x86-64")), bundle, names=("onnxruntime", "openvino"), threads=[CORES],
+                  batches=(1, 16), calls=50, limit=500)
+    print(report.render())
+    return bundle, report
+
+
+def test_every_candidate_is_judged_and_timed_and_the_choices_are_written(tuned):
+    bundle, report = tuned
+    assert report.ok
+    rows = report.data["candidates"]
+    assert len(rows) == 2 * 6 + 2  # onnxruntime: 2 precisions x 3 optimization levels x spinning on/off (the untuned two
+    # among them); OpenVINO: 2
+    for row in rows:
+        assert row["error"] is None and isinstance(row["passed"], bool)
+        assert set(row["latency_us"]) == {"1", "16"} and all(t["p50"] > 0 for t in row["latency_us"].values())
+    tuning = json.loads((tuning_dir(bundle) / "x86-64.json").read_text())
+    assert tuning["schema"] == SCHEMA and tuning["emulated"] is False and tuning["machine"]["cores"] == CORES
+    assert set(tuning["choices"]) == {"1", "16"} and set(tuning["choices"]["1"]) == {"fp32", "int8", ANY}
+    passed = {r["tag"] for r in rows if r["passed"]}
+    for per in report.data["confirmation"].values():  # every choice passed parity; a move off the untuned one was confirmed
+        for e in per.values():
+            assert e["chosen"] in passed and (not e["switched"] or e["untuned_over_pick"]["interval"][0] > 1)
+    assert "tuning file" in report.render() and "untuned rule" in report.render()
+
+
+def test_auto_opens_the_tuned_choice_and_says_so(tuned):
+    bundle, report = tuned
+    tuning = json.loads((tuning_dir(bundle) / "x86-64.json").read_text())
+    for precision, batch, key in (("int8", None, ("1", "int8")), ("fp32", 16, ("16", "fp32")), ("auto", 12, ("16", ANY))):
+        want = tuning["choices"][key[0]][key[1]]
+        predictor = runtime.open(bundle, precision=precision, batch=batch)
+        assert (predictor.backend_name, predictor.precision) == (want["backend"], want["precision"])
+        assert predictor.chosen_by.startswith(f"tuned on x86-64 for batch {key[0]}")
+        named = runtime.open(bundle, backend=want["backend"], precision=want["precision"], threads=want["threads"],
+                             settings=want["settings"])
+        x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
+        np.testing.assert_array_equal(predictor.predict(x)[0], named.predict(x)[0])
+    assert runtime.open(bundle, backend="onnxruntime").chosen_by == "named by the caller"
+
+
+def test_a_tuning_from_elsewhere_is_passed_over_with_the_reason(tuned, tmp_path):
+    bundle, _ = tuned
+    copy = tmp_path / "lenet"
+    shutil.copytree(bundle, copy)
+    path = tuning_dir(copy) / "x86-64.json"
+    good = json.loads(path.read_text())
+    for change, reason in (({"machine": {**good["machine"], "cores": CORES + 1}}, f"cores {CORES + 1} there, {CORES} here"),
+                           ({"machine": {**good["machine"], "engines": {**good["machine"]["engines"], "onnxruntime": "1.0.0"}}},
+                            "engines {"),  # parity was judged on other kernels
+                           ({"emulated": True}, "measured under emulation"),
+                           ({"bundle_sha256": "0" * 64}, "measured on another bundle"),
+                           ({"schema": "paddle-edge.tuning/0"}, "not a tuning file this release reads"),
+                           ({"choices": {"1": {"int8": {**good["choices"]["1"]["int8"], "backend": "tensorrt"}}}},
+                            "mistypes a field: unknown backend 'tensorrt'")):
+        path.write_text(json.dumps({**good, **change}))
+        predictor = runtime.open(copy)
+        assert predictor.chosen_by.startswith("untuned (") and reason in predictor.chosen_by
+        assert (predictor.backend_name, predictor.precision) == ("onnxruntime", "int8")
+    path.write_text("{not json")  # a damaged file never stops the runtime: it is passed over, and said so
+    assert "x86-64.json: cannot read tuning file" in runtime.open(copy).chosen_by
+
+
+def _row(tag, precision, p50, passed=True):
+    return {"tag": tag, "precision": precision, "passed": passed, "latency_us": {"1": {"p50": p50}}}
+
+
+def test_a_pick_leaves_the_untuned_configuration_only_for_a_speedup_confirmed_on_fresh_rounds():
+    rows = [_row("default", "int8", 1e6), _row("noise", "int8", 0.999e6), _row("fast", "fp32", 0.7e6),
+            _row("broken", "int8", 0.5e6, passed=False)]
+    picks = pick(rows, [1])
+    assert picks == {1: {"int8": "noise", "fp32": "fast", ANY: "fast"}}  # the fastest that passed; the failing one never
+    rng = np.random.default_rng(0)
+    confirm = {tag: {1: rng.normal(mean, mean * 0.05, CONFIRM_ROUNDS * 20)} for tag, mean in
+               (("default", 1.0), ("noise", 1.0), ("fast", 0.7))}
+    decided = decide(picks, {"int8": "default", ANY: "default"}, ["default", "noise", "fast"], confirm, CONFIRM_ROUNDS)[1]
+    assert decided["int8"]["chosen"] == "default" and not decided["int8"]["switched"]  # no faster on fresh rounds: it stays
+    assert decided[ANY]["chosen"] == "fast" and decided[ANY]["untuned_over_pick"]["interval"][0] > 1  # 30 % faster
+    assert decided["fp32"]["chosen"] == "fast" and decided["fp32"]["untuned_over_pick"] is None  # no untuned fp32 to beat
+    kept = decide(picks, {ANY: "broken"}, ["noise", "fast"], confirm, CONFIRM_ROUNDS)[1][ANY]
+    assert kept["chosen"] == "fast" and kept["switched"]  # an untuned configuration that failed parity is never kept
+
+
+def test_settings_a_backend_does_not_take_are_refused(lenet_bundle):
+    with pytest.raises(BackendError, match="backend 'onnxruntime' has no setting 'spin'(.|\n)*allow_spinning"):
+        runtime.open(lenet_bundle.directory, backend="onnxruntime", settings={"spin": "0"})
+    with pytest.raises(BackendError, match="graph_optimization_level='fast'(.|\n)*all, extended, basic"):
+        runtime.open(lenet_bundle.directory, backend="onnxruntime", settings={"graph_optimization_level": "fast"})
+    with pytest.raises(BackendError, match="precision 'auto' is chosen by a tuning"):
+        runtime.open(lenet_bundle.directory, backend="onnxruntime", precision="auto")
+
+
+def test_the_command_line_tunes_and_run_says_which_engine(lenet_bundle, digit_png, tmp_path, capsys):
+    bundle = tmp_path / "lenet"
+    shutil.copytree(lenet_bundle.directory, bundle)
+    main(["tune", str(bundle), "--backends", "onnxruntime", "--threads", str(CORES), "--batch", "1", "--calls", "20", "--limit", "200"])
+    out = capsys.readouterr().out
+    assert "check passing_candidates" in out and (tuning_dir(bundle) / "x86-64.json").is_file()
+    main(["run", str(bundle), str(digit_png), "--precision", "auto"])
+    captured = capsys.readouterr()
+    assert "engine: onnxruntime" in captured.err and "tuned on x86-64 for batch 1" in captured.err
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", str(bundle), "--backends", "nope"])
+    assert exc.value.code == 2 and "unknown backend 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.board
+def test_tuning_on_the_emulated_board_judges_parity_there_and_is_never_used(lenet_bundle, tmp_path):
+    bundle = tmp_path / "lenet"
+    shutil.copytree(lenet_bundle.directory, bundle)
+    report = tune(board_for(get_profile("rpi4")), bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,),
+                  calls=20, limit=300)
+    print(report.render())
+    assert report.ok and report.data["emulated"] and "EMULATED" in report.render()
+    rows = {(r["backend"], r["precision"]): r for r in report.data["candidates"]}
+    assert "needs the openvino package" in rows[("openvino", "int8")]["error"]  # the board image has the runtime's engines only
+    ort = [r for r in report.data["candidates"] if r["backend"] == "onnxruntime"]
+    assert len(ort) == 12 + 2 and all(r["passed"] for r in ort)  # 1 thread, and the untuned two on the board's cores:
+    # the arm kernels of every configuration hold parity
+    assert report.data["board_info"]["machine"] == "aarch64" and len(report.data["untuned"]) == 3
+    tuning = json.loads((tuning_dir(bundle) / "rpi4.emulated.json").read_text())  # apart from a real rpi4's
+    assert tuning["emulated"] is True
+    assert "rpi4.emulated.json: measured under emulation" in runtime.open(bundle).chosen_by
+
+
+def test_bench_times_the_tuned_runtime_beside_the_engines_it_chose_from(tuned, lenet_bundle):
+    bundle, report = tuned
+    threads = sorted({1, CORES})
+    bench = run_bench(bundle, backends=["onnxruntime_int8", "runtime_tuned", "openvino_fp32"], threads=threads, batches=[1, 16], calls=20)
+    print(bench.render())
+    data = bench.data
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+    tuning = json.loads((tuning_dir(bundle) / "x86-64.json").read_text())
+    assert data["tuned"]["board"] == "x86-64" and set(data["tuned"]["choices"]) == set(tuning["choices"])
+    assert {c["threads"] for c in data["cells"] if c["engine"] == "runtime_tuned"} == {CORES}  # at its tuning's threads, once
+    assert data["engines"]["runtime_tuned"]["cold"]["first_inference_s"] > 0
+    assert data["fastest"]["b1"]["runtime"] in ("onnxruntime_int8", "runtime_tuned")
+    with pytest.raises(PaddleEdgeError, match="runtime_tuned cannot run: no tuning of this bundle on this machine"):
+        engines_for(runtime.load_bundle(lenet_bundle.directory).manifest, ["runtime_tuned"])
