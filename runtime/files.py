@@ -43,9 +43,22 @@ def _fsync_tree(root: Path) -> None:
         _fsync_path(Path(folder))
 
 
+def _umask() -> int:
+    """This process's umask, read without changing it (Linux's /proc; 022 where that is not there)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
 @contextlib.contextmanager
 def atomic_file(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `dest`; on success it is fsynced, renamed onto `dest`, and the rename fsynced."""
+    """Yield a temporary path beside `dest`; on success it gets the mode a plain new file would (mkstemp's 0600
+    undone: a bundle or report is read by other users and services), is fsynced, renamed onto `dest`, and the rename
+    fsynced."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
@@ -53,6 +66,7 @@ def atomic_file(dest: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         _fsync_path(tmp_path)
         os.replace(tmp_path, dest)
         _fsync_path(dest.parent)
@@ -92,6 +106,7 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
     aside: Optional[Path] = None
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # a plain new directory's mode, not mkdtemp's 0700
         _fsync_tree(tmp)
         if not dest.exists():
             os.replace(tmp, dest)

@@ -245,3 +245,16 @@ def test_atomic_file_fsyncs_the_file_before_the_rename_and_the_parent_after(tmp_
             tmp.write_text(version)
         assert log.paths == [tmp, tmp_path], log.paths
         assert tmp.name.endswith(".partial") and dest.read_text() == version
+
+
+def test_what_is_written_atomically_gets_a_plain_new_files_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "tuning.json") as tmp:
+            tmp.write_text("{}")
+        with atomic_dir(tmp_path / "bundle") as folder:
+            (folder / "manifest.json").write_text("{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "tuning.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: others may read a bundle
+    assert (tmp_path / "bundle").stat().st_mode & 0o777 == 0o755

@@ -48,11 +48,11 @@ def default_threads() -> List[int]:
 
 
 def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], uint8_weights: bool,
-              by_key: Dict[tuple, Cell], tuning: Optional[Tuning], tuned: Dict[int, Tuple[str, int]]) -> Dict[str, Any]:
+              by_key: Dict[tuple, Cell], tuning: Optional[Tuning], opened: Dict[int, Tuple[str, str, int]]) -> Dict[str, Any]:
     t = cell.timing
     precision, threads = ENGINES[cell.engine].precision, cell.threads
     if cell.engine == TUNED:  # what the tuned runtime opened for this batch size, at its own threads where the peak has them
-        precision, threads = tuned[tuning.choice("auto", cell.batch)[0]]
+        _, precision, threads = opened[tuning.choice("auto", cell.batch)[0]]
         threads = threads if str(threads) in peak["gops"]["fp32"] else cell.threads
     row = {"engine": cell.engine, "threads": cell.threads, "runs_at_threads": threads, "batch": cell.batch, "calls": int(len(t.seconds)),
            "interleaved": cell.interleaved, "p50_us": t.p50_us, "p90_us": t.p90_us, "p99_us": t.percentile_us(99),
@@ -128,13 +128,13 @@ class BenchReport(CheckedReport):
         return "\n".join(lines)
 
 
-def _engine_bytes(engine: Engine, bundle: runtime.Bundle, paddle_int8: Optional[Path], tuning: Optional[Tuning]) -> int:
+def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optional[Path], opened: Dict[int, Tuple[str, str, int]]) -> int:
     """What the engine loads: its bundle artifacts, PaddleSlim's int8 program and params, or the files of the tuned choices."""
     if engine.paddle_int8:
         files = find_model_files(Path(paddle_int8))
         return files.program.stat().st_size + files.params.stat().st_size
-    names = {p.artifact for p in tuned_predictors(bundle, tuning).values()} if engine.tuned and tuning else set(engine.artifacts)
-    return sum(bundle.manifest.artifacts[a].bytes for a in names)
+    names = {artifact for artifact, _, _ in opened.values()} if engine.tuned else set(engine.artifacts)
+    return sum(manifest.artifacts[a].bytes for a in names)
 
 
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
@@ -149,6 +149,9 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     skipped: Dict[str, str] = {}
     tuning = tuning_here(bundle)
     engines = engines_for(manifest, list(backends) if backends else None, paddle_int8, skipped, tuned=tuning is not None)
+    # per tuned batch size, the file, precision and threads the tuned runtime opens (the untuned rule's where it falls back)
+    opened = {b: (p.artifact, p.precision, p.threads) for b, p in tuned_predictors(bundle, tuning).items()} \
+        if tuning is not None and any(e.tuned for e in engines) else {}
     threads = list(threads or default_threads())
     goal_threads = max(n for n in threads if n <= (os.cpu_count() or 1)) if min(threads) <= (os.cpu_count() or 1) else min(threads)
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
@@ -165,13 +168,11 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             skipped[e.name] = f"not runnable here: {exc.last_line}"
             engines.remove(e)
             continue
-        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, bundle, paddle_int8, tuning),
+        engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8, opened),
                                "cold": cold}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
-    # per tuned batch size: the precision and threads the tuned runtime opened (the untuned rule's where it fell back)
-    tuned = {b: (p.precision, p.threads) for b, p in tuned_predictors(bundle, tuning).items()} if TUNED in engine_rows else {}
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
@@ -179,7 +180,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
             "goal_threads": goal_threads, "engines": engine_rows, "peak": peak,
             "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
-            "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key, tuning, tuned) for c in cells],
+            "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key, tuning, opened) for c in cells],
             "tuned": None if tuning is None else {"board": tuning.board, "choices": {str(b): c[ANY].describe() for b, c in tuning.choices.items() if ANY in c}},
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
             "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine} for b, (ours, peer) in fastest(by_key, goal_threads).items()}}

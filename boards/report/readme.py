@@ -33,10 +33,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
-             **{f"ocr/tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt --batch {batch} "
-                f"--calls {calls} --json tune-{name}.json" for name, kind, batch, calls in (("cls", "cls", "1,6", 100),
-                                                                                         ("rec-ac", "rec", "1,6", 50),
-                                                                                         ("det", "det", "1", 30))}},
+             "ocr/tune-cls.json": "paddle-edge tune bundles/ppocr-cls --data runs/ocr/cls-test/cls_gt.txt --batch 1,6 --calls 100 "
+                                  "--json tune-cls.json"},
     "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
             f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "speed-peers": {"demo/bench.json": "make demo",
