@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Callable, Dict, List
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from .. import runtime
 from ..runtime.batching import predict_all
 from ..runtime.errors import PaddleEdgeError
+from ..runtime.versions import package_versions
 
 Feeds = Dict[str, np.ndarray]
 
@@ -24,21 +24,14 @@ class NoEngineHere(PaddleEdgeError):
     """This host has no engine for the artifact (an arm .nb on x86, say)."""
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
 def engine_label(bundle: runtime.Bundle, name: str) -> str:
     """What runs artifact `name` in `run_artifact`, with its version."""
     art = bundle.manifest.artifacts[name]
     if art.format == "paddle-program":
-        return f"Paddle Inference {_version('paddlepaddle')}"
+        return f"Paddle Inference {package_versions(['paddlepaddle'])['paddlepaddle']}"
     if art.format == "onnx":
         how = "graph optimizations off: exact QDQ" if art.precision == "int8" else "default optimizations"
-        return f"onnxruntime {_version('onnxruntime')} ({how})"
+        return f"onnxruntime {package_versions(['onnxruntime'])['onnxruntime']} ({how})"
     if art.format == "nb" and art.target == "x86":
         from .lite import LITE_VERSION
 

@@ -24,7 +24,8 @@ from .batching import predict_all
 from .cpu import cpu_info
 from .errors import PaddleEdgeError
 from .timing import time_calls
-from .tuning import machine_key, package_versions
+from .tuning import machine_key
+from .versions import package_versions
 
 def save_groups(path: Path, groups: Sequence[Dict[str, np.ndarray]]) -> None:
     """Groups of named arrays into one .npz, array "g<group>.<name>"."""

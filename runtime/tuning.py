@@ -10,18 +10,18 @@ then follows its untuned rule and says why (`Predictor.chosen_by`).
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .cpu import cpu_info
 from . import backends
 from .errors import BackendError, BundleError
 from .files import sha256_file
 from .manifest import MANIFEST_NAME
+from .versions import package_versions
 
 SCHEMA = "paddle-edge.tuning/1"
 ANY = "any"  # the choice over both precisions, next to the fastest of each
@@ -89,17 +89,6 @@ class Tuning:
             return None
         nearest = batches[0] if batch is None else min(batches, key=lambda b: abs(math.log(b) - math.log(max(1, batch))))
         return nearest, self.choices[nearest][key]
-
-
-def package_versions(packages: Sequence[str]) -> Dict[str, str]:
-    """Each package's installed version, or "absent"."""
-    found = {}
-    for package in packages:
-        try:
-            found[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            found[package] = "absent"
-    return found
 
 
 def machine_key() -> Dict[str, Any]:
