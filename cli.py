@@ -233,7 +233,7 @@ def _bench(args: argparse.Namespace) -> None:
 def _tune(args: argparse.Namespace) -> None:
     from .boards.board_run import HostBoard, board_for
     from .boards.profile import get_profile
-    from .boards.tune import TUNED_BACKENDS, tune
+    from .boards.tune import KEEP, TUNED_BACKENDS, tune
 
     if args.host:
         from .boards.ssh import SshBoard
@@ -245,7 +245,8 @@ def _tune(args: argparse.Namespace) -> None:
         board = board_for(get_profile(args.board)) if args.board else HostBoard(get_profile("x86-64"))
     report = tune(board, args.bundle, names=args.backends.split(",") if args.backends else TUNED_BACKENDS,
                   threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
-                  data=args.data, shapes=_shapes(args.shape), **({"limit": args.limit} if args.limit else {}))
+                  data=args.data, shapes=_shapes(args.shape), keep=None if args.keep == 0 else (KEEP if args.keep is None else args.keep),
+                  **({"limit": args.limit} if args.limit else {}))
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.tune-{board.profile.name}.json'))}")
     if not report.ok:
@@ -526,7 +527,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", help="comma-separated thread counts (default: 1, 2, 4 ... up to the board's cores)")
     p.add_argument("--batch", default="1,64", help="comma-separated batch sizes to choose for (default: 1,64)")
     p.add_argument("--calls", type=int, default=200, help="timed calls per candidate at batch 1 (fewer for larger batches)")
-    p.add_argument("--limit", type=int, help="samples each candidate's parity is judged on (default 1000: each runs them all on the board)")
+    p.add_argument("--keep", type=int, help="candidates per race (a precision on one backend) left by the halving of brief "
+                   "timing rounds, which run the parity samples besides the untuned ones (default 2; 0: no halving, all run to the end)")
+    p.add_argument("--limit", type=int, help="samples each surviving candidate's parity is judged on (default 1000, all run on the board)")
     p.add_argument("--data", type=Path, help="your own images (a folder or label list) for a model brought from elsewhere")
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.tune-BOARD.json)")

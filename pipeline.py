@@ -108,7 +108,8 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
     print(report.render())
     print(f"\nparity: {report.save(out / run_dir.PARITY)}")
     seconds["parity"] = time.perf_counter() - t
-    t = _step("7/9 tune: every runtime engine x precision x threads x settings on this host, judged for parity, the fastest recorded")
+    t = _step("7/9 tune: every runtime engine x precision x threads x settings on this host, timed; the fastest judged for parity, "
+                  "the fastest that passed recorded")
     tuned = tune(HostBoard(get_profile("x86-64")), bundle.directory, batches=(1, BENCH_BATCHES[-1]))
     print(tuned.render())
     print(f"tune: {tuned.save(out / run_dir.TUNE)}")

@@ -135,22 +135,23 @@ def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray
 class TuneRun:
     """What came back from a board's tune run: each candidate's outputs and call times per batch, and what it said."""
 
-    outputs: Dict[str, List[List[np.ndarray]]]  # per candidate tag (those that ran)
+    outputs: Dict[str, List[List[np.ndarray]]]  # per candidate tag (those that ran to the last rung)
     seconds: Dict[str, Dict[int, np.ndarray]]  # per candidate tag, per batch size
     info: Dict[str, object]
 
 
 def run_tune_plan(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], plan: Dict[str, object],
                   timeout: Optional[float] = 3600) -> TuneRun:
-    """Run runtime/tune_run.py's plan on the board: every candidate on the input groups (if the plan says "evaluate"),
-    then all timed in rounds."""
+    """Run runtime/tune_run.py's plan on the board: every candidate timed in rounds (in rungs of successive halving if
+    the plan says "keep"), then the survivors on the input groups (if it says "evaluate")."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-tune-") as tmp:
         local = Path(tmp)
         with _staged(board, local, bundle, groups, {TUNE_PLAN: json.dumps(plan)}) as there:
             _run_runtime(board, there, ["paddle_edge.runtime.tune_run", f"{there}/bundle", there], "the tuning candidates", timeout)
         info = json.loads((local / TUNE_INFO).read_text())
         ran = [tag for tag, c in info["candidates"].items() if not c["error"]]
-        outputs = {tag: _outputs(local / f"outputs-{tag}.npz") for tag in ran} if plan["evaluate"] else {}
+        evaluated = [tag for tag in ran if info["candidates"][tag]["dropped_at_rung"] is None] if plan["evaluate"] else []
+        outputs = {tag: _outputs(local / f"outputs-{tag}.npz") for tag in evaluated}
         seconds: Dict[str, Dict[int, np.ndarray]] = {tag: {} for tag in ran}
         with np.load(local / TUNE_TIMES) as times:
             for key in times.files:

@@ -2,10 +2,12 @@
 parity there.
 
 Every candidate (backend x precision x threads x the backend's settings, runtime/backends SETTINGS), and always the
-configurations the runtime runs untuned, runs on the board (runtime/tune_run.py): all of the evaluation inputs, then
-timed in rounds with the others at each batch size. The host judges each one's outputs as board parity does (fp32
-against this host's fp32 runtime, int8 against the exact int8 semantics; BOARD_TOLERANCES) and picks, per batch size and
-precision, the fastest that passed. Picking the fastest of many biases its own timings, so the pick is timed again
+configurations the runtime runs untuned, runs on the board (runtime/tune_run.py), timed in rounds with the others at
+each batch size, by successive halving: brief rungs drop the slower half of each race (a precision on one backend)
+until `keep` are left, and only those, with the untuned ones, run all of the evaluation inputs (a heavy model's 34 configurations, each timed in
+full and evaluated, did not finish in 25 minutes on two cores). The host judges each survivor's outputs as board
+parity does (fp32 against this host's fp32 runtime, int8 against the exact int8 semantics; BOARD_TOLERANCES) and picks,
+per batch size and precision, the fastest that passed. Picking the fastest of many biases its own timings, so the pick is timed again
 against the untuned configuration in fresh rounds (a second run on the board, nothing else timed), and it replaces the
 untuned one only if it was faster in enough of those rounds for the interval of the per-round ratio to clear 1. The
 choices go to the board's tuning file (runtime/tuning.py), which `runtime.open(backend="auto")` reads on that machine. A
@@ -42,10 +44,11 @@ TOLERANCES = {**{k: v for k, v in BOARD_TOLERANCES.items() if k != "int8_kernel_
               "int8_char_acc_drop_points": (1.0, "max"), "int8_f1_drop_points": (1.0, "max")}
 TUNED_BACKENDS = ("onnxruntime", "openvino", "openvino-throughput", "paddlelite")  # not the unfused reference
 SELECT_ROUNDS, CONFIRM_ROUNDS = 5, 10  # 10 paired rounds: the median's interval clears 1 when 9 of them do
+KEEP = 2  # survivors of the halving per race (a precision on one backend), besides the untuned configurations
 GOAL = (1.0, "min")  # per batch size: the untuned configuration's time over the choice's (reported, never gating)
 # what decides tune's exit code: some configuration passed, and the one the runtime runs untuned did
 CHECKS = {"passing_candidates": (1.0, "min"), "untuned_configuration_parity": (1.0, "min")}
-DEFAULT_LIMIT = 1000  # evaluation samples per candidate: every configuration runs them all on the board
+DEFAULT_LIMIT = 1000  # evaluation samples per surviving candidate: each runs them all on the board
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +61,14 @@ class Candidate:
     threads: int
     settings: Dict[str, str]
 
+    @property
+    def race(self) -> str:
+        """The halving's group: a precision on one backend (its hints are one race), whose configurations run the same
+        kernels on the same file, so tend to pass or fail parity together: each race sends its fastest to be judged."""
+        return f"{self.precision} on {self.backend.split('-')[0]}"
+
     def plan(self) -> Dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "race": self.race}
 
     def describe(self) -> str:
         return Choice(self.backend, self.precision, self.threads, self.settings, 0.0).describe()
@@ -95,17 +104,24 @@ class TuneReport(CheckedReport):
     def render(self) -> str:
         d = self.data
         label = f"EMULATED under qemu -cpu {d['qemu_cpu']}: parity holds, the speeds are not the board's" if d["emulated"] else "native"
-        lines = [f"tune {d['board']} ({label}); {d['board_cpu']}; {d['samples']} samples; batch sizes {d['batches']}"]
+        lines = [f"tune {d['board']} ({label}); {d['board_cpu']}; {d['samples']} samples; batch sizes {d['batches']}",
+                 "rungs: " + "; ".join(f"{r['candidates']} candidates x " + ", ".join(f"{n} calls at b{b}" for b, n in r["calls"].items())
+                                       for r in d["rungs"])]
         width = max(len(c["what"]) for c in d["candidates"])
         lines.append(f"{'candidate':<{width}}  parity" + "".join(f"  b{b} p50 us" for b in d["batches"]))
         first = str(d["batches"][0])
-        for c in sorted(d["candidates"], key=lambda c: (c["error"] is not None, c.get("latency_us", {}).get(first, {}).get("p50", 1e18))):
+        for c in sorted(d["candidates"], key=lambda c: (c["error"] is not None, c.get("dropped_at_rung") is not None,
+                                                        c.get("latency_us", {}).get(first, {}).get("p50", 1e18))):
             if c["error"]:
                 lines.append(f"{c['what']:<{width}}  not runnable here: {c['error']}")
                 continue
-            verdict = "pass" if c["passed"] else "FAIL (" + ", ".join(c["failed"]) + ")"
+            dropped = c["dropped_at_rung"] is not None
+            verdict = "-" if dropped else "pass" if c["passed"] else "FAIL (" + ", ".join(c["failed"]) + ")"
             times = "".join(f"  {c['latency_us'][str(b)]['p50']:>10,.0f}" for b in d["batches"])
-            lines.append(f"{c['what']:<{width}}  {verdict:<6}{times}" + (f"  (untuned rule: {', '.join(c['untuned_for'])})" if c["untuned_for"] else ""))
+            note = (f"dropped by rung {c['dropped_at_rung'] + 1} of {len(d['rungs'])} of {c['race']}, times from its brief timing; "
+                    "not evaluated" if dropped else
+                    f"untuned rule: {', '.join(c['untuned_for'])}" if c["untuned_for"] else "")
+            lines.append(f"{c['what']:<{width}}  {verdict:<6}{times}" + (f"  ({note})" if note else ""))
         for b, per in d["confirmation"].items():
             for key, c in per.items():
                 ratio = c["untuned_over_pick"]
@@ -161,18 +177,21 @@ def _rows(found: Sequence[Candidate], ran: TuneRun, bundle: runtime.Bundle, untu
           evaluation: EvaluationSet, threads: int) -> List[Dict[str, Any]]:
     """Each candidate as the report lists it: what it is, what the board said, its parity values and median calls."""
     said = ran.info["candidates"]
-    held_to = {c.tag: _int8_reference_file(bundle, said[c.tag]["artifact"]) for c in found if c.precision == "int8" and not said[c.tag]["error"]}
+    held_to = {c.tag: _int8_reference_file(bundle, said[c.tag]["artifact"]) for c in found if c.precision == "int8" and c.tag in ran.outputs}
     refs = _references(bundle, evaluation, list(held_to.values()), threads)
     rows = []
     for c in found:
         row: Dict[str, Any] = {**c.plan(), "what": c.describe(), "error": said[c.tag]["error"],
+                               "dropped_at_rung": said[c.tag].get("dropped_at_rung"), "passed": None,
                                "untuned_for": sorted(k for k, t in untuned.items() if t == c.tag)}
         if not row["error"]:
-            reference = refs["fp32"] if c.precision == "fp32" else refs.get(held_to[c.tag])
-            values, failed = _judge(c, ran.outputs[c.tag], reference, refs["fp32"], bundle.manifest, evaluation)
-            row.update(artifact=said[c.tag]["artifact"], values=values, failed=failed, passed=not failed,
+            row.update(artifact=said[c.tag]["artifact"],
                        latency_us={str(b): {"p50": float(np.median(s) * 1e6), "p90": float(np.percentile(s, 90) * 1e6), "calls": len(s)}
                                    for b, s in ran.seconds[c.tag].items()})
+        if c.tag in ran.outputs:
+            reference = refs["fp32"] if c.precision == "fp32" else refs.get(held_to[c.tag])
+            values, failed = _judge(c, ran.outputs[c.tag], reference, refs["fp32"], bundle.manifest, evaluation)
+            row.update(values=values, failed=failed, passed=not failed)
         rows.append(row)
     return rows
 
@@ -228,9 +247,13 @@ def _write(tuning: Tuning, path: Path) -> None:
 
 def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS, threads: Optional[Sequence[int]] = None,
          batches: Sequence[int] = (1, 64), calls: int = 200, limit: Optional[int] = DEFAULT_LIMIT, data: Optional[Path] = None,
-         shapes: Optional[Dict[str, Sequence[int]]] = None) -> TuneReport:
-    """Run every candidate on the board, judge its parity here, confirm each pick against the untuned configuration,
-    and record the choices in the board's tuning file beside the bundle (removed if nothing passed)."""
+         shapes: Optional[Dict[str, Sequence[int]]] = None, keep: Optional[int] = KEEP) -> TuneReport:
+    """Time every candidate on the board (halving down to `keep` per race; None: all to the end), judge the
+    survivors' parity here, confirm each pick against the untuned configuration, and record the choices in the board's
+    tuning file beside the bundle (removed if nothing passed)."""
+    if keep is not None and keep < 1:
+        raise PaddleEdgeError(f"keep={keep}: the halving must keep at least one candidate per race",
+                              "give keep=1 or more, or keep=None for no halving (--keep 0 on the command line)")
     if not batches or min(batches) < 1:
         raise PaddleEdgeError(f"batch sizes {list(batches)} are not all positive", "give --batch like 1,64")
     bundle = runtime.load_bundle(Path(bundle_path))
@@ -240,7 +263,8 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     evaluation = evaluation_set(manifest, data, limit, shapes)
     calls_per = {str(b): calls_for(b, calls) for b in batches}
     ran = run_tune_plan(board, bundle.root, evaluation.groups,
-                        {"candidates": [c.plan() for c in found], "calls": calls_per, "rounds": SELECT_ROUNDS, "evaluate": True})
+                        {"candidates": [c.plan() for c in found], "calls": calls_per, "rounds": SELECT_ROUNDS, "evaluate": True,
+                         "keep": keep, "fixed": sorted(set(untuned.values()))})
     rows = _rows(found, ran, bundle, untuned, evaluation, cores)
     passed = [r["tag"] for r in rows if r.get("passed")]
     picks = pick(rows, batches)
@@ -270,6 +294,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     report = {"model": manifest.model, "board": board.profile.name, "emulated": board.emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if board.emulated else None,
               "board_cpu": ran.info["cpu"]["label"], "board_info": {k: ran.info[k] for k in ("machine", "python", "versions", "machine_key")},
               "samples": evaluation.samples, "data": evaluation.description, "batches": list(batches), "calls": calls_per,
+              "keep": keep, "rungs": ran.info["rungs"],
               "bundle_sha256": tuning.bundle_sha256, "candidates": rows, "untuned": untuned,
               "confirmation": {str(b): per for b, per in decided.items()},
               "choices": {str(b): {key: dataclasses.asdict(c) for key, c in per.items()} for b, per in choices.items()},

@@ -46,6 +46,7 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     assert set(peak["gops"]) == {"fp32", "int8_u8s8", "int8_u8u8"} and all(set(v) == {"1", "2"} for v in peak["gops"].values())
     for cell in data["cells"]:
         precision = ENGINES[cell["engine"]].precision
+        assert cell["precision"] == precision
         kind = "fp32" if precision == "fp32" else "int8_u8u8" if has_int8_saturation() else "int8_u8s8"
         assert cell["peak_fraction"] == pytest.approx(cell["gflops"] / peak["gops"][kind][str(cell["threads"])])
         per_element = 4 if precision == "fp32" else 1
@@ -61,6 +62,14 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     for batch in ("b1", "b8"):  # batch 1 and the grid's largest: the runtime's faster precision against the fastest peer
         ours, peer = data["fastest"][batch]["runtime"], data["fastest"][batch]["peer"]
         assert ours in ("onnxruntime_fp32", "onnxruntime_int8") and peer.startswith(("openvino", "paddle_inference"))
+    at_largest = [c for c in data["cells"] if (c["threads"], c["batch"]) == (data["goal_threads"], 8)]
+    best = {p: min((c for c in at_largest if c["precision"] == p), key=lambda c: c["p50_us"]) for p in ("fp32", "int8")}
+    for precision, cell in best.items():  # the best engine of each precision at the largest batch, against its peak
+        share = data["goals"][f"{precision}_best_engine_largest_batch_peak_share"]
+        assert share["value"] == pytest.approx(cell["peak_fraction"], rel=0.05)  # the median call's share
+    speedup = data["goals"]["int8_vs_fp32_best_engine_largest_batch_speedup"]
+    assert speedup["value"] == pytest.approx(best["fp32"]["p50_us"] / best["int8"]["p50_us"], rel=1e-6)
+    assert speedup["limit"] == (1.5 if data["host"]["cpu"]["vnni"] else 1.0)  # the speed issue's int8 target needs VNNI
     assert data["checks"] == {}  # speed is reported as goals, never as a check that fails the run
     for goal in data["goals"].values():
         low, high = goal["interval"]

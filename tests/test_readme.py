@@ -10,6 +10,7 @@ import pytest
 
 from paddle_edge.boards.board_parity import BOARD_TOLERANCES
 from paddle_edge.runtime.timing import PAUSE_S
+from paddle_edge.boards.bench.runner import GOALS, goal_limits
 from paddle_edge.boards.parity import TOLERANCES
 from paddle_edge.boards.report import readme
 from paddle_edge.cli import main
@@ -35,6 +36,10 @@ SPECS = [  # (as the README writes it, as the code's constant formats)
     ("80 %", f"{TRAIN_FRACTION * 100:g} %"),
     ("80 dB", f"{TOLERANCES['onnx_fp32_sqnr_db'][0]:g} dB"),
     ("80 dB", f"{BOARD_TOLERANCES['fp32_sqnr_db'][0]:g} dB"),
+    ("1.5x", f"{goal_limits(vnni=True)['int8_vs_fp32_best_engine_largest_batch_speedup'][0]:g}x"),
+    ("1x", f"{GOALS['int8_vs_fp32_best_engine_largest_batch_speedup'][0]:g}x"),
+    ("50 %", f"{GOALS['fp32_best_engine_largest_batch_peak_share'][0] * 100:g} %"),
+    ("35 %", f"{GOALS['int8_best_engine_largest_batch_peak_share'][0] * 100:g} %"),
 ]
 
 

@@ -15,9 +15,10 @@ from paddle_edge.boards.bench.engines import engines_for
 from paddle_edge.boards.bench.runner import SCHEMA_FILE, run_bench
 from paddle_edge.boards.board_run import HostBoard, board_for
 from paddle_edge.boards.profile import get_profile
-from paddle_edge.boards.tune import CONFIRM_ROUNDS, decide, pick, tune
+from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, decide, pick, tune
 from paddle_edge.cli import main
 from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
+from paddle_edge.runtime.tune_run import faster_half, halvings
 from paddle_edge.runtime.tuning import ANY, SCHEMA, tuning_dir
 
 CORES = os.cpu_count() or 1
@@ -34,15 +35,23 @@ def tuned(lenet_bundle, tmp_path_factory):
     return bundle, report
 
 
-def test_every_candidate_is_judged_and_timed_and_the_choices_are_written(tuned):
+def test_every_candidate_is_timed_the_fastest_are_judged_and_the_choices_are_written(tuned):
     bundle, report = tuned
     assert report.ok
     rows = report.data["candidates"]
     assert len(rows) == 2 * 6 + 2  # onnxruntime: 2 precisions x 3 optimization levels x spinning on/off (the untuned two
     # among them); OpenVINO: 2
     for row in rows:
-        assert row["error"] is None and isinstance(row["passed"], bool)
-        assert set(row["latency_us"]) == {"1", "16"} and all(t["p50"] > 0 for t in row["latency_us"].values())
+        assert row["error"] is None and set(row["latency_us"]) == {"1", "16"} and all(t["p50"] > 0 for t in row["latency_us"].values())
+        assert isinstance(row["passed"], bool) == (row["dropped_at_rung"] is None)  # judged: the halving's survivors
+    for race, racers in (("fp32 on onnxruntime", 6), ("int8 on onnxruntime", 6), ("fp32 on openvino", 1), ("int8 on openvino", 1)):
+        judged = [r for r in rows if r["race"] == race and r["passed"] is not None]  # each race's fastest, and the untuned
+        # configuration (never dropped), are judged
+        assert len([r for r in rows if r["race"] == race]) == racers
+        assert len(judged) == min(KEEP, racers - 1) + 1 if "onnxruntime" in race else len(judged) == 1
+    first, *_, last = report.data["rungs"]
+    assert first["candidates"] == 14 and last["candidates"] == 2 * (KEEP + 1) + 2
+    assert all(last["calls"][b] > first["calls"][b] for b in ("1", "16"))
     tuning = json.loads((tuning_dir(bundle) / "x86-64.json").read_text())
     assert tuning["schema"] == SCHEMA and tuning["emulated"] is False and tuning["machine"]["cores"] == CORES
     assert set(tuning["choices"]) == {"1", "16"} and set(tuning["choices"]["1"]) == {"fp32", "int8", ANY}
@@ -110,6 +119,16 @@ def test_a_pick_leaves_the_untuned_configuration_only_for_a_speedup_confirmed_on
     assert kept["chosen"] == "fast" and kept["switched"]  # an untuned configuration that failed parity is never kept
 
 
+def test_the_halving_keeps_the_fastest_at_the_batch_size_where_each_ranks_best():
+    medians = {"a": [1.0, 9.0], "b": [2.0, 8.0], "c": [3.0, 1.0], "d": [4.0, 7.0], "e": [5.0, 6.0]}  # c: slow at b1, fastest at b64
+    assert set(faster_half(medians, keep=2)) == {"a", "b", "c"}  # ceil(5 / 2): a and c rank first somewhere, b second
+    assert set(faster_half(medians, keep=4)) == {"a", "b", "c", "e"}  # e ranks second at b64, d third at best
+    assert set(faster_half({"a": [1.0, 3.0, 3.0], "b": [2.0, 1.0, 2.0], "c": [3.0, 2.0, 1.0]}, keep=1)) == {"a", "b", "c"}
+    # never fewer than the batch sizes: the fastest at each stays
+    assert halvings([17, 17], keep=3) == 3 and halvings([6, 2], keep=3) == 1 and halvings([3], keep=3) == 0
+    assert halvings([34], keep=None) == 0  # no halving: every candidate timed with the full calls and evaluated
+
+
 def test_settings_a_backend_does_not_take_are_refused(lenet_bundle):
     with pytest.raises(BackendError, match="backend 'onnxruntime' has no setting 'spin'(.|\n)*allow_spinning"):
         runtime.open(lenet_bundle.directory, backend="onnxruntime", settings={"spin": "0"})
@@ -138,7 +157,7 @@ def test_tuning_on_the_emulated_board_judges_parity_there_and_is_never_used(lene
     bundle = tmp_path / "lenet"
     shutil.copytree(lenet_bundle.directory, bundle)
     report = tune(board_for(get_profile("rpi4")), bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,),
-                  calls=20, limit=300)
+                  calls=20, limit=300, keep=None)
     print(report.render())
     assert report.ok and report.data["emulated"] and "EMULATED" in report.render()
     rows = {(r["backend"], r["precision"]): r for r in report.data["candidates"]}

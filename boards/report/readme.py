@@ -234,10 +234,12 @@ def tune(files: Mapping[str, Json]) -> str:
         passed = sum(1 for c in t["candidates"] if c.get("passed"))
         failed = [c["what"] for c in t["candidates"] if c.get("passed") is False]
         cannot = sorted({c["error"] for c in t["candidates"] if c["error"]})
-        lines.append(f"{t['model']} on {t['board']} ({'emulated' if t['emulated'] else 'native'}; {t['board_cpu']}), {t['samples']:,} samples judged per "
-                     f"candidate: {len(t['candidates'])} candidates, {passed} passed parity, {len(failed)} failed"
-                     + (f" ({'; '.join(failed)})" if failed else "") + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here"
-                     + (f" ({'; '.join(cannot)})" if cannot else "") + ".")
+        dropped = sum(1 for c in t["candidates"] if c.get("dropped_at_rung") is not None)
+        lines.append(f"{t['model']} on {t['board']} ({'emulated' if t['emulated'] else 'native'}; {t['board_cpu']}), {t['samples']:,} samples judged per evaluated "
+                     f"candidate: {len(t['candidates'])} candidates"
+                     + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
+                     + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
+                     + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + ".")
     table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds", "fastest when picking, if another",
                     "untuned / pick, per-round medians (95 % interval)", "off the untuned rule"], rows)
     return "\n\n".join([table, *lines, _provenance(files)])
