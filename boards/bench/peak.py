@@ -1,8 +1,9 @@
-"""What this CPU can do at most in onnxruntime's own kernels, measured once per bench run, so every engine's figure
-says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure; it is measured
-before the grid, so a noisy machine moves it too).
+"""What this CPU can do at most in onnxruntime's own kernels, measured in every bench run, so every engine's figure
+says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure). A shared
+machine's GEMM rate moves by a third from one measurement to the next, so the peak is the fastest of several square
+sizes, measured before and after the grid (`higher_peak`): a peak measured in a slow moment would flatter every share.
 
-- Compute: a large square matrix product in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
+- Compute: large square matrix products in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
   thin runtime runs on x86 without VNNI), on all the threads of the run and on one.
 - Memory: a large array copy in numpy (one thread), bytes read plus bytes written per second.
@@ -19,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-GEMM_N = 1024  # 2 x 1024^3 = 2.1 G operations per call: long enough to time, short enough to repeat
+GEMM_SIZES = (512, 1024, 1536)  # 2 n^3 = 0.27 to 7.2 G operations per call: long enough to time, short enough to repeat
 COPY_BYTES = 256 * 2 ** 20  # well beyond any cache of the boards and hosts this runs on
 CALLS = 15
 GEMMS = {"fp32": ("MatMul", TensorProto.FLOAT, TensorProto.FLOAT),
@@ -45,7 +46,7 @@ def _median_seconds(run: Any, calls: int) -> float:
     return float(np.median(times))
 
 
-def gemm_rate(kind: str, threads: int, n: int = GEMM_N, calls: int = CALLS) -> float:
+def gemm_rate(kind: str, threads: int, n: int, calls: int = CALLS) -> float:
     """Operations per second (2 n^3 per call, a multiply-add counting 2) of an n x n matrix product of `kind` (see GEMMS)."""
     op, a_type, b_type = GEMMS[kind]
     options = ort.SessionOptions()
@@ -66,11 +67,18 @@ def copy_bandwidth(nbytes: int = COPY_BYTES, calls: int = CALLS) -> float:
 
 
 def measure_peak(threads: Sequence[int]) -> Dict[str, Any]:
-    """This CPU's compute peaks (per kind of GEMM, per thread count of the run, and one thread) and memory bandwidth."""
+    """This CPU's compute peaks (per kind of GEMM, per thread count of the run, and one thread: the fastest of the
+    GEMM_SIZES) and memory bandwidth."""
     counts = sorted(set(threads) | {1})
-    return {"gemm_n": GEMM_N, "engine": f"onnxruntime {ort.__version__}",
-            "gops": {kind: {str(n): gemm_rate(kind, n) / 1e9 for n in counts} for kind in GEMMS},
+    return {"gemm_sizes": list(GEMM_SIZES), "engine": f"onnxruntime {ort.__version__}",
+            "gops": {kind: {str(t): max(gemm_rate(kind, t, n) for n in GEMM_SIZES) / 1e9 for t in counts} for kind in GEMMS},
             "memory_gbs": copy_bandwidth() / 1e9}
+
+
+def higher_peak(first: Dict[str, Any], second: Dict[str, Any]) -> Dict[str, Any]:
+    """The higher of two measurements of the same peaks, entry by entry."""
+    return {**first, "gops": {kind: {t: max(v, second["gops"][kind][t]) for t, v in per.items()} for kind, per in first["gops"].items()},
+            "memory_gbs": max(first["memory_gbs"], second["memory_gbs"])}
 
 
 def peak_gops(peak: Dict[str, Any], precision: str, threads: int, uint8_weights: bool) -> float:
