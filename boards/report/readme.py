@@ -27,17 +27,23 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "demo": {"demo/demo.json": "make demo", "demo/parity.json": "make demo"},
     "demo-bench": {"demo/bench.json": "make demo"},
     "zoo": {"zoo.json": "paddle-edge zoo --json zoo.json"},
-    "resnet-bench": {"resnet-bench.json": "paddle-edge bench RESNET_BUNDLE --json resnet-bench.json"},
+    "resnet-bench": {"resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json"},
     "board-parity": {"board-parity-rpi4.json": "paddle-edge board parity rpi4 build/demo/bundle --json board-parity-rpi4.json",
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
+             "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
              "ocr/tune-cls.json": "paddle-edge tune bundles/ppocr-cls --data runs/ocr/cls-test/cls_gt.txt --batch 1,6 --calls 100 "
-                                  "--json tune-cls.json"},
+                                  "--json tune-cls.json",
+             "ocr/tune-rec-ac.json": "paddle-edge tune bundles/ppocr-rec-ac --data runs/ocr/rec-test/rec_gt.txt --batch 1,6 --calls 50 "
+                                     "--json tune-rec-ac.json",
+             "ocr/tune-det.json": "paddle-edge tune bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt --batch 1 --calls 30 "
+                                  "--json tune-det.json"},
     "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
             f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "speed-peers": {"demo/bench.json": "make demo",
+                    "resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
                     **{f"ocr/bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch {batch} --shape "
                        f"x:1x3x{size} --calls {calls} --paddle-int8 runs/ocr/{int8} --json bench-{name}.json"
                        for name, batch, size, calls, int8 in (("cls", "1,6", "48x192", 100, "cls-int8"),
@@ -208,12 +214,36 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                     "runtime / peer (95 % interval)", "goal <= 1.00 (reported, never gating)"], rows)
     cannot = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
               if why.startswith("not runnable")]
-    sizes = "/".join(sorted({str(b["peak"]["gemm_n"]) for b in files.values()}))
-    lines = [table, f"This CPU's GEMM peak in onnxruntime ({sizes}^3; int8 engines are measured against the u8 x u8 product on a "
+    sizes = "/".join(sorted({"/".join(map(str, b["peak"]["gemm_sizes"])) for b in files.values()}))
+    lines = [table, f"This CPU's GEMM peak in onnxruntime (the fastest of {sizes}^3; int8 engines are measured against the u8 x u8 product on a "
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
-                     "one thread), measured in each run before its grid: " + "; ".join(peaks) + "."]
+                     "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
-    return "\n\n".join([*lines, _provenance(files)])
+    return "\n\n".join([*lines, _best_engine_table(files), _provenance(files)])
+
+
+def _best_engine_table(files: Mapping[str, Json]) -> str:
+    """Per model at its largest batch: the fastest int8 engine over the fastest fp32 one, and each one's share of the
+    GEMM peak of its precision (the speed issue's targets), with the CPU's int8 instructions: VNNI decides the limit."""
+    rows = []
+    for bench in files.values():
+        t, big = bench["goal_threads"], max(bench["batches"])
+        at = [c for c in bench["cells"] if (c["threads"], c["batch"]) == (t, big)]
+        best = {p: min((c for c in at if c["precision"] == p), key=lambda c: c["p50_us"]) for p in ("fp32", "int8")}
+        goals = [bench["goals"].get(name) or {"not": bench["skipped"].get(f"goal {name}", "not measured")}
+                 for name in ("int8_vs_fp32_best_engine_largest_batch_speedup", "fp32_best_engine_largest_batch_peak_share",
+                              "int8_best_engine_largest_batch_peak_share")]
+        rows.append([bench["model"], str(big), ", ".join(bench["host"]["cpu"]["int8_instructions"]),
+                     *[f"{_engine(bench, best[p]['engine'], big)}: {_us(best[p]['p50_us'])}" for p in ("fp32", "int8")],
+                     *[goal["not"] if "not" in goal else _goal_cell(goal) for goal in goals]])
+    return _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine: p50", "fastest int8 engine: p50",
+                   "int8 / fp32 speed-up (95 % interval, goal)", "fp32 share of its GEMM peak", "int8 share of its GEMM peak"], rows)
+
+
+def _goal_cell(goal: Json) -> str:
+    """A goal as one table cell: value, interval, its limit, met or missed (reported, never gating)."""
+    return (f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}] {'<=' if goal['kind'] == 'max' else '>='} "
+            f"{goal['limit']:g}: {'met' if goal['met'] else 'missed'}" + ("" if goal["interval_clear_of_limit"] else " (interval spans it)"))
 
 
 def tune(files: Mapping[str, Json]) -> str:
