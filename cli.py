@@ -245,7 +245,7 @@ def _tune(args: argparse.Namespace) -> None:
         board = board_for(get_profile(args.board)) if args.board else HostBoard(get_profile("x86-64"))
     report = tune(board, args.bundle, names=args.backends.split(",") if args.backends else TUNED_BACKENDS,
                   threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
-                  data=args.data, shapes=_shapes(args.shape), keep=None if args.keep == 0 else (KEEP if args.keep is None else args.keep),
+                  data=args.data, shapes=_shapes(args.shape), keep=(KEEP if args.keep is None else args.keep) or None,
                   **({"limit": args.limit} if args.limit else {}))
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.tune-{board.profile.name}.json'))}")

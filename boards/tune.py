@@ -4,12 +4,13 @@ parity there.
 Every candidate (backend x precision x threads x the backend's settings, runtime/backends SETTINGS), and always the
 configurations the runtime runs untuned, runs on the board (runtime/tune_run.py), timed in rounds with the others at
 each batch size, by successive halving: brief rungs drop the slower half of each race (a precision on one backend)
-until `keep` are left, and only those, with the untuned ones, run all of the evaluation inputs (a heavy model's 34 configurations, each timed in
-full and evaluated, did not finish in 25 minutes on two cores). The host judges each survivor's outputs as board
-parity does (fp32 against this host's fp32 runtime, int8 against the exact int8 semantics; BOARD_TOLERANCES) and picks,
-per batch size and precision, the fastest that passed. Picking the fastest of many biases its own timings, so the pick is timed again
-against the untuned configuration in fresh rounds (a second run on the board, nothing else timed), and it replaces the
-untuned one only if it was faster in enough of those rounds for the interval of the per-round ratio to clear 1. The
+until `keep` are left, and only those, with the untuned ones, run all of the evaluation inputs (a heavy model's 34
+configurations, each timed in full and evaluated, did not finish in 25 minutes on two cores). The host judges each
+survivor's outputs as board parity does (fp32 against this host's fp32 runtime, int8 against the exact int8 semantics;
+BOARD_TOLERANCES) and picks, per batch size and precision, the fastest that passed. Picking the fastest of many biases
+its own timings, so the pick is timed again against the untuned configuration in fresh rounds (a second run on the
+board, nothing else timed), and it replaces the untuned one only if it was faster in enough of those rounds for the
+interval of the per-round ratio to clear 1. The
 choices go to the board's tuning file (runtime/tuning.py), which `runtime.open(backend="auto")` reads on that machine. A
 tuning measured under emulation is written apart, labelled, and never used for a choice or a speed claim.
 """

@@ -12,9 +12,9 @@ one backend, whose configurations tend to pass or fail parity together), ranked 
 so the fastest at every batch size stays; never fewer than K; the "fixed" ones always stay. The calls double at each
 rung until K per race are left, which are timed with the full calls in N rounds. Only the survivors run all the inputs
 with "evaluate" (WORKDIR/outputs-<tag>.npz, which the host judges for parity), so the evaluation, the slow part on a
-heavy model, costs K per race, not every candidate. Times: WORKDIR/seconds-tune.npz, array "<tag>.b<batch>", from the last rung each candidate was timed in. A
-candidate that fails to open, run or take a batch size is left out from there on; WORKDIR/board-tune.json says why, which
-rung dropped which candidate, and what ran where.
+heavy model, costs K per race, not every candidate. Times: WORKDIR/seconds-tune.npz, array "<tag>.b<batch>", from the
+last rung each candidate was timed in. A candidate that fails to open, run or take a batch size is left out from there
+on; WORKDIR/board-tune.json says why, which rung dropped which candidate, and what ran where.
 """
 from __future__ import annotations
 
@@ -56,12 +56,13 @@ def faster_half(medians: Mapping[str, Sequence[float]], keep: int) -> List[str]:
     those ranked best at the batch size where they rank best (the fastest at each batch size first), ties broken by
     their ranks at all."""
     tags = list(medians)
+    width = len(next(iter(medians.values()), ()))  # batch sizes
     ranks: Dict[str, List[int]] = {t: [] for t in tags}
-    for i in range(len(medians[tags[0]]) if tags else 0):
+    for i in range(width):
         for rank, tag in enumerate(sorted(tags, key=lambda t: medians[t][i])):
             ranks[tag].append(rank)
     best = sorted(tags, key=lambda t: (min(ranks[t]), sum(ranks[t])))
-    return best[:max(keep, math.ceil(len(tags) / 2), len(medians[tags[0]]) if tags else 0)]
+    return best[:max(keep, math.ceil(len(tags) / 2), width)]
 
 
 def _contests(alive: Mapping[str, object], race: Mapping[str, str]) -> Dict[str, List[str]]:

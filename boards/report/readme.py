@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...runtime.errors import PaddleEdgeError
+from ..bench.runner import best_by_precision
 from ..quant_debug.report import KERNEL_STEP_LIMIT
 
 FIGURES = Path(__file__).resolve().parent / "figures"
@@ -227,9 +228,8 @@ def _best_engine_table(files: Mapping[str, Json]) -> str:
     GEMM peak of its precision (the speed issue's targets), with the CPU's int8 instructions: VNNI decides the limit."""
     rows = []
     for bench in files.values():
-        t, big = bench["goal_threads"], max(bench["batches"])
-        at = [c for c in bench["cells"] if (c["threads"], c["batch"]) == (t, big)]
-        best = {p: min((c for c in at if c["precision"] == p), key=lambda c: c["p50_us"]) for p in ("fp32", "int8")}
+        best = best_by_precision(bench["cells"], bench["goal_threads"])
+        big = best["fp32"]["batch"]
         goals = [bench["goals"].get(name) or {"not": bench["skipped"].get(f"goal {name}", "not measured")}
                  for name in ("int8_vs_fp32_best_engine_largest_batch_speedup", "fp32_best_engine_largest_batch_peak_share",
                               "int8_best_engine_largest_batch_peak_share")]
