@@ -25,14 +25,15 @@ from .quant_debug.report import KERNEL_GROUPS, KERNEL_SAMPLES, KERNEL_STEP_LIMIT
 from .quant_debug.tensor_stats import CodeAgreement
 
 # fp32 on the board is the x86 function to float32's rounding, judged as parity judges it (boards/parity.py): SQNR, which
-# scales with the outputs and the depth, and the same answers. How close to numpy's allclose(ATOL, RTOL) it comes is
-# reported (max |board - x86| / (ATOL + RTOL |x86|)): met by the small zoo models, not by the 100-layer PP-OCRv4
-# recogniser, whose ARM and x86 kernels, summing in another order, differ by 1e-4 on probabilities.
+# scales with the outputs and the depth, and the same answers. The largest difference, and how close to numpy's
+# allclose(ATOL, RTOL) it comes (max |board - x86| / (ATOL + RTOL |x86|)), are reported, not gated: met by the small zoo
+# models, not by the 100-layer PP-OCRv4 recogniser, whose ARM and x86 kernels, summing in another order, differ by 1e-4
+# on probabilities, and whose softmax moves by 1e-3 at 93-97 dB between two x86 engines (tune: OpenVINO, or onnxruntime
+# at another graph optimization level).
 ATOL, RTOL = 1e-5, 1e-6
 # (limit, "max" or "min"), per check.
 BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
     "fp32_sqnr_db": (80.0, "min"),
-    "fp32_max_abs_diff": (5e-4, "max"),
     "fp32_argmax_agreement": (1.0, "min"),
     # int8 is held to the model's exact int8 semantics (the artifact the board ran, onnxruntime unfused on this host),
     # not to this host's fused kernels, which deviate themselves on x86 without VNNI (runtime/cpu.py)

@@ -174,14 +174,16 @@ class _Engines:
 
 def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predictor]:
     """The int8 ONNX artifacts: each one's exact semantics, the one the thin runtime picks here with fused kernels (gated
-    against the exact one), and the others with fused kernels on this CPU (reported: they are made for other CPUs)."""
+    against the exact one), and the others made for a CPU with fused kernels on this CPU (reported: they are made for
+    other CPUs; a file made for another backend is run by that backend, in `_openvino`)."""
     names = [n for n, a in bundle.manifest.artifacts.items() if a.format == "onnx" and a.precision == "int8"]
     if not names:
         return None
     engines.artifact("onnx_int8_exact", "int8 exact QDQ semantics (onnxruntime unfused)", names[0])
-    for other in names[1:]:
-        variant = engines.run(artifact_runner(bundle, other, engines.threads))
-        engines.values["onnx_int8_variants_max_abs_diff"] = engines.compare(variant, engines.outputs["onnx_int8_exact"])["max_abs_diff"]
+    variants = [engines.compare(engines.run(artifact_runner(bundle, other, engines.threads)), engines.outputs["onnx_int8_exact"])
+                for other in names[1:]]
+    if variants:
+        engines.values["onnx_int8_variants_max_abs_diff"] = max(v["max_abs_diff"] for v in variants)
     chosen = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads)
     engines.add("onnx_int8", f"ONNX Runtime int8, thin runtime ({chosen.artifact}, this CPU's kernels)", chosen.artifact,
                 engines.run(chosen.predict), f"onnxruntime fused int8 kernels on {cpu_info()['label']}", exact="onnx_int8_exact")
@@ -193,7 +195,7 @@ def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predict
         "deviating": [output for output, agreement in kernels.local.items() if agreement.max_steps > KERNEL_STEP_LIMIT]}
     if steps:
         engines.values["onnx_int8_kernel_max_steps"] = float(max(steps))
-    for other in (n for n in names if n != chosen.artifact):
+    for other in (n for n in names if n != chosen.artifact and bundle.manifest.artifacts[n].target not in backends.FILE_TARGETS.values()):
         fused = runtime.open(bundle, backend="onnxruntime", precision="int8", threads=engines.threads, artifact=other)
         target = bundle.manifest.artifacts[other].target or "any CPU"
         engines.add(f"onnx_int8_{other.replace('-', '_')}_here", f"{other} (made for {target}) on this CPU's kernels, not what runs here",

@@ -8,9 +8,12 @@ import dataclasses
 import shutil
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import onnx
 
 from ..runtime import Bundle
+from ..runtime.backends import OPENVINO_TARGET
 from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
@@ -19,10 +22,28 @@ from ..source.model import SourceModel, as_source
 from .check import check_model
 from .artifact_engines import NoEngineHere, artifact_runner, engine_label
 from .evaluation import evaluation_set, run_groups, task_scores
-from .onnx import applied_rewrites, export_onnx, write_uint8_weight_variant
+from .onnx import applied_rewrites, export_onnx, write_int8_variant
+from .onnx_openvino_layout import to_int8_activations
+from .onnx_u8_weights import to_uint8_weights
 from .toolchain import toolchain_versions
 
 TARGETS = ("onnx", "lite-arm", "lite-x86")
+
+
+@dataclasses.dataclass(frozen=True)
+class Int8Variant:
+    """The int8 ONNX re-encoded, exactly (the same function), for where its layout runs slowly or wrongly."""
+
+    artifact: str
+    path: str
+    rewrite: Callable[[onnx.ModelProto], Tuple[onnx.ModelProto, int]]
+    key: str  # the rewrite's name in the file's metadata
+    target: str  # the manifest target: what it is made for
+
+
+# each is written only where its rewrite changes something
+VARIANTS = (Int8Variant("onnx-int8-u8w", "model.int8.u8w.onnx", to_uint8_weights, "uint8_weights", NO_VNNI_TARGET),
+            Int8Variant("onnx-int8-openvino", "model.int8.openvino.onnx", to_int8_activations, "int8_activations", OPENVINO_TARGET))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +70,9 @@ def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[Sourc
         if "onnx" in targets:
             export_onnx(source, root / f"model.{precision}.onnx", ort_layout=ort_layout)
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
-            if precision == "int8" and write_uint8_weight_variant(root / "model.int8.onnx", root / "model.int8.u8w.onnx"):
-                artifacts["onnx-int8-u8w"] = _artifact(root, "model.int8.u8w.onnx", "onnx", "int8", NO_VNNI_TARGET)
+            for v in (VARIANTS if precision == "int8" else ()):
+                if write_int8_variant(root / "model.int8.onnx", root / v.path, v.rewrite, v.key):
+                    artifacts[v.artifact] = _artifact(root, v.path, "onnx", "int8", v.target)
         for target in (t for t in targets if t.startswith("lite-")):
             from .lite import LITE_VERSION, export_lite
 

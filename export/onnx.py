@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Dict, Union
+from typing import Callable, Dict, Tuple, Union
 
 import onnx
 
@@ -20,7 +20,6 @@ from ..source.model import SourceModel, as_source
 from .onnx_fold import fold_weight_quantizers
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
-from .onnx_u8_weights import to_uint8_weights
 
 OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
 REWRITES_KEY = "paddle_edge.int8_rewrites"
@@ -64,13 +63,14 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
     return Path(out_path)
 
 
-def write_uint8_weight_variant(int8_path: Path, out_path: Path) -> int:
-    """Write the int8 ONNX at `int8_path` again with uint8 weights (export/onnx_u8_weights.py) to `out_path`; return how many
-    weight tensors changed (0: nothing written, the model has no int8 weights)."""
-    model = onnx.load(str(int8_path))
-    variant, changed = to_uint8_weights(model)
+def write_int8_variant(int8_path: Path, out_path: Path, rewrite: Callable[[onnx.ModelProto], Tuple[onnx.ModelProto, int]],
+                       key: str) -> int:
+    """Write the int8 ONNX at `int8_path` again through one exact re-encoding (`rewrite`: uint8 weights for CPUs whose
+    u8 x s8 kernels saturate, int8 activations for OpenVINO) to `out_path`, recorded under `key` in its rewrites; return
+    how many tensors changed (0: nothing written, there was nothing to re-encode)."""
+    variant, changed = rewrite(onnx.load(str(int8_path)))
     if changed:
-        rewrites = {**applied_rewrites(int8_path), "uint8_weights": changed}
+        rewrites = {**applied_rewrites(int8_path), key: changed}
         onnx.helper.set_model_props(variant, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
         with atomic_file(out_path) as tmp:
             onnx.save(variant, str(tmp))

@@ -11,7 +11,8 @@ import platform
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Union
 
-INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "asimddp", "i8mm")
+# amx_int8: Intel's int8 tile multiply (Sapphire Rapids on); OpenVINO's int8 convs use it (its profile: brgconv_avx512_amx)
+INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 CpuInfo = Dict[str, Union[str, bool, List[str]]]
 

@@ -196,7 +196,8 @@ class Manifest:
 
     def pick(self, fmt: str, precision: str, target: Optional[str] = None, prefer: Optional[str] = None) -> Tuple[str, Artifact]:
         """The artifact of this format and precision: of `target` if given (Lite's arch); else the one made for `prefer`
-        (this CPU's kind, runtime/cpu.py) if the bundle has it, else one made for any CPU (no target)."""
+        (this CPU's kind, runtime/cpu.py, or the backend's, runtime/backends) if the bundle has it, else one made for
+        any CPU (no target)."""
         found = [(n, a) for n, a in self.artifacts.items() if a.format == fmt and a.precision == precision
                  and (target is None or a.target == target)]
         for wanted in ((prefer, None) if target is None else (target,)):

@@ -78,6 +78,21 @@ def test_classifier_int8_is_gated_on_the_users_lines(cls_bundle, rendered):
     assert report.ok, report.render()
 
 
+def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rendered):
+    """The int8 file made for OpenVINO (activations int8 with zero point 0, where onnxruntime's has uint8 with 128) is
+    the same function, and the one OpenVINO opens; onnxruntime never opens it."""
+    test, _ = rendered
+    manifest = cls_bundle.manifest
+    assert manifest.artifacts["onnx-int8-openvino"].target == "openvino"
+    feeds = evaluation_set(manifest, test["cls"], 32, None).groups[0]
+    exact = [artifact_runner(cls_bundle, name)(feeds)[0] for name in ("onnx-int8", "onnx-int8-openvino")]
+    np.testing.assert_array_equal(*exact)
+    assert runtime.open(cls_bundle.directory, backend="openvino", precision="int8").artifact == "onnx-int8-openvino"
+    assert runtime.open(cls_bundle.directory, backend="onnxruntime", precision="int8").artifact != "onnx-int8-openvino"
+    constants = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(cls_bundle.directory / "model.int8.openvino.onnx")).graph.initializer]
+    assert not any(c.dtype == np.uint8 and c.ndim == 0 and int(c) == 128 for c in constants)  # no activation zero point 128 left
+
+
 def test_a_plain_folder_of_images_gives_agreement_without_accuracy(cls_bundle, rendered):
     _, calibration = rendered
     report = run_parity(cls_bundle.directory, data=calibration["cls"] / "images", **FAST)

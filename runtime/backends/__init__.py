@@ -29,6 +29,11 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
     "openvino-throughput": ("openvino", "OpenVinoThroughputBackend", "onnx", "openvino"),
 }
 
+# The manifest target of the int8 ONNX made for OpenVINO (export/onnx_openvino_layout.py): a backend named here opens
+# the file made for it where the bundle has one, else the one made for this CPU.
+OPENVINO_TARGET = "openvino"
+FILE_TARGETS: Dict[str, str] = {"openvino": OPENVINO_TARGET, "openvino-throughput": OPENVINO_TARGET}
+
 
 # backend name -> the settings it takes beyond threads: setting -> its values, the backend's default first. What
 # `paddle-edge tune` varies; a choice in a tuning file passes them back to the backend.
