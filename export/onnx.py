@@ -17,6 +17,7 @@ import onnx
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
+from .onnx_conv_affine import foldable_conv_affines
 from .onnx_fold import fold_weight_quantizers
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
@@ -33,7 +34,8 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
                 ort_layout: bool = True) -> Path:
     """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a
     QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py) with int8 weights (`fold_weights`) laid out
-    for ONNX Runtime's int8 kernels (`ort_layout`); the rewrites applied are recorded in the file's metadata."""
+    for ONNX Runtime's int8 kernels (`ort_layout`, which also lets ONNX Runtime fold a conv's scalar scale and shift into
+    it, export/onnx_conv_affine.py); the rewrites applied are recorded in the file's metadata."""
     model = as_source(model)
     files, model_dir = model.files, model.directory
     with atomic_file(out_path) as tmp:
@@ -47,7 +49,7 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
             raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
         model = check_onnx(tmp)
-        rewrites: Dict[str, int] = {}
+        rewrites: Dict[str, int] = foldable_conv_affines(model) if ort_layout else {}
         matmuls = matmul_quantizers(files)
         if matmuls:
             rewrites["matmul_quantizers_restored"], rewrites["matmul_left_float"] = restore_matmul_quantizers(model, matmuls)

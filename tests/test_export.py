@@ -189,3 +189,36 @@ def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_p
     print(f"top-1 {top1}, argmax agreement {agreement:.4f}, batch-64 p50 us {p50}")
     # a 1-epoch test model (about 90 % top-1) has many near ties that one rounding fewer flips; the full LeNet agrees 99.87 %
     assert agreement >= 0.97 and top1["ort"] >= top1["paddleslim"] - 0.005
+
+
+def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path):
+    """PP-LCNetV3's `Mul(scale, conv) -> Add(Mul, bias)` as paddle2onnx writes it: rewritten, the same function (bit for
+    bit, unoptimized), and onnxruntime folds both into the conv."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from paddle_edge.export.onnx_conv_affine import foldable_conv_affines
+
+    rng = np.random.default_rng(0)
+    const = lambda name, value: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32), name))  # noqa: E731
+    nodes = [const("w", rng.normal(size=(8, 4, 3, 3))), const("b", rng.normal(size=8)), const("scale", [1.3]), const("shift", [-0.2]),
+             helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1]), helper.make_node("Mul", ["scale", "y"], ["z"]),
+             helper.make_node("Add", ["z", "shift"], ["o"]), helper.make_node("Relu", ["o"], ["out"])]
+    graph = helper.make_graph(nodes, "lab", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 16, 16])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 8, 16, 16])])
+    written = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    rewritten = onnx.ModelProto.FromString(written.SerializeToString())
+    assert foldable_conv_affines(rewritten) == {"affine_constants_second": 1, "affine_constants_per_channel": 2}
+    onnx.checker.check_model(rewritten, full_check=True)
+    x = rng.normal(size=(2, 4, 16, 16)).astype(np.float32)
+    np.testing.assert_array_equal(_session(rewritten, fused=False).run(None, {"x": x})[0], _session(written, fused=False).run(None, {"x": x})[0])
+
+    def folded_ops(model: onnx.ModelProto) -> list:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return [n.op_type for n in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
+
+    assert {"Mul", "Add"} <= set(folded_ops(written))  # as paddle2onnx writes it, onnxruntime folds neither
+    assert not {"Mul", "Add"} & set(folded_ops(rewritten))
