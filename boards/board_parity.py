@@ -61,7 +61,7 @@ class BoardParityReport(CheckedReport):
         for precision, scores in d["scores"].items():
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
             rows.append((f"{precision} files", f"board ran {d['artifacts'][precision]['board']}, x86-64 {d['artifacts'][precision]['x86_64']}"))
-        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith("int8_") and k not in BOARD_TOLERANCES]
+        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(("int8_", "fp32_")) and k not in BOARD_TOLERANCES]
         if d.get("kernels"):
             k = d["kernels"]
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "

@@ -67,8 +67,8 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_char_acc_drop_points": (1.0, "max"),
     "onnx_int8_exact_f1_drop_points": (1.0, "max"),
     "onnx_int8_f1_drop_points": (1.0, "max"),
-    # OpenVINO (the optional backend, where installed: installing it adds these gates) runs the same files the thin
-    # runtime picks and is held to the same float and task-metric limits; its int8 kernels are not cut out op by op, so
+    # OpenVINO (the optional backend, where installed: installing it adds these gates) runs the same model (the int8 file
+    # made for it, the same function) and is held to the same float and task-metric limits; its int8 kernels are not cut out op by op, so
     # its agreement with the exact int8 model is reported, not gated
     "openvino_fp32_runnable": (1.0, "min"),
     "openvino_int8_runnable": (1.0, "min"),
@@ -205,7 +205,7 @@ def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predict
 
 
 def _openvino(engines: _Engines, bundle: runtime.Bundle, skipped: Dict[str, str]) -> None:
-    """OpenVINO on each precision's ONNX file, the one the thin runtime picks for this CPU, where it is installed."""
+    """OpenVINO on each precision's ONNX file, the one runtime.open gives it on this CPU, where it is installed."""
     if not backends.available("openvino"):
         skipped["openvino"] = "OpenVINO is not installed here: pip install 'paddle-edge[openvino]'"
         return

@@ -34,8 +34,8 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
                 ort_layout: bool = True) -> Path:
     """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a
     QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py) with int8 weights (`fold_weights`) laid out
-    for ONNX Runtime's int8 kernels (`ort_layout`, which also lets ONNX Runtime fold a conv's scalar scale and shift into
-    it, export/onnx_conv_affine.py); the rewrites applied are recorded in the file's metadata."""
+    for ONNX Runtime's int8 kernels (`ort_layout`); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
+    scalar scale and shift into it (export/onnx_conv_affine.py). The rewrites applied are recorded in the file's metadata."""
     model = as_source(model)
     files, model_dir = model.files, model.directory
     with atomic_file(out_path) as tmp:
@@ -49,7 +49,7 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
             raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
         model = check_onnx(tmp)
-        rewrites: Dict[str, int] = foldable_conv_affines(model) if ort_layout else {}
+        rewrites: Dict[str, int] = foldable_conv_affines(model)
         matmuls = matmul_quantizers(files)
         if matmuls:
             rewrites["matmul_quantizers_restored"], rewrites["matmul_left_float"] = restore_matmul_quantizers(model, matmuls)
@@ -81,7 +81,7 @@ def write_int8_variant(int8_path: Path, out_path: Path, rewrite: Callable[[onnx.
 
 
 def applied_rewrites(path: Path) -> Dict[str, int]:
-    """The int8 rewrites export_onnx recorded in a file's metadata (empty for a float model)."""
+    """The rewrites export_onnx recorded in a file's metadata (a float model's too, under the same key)."""
     props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
     return json.loads(props.get(REWRITES_KEY, "{}"))
 

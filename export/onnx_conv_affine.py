@@ -10,19 +10,20 @@ broadcast over channels is the same as its value repeated per channel):
 
 1. a Mul or Add with a constant first input and a computed second one gets its inputs swapped;
 2. a single-valued constant of a Mul or Add that directly follows a Conv (its only consumer, chained Mul then Add) is
-   repeated per output channel, [C, 1, 1].
+   repeated per output channel ([C, 1, 1] after a 2-D conv).
 
 onnxruntime then does the folding itself, as it folds BatchNormalization, which changes float rounding only.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
 from .onnx_fold import constant_values, drop_unused
+from .onnx_graph import GraphIndex
 
 AFFINE_OPS = ("Mul", "Add")
 
@@ -39,28 +40,22 @@ def constants_second(graph: onnx.GraphProto) -> int:
 
 
 def per_channel_after_conv(graph: onnx.GraphProto) -> int:
-    """Rewrite 2, in place, after rewrite 1: Conv -> Mul(scalar) -> Add(scalar) gets its scalars as [C, 1, 1].
+    """Rewrite 2, in place, after rewrite 1: Conv -> Mul(scalar) -> Add(scalar) gets its scalars per output channel.
     Returns how many constants."""
     constants = constant_values(graph)
-    consumers: Dict[str, List[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    outputs = {o.name for o in graph.output}
+    g = GraphIndex(graph)
     expanded = 0
     for conv in [n for n in graph.node if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] in constants]:
-        channels = constants[conv.input[1]].shape[0]
+        weights = constants[conv.input[1]]
+        per_channel = (weights.shape[0],) + (1,) * (weights.ndim - 2)  # [C, 1, 1] for a 2-D conv: the output's channel axis
         tensor = conv.output[0]
         for op in AFFINE_OPS:
-            users = consumers.get(tensor, [])
-            if tensor in outputs or len(users) != 1 or users[0].op_type != op or users[0].input[0] != tensor:
-                break
-            node = users[0]
-            value = constants.get(node.input[1])
-            if value is None or value.size != 1:
+            node = g.only_consumer(tensor, op)
+            value = constants.get(node.input[1]) if node is not None and node.input[0] == tensor else None
+            if value is None or value.size != 1 or value.ndim > weights.ndim:  # a higher rank would widen the output
                 break
             name = f"{node.output[0]}.per_channel"
-            graph.initializer.append(numpy_helper.from_array(np.full((channels, 1, 1), value.reshape(()), value.dtype), name))
+            graph.initializer.append(numpy_helper.from_array(np.full(per_channel, value.reshape(()), value.dtype), name))
             node.input[1] = name
             expanded += 1
             tensor = node.output[0]

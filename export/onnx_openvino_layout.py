@@ -9,16 +9,23 @@ zero point (a ReLU folded into its quantizer: uint8, zero point 0, which OpenVIN
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
 from .onnx_fold import constant_values, drop_unused
+from .onnx_graph import GraphIndex
 
 UINT8_ZERO_POINT = 128
 ZERO_POINT_NAME = "openvino_layout.int8_zero_point"
+
+
+def _zero_point_128(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
+    """A quantizer of a computed tensor with one uint8 zero point of 128."""
+    zero = constants.get(q.input[2])
+    return q.input[0] not in constants and zero is not None and zero.dtype == np.uint8 and zero.size == 1 and int(zero.flat[0]) == UINT8_ZERO_POINT
 
 
 def to_int8_activations(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int]:
@@ -26,24 +33,14 @@ def to_int8_activations(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int]:
     out = onnx.ModelProto.FromString(model.SerializeToString())
     graph = out.graph
     constants = constant_values(graph)
-    consumers: Dict[str, List[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    changed = 0
-    for q in graph.node:
-        if q.op_type != "QuantizeLinear" or len(q.input) < 3 or q.input[0] in constants:
-            continue
-        zero = constants.get(q.input[2])
-        if zero is None or zero.dtype != np.uint8 or zero.ndim or int(zero) != UINT8_ZERO_POINT:
-            continue
-        dqs = consumers.get(q.output[0], [])
-        if not dqs or any(d.op_type != "DequantizeLinear" or d.input[1:] != q.input[1:] for d in dqs):
-            continue
-        if not changed:
-            graph.initializer.append(numpy_helper.from_array(np.array(0, np.int8), ZERO_POINT_NAME))
+    pairs = GraphIndex(graph).quantizer_pairs(lambda q: _zero_point_128(q, constants))
+    for q, dqs in pairs:
+        shape = constants[q.input[2]].shape  # a zero point's shape is the scale's: keep it
+        name = f"{ZERO_POINT_NAME}.{'x'.join(map(str, shape)) or 'scalar'}"
+        if name not in constants:
+            graph.initializer.append(numpy_helper.from_array(np.zeros(shape, np.int8), name))
+            constants[name] = np.zeros(shape, np.int8)
         for node in (q, *dqs):
-            node.input[2] = ZERO_POINT_NAME
-        changed += 1
+            node.input[2] = name
     drop_unused(graph)
-    return out, changed
+    return out, len(pairs)

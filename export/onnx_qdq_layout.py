@@ -20,37 +20,19 @@ rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps P
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
 from .onnx_fold import constant_values, drop_unused
+from .onnx_graph import GraphIndex
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
 # A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
 # (to see it on a CPU: export with and without --paddleslim-layout and compare the two files' onnxruntime profiles per node).
 THIN_CONV_CHANNELS = 4
-
-
-class _Graph:
-    """Producers and consumers of a graph's tensors, for local pattern matching."""
-
-    def __init__(self, graph: onnx.GraphProto) -> None:
-        self.graph = graph
-        self.producer: Dict[str, onnx.NodeProto] = {o: n for n in graph.node for o in n.output}
-        self.consumers: Dict[str, List[onnx.NodeProto]] = {}
-        for node in graph.node:
-            for name in node.input:
-                self.consumers.setdefault(name, []).append(node)
-        self.outputs = {o.name for o in graph.output}
-
-    def only_consumer(self, tensor: str, op_type: str) -> Optional[onnx.NodeProto]:
-        users = self.consumers.get(tensor, [])
-        if len(users) == 1 and users[0].op_type == op_type and tensor not in self.outputs:
-            return users[0]
-        return None
 
 
 def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
@@ -73,24 +55,19 @@ def to_uint8_activations(model: onnx.ModelProto) -> int:
     """Rewrite 2, in place: int8 activation Q/DQ (zero point z) -> uint8 (zero point z + 128). Returns how many quantizers."""
     graph = model.graph
     constants = constant_values(graph)
-    g = _Graph(graph)
-    changed = 0
-    for q in [n for n in graph.node if _is_activation_quantizer(n, constants)]:
-        dqs = g.consumers.get(q.output[0], [])
-        if not dqs or any(d.op_type != "DequantizeLinear" or d.input[1:] != q.input[1:] for d in dqs):
-            continue
+    pairs = GraphIndex(graph).quantizer_pairs(lambda q: _is_activation_quantizer(q, constants))
+    for q, dqs in pairs:
         zero = _add_const(graph, f"{q.output[0]}.zero_point_u8", (constants[q.input[2]].astype(np.int16) + 128).astype(np.uint8))
         for node in (q, *dqs):
             node.input[2] = zero
-        changed += 1
-    return changed
+    return len(pairs)
 
 
 def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
     """Rewrite 3, in place, after rewrite 2: X -> Q(a) -> DQ(a) -> Relu -> Q(b) -> DQ(b) => X -> Q(b, zp 0) -> DQ(b, zp 0)."""
     graph = model.graph
     constants = constant_values(graph)
-    g = _Graph(graph)
+    g = GraphIndex(graph)
     drop: List[onnx.NodeProto] = []
     for q_a in list(graph.node):
         if q_a.op_type != "QuantizeLinear" or len(q_a.input) < 3 or constants.get(q_a.input[2], np.zeros(0, np.int8)).dtype != np.uint8:
@@ -114,7 +91,7 @@ def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
 def requantize_after_maxpool(model: onnx.ModelProto) -> int:
     """Rewrite 4, in place: DQ(s) -> MaxPool -> (not Q) gets Q(s) -> DQ(s) after the MaxPool."""
     graph = model.graph
-    g = _Graph(graph)
+    g = GraphIndex(graph)
     added = 0
     for pool in [n for n in graph.node if n.op_type == "MaxPool" and len(n.output) == 1]:
         dq = g.producer.get(pool.input[0])
@@ -141,7 +118,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
     holding exactly what DequantizeLinear would compute. Returns how many convs."""
     graph = model.graph
     constants = constant_values(graph)
-    g = _Graph(graph)
+    g = GraphIndex(graph)
     changed = 0
     for conv in [n for n in graph.node if n.op_type == "Conv"]:
         feeds = [g.producer.get(name) for name in conv.input]
@@ -162,7 +139,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
     return changed
 
 
-def _stay_float_until_quantized_op(g: _Graph, tensor: str) -> None:
+def _stay_float_until_quantized_op(g: GraphIndex, tensor: str) -> None:
     """Drop the Q/DQ pairs after a float conv up to the next int8 compute op: ReLU and pooling then run fused in float.
 
     Each dropped pair is one rounding fewer; the pair in front of the next Conv/MatMul/Gemm/Add stays."""

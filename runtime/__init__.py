@@ -68,8 +68,8 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime (and "auto" precision is
     int8 where the bundle has an int8 ONNX).
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
-    (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights) or for the backend (OpenVINO gets the
-    one with int8 activations), else the one for any CPU; `target`
+    (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
+    for the backend (OpenVINO gets the one with int8 activations), else the one for any CPU; `target`
     (Lite's arch) or `artifact` (a manifest artifact name) choose it explicitly."""
     if precision not in (*PRECISIONS, "auto"):
         raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS} or 'auto'")
@@ -96,7 +96,7 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     fmt = backends.BACKENDS[name][2]
     if artifact is None:  # a .nb is made for one CPU architecture: this machine's, unless `target` names another
         artifact, _ = loaded.manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None),
-                                           prefer=backends.FILE_TARGETS.get(name, onnx_target()))
+                                           prefer=onnx_target() or backends.FILE_TARGETS.get(name))
     elif artifact not in loaded.manifest.artifacts or (loaded.manifest.artifacts[artifact].format, loaded.manifest.artifacts[artifact].precision) != (fmt, precision):
         raise BackendError(f"bundle has no {fmt} {precision} artifact named {artifact!r}",
                            f"use one of: {', '.join(n for n, a in loaded.manifest.artifacts.items() if a.format == fmt)}")

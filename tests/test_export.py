@@ -191,7 +191,8 @@ def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_p
     assert agreement >= 0.97 and top1["ort"] >= top1["paddleslim"] - 0.005
 
 
-def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path):
+@pytest.mark.parametrize("spatial", [(16,), (16, 16)], ids=["conv1d", "conv2d"])
+def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path, spatial):
     """PP-LCNetV3's `Mul(scale, conv) -> Add(Mul, bias)` as paddle2onnx writes it: rewritten, the same function (bit for
     bit, unoptimized), and onnxruntime folds both into the conv."""
     import onnxruntime as ort
@@ -200,17 +201,18 @@ def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path):
     from paddle_edge.export.onnx_conv_affine import foldable_conv_affines
 
     rng = np.random.default_rng(0)
+    kernel = (3,) * len(spatial)
     const = lambda name, value: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32), name))  # noqa: E731
-    nodes = [const("w", rng.normal(size=(8, 4, 3, 3))), const("b", rng.normal(size=8)), const("scale", [1.3]), const("shift", [-0.2]),
-             helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1]), helper.make_node("Mul", ["scale", "y"], ["z"]),
+    nodes = [const("w", rng.normal(size=(8, 4, *kernel))), const("b", rng.normal(size=8)), const("scale", [1.3]), const("shift", [-0.2]),
+             helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1] * 2 * len(spatial)), helper.make_node("Mul", ["scale", "y"], ["z"]),
              helper.make_node("Add", ["z", "shift"], ["o"]), helper.make_node("Relu", ["o"], ["out"])]
-    graph = helper.make_graph(nodes, "lab", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 16, 16])],
-                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 8, 16, 16])])
+    graph = helper.make_graph(nodes, "lab", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, *spatial])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 8, *spatial])])
     written = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     rewritten = onnx.ModelProto.FromString(written.SerializeToString())
     assert foldable_conv_affines(rewritten) == {"affine_constants_second": 1, "affine_constants_per_channel": 2}
     onnx.checker.check_model(rewritten, full_check=True)
-    x = rng.normal(size=(2, 4, 16, 16)).astype(np.float32)
+    x = rng.normal(size=(2, 4, *spatial)).astype(np.float32)
     np.testing.assert_array_equal(_session(rewritten, fused=False).run(None, {"x": x})[0], _session(written, fused=False).run(None, {"x": x})[0])
 
     def folded_ops(model: onnx.ModelProto) -> list:
@@ -222,3 +224,24 @@ def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path):
 
     assert {"Mul", "Add"} <= set(folded_ops(written))  # as paddle2onnx writes it, onnxruntime folds neither
     assert not {"Mul", "Add"} & set(folded_ops(rewritten))
+
+
+def test_the_openvino_layout_re_encodes_only_pairs_it_can_change_together():
+    """uint8 zero point 128 -> int8 zero point 0 on a Q/DQ pair: the same values out; codes that leave the graph keep
+    their type (a graph output's type is part of the model's contract)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from paddle_edge.export.onnx_openvino_layout import to_int8_activations
+
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"), numpy_helper.from_array(np.array(128, np.uint8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]), helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"]),
+             helper.make_node("Relu", ["d"], ["r"]), helper.make_node("QuantizeLinear", ["r", "s", "z"], ["codes"])]
+    graph = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64])],
+                              [helper.make_tensor_value_info("r", TensorProto.FLOAT, [64]), helper.make_tensor_value_info("codes", TensorProto.UINT8, [64])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    rewritten, changed = to_int8_activations(model)
+    assert changed == 1  # the pair; not the quantizer whose codes are an output
+    onnx.checker.check_model(rewritten, full_check=True)
+    x = np.linspace(-8, 8, 64, dtype=np.float32)
+    for a, b in zip(_session(rewritten, fused=False).run(None, {"x": x}), _session(model, fused=False).run(None, {"x": x})):
+        np.testing.assert_array_equal(a, b)

@@ -29,8 +29,8 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
     "openvino-throughput": ("openvino", "OpenVinoThroughputBackend", "onnx", "openvino"),
 }
 
-# The manifest target of the int8 ONNX made for OpenVINO (export/onnx_openvino_layout.py): a backend named here opens
-# the file made for it where the bundle has one, else the one made for this CPU.
+# The manifest target of the int8 ONNX made for OpenVINO (export/onnx_openvino_layout.py): on a CPU that has no file
+# made for its kind, a backend named here opens the file made for it where the bundle has one, else the one for any CPU.
 OPENVINO_TARGET = "openvino"
 FILE_TARGETS: Dict[str, str] = {"openvino": OPENVINO_TARGET, "openvino-throughput": OPENVINO_TARGET}
 

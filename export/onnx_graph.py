@@ -1,0 +1,38 @@
+"""An index over an ONNX graph's tensors for local pattern rewrites: who writes each tensor, who reads it, and the
+quantizer pairs (QuantizeLinear -> DequantizeLinear) the int8 layout rewrites re-encode."""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Optional, Tuple
+
+import onnx
+
+
+class GraphIndex:
+    """Producers and consumers of a graph's tensors, as they were when the index was built."""
+
+    def __init__(self, graph: onnx.GraphProto) -> None:
+        self.graph = graph
+        self.producer: Dict[str, onnx.NodeProto] = {o: n for n in graph.node for o in n.output}
+        self.consumers: Dict[str, List[onnx.NodeProto]] = {}
+        for node in graph.node:
+            for name in node.input:
+                self.consumers.setdefault(name, []).append(node)
+        self.outputs = {o.name for o in graph.output}
+
+    def only_consumer(self, tensor: str, op_type: str) -> Optional[onnx.NodeProto]:
+        """The node reading `tensor` if it is the only one, of `op_type`, and `tensor` is not a graph output."""
+        users = self.consumers.get(tensor, [])
+        if len(users) == 1 and users[0].op_type == op_type and tensor not in self.outputs:
+            return users[0]
+        return None
+
+    def quantizer_pairs(self, accept: Callable[[onnx.NodeProto], bool]) -> List[Tuple[onnx.NodeProto, List[onnx.NodeProto]]]:
+        """Each QuantizeLinear that `accept`s, with the DequantizeLinear nodes reading it: only where every reader is one
+        with the same scale and zero point and its codes are no graph output, so the pair can change encoding together."""
+        pairs = []
+        for q in (n for n in self.graph.node if n.op_type == "QuantizeLinear" and len(n.input) == 3 and accept(n)):
+            dqs = self.consumers.get(q.output[0], [])
+            if q.output[0] in self.outputs or not dqs or any(d.op_type != "DequantizeLinear" or d.input[1:] != q.input[1:] for d in dqs):
+                continue
+            pairs.append((q, dqs))
+        return pairs
