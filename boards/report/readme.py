@@ -41,8 +41,10 @@ SOURCES: Dict[str, Dict[str, str]] = {
                                      "--json tune-rec-ac.json",
              "ocr/tune-det.json": "paddle-edge tune bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt --batch 1 --calls 30 "
                                   "--json tune-det.json"},
-    "ocr": {f"ocr/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
-            f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
+    # the same commands on two kinds of x86 CPU: AVX2 only (the runtime runs the uint8-weight file) and with VNNI
+    **{block: {f"ocr/{folder}parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
+               f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))}
+       for block, folder in (("ocr", ""), ("ocr-vnni", "vnni/"))},
     "speed-peers": {"demo/bench.json": "make demo",
                     "resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
                     **{f"ocr/bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch {batch} --shape "
@@ -352,7 +354,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
-    "robustness": robustness, "ocr": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune}
+    "robustness": robustness, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune}
 
 
 def load_sources(name: str, figures: Path = FIGURES) -> Dict[str, Json]:
