@@ -86,7 +86,8 @@ def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rende
     manifest = cls_bundle.manifest
     assert manifest.artifacts["onnx-int8-openvino"].target == "openvino"
     feeds = evaluation_set(manifest, test["cls"], 32, None).groups[0]
-    exact = [artifact_runner(cls_bundle, name)(feeds)[0] for name in ("onnx-int8", "onnx-int8-openvino")]
+    bundle = runtime.load_bundle(cls_bundle.directory)
+    exact = [artifact_runner(bundle, name)(feeds)[0] for name in ("onnx-int8", "onnx-int8-openvino")]
     np.testing.assert_array_equal(*exact)
     opened = runtime.open(cls_bundle.directory, backend="openvino", precision="int8").artifact
     assert opened == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8-openvino")  # u8 x s8 saturation first
