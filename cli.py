@@ -10,6 +10,7 @@ from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS
 from .runtime.errors import PaddleEdgeError
 
 if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
+    from .boards.board_parity import AnyBoard
     from .boards.board_run import Board
     from .boards.ssh import SshTarget
     from .compress.recipe import PtqRecipe
@@ -270,13 +271,15 @@ def _boards(args: argparse.Namespace) -> None:
 
 def _board(args: argparse.Namespace) -> None:
     from .boards.board_run import board_for
-    from .boards.profile import get_profile
+    from .boards.browser.board import BrowserBoard
+    from .boards.profile import BrowserProfile, get_profile
 
-    board = board_for(get_profile(args.name))
+    profile = get_profile(args.name)
+    board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile)
     if args.action == "emulate":
         from .boards.board_run import describe
 
-        print(f"{board.profile.name}: {describe(board)}")
+        print(f"{board.profile.name}: {board.describe() if isinstance(board, BrowserBoard) else describe(board)}")
         return
     if args.bundle is None:
         raise PaddleEdgeError(f"`board {args.action}` needs a bundle", f"paddle-edge board {args.action} {args.name} BUNDLE")
@@ -292,10 +295,11 @@ def _board(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _board_run(board: Board, args: argparse.Namespace) -> None:
+def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
     import numpy as np
 
-    from .boards.board_run import run_bundle
+    from .boards.board_parity import latency_note, runners
+    from .boards.board_run import describe_run
     from .export.evaluation import evaluation_set, task_scores
     from .runtime import load_bundle
     from .runtime.metrics import format_scores
@@ -303,14 +307,12 @@ def _board_run(board: Board, args: argparse.Namespace) -> None:
     manifest = load_bundle(args.bundle).manifest
     evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
     precisions = manifest.precisions("onnx")
-    result = run_bundle(board, args.bundle, evaluation.groups, precisions, args.threads or board.profile.runtime.threads)
-    label = " (emulated: not the board's speed)" if board.emulated else ""
+    result = runners(board)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads)
+    label = f" ({latency_note(board)})"
     for precision in precisions:
         info = result.info[precision]
         scored = task_scores(result.outputs[precision], manifest, evaluation)
-        print(f"{board.profile.name} {precision}: {info['machine']} Python {info['python']} {info['backend']} "
-              f"{info['versions'].get(info['backend'], '')}, paddle importable: {info['paddle_importable']}; "
-              f"{evaluation.description}" + (f", {format_scores(scored)}" if scored else "")
+        print(f"{board.profile.name} {precision}: {info['artifact']} on {describe_run(info)}; {evaluation.description}" + (f", {format_scores(scored)}" if scored else "")
               + f"; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
 
 

@@ -5,7 +5,7 @@ Latency on an emulated board is printed apart and labelled emulated: qemu's timi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from ..runtime.cpu import cpu_info
 from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
-from .board_run import Board, run_bundle, run_kernel_models
+from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
+from .browser.board import BrowserBoard
 from .checks import CheckedReport, judge
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
                                  task_scores)
@@ -54,9 +55,7 @@ class BoardParityReport(CheckedReport):
     def render(self) -> str:
         d = self.data
         where = f"emulated: qemu -cpu {d['qemu_cpu']}" if d["emulated"] else "native"
-        rows = [("board", f"{d['board']} ({where}; {d['board_info']['machine']}, Python {d['board_info']['python']}, "
-                          f"onnxruntime {d['board_info']['versions']['onnxruntime']}, paddle importable: {d['board_info']['paddle_importable']})"),
-                ("samples", str(d["samples"]))]
+        rows = [("board", f"{d['board']} ({where}; {describe_run(d['board_info'])})"), ("samples", str(d["samples"]))]
         rows.append(("x86-64 host", d["host_cpu"]["label"]))
         for precision, scores in d["scores"].items():
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
@@ -67,8 +66,10 @@ class BoardParityReport(CheckedReport):
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
                                          f"exact input codes: largest {k['max_steps']} step(s) from exact"
                                          + (f"; deviating: {', '.join(k['deviating'])}" if k["deviating"] else "")))
-        label = "EMULATED, not the board's speed" if d["emulated"] else "native"
+        label = d["latency_note"].upper() if d["emulated"] else d["latency_note"]
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
+        for precision, batches in (d.get("board_latency_batches_us") or {}).items():
+            rows += [(f"board {precision} batch {b} (us)", f"p50 {t['p50']:,.0f}, p90 {t['p90']:,.0f} ({label})") for b, t in batches.items()]
         rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported: max |board - x86| / "
                                             f"({d['tolerance']['atol']:g} + {d['tolerance']['rtol']:g} |x86|))"))
         rows += self.check_rows()
@@ -98,7 +99,17 @@ def _allclose_ratio(host: Outputs, board: Outputs) -> float:
     return max(float(np.max(np.abs(a - b) / (ATOL + RTOL * np.abs(a)))) for gh, gb in zip(host, board) for a, b in zip(gh, gb))
 
 
-def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluation: EvaluationSet, threads: int) -> Dict[str, Any]:
+AnyBoard = Union[Board, BrowserBoard]
+
+
+def runners(board: AnyBoard) -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
+    """How to run a bundle, and single kernels, on the board: in the page for a browser, with its python otherwise."""
+    if isinstance(board, BrowserBoard):
+        return board.run_bundle, board.run_kernel_models
+    return (lambda *a, **k: run_bundle(board, *a, **k)), (lambda *a, **k: run_kernel_models(board, *a, **k))
+
+
+def _board_kernels(board: AnyBoard, bundle: runtime.Bundle, artifact: str, evaluation: EvaluationSet, threads: int) -> Dict[str, Any]:
     """Every int8 op of the file the board ran whose activation inputs are quantized, alone, on the input codes the
     exact run gives the first inputs: the board's fused kernel against the exact result, in quantization steps (output
     codes; a float output's accumulator unit)."""
@@ -108,7 +119,7 @@ def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluati
         return {"checked": 0, "samples": checked.samples, "artifact": artifact, "max_steps": 0, "deviating": []}
     found = [case for group in checked.groups for case in cases.run(group)[1]]
     files = {output: f"{i}.onnx" for i, output in enumerate(cases.models)}
-    got = run_kernel_models(board, {files[o]: m.SerializeToString() for o, m in cases.models.items()},
+    got = runners(board)[1]({files[o]: m.SerializeToString() for o, m in cases.models.items()},
                             [(files[op.output], codes) for op, codes, _ in found], threads)
     agreement = {op.output: CodeAgreement() for op in cases.ops}
     for (op, _, exact), fused in zip(found, got):
@@ -118,7 +129,14 @@ def _board_kernels(board: Board, bundle: runtime.Bundle, artifact: str, evaluati
             "deviating": [output for output, n in steps.items() if n > KERNEL_STEP_LIMIT]}
 
 
-def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
+def latency_note(board: AnyBoard) -> str:
+    """What the board's timings are worth."""
+    if isinstance(board, BrowserBoard):
+        return "this host's headless Chromium (wasm): a browser on this CPU, not a device"
+    return "emulated under qemu: not the board's speed" if board.emulated else "native"
+
+
+def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
                  data: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None, calls: int = 20) -> BoardParityReport:
     """Run the bundle's evaluation set (test split, or the user's images at `data`) on the board and on this host's
     runtime; compare outputs and answers per precision."""
@@ -126,8 +144,8 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     manifest = bundle.manifest
     evaluation = evaluation_set(manifest, data, limit, shapes)
     precisions = manifest.precisions("onnx")
-    threads = threads or board.profile.runtime.threads
-    remote = run_bundle(board, bundle.root, evaluation.groups, precisions, threads, calls)
+    threads = threads or board.profile.threads
+    remote = runners(board)[0](bundle.root, evaluation.groups, precisions, threads, calls)
 
     values: Dict[str, float] = {}
     top1: Dict[str, Dict[str, float]] = {}
@@ -161,7 +179,8 @@ def board_parity(board: Board, bundle_path: Path, threads: Optional[int] = None,
     report = {"board": board.profile.name, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
-              "latency_us": latency, "latency_note": "emulated under qemu: not the board's speed" if emulated else "native",
+              "latency_us": latency, "latency_note": latency_note(board),
+              "board_latency_batches_us": {p: remote.info[p]["latency_us"] for p in precisions if "latency_us" in remote.info[p]},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
               "artifacts": {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
                             for p in precisions}}

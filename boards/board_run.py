@@ -28,7 +28,7 @@ from ..runtime.tune_run import INFO as TUNE_INFO
 from ..runtime.tune_run import PLAN as TUNE_PLAN
 from ..runtime.tune_run import TIMES as TUNE_TIMES
 from .emulator import emulate
-from .profile import BoardProfile
+from .profile import AnyProfile, BoardProfile, BrowserProfile
 from .workspace import RESULTS, local_workspace
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -203,9 +203,23 @@ def describe(board: Board) -> str:
     return proc.stdout.strip()
 
 
-def board_for(profile: BoardProfile) -> Board:
-    """The board a profile runs on here: emulated under qemu if the profile says how, else this host if it is of the
-    profile's architecture."""
+def describe_run(info: Dict[str, object]) -> str:
+    """Where a board run ran, from what the board said about itself (evaluate.py's where_it_ran, or the browser page's)."""
+    if "user_agent" in info:
+        return (f"{info['browser']} headless, onnxruntime-web {info['versions']['onnxruntime-web']} wasm, {info['threads']} "
+                f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False")
+    versions = info["versions"]
+    return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
+            f"paddle importable: {info['paddle_importable']}")
+
+
+def board_for(profile: AnyProfile) -> Board:
+    """The board a profile runs Python on here: emulated under qemu if the profile says how, else this host if it is of
+    the profile's architecture. A browser runs no Python: only board run and board parity take it."""
+    if isinstance(profile, BrowserProfile):
+        raise PaddleEdgeError(f"board {profile.name!r} is a browser: it runs the bundle with onnxruntime-web, not with Python",
+                              f"use `paddle-edge board parity {profile.name} BUNDLE` or `board run {profile.name} BUNDLE`; "
+                              "tune and deploy need a CPU board")
     if profile.emulation is not None:
         return emulate(profile)
     if profile.arch == platform.machine():

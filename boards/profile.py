@@ -10,13 +10,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
 PILLOW = "13.0.0"  # a profile's default: wheels for CPython 3.10-3.14 on aarch64 and x86-64 (older Pythons name their own)
 # Where a profile has actually run paddle-edge's runtime: what `paddle-edge boards` tells the user.
+BROWSER_DRIVERS = {"chromium": "chromium-driver"}  # browser package -> its WebDriver's package (Debian)
 VERIFIED = {"native": "has run natively (this host's tests)", "emulated": "has run emulated under qemu (board tests)",
             "never": "NEVER RUN anywhere: an untested description"}
 
@@ -95,6 +96,11 @@ class BoardProfile:
                                   f"compare it with {BUILTIN_DIR / 'rpi4.json'}") from exc
 
     @property
+    def threads(self) -> int:
+        """The thread count the runtime uses there unless told otherwise."""
+        return self.runtime.threads
+
+    @property
     def core_count(self) -> int:
         return sum(c.count for c in self.cores)
 
@@ -106,6 +112,39 @@ class BoardProfile:
                 f"{self.distro}, Python {self.python}\n{'':12} threads {self.runtime.threads}, onnxruntime {self.runtime.onnxruntime}, "
                 f"numpy {self.runtime.numpy}, Pillow {self.runtime.pillow}; export {', '.join(self.export_targets)}; {emulation}\n"
                 f"{'':12} {VERIFIED[self.verified]}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BrowserProfile:
+    """A browser as a board: which one runs the page (from Debian's packages, on this host) and how many wasm threads."""
+
+    name: str
+    title: str
+    browser: str  # the Debian package of the browser; its WebDriver comes from BROWSER_DRIVERS
+    threads: int
+    export_targets: Tuple[str, ...]
+    verified: str
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any], source: Path) -> "BrowserProfile":
+        try:
+            b = d["browser"]
+            if b["package"] not in BROWSER_DRIVERS or d["verified"] not in VERIFIED:
+                raise ValueError(f"browser {b['package']!r} / verified {d['verified']!r}: known browsers {', '.join(BROWSER_DRIVERS)}")
+            return cls(d["name"], d["title"], b["package"], int(b["threads"]), tuple(d["export_targets"]), d["verified"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PaddleEdgeError(f"browser profile {source} is missing or mistypes a field: {exc!r}",
+                                  f"compare it with {BUILTIN_DIR / 'browser.json'}") from exc
+
+    def describe(self) -> str:
+        from .browser.onnxruntime_web import VERSION
+
+        return (f"{self.name:12} {self.title}\n{'':12} headless {self.browser} ({BROWSER_DRIVERS[self.browser]}) on this host, "
+                f"onnxruntime-web {VERSION} wasm (SIMD), {self.threads} threads where the page is cross-origin isolated; "
+                f"export {', '.join(self.export_targets)}\n{'':12} {VERIFIED[self.verified]}")
+
+
+AnyProfile = Union[BoardProfile, BrowserProfile]
 
 
 def user_dir() -> Path:
@@ -130,10 +169,10 @@ def _json_files(folder: Path) -> List[Path]:
         return []
 
 
-def load_profiles() -> Dict[str, BoardProfile]:
+def load_profiles() -> Dict[str, AnyProfile]:
     """Built-in profiles, then the user's (which may replace a built-in one of the same name); unreadable ones are
     skipped with a warning."""
-    profiles: Dict[str, BoardProfile] = {}
+    profiles: Dict[str, AnyProfile] = {}
     for folder in (BUILTIN_DIR, user_dir()):
         for path in _json_files(folder):
             try:
@@ -143,12 +182,12 @@ def load_profiles() -> Dict[str, BoardProfile]:
             except OSError as exc:
                 _warn_unreadable(path, exc)
                 continue
-            profile = BoardProfile.from_dict(data, path)
+            profile = (BrowserProfile if isinstance(data, dict) and "browser" in data else BoardProfile).from_dict(data, path)
             profiles[profile.name] = profile
     return profiles
 
 
-def get_profile(name: str) -> BoardProfile:
+def get_profile(name: str) -> AnyProfile:
     """The profile called `name`, or an error listing the known ones."""
     profiles = load_profiles()
     if name not in profiles:

@@ -13,11 +13,9 @@ from paddle_edge.boards.report import run_dir
 from paddle_edge.boards.report.page import _flatten, make_report
 from paddle_edge.boards.report.summary import SCHEMA_FILE
 from paddle_edge.cli import main
-from paddle_edge.export.debian_rootfs import debian_tool
+from paddle_edge.boards.browser.chromium import headless_chromium
 
 CHARTS = {"per_class_accuracy", "confusion_matrices", "latency_vs_accuracy", "throughput_grid", "latency_distributions", "roofline"}
-CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                  "--disable-extensions", "--no-first-run", "--window-size=1200,900")
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +66,8 @@ def test_nested_settings_flatten_to_dotted_keys_and_lists_join():
 
 
 def test_the_page_renders_in_headless_chromium(report):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     page, _ = report
-    options = webdriver.ChromeOptions()
-    options.binary_location = debian_tool("chromium", "chromium")
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(debian_tool("chromedriver", "chromium-driver")), options=options)
-    try:
+    with headless_chromium() as driver:
         driver.get(page.resolve().as_uri())
         images = driver.execute_script("return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
         quantization = driver.execute_script(
@@ -88,8 +78,6 @@ def test_the_page_renders_in_headless_chromium(report):
         shot = Path(page.with_suffix(".png"))
         driver.save_screenshot(str(shot))
         title = driver.title
-    finally:
-        driver.quit()
     print(f"screenshot: {shot} ({shot.stat().st_size:,} bytes), page height {height} px, images {images}")
     assert title == "paddle-edge report: lenet"
     assert {alt for alt, *_ in images} == CHARTS

@@ -31,7 +31,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "resnet-bench": {"resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json"},
     "board-parity": {"board-parity-rpi4.json": "paddle-edge board parity rpi4 build/demo/bundle --json board-parity-rpi4.json",
                      "board-parity-rpi5-trixie.json":
-                         "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json"},
+                         "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json",
+                     "board-parity-browser.json": "paddle-edge board parity browser build/demo/bundle --json board-parity-browser.json"},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
              "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
@@ -277,8 +278,30 @@ def tune(files: Mapping[str, Json]) -> str:
     return "\n\n".join([table, *lines, _provenance(files)])
 
 
+def _board_where(b: Json) -> str:
+    """What ran the bundle on the board: the emulated board's Python and engines, or the browser and onnxruntime-web."""
+    info = b["board_info"]
+    if "user_agent" in info:
+        return (f"{b['board']}: {info['browser'].split(' built')[0]} headless, onnxruntime-web {info['versions']['onnxruntime-web']} "
+                f"wasm, {info['threads']} threads, cross-origin isolated: {'yes' if info['cross_origin_isolated'] else 'no'}")
+    return (f"{b['board']}: qemu {b['qemu_cpu']}, Python {info['python']}, onnxruntime {info['versions'].get('onnxruntime', '?')}, "
+            f"numpy {info['versions'].get('numpy', '?')}")
+
+
+def _board_latency(b: Json, batch: str) -> str:
+    """p50 fp32 / int8 at a batch size, labelled with what the timing is worth (emulated, or this host's browser)."""
+    if batch == "1":
+        found = " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))
+    elif all(batch in (b.get("board_latency_batches_us") or {}).get(p, {}) for p in ("fp32", "int8")):
+        found = " / ".join(_us(b["board_latency_batches_us"][p][batch]["p50"]) for p in ("fp32", "int8"))
+    else:
+        return "not measured"
+    return f"{found} ({'EMULATED' if b['emulated'] else 'this host, in the browser'})"
+
+
 def board_parity(files: Mapping[str, Json]) -> str:
-    """Each emulated board against this host: fp32 outputs, int8 against its exact semantics, top-1, emulated latency."""
+    """Each board (emulated, or the browser) against this host: fp32 outputs, int8 against its exact semantics, top-1,
+    latency labelled with what it is worth."""
     boards = list(files.values())
 
     def row(title: str, cell: Callable[[Json], str]) -> List[str]:
@@ -286,8 +309,7 @@ def board_parity(files: Mapping[str, Json]) -> str:
 
     v = lambda b, k: b["values"].get(k)  # noqa: E731
     rows = [
-        row("board", lambda b: f"{b['board']}: qemu {b['qemu_cpu']}, Python {b['board_info']['python']}, "
-                               f"onnxruntime {b['board_info']['versions'].get('onnxruntime', '?')}, numpy {b['board_info']['versions'].get('numpy', '?')}"),
+        row("board", _board_where),
         row("test images", lambda b: f"{b['samples']:,}"),
         row("fp32 top-1, board / x86-64", lambda b: f"{_pct(b['top1']['fp32']['board'])} / {_pct(b['top1']['fp32']['x86_64'])}"),
         row("fp32 argmax agreement with x86-64", lambda b: _pct(v(b, "fp32_argmax_agreement"))),
@@ -299,11 +321,12 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row(f"int8 kernels alone on the board: largest step from exact (limit {KERNEL_STEP_LIMIT})",
             lambda b: (f"{b['kernels']['max_steps']} ({b['kernels']['checked']} op{'' if b['kernels']['checked'] == 1 else 's'})"
                        if (b.get("kernels") or {}).get("checked") else "not measured")),
-        row("batch-1 p50 fp32 / int8, EMULATED", lambda b: " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))),
+        row("batch-1 p50 fp32 / int8", lambda b: _board_latency(b, "1")),
+        row("batch-64 p50 fp32 / int8", lambda b: _board_latency(b, "64")),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]
-    table = _table(["emulated board vs this host", *[b["board"] for b in boards]], rows)
+    table = _table(["board vs this host", *[b["board"] for b in boards]], rows)
     return f"{table}\n\n{_provenance(files)}"
 
 

