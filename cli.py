@@ -123,6 +123,9 @@ def _export(args: argparse.Namespace) -> None:
     from .source.model import resolve_model
 
     targets = args.target.split(",")
+    if "web" in targets:
+        _export_web(args, targets)
+        return
     if args.board:
         from .boards.profile import get_profile
 
@@ -134,6 +137,42 @@ def _export(args: argparse.Namespace) -> None:
     for name, art in result.manifest.artifacts.items():
         print(f"{name:24} {art.bytes:>10,} B  {art.path}")
     print(f"bundle: {result.directory}  archive: {result.archive}")
+
+
+def _export_web(args: argparse.Namespace, targets: List[str]) -> None:
+    from .boards.browser.site import write_site
+
+    if targets != ["web"] or args.board or args.int8:
+        raise PaddleEdgeError("--target web makes a page from a bundle, on its own",
+                              f"export the bundle first, then: paddle-edge export BUNDLE --target web --out {args.out}")
+    site = write_site(args.model_dir, args.out)
+    print(f"site: {site}  (serve it: paddle-edge serve {site})")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from .boards.browser.page_use import use_page
+    from .boards.browser.server import serve
+
+    if not (args.site / "site.json").is_file():
+        raise PaddleEdgeError(f"{args.site} is not a page paddle-edge wrote (no site.json)", "paddle-edge export BUNDLE --target web --out DIR")
+    if args.screenshot:
+        used = use_page(args.site, screenshot=args.screenshot)
+        outside = [url for url in used.requests if not url.startswith(used.base_url)]
+        for precision, answer in used.answers.items():
+            print(f"{precision}: drew a 7, the page says {answer} ({max(used.probabilities[precision]):.3f}), {used.latency[precision]}")
+        print(f"requests: {len(used.requests)}, outside this server: {len(outside)}\nscreenshot: {args.screenshot}")
+        if outside:
+            raise PaddleEdgeError(f"the page fetched from outside its server: {outside}", "the site must be self-contained")
+        return
+    import time
+
+    with serve(args.site, args.port) as url:
+        print(f"serving {args.site} at {url} (cross-origin isolated: wasm threads on); Ctrl-C stops", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -233,7 +272,7 @@ def _bench(args: argparse.Namespace) -> None:
 
 def _tune(args: argparse.Namespace) -> None:
     from .boards.board_run import HostBoard, board_for
-    from .boards.profile import get_profile
+    from .boards.profile import cpu_board, get_profile
     from .boards.tune import KEEP, TUNED_BACKENDS, tune
 
     if args.host:
@@ -241,7 +280,7 @@ def _tune(args: argparse.Namespace) -> None:
 
         if not args.board:
             raise PaddleEdgeError("`tune --host` needs the board's profile", "add --board NAME (the one you deployed with)")
-        board: Board = SshBoard(get_profile(args.board), _ssh_target(args))
+        board: Board = SshBoard(cpu_board(get_profile(args.board)), _ssh_target(args))
     else:
         board = board_for(get_profile(args.board)) if args.board else HostBoard(get_profile("x86-64"))
     report = tune(board, args.bundle, names=args.backends.split(",") if args.backends else TUNED_BACKENDS,
@@ -325,9 +364,9 @@ def _ssh_target(args: argparse.Namespace) -> "SshTarget":
 
 def _deploy(args: argparse.Namespace) -> None:
     from .boards.deploy import deploy
-    from .boards.profile import get_profile
+    from .boards.profile import cpu_board, get_profile
 
-    report = deploy(args.bundle, get_profile(args.board), _ssh_target(args), limit=args.limit, threads=args.threads)
+    report = deploy(args.bundle, cpu_board(get_profile(args.board)), _ssh_target(args), limit=args.limit, threads=args.threads)
     print(report.render())
     print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}.deploy.json'))}")
     if not report.ok:
@@ -441,7 +480,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", type=Path)
     p.add_argument("--int8", type=Path, help="the int8 model directory written by `compress`")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86")
+    p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86; or web alone, from a bundle: "
+                   "a static page to try its classifier in a browser")
     p.add_argument("--board", help="export what this board profile needs (its export targets), e.g. rpi4 -> onnx,lite-arm")
     p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")
     p.add_argument("--preprocess", type=Path, help="the model's pre- and post-processing as a PaddleOCR-style inference.yml "
@@ -539,6 +579,12 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("report", _report, "one self-contained HTML page (and its JSON) from a run directory's parity, predictions and bench")
     p.add_argument("run_dir", type=Path, help="holds parity.json, predictions.npz and bench.json (what `paddle-edge demo` writes)")
+
+    p = add("serve", _serve, "serve a page written by `export BUNDLE --target web` on localhost, with the headers wasm threads need")
+    p.add_argument("site", type=Path)
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--screenshot", type=Path, help="instead of serving: open the page in headless Chromium, draw a 7, "
+                   "print the answers, save a screenshot")
 
     add("boards", _boards, "list the board profiles")
 

@@ -54,7 +54,8 @@ class BoardParityReport(CheckedReport):
 
     def render(self) -> str:
         d = self.data
-        where = f"emulated: qemu -cpu {d['qemu_cpu']}" if d["emulated"] else "native"
+        where = (f"emulated: qemu -cpu {d['qemu_cpu']}" if d["emulated"] else "a browser on this host" if "user_agent" in d["board_info"]
+                 else "native")
         rows = [("board", f"{d['board']} ({where}; {describe_run(d['board_info'])})"), ("samples", str(d["samples"]))]
         rows.append(("x86-64 host", d["host_cpu"]["label"]))
         for precision, scores in d["scores"].items():
@@ -176,7 +177,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
     emulated = board.emulated
-    report = {"board": board.profile.name, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
+    report = {"board": board.profile.name, "model": manifest.model, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
               "latency_us": latency, "latency_note": latency_note(board),

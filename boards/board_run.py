@@ -28,7 +28,7 @@ from ..runtime.tune_run import INFO as TUNE_INFO
 from ..runtime.tune_run import PLAN as TUNE_PLAN
 from ..runtime.tune_run import TIMES as TUNE_TIMES
 from .emulator import emulate
-from .profile import AnyProfile, BoardProfile, BrowserProfile
+from .profile import AnyProfile, BoardProfile, cpu_board
 from .workspace import RESULTS, local_workspace
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -216,10 +216,7 @@ def describe_run(info: Dict[str, object]) -> str:
 def board_for(profile: AnyProfile) -> Board:
     """The board a profile runs Python on here: emulated under qemu if the profile says how, else this host if it is of
     the profile's architecture. A browser runs no Python: only board run and board parity take it."""
-    if isinstance(profile, BrowserProfile):
-        raise PaddleEdgeError(f"board {profile.name!r} is a browser: it runs the bundle with onnxruntime-web, not with Python",
-                              f"use `paddle-edge board parity {profile.name} BUNDLE` or `board run {profile.name} BUNDLE`; "
-                              "tune and deploy need a CPU board")
+    profile = cpu_board(profile)
     if profile.emulation is not None:
         return emulate(profile)
     if profile.arch == platform.machine():

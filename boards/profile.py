@@ -147,6 +147,15 @@ class BrowserProfile:
 AnyProfile = Union[BoardProfile, BrowserProfile]
 
 
+def cpu_board(profile: AnyProfile) -> BoardProfile:
+    """The profile, if it is a board that runs Python; a browser is refused by name (it runs only board run and parity)."""
+    if isinstance(profile, BrowserProfile):
+        raise PaddleEdgeError(f"board {profile.name!r} is a browser: it runs the bundle with onnxruntime-web, not with Python",
+                              f"use `paddle-edge board parity {profile.name} BUNDLE` or `board run {profile.name} BUNDLE`; "
+                              "tune and deploy need a CPU board")
+    return profile
+
+
 def user_dir() -> Path:
     """Where the user's own profiles are read from."""
     return Path(os.environ.get("PADDLE_EDGE_BOARDS") or Path.home() / ".config" / "paddle-edge" / "boards")

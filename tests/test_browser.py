@@ -2,6 +2,7 @@
 the checks the emulated boards pass (boards/board_parity.py)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -12,9 +13,9 @@ from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.browser.board import BrowserBoard, open_page
 from paddle_edge.boards.browser.chromium import BrowserError, call_async
-from paddle_edge.boards.browser.onnxruntime_web import FILES, onnxruntime_web
+from paddle_edge.boards.browser.onnxruntime_web import onnxruntime_web
 from paddle_edge.boards.browser.server import serve
-from paddle_edge.boards.profile import get_profile
+from paddle_edge.boards.profile import cpu_board, get_profile
 from paddle_edge.cli import main
 from paddle_edge.runtime.errors import PaddleEdgeError
 
@@ -53,20 +54,56 @@ def test_board_run_in_the_browser_from_the_command_line(lenet_bundle, capsys):
 def test_the_browser_is_listed_and_refused_where_python_is_needed(capsys):
     main(["boards"])
     assert "onnxruntime-web 1.31.1 wasm" in capsys.readouterr().out
-    with pytest.raises(PaddleEdgeError, match="is a browser(.|\n)*board parity browser BUNDLE"):
-        board_for(get_profile("browser"))
+    for refuses in (board_for, cpu_board):  # what board emulate, tune and deploy go through
+        with pytest.raises(PaddleEdgeError, match="is a browser(.|\n)*board parity browser BUNDLE"):
+            refuses(get_profile("browser"))
 
 
-def test_a_page_whose_wasm_is_broken_fails_with_the_reason_not_a_hang(tmp_path, monkeypatch, lenet_bundle):
-    cache = tmp_path / "cache"
-    broken = cache / "npm" / onnxruntime_web().name
+def test_a_page_whose_wasm_is_broken_fails_with_the_reason_not_a_hang(tmp_path, monkeypatch):
+    from paddle_edge.boards.browser import board
+
+    broken = tmp_path / "ort"
     shutil.copytree(onnxruntime_web(), broken)
-    (broken / FILES[2]).write_bytes(b"\0asm not really")
+    (broken / "ort-wasm-simd-threaded.wasm").write_bytes(b"\0asm not really")
+    monkeypatch.setattr(board, "onnxruntime_web", lambda: broken)
+    with pytest.raises(BrowserError, match=r"did not start in the page: .*(wasm|WebAssembly)(.|\n)*fix: check the files in"):
+        with open_page(1):
+            pass
+
+
+def test_a_damaged_onnxruntime_web_in_the_cache_is_named(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    damaged = cache / "npm" / onnxruntime_web().name
+    shutil.copytree(onnxruntime_web(), damaged)
+    (damaged / "ort.wasm.min.mjs").write_text("export {};")
     monkeypatch.setenv("PADDLE_EDGE_CACHE", str(cache))
-    with open_page(1) as page:
-        model = page.model("m.onnx", lenet_bundle.directory / "model.fp32.onnx")
-        with pytest.raises(BrowserError, match="onnxruntime-web failed on the test model: .*(wasm|WebAssembly)"):
-            page.run(model, [{"image": np.zeros((1, 1, 28, 28), np.float32)}], 0, "the test model")
+    with pytest.raises(PaddleEdgeError, match=r"ort.wasm.min.mjs is not the file of onnxruntime-web@1.31.1(.|\n)*fix: delete .* run again"):
+        onnxruntime_web()
+
+
+def test_a_page_that_is_not_cross_origin_isolated_cannot_claim_threads(monkeypatch):
+    from paddle_edge.boards.browser import server
+
+    monkeypatch.setattr(server, "ISOLATION_HEADERS", {"Cache-Control": "no-store"})
+    with pytest.raises(BrowserError, match=r"the page runs 1 wasm thread\(s\), not 2 \(cross-origin isolated: False\)"):
+        with open_page(2):
+            pass
+
+
+def test_missing_browser_tools_say_how_to_install_them(monkeypatch, tmp_path):
+    import sys
+
+    from paddle_edge.boards.browser.chromium import headless_chromium
+
+    monkeypatch.setitem(sys.modules, "selenium", None)
+    with pytest.raises(BrowserError, match=r"needs selenium(.|\n)*fix: pip install 'paddle-edge\[browser\]'"):
+        with headless_chromium():
+            pass
+    monkeypatch.undo()
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium, and no apt-get to install it with
+    with pytest.raises(BrowserError, match=r"chromium \(Debian package chromium\) is not installed(.|\n)*apt-get install -y chromium"):
+        with headless_chromium():
+            pass
 
 
 def test_the_page_server_takes_results_only_as_plain_names(tmp_path):
@@ -91,3 +128,90 @@ def test_the_page_describes_itself(browser):
         said = call_async(page.driver, "info", None, 30, "describing itself")
     assert said["threads"] == 1 and said["cross_origin_isolated"] is True
     assert json.loads(json.dumps(said)) == said
+
+
+def _pngs(folder, sizes):
+    """Seeded random PNGs of the given (height, width, mode): the page must decode and preprocess them as the runtime does."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    folder.mkdir()
+    paths = []
+    for i, (h, w, mode) in enumerate(sizes):
+        pixels = rng.integers(0, 256, (h, w, len(mode)), dtype=np.uint8)
+        if mode == "RGBA":
+            pixels[..., 3] = 255
+        path = folder / f"{i}.png"
+        Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(path)
+        paths.append(path)
+    return paths
+
+
+PREPROCESSING = {  # the runtime's resize modes as PaddleOCR's and MNIST's bundles state them
+    "mnist": {"scale": 1 / 127.5, "offset": -1.0, "image": {"color": "L", "invert_light_background": True,
+                                                             "resize": {"mode": "stretch", "height": 28, "width": 28}}},
+    "rec": {"scale": [1 / 127.5] * 3, "offset": [-1.0] * 3, "image": {"color": "BGR", "resize": {"mode": "pad_right", "height": 48, "width": 320}}},
+    "rec-grow": {"scale": 1 / 127.5, "offset": -1.0, "image": {"color": "RGB", "resize": {"mode": "pad_right", "height": 48, "width": 320, "grow": True}}},
+    "det": {"scale": [1 / 58.395, 1 / 57.12, 1 / 57.375], "offset": [-123.675 / 58.395, -116.28 / 57.12, -103.53 / 57.375],
+            "image": {"color": "BGR", "resize": {"mode": "limit_side", "side": 736, "limit": "min", "multiple": 32}}},
+}
+
+
+def test_the_page_preprocesses_images_exactly_as_the_runtime(tmp_path):
+    from paddle_edge.runtime.manifest import Preprocess
+    from paddle_edge.runtime.preprocess import images_to_batch
+
+    images = _pngs(tmp_path / "png", [(28, 28, "L"), (100, 73, "L"), (45, 300, "RGB"), (13, 900, "RGB"), (300, 200, "RGBA"), (1, 1, "RGB")])
+    with open_page(1) as page:
+        for name, given in PREPROCESSING.items():
+            pre = Preprocess.from_dict(given)
+            got = page.prepare(images, dataclasses.asdict(pre))
+            for image, tensor in zip(images, got):
+                want = images_to_batch([image], pre)
+                assert tensor.shape == want.shape and np.array_equal(tensor, want), (name, image.name)
+
+
+def test_the_page_a_person_uses(lenet_bundle, tmp_path):
+    from PIL import Image
+
+    from paddle_edge import runtime
+    from paddle_edge.boards.browser.page_use import use_page
+    from paddle_edge.boards.browser.site import write_site
+
+    site = write_site(lenet_bundle.directory, tmp_path / "site")
+    used = use_page(site, screenshot=tmp_path / "page.png")
+    print(f"screenshot: {tmp_path / 'page.png'}; answers {used.answers}; {used.latency}")
+    assert used.requests and all(url.startswith(used.base_url) for url in used.requests)  # nothing from outside
+    assert (tmp_path / "page.png").stat().st_size > 20_000
+    pad = tmp_path / "pad.png"
+    pad.write_bytes(used.pad_png)
+    assert Image.open(pad).size == (280, 280)
+    for precision in ("fp32", "int8"):  # what the page answered is what the runtime answers for the same drawing
+        predictor = runtime.open(lenet_bundle.directory, backend="onnxruntime", precision=precision)
+        (label, confidence), = predictor.classify([pad])
+        assert used.answers[precision] == label and abs(max(used.probabilities[precision]) - confidence) < 1e-3, precision
+        assert abs(sum(used.probabilities[precision]) - 1) < 1e-4 and "ms in this browser" in used.latency[precision]
+
+
+def test_a_dropped_file_that_is_not_an_image_is_named(lenet_bundle, tmp_path):
+    from paddle_edge.boards.browser.chromium import headless_chromium, wait_for
+    from paddle_edge.boards.browser.site import write_site
+
+    site = write_site(lenet_bundle.directory, tmp_path / "site")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a digit")
+    with serve(site) as url, headless_chromium() as driver:
+        driver.get(f"{url}index.html")
+        wait_for(driver, "document.body.dataset.ready === 'true'", 60, "load the models")
+        driver.find_element("id", "file").send_keys(str(notes))
+        wait_for(driver, "document.getElementById('error').textContent", 30, "show the error")
+        error = driver.execute_script("return document.getElementById('error').textContent")
+    assert "notes.txt is not an image file" in error
+
+
+def test_web_export_refuses_what_it_cannot_show(lenet_bundle, tmp_path, capsys):
+    for targets, out, said in (("web,onnx", "x", "web makes a page from a bundle, on its own"), ("web", "y", "no manifest.json at")):
+        source = lenet_bundle.directory if out == "x" else tmp_path
+        with pytest.raises(SystemExit) as exc:
+            main(["export", str(source), "--target", targets, "--out", str(tmp_path / out)])
+        assert exc.value.code == 2 and said in capsys.readouterr().err and not (tmp_path / out).exists()

@@ -17,9 +17,10 @@ import numpy as np
 
 from ... import runtime
 from ...runtime.cpu import cpu_info
+from ...runtime.errors import PaddleEdgeError
 from ..board_run import BoardRun
 from ..profile import BrowserProfile
-from .chromium import call_async, chromium_version, headless_chromium, wait_for
+from .chromium import BrowserError, call_async, chromium_version, headless_chromium, load, wait_for
 from .onnxruntime_web import VERSION, onnxruntime_web
 from .server import RESULTS, serve
 
@@ -27,6 +28,17 @@ PAGE = Path(__file__).parent / "page"
 READY_SECONDS = 60.0
 RUN_SECONDS = 1800.0
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
+CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
+
+
+def probe_model() -> bytes:
+    """The smallest model (one Identity on a float32 [1]): running it makes the page load and start the wasm."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "probe", [x], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
 
 
 @dataclasses.dataclass
@@ -36,6 +48,7 @@ class _Page:
     site: Path
     driver: Any
     written: int = 0
+    runs: int = 0
 
     def model(self, name: str, source: Path) -> str:
         """Serve the model file `source` as models/`name`; its URL relative to the page."""
@@ -58,15 +71,35 @@ class _Page:
         """Each group through `model` once (outputs per group, per model output), then `calls` timed calls per batch size
         of `batches` (the first group's first samples; sizes it does not have are skipped); also the seconds the page
         took to load the model."""
-        tag = f"r{self.written}"
-        runs = [{"inputs": self.inputs(feeds), "out": f"{tag}.g{i}"} for i, feeds in enumerate(groups)]
+        self.runs += 1
+        runs, owners = [], []
+        for i, feeds in enumerate(groups):
+            rows = len(next(iter(feeds.values())))
+            parts = [feeds] if rows <= CHUNK else [{k: v[s:s + CHUNK] for k, v in feeds.items()} for s in range(0, rows, CHUNK)]
+            runs += [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"} for j, part in enumerate(parts)]
+            owners += [i] * len(parts)
         size = len(next(iter(groups[0].values())))
         timed = [b for b in batches if b <= size] if calls else []
         timing = [{"inputs": self.inputs({k: np.ascontiguousarray(v[:b]) for k, v in groups[0].items()}), "calls": calls} for b in timed]
         answer = call_async(self.driver, "run", {"model": model, "runs": runs, "time": timing}, RUN_SECONDS, what)
-        outputs = [[self._result(spec) for spec in group] for group in answer["outputs"]]
+        chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
+        for i, specs in zip(owners, answer["outputs"]):
+            chunks[i].append([self._result(spec) for spec in specs])
+        outputs = [[np.concatenate(parts) for parts in zip(*found)] for found in chunks]
         seconds = {b: np.asarray(found, dtype=np.float64) for b, found in zip(timed, answer["seconds"])}
         return outputs, seconds, answer["load_ms"] / 1000
+
+    def prepare(self, images: Sequence[Path], preprocess: Dict[str, Any]) -> List[np.ndarray]:
+        """Each image file decoded and preprocessed by the page's JavaScript (page/preprocess.js) from the manifest's
+        `preprocess`: the 1 x C x H x W tensors it would feed the model."""
+        self.written += 1
+        names = []
+        for i, image in enumerate(images):
+            name = f"{self.written}.{i}{Path(image).suffix.lower()}"
+            (self.site / "inputs" / name).symlink_to(Path(image).resolve())
+            names.append(f"inputs/{name}")
+        job = {"images": names, "pre": preprocess, "out": f"p{self.written}"}
+        return [self._result(spec) for spec in call_async(self.driver, "prepare", job, RUN_SECONDS, f"preprocessing {len(names)} images")]
 
     def _result(self, spec: Dict[str, Any]) -> np.ndarray:
         path = self.site / RESULTS / spec["name"]
@@ -74,20 +107,32 @@ class _Page:
 
 
 @contextlib.contextmanager
-def open_page(threads: int) -> Iterator[_Page]:
-    """The harness page served from a fresh folder and loaded in a fresh headless Chromium with `threads` wasm threads."""
+def open_page(threads: int, browser: str = "chromium") -> Iterator[_Page]:
+    """The harness page served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads,
+    once its wasm runs (and, for more than one thread, once the page is cross-origin isolated)."""
     ort = onnxruntime_web()
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
         site = Path(tmp)
         shutil.copyfile(PAGE / "harness.html", site / "index.html")
-        shutil.copyfile(PAGE / "harness.js", site / "harness.js")
+        for script in ("harness.js", "preprocess.js"):
+            shutil.copyfile(PAGE / script, site / script)
         (site / "ort").symlink_to(ort)
         (site / "models").mkdir()
         (site / "inputs").mkdir()
-        with serve(site) as url, headless_chromium() as driver:
-            driver.get(f"{url}index.html?threads={threads}")
-            wait_for(driver, "window.paddleEdgeReady", READY_SECONDS, f"load onnxruntime-web {VERSION} from {ort}")
-            yield _Page(site, driver)
+        (site / "probe.onnx").write_bytes(probe_model())
+        with serve(site) as url, headless_chromium(browser) as driver:
+            load(driver, f"{url}index.html?threads={threads}")
+            wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS, f"load onnxruntime-web {VERSION} from {ort}")
+            failed = driver.execute_script("return window.paddleEdgeFailed || ''")
+            if failed:
+                raise BrowserError(f"onnxruntime-web {VERSION} did not start in the page: {failed}",
+                                   f"check the files in {ort} (delete the folder to fetch them again)")
+            page = _Page(site, driver)
+            said = call_async(driver, "info", None, READY_SECONDS, "describing itself")
+            if said["threads"] != threads:
+                raise BrowserError(f"the page runs {said['threads']} wasm thread(s), not {threads} (cross-origin isolated: "
+                                   f"{said['cross_origin_isolated']})", "wasm threads need the COOP/COEP headers of boards/browser/server.py")
+            yield page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,12 +145,12 @@ class BrowserBoard:
 
     def describe(self) -> str:
         """What the page reports about the browser and onnxruntime-web (`paddle-edge board emulate browser`)."""
-        with open_page(self.profile.threads) as page:
+        with open_page(self.profile.threads, self.profile.browser) as page:
             return json.dumps(self._where(page))
 
     def _where(self, page: _Page) -> Dict[str, Any]:
         said = call_async(page.driver, "info", None, 30, "describing itself")
-        return {**said, "browser": chromium_version(), "cpu": cpu_info(), "backend": "onnxruntime-web",
+        return {**said, "browser": chromium_version(self.profile.browser), "cpu": cpu_info(), "backend": "onnxruntime-web",
                 "versions": {"onnxruntime-web": said["onnxruntime_web"]}, "paddle_importable": False}
 
     def run_bundle(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
@@ -113,15 +158,17 @@ class BrowserBoard:
         """Each precision's ONNX file (the one made for any CPU) over the groups in the page, and `calls` calls timed at each
         of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each in `info`)."""
         loaded = runtime.load_bundle(Path(bundle))
+        if not groups or not all(len(next(iter(g.values()), ())) for g in groups):
+            raise PaddleEdgeError("no inputs to run in the browser (an empty group)", "pass data with at least one sample")
         outputs, seconds, info = {}, {}, {}
-        with open_page(threads) as page:
+        with open_page(threads, self.profile.browser) as page:
             where = self._where(page)
             for precision in precisions:
                 name, art = loaded.manifest.pick("onnx", precision)
                 model = page.model(f"{precision}.onnx", loaded.root / art.path)
-                outputs[precision], timed, load = page.run(model, groups, calls, f"the {precision} artifact {name}", LATENCY_BATCHES)
-                seconds[precision] = timed[1]
-                info[precision] = {**where, "artifact": name, "precision": precision, "threads": threads, "load_seconds": load,
+                outputs[precision], timed, loaded_in = page.run(model, groups, calls, f"the {precision} artifact {name}", LATENCY_BATCHES)
+                seconds[precision] = timed.get(1, np.zeros(0))
+                info[precision] = {**where, "artifact": name, "precision": precision, "threads": threads, "load_seconds": loaded_in,
                                    "latency_us": {str(b): {"p50": float(np.median(t) * 1e6), "p90": float(np.percentile(t, 90) * 1e6)}
                                                   for b, t in timed.items()}}
         return BoardRun(self.profile.name, outputs, seconds, info)
@@ -133,7 +180,7 @@ class BrowserBoard:
         for i, (name, _) in enumerate(entries):
             by_model.setdefault(name, []).append(i)
         found: Dict[int, np.ndarray] = {}
-        with open_page(threads) as page:
+        with open_page(threads, self.profile.browser) as page:
             for name, model in models.items():
                 (page.site / "models" / name).write_bytes(model)
             for name, indices in by_model.items():

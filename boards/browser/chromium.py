@@ -1,5 +1,5 @@
 """Headless Chromium from Debian's packages (chromium, chromium-driver), driven with selenium; every wait has a timeout
-that names what it waited for."""
+that names what it waited for, and a crashed tab is an error that says so."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 from ...export.debian_rootfs import debian_tool
 from ...runtime.errors import PaddleEdgeError
+from ..profile import BROWSER_DRIVERS
 
 # As root in a container Chromium needs --no-sandbox; no GPU here, and nothing in the background may reach the network.
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -18,14 +19,19 @@ class BrowserError(PaddleEdgeError):
     """The browser could not start, load the page, or finish what the page was asked to do."""
 
 
-def chromium_version() -> str:
+PAGE_LOAD_SECONDS = 60
+
+
+def chromium_version(package: str = "chromium") -> str:
     """What `chromium --version` says (installing Debian's package first if it is missing)."""
-    return subprocess.run([debian_tool("chromium", "chromium", BrowserError), "--version"], capture_output=True, text=True).stdout.strip()
+    proc = subprocess.run([debian_tool("chromium", package, BrowserError), "--version"], capture_output=True, text=True, timeout=60)
+    return proc.stdout.strip()
 
 
 @contextlib.contextmanager
-def headless_chromium() -> Iterator[Any]:
-    """A selenium WebDriver on a fresh headless Chromium, quit on leaving."""
+def headless_chromium(package: str = "chromium") -> Iterator[Any]:
+    """A selenium WebDriver on a fresh headless Chromium (Debian package `package`, with its WebDriver's package), quit
+    on leaving."""
     try:
         from selenium import webdriver
         from selenium.common.exceptions import WebDriverException
@@ -33,19 +39,31 @@ def headless_chromium() -> Iterator[Any]:
     except ImportError as exc:
         raise BrowserError(f"the browser board needs selenium ({exc})", "pip install 'paddle-edge[browser]'") from exc
     options = webdriver.ChromeOptions()
-    options.binary_location = debian_tool("chromium", "chromium", BrowserError)
+    options.binary_location = debian_tool("chromium", package, BrowserError)
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
-        driver = webdriver.Chrome(service=Service(debian_tool("chromedriver", "chromium-driver", BrowserError)), options=options)
+        driver = webdriver.Chrome(service=Service(debian_tool("chromedriver", BROWSER_DRIVERS[package], BrowserError)), options=options)
     except WebDriverException as exc:
         raise BrowserError(f"headless Chromium did not start: {exc.msg}",
                            "check `chromium --headless=new --no-sandbox --dump-dom about:blank` works on this host") from exc
+    driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
     try:
         yield driver
     finally:
         driver.quit()
+
+
+def load(driver: Any, url: str) -> None:
+    """Open `url` in the tab; a page that does not load in PAGE_LOAD_SECONDS is an error naming it."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.get(url)
+    except WebDriverException as exc:
+        raise BrowserError(f"Chromium could not load {url} in {PAGE_LOAD_SECONDS} s: {exc.msg}",
+                           "check nothing else holds the port and the page's files are there") from exc
 
 
 def console_errors(driver: Any) -> str:
@@ -67,8 +85,9 @@ def wait_for(driver: Any, expression: str, seconds: float, what: str) -> None:
 
 
 def call_async(driver: Any, function: str, argument: Any, seconds: float, what: str) -> Any:
-    """Await window.paddleEdge.`function`(argument) in the page; its exception, or a timeout, is an error naming `what`."""
-    from selenium.common.exceptions import TimeoutException
+    """Await window.paddleEdge.`function`(argument) in the page; its exception, a timeout or a crashed tab is an error
+    naming `what`."""
+    from selenium.common.exceptions import TimeoutException, WebDriverException
 
     driver.set_script_timeout(seconds)
     script = (f"const done = arguments[arguments.length - 1]; Promise.resolve(arguments[0]).then(a => window.paddleEdge.{function}(a))"
@@ -77,7 +96,10 @@ def call_async(driver: Any, function: str, argument: Any, seconds: float, what: 
         answer = driver.execute_async_script(script, argument)
     except TimeoutException as exc:
         raise BrowserError(f"the page did not finish {what} within {seconds:g} s", "run fewer samples (--limit), or a smaller model") from exc
+    except WebDriverException as exc:
+        raise BrowserError(f"the browser tab failed during {what}: {exc.msg}",
+                           "a tab that crashed mid-run most likely ran out of memory (wasm32 has 4 GiB): run fewer or smaller inputs") from exc
     if "error" in answer:
         raise BrowserError(f"onnxruntime-web failed on {what}: {answer['error']}",
-                           "an op or type the web runtime lacks is named above; run the bundle on a CPU board instead")
+                           "if it names an op or a type the web runtime lacks, run the bundle on a CPU board (board parity rpi4)")
     return answer["ok"]

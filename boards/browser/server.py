@@ -30,7 +30,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def do_PUT(self) -> None:  # noqa: N802 (the http.server protocol's name)
-        size = int(self.headers.get("Content-Length") or -1)
+        length = self.headers.get("Content-Length") or ""
+        size = int(length) if length.isdigit() else -1
         if not RESULT_NAME.match(self.path) or not 0 <= size <= MAX_PUT_BYTES:
             self.send_error(403, "PUT only a plain file name under /results/, with a Content-Length")
             return

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...runtime.errors import PaddleEdgeError
 from ..bench.runner import best_by_precision
+from ..board_parity import ANSWER_KEYS
 from ..quant_debug.report import KERNEL_STEP_LIMIT
 
 FIGURES = Path(__file__).resolve().parent / "figures"
@@ -33,6 +34,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json",
                      "board-parity-browser.json": "paddle-edge board parity browser build/demo/bundle --json board-parity-browser.json"},
+    "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{name} --data "
+                    f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json" for name in ("cls", "rec", "det")},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
              "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
@@ -330,6 +333,23 @@ def board_parity(files: Mapping[str, Json]) -> str:
     return f"{table}\n\n{_provenance(files)}"
 
 
+def browser_ocr(files: Mapping[str, Json]) -> str:
+    """The PaddleOCR bundles in the browser: the task metric there and on this host, int8 against its exact semantics,
+    fp32 SQNR against this host, each int8 kernel alone in the page, and the page's latency."""
+    rows = []
+    for b in files.values():
+        metric, name = OCR_METRICS[b["task"]]
+        s, v = b["scores"], b["values"]
+        answers = {k: x for k, x in v.items() if k.startswith("int8_vs_exact_") and k.endswith(ANSWER_KEYS)}
+        rows.append([b["model"], f"{b['samples']:,}", name, f"{_pct(s['fp32']['board'][metric])} / {_pct(s['fp32']['x86_64'][metric])}",
+                     f"{_pct(s['int8']['board'][metric])} / {_pct(s['int8']['exact'][metric])}", f"{v['fp32_sqnr_db']:.1f} dB",
+                     ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
+                     _board_latency(b, "1"), f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+    table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
+                    "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8", "checks"], rows)
+    return f"{table}\n\n{_provenance(files)}"
+
+
 def ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR models on rendered data: each artifact's task metric, its drop against float, and how its outputs
     and answers compare with the float model's (int8: also with the int8 model's exact semantics)."""
@@ -376,7 +396,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
-    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity,
+    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "browser-ocr": browser_ocr,
     "robustness": robustness, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune}
 
 

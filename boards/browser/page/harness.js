@@ -2,8 +2,12 @@
 // outputs back under results/, and times batch-1 calls with performance.now(). Driven from Python (boards/browser/board.py)
 // through window.paddleEdge; the thread count comes from the page's ?threads= (onnxruntime-web reads it once).
 import * as ort from './ort/ort.wasm.min.mjs';
+import { decode, preprocess } from './preprocess.js';
 
-const TYPED = { float32: Float32Array, int8: Int8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array };
+const TYPED = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bool: Uint8Array, int8: Int8Array, uint8: Uint8Array,
+  int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+};
 const params = new URLSearchParams(location.search);
 ort.env.wasm.numThreads = Number(params.get('threads') || 1);
 ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
@@ -32,6 +36,7 @@ async function feeds(specs) {
 }
 
 async function put(name, tensor) {
+  if (!(tensor.type in TYPED)) throw new Error(`output ${name} is of type ${tensor.type}, which the board cannot bring back`);
   const data = tensor.data;
   const response = await fetch(`results/${name}`, { method: 'PUT', body: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
   if (!response.ok) throw new Error(`PUT results/${name}: HTTP ${response.status}`);
@@ -64,6 +69,18 @@ async function run(job) {
   return { load_ms: loadMs, outputs, seconds };
 }
 
+// job: {images: [url], pre: the manifest's preprocess, out}; each image decoded and preprocessed in the page, PUT back
+async function prepare(job) {
+  const found = [];
+  for (const [i, url] of job.images.entries()) {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+    const { data, dims } = preprocess(await decode(await response.blob()), job.pre);
+    found.push(await put(`${job.out}.i${i}.bin`, new ort.Tensor('float32', data, dims)));
+  }
+  return found;
+}
+
 async function info() {
   return {
     user_agent: navigator.userAgent, cross_origin_isolated: self.crossOriginIsolated,
@@ -72,6 +89,15 @@ async function info() {
   };
 }
 
-window.paddleEdge = { run, info };
-document.getElementById('status').textContent = 'ready';
-window.paddleEdgeReady = true;
+window.paddleEdge = { run, prepare, info };
+// Ready only once the wasm runs: a probe model (one Identity) makes onnxruntime-web load and start it, settling the
+// thread count it really uses (one, with a warning, where the page is not cross-origin isolated).
+try {
+  const probe = await session('probe.onnx');
+  await probe.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) });
+  document.getElementById('status').textContent = 'ready';
+  window.paddleEdgeReady = true;
+} catch (e) {
+  window.paddleEdgeFailed = String(e && e.message || e);
+  document.getElementById('status').textContent = `failed: ${window.paddleEdgeFailed}`;
+}

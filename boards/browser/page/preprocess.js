@@ -1,0 +1,125 @@
+// The runtime's image preprocessing (runtime/preprocess.py) in JavaScript, from the manifest's "preprocess": colour
+// conversion as Pillow does it (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), Pillow's bilinear resample in its 8-bit
+// fixed point (Resample.c: 22 fraction bits, horizontal pass first), BGR order, dark-on-light inversion, x * scale + offset
+// in float32, and padding on the right. Exact to the Python runtime on the same decoded opaque pixels.
+
+const PRECISION_BITS = 22;
+const ONE = 2 ** PRECISION_BITS;
+
+function targetSize(height, width, r) {
+  if (r.mode === 'stretch') return [r.height, r.width];
+  if (r.mode === 'pad_right') {
+    const wide = Math.ceil(r.height * width / height);
+    return [r.height, Math.max(1, r.grow ? wide : Math.min(wide, r.width))];
+  }
+  const short = Math.min(height, width), long = Math.max(height, width);
+  const ratio = r.limit === 'min' ? (short < r.side ? r.side / short : 1.0) : (long > r.side ? r.side / long : 1.0);
+  // Python's round() halves to even
+  const roundHalfEven = (v) => { const f = Math.floor(v), d = v - f; return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; };
+  return [height, width].map((side) => Math.max(r.multiple, roundHalfEven(Math.trunc(side * ratio) / r.multiple) * r.multiple));
+}
+
+// Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter
+function coefficients(inSize, outSize) {
+  const scale = inSize / outSize, filterScale = Math.max(scale, 1.0), support = filterScale;
+  const taps = [];
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    const xmin = Math.max(0, Math.trunc(center - support + 0.5));
+    const xmax = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
+    const w = [];
+    let sum = 0;
+    for (let x = 0; x < xmax; x++) {
+      const t = Math.abs((x + xmin - center + 0.5) / filterScale);
+      const v = t < 1.0 ? 1.0 - t : 0.0;
+      w.push(v);
+      sum += v;
+    }
+    taps.push({ xmin, k: w.map((v) => { const n = sum !== 0 ? v / sum : v; return Math.trunc(n < 0 ? -0.5 + n * ONE : 0.5 + n * ONE); }) });
+  }
+  return taps;
+}
+
+function clip8(ss) { return Math.min(255, Math.max(0, Math.floor(ss / ONE))); }
+
+// planes: Uint8 arrays of one channel each, height x width; the bilinear resize of each to outH x outW
+function resizePlanes(planes, height, width, outH, outW) {
+  return planes.map((plane) => {
+    let src = plane, h = height, w = width;
+    if (outW !== w) {
+      const taps = coefficients(w, outW), out = new Uint8Array(h * outW);
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < outW; xx++) {
+          const { xmin, k } = taps[xx];
+          let ss = ONE / 2;
+          for (let x = 0; x < k.length; x++) ss += src[y * w + xmin + x] * k[x];
+          out[y * outW + xx] = clip8(ss);
+        }
+      }
+      src = out; w = outW;
+    }
+    if (outH !== h) {
+      const taps = coefficients(h, outH), out = new Uint8Array(outH * w);
+      for (let yy = 0; yy < outH; yy++) {
+        const { xmin, k } = taps[yy];
+        for (let x = 0; x < w; x++) {
+          let ss = ONE / 2;
+          for (let y = 0; y < k.length; y++) ss += src[(xmin + y) * w + x] * k[y];
+          out[yy * w + x] = clip8(ss);
+        }
+      }
+      src = out; h = outH;
+    }
+    return src;
+  });
+}
+
+// RGBA pixels (an ImageData's) composited onto white as Pillow's alpha_composite does (how the runtime flattens transparent
+// images; the canvas keeps alpha premultiplied, so a semi-transparent pixel may come back a level off), then L or RGB planes
+function planesOf(rgba, count, color) {
+  const r = new Uint8Array(count), g = new Uint8Array(count), b = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const a = rgba[4 * i + 3];
+    const over = (c) => { const t = (c * a + 255 * (255 - a)) * 128 + (0x80 << 7); return (((t >> 8) + t) >> 8) >> 7; };  // Pillow's alpha_composite
+    r[i] = over(rgba[4 * i]); g[i] = over(rgba[4 * i + 1]); b[i] = over(rgba[4 * i + 2]);
+  }
+  if (color !== 'L') return color === 'BGR' ? [b, g, r] : [r, g, b];
+  const l = new Uint8Array(count);
+  for (let i = 0; i < count; i++) l[i] = (r[i] * 19595 + g[i] * 38470 + b[i] * 7471 + 0x8000) >>> 16;
+  return [l];
+}
+
+function perChannel(value, c) { return Array.isArray(value) ? value[c] : value; }
+
+// imageData: {data: RGBA bytes, width, height}; pre: the manifest's preprocess. Returns {data: Float32Array, dims} (1 x C x H x W)
+export function preprocess(imageData, pre) {
+  const spec = pre.image;
+  const [outH, outW] = targetSize(imageData.height, imageData.width, spec.resize);
+  let planes = resizePlanes(planesOf(imageData.data, imageData.width * imageData.height, spec.color), imageData.height, imageData.width, outH, outW);
+  if (spec.invert_light_background) {
+    let sum = 0, n = 0;
+    for (const p of planes) {
+      for (let x = 0; x < outW; x++) { sum += p[x] + p[(outH - 1) * outW + x]; n += 2; }
+      for (let y = 0; y < outH; y++) { sum += p[y * outW] + p[y * outW + outW - 1]; n += 2; }
+    }
+    if (sum / n > 127.5) planes = planes.map((p) => p.map((v) => 255 - v));
+  }
+  const width = spec.resize.mode === 'pad_right' ? Math.max(spec.resize.width, outW) : outW;
+  const data = new Float32Array(planes.length * outH * width);
+  planes.forEach((p, c) => {
+    const scale = Math.fround(perChannel(pre.scale, c)), offset = Math.fround(perChannel(pre.offset, c));
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) data[(c * outH + y) * width + x] = Math.fround(Math.fround(p[y * outW + x] * scale) + offset);
+    }
+  });
+  return { data, dims: [1, planes.length, outH, width] };
+}
+
+// an image file (a Blob) decoded by the browser, its pixels as they are in the file (no colour management)
+export async function decode(blob) {
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(bitmap, 0, 0);
+  return context.getImageData(0, 0, bitmap.width, bitmap.height);
+}
