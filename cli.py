@@ -166,7 +166,7 @@ def _serve(args: argparse.Namespace) -> None:
         return
     import time
 
-    with serve(args.site, args.port) as url:
+    with serve(args.site, args.port, results=False) as url:
         print(f"serving {args.site} at {url} (cross-origin isolated: wasm threads on); Ctrl-C stops", flush=True)
         try:
             while True:

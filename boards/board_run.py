@@ -207,7 +207,8 @@ def describe_run(info: Dict[str, object]) -> str:
     """Where a board run ran, from what the board said about itself (evaluate.py's where_it_ran, or the browser page's)."""
     if "user_agent" in info:
         return (f"{info['browser']} headless, onnxruntime-web {info['versions']['onnxruntime-web']} wasm, {info['threads']} "
-                f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False")
+                f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False; WebGL2: "
+                f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')} (onnxruntime-web's WebGL and WebGPU backends not run)")
     versions = info["versions"]
     return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
             f"paddle importable: {info['paddle_importable']}")

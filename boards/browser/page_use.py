@@ -46,7 +46,7 @@ def _draw(driver: Any, stroke: Sequence[Tuple[int, int]]) -> None:
 
 def use_page(site: Path, strokes: Sequence[Sequence[Tuple[int, int]]] = (SEVEN,), screenshot: Optional[Path] = None) -> PageUse:
     """Serve `site`, open it, draw `strokes` (the page answers after each), read the answers; save a screenshot if asked."""
-    with serve(Path(site)) as url, headless_chromium() as driver:
+    with serve(Path(site), results=False) as url, headless_chromium() as driver:
         load(driver, f"{url}index.html")
         wait_for(driver, "document.body.dataset.ready === 'true' || document.getElementById('error').textContent", READY_SECONDS,
                  "load the models with onnxruntime-web")
@@ -62,8 +62,11 @@ def use_page(site: Path, strokes: Sequence[Sequence[Tuple[int, int]]] = (SEVEN,)
             "p.querySelector('.latency').textContent])")
         pad = driver.execute_script("return document.getElementById('pad').toDataURL('image/png')")
         requests = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-        if screenshot is not None:
-            driver.save_screenshot(str(screenshot))
-    return PageUse({p: a for p, a, _, _ in said}, {p: json.loads(probs) for p, _, probs, _ in said},
-                   {p: t for p, _, _, t in said}, base64.b64decode(pad.split(",", 1)[1]), requests, url)
+        if screenshot is not None and not driver.save_screenshot(str(screenshot)):
+            raise BrowserError(f"Chromium could not write the screenshot {screenshot}", "check the folder exists and is writable")
+    answered = [(p, a, probs, t) for p, a, probs, t in said if probs]
+    if len(answered) != len(said):
+        raise BrowserError(f"the page showed no answer for {[p for p, _, probs, _ in said if not probs]}", "open it with `paddle-edge serve DIR`")
+    return PageUse({p: a for p, a, _, _ in answered}, {p: json.loads(probs) for p, _, probs, _ in answered},
+                   {p: t for p, _, _, t in answered}, base64.b64decode(pad.split(",", 1)[1]), requests, url)
 

@@ -1,6 +1,7 @@
 """A local web server for the browser board and `paddle-edge serve`: a folder over HTTP on 127.0.0.1, with the headers
-that make a page cross-origin isolated (SharedArrayBuffer, so onnxruntime-web's wasm threads), and PUT into its results/
-folder (how a page hands tensors back without squeezing them through the WebDriver protocol)."""
+that make a page cross-origin isolated (SharedArrayBuffer, so onnxruntime-web's wasm threads), and, for the board's
+harness page only, PUT into its results/ folder (how a page hands tensors back without squeezing them through the
+WebDriver protocol)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,8 @@ import re
 import threading
 from pathlib import Path
 from typing import Iterator
+
+from ...runtime.errors import PaddleEdgeError
 
 RESULTS = "results"
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp",
@@ -32,7 +35,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def do_PUT(self) -> None:  # noqa: N802 (the http.server protocol's name)
         length = self.headers.get("Content-Length") or ""
         size = int(length) if length.isdigit() else -1
-        if not RESULT_NAME.match(self.path) or not 0 <= size <= MAX_PUT_BYTES:
+        if not self.server.accepts_results or not RESULT_NAME.match(self.path) or not 0 <= size <= MAX_PUT_BYTES:
             self.send_error(403, "PUT only a plain file name under /results/, with a Content-Length")
             return
         target = Path(self.directory) / RESULTS / self.path.rsplit("/", 1)[1]
@@ -48,10 +51,16 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(folder: Path, port: int = 0) -> Iterator[str]:
-    """Serve `folder` on 127.0.0.1 (a free port unless `port`) while the block runs; yield its base URL."""
-    (Path(folder) / RESULTS).mkdir(exist_ok=True)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_Handler, directory=str(folder)))
+def serve(folder: Path, port: int = 0, results: bool = True) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 (a free port unless `port`) while the block runs, taking PUTs into its results/
+    folder if `results`; yield its base URL."""
+    if results:
+        (Path(folder) / RESULTS).mkdir(exist_ok=True)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(_Handler, directory=str(folder)))
+    except OSError as exc:
+        raise PaddleEdgeError(f"cannot serve on 127.0.0.1:{port}: {exc.strerror}", "pass another --port (0: any free one)") from exc
+    server.accepts_results = results  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, name="paddle-edge-page-server", daemon=True)
     thread.start()
     try:

@@ -81,8 +81,24 @@ async function prepare(job) {
   return found;
 }
 
+// what the browser offers beyond wasm: WebGL2's renderer (SwiftShader, in software, where there is no GPU) and a WebGPU adapter
+function webgl2() {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return 'unavailable';
+  const debug = gl.getExtension('WEBGL_debug_renderer_info');
+  return debug ? gl.getParameter(debug.UNMASKED_RENDERER_WEBGL) : 'available';
+}
+
+async function webgpu() {
+  if (!('gpu' in navigator)) return 'unavailable (no navigator.gpu)';
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000));
+  const adapter = await Promise.race([navigator.gpu.requestAdapter().catch(() => null), timeout]);
+  return adapter === 'timeout' ? 'unavailable (requestAdapter did not answer in 5 s)' : adapter ? 'available' : 'unavailable (no adapter)';
+}
+
 async function info() {
   return {
+    webgl2: webgl2(), webgpu: await webgpu(),
     user_agent: navigator.userAgent, cross_origin_isolated: self.crossOriginIsolated,
     hardware_concurrency: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads,
     onnxruntime_web: ort.env.versions.web || ort.env.versions.common,

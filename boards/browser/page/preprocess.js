@@ -1,7 +1,8 @@
 // The runtime's image preprocessing (runtime/preprocess.py) in JavaScript, from the manifest's "preprocess": colour
 // conversion as Pillow does it (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), Pillow's bilinear resample in its 8-bit
 // fixed point (Resample.c: 22 fraction bits, horizontal pass first), BGR order, dark-on-light inversion, x * scale + offset
-// in float32, and padding on the right. Exact to the Python runtime on the same decoded opaque pixels.
+// in float32, and padding on the right. Exact to the Python runtime on the same decoded opaque pixels where at most one side
+// shrinks; where both do, Pillow 13 runs its two passes in an order this port does not reproduce yet (one level apart at most).
 
 const PRECISION_BITS = 22;
 const ONE = 2 ** PRECISION_BITS;
@@ -21,7 +22,7 @@ function targetSize(height, width, r) {
 
 // Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter
 function coefficients(inSize, outSize) {
-  const scale = inSize / outSize, filterScale = Math.max(scale, 1.0), support = filterScale;
+  const scale = inSize / outSize, filterScale = Math.max(scale, 1.0), support = filterScale, ss = 1.0 / filterScale;
   const taps = [];
   for (let xx = 0; xx < outSize; xx++) {
     const center = (xx + 0.5) * scale;
@@ -30,7 +31,7 @@ function coefficients(inSize, outSize) {
     const w = [];
     let sum = 0;
     for (let x = 0; x < xmax; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) / filterScale);
+      const t = Math.abs((x + xmin - center + 0.5) * ss);
       const v = t < 1.0 ? 1.0 - t : 0.0;
       w.push(v);
       sum += v;
@@ -115,9 +116,10 @@ export function preprocess(imageData, pre) {
   return { data, dims: [1, planes.length, outH, width] };
 }
 
-// an image file (a Blob) decoded by the browser, its pixels as they are in the file (no colour management)
+// an image file (a Blob) decoded by the browser, its pixels as they are in the file (no colour management, no EXIF
+// rotation: the runtime applies neither); exact for opaque 8-bit images, a semi-transparent pixel may come back a level off
 export async function decode(blob) {
-  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'none' });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const context = canvas.getContext('2d');
   context.drawImage(bitmap, 0, 0);
