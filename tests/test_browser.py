@@ -11,7 +11,7 @@ import pytest
 
 from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.board_run import board_for
-from paddle_edge.boards.browser.board import BrowserBoard, open_page
+from paddle_edge.boards.browser.board import BrowserBoard, harness_page, open_page
 from paddle_edge.boards.browser.chromium import BrowserError, call_async
 from paddle_edge.boards.browser.onnxruntime_web import onnxruntime_web
 from paddle_edge.boards.browser.server import serve
@@ -59,15 +59,12 @@ def test_the_browser_is_listed_and_refused_where_python_is_needed(capsys):
             refuses(get_profile("browser"))
 
 
-def test_a_page_whose_wasm_is_broken_fails_with_the_reason_not_a_hang(tmp_path, monkeypatch):
-    from paddle_edge.boards.browser import board
-
-    broken = tmp_path / "ort"
+def test_a_page_whose_wasm_is_broken_fails_with_the_reason_not_a_hang(tmp_path):
+    broken = tmp_path / "ort"  # onnxruntime-web's real files, its wasm binary cut short
     shutil.copytree(onnxruntime_web(), broken)
     (broken / "ort-wasm-simd-threaded.wasm").write_bytes(b"\0asm not really")
-    monkeypatch.setattr(board, "onnxruntime_web", lambda: broken)
     with pytest.raises(BrowserError, match=r"did not start in the page: .*(wasm|WebAssembly)(.|\n)*fix: check the files in"):
-        with open_page(1):
+        with harness_page(broken, 1):
             pass
 
 

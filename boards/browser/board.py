@@ -108,9 +108,16 @@ class _Page:
 
 @contextlib.contextmanager
 def open_page(threads: int, browser: str = "chromium") -> Iterator[_Page]:
-    """The harness page served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads,
-    once its wasm runs (and, for more than one thread, once the page is cross-origin isolated)."""
-    ort = onnxruntime_web()
+    """The harness page running the pinned onnxruntime-web (checked against its sha256s) with `threads` wasm threads."""
+    with harness_page(onnxruntime_web(), threads, browser) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def harness_page(ort: Path, threads: int, browser: str = "chromium") -> Iterator[_Page]:
+    """The harness page, with onnxruntime-web's files from the folder `ort`, served from a fresh folder and loaded in a
+    fresh headless `browser` with `threads` wasm threads, once its wasm runs (and, for more than one thread, once the page
+    is cross-origin isolated)."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
         site = Path(tmp)
         shutil.copyfile(PAGE / "harness.html", site / "index.html")
