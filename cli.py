@@ -480,7 +480,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", type=Path)
     p.add_argument("--int8", type=Path, help="the int8 model directory written by `compress`")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86; or web alone, from a bundle: "
+    p.add_argument("--target", default="onnx", help="comma-separated: onnx, lite-arm, lite-x86, paddlejs (the float model for Paddle.js in a browser); or web alone, from a bundle: "
                    "a static page to try its classifier in a browser")
     p.add_argument("--board", help="export what this board profile needs (its export targets), e.g. rpi4 -> onnx,lite-arm")
     p.add_argument("--no-reference", action="store_true", help="leave the float Paddle model out (parity needs it)")

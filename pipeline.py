@@ -89,8 +89,9 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
               f"test {m['top1'] * 100:.2f} % (float: {result.float_metrics['val_top1'] * 100:.2f} %, {result.float_metrics['top1'] * 100:.2f} %)")
     best = _choose((ptq, qat))
     seconds["compress"] = time.perf_counter() - t
-    t = _step(f"4/9 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt")
-    bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86"))
+    t = _step(f"4/9 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt, "
+              "Paddle.js with paddlejsconverter")
+    bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86", "paddlejs"))
     print(f"{bundle.directory} and {bundle.archive}")
     seconds["export"] = time.perf_counter() - t
     t = _step("5/9 run: the thin runtime classifies a PNG of a handwritten 3")

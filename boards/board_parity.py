@@ -16,7 +16,7 @@ from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
 from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
-from .browser.board import BrowserBoard
+from .browser.board import PADDLEJS_ARTIFACT, BrowserBoard
 from .checks import CheckedReport, judge
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
                                  task_scores)
@@ -45,6 +45,9 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
     # result (as parity holds this host's): deep text models amplify one-step ties into other lines and boxes, so their
     # end-to-end agreement with the exact model is reported, not gated
     "int8_kernel_max_steps": (float(KERNEL_STEP_LIMIT), "max"),
+    # a browser's Paddle.js model (WebGL, float32 textures) against Paddle Inference on the program it was converted from
+    "paddlejs_fp32_sqnr_db": (80.0, "min"),
+    "paddlejs_fp32_argmax_agreement": (1.0, "min"),
 }
 ANSWER_KEYS = ("argmax_agreement", "text_agreement", "box_f1_vs_float")
 
@@ -61,7 +64,7 @@ class BoardParityReport(CheckedReport):
         for precision, scores in d["scores"].items():
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
             rows.append((f"{precision} files", f"board ran {d['artifacts'][precision]['board']}, x86-64 {d['artifacts'][precision]['x86_64']}"))
-        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(("int8_", "fp32_")) and k not in BOARD_TOLERANCES]
+        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(("int8_", "fp32_", "paddlejs_")) and k not in BOARD_TOLERANCES]
         if d.get("kernels"):
             k = d["kernels"]
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
@@ -130,10 +133,29 @@ def _board_kernels(board: AnyBoard, bundle: runtime.Bundle, artifact: str, evalu
             "deviating": [output for output, n in steps.items() if n > KERNEL_STEP_LIMIT]}
 
 
+def _paddlejs(board: BrowserBoard, bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int, calls: int) -> Dict[str, Any]:
+    """The bundle's Paddle.js model in the page against Paddle Inference on the float program it was converted from: the
+    values BOARD_TOLERANCES judges, scores, batch-1 latency (the page's, and Paddle Inference's on this host)."""
+    manifest = bundle.manifest
+    ran = board.run_paddlejs(bundle.root, evaluation.groups, calls)
+    reference = artifact_runner(bundle, "paddle-fp32-program", threads)
+    board_out, reference_out = ran.outputs[PADDLEJS_ARTIFACT], run_groups(reference, evaluation)
+    values = {"paddlejs_fp32_allclose_ratio": _allclose_ratio(reference_out, board_out),
+              **_versus("paddlejs_fp32_", board_out, reference_out, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS))}
+    scores = {}
+    if evaluation.truth is not None:
+        scores = {where: task_scores(out, manifest, evaluation) for where, out in (("board", board_out), ("x86_64", reference_out))}
+    one = {k: np.ascontiguousarray(v[:1]) for k, v in evaluation.groups[0].items()}
+    latency = {"x86_64": float(np.median(time_calls(lambda: reference(one), calls * 10)) * 1e6),
+               "board": float(np.median(ran.seconds[PADDLEJS_ARTIFACT]) * 1e6)}
+    return {"values": values, "scores": {PADDLEJS_ARTIFACT: scores} if scores else {}, "latency": latency, "info": ran.info[PADDLEJS_ARTIFACT],
+            "top1": {PADDLEJS_ARTIFACT: {w: s["top1"] for w, s in scores.items()}} if scores and manifest.task == "classification" else {}}
+
+
 def latency_note(board: AnyBoard) -> str:
     """What the board's timings are worth."""
     if isinstance(board, BrowserBoard):
-        return "this host's headless Chromium (wasm): a browser on this CPU, not a device"
+        return "this host's headless Chromium (onnxruntime-web wasm; Paddle.js on WebGL2): a browser on this CPU, not a device"
     return "emulated under qemu: not the board's speed" if board.emulated else "native"
 
 
@@ -176,13 +198,22 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
         one = {k: np.ascontiguousarray(v[:1]) for k, v in evaluation.groups[0].items()}
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
+    infos = {p: remote.info[p] for p in precisions}
+    artifacts = {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
+                 for p in precisions}
+    if isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts:
+        found = _paddlejs(board, bundle, evaluation, threads, calls)
+        values.update(found["values"])
+        scores.update(found["scores"])
+        top1.update(found["top1"])
+        latency[PADDLEJS_ARTIFACT], infos[PADDLEJS_ARTIFACT] = found["latency"], found["info"]
+        artifacts[PADDLEJS_ARTIFACT] = {"board": PADDLEJS_ARTIFACT, "x86_64": "paddle-fp32-program"}
     emulated = board.emulated
     report = {"board": board.profile.name, "model": manifest.model, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
               "latency_us": latency, "latency_note": latency_note(board),
-              "board_latency_batches_us": {p: remote.info[p]["latency_us"] for p in precisions if "latency_us" in remote.info[p]},
+              "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
-              "artifacts": {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
-                            for p in precisions}}
+              "artifacts": artifacts, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")}}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

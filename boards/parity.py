@@ -21,6 +21,7 @@ from ..runtime import backends
 from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
+from ..runtime.manifest import PARAMETER_FORMATS
 from ..runtime.metrics import LABELS, format_scores
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
                                  run_groups, task_scores)
@@ -293,7 +294,7 @@ def run_parity(bundle_path: Path, threads: int = 2, data: Optional[Path] = None,
     skipped = dict(manifest.source.get("skipped", {}))
     _openvino(engines, bundle, skipped)
     _lite_x86(engines, bundle, skip_lite, skipped)
-    for name in (n for n, a in manifest.artifacts.items() if a.format != "paddle-params"):
+    for name in (n for n, a in manifest.artifacts.items() if a.format not in PARAMETER_FORMATS):
         try:
             engine_label(bundle, name)
         except NoEngineHere as exc:

@@ -17,7 +17,7 @@ from ..runtime.backends import OPENVINO_TARGET
 from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
-from ..runtime.manifest import MANIFEST_NAME, Artifact, Manifest
+from ..runtime.manifest import MANIFEST_NAME, PARAMETER_FORMATS, Artifact, Manifest
 from ..source.model import SourceModel, as_source
 from .check import check_model
 from .artifact_engines import NoEngineHere, artifact_runner, engine_label
@@ -27,7 +27,7 @@ from .onnx_openvino_layout import to_int8_activations
 from .onnx_u8_weights import to_uint8_weights
 from .toolchain import toolchain_versions
 
-TARGETS = ("onnx", "lite-arm", "lite-x86")
+TARGETS = ("onnx", "lite-arm", "lite-x86", "paddlejs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +84,13 @@ def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[Sourc
             rel = f"model.{precision}.{arch}.nb"
             export_lite(source, root / rel, arch)
             artifacts[f"{target}-{precision}"] = _artifact(root, rel, "nb", precision, arch)
+    if "paddlejs" in targets:
+        from .paddlejs import export_paddlejs
+
+        model_json, params, changes = export_paddlejs(float_model, root / "paddlejs")
+        print(f"Paddle.js: {len(changes)} change(s) to paddlejsconverter's model.json for paddlejs-core 2.2.0", flush=True)
+        artifacts["paddlejs-fp32"] = _artifact(root, model_json.relative_to(root).as_posix(), "paddlejs-model", "fp32", "webgl")
+        artifacts["paddlejs-fp32-params"] = _artifact(root, params.relative_to(root).as_posix(), "paddlejs-params", "fp32", "webgl")
     if include_reference:
         files = float_model.files
         (root / "reference").mkdir()
@@ -105,7 +112,7 @@ def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int =
     if evaluation.truth is None:
         return {}
     found: Dict[str, Dict[str, Any]] = {}
-    for name in (n for n, a in manifest.artifacts.items() if a.format != "paddle-params"):
+    for name in (n for n, a in manifest.artifacts.items() if a.format not in PARAMETER_FORMATS):
         try:
             engine = engine_label(bundle, name)
         except NoEngineHere as exc:

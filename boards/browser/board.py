@@ -22,13 +22,23 @@ from ..board_run import BoardRun
 from ..profile import BrowserProfile
 from .chromium import BrowserError, call_async, chromium_version, headless_chromium, load, wait_for
 from .onnxruntime_web import VERSION, onnxruntime_web
+from .paddlejs_web import VERSIONS as PADDLEJS_VERSIONS, paddlejs_scripts
 from .server import RESULTS, serve
 
 PAGE = Path(__file__).parent / "page"
 READY_SECONDS = 60.0
 RUN_SECONDS = 1800.0
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
+PADDLEJS_ARTIFACT = "paddlejs-fp32"
 CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
+
+
+def lacking_ops(model: Dict[str, Any], registered: Sequence[str]) -> List[str]:
+    """The op types of a Paddle.js model.json that no op the backend registered stands for: an op type is run by the
+    kernel of its name, or by one of its variants (pool2d by pool2d_max or pool2d_avg, conv2d by conv2d_depthwise);
+    feed and fetch are core's own."""
+    types = sorted({op["type"] for op in model["ops"]} - {"feed", "fetch"})
+    return [t for t in types if not any(r == t or r.startswith(f"{t}_") for r in registered)]
 
 
 def probe_model() -> bytes:
@@ -67,10 +77,10 @@ class _Page:
         return specs
 
     def run(self, model: str, groups: Sequence[Dict[str, np.ndarray]], calls: int, what: str,
-            batches: Sequence[int] = (1,)) -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
+            batches: Sequence[int] = (1,), engine: str = "run") -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
         """Each group through `model` once (outputs per group, per model output), then `calls` timed calls per batch size
         of `batches` (the first group's first samples; sizes it does not have are skipped); also the seconds the page
-        took to load the model."""
+        took to load the model. `engine` is the page's function: "run" (onnxruntime-web) or "runPaddlejs"."""
         self.runs += 1
         runs, owners = [], []
         for i, feeds in enumerate(groups):
@@ -81,7 +91,7 @@ class _Page:
         size = len(next(iter(groups[0].values())))
         timed = [b for b in batches if b <= size] if calls else []
         timing = [{"inputs": self.inputs({k: np.ascontiguousarray(v[:b]) for k, v in groups[0].items()}), "calls": calls} for b in timed]
-        answer = call_async(self.driver, "run", {"model": model, "runs": runs, "time": timing}, RUN_SECONDS, what)
+        answer = call_async(self.driver, engine, {"model": model, "runs": runs, "time": timing}, RUN_SECONDS, what)
         chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
         for i, specs in zip(owners, answer["outputs"]):
             chunks[i].append([self._result(spec) for spec in specs])
@@ -115,7 +125,7 @@ def open_page(threads: int, browser: str = "chromium") -> Iterator[_Page]:
 
 @contextlib.contextmanager
 def harness_page(ort: Path, threads: int, browser: str = "chromium") -> Iterator[_Page]:
-    """The harness page, with onnxruntime-web's files from the folder `ort`, served from a fresh folder and loaded in a
+    """The harness page, with onnxruntime-web's files from the folder `ort` (and Paddle.js's scripts), served from a fresh folder and loaded in a
     fresh headless `browser` with `threads` wasm threads, once its wasm runs (and, for more than one thread, once the page
     is cross-origin isolated)."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
@@ -124,6 +134,9 @@ def harness_page(ort: Path, threads: int, browser: str = "chromium") -> Iterator
         for script in ("harness.js", "preprocess.js"):
             shutil.copyfile(PAGE / script, site / script)
         (site / "ort").symlink_to(ort)
+        (site / "pjs").mkdir()
+        for name, path in paddlejs_scripts().items():
+            (site / "pjs" / name).symlink_to(path)
         (site / "models").mkdir()
         (site / "inputs").mkdir()
         (site / "probe.onnx").write_bytes(probe_model())
@@ -179,6 +192,35 @@ class BrowserBoard:
                                    "latency_us": {str(b): {"p50": float(np.median(t) * 1e6), "p90": float(np.percentile(t, 90) * 1e6)}
                                                   for b, t in timed.items()}}
         return BoardRun(self.profile.name, outputs, seconds, info)
+
+    def run_paddlejs(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], calls: int = 20) -> BoardRun:
+        """The bundle's Paddle.js model (`export --target paddlejs`) over the groups in the page, one sample at a time on
+        Paddle.js's WebGL backend, and `calls` batch-1 calls timed; its ops checked against those the backend registered
+        before the model loads."""
+        loaded = runtime.load_bundle(Path(bundle))
+        name = PADDLEJS_ARTIFACT
+        if name not in loaded.manifest.artifacts:
+            raise PaddleEdgeError(f"{bundle} has no Paddle.js model", "export it with --target onnx,paddlejs")
+        model_json = loaded.root / loaded.manifest.artifacts[name].path
+        if len(loaded.manifest.inputs) != 1 or len(loaded.manifest.inputs[0].shape) != 4 or len(loaded.manifest.outputs) != 1:
+            raise PaddleEdgeError(f"the page runs Paddle.js models with one image input [N, C, H, W] and one output; "
+                                  f"{loaded.manifest.model} has {len(loaded.manifest.inputs)} input(s), {len(loaded.manifest.outputs)} output(s)",
+                                  "run its ONNX files in the browser: paddle-edge board parity browser BUNDLE")
+        with open_page(self.profile.threads, self.profile.browser) as page:
+            where = self._where(page)
+            lacking = lacking_ops(json.loads(model_json.read_text()), call_async(page.driver, "paddlejsOps", None, 30, "listing Paddle.js ops"))
+            if lacking:
+                raise PaddleEdgeError(f"Paddle.js's {where['paddlejs_backend']} backend has no kernel for these ops of {name}: {', '.join(lacking)}",
+                                      "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web")
+            (page.site / "models" / "pjs").symlink_to(model_json.parent.resolve())
+            rows = [{k: v.astype(np.float32) for k, v in g.items()} for g in groups]
+            found, timed, loaded_in = page.run(f"models/pjs/{model_json.name}", rows, calls, f"the Paddle.js model {name}", (1,), "runPaddlejs")
+        shape = loaded.manifest.outputs[0].shape
+        outputs = [[out.reshape(len(out), *shape[1:]) for out in group] for group in found]
+        info = {**where, "backend": "paddlejs", "versions": PADDLEJS_VERSIONS, "artifact": name, "precision": "fp32", "engine": f"Paddle.js (paddlejs-core {PADDLEJS_VERSIONS['paddlejs-core']}, "
+                f"backend-webgl {PADDLEJS_VERSIONS['paddlejs-backend-webgl']}) on WebGL2: {where['webgl2']}", "load_seconds": loaded_in,
+                "latency_us": {"1": {"p50": float(np.median(timed[1]) * 1e6), "p90": float(np.percentile(timed[1], 90) * 1e6)}} if 1 in timed else {}}
+        return BoardRun(self.profile.name, {name: outputs}, {name: timed.get(1, np.zeros(0))}, {name: info})
 
     def run_kernel_models(self, models: Dict[str, bytes], entries: Sequence[Tuple[str, Dict[str, np.ndarray]]],
                           threads: int) -> List[np.ndarray]:

@@ -302,6 +302,16 @@ def _board_latency(b: Json, batch: str) -> str:
     return f"{found} ({'EMULATED' if b['emulated'] else 'this host, in the browser'})"
 
 
+PJS = "paddlejs-fp32"
+
+
+def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
+    """A Paddle.js cell where the board ran the bundle's Paddle.js model; what else the column is, where not."""
+    if PJS in b["artifacts"]:
+        return cell()
+    return "no Paddle.js model in the bundle" if "user_agent" in b["board_info"] else "a browser's engine: not run"
+
+
 def board_parity(files: Mapping[str, Json]) -> str:
     """Each board (emulated, or the browser) against this host: fp32 outputs, int8 against its exact semantics, top-1,
     latency labelled with what it is worth."""
@@ -326,6 +336,12 @@ def board_parity(files: Mapping[str, Json]) -> str:
                        if (b.get("kernels") or {}).get("checked") else "not measured")),
         row("batch-1 p50 fp32 / int8", lambda b: _board_latency(b, "1")),
         row("batch-64 p50 fp32 / int8", lambda b: _board_latency(b, "64")),
+        row("Paddle.js fp32 top-1, board / Paddle Inference", lambda b: _paddlejs(b, lambda: f"{_pct(b['top1'][PJS]['board'])} / "
+                                                                                     f"{_pct(b['top1'][PJS]['x86_64'])}")),
+        row("Paddle.js argmax agreement with Paddle Inference", lambda b: _paddlejs(b, lambda: _pct(v(b, "paddlejs_fp32_argmax_agreement")))),
+        row("Paddle.js max abs diff (allclose ratio)", lambda b: _paddlejs(b, lambda: f"{v(b, 'paddlejs_fp32_max_abs_diff'):.2g} "
+                                                                                f"({v(b, 'paddlejs_fp32_allclose_ratio'):.2f})")),
+        row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: f"{_us(b['latency_us'][PJS]['board'])} (this host, WebGL2 in software)")),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]

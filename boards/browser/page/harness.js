@@ -1,6 +1,7 @@
-// The browser board's page: runs ONNX models with onnxruntime-web (wasm) on tensors fetched from the server, PUTs the
-// outputs back under results/, and times batch-1 calls with performance.now(). Driven from Python (boards/browser/board.py)
-// through window.paddleEdge; the thread count comes from the page's ?threads= (onnxruntime-web reads it once).
+// The browser board's page: runs ONNX models with onnxruntime-web (wasm), and Paddle.js models with paddlejs-core and its
+// WebGL backend (loaded by harness.html's script tags), on tensors fetched from the server; PUTs the outputs back under
+// results/, and times calls with performance.now(). Driven from Python (boards/browser/board.py) through
+// window.paddleEdge; the thread count comes from the page's ?threads= (onnxruntime-web reads it once).
 import * as ort from './ort/ort.wasm.min.mjs';
 import { decode, preprocess } from './preprocess.js';
 
@@ -69,6 +70,65 @@ async function run(job) {
   return { load_ms: loadMs, outputs, seconds };
 }
 
+const runners = new Map();
+
+// one Paddle.js Runner per model.json, its input [1, C, H, W] (Paddle.js runs one sample at a time)
+async function paddlejsRunner(model, shape) {
+  if (!runners.has(model)) {
+    const runner = new window.paddlejs.core.Runner({ modelPath: model, feedShape: { fc: shape[1], fh: shape[2], fw: shape[3] }, needPreheat: false });
+    await runner.init();
+    runners.set(model, runner);
+  }
+  return runners.get(model);
+}
+
+// job: as run's, each input one float32 [N, C, H, W] tensor whose samples go through Paddle.js one by one; each run's
+// output comes back as [N, the model's output per sample]
+async function runPaddlejs(job) {
+  const first = (job.runs[0] || job.time[0]).inputs[0];
+  const start = performance.now();
+  const runner = await paddlejsRunner(job.model, first.shape);
+  const loadMs = performance.now() - start;
+  const predict = async (data, spec) => {
+    const size = data.length / spec.shape[0];
+    const rows = [];
+    for (let i = 0; i < spec.shape[0]; i++) {
+      // a plain Array: predictWithFeed takes anything else for an ImageData ({width, height, data})
+      const sample = Array.from(data.subarray(i * size, (i + 1) * size));
+      rows.push(Float32Array.from(await runner.predictWithFeed(sample, undefined, [1, ...spec.shape.slice(1)])));
+    }
+    return rows;
+  };
+  const outputs = [];
+  for (const r of job.runs) {
+    const [spec] = r.inputs;
+    const rows = await predict(new Float32Array(await bytes(spec.url)), spec);
+    const joined = new Float32Array(rows.length * rows[0].length);
+    rows.forEach((row, i) => joined.set(row, i * row.length));
+    outputs.push([await put(`${r.out}.o0.bin`, { type: 'float32', data: joined, dims: [rows.length, rows[0].length] })]);
+  }
+  const seconds = [];
+  for (const t of job.time) {
+    const [spec] = t.inputs;
+    const one = new Float32Array(await bytes(spec.url));
+    await predict(one, spec);
+    const found = [];
+    for (let i = 0; i < t.calls; i++) {
+      const start = performance.now();
+      await predict(one, spec);
+      found.push((performance.now() - start) / 1000);
+    }
+    seconds.push(found);
+  }
+  return { load_ms: loadMs, outputs, seconds };
+}
+
+// the op names Paddle.js's WebGL backend registered ("conv2d", "pool2d_max", ...)
+function paddlejsOps() {
+  const prefix = `${window.GLOBALS.backend}_`;
+  return Object.keys(window.GLOBALS.opRegistry.ops).filter((name) => name.startsWith(prefix)).map((name) => name.slice(prefix.length));
+}
+
 // job: {images: [url], pre: the manifest's preprocess, out}; each image decoded and preprocessed in the page, PUT back
 async function prepare(job) {
   const found = [];
@@ -101,11 +161,11 @@ async function info() {
     webgl2: webgl2(), webgpu: await webgpu(),
     user_agent: navigator.userAgent, cross_origin_isolated: self.crossOriginIsolated,
     hardware_concurrency: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads,
-    onnxruntime_web: ort.env.versions.web || ort.env.versions.common,
+    onnxruntime_web: ort.env.versions.web || ort.env.versions.common, paddlejs_backend: window.GLOBALS.backend,
   };
 }
 
-window.paddleEdge = { run, prepare, info };
+window.paddleEdge = { run, prepare, info, runPaddlejs, paddlejsOps };
 // Ready only once the wasm runs: a probe model (one Identity) makes onnxruntime-web load and start it, settling the
 // thread count it really uses (one, with a warning, where the page is not cross-origin isolated).
 try {

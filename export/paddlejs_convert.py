@@ -1,0 +1,46 @@
+"""paddlejsconverter's own conversion, run on Paddle 3 in a process of its own: `python -m paddle_edge.export.paddlejs_convert
+CONVERTER_DIR PROGRAM PARAMS OUT_DIR SLICE_KB` (export/paddlejs.py starts it).
+
+paddlejsconverter 1.0.8 (its newest) was written for Paddle 2.0: `convertModel.py` imports `paddle.fluid` (removed in
+Paddle 2.6) and walks the legacy ProgramDesc API (`op.input_names`, `op.attr_names`), which Paddle 3 gives only with PIR
+off. So this process turns PIR off before Paddle is imported and names `paddle.fluid` the module holding the four calls
+the converter makes, each the Paddle 3 call of the same meaning. It is a process of its own because the converter keeps
+the model being converted in module globals and installs top-level modules (`convertModel`, `rnn`, ...). The converter's optional optimize step is not run: it needs `paddlejslite`, which PyPI has only as a
+macOS CPython 3.6 wheel (`paddlejsconverter --disableOptimize=1` skips it the same way)."""
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+
+def fluid_module() -> types.ModuleType:
+    """`paddle.fluid` as convertModel.py uses it: Executor, CPUPlace, global_scope and io.load_inference_model."""
+    import paddle
+
+    fluid = types.ModuleType("paddle.fluid")
+    fluid.Executor = paddle.static.Executor
+    fluid.CPUPlace = paddle.CPUPlace
+    fluid.global_scope = paddle.static.global_scope
+
+    def load_inference_model(dirname: str, executor: paddle.static.Executor, model_filename: str, params_filename: str) -> list:
+        return paddle.static.load_inference_model(dirname, executor, model_filename=model_filename, params_filename=params_filename)
+
+    fluid.io = types.SimpleNamespace(load_inference_model=load_inference_model)
+    return fluid
+
+
+def main(converter: str, program: str, params: str, out: str, slice_kb: str) -> None:
+    """Convert the model `program` + `params` (one folder) into `out` with the converter's modules in `converter`."""
+    os.environ["FLAGS_enable_pir_api"] = "0"
+    sys.modules["paddle.fluid"] = fluid_module()
+    sys.path.insert(0, converter)
+    import convertModel
+
+    convertModel.sliceDataSize = int(slice_kb)
+    folder, program_name = os.path.split(program)
+    convertModel.convertToPaddleJSModel(folder, program_name, os.path.basename(params), out, None)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

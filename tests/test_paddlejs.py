@@ -1,0 +1,75 @@
+"""Paddle.js, the browser engine of Paddle's own family: paddlejsconverter's model of the float LeNet, run by
+paddlejs-core and its WebGL backend in headless Chromium, judged against Paddle Inference on the program it came from."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import paddle
+import pytest
+from paddle import nn
+
+from paddle_edge.boards.board_parity import board_parity
+from paddle_edge.boards.browser.board import BrowserBoard
+from paddle_edge.boards.profile import get_profile
+from paddle_edge.export.bundle import build_bundle
+from paddle_edge.export.paddlejs import export_paddlejs
+from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.source.model import as_source
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    return BrowserBoard(get_profile("browser"))
+
+
+@pytest.fixture(scope="module")
+def paddlejs_bundle(tmp_path_factory, lenet):
+    return build_bundle(lenet.model_dir, tmp_path_factory.mktemp("pjs") / "lenet", targets=("onnx", "paddlejs"))
+
+
+def test_the_converter_runs_on_paddle_3_and_its_model_gets_the_three_changes(lenet, tmp_path):
+    model_json, params, changes = export_paddlejs(as_source(lenet.model_dir), tmp_path / "pjs")
+    assert sorted(p.name for p in (tmp_path / "pjs").iterdir()) == ["chunk_1.dat", "model.json"]
+    assert params.stat().st_size == 4 * sum(n for n in _param_sizes(json.loads(model_json.read_text())))
+    kinds = {"shape [] -> [1]", "fuse_relu = false", "reshape2("}
+    assert all(any(kind in change for change in changes) for kind in kinds), changes
+    ops = json.loads(model_json.read_text())["ops"]
+    assert "reshape2" not in {op["type"] for op in ops} and all(op["attrs"]["fuse_relu"] is False for op in ops if op["type"] == "conv2d")
+
+
+def _param_sizes(model):
+    for var in model["vars"].values():
+        if var.get("persistable") and var["name"] not in ("feed", "fetch"):
+            size = 1
+            for d in var["shape"]:
+                size *= d
+            yield size
+
+
+def test_paddlejs_in_the_browser_gives_paddle_inference_s_answers(browser, paddlejs_bundle):
+    manifest = paddlejs_bundle.manifest
+    assert manifest.artifacts["paddlejs-fp32"].format == "paddlejs-model"
+    assert manifest.artifacts["paddlejs-fp32-params"].format == "paddlejs-params"
+    report = board_parity(browser, paddlejs_bundle.directory, limit=300, calls=5)
+    print(report.render())
+    assert report.ok, report.render()
+    d = report.data
+    assert {"paddlejs_fp32_sqnr_db", "paddlejs_fp32_argmax_agreement"} <= set(d["checks"])
+    assert d["values"]["paddlejs_fp32_allclose_ratio"] <= 1.0  # within 1e-5 (+1e-6 relative) of Paddle Inference
+    assert d["top1"]["paddlejs-fp32"]["board"] == d["top1"]["paddlejs-fp32"]["x86_64"] >= 0.9
+    assert d["artifacts"]["paddlejs-fp32"] == {"board": "paddlejs-fp32", "x86_64": "paddle-fp32-program"}
+    assert "paddlejs-core 2.2.0" in d["engines"]["paddlejs-fp32"] and "WebGL2" in d["engines"]["paddlejs-fp32"]
+    assert d["latency_us"]["paddlejs-fp32"]["board"] > 0
+
+
+def test_an_op_paddlejs_lacks_is_named_before_the_model_loads(browser, tmp_path):
+    paddle.seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.LogSoftmax())  # log_softmax: no WebGL kernel in Paddle.js
+    net.eval()
+    paddle.jit.save(net, str(tmp_path / "net" / "model"), input_spec=[paddle.static.InputSpec([None, 1, 28, 28], "float32", "image")])
+    bundle = build_bundle(tmp_path / "net", tmp_path / "bundle", targets=("onnx", "paddlejs"))
+    with pytest.raises(PaddleEdgeError, match=r"webgl backend has no kernel for these ops of paddlejs-fp32: log_softmax(.|\n)*fix: "):
+        browser.run_paddlejs(bundle.directory, [{"image": np.zeros((1, 1, 28, 28), np.float32)}])
