@@ -12,6 +12,7 @@ import numpy as np
 from .. import runtime
 from ..export.artifact_engines import artifact_runner
 from ..runtime.cpu import cpu_info
+from ..runtime.errors import PaddleEdgeError
 from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
@@ -155,7 +156,7 @@ def _paddlejs(board: BrowserBoard, bundle: runtime.Bundle, evaluation: Evaluatio
 def latency_note(board: AnyBoard) -> str:
     """What the board's timings are worth."""
     if isinstance(board, BrowserBoard):
-        return "this host's headless Chromium (onnxruntime-web wasm; Paddle.js on WebGL2): a browser on this CPU, not a device"
+        return "this host's headless Chromium (wasm): a browser on this CPU, not a device"
     return "emulated under qemu: not the board's speed" if board.emulated else "native"
 
 
@@ -168,6 +169,10 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     evaluation = evaluation_set(manifest, data, limit, shapes)
     precisions = manifest.precisions("onnx")
     threads = threads or board.profile.threads
+    paddlejs = isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts
+    if paddlejs and "paddle-fp32-program" not in manifest.artifacts:
+        raise PaddleEdgeError(f"{bundle_path} has a Paddle.js model but not the float Paddle program it is judged against",
+                              "export it again without --no-reference")
     remote = runners(board)[0](bundle.root, evaluation.groups, precisions, threads, calls)
 
     values: Dict[str, float] = {}
@@ -201,7 +206,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     infos = {p: remote.info[p] for p in precisions}
     artifacts = {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
                  for p in precisions}
-    if isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts:
+    if paddlejs:
         found = _paddlejs(board, bundle, evaluation, threads, calls)
         values.update(found["values"])
         scores.update(found["scores"])
@@ -212,7 +217,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     report = {"board": board.profile.name, "model": manifest.model, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
-              "latency_us": latency, "latency_note": latency_note(board),
+              "latency_us": latency, "latency_note": latency_note(board) + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
               "artifacts": artifacts, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")}}

@@ -25,29 +25,53 @@ CONVERTER = Wheel("paddlejsconverter==1.0.8", "paddlejsconverter-1.0.8-py3-none-
 MODULES = ("convertModel.py", "fuseOps.py", "pruningModel.py", "rnn.py")  # what convertModel imports
 MODEL_JSON, PARAMS = "model.json", "chunk_1.dat"
 CONVERT_SECONDS = 600
+NOT_PADDLEJS = "export without the paddlejs target: the browser runs the bundle's ONNX files with onnxruntime-web"
 
 
 def converter_dir() -> Path:
-    """The converter's modules, read out of the pinned wheel into the cache once."""
+    """The converter's modules, read out of the pinned wheel into the cache once, and checked against it every call."""
     dest = cache_dir("paddlejsconverter-1.0.8")
+    with zipfile.ZipFile(pinned_wheel(CONVERTER, None)) as archive:
+        modules = {name: archive.read(name) for name in MODULES}
     if not all((dest / name).is_file() for name in MODULES):
-        wheel = pinned_wheel(CONVERTER, None)
-        with zipfile.ZipFile(wheel) as archive, atomic_dir(dest) as staging:
-            for name in MODULES:
-                (staging / name).write_bytes(archive.read(name))
+        with atomic_dir(dest) as staging:
+            for name, data in modules.items():
+                (staging / name).write_bytes(data)
+    changed = [name for name, data in modules.items() if (dest / name).read_bytes() != data]
+    if changed:
+        raise PaddleEdgeError(f"{dest / changed[0]} is not the module of {CONVERTER.requirement}", f"delete {dest} and run again")
     return dest
+
+
+def _check_signature(source: SourceModel) -> None:
+    """What Paddle.js runs as paddle-edge feeds it: one float32 image [N, C, H, W] of a fixed size (the converter fixes
+    every -1 to 1 and Paddle.js runs one sample at a time), and one output of at most 2 dimensions (a 4-D output would
+    come back in its WebGL textures' NHWC order)."""
+    inputs, outputs = source.inputs, source.outputs
+    image = inputs[0].shape if len(inputs) == 1 else ()
+    if not (len(image) == 4 and image[0] in (-1, 1) and all(d > 0 for d in image[1:]) and inputs[0].dtype == "float32"):
+        raise PaddleEdgeError(f"Paddle.js runs one float32 image of a fixed size [N, C, H, W]; {source.name} takes "
+                              + ", ".join(f"{s.name} {s.dtype} {list(s.shape)}" for s in inputs), NOT_PADDLEJS)
+    if len(outputs) != 1 or len(outputs[0].shape) > 2:
+        raise PaddleEdgeError(f"paddle-edge runs Paddle.js models with one output of at most 2 dimensions (scores per sample); "
+                              f"{source.name} gives " + ", ".join(f"{s.name} {list(s.shape)}" for s in outputs), NOT_PADDLEJS)
 
 
 def export_paddlejs(source: SourceModel, out_dir: Path) -> Tuple[Path, Path, List[str]]:
     """`source` as a Paddle.js model in the folder `out_dir` (written whole, or not at all): its model.json and its parameters in one
     file; also the changes made to the converter's model.json so paddlejs-core 2.2.0 runs it."""
+    _check_signature(source)
     if source.files.program.parent != source.files.params.parent:
         raise PaddleEdgeError(f"paddlejsconverter needs the program and parameters in one folder: {source.files.program}, "
                               f"{source.files.params}", "put both files in one folder")
     slice_kb = source.files.params.stat().st_size // 1024 + 1  # one parameter file
     with atomic_dir(Path(out_dir)) as staging:
-        proc = subprocess.run([sys.executable, "-m", f"{__package__}.paddlejs_convert", str(converter_dir()), str(source.files.program),
-                               str(source.files.params), str(staging), str(slice_kb)], capture_output=True, text=True, timeout=CONVERT_SECONDS)
+        command = [sys.executable, "-m", f"{__package__}.paddlejs_convert", str(converter_dir()), str(source.files.program),
+                   str(source.files.params), str(staging), str(slice_kb)]
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=CONVERT_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            raise PaddleEdgeError(f"paddlejsconverter did not finish {source.directory} in {CONVERT_SECONDS} s", NOT_PADDLEJS) from exc
         if proc.returncode != 0 or not (staging / MODEL_JSON).is_file():
             said = [line for line in (proc.stdout + proc.stderr).splitlines() if "Error" in line or "error" in line][-3:]
             raise PaddleEdgeError(f"paddlejsconverter could not convert {source.directory}: " + (" / ".join(said) or proc.stdout[-400:]),
@@ -57,7 +81,11 @@ def export_paddlejs(source: SourceModel, out_dir: Path) -> Tuple[Path, Path, Lis
         unreachable = unreachable_ops(model)
         if unreachable:
             raise PaddleEdgeError(f"Paddle.js core would never run these ops of {source.directory} (their inputs are all parameters): "
-                                  + "; ".join(unreachable), "export --target onnx: the browser runs its ONNX with onnxruntime-web")
+                                  + "; ".join(unreachable), NOT_PADDLEJS)
+        deep = sorted(name for name, var in model["vars"].items() if len(var.get("shape", [])) > 4)
+        if deep:
+            raise PaddleEdgeError(f"Paddle.js keeps at most 4 dimensions; these tensors of {source.directory} have more: {', '.join(deep)}",
+                                  NOT_PADDLEJS)
         if model.get("chunkNum") != 1 or not (staging / PARAMS).is_file():
             raise PaddleEdgeError(f"paddlejsconverter wrote {model.get('chunkNum')} parameter files, not one", "report it to paddle-edge")
         (staging / MODEL_JSON).write_text(json.dumps(model, indent=1, sort_keys=True))

@@ -73,3 +73,11 @@ def test_an_op_paddlejs_lacks_is_named_before_the_model_loads(browser, tmp_path)
     bundle = build_bundle(tmp_path / "net", tmp_path / "bundle", targets=("onnx", "paddlejs"))
     with pytest.raises(PaddleEdgeError, match=r"webgl backend has no kernel for these ops of paddlejs-fp32: log_softmax(.|\n)*fix: "):
         browser.run_paddlejs(bundle.directory, [{"image": np.zeros((1, 1, 28, 28), np.float32)}])
+
+
+def test_a_model_paddlejs_cannot_take_is_refused_at_export_and_nothing_is_written(tmp_path):
+    from user_models import save_two_input_net
+
+    with pytest.raises(PaddleEdgeError, match=r"Paddle.js runs one float32 image of a fixed size(.|\n)*fix: export without the paddlejs target"):
+        build_bundle(save_two_input_net(tmp_path / "two"), tmp_path / "bundle", targets=("onnx", "paddlejs"))
+    assert not (tmp_path / "bundle").exists() and not (tmp_path / "bundle.tar.gz").exists()

@@ -20,25 +20,40 @@ from ...runtime.cpu import cpu_info
 from ...runtime.errors import PaddleEdgeError
 from ..board_run import BoardRun
 from ..profile import BrowserProfile
-from .chromium import BrowserError, call_async, chromium_version, headless_chromium, load, wait_for
+from .chromium import WEB_RUNTIME_FIX, BrowserError, call_async, console_errors, chromium_version, headless_chromium, load, wait_for
 from .onnxruntime_web import VERSION, onnxruntime_web
 from .paddlejs_web import VERSIONS as PADDLEJS_VERSIONS, paddlejs_scripts
 from .server import RESULTS, serve
 
 PAGE = Path(__file__).parent / "page"
 READY_SECONDS = 60.0
-RUN_SECONDS = 1800.0
+RUN_SECONDS = 110.0  # one page call; selenium's Chrome connection itself gives up after 120 s
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
 PADDLEJS_ARTIFACT = "paddlejs-fp32"
+
+
+@dataclasses.dataclass(frozen=True)
+class PageEngine:
+    """An engine of the page: the function running a job there, and the fix said when it fails."""
+
+    function: str
+    fix: str
+
+
+ORT_WEB = PageEngine("run", WEB_RUNTIME_FIX)
+PADDLEJS = PageEngine("runPaddlejs", "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web")
 CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
 
 
+ALIASES = {"max_pool2d_with_index": "pool2d_max"}  # the one op type paddlejs-core 2.2.0 runs under another kernel's name
+
+
 def lacking_ops(model: Dict[str, Any], registered: Sequence[str]) -> List[str]:
-    """The op types of a Paddle.js model.json that no op the backend registered stands for: an op type is run by the
-    kernel of its name, or by one of its variants (pool2d by pool2d_max or pool2d_avg, conv2d by conv2d_depthwise);
-    feed and fetch are core's own."""
+    """The op types of a Paddle.js model.json without a kernel of their name among those the backend registered (feed
+    and fetch are core's own). Core may still pick a variant by an op's attributes (pool2d_max, conv2d_depthwise); one
+    missing there shows as "[unregistered op]" in the console, which run_paddlejs checks after running."""
     types = sorted({op["type"] for op in model["ops"]} - {"feed", "fetch"})
-    return [t for t in types if not any(r == t or r.startswith(f"{t}_") for r in registered)]
+    return [t for t in types if ALIASES.get(t, t) not in registered]
 
 
 def probe_model() -> bytes:
@@ -76,28 +91,29 @@ class _Page:
             specs.append({"name": name, "dtype": array.dtype.name, "shape": list(array.shape), "url": f"inputs/{path.name}"})
         return specs
 
-    def run(self, model: str, groups: Sequence[Dict[str, np.ndarray]], calls: int, what: str,
-            batches: Sequence[int] = (1,), engine: str = "run") -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
-        """Each group through `model` once (outputs per group, per model output), then `calls` timed calls per batch size
-        of `batches` (the first group's first samples; sizes it does not have are skipped); also the seconds the page
-        took to load the model. `engine` is the page's function: "run" (onnxruntime-web) or "runPaddlejs"."""
+    def run(self, model: str, groups: Sequence[Dict[str, np.ndarray]], calls: int, what: str, batches: Sequence[int] = (1,),
+            engine: PageEngine = ORT_WEB) -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
+        """Each group through `model` once with `engine` (outputs per group, per model output), then `calls` timed calls
+        per batch size of `batches` (the first group's first samples; sizes it does not have are skipped); also the
+        seconds the page took to load the model. One page call per CHUNK rows: selenium waits 120 s for any answer."""
         self.runs += 1
-        runs, owners = [], []
+        chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
+        load_ms = None
         for i, feeds in enumerate(groups):
             rows = len(next(iter(feeds.values())))
-            parts = [feeds] if rows <= CHUNK else [{k: v[s:s + CHUNK] for k, v in feeds.items()} for s in range(0, rows, CHUNK)]
-            runs += [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"} for j, part in enumerate(parts)]
-            owners += [i] * len(parts)
+            for j, start in enumerate(range(0, rows, CHUNK)):
+                part = {k: v[start:start + CHUNK] for k, v in feeds.items()}
+                job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"}], "time": []}
+                answer = call_async(self.driver, engine.function, job, RUN_SECONDS, what, engine.fix)
+                load_ms = answer["load_ms"] if load_ms is None else load_ms
+                chunks[i].append([self._result(spec) for spec in answer["outputs"][0]])
         size = len(next(iter(groups[0].values())))
         timed = [b for b in batches if b <= size] if calls else []
         timing = [{"inputs": self.inputs({k: np.ascontiguousarray(v[:b]) for k, v in groups[0].items()}), "calls": calls} for b in timed]
-        answer = call_async(self.driver, engine, {"model": model, "runs": runs, "time": timing}, RUN_SECONDS, what)
-        chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
-        for i, specs in zip(owners, answer["outputs"]):
-            chunks[i].append([self._result(spec) for spec in specs])
-        outputs = [[np.concatenate(parts) for parts in zip(*found)] for found in chunks]
-        seconds = {b: np.asarray(found, dtype=np.float64) for b, found in zip(timed, answer["seconds"])}
-        return outputs, seconds, answer["load_ms"] / 1000
+        found = call_async(self.driver, engine.function, {"model": model, "runs": [], "time": timing}, RUN_SECONDS, f"timing {what}",
+                           engine.fix)["seconds"] if timing else []
+        outputs = [[np.concatenate(parts) for parts in zip(*done)] for done in chunks]
+        return outputs, {b: np.asarray(t, dtype=np.float64) for b, t in zip(timed, found)}, (load_ms or 0.0) / 1000
 
     def prepare(self, images: Sequence[Path], preprocess: Dict[str, Any]) -> List[np.ndarray]:
         """Each image file decoded and preprocessed by the page's JavaScript (page/preprocess.js) from the manifest's
@@ -117,31 +133,33 @@ class _Page:
 
 
 @contextlib.contextmanager
-def open_page(threads: int, browser: str = "chromium") -> Iterator[_Page]:
-    """The harness page running the pinned onnxruntime-web (checked against its sha256s) with `threads` wasm threads."""
-    with harness_page(onnxruntime_web(), threads, browser) as page:
+def open_page(threads: int, browser: str = "chromium", paddlejs: bool = False) -> Iterator[_Page]:
+    """The harness page running the pinned onnxruntime-web (checked against its sha256s) with `threads` wasm threads;
+    with `paddlejs`, Paddle.js's pinned scripts too."""
+    with harness_page(onnxruntime_web(), threads, browser, paddlejs) as page:
         yield page
 
 
 @contextlib.contextmanager
-def harness_page(ort: Path, threads: int, browser: str = "chromium") -> Iterator[_Page]:
-    """The harness page, with onnxruntime-web's files from the folder `ort` (and Paddle.js's scripts), served from a fresh folder and loaded in a
-    fresh headless `browser` with `threads` wasm threads, once its wasm runs (and, for more than one thread, once the page
-    is cross-origin isolated)."""
+def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: bool = False) -> Iterator[_Page]:
+    """The harness page, with onnxruntime-web's files from the folder `ort` (and Paddle.js's scripts if `paddlejs`),
+    served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads, once its wasm runs
+    (and, for more than one thread, once the page is cross-origin isolated)."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
         site = Path(tmp)
         shutil.copyfile(PAGE / "harness.html", site / "index.html")
         for script in ("harness.js", "preprocess.js"):
             shutil.copyfile(PAGE / script, site / script)
         (site / "ort").symlink_to(ort)
+        scripts = paddlejs_scripts() if paddlejs else {}
         (site / "pjs").mkdir()
-        for name, path in paddlejs_scripts().items():
+        for name, path in scripts.items():
             (site / "pjs" / name).symlink_to(path)
         (site / "models").mkdir()
         (site / "inputs").mkdir()
         (site / "probe.onnx").write_bytes(probe_model())
         with serve(site) as url, headless_chromium(browser) as driver:
-            load(driver, f"{url}index.html?threads={threads}")
+            load(driver, f"{url}index.html?threads={threads}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
             wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS, f"load onnxruntime-web {VERSION} from {ort}")
             failed = driver.execute_script("return window.paddleEdgeFailed || ''")
             if failed:
@@ -196,29 +214,38 @@ class BrowserBoard:
     def run_paddlejs(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], calls: int = 20) -> BoardRun:
         """The bundle's Paddle.js model (`export --target paddlejs`) over the groups in the page, one sample at a time on
         Paddle.js's WebGL backend, and `calls` batch-1 calls timed; its ops checked against those the backend registered
-        before the model loads."""
+        before the model loads, and the console for an op core found no kernel for after it ran."""
         loaded = runtime.load_bundle(Path(bundle))
         name = PADDLEJS_ARTIFACT
         if name not in loaded.manifest.artifacts:
             raise PaddleEdgeError(f"{bundle} has no Paddle.js model", "export it with --target onnx,paddlejs")
+        if not groups or not all(len(next(iter(g.values()), ())) for g in groups):
+            raise PaddleEdgeError("no inputs to run in the browser (an empty group)", "pass data with at least one sample")
         model_json = loaded.root / loaded.manifest.artifacts[name].path
-        if len(loaded.manifest.inputs) != 1 or len(loaded.manifest.inputs[0].shape) != 4 or len(loaded.manifest.outputs) != 1:
-            raise PaddleEdgeError(f"the page runs Paddle.js models with one image input [N, C, H, W] and one output; "
-                                  f"{loaded.manifest.model} has {len(loaded.manifest.inputs)} input(s), {len(loaded.manifest.outputs)} output(s)",
-                                  "run its ONNX files in the browser: paddle-edge board parity browser BUNDLE")
-        with open_page(self.profile.threads, self.profile.browser) as page:
+        model = json.loads(model_json.read_text())
+        feed = model["feedShape"]
+        for group in groups:
+            shape = tuple(next(iter(group.values())).shape[1:])
+            if shape != (feed["fc"], feed["fh"], feed["fw"]):
+                raise PaddleEdgeError(f"the Paddle.js model was converted for inputs of {feed['fc']} x {feed['fh']} x {feed['fw']}, "
+                                      f"not {' x '.join(map(str, shape))}", "pass images of the size the model was exported for")
+        with open_page(self.profile.threads, self.profile.browser, paddlejs=True) as page:
             where = self._where(page)
-            lacking = lacking_ops(json.loads(model_json.read_text()), call_async(page.driver, "paddlejsOps", None, 30, "listing Paddle.js ops"))
+            lacking = lacking_ops(model, call_async(page.driver, "paddlejsOps", None, 30, "listing Paddle.js ops"))
             if lacking:
                 raise PaddleEdgeError(f"Paddle.js's {where['paddlejs_backend']} backend has no kernel for these ops of {name}: {', '.join(lacking)}",
-                                      "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web")
+                                      PADDLEJS.fix)
             (page.site / "models" / "pjs").symlink_to(model_json.parent.resolve())
             rows = [{k: v.astype(np.float32) for k, v in g.items()} for g in groups]
-            found, timed, loaded_in = page.run(f"models/pjs/{model_json.name}", rows, calls, f"the Paddle.js model {name}", (1,), "runPaddlejs")
+            found, timed, loaded_in = page.run(f"models/pjs/{model_json.name}", rows, calls, f"the Paddle.js model {name}", (1,), PADDLEJS)
+            unregistered = [line for line in console_errors(page.driver).splitlines() if "[unregistered op]" in line]
+            if unregistered:
+                raise PaddleEdgeError(f"Paddle.js ran {name} without a kernel for an op: {unregistered[0]}", PADDLEJS.fix)
         shape = loaded.manifest.outputs[0].shape
         outputs = [[out.reshape(len(out), *shape[1:]) for out in group] for group in found]
-        info = {**where, "backend": "paddlejs", "versions": PADDLEJS_VERSIONS, "artifact": name, "precision": "fp32", "engine": f"Paddle.js (paddlejs-core {PADDLEJS_VERSIONS['paddlejs-core']}, "
-                f"backend-webgl {PADDLEJS_VERSIONS['paddlejs-backend-webgl']}) on WebGL2: {where['webgl2']}", "load_seconds": loaded_in,
+        info = {**where, "backend": "paddlejs", "versions": PADDLEJS_VERSIONS, "artifact": name, "precision": "fp32", "engine":
+                f"Paddle.js (paddlejs-core {PADDLEJS_VERSIONS['paddlejs-core']}, backend-webgl {PADDLEJS_VERSIONS['paddlejs-backend-webgl']}) "
+                f"on WebGL2: {where['webgl2']}", "load_seconds": loaded_in,
                 "latency_us": {"1": {"p50": float(np.median(timed[1]) * 1e6), "p90": float(np.percentile(timed[1], 90) * 1e6)}} if 1 in timed else {}}
         return BoardRun(self.profile.name, {name: outputs}, {name: timed.get(1, np.zeros(0))}, {name: info})
 

@@ -84,22 +84,26 @@ def wait_for(driver: Any, expression: str, seconds: float, what: str) -> None:
                            "check the page's files are all served (boards/browser/page, onnxruntime-web in the cache)") from exc
 
 
-def call_async(driver: Any, function: str, argument: Any, seconds: float, what: str) -> Any:
-    """Await window.paddleEdge.`function`(argument) in the page; its exception, a timeout or a crashed tab is an error
-    naming `what`."""
+WEB_RUNTIME_FIX = "if it names an op or a type the web runtime lacks, run the bundle on a CPU board (board parity rpi4)"
+
+
+def call_async(driver: Any, function: str, argument: Any, seconds: float, what: str, fix: str = WEB_RUNTIME_FIX) -> Any:
+    """Await window.paddleEdge.`function`(argument) in the page; its exception (said with `fix`), a timeout or a crashed
+    tab is an error naming `what`."""
     from selenium.common.exceptions import TimeoutException, WebDriverException
+    from urllib3.exceptions import TimeoutError as DriverTimeout
 
     driver.set_script_timeout(seconds)
     script = (f"const done = arguments[arguments.length - 1]; Promise.resolve(arguments[0]).then(a => window.paddleEdge.{function}(a))"
               ".then(r => done({ok: r}), e => done({error: String(e && e.message || e)}));")
     try:
         answer = driver.execute_async_script(script, argument)
-    except TimeoutException as exc:
-        raise BrowserError(f"the page did not finish {what} within {seconds:g} s", "run fewer samples (--limit), or a smaller model") from exc
+    except (TimeoutException, DriverTimeout) as exc:
+        raise BrowserError(f"the page did not finish {what} within {seconds:g} s (or its driver stopped answering)",
+                           "run fewer samples (--limit), or a smaller model") from exc
     except WebDriverException as exc:
         raise BrowserError(f"the browser tab failed during {what}: {exc.msg}",
                            "a tab that crashed mid-run most likely ran out of memory (wasm32 has 4 GiB): run fewer or smaller inputs") from exc
     if "error" in answer:
-        raise BrowserError(f"onnxruntime-web failed on {what}: {answer['error']}",
-                           "if it names an op or a type the web runtime lacks, run the bundle on a CPU board (board parity rpi4)")
+        raise BrowserError(f"the page failed on {what}: {answer['error']}", fix)
     return answer["ok"]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence
 from ...runtime.errors import PaddleEdgeError
 from ..bench.runner import best_by_precision
 from ..board_parity import ANSWER_KEYS
+from ..browser.board import PADDLEJS_ARTIFACT as PJS
 from ..quant_debug.report import KERNEL_STEP_LIMIT
 
 FIGURES = Path(__file__).resolve().parent / "figures"
@@ -302,12 +303,9 @@ def _board_latency(b: Json, batch: str) -> str:
     return f"{found} ({'EMULATED' if b['emulated'] else 'this host, in the browser'})"
 
 
-PJS = "paddlejs-fp32"
-
-
 def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
     """A Paddle.js cell where the board ran the bundle's Paddle.js model; what else the column is, where not."""
-    if PJS in b["artifacts"]:
+    if PJS in b["artifacts"] and PJS in b["top1"]:
         return cell()
     return "no Paddle.js model in the bundle" if "user_agent" in b["board_info"] else "a browser's engine: not run"
 
@@ -341,7 +339,8 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("Paddle.js argmax agreement with Paddle Inference", lambda b: _paddlejs(b, lambda: _pct(v(b, "paddlejs_fp32_argmax_agreement")))),
         row("Paddle.js max abs diff (allclose ratio)", lambda b: _paddlejs(b, lambda: f"{v(b, 'paddlejs_fp32_max_abs_diff'):.2g} "
                                                                                 f"({v(b, 'paddlejs_fp32_allclose_ratio'):.2f})")),
-        row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: f"{_us(b['latency_us'][PJS]['board'])} (this host, WebGL2 in software)")),
+        row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: "
+                                                             f"{'SwiftShader, in software' if 'SwiftShader' in b['engines'][PJS] else b['engines'][PJS]})")),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]

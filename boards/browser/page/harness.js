@@ -1,7 +1,8 @@
 // The browser board's page: runs ONNX models with onnxruntime-web (wasm), and Paddle.js models with paddlejs-core and its
-// WebGL backend (loaded by harness.html's script tags), on tensors fetched from the server; PUTs the outputs back under
-// results/, and times calls with performance.now(). Driven from Python (boards/browser/board.py) through
-// window.paddleEdge; the thread count comes from the page's ?threads= (onnxruntime-web reads it once).
+// WebGL backend (classic scripts in pjs/, named in order by ?paddlejs=, loaded before the page is ready), on tensors
+// fetched from the server; PUTs the outputs back under results/, and times calls with performance.now(). Driven from
+// Python (boards/browser/board.py) through window.paddleEdge; the thread count comes from the page's ?threads=
+// (onnxruntime-web reads it once).
 import * as ort from './ort/ort.wasm.min.mjs';
 import { decode, preprocess } from './preprocess.js';
 
@@ -70,24 +71,34 @@ async function run(job) {
   return { load_ms: loadMs, outputs, seconds };
 }
 
-const runners = new Map();
+let paddlejs = null; // the page's one Paddle.js Runner: a second init() would reset the backend the first one uses
 
-// one Paddle.js Runner per model.json, its input [1, C, H, W] (Paddle.js runs one sample at a time)
-async function paddlejsRunner(model, shape) {
-  if (!runners.has(model)) {
-    const runner = new window.paddlejs.core.Runner({ modelPath: model, feedShape: { fc: shape[1], fh: shape[2], fw: shape[3] }, needPreheat: false });
+// the Runner of model.json (Paddle.js runs one sample at a time; the model fixes the input's size)
+async function paddlejsRunner(model) {
+  if (paddlejs && paddlejs.model !== model) throw new Error(`this page runs one Paddle.js model (${paddlejs.model}), not ${model}`);
+  if (!paddlejs) {
+    const runner = new window.paddlejs.core.Runner({ modelPath: model, needPreheat: false });
     await runner.init();
-    runners.set(model, runner);
+    paddlejs = { model, runner };
   }
-  return runners.get(model);
+  return paddlejs.runner;
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.appendChild(script);
+  });
 }
 
 // job: as run's, each input one float32 [N, C, H, W] tensor whose samples go through Paddle.js one by one; each run's
 // output comes back as [N, the model's output per sample]
 async function runPaddlejs(job) {
-  const first = (job.runs[0] || job.time[0]).inputs[0];
   const start = performance.now();
-  const runner = await paddlejsRunner(job.model, first.shape);
+  const runner = await paddlejsRunner(job.model);
   const loadMs = performance.now() - start;
   const predict = async (data, spec) => {
     const size = data.length / spec.shape[0];
@@ -161,7 +172,7 @@ async function info() {
     webgl2: webgl2(), webgpu: await webgpu(),
     user_agent: navigator.userAgent, cross_origin_isolated: self.crossOriginIsolated,
     hardware_concurrency: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads,
-    onnxruntime_web: ort.env.versions.web || ort.env.versions.common, paddlejs_backend: window.GLOBALS.backend,
+    onnxruntime_web: ort.env.versions.web || ort.env.versions.common, paddlejs_backend: window.GLOBALS ? window.GLOBALS.backend : 'not loaded',
   };
 }
 
@@ -169,6 +180,7 @@ window.paddleEdge = { run, prepare, info, runPaddlejs, paddlejsOps };
 // Ready only once the wasm runs: a probe model (one Identity) makes onnxruntime-web load and start it, settling the
 // thread count it really uses (one, with a warning, where the page is not cross-origin isolated).
 try {
+  for (const script of (params.get('paddlejs') || '').split(',').filter(Boolean)) await loadScript(`pjs/${script}`);
   const probe = await session('probe.onnx');
   await probe.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) });
   document.getElementById('status').textContent = 'ready';
