@@ -43,31 +43,37 @@ def converter_dir() -> Path:
     return dest
 
 
-def _check_signature(source: SourceModel) -> None:
-    """What Paddle.js runs as paddle-edge feeds it: one float32 image [N, C, H, W] of a fixed size (the converter fixes
-    every -1 to 1 and Paddle.js runs one sample at a time), and one output of at most 2 dimensions (a 4-D output would
-    come back in its WebGL textures' NHWC order)."""
+def input_shape(source: SourceModel) -> List[int]:
+    """The one float32 image input [-1, C, H, W] the Paddle.js model is converted for: the program's own size, or where
+    it leaves H and W open, the fixed size the model's preprocessing gives every image (PaddleOCR's classifier: 48 x 192).
+    Paddle.js fixes every tensor's shape at conversion and runs one sample at a time. Also refused here: outputs other
+    than one of at most 2 dimensions (a 4-D output comes back in its WebGL textures' NHWC order)."""
     inputs, outputs = source.inputs, source.outputs
-    image = inputs[0].shape if len(inputs) == 1 else ()
-    if not (len(image) == 4 and image[0] in (-1, 1) and all(d > 0 for d in image[1:]) and inputs[0].dtype == "float32"):
+    shape = list(inputs[0].shape) if len(inputs) == 1 and inputs[0].dtype == "float32" else []
+    image = source.preprocess.image
+    if len(shape) == 4 and shape[1] > 0 and min(shape[2:]) <= 0 and image is not None and image.resize.fixed_size:
+        shape[2:] = image.resize.fixed_size
+    if not (len(shape) == 4 and shape[0] in (-1, 1) and min(shape[1:]) > 0):
         raise PaddleEdgeError(f"Paddle.js runs one float32 image of a fixed size [N, C, H, W]; {source.name} takes "
-                              + ", ".join(f"{s.name} {s.dtype} {list(s.shape)}" for s in inputs), NOT_PADDLEJS)
+                              + ", ".join(f"{s.name} {s.dtype} {list(s.shape)}" for s in inputs)
+                              + " and its preprocessing gives no fixed size", NOT_PADDLEJS)
     if len(outputs) != 1 or len(outputs[0].shape) > 2:
         raise PaddleEdgeError(f"paddle-edge runs Paddle.js models with one output of at most 2 dimensions (scores per sample); "
                               f"{source.name} gives " + ", ".join(f"{s.name} {list(s.shape)}" for s in outputs), NOT_PADDLEJS)
+    return [-1, *shape[1:]]
 
 
 def export_paddlejs(source: SourceModel, out_dir: Path) -> Tuple[Path, Path, List[str]]:
     """`source` as a Paddle.js model in the folder `out_dir` (written whole, or not at all): its model.json and its parameters in one
     file; also the changes made to the converter's model.json so paddlejs-core 2.2.0 runs it."""
-    _check_signature(source)
+    shape = input_shape(source)
     if source.files.program.parent != source.files.params.parent:
         raise PaddleEdgeError(f"paddlejsconverter needs the program and parameters in one folder: {source.files.program}, "
                               f"{source.files.params}", "put both files in one folder")
     slice_kb = source.files.params.stat().st_size // 1024 + 1  # one parameter file
     with atomic_dir(Path(out_dir)) as staging:
         command = [sys.executable, "-m", f"{__package__}.paddlejs_convert", str(converter_dir()), str(source.files.program),
-                   str(source.files.params), str(staging), str(slice_kb)]
+                   str(source.files.params), str(staging), str(slice_kb), ",".join(map(str, shape))]
         try:
             proc = subprocess.run(command, capture_output=True, text=True, timeout=CONVERT_SECONDS)
         except subprocess.TimeoutExpired as exc:

@@ -1,4 +1,4 @@
-"""The three changes a Paddle 3 model's Paddle.js model.json needs before @paddlejs/paddlejs-core 2.2.0 and
+"""The four changes a Paddle 3 model's Paddle.js model.json needs before @paddlejs/paddlejs-core 2.2.0 and
 paddlejs-backend-webgl 1.2.9 run it. paddlejsconverter 1.0.8 writes what Paddle 3's program holds; the runtime still
 expects Paddle 2's. Each was found from the error the browser gave without it:
 
@@ -11,6 +11,10 @@ expects Paddle 2's. Each was found from the error the browser gave without it:
    (GraphGenerator's topological sort) never reaches an op whose only input is a parameter, so the op chain ends early
    and running recurses forever ("Maximum call stack size exceeded"). The reshape is dropped and the add reads the [C]
    bias with axis 1, as Paddle 2 wrote it.
+4. softmax over the last axis of a tensor of fewer than 4 dimensions, written as a non-negative axis (PaddleOCR's
+   classifier: axis 1 of [N, 2]): the WebGL kernel takes the axis on the tensor padded to 4-D ([1, 1, 1, 2]), where axis 1
+   has size 1, so every output is 1 (measured: 50 % agreement with Paddle Inference). It becomes -1, which the kernel
+   reads as the last axis (measured: the same probabilities as Paddle Inference).
 
 Any other op reading parameters only is refused by name (`unreachable_ops`): the runtime could not run it either."""
 from __future__ import annotations
@@ -40,7 +44,7 @@ def _bias_reshape(model: Dict[str, Any], op: Dict[str, Any]) -> bool:
 
 
 def fix_for_paddlejs(model: Dict[str, Any]) -> List[str]:
-    """Apply the three changes of the module docstring to a model.json, in place; what was changed, one line each."""
+    """Apply the four changes of the module docstring to a model.json, in place; what was changed, one line each."""
     done = []
     for name, var in model["vars"].items():
         if var.get("shape") == []:
@@ -50,6 +54,11 @@ def fix_for_paddlejs(model: Dict[str, Any]) -> List[str]:
         if op["type"] in CONVS and "fuse_relu" not in op["attrs"]:
             op["attrs"]["fuse_relu"] = False
             done.append(f"{op['type']} -> {_outputs(op)}: fuse_relu = false")
+    for op in model["ops"]:
+        rank = len(model["vars"].get(op["inputs"].get("X", [""])[0], {}).get("shape", []))
+        if op["type"] == "softmax" and 0 < rank < 4 and op["attrs"].get("axis") == rank - 1:
+            op["attrs"]["axis"] = -1
+            done.append(f"softmax -> {_outputs(op)}: axis {rank - 1} of {rank}-D -> -1")
     for op in [o for o in model["ops"] if _bias_reshape(model, o)]:
         bias, out = op["inputs"]["X"][0], op["outputs"]["Out"][0]
         for reader in model["ops"]:

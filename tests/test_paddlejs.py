@@ -30,7 +30,7 @@ def paddlejs_bundle(tmp_path_factory, lenet):
     return build_bundle(lenet.model_dir, tmp_path_factory.mktemp("pjs") / "lenet", targets=("onnx", "paddlejs"))
 
 
-def test_the_converter_runs_on_paddle_3_and_its_model_gets_the_three_changes(lenet, tmp_path):
+def test_the_converter_runs_on_paddle_3_and_its_model_gets_the_changes_paddlejs_core_needs(lenet, tmp_path):
     model_json, params, changes = export_paddlejs(as_source(lenet.model_dir), tmp_path / "pjs")
     assert sorted(p.name for p in (tmp_path / "pjs").iterdir()) == ["chunk_1.dat", "model.json"]
     assert params.stat().st_size == 4 * sum(n for n in _param_sizes(json.loads(model_json.read_text())))
@@ -81,3 +81,19 @@ def test_a_model_paddlejs_cannot_take_is_refused_at_export_and_nothing_is_writte
     with pytest.raises(PaddleEdgeError, match=r"Paddle.js runs one float32 image of a fixed size(.|\n)*fix: export without the paddlejs target"):
         build_bundle(save_two_input_net(tmp_path / "two"), tmp_path / "bundle", targets=("onnx", "paddlejs"))
     assert not (tmp_path / "bundle").exists() and not (tmp_path / "bundle.tar.gz").exists()
+
+
+def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inference(browser, tmp_path):
+    from paddle_edge.source.fetch import fetch_published
+    from paddle_edge.source.model import resolve_model
+    from paddle_edge.source.synthetic_text import render
+
+    model = resolve_model(fetch_published("ppocr-cls"))  # its program takes [-1, 3, -1, -1]; its preprocessing 48 x 192
+    _, _, changes = export_paddlejs(model, tmp_path / "pjs")
+    assert any(change.startswith("softmax") and change.endswith("axis 1 of 2-D -> -1") for change in changes), changes
+    labels = render("cls", tmp_path / "cls-test", 16, seed=0)
+    bundle = build_bundle(model, tmp_path / "bundle", targets=("onnx", "paddlejs"))
+    report = board_parity(browser, bundle.directory, data=labels, calls=3)
+    print(report.render())
+    assert report.ok, report.render()
+    assert report.data["samples"] == 16 and report.data["values"]["paddlejs_fp32_sqnr_db"] >= 80

@@ -35,8 +35,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json",
                      "board-parity-browser.json": "paddle-edge board parity browser build/demo/bundle --json board-parity-browser.json"},
-    "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{name} --data "
-                    f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json" for name in ("cls", "rec", "det")},
+    "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
+                    f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
+                    for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
              "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
@@ -350,7 +351,8 @@ def board_parity(files: Mapping[str, Json]) -> str:
 
 def browser_ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR bundles in the browser: the task metric there and on this host, int8 against its exact semantics,
-    fp32 SQNR against this host, each int8 kernel alone in the page, and the page's latency."""
+    fp32 SQNR against this host, each int8 kernel alone in the page, the page's latency, and Paddle.js where the bundle
+    has its model."""
     rows = []
     for b in files.values():
         metric, name = OCR_METRICS[b["task"]]
@@ -359,9 +361,13 @@ def browser_ocr(files: Mapping[str, Json]) -> str:
         rows.append([b["model"], f"{b['samples']:,}", name, f"{_pct(s['fp32']['board'][metric])} / {_pct(s['fp32']['x86_64'][metric])}",
                      f"{_pct(s['int8']['board'][metric])} / {_pct(s['int8']['exact'][metric])}", f"{v['fp32_sqnr_db']:.1f} dB",
                      ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
-                     _board_latency(b, "1"), f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+                     _board_latency(b, "1"),
+                     (f"{_pct(s[PJS]['board'][metric])} / {_pct(s[PJS]['x86_64'][metric])}, {v['paddlejs_fp32_sqnr_db']:.1f} dB, "
+                      f"{_us(b['latency_us'][PJS]['board'])}") if PJS in s else "no Paddle.js model in the bundle",
+                     f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
     table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
-                    "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8", "checks"], rows)
+                    "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8",
+                    "Paddle.js fp32: browser / Paddle Inference, SQNR, batch-1 p50", "checks"], rows)
     return f"{table}\n\n{_provenance(files)}"
 
 
