@@ -311,6 +311,12 @@ def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
     return "no Paddle.js model in the bundle" if "user_agent" in b["board_info"] else "a browser's engine: not run"
 
 
+def _paddlejs_latency(b: Json) -> str:
+    """Paddle.js's batch-1 p50 in the page, with the WebGL2 it ran on."""
+    engine = b["engines"][PJS]
+    return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {'SwiftShader, in software' if 'SwiftShader' in engine else engine})"
+
+
 def board_parity(files: Mapping[str, Json]) -> str:
     """Each board (emulated, or the browser) against this host: fp32 outputs, int8 against its exact semantics, top-1,
     latency labelled with what it is worth."""
@@ -340,8 +346,7 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("Paddle.js argmax agreement with Paddle Inference", lambda b: _paddlejs(b, lambda: _pct(v(b, "paddlejs_fp32_argmax_agreement")))),
         row("Paddle.js max abs diff (allclose ratio)", lambda b: _paddlejs(b, lambda: f"{v(b, 'paddlejs_fp32_max_abs_diff'):.2g} "
                                                                                 f"({v(b, 'paddlejs_fp32_allclose_ratio'):.2f})")),
-        row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: "
-                                                             f"{'SwiftShader, in software' if 'SwiftShader' in b['engines'][PJS] else b['engines'][PJS]})")),
+        row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: _paddlejs_latency(b))),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]
@@ -363,7 +368,7 @@ def browser_ocr(files: Mapping[str, Json]) -> str:
                      ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
                      _board_latency(b, "1"),
                      (f"{_pct(s[PJS]['board'][metric])} / {_pct(s[PJS]['x86_64'][metric])}, {v['paddlejs_fp32_sqnr_db']:.1f} dB, "
-                      f"{_us(b['latency_us'][PJS]['board'])}") if PJS in s else "no Paddle.js model in the bundle",
+                      f"{_paddlejs_latency(b)}") if PJS in s else "no Paddle.js model in the bundle",
                      f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
     table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
                     "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8",
