@@ -18,7 +18,7 @@ from ..runtime.files import atomic_dir, cache_dir
 from ..source.fetch import pinned_wheel
 from ..source.model import SourceModel
 from ..source.published import Wheel
-from .paddlejs_fixes import fix_for_paddlejs, unreachable_ops
+from .paddlejs_fixes import fix_for_paddlejs, not_runnable
 
 CONVERTER = Wheel("paddlejsconverter==1.0.8", "paddlejsconverter-1.0.8-py3-none-any.whl", 15438,
                   "fb13dc16eb1807972b7ebf17bafa09e08f830e5063e8eff4b25e1bdb7ec53b0c")
@@ -44,19 +44,24 @@ def converter_dir() -> Path:
 
 
 def input_shape(source: SourceModel) -> List[int]:
-    """The one float32 image input [-1, C, H, W] the Paddle.js model is converted for: the program's own size, or where
-    it leaves H and W open, the fixed size the model's preprocessing gives every image (PaddleOCR's classifier: 48 x 192).
-    Paddle.js fixes every tensor's shape at conversion and runs one sample at a time. Also refused here: outputs other
-    than one of at most 2 dimensions (a 4-D output comes back in its WebGL textures' NHWC order)."""
+    """The one float32 image input [-1, C, H, W] the Paddle.js model is converted for: the program's own size, its open
+    height and width (if any) taken from the fixed size the model's preprocessing gives every image (PaddleOCR's
+    classifier: 48 x 192). Paddle.js fixes every tensor's shape at conversion and runs one sample at a time. Also refused
+    here: outputs other than one of at most 2 dimensions (a 4-D output comes back in its WebGL textures' NHWC order)."""
     inputs, outputs = source.inputs, source.outputs
-    shape = list(inputs[0].shape) if len(inputs) == 1 and inputs[0].dtype == "float32" else []
+    if len(inputs) != 1 or inputs[0].dtype != "float32" or len(inputs[0].shape) != 4 or inputs[0].shape[0] not in (-1, 1):
+        raise PaddleEdgeError("Paddle.js runs one float32 image [N, C, H, W]; " + f"{source.name} takes "
+                              + ", ".join(f"{s.name} {s.dtype} {list(s.shape)}" for s in inputs), NOT_PADDLEJS)
+    shape = list(inputs[0].shape)
     image = source.preprocess.image
-    if len(shape) == 4 and shape[1] > 0 and min(shape[2:]) <= 0 and image is not None and image.resize.fixed_size:
-        shape[2:] = image.resize.fixed_size
-    if not (len(shape) == 4 and shape[0] in (-1, 1) and min(shape[1:]) > 0):
-        raise PaddleEdgeError(f"Paddle.js runs one float32 image of a fixed size [N, C, H, W]; {source.name} takes "
-                              + ", ".join(f"{s.name} {s.dtype} {list(s.shape)}" for s in inputs)
-                              + " and its preprocessing gives no fixed size", NOT_PADDLEJS)
+    given = (image.channels, *image.resize.fixed_size) if image is not None and image.resize.fixed_size else None
+    for axis, name in ((1, "channels"), (2, "height"), (3, "width")):
+        if shape[axis] <= 0 and given:
+            shape[axis] = given[axis - 1]
+        elif shape[axis] <= 0 or (given and given[axis - 1] != shape[axis]):
+            raise PaddleEdgeError(f"Paddle.js needs the input's size fixed at conversion; {source.name}'s {name} is {shape[axis]} "
+                                  + (f"and its preprocessing gives {given[axis - 1]}" if given else "and its preprocessing gives no fixed size"),
+                                  NOT_PADDLEJS)
     if len(outputs) != 1 or len(outputs[0].shape) > 2:
         raise PaddleEdgeError(f"paddle-edge runs Paddle.js models with one output of at most 2 dimensions (scores per sample); "
                               f"{source.name} gives " + ", ".join(f"{s.name} {list(s.shape)}" for s in outputs), NOT_PADDLEJS)
@@ -81,17 +86,12 @@ def export_paddlejs(source: SourceModel, out_dir: Path) -> Tuple[Path, Path, Lis
         if proc.returncode != 0 or not (staging / MODEL_JSON).is_file():
             said = [line for line in (proc.stdout + proc.stderr).splitlines() if "Error" in line or "error" in line][-3:]
             raise PaddleEdgeError(f"paddlejsconverter could not convert {source.directory}: " + (" / ".join(said) or proc.stdout[-400:]),
-                                  f"run `paddle-edge export {source.directory} --target onnx`: the browser runs its ONNX with onnxruntime-web")
+                                  NOT_PADDLEJS)
         model = json.loads((staging / MODEL_JSON).read_text())
         changes = fix_for_paddlejs(model)
-        unreachable = unreachable_ops(model)
-        if unreachable:
-            raise PaddleEdgeError(f"Paddle.js core would never run these ops of {source.directory} (their inputs are all parameters): "
-                                  + "; ".join(unreachable), NOT_PADDLEJS)
-        deep = sorted(name for name, var in model["vars"].items() if len(var.get("shape", [])) > 4)
-        if deep:
-            raise PaddleEdgeError(f"Paddle.js keeps at most 4 dimensions; these tensors of {source.directory} have more: {', '.join(deep)}",
-                                  NOT_PADDLEJS)
+        wrong = not_runnable(model)
+        if wrong:
+            raise PaddleEdgeError(f"paddlejs-core 2.2.0 would not run these ops of {source.directory} right: " + "; ".join(wrong), NOT_PADDLEJS)
         if model.get("chunkNum") != 1 or not (staging / PARAMS).is_file():
             raise PaddleEdgeError(f"paddlejsconverter wrote {model.get('chunkNum')} parameter files, not one", "report it to paddle-edge")
         (staging / MODEL_JSON).write_text(json.dumps(model, indent=1, sort_keys=True))

@@ -36,6 +36,14 @@ def fluid_module(input_shape: List[int]) -> types.ModuleType:
     return fluid
 
 
+def at_most_4d(shape: List[int], name: str) -> List[int]:
+    """convertModel.validateShape, refusing where the converter would drop a tensor's leading dimensions (Paddle.js keeps
+    at most 4) and only print so."""
+    if len(shape) > 4:
+        raise ValueError(f"tensor {name} has {len(shape)} dimensions {shape}; Paddle.js keeps at most 4")
+    return shape
+
+
 def main(converter: str, program: str, params: str, out: str, slice_kb: str, input_shape: str) -> None:
     """Convert the model `program` + `params` (one folder) into `out` with the converter's modules in `converter`, its
     input fixed to `input_shape` ("-1,C,H,W")."""
@@ -45,6 +53,7 @@ def main(converter: str, program: str, params: str, out: str, slice_kb: str, inp
     import convertModel
 
     convertModel.sliceDataSize = int(slice_kb)
+    convertModel.validateShape = at_most_4d
     folder, program_name = os.path.split(program)
     convertModel.convertToPaddleJSModel(folder, program_name, os.path.basename(params), out, None)
 

@@ -16,7 +16,8 @@ expects Paddle 2's. Each was found from the error the browser gave without it:
    has size 1, so every output is 1 (measured: 50 % agreement with Paddle Inference). It becomes -1, which the kernel
    reads as the last axis (measured: the same probabilities as Paddle Inference).
 
-Any other op reading parameters only is refused by name (`unreachable_ops`): the runtime could not run it either."""
+Any other op reading parameters only, and a softmax over another axis of a tensor under 4-D, is refused by name
+(`not_runnable`)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -72,7 +73,14 @@ def fix_for_paddlejs(model: Dict[str, Any]) -> List[str]:
     return done
 
 
-def unreachable_ops(model: Dict[str, Any]) -> List[str]:
-    """Ops (other than feed) whose inputs are all parameters: Paddle.js core never schedules them."""
-    return [f"{op['type']} -> {_outputs(op)}" for op in model["ops"]
-            if op["type"] != "feed" and all(_persistable(model, n) for names in op["inputs"].values() for n in names)]
+def not_runnable(model: Dict[str, Any]) -> List[str]:
+    """What paddlejs-core 2.2.0 would run wrong after the changes, one line each: ops (other than feed) whose inputs are
+    all parameters, which core never schedules, and a softmax over another than the last axis of a tensor under 4-D,
+    which the WebGL kernel would take on the padded tensor (only the last axis, -1, is measured right)."""
+    found = [f"{op['type']} -> {_outputs(op)}: its inputs are all parameters" for op in model["ops"]
+             if op["type"] != "feed" and all(_persistable(model, n) for names in op["inputs"].values() for n in names)]
+    for op in (o for o in model["ops"] if o["type"] == "softmax"):
+        rank = len(model["vars"].get(op["inputs"]["X"][0], {}).get("shape", []))
+        if rank < 4 and op["attrs"].get("axis", -1) != -1:
+            found.append(f"softmax -> {_outputs(op)}: axis {op['attrs']['axis']} of a {rank}-D tensor")
+    return found

@@ -78,9 +78,34 @@ def test_an_op_paddlejs_lacks_is_named_before_the_model_loads(browser, tmp_path)
 def test_a_model_paddlejs_cannot_take_is_refused_at_export_and_nothing_is_written(tmp_path):
     from user_models import save_two_input_net
 
-    with pytest.raises(PaddleEdgeError, match=r"Paddle.js runs one float32 image of a fixed size(.|\n)*fix: export without the paddlejs target"):
+    with pytest.raises(PaddleEdgeError, match=r"Paddle.js runs one float32 image \[N, C, H, W\]; two takes image .*, extra(.|\n)*fix: export without the paddlejs target"):
         build_bundle(save_two_input_net(tmp_path / "two"), tmp_path / "bundle", targets=("onnx", "paddlejs"))
     assert not (tmp_path / "bundle").exists() and not (tmp_path / "bundle.tar.gz").exists()
+
+
+class FiveD(nn.Layer):
+    """A LeNet-sized net passing through a 5-D tensor: the converter would drop its leading dimension."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.fc(paddle.reshape(paddle.reshape(x, [-1, 1, 2, 14, 28]) * 2.0, [-1, 784]))
+
+
+@pytest.mark.parametrize("net, said", [
+    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(axis=0)), r"softmax -> .*: axis 0 of a 2-D tensor"),
+    (FiveD, r"has 5 dimensions .*; Paddle.js keeps at most 4"),
+], ids=["softmax-axis-0", "5-D-tensor"])
+def test_what_paddlejs_would_run_wrong_is_refused_at_export(net, said, tmp_path):
+    paddle.seed(0)
+    layer = net()
+    layer.eval()
+    paddle.jit.save(layer, str(tmp_path / "net" / "model"), input_spec=[paddle.static.InputSpec([None, 1, 28, 28], "float32", "image")])
+    with pytest.raises(PaddleEdgeError, match=said + r"(.|\n)*fix: export without the paddlejs target"):
+        export_paddlejs(as_source(tmp_path / "net"), tmp_path / "pjs")
+    assert not (tmp_path / "pjs").exists()
 
 
 def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inference(browser, tmp_path):

@@ -29,20 +29,23 @@ PAGE = Path(__file__).parent / "page"
 READY_SECONDS = 60.0
 RUN_SECONDS = 110.0  # one page call; selenium's Chrome connection itself gives up after 120 s
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
+CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
 PADDLEJS_ARTIFACT = "paddlejs-fp32"
 
 
 @dataclasses.dataclass(frozen=True)
 class PageEngine:
-    """An engine of the page: the function running a job there, and the fix said when it fails."""
+    """An engine of the page: the function running a job there, the fix said when it fails, and the rows one page call
+    carries (each call must answer within RUN_SECONDS)."""
 
     function: str
     fix: str
+    rows: int
 
 
-ORT_WEB = PageEngine("run", WEB_RUNTIME_FIX)
-PADDLEJS = PageEngine("runPaddlejs", "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web")
-CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
+ORT_WEB = PageEngine("run", WEB_RUNTIME_FIX, CHUNK)
+# one sample at a time, on WebGL in software where there is no GPU: PaddleOCR's classifier takes 0.2 s a sample here
+PADDLEJS = PageEngine("runPaddlejs", "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web", 8)
 
 
 ALIASES = {"max_pool2d_with_index": "pool2d_max"}  # the one op type paddlejs-core 2.2.0 runs under another kernel's name
@@ -95,14 +98,15 @@ class _Page:
             engine: PageEngine = ORT_WEB) -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
         """Each group through `model` once with `engine` (outputs per group, per model output), then `calls` timed calls
         per batch size of `batches` (the first group's first samples; sizes it does not have are skipped); also the
-        seconds the page took to load the model. One page call per CHUNK rows: selenium waits 120 s for any answer."""
+        seconds the page took to load the model. One page call per `engine.rows` rows: selenium waits 120 s for any answer."""
         self.runs += 1
         chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
         load_ms = None
         for i, feeds in enumerate(groups):
             rows = len(next(iter(feeds.values())))
-            for j, start in enumerate(range(0, rows, CHUNK)):
-                part = {k: v[start:start + CHUNK] for k, v in feeds.items()}
+            step = engine.rows
+            for j, start in enumerate(range(0, rows, step)):
+                part = feeds if rows <= step else {k: v[start:start + step] for k, v in feeds.items()}
                 job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"}], "time": []}
                 answer = call_async(self.driver, engine.function, job, RUN_SECONDS, what, engine.fix)
                 load_ms = answer["load_ms"] if load_ms is None else load_ms
@@ -162,6 +166,8 @@ def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: b
             load(driver, f"{url}index.html?threads={threads}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
             wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS, f"load onnxruntime-web {VERSION} from {ort}")
             failed = driver.execute_script("return window.paddleEdgeFailed || ''")
+            if failed.startswith("Paddle.js"):
+                raise BrowserError(f"the page could not load {failed}", "delete Paddle.js's folders under the cache's npm/ to fetch them again")
             if failed:
                 raise BrowserError(f"onnxruntime-web {VERSION} did not start in the page: {failed}",
                                    f"check the files in {ort} (delete the folder to fetch them again)")

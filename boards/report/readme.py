@@ -308,6 +308,8 @@ def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
     """A Paddle.js cell where the board ran the bundle's Paddle.js model; what else the column is, where not."""
     if PJS in b["artifacts"] and PJS in b["top1"]:
         return cell()
+    if PJS in b["artifacts"]:
+        return "no top-1 (not a labelled classifier)"
     return "no Paddle.js model in the bundle" if "user_agent" in b["board_info"] else "a browser's engine: not run"
 
 

@@ -89,7 +89,7 @@ function loadScript(src) {
     const script = document.createElement('script');
     script.src = src;
     script.onload = resolve;
-    script.onerror = () => reject(new Error(`could not load ${src}`));
+    script.onerror = () => reject(new Error(`Paddle.js's script ${src}`));
     document.head.appendChild(script);
   });
 }
