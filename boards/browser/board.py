@@ -59,6 +59,11 @@ def lacking_ops(model: Dict[str, Any], registered: Sequence[str]) -> List[str]:
     return [t for t in types if ALIASES.get(t, t) not in registered]
 
 
+def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, float]]:
+    """p50 and p90 of the page's timed calls, in microseconds, per batch size."""
+    return {str(b): {"p50": float(np.median(t) * 1e6), "p90": float(np.percentile(t, 90) * 1e6)} for b, t in timed.items()}
+
+
 def probe_model() -> bytes:
     """The smallest model (one Identity on a float32 [1]): running it makes the page load and start the wasm."""
     from onnx import TensorProto, helper
@@ -102,9 +107,9 @@ class _Page:
         self.runs += 1
         chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
         load_ms = None
+        step = engine.rows
         for i, feeds in enumerate(groups):
             rows = len(next(iter(feeds.values())))
-            step = engine.rows
             for j, start in enumerate(range(0, rows, step)):
                 part = feeds if rows <= step else {k: v[start:start + step] for k, v in feeds.items()}
                 job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"}], "time": []}
@@ -213,8 +218,7 @@ class BrowserBoard:
                 outputs[precision], timed, loaded_in = page.run(model, groups, calls, f"the {precision} artifact {name}", LATENCY_BATCHES)
                 seconds[precision] = timed.get(1, np.zeros(0))
                 info[precision] = {**where, "artifact": name, "precision": precision, "threads": threads, "load_seconds": loaded_in,
-                                   "latency_us": {str(b): {"p50": float(np.median(t) * 1e6), "p90": float(np.percentile(t, 90) * 1e6)}
-                                                  for b, t in timed.items()}}
+                                   "latency_us": _percentiles_us(timed)}
         return BoardRun(self.profile.name, outputs, seconds, info)
 
     def run_paddlejs(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], calls: int = 20) -> BoardRun:
@@ -252,7 +256,7 @@ class BrowserBoard:
         info = {**where, "backend": "paddlejs", "versions": PADDLEJS_VERSIONS, "artifact": name, "precision": "fp32", "engine":
                 f"Paddle.js (paddlejs-core {PADDLEJS_VERSIONS['paddlejs-core']}, backend-webgl {PADDLEJS_VERSIONS['paddlejs-backend-webgl']}) "
                 f"on WebGL2: {where['webgl2']}", "load_seconds": loaded_in,
-                "latency_us": {"1": {"p50": float(np.median(timed[1]) * 1e6), "p90": float(np.percentile(timed[1], 90) * 1e6)}} if 1 in timed else {}}
+                "latency_us": _percentiles_us(timed)}
         return BoardRun(self.profile.name, {name: outputs}, {name: timed.get(1, np.zeros(0))}, {name: info})
 
     def run_kernel_models(self, models: Dict[str, bytes], entries: Sequence[Tuple[str, Dict[str, np.ndarray]]],

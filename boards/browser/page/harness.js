@@ -45,6 +45,18 @@ async function put(name, tensor) {
   return { name, dtype: tensor.type, shape: Array.from(tensor.dims) };
 }
 
+// `call` once to warm up, then `calls` times, each timed with performance.now(): the seconds of each
+async function timeCalls(call, calls) {
+  await call();
+  const found = [];
+  for (let i = 0; i < calls; i++) {
+    const start = performance.now();
+    await call();
+    found.push((performance.now() - start) / 1000);
+  }
+  return found;
+}
+
 // job: {model, runs: [{inputs: [{name, dtype, shape, url}], out}], time: [{inputs, calls}]}
 // returns {load_ms, outputs: [[{name, dtype, shape}] per run], seconds: [[...] per entry of time]}
 async function run(job) {
@@ -59,14 +71,7 @@ async function run(job) {
   const seconds = [];
   for (const t of job.time) {
     const one = await feeds(t.inputs);
-    await s.run(one);
-    const found = [];
-    for (let i = 0; i < t.calls; i++) {
-      const start = performance.now();
-      await s.run(one);
-      found.push((performance.now() - start) / 1000);
-    }
-    seconds.push(found);
+    seconds.push(await timeCalls(() => s.run(one), t.calls));
   }
   return { load_ms: loadMs, outputs, seconds };
 }
@@ -122,14 +127,7 @@ async function runPaddlejs(job) {
   for (const t of job.time) {
     const [spec] = t.inputs;
     const one = new Float32Array(await bytes(spec.url));
-    await predict(one, spec);
-    const found = [];
-    for (let i = 0; i < t.calls; i++) {
-      const start = performance.now();
-      await predict(one, spec);
-      found.push((performance.now() - start) / 1000);
-    }
-    seconds.push(found);
+    seconds.push(await timeCalls(() => predict(one, spec), t.calls));
   }
   return { load_ms: loadMs, outputs, seconds };
 }
