@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS
 from .runtime.errors import PaddleEdgeError
@@ -327,11 +327,25 @@ def _board(args: argparse.Namespace) -> None:
         return
     from .boards.board_parity import board_parity
 
-    report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape))
+    report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape),
+                          gpu=_gpu(args.gpu))
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
     if not report.ok:
         raise SystemExit(1)
+
+
+def _gpu(said: Optional[str]) -> Tuple[str, ...]:
+    """--gpu: a browser's GPU backends to run besides wasm, all of them when not said."""
+    from .boards.browser.board import GPU_BACKENDS
+
+    if said is None:
+        return GPU_BACKENDS
+    named = tuple(name for name in said.split(",") if name and name != "none")
+    unknown = [name for name in named if name not in GPU_BACKENDS]
+    if unknown:
+        raise PaddleEdgeError(f"--gpu {said}: no GPU backend {', '.join(unknown)}", f"name some of {','.join(GPU_BACKENDS)}, or none")
+    return named
 
 
 def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
@@ -597,6 +611,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="your own images (a folder or label list) for a model brought from elsewhere")
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
+    p.add_argument("--gpu", help="browser parity: onnxruntime-web's GPU backends to run besides wasm where the browser offers "
+                                 "them (default webgpu,webgl; none: wasm only)")
 
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")
     p.add_argument("bundle", type=Path)

@@ -17,7 +17,7 @@ from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
 from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
-from .browser.board import PADDLEJS_ARTIFACT, BrowserBoard
+from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard
 from .checks import CheckedReport, judge
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
                                  task_scores)
@@ -50,7 +50,12 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
     "paddlejs_fp32_sqnr_db": (80.0, "min"),
     "paddlejs_fp32_argmax_agreement": (1.0, "min"),
 }
+# onnxruntime-web's GPU backends in a browser (float32 on the GPU, int8 as dequantize-then-float there) are judged as the
+# board's own engine is: the same checks, their values named after the backend
+GPU_CHECKS = ("fp32_sqnr_db", "fp32_argmax_agreement", "int8_vs_exact_argmax_agreement", "fp32_text_agreement", "fp32_box_f1_vs_float")
+BOARD_TOLERANCES.update({f"{ep}_{k}": BOARD_TOLERANCES[k] for ep in GPU_BACKENDS for k in GPU_CHECKS})
 ANSWER_KEYS = ("argmax_agreement", "text_agreement", "box_f1_vs_float")
+REPORTED = ("int8_", "fp32_", "paddlejs_", *(f"{ep}_" for ep in GPU_BACKENDS))  # prefixes of the values a report lists
 
 
 class BoardParityReport(CheckedReport):
@@ -65,7 +70,8 @@ class BoardParityReport(CheckedReport):
         for precision, scores in d["scores"].items():
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
             rows.append((f"{precision} files", f"board ran {d['artifacts'][precision]['board']}, x86-64 {d['artifacts'][precision]['x86_64']}"))
-        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(("int8_", "fp32_", "paddlejs_")) and k not in BOARD_TOLERANCES]
+        rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(REPORTED) and k not in BOARD_TOLERANCES]
+        rows += [(f"{what} not run", why) for what, why in (d.get("not_run") or {}).items()]
         if d.get("kernels"):
             k = d["kernels"]
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
@@ -91,12 +97,12 @@ def _versus(prefix: str, outputs: Outputs, reference: Outputs, manifest: Manifes
 
 
 def answer_values(precision: str, board_out: Outputs, reference: Outputs, manifest: Manifest,
-                  evaluation: EvaluationSet) -> Dict[str, float]:
+                  evaluation: EvaluationSet, prefix: str = "") -> Dict[str, float]:
     """What BOARD_TOLERANCES judges of one engine's outputs on the board against `reference`: for fp32 this host's fp32
-    runtime, for int8 the exact int8 semantics of the file the engine ran."""
+    runtime, for int8 the exact int8 semantics of the file the engine ran; named `prefix` + the check."""
     if precision == "fp32":
-        return _versus("fp32_", board_out, reference, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS))
-    return _versus("int8_vs_exact_", board_out, reference, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS))
+        return _versus(f"{prefix}fp32_", board_out, reference, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS))
+    return _versus(f"{prefix}int8_vs_exact_", board_out, reference, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS))
 
 
 def _allclose_ratio(host: Outputs, board: Outputs) -> float:
@@ -153,17 +159,48 @@ def _paddlejs(board: BrowserBoard, bundle: runtime.Bundle, evaluation: Evaluatio
             "top1": {PADDLEJS_ARTIFACT: {w: s["top1"] for w, s in scores.items()}} if scores and manifest.task == "classification" else {}}
 
 
+def _gpu_backends(board: BrowserBoard, bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int, calls: int,
+                  references: Dict[str, Outputs], where: Dict[str, Any], backends: Sequence[str]) -> Dict[str, Any]:
+    """The bundle's ONNX files on each GPU backend of onnxruntime-web the browser offers, judged against `references` (per
+    precision: this host's fp32 outputs, the exact int8 ones): the values BOARD_TOLERANCES judges, scores, batch-1 p50 and
+    info per "{backend}-{precision}", and why a backend or a precision did not run."""
+    manifest = bundle.manifest
+    found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "info": {}, "not_run": {}}
+    offered = {"webgpu": where["webgpu"], "webgl": where["webgl2"]}
+    for ep in backends:
+        if offered[ep].startswith("unavailable"):
+            found["not_run"][ep] = f"the browser offers no {ep}: {offered[ep]}"
+            continue
+        ran = board.run_bundle(bundle.root, evaluation.groups, list(references), threads, calls, ep=ep)
+        for precision, reference in references.items():
+            key, info = f"{ep}-{precision}", ran.info[precision]
+            if "not_run" in info:
+                found["not_run"][key] = info["not_run"]
+                continue
+            out = ran.outputs[precision]
+            found["values"].update(answer_values(precision, out, reference, manifest, evaluation, prefix=f"{ep}_"))
+            if precision == "fp32":
+                found["values"][f"{ep}_fp32_allclose_ratio"] = _allclose_ratio(reference, out)
+            if evaluation.truth is not None:
+                found["scores"][key] = task_scores(out, manifest, evaluation)
+            found["latency"][key] = float(np.median(ran.seconds[precision]) * 1e6)
+            found["info"][key] = info
+    return found
+
+
 def latency_note(board: AnyBoard) -> str:
     """What the board's timings are worth."""
     if isinstance(board, BrowserBoard):
-        return "this host's headless Chromium (wasm): a browser on this CPU, not a device"
+        return "this host's headless Chromium: a browser on this CPU, not a device"
     return "emulated under qemu: not the board's speed" if board.emulated else "native"
 
 
 def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = None, limit: Optional[int] = None,
-                 data: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None, calls: int = 20) -> BoardParityReport:
+                 data: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None, calls: int = 20,
+                 gpu: Sequence[str] = GPU_BACKENDS) -> BoardParityReport:
     """Run the bundle's evaluation set (test split, or the user's images at `data`) on the board and on this host's
-    runtime; compare outputs and answers per precision."""
+    runtime; compare outputs and answers per precision. On a browser, also on the `gpu` backends of onnxruntime-web it
+    offers, and on the bundle's Paddle.js model if it has one."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     evaluation = evaluation_set(manifest, data, limit, shapes)
@@ -180,6 +217,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     scores: Dict[str, Dict[str, Dict[str, float]]] = {}
     latency: Dict[str, Dict[str, float]] = {}
     kernels: Optional[Dict[str, Any]] = None
+    references: Dict[str, Outputs] = {}  # what each precision is judged against: this host's fp32, the exact int8
     for precision in precisions:
         local = runtime.open(bundle, backend="onnxruntime", precision=precision, threads=threads)
         host_out, board_out = run_groups(local.predict, evaluation), remote.outputs[precision]
@@ -187,9 +225,10 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
         if precision == "fp32":
             values["fp32_allclose_ratio"] = _allclose_ratio(host_out, board_out)
             values.update(answer_values(precision, board_out, host_out, manifest, evaluation))
+            references[precision] = host_out
         else:
             exact = run_groups(artifact_runner(bundle, remote.info[precision]["artifact"], threads), evaluation)
-            ran["exact"] = exact
+            ran["exact"] = references[precision] = exact
             values.update(answer_values(precision, board_out, exact, manifest, evaluation))
             values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS)))
             values.update(_versus("int8_board_vs_x86_64_", board_out, host_out, manifest, evaluation))
@@ -206,6 +245,23 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     infos = {p: remote.info[p] for p in precisions}
     artifacts = {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
                  for p in precisions}
+    not_run: Dict[str, str] = {}
+    note = latency_note(board)
+    if isinstance(board, BrowserBoard):
+        found_gpu = _gpu_backends(board, bundle, evaluation, threads, calls, references, remote.info[precisions[0]], gpu)
+        values.update(found_gpu["values"])
+        not_run = found_gpu["not_run"]
+        where = remote.info[precisions[0]]
+        devices = {"webgpu": where["webgpu"].removeprefix("available: "), "webgl": where["webgl2"]}
+        note += "".join(f"; {ep} on {devices[ep]}" for ep in gpu if f"{ep}-{precisions[0]}" in found_gpu["info"])
+        for key, info in found_gpu["info"].items():
+            precision = info["precision"]
+            infos[key], artifacts[key] = info, {"board": info["artifact"], "x86_64": artifacts[precision]["x86_64"]}
+            latency[key] = {"x86_64": latency[precision]["x86_64"], "board": found_gpu["latency"][key]}
+            if key in found_gpu["scores"]:
+                scores[key] = {"board": found_gpu["scores"][key]}
+                if manifest.task == "classification":
+                    top1[key] = {"board": found_gpu["scores"][key]["top1"]}
     if paddlejs:
         found = _paddlejs(board, bundle, evaluation, threads, calls)
         values.update(found["values"])
@@ -217,8 +273,9 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     report = {"board": board.profile.name, "model": manifest.model, "emulated": emulated, "kernels": kernels, "qemu_cpu": board.profile.emulation.qemu_cpu if emulated else None,
               "samples": evaluation.samples, "data": evaluation.description, "task": manifest.task, "threads": threads,
               "top1": top1, "scores": scores, "values": values,
-              "latency_us": latency, "latency_note": latency_note(board) + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
+              "latency_us": latency, "latency_note": note + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
-              "artifacts": artifacts, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")}}
+              "artifacts": artifacts, "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
+              "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")}}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

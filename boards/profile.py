@@ -141,7 +141,7 @@ class BrowserProfile:
 
         return (f"{self.name:12} {self.title}\n{'':12} headless {self.browser} ({BROWSER_DRIVERS[self.browser]}) on this host, "
                 f"onnxruntime-web {VERSION} wasm (SIMD), {self.threads} threads where the page is cross-origin isolated, "
-                f"and Paddle.js (paddlejs-core, WebGL backend) for a bundle exported with the paddlejs target; "
+                f"its WebGPU and WebGL backends where the browser offers them, and Paddle.js (paddlejs-core, WebGL backend) for a bundle exported with the paddlejs target; "
                 f"export {', '.join(self.export_targets)}\n{'':12} {VERIFIED[self.verified]}")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.board_run import board_for
-from paddle_edge.boards.browser.board import BrowserBoard, harness_page, open_page
+from paddle_edge.boards.browser.board import BrowserBoard, harness_page, open_page, placements
 from paddle_edge.boards.browser.chromium import BrowserError, call_async
 from paddle_edge.boards.browser.onnxruntime_web import onnxruntime_web
 from paddle_edge.boards.browser.server import serve
@@ -28,7 +28,7 @@ def browser():
 
 
 def test_board_parity_in_the_browser_on_the_whole_test_set(browser, lenet_bundle, mnist_test):
-    report = board_parity(browser, lenet_bundle.directory, calls=10)
+    report = board_parity(browser, lenet_bundle.directory, calls=10, gpu=())  # wasm; the GPU backends below, on fewer
     print(report.render())
     assert report.ok, report.render()
     d = report.data
@@ -41,6 +41,40 @@ def test_board_parity_in_the_browser_on_the_whole_test_set(browser, lenet_bundle
     assert d["top1"]["fp32"]["board"] == d["top1"]["fp32"]["x86_64"] >= 0.9  # the test LeNet trains briefly
     assert d["values"]["int8_vs_exact_argmax_agreement"] >= 0.999 and d["kernels"]["checked"] >= 1
     assert all(v["board"] > 0 for v in d["latency_us"].values()) and "browser" in d["latency_note"]
+
+
+def test_onnxruntime_web_s_gpu_backends_are_judged_as_wasm_is(browser, lenet_bundle):
+    # WebGPU on Chromium's software adapter (SwiftShader); the WebGL backend refuses paddle2onnx's open batch dimension
+    report = board_parity(browser, lenet_bundle.directory, limit=96, calls=2)
+    print(report.render())
+    assert report.ok, report.render()
+    d = report.data
+    assert d["board_info"]["webgpu"].startswith("available: ")
+    for precision in ("fp32", "int8"):
+        key = f"webgpu-{precision}"
+        assert d["artifacts"][key]["board"] == f"onnx-{precision}" and d["scores"][key]["board"]["top1"] >= 0.9
+        placed = d["engines"][key]
+        assert placed.startswith("onnxruntime-web 1.31.1 webgpu on ") and "on the GPU" in placed
+    checked = {name for name in d["checks"] if name.startswith("webgpu_")}
+    assert checked == {"webgpu_fp32_sqnr_db", "webgpu_fp32_argmax_agreement", "webgpu_int8_vs_exact_argmax_agreement"}
+    assert "expected shape" in d["not_run"]["webgl-fp32"] and "QuantizeLinear" in d["not_run"]["webgl-int8"]
+
+
+def test_node_placements_are_read_from_onnxruntime_s_log():
+    log = "\n".join(f'ort.mjs 91:231 "2026-12-03 13:57:43 [V:onnxruntime:, session_state.cc:1584 VerifyEachNodeIsAssignedToAnEp] {line}"'
+                    for line in (" Node placements", "  Node(s) placed on [WebGpuExecutionProvider]. Number of nodes: 4",
+                                 "   Conv (Conv.0)", "   DequantizeLinear (dq.1)", "   MemcpyFromHost (Memcpy)", "   MemcpyToHost (Memcpy_1)",
+                                 "  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 2", "   QuantizeLinear (q.0)", "   Gather (Gather)"))
+    assert placements(log) == {"WebGpuExecutionProvider": {"nodes": 2, "ops": {"Conv": 1, "DequantizeLinear": 1}},
+                               "CPUExecutionProvider": {"nodes": 2, "ops": {"QuantizeLinear": 1, "Gather": 1}}}
+    assert placements('x [V:onnxruntime:, VerifyEachNodeIsAssignedToAnEp]  All nodes placed on [CPUExecutionProvider]. Number of nodes: 17') == {
+        "CPUExecutionProvider": {"nodes": 17, "ops": {}}}
+
+
+def test_an_unknown_gpu_backend_is_named(lenet_bundle, capsys):
+    with pytest.raises(SystemExit):
+        main(["board", "parity", "browser", str(lenet_bundle.directory), "--gpu", "webgpu,cuda"])
+    assert "--gpu webgpu,cuda: no GPU backend cuda\n  fix: name some of webgpu,webgl, or none" in capsys.readouterr().err
 
 
 def test_board_run_in_the_browser_from_the_command_line(lenet_bundle, capsys):

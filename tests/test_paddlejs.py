@@ -53,7 +53,7 @@ def test_paddlejs_in_the_browser_gives_paddle_inference_s_answers(browser, paddl
     manifest = paddlejs_bundle.manifest
     assert manifest.artifacts["paddlejs-fp32"].format == "paddlejs-model"
     assert manifest.artifacts["paddlejs-fp32-params"].format == "paddlejs-params"
-    report = board_parity(browser, paddlejs_bundle.directory, limit=300, calls=5)
+    report = board_parity(browser, paddlejs_bundle.directory, limit=300, calls=5, gpu=())
     print(report.render())
     assert report.ok, report.render()
     d = report.data
@@ -118,7 +118,7 @@ def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inf
     assert any(change.startswith("softmax") and change.endswith("axis 1 of 2-D -> -1") for change in changes), changes
     labels = render("cls", tmp_path / "cls-test", 16, seed=0)
     bundle = build_bundle(model, tmp_path / "bundle", targets=("onnx", "paddlejs"))
-    report = board_parity(browser, bundle.directory, data=labels, calls=3)
+    report = board_parity(browser, bundle.directory, data=labels, calls=3, gpu=())
     print(report.render())
     assert report.ok, report.render()
     assert report.data["samples"] == 16 and report.data["values"]["paddlejs_fp32_sqnr_db"] >= 80

@@ -1,5 +1,6 @@
 """The browser board: a bundle's ONNX files run by onnxruntime-web (wasm, SIMD, threads where the page is cross-origin
-isolated) in headless Chromium on this host, inputs and outputs passed as raw tensors through a local server.
+isolated; and its WebGPU and WebGL backends where the browser offers them) in headless Chromium on this host, inputs and
+outputs passed as raw tensors through a local server.
 
 It runs JavaScript, not Python, so it is not a `Board` (boards/board_run.py); it offers the two calls board parity makes
 of one, `run_bundle` and `run_kernel_models`, with the same results."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,6 +46,11 @@ class PageEngine:
 
 
 ORT_WEB = PageEngine("run", WEB_RUNTIME_FIX, CHUNK)
+GPU_FIX = "its wasm row is the one gated for this bundle: run `paddle-edge board parity browser` on the wasm backend's result"
+# onnxruntime-web's backends in the page (?ep=); a GPU backend in software (SwiftShader) takes ~2 s for 64 MNIST digits
+ORT_BACKENDS = {"wasm": ORT_WEB, "webgpu": PageEngine("run", GPU_FIX, 16), "webgl": PageEngine("run", GPU_FIX, 16)}
+GPU_BACKENDS = ("webgpu", "webgl")
+GPU_CALLS = 5  # timed calls per batch size at most on a GPU backend: a batch of 64 takes seconds in software
 # one sample at a time, on WebGL in software where there is no GPU: PaddleOCR's classifier takes 0.2 s a sample here
 PADDLEJS = PageEngine("runPaddlejs", "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web", 8)
 
@@ -57,6 +64,40 @@ def lacking_ops(model: Dict[str, Any], registered: Sequence[str]) -> List[str]:
     missing there shows as "[unregistered op]" in the console, which run_paddlejs checks after running."""
     types = sorted({op["type"] for op in model["ops"]} - {"feed", "fetch"})
     return [t for t in types if ALIASES.get(t, t) not in registered]
+
+
+_PLACED = re.compile(r"(?:All nodes|Node\(s\)) placed on \[(\w+)\]\. Number of nodes: (\d+)")
+_NODE = re.compile(r"VerifyEachNodeIsAssignedToAnEp\]\s+(\w+) \(")
+
+
+def placements(console: str) -> Dict[str, Dict[str, Any]]:
+    """Where ONNX Runtime placed a session's nodes, from its verbose log in the page's console: per execution provider,
+    its count of nodes and their op types, leaving out the Memcpy nodes ONNX Runtime inserts between providers."""
+    found: Dict[str, Dict[str, Any]] = {}
+    provider = None
+    for line in console.splitlines():
+        placed = _PLACED.search(line)
+        node = _NODE.search(line)
+        if placed:
+            provider = placed.group(1)
+            found[provider] = {"nodes": int(placed.group(2)), "ops": {}}
+        elif node and provider:
+            found[provider]["ops"][node.group(1)] = found[provider]["ops"].get(node.group(1), 0) + 1
+    for where in found.values():
+        copies = sum(n for op, n in where["ops"].items() if op.startswith("Memcpy"))
+        where["nodes"] -= copies
+        where["ops"] = {op: n for op, n in where["ops"].items() if not op.startswith("Memcpy")}
+    return found
+
+
+def _gpu_engine(ep: str, where: Dict[str, Any], placed: Dict[str, Dict[str, Any]]) -> str:
+    """onnxruntime-web on a GPU backend, the device it ran on, and how many nodes ran there (the op types that did not)."""
+    device = where["webgpu"].removeprefix("available: ") if ep == "webgpu" else where["webgl2"]
+    gpu = sum(p["nodes"] for name, p in placed.items() if name != "CPUExecutionProvider")
+    cpu = placed.get("CPUExecutionProvider", {"nodes": 0, "ops": {}})
+    said = (f"; nodes: {gpu} on the GPU, {cpu['nodes']} on its CPU provider" + (f" ({', '.join(sorted(cpu['ops']))})" if cpu["ops"] else "")
+            if placed else "")
+    return f"onnxruntime-web {VERSION} {ep} on {device}{said}"
 
 
 def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, float]]:
@@ -142,18 +183,18 @@ class _Page:
 
 
 @contextlib.contextmanager
-def open_page(threads: int, browser: str = "chromium", paddlejs: bool = False) -> Iterator[_Page]:
-    """The harness page running the pinned onnxruntime-web (checked against its sha256s) with `threads` wasm threads;
-    with `paddlejs`, Paddle.js's pinned scripts too."""
-    with harness_page(onnxruntime_web(), threads, browser, paddlejs) as page:
+def open_page(threads: int, browser: str = "chromium", paddlejs: bool = False, ep: str = "wasm") -> Iterator[_Page]:
+    """The harness page running the pinned onnxruntime-web (checked against its sha256s) on its backend `ep` with
+    `threads` wasm threads; with `paddlejs`, Paddle.js's pinned scripts too."""
+    with harness_page(onnxruntime_web(), threads, browser, paddlejs, ep) as page:
         yield page
 
 
 @contextlib.contextmanager
-def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: bool = False) -> Iterator[_Page]:
+def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: bool = False, ep: str = "wasm") -> Iterator[_Page]:
     """The harness page, with onnxruntime-web's files from the folder `ort` (and Paddle.js's scripts if `paddlejs`),
-    served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads, once its wasm runs
-    (and, for more than one thread, once the page is cross-origin isolated)."""
+    served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads, once its backend
+    `ep` runs (and, for more than one thread, once the page is cross-origin isolated)."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
         site = Path(tmp)
         shutil.copyfile(PAGE / "harness.html", site / "index.html")
@@ -168,13 +209,14 @@ def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: b
         (site / "inputs").mkdir()
         (site / "probe.onnx").write_bytes(probe_model())
         with serve(site) as url, headless_chromium(browser) as driver:
-            load(driver, f"{url}index.html?threads={threads}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
-            wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS, f"load onnxruntime-web {VERSION} from {ort}")
+            load(driver, f"{url}index.html?threads={threads}&ep={ep}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
+            wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS,
+                     f"load onnxruntime-web {VERSION} ({ep}) from {ort}")
             failed = driver.execute_script("return window.paddleEdgeFailed || ''")
             if failed.startswith("Paddle.js"):
                 raise BrowserError(f"the page could not load {failed}", "delete Paddle.js's folders under the cache's npm/ to fetch them again")
             if failed:
-                raise BrowserError(f"onnxruntime-web {VERSION} did not start in the page: {failed}",
+                raise BrowserError(f"onnxruntime-web {VERSION} ({ep}) did not start in the page: {failed}",
                                    f"check the files in {ort} (delete the folder to fetch them again)")
             page = _Page(site, driver)
             said = call_async(driver, "info", None, READY_SECONDS, "describing itself")
@@ -203,22 +245,35 @@ class BrowserBoard:
                 "versions": {"onnxruntime-web": said["onnxruntime_web"]}, "paddle_importable": False}
 
     def run_bundle(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
-                   calls: int = 20) -> BoardRun:
-        """Each precision's ONNX file (the one made for any CPU) over the groups in the page, and `calls` calls timed at each
-        of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each in `info`)."""
+                   calls: int = 20, ep: str = "wasm") -> BoardRun:
+        """Each precision's ONNX file (the one made for any CPU) over the groups in the page on onnxruntime-web's backend
+        `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each
+        in `info`). On a GPU backend a precision it cannot run is left out of the outputs, its info saying why ("not_run"),
+        and the info of one it ran says where ONNX Runtime placed each node ("placement"); on wasm a failure is an error."""
         loaded = runtime.load_bundle(Path(bundle))
         if not groups or not all(len(next(iter(g.values()), ())) for g in groups):
             raise PaddleEdgeError("no inputs to run in the browser (an empty group)", "pass data with at least one sample")
         outputs, seconds, info = {}, {}, {}
-        with open_page(threads, self.profile.browser) as page:
+        with open_page(threads, self.profile.browser, ep=ep) as page:
             where = self._where(page)
             for precision in precisions:
                 name, art = loaded.manifest.pick("onnx", precision)
                 model = page.model(f"{precision}.onnx", loaded.root / art.path)
-                outputs[precision], timed, loaded_in = page.run(model, groups, calls, f"the {precision} artifact {name}", LATENCY_BATCHES)
+                run = {**where, "artifact": name, "precision": precision, "threads": threads}
+                console_errors(page.driver)  # read, so that what the console says next is this model's
+                try:
+                    outputs[precision], timed, loaded_in = page.run(model, groups, min(calls, GPU_CALLS) if ep in GPU_BACKENDS else calls,
+                                                                    f"the {precision} artifact {name} on {ep}", LATENCY_BATCHES, ORT_BACKENDS[ep])
+                except BrowserError as exc:
+                    if ep not in GPU_BACKENDS:
+                        raise
+                    info[precision] = {**run, "not_run": exc.problem}
+                    continue
                 seconds[precision] = timed.get(1, np.zeros(0))
-                info[precision] = {**where, "artifact": name, "precision": precision, "threads": threads, "load_seconds": loaded_in,
-                                   "latency_us": _percentiles_us(timed)}
+                info[precision] = {**run, "load_seconds": loaded_in, "latency_us": _percentiles_us(timed)}
+                if ep in GPU_BACKENDS:
+                    placed = placements(console_errors(page.driver))
+                    info[precision].update(placement=placed, engine=_gpu_engine(ep, where, placed))
         return BoardRun(self.profile.name, outputs, seconds, info)
 
     def run_paddlejs(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], calls: int = 20) -> BoardRun:

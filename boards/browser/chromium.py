@@ -11,8 +11,11 @@ from ...runtime.errors import PaddleEdgeError
 from ..profile import BROWSER_DRIVERS
 
 # As root in a container Chromium needs --no-sandbox; no GPU here, and nothing in the background may reach the network.
+# WebGL2 and WebGPU then run on SwiftShader, Chromium's software GPU (Vulkan on the CPU): headless Chromium offers a WebGPU
+# adapter only with --enable-unsafe-webgpu, and software WebGL is opt-in with --enable-unsafe-swiftshader (both lower
+# what the browser guarantees against untrusted pages; these pages are paddle-edge's own, served on 127.0.0.1).
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-         "--disable-extensions", "--no-first-run", "--window-size=1200,900")
+         "--disable-extensions", "--no-first-run", "--window-size=1200,900", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader")
 
 
 class BrowserError(PaddleEdgeError):

@@ -319,6 +319,27 @@ def _paddlejs_latency(b: Json) -> str:
     return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {'SwiftShader, in software' if 'SwiftShader' in engine else engine})"
 
 
+def _gpu(b: Json, ep: str, cell: Callable[[], str]) -> str:
+    """A cell of onnxruntime-web's GPU backend `ep` where the browser ran the bundle on it; why not, where it did not."""
+    if all(f"{ep}-{precision}" in b["artifacts"] for precision in ("fp32", "int8")):
+        return cell()
+    if "user_agent" not in b["board_info"]:
+        return "a browser's engine: not run"
+    why = {k: v for k, v in (b.get("not_run") or {}).items() if k.split("-")[0] == ep}
+    return "not run: " + "; ".join(f"{k.split('-')[-1] if '-' in k else ep}: {v.split(': ', 1)[-1]}" for k, v in why.items()) if why else "not run"
+
+
+def _gpu_nodes(b: Json, ep: str) -> str:
+    """How many of the fp32 and int8 files' nodes ran on the GPU, and the op types that ran on its CPU provider."""
+    cells = []
+    for precision in ("fp32", "int8"):
+        placed = (b.get("placements") or {}).get(f"{ep}-{precision}", {})
+        gpu = sum(p["nodes"] for name, p in placed.items() if name != "CPUExecutionProvider")
+        cpu = placed.get("CPUExecutionProvider", {"nodes": 0, "ops": {}})
+        cells.append(f"{precision}: {gpu} of {gpu + cpu['nodes']}" + (f" (CPU: {', '.join(sorted(cpu['ops']))})" if cpu["ops"] else ""))
+    return "; ".join(cells)
+
+
 def board_parity(files: Mapping[str, Json]) -> str:
     """Each board (emulated, or the browser) against this host: fp32 outputs, int8 against its exact semantics, top-1,
     latency labelled with what it is worth."""
@@ -349,6 +370,17 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("Paddle.js max abs diff (allclose ratio)", lambda b: _paddlejs(b, lambda: f"{v(b, 'paddlejs_fp32_max_abs_diff'):.2g} "
                                                                                 f"({v(b, 'paddlejs_fp32_allclose_ratio'):.2f})")),
         row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: _paddlejs_latency(b))),
+        row("WebGPU (onnxruntime-web) top-1 fp32 / int8", lambda b: _gpu(b, "webgpu", lambda: f"{_pct(b['top1']['webgpu-fp32']['board'])} / "
+                                                                                      f"{_pct(b['top1']['webgpu-int8']['board'])}")),
+        row("WebGPU answers: fp32 as x86-64 / int8 as exact", lambda b: _gpu(b, "webgpu", lambda: f"{_pct(v(b, 'webgpu_fp32_argmax_agreement'))} / "
+                                                                                           f"{_pct(v(b, 'webgpu_int8_vs_exact_argmax_agreement'))}")),
+        row("WebGPU fp32 SQNR vs x86-64, max abs diff", lambda b: _gpu(b, "webgpu", lambda: f"{v(b, 'webgpu_fp32_sqnr_db'):.1f} dB, "
+                                                                                     f"{v(b, 'webgpu_fp32_max_abs_diff'):.2g}")),
+        row("WebGPU nodes on the GPU", lambda b: _gpu(b, "webgpu", lambda: _gpu_nodes(b, "webgpu"))),
+        row("WebGPU batch-1 p50 fp32 / int8", lambda b: _gpu(b, "webgpu", lambda: (
+            f"{_us(b['latency_us']['webgpu-fp32']['board'])} / {_us(b['latency_us']['webgpu-int8']['board'])} (this host, in the browser, "
+            f"WebGPU: {'SwiftShader, in software' if 'swiftshader' in b['engines']['webgpu-fp32'].lower() else b['engines']['webgpu-fp32']})"))),
+        row("WebGL (onnxruntime-web)", lambda b: _gpu(b, "webgl", lambda: f"{_pct(b['top1']['webgl-fp32']['board'])} top-1 fp32")),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]

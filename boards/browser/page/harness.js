@@ -1,9 +1,8 @@
-// The browser board's page: runs ONNX models with onnxruntime-web (wasm), and Paddle.js models with paddlejs-core and its
-// WebGL backend (classic scripts in pjs/, named in order by ?paddlejs=, loaded before the page is ready), on tensors
-// fetched from the server; PUTs the outputs back under results/, and times calls with performance.now(). Driven from
-// Python (boards/browser/board.py) through window.paddleEdge; the thread count comes from the page's ?threads=
-// (onnxruntime-web reads it once).
-import * as ort from './ort/ort.wasm.min.mjs';
+// The browser board's page: runs ONNX models with onnxruntime-web (the backend named by ?ep=: wasm, webgpu or webgl),
+// and Paddle.js models with paddlejs-core and its WebGL backend (classic scripts in pjs/, named in order by ?paddlejs=,
+// loaded before the page is ready), on tensors fetched from the server; PUTs the outputs back under results/, and times
+// calls with performance.now(). Driven from Python (boards/browser/board.py) through window.paddleEdge; the wasm thread
+// count comes from the page's ?threads= (onnxruntime-web reads it once).
 import { decode, preprocess } from './preprocess.js';
 
 const TYPED = {
@@ -11,8 +10,13 @@ const TYPED = {
   int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
 };
 const params = new URLSearchParams(location.search);
-ort.env.wasm.numThreads = Number(params.get('threads') || 1);
-ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
+const EP = params.get('ep') || 'wasm';
+const ENTRY = { wasm: 'ort.wasm.min.mjs', webgpu: 'ort.webgpu.min.mjs', webgl: 'ort.webgl.min.mjs' };
+// a GPU backend's session is made with ONNX Runtime's verbose log on, for the node placements it prints to the console
+// (which nodes run on the GPU, which on its CPU provider); its runs log warnings only
+const LOGGED = EP === 'webgpu' ? { logSeverityLevel: 0, logVerbosityLevel: 1 } : {};
+const RUN_OPTIONS = { logSeverityLevel: 2 };
+let ort = null;
 const sessions = new Map();
 
 async function bytes(url) {
@@ -23,7 +27,7 @@ async function bytes(url) {
 
 async function session(model) {
   if (!sessions.has(model)) {
-    sessions.set(model, await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }));
+    sessions.set(model, await ort.InferenceSession.create(model, { executionProviders: [EP], graphOptimizationLevel: 'all', ...LOGGED }));
   }
   return sessions.get(model);
 }
@@ -65,13 +69,13 @@ async function run(job) {
   const loadMs = performance.now() - start;
   const outputs = [];
   for (const r of job.runs) {
-    const result = await s.run(await feeds(r.inputs));
+    const result = await s.run(await feeds(r.inputs), RUN_OPTIONS);
     outputs.push(await Promise.all(s.outputNames.map((name, j) => put(`${r.out}.o${j}.bin`, result[name]))));
   }
   const seconds = [];
   for (const t of job.time) {
     const one = await feeds(t.inputs);
-    seconds.push(await timeCalls(() => s.run(one), t.calls));
+    seconds.push(await timeCalls(() => s.run(one, RUN_OPTIONS), t.calls));
   }
   return { load_ms: loadMs, outputs, seconds };
 }
@@ -162,25 +166,33 @@ async function webgpu() {
   if (!('gpu' in navigator)) return 'unavailable (no navigator.gpu)';
   const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000));
   const adapter = await Promise.race([navigator.gpu.requestAdapter().catch(() => null), timeout]);
-  return adapter === 'timeout' ? 'unavailable (requestAdapter did not answer in 5 s)' : adapter ? 'available' : 'unavailable (no adapter)';
+  if (adapter === 'timeout') return 'unavailable (requestAdapter did not answer in 5 s)';
+  if (!adapter) return 'unavailable (no adapter)';
+  const { vendor, architecture, device, description } = adapter.info || {};
+  return `available: ${[vendor, architecture, device, description].filter(Boolean).join(' ') || 'an adapter without a description'}`;
 }
 
 async function info() {
   return {
     webgl2: webgl2(), webgpu: await webgpu(),
     user_agent: navigator.userAgent, cross_origin_isolated: self.crossOriginIsolated,
-    hardware_concurrency: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads,
+    hardware_concurrency: navigator.hardwareConcurrency, threads: ort.env.wasm.numThreads, ep: EP,
     onnxruntime_web: ort.env.versions.web || ort.env.versions.common, paddlejs_backend: window.GLOBALS ? window.GLOBALS.backend : 'not loaded',
   };
 }
 
 window.paddleEdge = { run, prepare, info, runPaddlejs, paddlejsOps };
-// Ready only once the wasm runs: a probe model (one Identity) makes onnxruntime-web load and start it, settling the
-// thread count it really uses (one, with a warning, where the page is not cross-origin isolated).
+// Ready only once the backend runs: a probe model (one Identity) makes onnxruntime-web load and start it (its wasm, its
+// GPU device), settling the wasm thread count it really uses (one, with a warning, where the page is not cross-origin
+// isolated).
 try {
+  if (!(EP in ENTRY)) throw new Error(`no onnxruntime-web backend ${EP} (one of ${Object.keys(ENTRY).join(', ')})`);
+  ort = await import(`./ort/${ENTRY[EP]}`);
+  ort.env.wasm.numThreads = Number(params.get('threads') || 1);
+  ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
   for (const script of (params.get('paddlejs') || '').split(',').filter(Boolean)) await loadScript(`pjs/${script}`);
   const probe = await session('probe.onnx');
-  await probe.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) });
+  await probe.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) }, RUN_OPTIONS);
   document.getElementById('status').textContent = 'ready';
   window.paddleEdgeReady = true;
 } catch (e) {
