@@ -276,6 +276,6 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
               "latency_us": latency, "latency_note": note + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
-              "artifacts": artifacts, "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
+              "artifacts": artifacts, "gpu_asked": list(gpu) if isinstance(board, BrowserBoard) else [], "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
               "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")}}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

@@ -325,8 +325,12 @@ def _gpu(b: Json, ep: str, cell: Callable[[], str]) -> str:
         return cell()
     if "user_agent" not in b["board_info"]:
         return "a browser's engine: not run"
+    if "gpu_asked" not in b:
+        return "not run (measured before the board ran GPU backends)"
+    if ep not in b["gpu_asked"]:
+        return f"not asked (`--gpu {','.join(b['gpu_asked']) or 'none'}`)"
     why = {k: v for k, v in (b.get("not_run") or {}).items() if k.split("-")[0] == ep}
-    return "not run: " + "; ".join(f"{k.split('-')[-1] if '-' in k else ep}: {v.split(': ', 1)[-1]}" for k, v in why.items()) if why else "not run"
+    return "not run: " + "; ".join(f"{k.split('-')[-1] if '-' in k else ep}: {v.split(': ', 1)[-1]}" for k, v in why.items())
 
 
 def _gpu_nodes(b: Json, ep: str) -> str:
