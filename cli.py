@@ -314,6 +314,10 @@ def _board(args: argparse.Namespace) -> None:
     from .boards.profile import BrowserProfile, get_profile
 
     profile = get_profile(args.name)
+    gpu = _gpu_backends(args.gpu)
+    if args.gpu is not None and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
+        raise PaddleEdgeError(f"--gpu names a browser's GPU backends; `board {args.action} {args.name}` runs none",
+                              "leave --gpu out, or use it with `board parity browser BUNDLE`")
     board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile)
     if args.action == "emulate":
         from .boards.board_run import describe
@@ -328,20 +332,22 @@ def _board(args: argparse.Namespace) -> None:
     from .boards.board_parity import board_parity
 
     report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape),
-                          gpu=_gpu(args.gpu))
+                          gpu=gpu)
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
     if not report.ok:
         raise SystemExit(1)
 
 
-def _gpu(said: Optional[str]) -> Tuple[str, ...]:
+def _gpu_backends(said: Optional[str]) -> Tuple[str, ...]:
     """--gpu: a browser's GPU backends to run besides wasm, all of them when not said."""
-    from .boards.browser.board import GPU_BACKENDS
+    from .boards.browser.onnxruntime_web import GPU_BACKENDS
 
     if said is None:
         return GPU_BACKENDS
-    named = tuple(name for name in said.split(",") if name and name != "none")
+    if said == "none":
+        return ()
+    named = tuple(dict.fromkeys(said.split(",")))
     unknown = [name for name in named if name not in GPU_BACKENDS]
     if unknown:
         raise PaddleEdgeError(f"--gpu {said}: no GPU backend {', '.join(unknown)}", f"name some of {','.join(GPU_BACKENDS)}, or none")

@@ -17,7 +17,8 @@ from ..runtime.manifest import Manifest
 from ..runtime.metrics import format_scores
 from ..runtime.timing import time_calls
 from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
-from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard
+from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard, gpu_device
+from .browser.chromium import PageError
 from .checks import CheckedReport, judge
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
                                  task_scores)
@@ -166,12 +167,15 @@ def _gpu_backends(board: BrowserBoard, bundle: runtime.Bundle, evaluation: Evalu
     info per "{backend}-{precision}", and why a backend or a precision did not run."""
     manifest = bundle.manifest
     found: Dict[str, Dict[str, Any]] = {"values": {}, "scores": {}, "latency": {}, "info": {}, "not_run": {}}
-    offered = {"webgpu": where["webgpu"], "webgl": where["webgl2"]}
     for ep in backends:
-        if offered[ep].startswith("unavailable"):
-            found["not_run"][ep] = f"the browser offers no {ep}: {offered[ep]}"
+        if gpu_device(ep, where).startswith("unavailable"):
+            found["not_run"][ep] = f"the browser offers no {ep}: {gpu_device(ep, where)}"
             continue
-        ran = board.run_bundle(bundle.root, evaluation.groups, list(references), threads, calls, ep=ep)
+        try:
+            ran = board.run_bundle(bundle.root, evaluation.groups, list(references), threads, calls, ep=ep)
+        except PageError as exc:  # the backend did not start in the page
+            found["not_run"][ep] = exc.problem
+            continue
         for precision, reference in references.items():
             key, info = f"{ep}-{precision}", ran.info[precision]
             if "not_run" in info:
@@ -251,9 +255,8 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
         found_gpu = _gpu_backends(board, bundle, evaluation, threads, calls, references, remote.info[precisions[0]], gpu)
         values.update(found_gpu["values"])
         not_run = found_gpu["not_run"]
-        where = remote.info[precisions[0]]
-        devices = {"webgpu": where["webgpu"].removeprefix("available: "), "webgl": where["webgl2"]}
-        note += "".join(f"; {ep} on {devices[ep]}" for ep in gpu if f"{ep}-{precisions[0]}" in found_gpu["info"])
+        note += "".join(f"; {ep} on {gpu_device(ep, remote.info[precisions[0]])}" for ep in gpu
+                        if any(key.startswith(f"{ep}-") for key in found_gpu["info"]))
         for key, info in found_gpu["info"].items():
             precision = info["precision"]
             infos[key], artifacts[key] = info, {"board": info["artifact"], "x86_64": artifacts[precision]["x86_64"]}
@@ -276,6 +279,6 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
               "latency_us": latency, "latency_note": note + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
-              "artifacts": artifacts, "gpu_asked": list(gpu) if isinstance(board, BrowserBoard) else [], "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
+              "artifacts": artifacts, **({"gpu_asked": list(gpu)} if isinstance(board, BrowserBoard) else {}), "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
               "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")}}
     return BoardParityReport.of(report, judge(values, BOARD_TOLERANCES))

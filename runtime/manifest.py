@@ -34,7 +34,7 @@ class TensorSpec:
         return cls(d["name"], tuple(int(s) for s in d["shape"]), d.get("dtype", "float32"), d.get("layout"))
 
 
-RESIZE_MODES = ("stretch", "pad_right", "limit_side")
+RESIZE_MODES = ("stretch", "pad_right", "limit_side", "short_crop")
 COLORS = ("L", "RGB", "BGR")
 
 
@@ -45,7 +45,8 @@ class Resize:
     `stretch`: to height x width. `pad_right`: to `height` keeping the aspect ratio, then padded on the right with zeros
     (after normalisation) to `width`, squeezed if wider; with `grow`, a wider image widens the whole batch instead (as
     PaddleOCR's rec batches do). `limit_side`: scaled so the short side (`limit` "min") reaches at least `side`, or the long
-    side ("max") at most `side`, then each side rounded to a multiple of `multiple` (PaddleOCR's det)."""
+    side ("max") at most `side`, then each side rounded to a multiple of `multiple` (PaddleOCR's det). `short_crop`: scaled
+    so the short side is `side`, then the centre height x width cut out (PaddleClas's ResizeImage resize_short + CropImage)."""
 
     mode: str
     height: int = 0
@@ -58,14 +59,18 @@ class Resize:
     def __post_init__(self) -> None:
         if self.mode not in RESIZE_MODES:
             raise ValueError(f"resize mode {self.mode!r} is not one of {RESIZE_MODES}")
-        sizes = (self.height, self.width) if self.mode != "limit_side" else (self.side, self.multiple)
+        sizes = {"limit_side": (self.side, self.multiple), "short_crop": (self.height, self.width, self.side)}.get(self.mode, (self.height, self.width))
         if min(sizes) <= 0 or self.limit not in ("min", "max"):
             raise ValueError(f"resize {self.mode} needs positive sizes and limit min or max: {self}")
+        if self.mode == "short_crop" and self.side < max(self.height, self.width):
+            raise ValueError(f"resize short_crop cuts {self.height} x {self.width} out of an image whose short side is {self.side}: "
+                             "the short side must be at least the crop's larger side")
 
     @property
     def fixed_size(self) -> Optional[Tuple[int, int]]:
         """(height, width) every image gets, or None where it depends on the image."""
-        return (self.height, self.width) if self.mode == "stretch" or (self.mode == "pad_right" and not self.grow) else None
+        fixed = self.mode in ("stretch", "short_crop") or (self.mode == "pad_right" and not self.grow)
+        return (self.height, self.width) if fixed else None
 
 
 @dataclasses.dataclass(frozen=True)

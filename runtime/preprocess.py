@@ -108,9 +108,12 @@ def open_image(image: ImageLike) -> "PIL.Image.Image":  # noqa: F821
 
 
 def target_size(height: int, width: int, resize: Resize) -> Tuple[int, int]:
-    """The (height, width) an image of this size is resized to (before any padding)."""
+    """The (height, width) an image of this size is resized to (before any padding or cropping)."""
     if resize.mode == "stretch":
         return resize.height, resize.width
+    if resize.mode == "short_crop":  # as PaddleClas's ResizeImage: Python's round of each side times side / short side
+        percent = resize.side / min(height, width)
+        return int(round(height * percent)), int(round(width * percent))
     if resize.mode == "pad_right":
         wide = int(math.ceil(resize.height * width / height))
         return resize.height, max(1, wide if resize.grow else min(wide, resize.width))
@@ -137,6 +140,9 @@ def pixels_of(pil: "PIL.Image.Image", spec: ImageSpec) -> np.ndarray:  # noqa: F
     height, width = target_size(pil.height, pil.width, spec.resize)
     pixels = np.asarray(pil.resize((width, height), Image.BILINEAR), dtype=np.float32)
     pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    if spec.resize.mode == "short_crop":  # the centre, as PaddleClas's CropImage cuts it
+        top, left = (height - spec.resize.height) // 2, (width - spec.resize.width) // 2
+        pixels = pixels[:, top:top + spec.resize.height, left:left + spec.resize.width]
     if spec.color == "BGR":
         pixels = pixels[::-1].copy()
     if spec.invert_light_background and _border_mean(pixels) > 127.5:

@@ -44,6 +44,7 @@ class _Steps:
     color: str = "RGB"
     resize: Optional[Resize] = None
     norm: Optional[Dict[str, Any]] = None
+    short_side: Optional[int] = None  # ResizeImage resize_short, waiting for the CropImage that fixes the size
 
 
 def _number(value: Any, where: str) -> float:
@@ -70,6 +71,8 @@ def _decode(steps: _Steps, args: Dict[str, Any]) -> None:
     if args.get("channel_first"):
         raise ValueError("DecodeImage.channel_first: true is not supported (images are decoded channels-last)")
     steps.color = modes[args.get("img_mode", "BGR")]
+    if "to_rgb" in args:  # PaddleClas's spelling: decoded BGR (OpenCV's order), turned to RGB if to_rgb
+        steps.color = "RGB" if args["to_rgb"] else "BGR"
 
 
 def _det_resize(steps: _Steps, args: Dict[str, Any]) -> None:
@@ -92,12 +95,32 @@ def _text_resize(grow: bool, op: str) -> Callable[[_Steps, Dict[str, Any]], None
     return apply
 
 
-def _stretch(steps: _Steps, args: Dict[str, Any]) -> None:
-    size = args.get("size")
-    if "resize_short" in args or size is None:
-        raise ValueError("ResizeImage with resize_short (then CropImage) is not supported; only a fixed `size`")
-    width, height = (size, size) if isinstance(size, int) else size
-    steps.resize = Resize("stretch", int(height), int(width))
+def _size(value: Any, where: str) -> Tuple[int, int]:
+    """PaddleClas's size: one side, or [width, height]; as (height, width)."""
+    sides = [value, value] if isinstance(value, int) else value
+    if not (isinstance(sides, list) and len(sides) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sides)):
+        raise ValueError(f"{where} must be a positive integer or [width, height], not {value!r}")
+    return sides[1], sides[0]
+
+
+def _resize_image(steps: _Steps, args: Dict[str, Any]) -> None:
+    if args.get("interpolation") not in (None, "bilinear", "linear"):
+        raise ValueError(f"ResizeImage.interpolation {args['interpolation']!r} is not supported: the runtime resizes bilinearly (Pillow's)")
+    if ("size" in args) == ("resize_short" in args):
+        raise ValueError("ResizeImage needs one of size (stretch to it) and resize_short (scale the short side to it, then CropImage)")
+    if "size" in args:
+        steps.resize = Resize("stretch", *_size(args["size"], "ResizeImage.size"))
+        return
+    short = args["resize_short"]
+    if not (isinstance(short, int) and not isinstance(short, bool) and short > 0):
+        raise ValueError(f"ResizeImage.resize_short must be a positive integer, not {short!r}")
+    steps.short_side = short
+
+
+def _crop(steps: _Steps, args: Dict[str, Any]) -> None:
+    if steps.short_side is None or steps.resize is not None:
+        raise ValueError("CropImage is supported after ResizeImage resize_short only (the centre of the scaled image)")
+    steps.resize = Resize("short_crop", *_size(args.get("size"), "CropImage.size"), side=steps.short_side)
 
 
 def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
@@ -107,13 +130,14 @@ def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
 
 OPS: Dict[str, Callable[[_Steps, Dict[str, Any]], None]] = {
     "DecodeImage": _decode, "DetResizeForTest": _det_resize, "RecResizeImg": _text_resize(True, "RecResizeImg"),
-    "ClsResizeImg": _text_resize(False, "ClsResizeImg"), "ResizeImage": _stretch, "NormalizeImage": _normalize,
+    "ClsResizeImg": _text_resize(False, "ClsResizeImg"), "ResizeImage": _resize_image, "CropImage": _crop, "NormalizeImage": _normalize,
 }
 
 # What each op's arguments may name: a key outside these would change the preprocessing in a way this reader cannot repeat.
 OP_KEYS: Dict[str, Tuple[str, ...]] = {
-    "DecodeImage": ("img_mode", "channel_first"), "DetResizeForTest": ("limit_side_len", "limit_type", "resize_long", "image_shape"),
-    "RecResizeImg": ("image_shape",), "ClsResizeImg": ("image_shape",), "ResizeImage": ("size", "resize_short"),
+    "DecodeImage": ("img_mode", "channel_first", "to_rgb"), "DetResizeForTest": ("limit_side_len", "limit_type", "resize_long", "image_shape"),
+    "RecResizeImg": ("image_shape",), "ClsResizeImg": ("image_shape",), "ResizeImage": ("size", "resize_short", "interpolation", "backend"),
+    "CropImage": ("size",),
     "NormalizeImage": ("scale", "mean", "std", "order", "channel_num"),
 }
 
@@ -134,6 +158,9 @@ def _preprocess(ops: List[Any], labels_hint: str) -> Preprocess:
         if unknown:
             raise ValueError(f"transform_ops[{i}] {op} has keys this reader does not know: {unknown}; it reads {list(OP_KEYS[op])}")
         OPS[op](steps, args)
+    if steps.resize is None and steps.short_side is not None:
+        raise ValueError(f"ResizeImage resize_short {steps.short_side} without CropImage gives every image its own size; "
+                         "add `- CropImage: {size: N}` after it, as PaddleClas's configs do")
     if steps.resize is None:
         raise ValueError(f"no resize step ({', '.join(op for op in OPS if 'Resize' in op)}): the model's input size is unknown")
     channels = 1 if steps.color == "L" else 3

@@ -63,7 +63,10 @@ PostProcess: {name: CTCLabelDecode, character_dict_path: keys.txt, use_space_cha
     ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shap: [3, 48, 192]}\n", "keys this reader does not know: ['image_shap']"),
     ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 0, 192]}\n", "must be [channels (1 or 3), height, width]"),
     ("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: BGR}\n", "no resize step"),
-    ("PreProcess:\n  transform_ops:\n  - ResizeImage: {resize_short: 256}\n", "resize_short (then CropImage) is not supported"),
+    ("PreProcess:\n  transform_ops:\n  - ResizeImage: {resize_short: 256}\n", "without CropImage gives every image its own size"),
+    ("PreProcess:\n  transform_ops:\n  - ResizeImage: {resize_short: 200}\n  - CropImage: {size: 224}\n", "short side must be at least"),
+    ("PreProcess:\n  transform_ops:\n  - ResizeImage: {size: 224, interpolation: cubic}\n", "interpolation 'cubic' is not supported"),
+    ("PreProcess:\n  transform_ops:\n  - CropImage: {size: 224}\n", "CropImage is supported after ResizeImage resize_short only"),
     ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n  - NormalizeImage: {mean: [0.5], std: [0.5]}\n",
      "need 3 values each"),
     ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\nPostProcess: {name: SARLabelDecode}\n",
@@ -86,6 +89,10 @@ def test_a_config_this_reader_cannot_repeat_is_refused_by_name(tmp_path, text, s
     ((48, 96), Resize("pad_right", 48, 192), (48, 96)),
     ((24, 400), Resize("pad_right", 48, 192), (48, 192)),                    # squeezed into the width
     ((24, 400), Resize("pad_right", 48, 320, grow=True), (48, 800)),         # a recogniser's batch widens instead
+    ((480, 640), Resize("short_crop", 224, 224, side=256), (256, 341)),      # PaddleClas: round(640 * 256 / 480) = round(341.33)
+    ((300, 500), Resize("short_crop", 224, 224, side=256), (256, 427)),      # round(426.67)
+    ((512, 200), Resize("short_crop", 224, 224, side=256), (655, 256)),      # round(655.36)
+    ((100, 125), Resize("short_crop", 224, 224, side=256), (256, 320)),
 ])
 def test_resize_modes_give_paddleocrs_sizes(size, resize, expected):
     assert target_size(*size, resize) == expected
@@ -102,6 +109,28 @@ def test_pad_right_pads_with_zeros_after_normalisation_and_bgr_reverses_channels
     assert np.allclose(batch[0, :, :, 96:], 0)  # the padding is 0 in the model's units, as PaddleOCR pads
     assert np.allclose(batch[0, 2, :, :96], 200 * 2 / 255 - 1) and np.allclose(batch[0, 0, :, :96], -1)  # red is last in BGR
     assert load_image(path, pre.image).shape == (3, 48, 96)
+
+
+def test_paddleclas_s_resize_short_and_centre_crop(tmp_path):
+    config = read_model_config(_config(tmp_path, """
+PreProcess:
+  transform_ops:
+  - DecodeImage: {to_rgb: true, channel_first: false}
+  - ResizeImage: {resize_short: 256, backend: cv2}
+  - CropImage: {size: 224}
+  - NormalizeImage: {scale: 0.00392156862745098, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: ''}
+  - ToCHWImage:
+PostProcess: {Topk: {topk: 5, label_list: [a, b]}}
+"""))
+    spec = config.preprocess.image
+    assert spec == ImageSpec("RGB", Resize("short_crop", 224, 224, side=256)) and spec.resize.fixed_size == (224, 224)
+    pixels = np.random.default_rng(0).integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    path = tmp_path / "wide.png"
+    Image.fromarray(pixels).save(path)
+    scaled = np.asarray(Image.fromarray(pixels).resize((427, 256), Image.BILINEAR), np.float32)
+    want = scaled[16:240, 101:325].transpose(2, 0, 1)  # the centre: (256 - 224) // 2 rows, (427 - 224) // 2 columns down
+    assert np.array_equal(load_image(path, spec), want)
+    assert images_to_batch([path, path], config.preprocess).shape == (2, 3, 224, 224)
 
 
 def test_images_of_different_sizes_for_a_detector_are_refused_together(tmp_path):

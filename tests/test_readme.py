@@ -94,3 +94,19 @@ def test_a_changed_figure_or_a_missing_source_is_caught(tmp_path, capsys):
     assert "every figures block" in capsys.readouterr().out
     with pytest.raises(readme.PaddleEdgeError, match="run `"):
         readme.render_block(block["name"], tmp_path / "no-figures")
+
+
+def test_a_gpu_backend_cell_says_what_ran_and_why_not():
+    browser = {"board_info": {"user_agent": "HeadlessChrome"}, "artifacts": {"fp32": {}, "int8": {}}, "not_run": {}}
+
+    def cell(**report):
+        return readme._gpu({**browser, **report}, "webgpu", lambda key, precision: key)
+
+    assert cell() == "not run (measured before the board ran GPU backends)"
+    assert cell(gpu_asked=[]) == "not asked (`--gpu none`)"
+    assert cell(gpu_asked=["webgpu"], not_run={"webgpu": "the browser offers no webgpu: unavailable (no adapter)"}) == \
+        "not run: webgpu: the browser offers no webgpu: unavailable (no adapter)"
+    ran = {"fp32": {}, "int8": {}, "webgpu-fp32": {}}
+    assert cell(gpu_asked=["webgpu"], artifacts=ran, not_run={"webgpu-int8": "refused"}) == "webgpu-fp32 / int8 not run"
+    assert cell(gpu_asked=["webgpu"], artifacts={"fp32": {}, "webgpu-fp32": {}}) == "webgpu-fp32"  # a bundle without int8
+    assert readme._gpu({"board_info": {}, "artifacts": {}}, "webgpu", lambda key, precision: key) == "a browser's engine: not run"

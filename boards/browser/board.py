@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
@@ -22,8 +23,8 @@ from ...runtime.cpu import cpu_info
 from ...runtime.errors import PaddleEdgeError
 from ..board_run import BoardRun
 from ..profile import BrowserProfile
-from .chromium import WEB_RUNTIME_FIX, BrowserError, call_async, console_errors, chromium_version, headless_chromium, load, wait_for
-from .onnxruntime_web import VERSION, onnxruntime_web
+from .chromium import WEB_RUNTIME_FIX, BrowserError, PageError, call_async, console_errors, chromium_version, headless_chromium, load, wait_for
+from .onnxruntime_web import GPU_BACKENDS, VERSION, entry, onnxruntime_web
 from .paddlejs_web import VERSIONS as PADDLEJS_VERSIONS, paddlejs_scripts
 from .server import RESULTS, serve
 
@@ -38,7 +39,9 @@ PADDLEJS_ARTIFACT = "paddlejs-fp32"
 @dataclasses.dataclass(frozen=True)
 class PageEngine:
     """An engine of the page: the function running a job there, the fix said when it fails, and the rows one page call
-    carries (each call must answer within RUN_SECONDS)."""
+    carries (each call must answer within RUN_SECONDS); 0: as many as a quarter of RUN_SECONDS holds at the speed the
+    first row ran (at most CHUNK), for engines whose speed nobody can guess (a GPU in software: 0.06 s for an MNIST digit,
+    14 s for a PP-OCRv4 text line), which are also timed at batch 1 only, with as many calls as half of RUN_SECONDS holds."""
 
     function: str
     fix: str
@@ -46,11 +49,9 @@ class PageEngine:
 
 
 ORT_WEB = PageEngine("run", WEB_RUNTIME_FIX, CHUNK)
-GPU_FIX = "its wasm row is the one gated for this bundle: run `paddle-edge board parity browser` on the wasm backend's result"
-# onnxruntime-web's backends in the page (?ep=); a GPU backend in software (SwiftShader) takes ~2 s for 64 MNIST digits
-ORT_BACKENDS = {"wasm": ORT_WEB, "webgpu": PageEngine("run", GPU_FIX, 16), "webgl": PageEngine("run", GPU_FIX, 16)}
-GPU_BACKENDS = ("webgpu", "webgl")
-GPU_CALLS = 5  # timed calls per batch size at most on a GPU backend: a batch of 64 takes seconds in software
+GPU_ENGINE = PageEngine("run", "leave this backend out (board parity browser --gpu none, or name the others)", 0)
+ORT_BACKENDS = {"wasm": ORT_WEB, **{ep: GPU_ENGINE for ep in GPU_BACKENDS}}  # onnxruntime-web's backends (the page's ?ep=)
+GPU_CALLS = 5  # timed calls at most on a GPU backend
 # one sample at a time, on WebGL in software where there is no GPU: PaddleOCR's classifier takes 0.2 s a sample here
 PADDLEJS = PageEngine("runPaddlejs", "export the bundle without the paddlejs target: its ONNX files run in the browser with onnxruntime-web", 8)
 
@@ -90,14 +91,22 @@ def placements(console: str) -> Dict[str, Dict[str, Any]]:
     return found
 
 
+def gpu_device(ep: str, where: Dict[str, Any]) -> str:
+    """What the page said of the device behind the GPU backend `ep`: the WebGPU adapter, or WebGL2's renderer."""
+    return where["webgpu"].removeprefix("available: ") if ep == "webgpu" else where["webgl2"]
+
+
+def node_split(placed: Dict[str, Dict[str, Any]]) -> Tuple[int, int, List[str]]:
+    """Of a placement (placements()): the nodes on a GPU provider, those on the CPU provider, and the CPU ones' op types."""
+    cpu = placed.get("CPUExecutionProvider", {"nodes": 0, "ops": {}})
+    return sum(p["nodes"] for name, p in placed.items() if name != "CPUExecutionProvider"), cpu["nodes"], sorted(cpu["ops"])
+
+
 def _gpu_engine(ep: str, where: Dict[str, Any], placed: Dict[str, Dict[str, Any]]) -> str:
     """onnxruntime-web on a GPU backend, the device it ran on, and how many nodes ran there (the op types that did not)."""
-    device = where["webgpu"].removeprefix("available: ") if ep == "webgpu" else where["webgl2"]
-    gpu = sum(p["nodes"] for name, p in placed.items() if name != "CPUExecutionProvider")
-    cpu = placed.get("CPUExecutionProvider", {"nodes": 0, "ops": {}})
-    said = (f"; nodes: {gpu} on the GPU, {cpu['nodes']} on its CPU provider" + (f" ({', '.join(sorted(cpu['ops']))})" if cpu["ops"] else "")
-            if placed else "")
-    return f"onnxruntime-web {VERSION} {ep} on {device}{said}"
+    gpu, cpu, ops = node_split(placed)
+    said = f"; nodes: {gpu} on the GPU, {cpu} on its CPU provider" + (f" ({', '.join(ops)})" if ops else "") if placed else ""
+    return f"onnxruntime-web {VERSION} {ep} on {gpu_device(ep, where)}{said}"
 
 
 def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, float]]:
@@ -144,19 +153,28 @@ class _Page:
             engine: PageEngine = ORT_WEB) -> Tuple[List[List[np.ndarray]], Dict[int, np.ndarray], float]:
         """Each group through `model` once with `engine` (outputs per group, per model output), then `calls` timed calls
         per batch size of `batches` (the first group's first samples; sizes it does not have are skipped); also the
-        seconds the page took to load the model. One page call per `engine.rows` rows: selenium waits 120 s for any answer."""
+        seconds the page took to load the model. One page call per `engine.rows` rows (PageEngine): selenium waits 120 s
+        for any answer."""
         self.runs += 1
         chunks: List[List[List[np.ndarray]]] = [[] for _ in groups]
         load_ms = None
-        step = engine.rows
+        step, row_seconds = engine.rows, 0.0
         for i, feeds in enumerate(groups):
-            rows = len(next(iter(feeds.values())))
-            for j, start in enumerate(range(0, rows, step)):
-                part = feeds if rows <= step else {k: v[start:start + step] for k, v in feeds.items()}
-                job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{j}"}], "time": []}
+            rows, start = len(next(iter(feeds.values()))), 0
+            while start < rows:
+                take = step or 1  # unsized: one row, whose time sizes the rest
+                part = {k: v[start:start + take] for k, v in feeds.items()}
+                job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{len(chunks[i])}"}], "time": []}
+                began = time.perf_counter()
                 answer = call_async(self.driver, engine.function, job, RUN_SECONDS, what, engine.fix)
+                if not step:
+                    row_seconds = max(time.perf_counter() - began - answer["load_ms"] / 1000, 1e-3)
+                    step = max(1, min(CHUNK, int(RUN_SECONDS / 4 / row_seconds)))
                 load_ms = answer["load_ms"] if load_ms is None else load_ms
                 chunks[i].append([self._result(spec) for spec in answer["outputs"][0]])
+                start += take
+        if not engine.rows:
+            batches, calls = (1,), min(calls, max(1, int(RUN_SECONDS / 2 / row_seconds) - 1))
         size = len(next(iter(groups[0].values())))
         timed = [b for b in batches if b <= size] if calls else []
         timing = [{"inputs": self.inputs({k: np.ascontiguousarray(v[:b]) for k, v in groups[0].items()}), "calls": calls} for b in timed]
@@ -186,15 +204,16 @@ class _Page:
 def open_page(threads: int, browser: str = "chromium", paddlejs: bool = False, ep: str = "wasm") -> Iterator[_Page]:
     """The harness page running the pinned onnxruntime-web (checked against its sha256s) on its backend `ep` with
     `threads` wasm threads; with `paddlejs`, Paddle.js's pinned scripts too."""
-    with harness_page(onnxruntime_web(), threads, browser, paddlejs, ep) as page:
+    with harness_page(onnxruntime_web(ep), threads, browser, paddlejs, ep) as page:
         yield page
 
 
 @contextlib.contextmanager
 def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: bool = False, ep: str = "wasm") -> Iterator[_Page]:
-    """The harness page, with onnxruntime-web's files from the folder `ort` (and Paddle.js's scripts if `paddlejs`),
-    served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads, once its backend
-    `ep` runs (and, for more than one thread, once the page is cross-origin isolated)."""
+    """The harness page, with onnxruntime-web's files for the backend `ep` from the folder `ort` (and Paddle.js's scripts
+    if `paddlejs`), served from a fresh folder and loaded in a fresh headless `browser` with `threads` wasm threads, once
+    the backend runs (and, for more than one thread, once the page is cross-origin isolated); a backend that does not
+    start is a PageError with the page's reason."""
     with tempfile.TemporaryDirectory(prefix="paddle-edge-browser-") as tmp:
         site = Path(tmp)
         shutil.copyfile(PAGE / "harness.html", site / "index.html")
@@ -209,14 +228,14 @@ def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: b
         (site / "inputs").mkdir()
         (site / "probe.onnx").write_bytes(probe_model())
         with serve(site) as url, headless_chromium(browser) as driver:
-            load(driver, f"{url}index.html?threads={threads}&ep={ep}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
+            load(driver, f"{url}index.html?threads={threads}&ep={ep}&entry={entry(ep)}" + ("&paddlejs=" + ",".join(scripts) if scripts else ""))
             wait_for(driver, "window.paddleEdgeReady || window.paddleEdgeFailed", READY_SECONDS,
                      f"load onnxruntime-web {VERSION} ({ep}) from {ort}")
             failed = driver.execute_script("return window.paddleEdgeFailed || ''")
             if failed.startswith("Paddle.js"):
                 raise BrowserError(f"the page could not load {failed}", "delete Paddle.js's folders under the cache's npm/ to fetch them again")
             if failed:
-                raise BrowserError(f"onnxruntime-web {VERSION} ({ep}) did not start in the page: {failed}",
+                raise PageError(f"onnxruntime-web {VERSION} ({ep}) did not start in the page: {failed}",
                                    f"check the files in {ort} (delete the folder to fetch them again)")
             page = _Page(site, driver)
             said = call_async(driver, "info", None, READY_SECONDS, "describing itself")
@@ -248,8 +267,10 @@ class BrowserBoard:
                    calls: int = 20, ep: str = "wasm") -> BoardRun:
         """Each precision's ONNX file (the one made for any CPU) over the groups in the page on onnxruntime-web's backend
         `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each
-        in `info`). On a GPU backend a precision it cannot run is left out of the outputs, its info saying why ("not_run"),
-        and the info of one it ran says where ONNX Runtime placed each node ("placement"); on wasm a failure is an error."""
+        in `info`). On a GPU backend, a precision the page refuses (onnxruntime-web's error: an op or an input it cannot
+        take) or that runs no node on the GPU is left out of the outputs, its info saying why ("not_run"), and the info of
+        one it ran says where ONNX Runtime placed each node ("placement"); a timeout or a crashed tab is an error there too,
+        as any failure is on wasm."""
         loaded = runtime.load_bundle(Path(bundle))
         if not groups or not all(len(next(iter(g.values()), ())) for g in groups):
             raise PaddleEdgeError("no inputs to run in the browser (an empty group)", "pass data with at least one sample")
@@ -262,17 +283,20 @@ class BrowserBoard:
                 run = {**where, "artifact": name, "precision": precision, "threads": threads}
                 console_errors(page.driver)  # read, so that what the console says next is this model's
                 try:
-                    outputs[precision], timed, loaded_in = page.run(model, groups, min(calls, GPU_CALLS) if ep in GPU_BACKENDS else calls,
-                                                                    f"the {precision} artifact {name} on {ep}", LATENCY_BATCHES, ORT_BACKENDS[ep])
-                except BrowserError as exc:
+                    found, timed, loaded_in = page.run(model, groups, min(calls, GPU_CALLS) if ep in GPU_BACKENDS else calls,
+                                                       f"the {precision} artifact {name} on {ep}", LATENCY_BATCHES, ORT_BACKENDS[ep])
+                except PageError as exc:
                     if ep not in GPU_BACKENDS:
                         raise
                     info[precision] = {**run, "not_run": exc.problem}
                     continue
-                seconds[precision] = timed.get(1, np.zeros(0))
+                placed = placements(console_errors(page.driver)) if ep == "webgpu" else {}
+                if ep == "webgpu" and not node_split(placed)[0]:
+                    info[precision] = {**run, "not_run": f"onnxruntime-web placed no node of {name} on WebGPU (placement: {placed or 'not logged'})"}
+                    continue
+                outputs[precision], seconds[precision] = found, timed.get(1, np.zeros(0))
                 info[precision] = {**run, "load_seconds": loaded_in, "latency_us": _percentiles_us(timed)}
                 if ep in GPU_BACKENDS:
-                    placed = placements(console_errors(page.driver))
                     info[precision].update(placement=placed, engine=_gpu_engine(ep, where, placed))
         return BoardRun(self.profile.name, outputs, seconds, info)
 

@@ -11,15 +11,20 @@ from ...runtime.errors import PaddleEdgeError
 from ..profile import BROWSER_DRIVERS
 
 # As root in a container Chromium needs --no-sandbox; no GPU here, and nothing in the background may reach the network.
-# WebGL2 and WebGPU then run on SwiftShader, Chromium's software GPU (Vulkan on the CPU): headless Chromium offers a WebGPU
-# adapter only with --enable-unsafe-webgpu, and software WebGL is opt-in with --enable-unsafe-swiftshader (both lower
-# what the browser guarantees against untrusted pages; these pages are paddle-edge's own, served on 127.0.0.1).
+# WebGL2 and WebGPU then run on SwiftShader, Chromium's software GPU (Vulkan on the CPU): headless Chromium 156 offers a
+# WebGPU adapter only with --enable-unsafe-webgpu, and warns that falling back to software WebGL is deprecated without
+# --enable-unsafe-swiftshader (both lower what the browser guarantees against untrusted pages; these pages are
+# paddle-edge's own, served on 127.0.0.1).
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-extensions", "--no-first-run", "--window-size=1200,900", "--enable-unsafe-webgpu", "--enable-unsafe-swiftshader")
 
 
 class BrowserError(PaddleEdgeError):
     """The browser could not start, load the page, or finish what the page was asked to do."""
+
+
+class PageError(BrowserError):
+    """The page itself said no: its JavaScript threw (e.g. onnxruntime-web refusing a model, or a backend not starting)."""
 
 
 PAGE_LOAD_SECONDS = 60
@@ -108,5 +113,5 @@ def call_async(driver: Any, function: str, argument: Any, seconds: float, what: 
         raise BrowserError(f"the browser tab failed during {what}: {exc.msg}",
                            "a tab that crashed mid-run most likely ran out of memory (wasm32 has 4 GiB): run fewer or smaller inputs") from exc
     if "error" in answer:
-        raise BrowserError(f"the page failed on {what}: {answer['error']}", fix)
+        raise PageError(f"the page failed on {what}: {answer['error']}", fix)
     return answer["ok"]

@@ -16,7 +16,7 @@ from ... import runtime
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.files import atomic_dir
 from .board import PAGE
-from .onnxruntime_web import WASM_FILES, onnxruntime_web
+from .onnxruntime_web import BACKEND_FILES, onnxruntime_web
 
 SITE_JSON = "site.json"
 SCRIPTS = ("app.js", "preprocess.js")
@@ -38,8 +38,9 @@ def write_site(bundle_path: Path, out: Path) -> Path:
     models = {}
     with atomic_dir(out) as staging:
         (staging / "ort").mkdir()
-        for name in WASM_FILES:
-            shutil.copyfile(onnxruntime_web() / name, staging / "ort" / name)
+        ort = onnxruntime_web()
+        for name in BACKEND_FILES["wasm"]:
+            shutil.copyfile(ort / name, staging / "ort" / name)
         (staging / "models").mkdir()
         for precision in manifest.precisions("onnx"):
             _, art = manifest.pick("onnx", precision)

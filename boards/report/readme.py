@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence
 from ...runtime.errors import PaddleEdgeError
 from ..bench.runner import best_by_precision
 from ..board_parity import ANSWER_KEYS
-from ..browser.board import PADDLEJS_ARTIFACT as PJS
+from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
 from ..quant_debug.report import KERNEL_STEP_LIMIT
 
 FIGURES = Path(__file__).resolve().parent / "figures"
@@ -319,29 +319,41 @@ def _paddlejs_latency(b: Json) -> str:
     return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {'SwiftShader, in software' if 'SwiftShader' in engine else engine})"
 
 
-def _gpu(b: Json, ep: str, cell: Callable[[], str]) -> str:
-    """A cell of onnxruntime-web's GPU backend `ep` where the browser ran the bundle on it; why not, where it did not."""
-    if all(f"{ep}-{precision}" in b["artifacts"] for precision in ("fp32", "int8")):
-        return cell()
+def _gpu(b: Json, ep: str, part: Callable[[str, str], str], precisions: Sequence[str] = ("fp32", "int8")) -> str:
+    """A cell of onnxruntime-web's GPU backend `ep`: `part(key, precision)` for each of `precisions` the bundle has, where
+    the browser ran it ("{ep}-{precision}"), joined with " / "; why not, where it ran none of them."""
     if "user_agent" not in b["board_info"]:
         return "a browser's engine: not run"
+    keys = {p: f"{ep}-{p}" for p in precisions if p in b["artifacts"]}
+    if any(key in b["artifacts"] for key in keys.values()):
+        return " / ".join(part(key, p) if key in b["artifacts"] else f"{p} not run" for p, key in keys.items())
     if "gpu_asked" not in b:
         return "not run (measured before the board ran GPU backends)"
     if ep not in b["gpu_asked"]:
         return f"not asked (`--gpu {','.join(b['gpu_asked']) or 'none'}`)"
-    why = {k: v for k, v in (b.get("not_run") or {}).items() if k.split("-")[0] == ep}
-    return "not run: " + "; ".join(f"{k.split('-')[-1] if '-' in k else ep}: {v.split(': ', 1)[-1]}" for k, v in why.items())
+    why = [f"{key}: {said}" for key, said in b["not_run"].items() if key == ep or key.startswith(f"{ep}-")]
+    return "not run: " + "; ".join(why) if why else "not run"
 
 
-def _gpu_nodes(b: Json, ep: str) -> str:
-    """How many of the fp32 and int8 files' nodes ran on the GPU, and the op types that ran on its CPU provider."""
-    cells = []
-    for precision in ("fp32", "int8"):
-        placed = (b.get("placements") or {}).get(f"{ep}-{precision}", {})
-        gpu = sum(p["nodes"] for name, p in placed.items() if name != "CPUExecutionProvider")
-        cpu = placed.get("CPUExecutionProvider", {"nodes": 0, "ops": {}})
-        cells.append(f"{precision}: {gpu} of {gpu + cpu['nodes']}" + (f" (CPU: {', '.join(sorted(cpu['ops']))})" if cpu["ops"] else ""))
-    return "; ".join(cells)
+def _gpu_top1(b: Json, key: str) -> str:
+    """The board's top-1 of a GPU backend's run, where the bundle is a labelled classifier."""
+    return _pct(b["top1"][key]["board"]) if key in b.get("top1", {}) else "no top-1"
+
+
+def _gpu_nodes(b: Json, key: str, precision: str) -> str:
+    """How many of a file's nodes ran on the GPU, and the op types that ran on its CPU provider."""
+    placed = (b.get("placements") or {}).get(key)
+    if not placed:
+        return f"{precision}: placement not logged"
+    gpu, cpu, ops = node_split(placed)
+    return f"{precision}: {gpu} of {gpu + cpu}" + (f" (CPU: {', '.join(ops)})" if ops else "")
+
+
+def _gpu_latency(b: Json, ep: str) -> str:
+    """A GPU backend's batch-1 p50 per precision in the page, with the device it ran on (SwiftShader: a GPU in software)."""
+    found = _gpu(b, ep, lambda key, _: _us(b["latency_us"][key]["board"]))
+    engine = next((e for key, e in b["engines"].items() if key.startswith(f"{ep}-")), "")
+    return f"{found} (this host, in the browser, {'SwiftShader, in software' if 'swiftshader' in engine.lower() else engine})" if engine else found
 
 
 def board_parity(files: Mapping[str, Json]) -> str:
@@ -374,17 +386,14 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("Paddle.js max abs diff (allclose ratio)", lambda b: _paddlejs(b, lambda: f"{v(b, 'paddlejs_fp32_max_abs_diff'):.2g} "
                                                                                 f"({v(b, 'paddlejs_fp32_allclose_ratio'):.2f})")),
         row("Paddle.js batch-1 p50", lambda b: _paddlejs(b, lambda: _paddlejs_latency(b))),
-        row("WebGPU (onnxruntime-web) top-1 fp32 / int8", lambda b: _gpu(b, "webgpu", lambda: f"{_pct(b['top1']['webgpu-fp32']['board'])} / "
-                                                                                      f"{_pct(b['top1']['webgpu-int8']['board'])}")),
-        row("WebGPU answers: fp32 as x86-64 / int8 as exact", lambda b: _gpu(b, "webgpu", lambda: f"{_pct(v(b, 'webgpu_fp32_argmax_agreement'))} / "
-                                                                                           f"{_pct(v(b, 'webgpu_int8_vs_exact_argmax_agreement'))}")),
-        row("WebGPU fp32 SQNR vs x86-64, max abs diff", lambda b: _gpu(b, "webgpu", lambda: f"{v(b, 'webgpu_fp32_sqnr_db'):.1f} dB, "
-                                                                                     f"{v(b, 'webgpu_fp32_max_abs_diff'):.2g}")),
-        row("WebGPU nodes on the GPU", lambda b: _gpu(b, "webgpu", lambda: _gpu_nodes(b, "webgpu"))),
-        row("WebGPU batch-1 p50 fp32 / int8", lambda b: _gpu(b, "webgpu", lambda: (
-            f"{_us(b['latency_us']['webgpu-fp32']['board'])} / {_us(b['latency_us']['webgpu-int8']['board'])} (this host, in the browser, "
-            f"WebGPU: {'SwiftShader, in software' if 'swiftshader' in b['engines']['webgpu-fp32'].lower() else b['engines']['webgpu-fp32']})"))),
-        row("WebGL (onnxruntime-web)", lambda b: _gpu(b, "webgl", lambda: f"{_pct(b['top1']['webgl-fp32']['board'])} top-1 fp32")),
+        row("WebGPU (onnxruntime-web) top-1 fp32 / int8", lambda b: _gpu(b, "webgpu", lambda key, _: _gpu_top1(b, key))),
+        row("WebGPU answers: fp32 as x86-64 / int8 as exact", lambda b: _gpu(b, "webgpu", lambda key, p: _pct(
+            v(b, "webgpu_fp32_argmax_agreement" if p == "fp32" else "webgpu_int8_vs_exact_argmax_agreement")))),
+        row("WebGPU fp32 SQNR vs x86-64, max abs diff", lambda b: _gpu(b, "webgpu", lambda key, _: f"{v(b, 'webgpu_fp32_sqnr_db'):.1f} dB, "
+                                                                                              f"{v(b, 'webgpu_fp32_max_abs_diff'):.2g}", ("fp32",))),
+        row("WebGPU nodes on the GPU", lambda b: _gpu(b, "webgpu", lambda key, p: _gpu_nodes(b, key, p))),
+        row("WebGPU batch-1 p50 fp32 / int8", lambda b: _gpu_latency(b, "webgpu")),
+        row("WebGL (onnxruntime-web) top-1 fp32 / int8", lambda b: _gpu(b, "webgl", lambda key, _: _gpu_top1(b, key))),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
         row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
     ]
@@ -394,9 +403,9 @@ def board_parity(files: Mapping[str, Json]) -> str:
 
 def browser_ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR bundles in the browser: the task metric there and on this host, int8 against its exact semantics,
-    fp32 SQNR against this host, each int8 kernel alone in the page, the page's latency, and Paddle.js where the bundle
-    has its model."""
-    rows = []
+    fp32 SQNR against this host, each int8 kernel alone in the page, the page's latency, onnxruntime-web's WebGPU backend
+    where it ran, and Paddle.js where the bundle has its model; below, why WebGL did not run."""
+    rows, webgl = [], []
     for b in files.values():
         metric, name = OCR_METRICS[b["task"]]
         s, v = b["scores"], b["values"]
@@ -405,13 +414,19 @@ def browser_ocr(files: Mapping[str, Json]) -> str:
                      f"{_pct(s['int8']['board'][metric])} / {_pct(s['int8']['exact'][metric])}", f"{v['fp32_sqnr_db']:.1f} dB",
                      ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
                      _board_latency(b, "1"),
+                     _gpu(b, "webgpu", lambda key, _: _pct(s[key]["board"][metric])) + (
+                         f", {v['webgpu_fp32_sqnr_db']:.1f} dB, {_gpu_latency(b, 'webgpu')}" if "webgpu_fp32_sqnr_db" in v else ""),
                      (f"{_pct(s[PJS]['board'][metric])} / {_pct(s[PJS]['x86_64'][metric])}, {v['paddlejs_fp32_sqnr_db']:.1f} dB, "
                       f"{_paddlejs_latency(b)}") if PJS in s else "no Paddle.js model in the bundle",
                      f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+        if "webgl" in b.get("gpu_asked", ()):
+            webgl.append(f"{b['model']}: {_gpu(b, 'webgl', lambda key, _: _pct(s[key]['board'][metric]) + ' ' + name)}")
     table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
                     "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8",
+                    "WebGPU fp32 / int8, fp32 SQNR vs x86-64, batch-1 p50 fp32 / int8",
                     "Paddle.js fp32: browser / Paddle Inference, SQNR, batch-1 p50", "checks"], rows)
-    return f"{table}\n\n{_provenance(files)}"
+    said = "".join(f"\n\nonnxruntime-web's WebGL backend: {line}." for line in webgl)
+    return f"{table}{said}\n\n{_provenance(files)}"
 
 
 def ocr(files: Mapping[str, Json]) -> str:

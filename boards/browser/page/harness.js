@@ -11,7 +11,7 @@ const TYPED = {
 };
 const params = new URLSearchParams(location.search);
 const EP = params.get('ep') || 'wasm';
-const ENTRY = { wasm: 'ort.wasm.min.mjs', webgpu: 'ort.webgpu.min.mjs', webgl: 'ort.webgl.min.mjs' };
+const ENTRY = params.get('entry') || 'ort.wasm.min.mjs'; // the backend's module in ort/ (boards/browser/onnxruntime_web.py)
 // a GPU backend's session is made with ONNX Runtime's verbose log on, for the node placements it prints to the console
 // (which nodes run on the GPU, which on its CPU provider); its runs log warnings only
 const LOGGED = EP === 'webgpu' ? { logSeverityLevel: 0, logVerbosityLevel: 1 } : {};
@@ -186,8 +186,7 @@ window.paddleEdge = { run, prepare, info, runPaddlejs, paddlejsOps };
 // GPU device), settling the wasm thread count it really uses (one, with a warning, where the page is not cross-origin
 // isolated).
 try {
-  if (!(EP in ENTRY)) throw new Error(`no onnxruntime-web backend ${EP} (one of ${Object.keys(ENTRY).join(', ')})`);
-  ort = await import(`./ort/${ENTRY[EP]}`);
+  ort = await import(`./ort/${ENTRY}`);
   ort.env.wasm.numThreads = Number(params.get('threads') || 1);
   ort.env.wasm.wasmPaths = new URL('./ort/', location.href).href;
   for (const script of (params.get('paddlejs') || '').split(',').filter(Boolean)) await loadScript(`pjs/${script}`);

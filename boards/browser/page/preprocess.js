@@ -1,22 +1,31 @@
 // The runtime's image preprocessing (runtime/preprocess.py) in JavaScript, from the manifest's "preprocess": colour
 // conversion as Pillow does it (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), Pillow's bilinear resample in its 8-bit
-// fixed point (Resample.c: 22 fraction bits, horizontal pass first), BGR order, dark-on-light inversion, x * scale + offset
-// in float32, and padding on the right. Exact to the Python runtime on the same decoded opaque pixels where at most one side
-// shrinks; where both do, Pillow 13 runs its two passes in an order this port does not reproduce yet (one level apart at most).
+// fixed point (Resample.c: 22 fraction bits, its two passes in Pillow 13's order), BGR order, dark-on-light inversion,
+// x * scale + offset in float32, padding on the right, and a centre crop. Exact to the Python runtime on the same decoded
+// opaque pixels.
 
 const PRECISION_BITS = 22;
 const ONE = 2 ** PRECISION_BITS;
 
+// Python's round() halves to even
+function roundHalfEven(v) {
+  const f = Math.floor(v), d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+}
+
+// the (height, width) an image is resized to, before any padding or cropping (runtime/preprocess.py target_size)
 function targetSize(height, width, r) {
   if (r.mode === 'stretch') return [r.height, r.width];
+  if (r.mode === 'short_crop') {
+    const percent = r.side / Math.min(height, width);
+    return [roundHalfEven(height * percent), roundHalfEven(width * percent)];
+  }
   if (r.mode === 'pad_right') {
     const wide = Math.ceil(r.height * width / height);
     return [r.height, Math.max(1, r.grow ? wide : Math.min(wide, r.width))];
   }
   const short = Math.min(height, width), long = Math.max(height, width);
   const ratio = r.limit === 'min' ? (short < r.side ? r.side / short : 1.0) : (long > r.side ? r.side / long : 1.0);
-  // Python's round() halves to even
-  const roundHalfEven = (v) => { const f = Math.floor(v), d = v - f; return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; };
   return [height, width].map((side) => Math.max(r.multiple, roundHalfEven(Math.trunc(side * ratio) / r.multiple) * r.multiple));
 }
 
@@ -43,11 +52,14 @@ function coefficients(inSize, outSize) {
 
 function clip8(ss) { return Math.min(255, Math.max(0, Math.floor(ss / ONE))); }
 
-// planes: Uint8 arrays of one channel each, height x width; the bilinear resize of each to outH x outW
+// planes: Uint8 arrays of one channel each, height x width; the bilinear resize of each to outH x outW. Each pass rounds
+// to 8 bits, so the order matters: Pillow 13 (ImagingResampleInner) runs the vertical pass first when the height shrinks
+// by more than twice as many pixels as the width does, the horizontal one first otherwise.
 function resizePlanes(planes, height, width, outH, outW) {
+  const verticalFirst = height - outH > 0 && height - outH > (width - outW) * 2;
   return planes.map((plane) => {
     let src = plane, h = height, w = width;
-    if (outW !== w) {
+    const horizontal = () => {
       const taps = coefficients(w, outW), out = new Uint8Array(h * outW);
       for (let y = 0; y < h; y++) {
         for (let xx = 0; xx < outW; xx++) {
@@ -58,8 +70,8 @@ function resizePlanes(planes, height, width, outH, outW) {
         }
       }
       src = out; w = outW;
-    }
-    if (outH !== h) {
+    };
+    const vertical = () => {
       const taps = coefficients(h, outH), out = new Uint8Array(outH * w);
       for (let yy = 0; yy < outH; yy++) {
         const { xmin, k } = taps[yy];
@@ -70,6 +82,9 @@ function resizePlanes(planes, height, width, outH, outW) {
         }
       }
       src = out; h = outH;
+    };
+    for (const pass of verticalFirst ? [vertical, horizontal] : [horizontal, vertical]) {
+      if (pass === horizontal ? outW !== w : outH !== h) pass();
     }
     return src;
   });
@@ -95,8 +110,18 @@ function perChannel(value, c) { return Array.isArray(value) ? value[c] : value; 
 // imageData: {data: RGBA bytes, width, height}; pre: the manifest's preprocess. Returns {data: Float32Array, dims} (1 x C x H x W)
 export function preprocess(imageData, pre) {
   const spec = pre.image;
-  const [outH, outW] = targetSize(imageData.height, imageData.width, spec.resize);
-  let planes = resizePlanes(planesOf(imageData.data, imageData.width * imageData.height, spec.color), imageData.height, imageData.width, outH, outW);
+  const [resizedH, resizedW] = targetSize(imageData.height, imageData.width, spec.resize);
+  let planes = resizePlanes(planesOf(imageData.data, imageData.width * imageData.height, spec.color), imageData.height, imageData.width, resizedH, resizedW);
+  let outH = resizedH, outW = resizedW;
+  if (spec.resize.mode === 'short_crop') {  // the centre, as PaddleClas's CropImage cuts it
+    const top = Math.floor((resizedH - spec.resize.height) / 2), left = Math.floor((resizedW - spec.resize.width) / 2);
+    outH = spec.resize.height; outW = spec.resize.width;
+    planes = planes.map((p) => {
+      const out = new Uint8Array(outH * outW);
+      for (let y = 0; y < outH; y++) out.set(p.subarray((top + y) * resizedW + left, (top + y) * resizedW + left + outW), y * outW);
+      return out;
+    });
+  }
   if (spec.invert_light_background) {
     let sum = 0, n = 0;
     for (const p of planes) {
