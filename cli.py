@@ -315,7 +315,7 @@ def _board(args: argparse.Namespace) -> None:
 
     profile = get_profile(args.name)
     gpu = _gpu_backends(args.gpu)
-    if args.gpu is not None and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
+    if gpu and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
         raise PaddleEdgeError(f"--gpu names a browser's GPU backends; `board {args.action} {args.name}` runs none",
                               "leave --gpu out, or use it with `board parity browser BUNDLE`")
     board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile)
@@ -347,7 +347,7 @@ def _gpu_backends(said: Optional[str]) -> Tuple[str, ...]:
         return GPU_BACKENDS
     if said == "none":
         return ()
-    named = tuple(dict.fromkeys(said.split(",")))
+    named = tuple(dict.fromkeys(name for name in said.split(",") if name))
     unknown = [name for name in named if name not in GPU_BACKENDS]
     if unknown:
         raise PaddleEdgeError(f"--gpu {said}: no GPU backend {', '.join(unknown)}", f"name some of {','.join(GPU_BACKENDS)}, or none")

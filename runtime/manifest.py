@@ -12,8 +12,9 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .errors import BundleError
 
-SCHEMA_VERSION = 2  # 2: image resize modes (stretch, pad_right, limit_side), BGR, and `postprocess` for the task head
-READABLE_SCHEMAS = (1, 2)
+# 2: image resize modes (stretch, pad_right, limit_side), BGR, and `postprocess` for the task head; 3: resize mode short_crop
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
 

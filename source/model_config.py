@@ -65,6 +65,8 @@ def _shape(args: Dict[str, Any], op: str) -> Tuple[int, int, int]:
 
 
 def _decode(steps: _Steps, args: Dict[str, Any]) -> None:
+    if "img_mode" in args and "to_rgb" in args:
+        raise ValueError("DecodeImage names its colour twice (img_mode, PaddleOCR's key, and to_rgb, PaddleClas's): keep one")
     modes = {"BGR": "BGR", "RGB": "RGB", "GRAY": "L"}
     if args.get("img_mode", "BGR") not in modes:
         raise ValueError(f"DecodeImage.img_mode must be one of {list(modes)}, not {args.get('img_mode')!r}")
@@ -104,8 +106,12 @@ def _size(value: Any, where: str) -> Tuple[int, int]:
 
 
 def _resize_image(steps: _Steps, args: Dict[str, Any]) -> None:
-    if args.get("interpolation") not in (None, "bilinear", "linear"):
-        raise ValueError(f"ResizeImage.interpolation {args['interpolation']!r} is not supported: the runtime resizes bilinearly (Pillow's)")
+    # PaddleClas resizes with OpenCV (backend cv2, bilinear unless told) or Pillow (backend pil, bicubic unless told); the
+    # runtime resizes with Pillow's bilinear, as it does for PaddleOCR's OpenCV resizes: a bilinear resize is repeated
+    backend, interpolation = args.get("backend", "cv2"), args.get("interpolation")
+    if backend not in ("cv2", "pil") or interpolation not in ((None, "bilinear") if backend == "cv2" else ("bilinear",)):
+        raise ValueError(f"ResizeImage with backend {backend} and interpolation {interpolation or 'its default'} is not a bilinear "
+                         "resize, the one the runtime repeats (Pillow's bilinear); use interpolation: bilinear")
     if ("size" in args) == ("resize_short" in args):
         raise ValueError("ResizeImage needs one of size (stretch to it) and resize_short (scale the short side to it, then CropImage)")
     if "size" in args:
@@ -120,7 +126,11 @@ def _resize_image(steps: _Steps, args: Dict[str, Any]) -> None:
 def _crop(steps: _Steps, args: Dict[str, Any]) -> None:
     if steps.short_side is None or steps.resize is not None:
         raise ValueError("CropImage is supported after ResizeImage resize_short only (the centre of the scaled image)")
-    steps.resize = Resize("short_crop", *_size(args.get("size"), "CropImage.size"), side=steps.short_side)
+    height, width = _size(args.get("size"), "CropImage.size")
+    if steps.short_side < max(height, width):
+        raise ValueError(f"ResizeImage.resize_short {steps.short_side} is smaller than CropImage.size {max(height, width)}: the crop "
+                         f"would not fit in the scaled image; make resize_short at least {max(height, width)}")
+    steps.resize = Resize("short_crop", height, width, side=steps.short_side)
 
 
 def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:

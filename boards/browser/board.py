@@ -34,13 +34,14 @@ RUN_SECONDS = 110.0  # one page call; selenium's Chrome connection itself gives 
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
 CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
 PADDLEJS_ARTIFACT = "paddlejs-fp32"
+REFUSED = "onnxruntime-web refused:"  # how the page prefixes onnxruntime-web's own errors (page/harness.js)
 
 
 @dataclasses.dataclass(frozen=True)
 class PageEngine:
     """An engine of the page: the function running a job there, the fix said when it fails, and the rows one page call
-    carries (each call must answer within RUN_SECONDS); 0: as many as a quarter of RUN_SECONDS holds at the speed the
-    first row ran (at most CHUNK), for engines whose speed nobody can guess (a GPU in software: 0.06 s for an MNIST digit,
+    carries (each call must answer within RUN_SECONDS); 0: one row first, then as many as a quarter of RUN_SECONDS holds at
+    the speed the last call ran (at most CHUNK), for engines whose speed nobody can guess (a GPU in software: 0.06 s for an MNIST digit,
     14 s for a PP-OCRv4 text line), which are also timed at batch 1 only, with as many calls as half of RUN_SECONDS holds."""
 
     function: str
@@ -167,8 +168,8 @@ class _Page:
                 job = {"model": model, "runs": [{"inputs": self.inputs(part), "out": f"r{self.runs}.g{i}.c{len(chunks[i])}"}], "time": []}
                 began = time.perf_counter()
                 answer = call_async(self.driver, engine.function, job, RUN_SECONDS, what, engine.fix)
-                if not step:
-                    row_seconds = max(time.perf_counter() - began - answer["load_ms"] / 1000, 1e-3)
+                if not engine.rows:  # sized again after every call: a wider group's rows take longer
+                    row_seconds = max((time.perf_counter() - began - answer["load_ms"] / 1000) / take, 1e-3)
                     step = max(1, min(CHUNK, int(RUN_SECONDS / 4 / row_seconds)))
                 load_ms = answer["load_ms"] if load_ms is None else load_ms
                 chunks[i].append([self._result(spec) for spec in answer["outputs"][0]])
@@ -267,8 +268,8 @@ class BrowserBoard:
                    calls: int = 20, ep: str = "wasm") -> BoardRun:
         """Each precision's ONNX file (the one made for any CPU) over the groups in the page on onnxruntime-web's backend
         `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each
-        in `info`). On a GPU backend, a precision the page refuses (onnxruntime-web's error: an op or an input it cannot
-        take) or that runs no node on the GPU is left out of the outputs, its info saying why ("not_run"), and the info of
+        in `info`). On a GPU backend, a precision onnxruntime-web refuses (an op or an input it cannot take) or that
+        runs no node on the GPU (where ONNX Runtime logged a placement) is left out of the outputs, its info saying why ("not_run"), and the info of
         one it ran says where ONNX Runtime placed each node ("placement"); a timeout or a crashed tab is an error there too,
         as any failure is on wasm."""
         loaded = runtime.load_bundle(Path(bundle))
@@ -286,12 +287,12 @@ class BrowserBoard:
                     found, timed, loaded_in = page.run(model, groups, min(calls, GPU_CALLS) if ep in GPU_BACKENDS else calls,
                                                        f"the {precision} artifact {name} on {ep}", LATENCY_BATCHES, ORT_BACKENDS[ep])
                 except PageError as exc:
-                    if ep not in GPU_BACKENDS:
+                    if ep not in GPU_BACKENDS or REFUSED not in exc.problem:
                         raise
                     info[precision] = {**run, "not_run": exc.problem}
                     continue
                 placed = placements(console_errors(page.driver)) if ep == "webgpu" else {}
-                if ep == "webgpu" and not node_split(placed)[0]:
+                if placed and not node_split(placed)[0]:
                     info[precision] = {**run, "not_run": f"onnxruntime-web placed no node of {name} on WebGPU (placement: {placed or 'not logged'})"}
                     continue
                 outputs[precision], seconds[precision] = found, timed.get(1, np.zeros(0))

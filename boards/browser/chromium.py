@@ -108,7 +108,8 @@ def call_async(driver: Any, function: str, argument: Any, seconds: float, what: 
         answer = driver.execute_async_script(script, argument)
     except (TimeoutException, DriverTimeout) as exc:
         raise BrowserError(f"the page did not finish {what} within {seconds:g} s (or its driver stopped answering)",
-                           "the model is too slow in this browser for one page call: run it on a CPU board") from exc
+                           "the model is too slow in this browser for one page call: " +
+                           ("run it on a CPU board" if fix == WEB_RUNTIME_FIX else fix)) from exc
     except WebDriverException as exc:
         raise BrowserError(f"the browser tab failed during {what}: {exc.msg}",
                            "a tab that crashed mid-run most likely ran out of memory (wasm32 has 4 GiB): run fewer or smaller inputs") from exc

@@ -25,9 +25,19 @@ async function bytes(url) {
   return response.arrayBuffer();
 }
 
+// onnxruntime-web's own refusals (an op, a type or an input it cannot take), told apart from the page's other errors
+async function refused(promise) {
+  try {
+    return await promise;
+  } catch (e) {
+    throw new Error(`${REFUSED} ${e && e.message || e}`);
+  }
+}
+const REFUSED = 'onnxruntime-web refused:';
+
 async function session(model) {
   if (!sessions.has(model)) {
-    sessions.set(model, await ort.InferenceSession.create(model, { executionProviders: [EP], graphOptimizationLevel: 'all', ...LOGGED }));
+    sessions.set(model, await refused(ort.InferenceSession.create(model, { executionProviders: [EP], graphOptimizationLevel: 'all', ...LOGGED })));
   }
   return sessions.get(model);
 }
@@ -69,7 +79,7 @@ async function run(job) {
   const loadMs = performance.now() - start;
   const outputs = [];
   for (const r of job.runs) {
-    const result = await s.run(await feeds(r.inputs), RUN_OPTIONS);
+    const result = await refused(s.run(await feeds(r.inputs), RUN_OPTIONS));
     outputs.push(await Promise.all(s.outputNames.map((name, j) => put(`${r.out}.o${j}.bin`, result[name]))));
   }
   const seconds = [];
