@@ -315,7 +315,7 @@ def _board(args: argparse.Namespace) -> None:
 
     profile = get_profile(args.name)
     gpu = _gpu_backends(args.gpu)
-    if gpu and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
+    if args.gpu is not None and gpu and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
         raise PaddleEdgeError(f"--gpu names a browser's GPU backends; `board {args.action} {args.name}` runs none",
                               "leave --gpu out, or use it with `board parity browser BUNDLE`")
     board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile)

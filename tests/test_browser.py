@@ -79,6 +79,9 @@ def test_gpu_backends_are_asked_for_by_name_and_only_of_a_browser(tmp_path, caps
     with pytest.raises(SystemExit):
         main(["board", "parity", "rpi4", str(tmp_path), "--gpu", "webgpu"])
     assert "`board parity rpi4` runs none\n  fix: leave --gpu out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # none is fine anywhere: what fails here is the missing bundle, after --gpu passed
+        main(["board", "run", "rpi4", str(tmp_path / "nothing"), "--gpu", "none"])
+    assert "--gpu" not in capsys.readouterr().err
 
 
 def test_board_run_in_the_browser_from_the_command_line(lenet_bundle, capsys):
