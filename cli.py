@@ -314,7 +314,7 @@ def _board(args: argparse.Namespace) -> None:
     from .boards.profile import BrowserProfile, get_profile
 
     profile = get_profile(args.name)
-    gpu = _gpu_backends(args.gpu)
+    gpu = _gpu_option(args.gpu)
     if args.gpu is not None and gpu and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
         raise PaddleEdgeError(f"--gpu names a browser's GPU backends; `board {args.action} {args.name}` runs none",
                               "leave --gpu out, or use it with `board parity browser BUNDLE`")
@@ -339,7 +339,7 @@ def _board(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _gpu_backends(said: Optional[str]) -> Tuple[str, ...]:
+def _gpu_option(said: Optional[str]) -> Tuple[str, ...]:
     """--gpu: a browser's GPU backends to run besides wasm, all of them when not said."""
     from .boards.browser.onnxruntime_web import GPU_BACKENDS
 

@@ -313,10 +313,15 @@ def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
     return "no Paddle.js model in the bundle" if "user_agent" in b["board_info"] else "a browser's engine: not run"
 
 
+def _device(engine: str) -> str:
+    """The GPU an engine in the page ran on, as a latency cell says it: SwiftShader is a GPU drawn in software."""
+    return "SwiftShader, in software" if "swiftshader" in engine.lower() else engine
+
+
 def _paddlejs_latency(b: Json) -> str:
     """Paddle.js's batch-1 p50 in the page, with the WebGL2 it ran on."""
     engine = b["engines"][PJS]
-    return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {'SwiftShader, in software' if 'SwiftShader' in engine else engine})"
+    return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {_device(engine)})"
 
 
 def _gpu(b: Json, ep: str, part: Callable[[str, str], str], precisions: Sequence[str] = ("fp32", "int8")) -> str:
@@ -353,7 +358,7 @@ def _gpu_latency(b: Json, ep: str) -> str:
     """A GPU backend's batch-1 p50 per precision in the page, with the device it ran on (SwiftShader: a GPU in software)."""
     found = _gpu(b, ep, lambda key, _: _us(b["latency_us"][key]["board"]))
     engine = next((e for key, e in b["engines"].items() if key.startswith(f"{ep}-")), "")
-    return f"{found} (this host, in the browser, {'SwiftShader, in software' if 'swiftshader' in engine.lower() else engine})" if engine else found
+    return f"{found} (this host, in the browser, {_device(engine)})" if engine else found
 
 
 def board_parity(files: Mapping[str, Json]) -> str:
