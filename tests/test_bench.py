@@ -6,6 +6,7 @@ import json
 import jsonschema
 import pytest
 
+from paddle_edge import runtime
 from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
@@ -109,6 +110,10 @@ def test_paddle_inference_runs_paddleslims_program_as_onednn_int8_beside_the_run
     engines = report.data["engines"]
     assert engines["paddle_inference_int8"]["cold"]["peak_rss_mb"] > 0 and engines["paddle_inference_int8"]["bytes"] > 0
     assert {c["engine"] for c in report.data["cells"]} == {"paddle_inference_int8", "onnxruntime_int8", "openvino_int8"}
+    manifest = runtime.load_bundle(lenet_bundle.directory).manifest
+    for name, backend in (("onnxruntime_int8", "onnxruntime"), ("openvino_int8", "openvino")):  # the size of the file it opened
+        assert engines[name]["bytes"] == manifest.artifacts[runtime.artifact_for(manifest, backend, "int8")].bytes
+    assert runtime.artifact_for(manifest, "openvino", "int8") != "onnx-int8"  # OpenVINO's own file, not the one for any CPU
     assert "runtime_vs_fastest_peer_b1_ratio" in report.data["goals"] and report.data["checks"] == {}
 
 

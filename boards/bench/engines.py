@@ -38,6 +38,7 @@ class Engine:
     package: str = ""  # an optional package it needs; without it the engine is left out (and said so)
     paddle_int8: bool = False  # runs PaddleSlim's int8 program, given apart from the bundle
     tuned: bool = False  # the runtime's tuned choice per batch size (needs this machine's tuning file in the bundle)
+    backend: str = ""  # the runtime backend it is opened with (runtime.open), which picks the file for this CPU
 
 
 REFERENCE = "paddle_inference_fp32"
@@ -48,16 +49,20 @@ TUNED = "runtime_tuned"
 ENGINES: Dict[str, Engine] = {e.name: e for e in (
     Engine(REFERENCE, "Paddle Inference fp32 (reference)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"), "paddle_fp32"),
     Engine(PADDLE_INT8, "Paddle Inference int8 (oneDNN, PaddleSlim's program)", "int8", (), "", paddle_int8=True),
-    Engine("onnxruntime_fp32", "ONNX Runtime fp32 (thin runtime)", "fp32", ("onnx-fp32",), "onnx_fp32"),
-    Engine("onnxruntime_int8", "ONNX Runtime int8 (thin runtime)", "int8", ("onnx-int8",), "onnx_int8"),
+    Engine("onnxruntime_fp32", "ONNX Runtime fp32 (thin runtime)", "fp32", ("onnx-fp32",), "onnx_fp32", backend="onnxruntime"),
+    Engine("onnxruntime_int8", "ONNX Runtime int8 (thin runtime)", "int8", ("onnx-int8",), "onnx_int8", backend="onnxruntime"),
     Engine(TUNED, "thin runtime, backend and precision auto (its tuning here)", "auto", (), "", tuned=True),
     Engine(BARE, "bare onnxruntime.InferenceSession fp32", "fp32", ("onnx-fp32",), "onnx_fp32"),
     Engine("openvino_fp32_paddle", "OpenVINO fp32 (Paddle program, latency hint)", "fp32", ("paddle-fp32-program", "paddle-fp32-params"),
            "", package=OPENVINO),
-    Engine("openvino_fp32", "OpenVINO fp32 (ONNX, latency hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO),
-    Engine("openvino_int8", "OpenVINO int8 (ONNX, latency hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO),
-    Engine("openvino_fp32_throughput", "OpenVINO fp32 (ONNX, throughput hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO),
-    Engine("openvino_int8_throughput", "OpenVINO int8 (ONNX, throughput hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO),
+    Engine("openvino_fp32", "OpenVINO fp32 (ONNX, latency hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO,
+           backend="openvino"),
+    Engine("openvino_int8", "OpenVINO int8 (ONNX, latency hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO,
+           backend="openvino"),
+    Engine("openvino_fp32_throughput", "OpenVINO fp32 (ONNX, throughput hint)", "fp32", ("onnx-fp32",), "openvino_fp32", package=OPENVINO,
+           backend="openvino-throughput"),
+    Engine("openvino_int8_throughput", "OpenVINO int8 (ONNX, throughput hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO,
+           backend="openvino-throughput"),
     Engine("paddlelite_x86_fp32", "Paddle Lite x86 fp32 (sidecar)", "fp32", ("lite-x86-fp32",), "lite_x86_fp32", in_process=False),
     Engine("paddlelite_x86_int8", "Paddle Lite x86 int8 (sidecar)", "int8", ("lite-x86-int8",), "lite_x86_int8", in_process=False),
 )}
@@ -133,14 +138,10 @@ def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Opti
         if engine.name == REFERENCE:
             return PaddlePredictor(bundle.root / "reference", threads).run
         return PaddlePredictor(Path(paddle_int8), threads, int8=True).run
-    if engine.package == OPENVINO:
+    if engine.name == "openvino_fp32_paddle":
         from ...runtime.backends.openvino import OpenVinoBackend
 
-        hint = "throughput" if engine.name.endswith("_throughput") else "latency"
-        if engine.name == "openvino_fp32_paddle":
-            return OpenVinoBackend(bundle.path_of("paddle-fp32-program"), threads, hint).run
-        backend = "openvino-throughput" if hint == "throughput" else "openvino"
-        return runtime.open(bundle, backend=backend, precision=engine.precision, threads=threads).predict
+        return OpenVinoBackend(bundle.path_of("paddle-fp32-program"), threads, "latency").run
     if engine.name == BARE:
         import onnxruntime as ort
 
@@ -148,6 +149,6 @@ def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Opti
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         session = ort.InferenceSession(str(bundle.path_of("onnx-fp32")), options, providers=["CPUExecutionProvider"])
         return lambda feeds: session.run(None, feeds)
-    if engine.in_process:
-        return runtime.open(bundle, backend="onnxruntime", precision=engine.precision, threads=threads).predict
+    if engine.backend:
+        return runtime.open(bundle, backend=engine.backend, precision=engine.precision, threads=threads).predict
     raise PaddleEdgeError(f"{engine.name} runs in the Paddle Lite sidecar, not in this process", "time it with the sidecar")

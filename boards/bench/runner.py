@@ -184,11 +184,15 @@ class BenchReport(CheckedReport):
 
 
 def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optional[Path], opened: Dict[int, Tuple[str, str, int]]) -> int:
-    """What the engine loads: its bundle artifacts, PaddleSlim's int8 program and params, or the files of the tuned choices."""
+    """What the engine loads: the file the runtime opens for its backend on this CPU, its other bundle artifacts,
+    PaddleSlim's int8 program and params, or the files of the tuned choices."""
     if engine.paddle_int8:
         files = find_model_files(Path(paddle_int8))
         return files.program.stat().st_size + files.params.stat().st_size
-    names = {artifact for artifact, _, _ in opened.values()} if engine.tuned else set(engine.artifacts)
+    if engine.tuned:
+        names = {artifact for artifact, _, _ in opened.values()}
+    else:
+        names = {runtime.artifact_for(manifest, engine.backend, engine.precision)} if engine.backend else set(engine.artifacts)
     return sum(manifest.artifacts[a].bytes for a in names)
 
 

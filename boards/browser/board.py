@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
+import onnx
 
 from ... import runtime
 from ...runtime.cpu import cpu_info
@@ -24,6 +25,7 @@ from ...runtime.errors import PaddleEdgeError
 from ..board_run import BoardRun
 from ..profile import BrowserProfile
 from .chromium import WEB_RUNTIME_FIX, BrowserError, PageError, call_async, console_errors, chromium_version, headless_chromium, load, wait_for
+from . import kernels
 from .onnxruntime_web import GPU_BACKENDS, VERSION, entry, onnxruntime_web
 from .paddlejs_web import VERSIONS as PADDLEJS_VERSIONS, paddlejs_scripts
 from .server import RESULTS, serve
@@ -34,6 +36,7 @@ RUN_SECONDS = 110.0  # one page call; selenium's Chrome connection itself gives 
 LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64 (where the inputs have that many)
 CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
 PADDLEJS_ARTIFACT = "paddlejs-fp32"
+PROBES = 32  # node probes per page call
 REFUSED = "onnxruntime-web refused:"  # how the page prefixes onnxruntime-web's own errors (page/harness.js)
 
 
@@ -131,6 +134,7 @@ class _Page:
 
     site: Path
     driver: Any
+    ep: str = "wasm"
     written: int = 0
     runs: int = 0
 
@@ -138,6 +142,22 @@ class _Page:
         """Serve the model file `source` as models/`name`; its URL relative to the page."""
         (self.site / "models" / name).symlink_to(Path(source).resolve())
         return f"models/{name}"
+
+    def lacking(self, name: str, model: onnx.ModelProto) -> List[str]:
+        """The node signatures of `model` the page's backend has no kernel for (boards/browser/kernels.py), asked
+        before the model itself loads; `name` keeps its probes' files apart."""
+        folder = self.site / "models" / f"probes-{name}"
+        folder.mkdir()
+        found = kernels.probes(model, every_shape=self.ep == "webgl")
+        specs = []
+        for i, probe in enumerate(found):
+            (folder / f"{i}.onnx").write_bytes(probe.model)
+            specs.append({"label": probe.label, "url": f"models/{folder.name}/{i}.onnx"})
+        errors: Dict[str, str] = {}
+        for start in range(0, len(specs), PROBES):
+            errors.update(call_async(self.driver, "kernels", {"probes": specs[start:start + PROBES]}, RUN_SECONDS,
+                                     f"checking onnxruntime-web has a kernel for each node of {name}"))
+        return kernels.lacking(errors)
 
     def inputs(self, feeds: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         """Write the tensors of one call for the page to fetch; their specs (name, dtype, shape, url)."""
@@ -205,7 +225,7 @@ class _Page:
 def open_page(threads: int, browser: str = "chromium", paddlejs: bool = False, ep: str = "wasm") -> Iterator[_Page]:
     """The harness page running the pinned onnxruntime-web (checked against its sha256s) on its backend `ep` with
     `threads` wasm threads; with `paddlejs`, Paddle.js's pinned scripts too."""
-    with harness_page(onnxruntime_web(ep), threads, browser, paddlejs, ep) as page:
+    with harness_page(onnxruntime_web(), threads, browser, paddlejs, ep) as page:
         yield page
 
 
@@ -238,7 +258,7 @@ def harness_page(ort: Path, threads: int, browser: str = "chromium", paddlejs: b
             if failed:
                 raise PageError(f"onnxruntime-web {VERSION} ({ep}) did not start in the page: {failed}",
                                    f"check the files in {ort} (delete the folder to fetch them again)")
-            page = _Page(site, driver)
+            page = _Page(site, driver, ep)
             said = call_async(driver, "info", None, READY_SECONDS, "describing itself")
             if said["threads"] != threads:
                 raise BrowserError(f"the page runs {said['threads']} wasm thread(s), not {threads} (cross-origin isolated: "
@@ -268,7 +288,9 @@ class BrowserBoard:
                    calls: int = 20, ep: str = "wasm") -> BoardRun:
         """Each precision's ONNX file (the one made for any CPU) over the groups in the page on onnxruntime-web's backend
         `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each
-        in `info`). On a GPU backend, a precision onnxruntime-web refuses (an op or an input it cannot take) or that
+        in `info`). Before a file loads, each of its node signatures is checked for a kernel on `ep` (kernels.py): one
+        lacking is an error naming them all on wasm. On a GPU backend, such a precision, one onnxruntime-web refuses (an
+        op or an input it cannot take) or that
         runs no node on the GPU (where ONNX Runtime logged a placement) is left out of the outputs, its info saying why ("not_run"), and the info of
         one it ran says where ONNX Runtime placed each node ("placement"); a timeout or a crashed tab is an error there too,
         as any failure is on wasm."""
@@ -282,6 +304,13 @@ class BrowserBoard:
                 name, art = loaded.manifest.pick("onnx", precision)
                 model = page.model(f"{precision}.onnx", loaded.root / art.path)
                 run = {**where, "artifact": name, "precision": precision, "threads": threads}
+                lacking = page.lacking(precision, onnx.load(str(loaded.root / art.path)))
+                if lacking:
+                    problem = f"onnxruntime-web {VERSION}'s {ep} backend has no kernel for these nodes of {name}: {'; '.join(lacking)}"
+                    if ep not in GPU_BACKENDS:
+                        raise PaddleEdgeError(problem, "run the bundle on a CPU board (board parity rpi4), or export the model without these ops")
+                    info[precision] = {**run, "not_run": problem}
+                    continue
                 console_errors(page.driver)  # read, so that what the console says next is this model's
                 try:
                     found, timed, loaded_in = page.run(model, groups, min(calls, GPU_CALLS) if ep in GPU_BACKENDS else calls,

@@ -1,5 +1,5 @@
-"""onnxruntime-web, pinned: for each backend the page runs, its entry module and the wasm build it loads, from the npm
-registry into the cache once (a folder per backend: the web page ships the wasm one only)."""
+"""onnxruntime-web, pinned: for each backend the page runs, its entry module and the wasm build it loads, from one npm
+pack into one cache folder (the web page `export --target web` writes copies the wasm backend's files only)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,14 +21,14 @@ BACKEND_FILES = {
     "webgl": {"ort.webgl.min.mjs": "761dededbe0f371ff711f15d776ee40d526838bdbf7c1ac415f82cbedb1f8036"},
 }
 GPU_BACKENDS = ("webgpu", "webgl")
-PINNED = {backend: NpmFiles(f"onnxruntime-web@{VERSION}", TARBALL_SHA256, {name: (f"dist/{name}", digest) for name, digest in files.items()},
-                            "35 MB", "" if backend == "wasm" else backend)
-          for backend, files in BACKEND_FILES.items()}
+PINNED = NpmFiles(f"onnxruntime-web@{VERSION}", TARBALL_SHA256,
+                  {name: (f"dist/{name}", digest) for files in BACKEND_FILES.values() for name, digest in files.items()}, "35 MB")
 
 
-def onnxruntime_web(backend: str = "wasm") -> Path:
-    """The folder holding `backend`'s files, each checked against its pinned sha256 (fetched with npm pack the first time)."""
-    return PINNED[backend].folder()
+def onnxruntime_web() -> Path:
+    """The folder holding every backend's files, each checked against its pinned sha256 (fetched with npm pack the first
+    time)."""
+    return PINNED.folder()
 
 
 def entry(backend: str) -> str:

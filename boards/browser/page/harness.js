@@ -90,6 +90,21 @@ async function run(job) {
   return { load_ms: loadMs, outputs, seconds };
 }
 
+// job: {probes: [{label, url}]}, each a model of one node: made into a session on the backend with graph optimizations
+// off and released; returns {label: onnxruntime-web's error} for those it refused (boards/browser/kernels.py)
+async function kernels(job) {
+  const refusals = {};
+  for (const probe of job.probes) {
+    try {
+      const s = await ort.InferenceSession.create(probe.url, { executionProviders: [EP], graphOptimizationLevel: 'disabled' });
+      await s.release();
+    } catch (e) {
+      refusals[probe.label] = String(e && e.message || e);
+    }
+  }
+  return refusals;
+}
+
 let paddlejs = null; // the page's one Paddle.js Runner: a second init() would reset the backend the first one uses
 
 // the Runner of model.json (Paddle.js runs one sample at a time; the model fixes the input's size)
@@ -191,7 +206,7 @@ async function info() {
   };
 }
 
-window.paddleEdge = { run, prepare, info, runPaddlejs, paddlejsOps };
+window.paddleEdge = { run, kernels, prepare, info, runPaddlejs, paddlejsOps };
 // Ready only once the backend runs: a probe model (one Identity) makes onnxruntime-web load and start it (its wasm, its
 // GPU device), settling the wasm thread count it really uses (one, with a warning, where the page is not cross-origin
 // isolated).
