@@ -318,7 +318,9 @@ def _board(args: argparse.Namespace) -> None:
     if args.gpu is not None and gpu and (args.action != "parity" or not isinstance(profile, BrowserProfile)):
         raise PaddleEdgeError(f"--gpu names a browser's GPU backends; `board {args.action} {args.name}` runs none",
                               "leave --gpu out, or use it with `board parity browser BUNDLE`")
-    board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile)
+    if args.backend != "onnxruntime" and isinstance(profile, BrowserProfile):
+        raise PaddleEdgeError(f"--backend {args.backend}: a browser runs onnxruntime-web", "leave --backend out for the browser")
+    board = BrowserBoard(profile) if isinstance(profile, BrowserProfile) else board_for(profile, args.backend)
     if args.action == "emulate":
         from .boards.board_run import describe
 
@@ -332,7 +334,7 @@ def _board(args: argparse.Namespace) -> None:
     from .boards.board_parity import board_parity
 
     report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape),
-                          gpu=gpu)
+                          gpu=gpu, backend=args.backend)
     print(report.render())
     print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
     if not report.ok:
@@ -366,7 +368,8 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
     manifest = load_bundle(args.bundle).manifest
     evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
     precisions = manifest.precisions("onnx")
-    result = runners(board)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads)
+    result = runners(board)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads,
+                               **({} if args.backend == "onnxruntime" else {"backend": args.backend}))
     label = f" ({latency_note(board)})"
     for precision in precisions:
         info = result.info[precision]
@@ -619,6 +622,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
     p.add_argument("--gpu", help="browser parity: onnxruntime-web's GPU backends to run besides wasm where the browser offers "
                                  "them (default webgpu,webgl; none: wasm only)")
+    p.add_argument("--backend", choices=["onnxruntime", "openvino"], default="onnxruntime",
+                   help="the runtime's backend on a board running Python (openvino: the profile's OpenVINO wheel is installed there)")
 
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")
     p.add_argument("bundle", type=Path)

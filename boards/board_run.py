@@ -214,12 +214,13 @@ def describe_run(info: Dict[str, object]) -> str:
             f"paddle importable: {info['paddle_importable']}")
 
 
-def board_for(profile: AnyProfile) -> Board:
-    """The board a profile runs Python on here: emulated under qemu if the profile says how, else this host if it is of
-    the profile's architecture. A browser runs no Python: only board run and board parity take it."""
+def board_for(profile: AnyProfile, backend: str = "onnxruntime") -> Board:
+    """The board a profile runs Python on here, able to run the runtime's `backend` (an emulated board's site then holds
+    its wheels): emulated under qemu if the profile says how, else this host if it is of the profile's architecture. A
+    browser runs no Python: only board run and board parity take it."""
     profile = cpu_board(profile)
     if profile.emulation is not None:
-        return emulate(profile)
+        return emulate(profile, backend)
     if profile.arch == platform.machine():
         return HostBoard(profile)
     raise PaddleEdgeError(f"board {profile.name!r} ({profile.arch}) has no emulation and this host is {platform.machine()}",

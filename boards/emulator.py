@@ -64,9 +64,8 @@ def _build_userland(suite: str, qemu: str) -> Builder:
     return build
 
 
-def _build_site(profile: BoardProfile, python_version: str) -> Builder:
+def _build_site(profile: BoardProfile, python_version: str, packages: Sequence[str]) -> Builder:
     def build(tmp: Path) -> Dict[str, object]:
-        packages = profile.runtime.packages
         cmd = [sys.executable, "-m", "pip", "install", "--no-compile", "--disable-pip-version-check", "--target", str(tmp),
                "--python-version", python_version, "--implementation", "cp", "--only-binary=:all:",
                *(arg for tag in profile.wheel_platforms for arg in ("--platform", tag)), *packages]
@@ -101,13 +100,14 @@ class EmulatedBoard:
             raise BoardError(f"the emulated {self.profile.name} ran longer than {timeout:.0f} s", "evaluate fewer samples (--limit)") from exc
 
 
-def emulate(profile: BoardProfile) -> EmulatedBoard:
+def emulate(profile: BoardProfile, backend: str = "onnxruntime") -> EmulatedBoard:
     """The emulated board for `profile`, built and cached on first use (about a minute): one userland per Debian suite,
-    one site per set of runtime wheels in it."""
+    one site per set of runtime wheels in it (with OpenVINO's for `backend` openvino)."""
     _require_emulation(profile)
+    packages = profile.runtime.packages_for(backend, profile.name)
     suite = profile.emulation.debian_suite
     root = cache_dir("boards") / f"debian-{suite}-arm64"
-    site = root / "opt" / "paddle-edge-site" / "-".join(p.replace("==", "-") for p in profile.runtime.packages)
+    site = root / "opt" / "paddle-edge-site" / "-".join(p.replace("==", "-") for p in packages)
     if not is_built(root) or not is_built(site):
         _check_host(profile)
         print(f"building the emulated {profile.name}: arm64 Debian {suite} userland + runtime wheels (about a minute, once)", flush=True)
@@ -115,5 +115,5 @@ def emulate(profile: BoardProfile) -> EmulatedBoard:
     ensure_built(root, _build_userland(suite, qemu))
     python_version = ".".join(json.loads((root / MARKER).read_text())["python"].split(".")[:2])
     _check_python(profile, python_version)
-    ensure_built(site, _build_site(profile, python_version))
+    ensure_built(site, _build_site(profile, python_version, packages))
     return EmulatedBoard(profile, root, site, qemu)

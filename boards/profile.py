@@ -40,11 +40,21 @@ class RuntimeSettings:
     numpy: str
     threads: int
     pillow: str = PILLOW
+    openvino: Optional[str] = None  # OpenVINO's wheel for this board's Python, where PyPI has one (backend "openvino")
 
     @property
     def packages(self) -> Tuple[str, ...]:
         """The runtime's dependencies as pinned requirements for this board's Python."""
         return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", f"Pillow=={self.pillow}")
+
+    def packages_for(self, backend: str, board: str) -> Tuple[str, ...]:
+        """The runtime's dependencies and the one the runtime `backend` needs (OpenVINO's wheel) for `board`."""
+        if not backend.startswith("openvino"):
+            return self.packages
+        if self.openvino is None:
+            raise PaddleEdgeError(f"board {board}'s profile names no OpenVINO wheel for it", "run it with backend onnxruntime, "
+                                  "or add runtime.openvino (a version with a wheel for the board's Python and platform) to its profile")
+        return (*self.packages, f"openvino=={self.openvino}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +96,7 @@ class BoardProfile:
                 arch=d["arch"], abi=d["abi"], wheel_platforms=tuple(d["wheel_platforms"]),
                 distro=d["os"]["distro"], python=d["os"]["python"], memory_mb=int(d["memory_mb"]),
                 runtime=RuntimeSettings(d["runtime"]["onnxruntime"], d["runtime"]["numpy"], int(d["runtime"]["threads"]),
-                                        d["runtime"].get("pillow", PILLOW)),
+                                        d["runtime"].get("pillow", PILLOW), d["runtime"].get("openvino")),
                 export_targets=tuple(d["export_targets"]),
                 emulation=Emulation(**emulation) if emulation else None,
                 verified=d["verified"],
@@ -110,7 +120,8 @@ class BoardProfile:
                      else "no emulation")
         return (f"{self.name:12} {self.title}\n{'':12} {self.soc}: {cores}; {self.arch} ({self.abi}); {self.memory_mb // 1024} GiB; "
                 f"{self.distro}, Python {self.python}\n{'':12} threads {self.runtime.threads}, onnxruntime {self.runtime.onnxruntime}, "
-                f"numpy {self.runtime.numpy}, Pillow {self.runtime.pillow}; export {', '.join(self.export_targets)}; {emulation}\n"
+                f"numpy {self.runtime.numpy}, Pillow {self.runtime.pillow}"
+                + (f", OpenVINO {self.runtime.openvino} (backend openvino)" if self.runtime.openvino else "") + f"; export {', '.join(self.export_targets)}; {emulation}\n"
                 f"{'':12} {VERIFIED[self.verified]}")
 
 

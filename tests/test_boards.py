@@ -135,6 +135,25 @@ def test_board_parity_with_x86(rpi4, lenet_bundle):
 
 
 @pytest.mark.board
+def test_openvino_on_the_emulated_board_is_held_to_parity_s_gates_for_it(lenet_bundle, capsys):
+    # OpenVINO's aarch64 wheel (manylinux_2_35) in a site of its own; the board runs the file made for OpenVINO
+    board = board_for(get_profile("rpi4"), "openvino")
+    assert board.site.name.endswith("openvino-2026.4.1") and board.site != board_for(get_profile("rpi4")).site
+    report = board_parity(board, lenet_bundle.directory, limit=600, calls=3, backend="openvino")
+    print(report.render())
+    d = report.data
+    # fp32 is this host's function; int8 runs OpenVINO's own aarch64 int8 kernels, judged against the float model as
+    # parity judges OpenVINO here (on this briefly trained LeNet they lose more than a point of top-1: the gate says so)
+    assert d["checks"]["fp32_sqnr_db"]["passed"] and d["checks"]["fp32_argmax_agreement"]["passed"], report.render()
+    assert d["backend"] == "openvino" and d["board_info"]["versions"]["openvino"] == "2026.4.1" and d["kernels"] is None
+    assert d["artifacts"]["int8"]["board"] == "onnx-int8-openvino" and d["board_info"]["machine"] == "aarch64"
+    assert {"fp32_sqnr_db", "int8_argmax_agreement", "int8_top1_drop_points"} <= set(d["checks"])
+    assert "int8_vs_exact_argmax_agreement" not in d["checks"] and "int8_vs_exact_argmax_agreement" in d["values"]  # reported
+    with pytest.raises(PaddleEdgeError, match="names no OpenVINO wheel"):
+        get_profile("jetson-nano").runtime.packages_for("openvino", "jetson-nano")  # Python 3.6: no wheel
+
+
+@pytest.mark.board
 def test_auto_never_runs_a_lite_file_it_was_not_tuned_to_and_names_the_backend_that_can(rpi4, lenet, mnist_test, tmp_path):
     lite_only = build_bundle(lenet.model_dir, tmp_path / "lite", targets=("lite-arm",))
     with pytest.raises(PaddleEdgeError, match=r"runs a bundle's ONNX with onnxruntime, and this bundle has no fp32 ONNX "
