@@ -336,7 +336,8 @@ def _board(args: argparse.Namespace) -> None:
     report = board_parity(board, args.bundle, threads=args.threads, limit=args.limit, data=args.data, shapes=_shapes(args.shape),
                           gpu=gpu, backend=args.backend)
     print(report.render())
-    print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}.json'))}")
+    suffix = "" if args.backend == "onnxruntime" else f"-{args.backend}"
+    print(f"report: {report.save(args.json or Path(f'{args.bundle}.{args.name}{suffix}.json'))}")
     if not report.ok:
         raise SystemExit(1)
 

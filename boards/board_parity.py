@@ -91,7 +91,7 @@ class BoardParityReport(CheckedReport):
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
                                          f"exact input codes: largest {k['max_steps']} step(s) from exact"
                                          + (f"; deviating: {', '.join(k['deviating'])}" if k["deviating"] else "")))
-        elif d.get("backend", "onnxruntime") != "onnxruntime":
+        elif d.get("backend", "onnxruntime") != "onnxruntime" and "int8" in d["artifacts"]:
             rows.append(("int8 kernels", f"not checked op by op: an op cut out alone runs on onnxruntime's kernels, not {d['backend']}'s"))
         label = d["latency_note"].upper() if d["emulated"] else d["latency_note"]
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
@@ -233,6 +233,9 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
                               "export it again without --no-reference")
     if isinstance(board, BrowserBoard) and backend != "onnxruntime":
         raise PaddleEdgeError(f"a browser runs onnxruntime-web, not {backend}", "leave the backend out for the browser")
+    if backend != "onnxruntime" and "int8" in precisions and "fp32" not in precisions:
+        raise PaddleEdgeError(f"{backend}'s int8 on the board is judged against the float file, and {bundle_path} has none",
+                              "export the bundle with its fp32 ONNX too")
     remote = runners(board)[0](bundle.root, evaluation.groups, precisions, threads, calls,
                                **({} if isinstance(board, BrowserBoard) else {"backend": backend}))
 
@@ -254,7 +257,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
             exact = run_groups(artifact_runner(bundle, remote.info[precision]["artifact"], threads), evaluation)
             ran["exact"] = references[precision] = exact
             values.update(answer_values(precision, board_out, exact, manifest, evaluation))
-            if backend != "onnxruntime" and "fp32" in references:  # against the float model, as parity judges OpenVINO here
+            if backend != "onnxruntime":  # against the float model, as parity judges OpenVINO on this host
                 values.update(_versus("int8_", board_out, references["fp32"], manifest, evaluation))
                 if evaluation.truth is not None:
                     values.update({f"int8_{k}": v for k, v in drops(task_scores(board_out, manifest, evaluation),
@@ -273,7 +276,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
         latency[precision] = {"x86_64": float(np.median(time_calls(lambda p=local, x=one: p.predict(x), calls * 10)) * 1e6),
                               "board": float(np.median(remote.seconds[precision]) * 1e6)}
     infos = {p: remote.info[p] for p in precisions}
-    artifacts = {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.open(bundle, backend="onnxruntime", precision=p).artifact}
+    artifacts = {p: {"board": remote.info[p]["artifact"], "x86_64": runtime.artifact_for(manifest, "onnxruntime", p)}
                  for p in precisions}
     not_run: Dict[str, str] = {}
     note = latency_note(board)

@@ -32,10 +32,11 @@ def _require_emulation(profile: BoardProfile) -> None:
         raise BoardError(f"board {profile.name!r} ({profile.arch}) is not emulated here", "emulate an aarch64 board such as rpi4")
 
 
-def _check_host(profile: BoardProfile) -> None:
+def _check_host(profile: BoardProfile, backend: str) -> None:
     if os.geteuid() != 0:
+        said = "" if backend == "onnxruntime" else f" --backend {backend}"
         raise BoardError("building the emulated board (debootstrap into a folder) needs root",
-                         f"run once as root: sudo {sys.executable} -m paddle_edge.cli board emulate {profile.name}")
+                         f"run once as root: sudo {sys.executable} -m paddle_edge.cli board emulate {profile.name}{said}")
 
 
 def _check_python(profile: BoardProfile, python_version: str) -> None:
@@ -109,7 +110,7 @@ def emulate(profile: BoardProfile, backend: str = "onnxruntime") -> EmulatedBoar
     root = cache_dir("boards") / f"debian-{suite}-arm64"
     site = root / "opt" / "paddle-edge-site" / "-".join(p.replace("==", "-") for p in packages)
     if not is_built(root) or not is_built(site):
-        _check_host(profile)
+        _check_host(profile, backend)
         print(f"building the emulated {profile.name}: arm64 Debian {suite} userland + runtime wheels (about a minute, once)", flush=True)
     qemu = debian_tool("qemu-aarch64-static", "qemu-user-static", BoardError)
     ensure_built(root, _build_userland(suite, qemu))

@@ -62,6 +62,7 @@ def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optio
     """The artifact `open` runs for a named backend and precision on this machine: the one made for this CPU's kind,
     else for the backend, else for any CPU; a .nb is made for one CPU architecture: this machine's, unless `target`
     (Lite's arch) names another."""
+    backends.require_known(backend)
     fmt = backends.BACKENDS[backend][2]
     name, _ = manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None),
                             prefer=onnx_target() or backends.FILE_TARGETS.get(backend))

@@ -60,7 +60,7 @@ def test_onnxruntime_web_s_gpu_backends_are_judged_as_wasm_is(browser, lenet_bun
     assert d["gpu_asked"] == ["webgpu", "webgl"] and "webgl-fp32" in d["not_run"]
     lacking = d["not_run"]["webgl-int8"]  # the ops WebGL lacks, all named before the file loads
     assert lacking.startswith("onnxruntime-web 1.31.1's webgl backend has no kernel for these nodes of onnx-int8: DequantizeLinear")
-    assert "QuantizeLinear (ai.onnx opset 13: float32, float32, uint8 -> uint8)" in lacking
+    assert "QuantizeLinear (ai.onnx opset 13: float, float, uint8 -> uint8)" in lacking
 
 
 def test_an_op_the_wasm_lacks_is_named_before_the_model_loads(browser, lenet_bundle, tmp_path):
@@ -87,8 +87,35 @@ def test_an_op_the_wasm_lacks_is_named_before_the_model_loads(browser, lenet_bun
     (copy / "manifest.json").write_text(json.dumps(manifest))
     rows = {x: np.zeros((2, 1, 28, 28), np.float32)}
     with pytest.raises(PaddleEdgeError, match=r"wasm backend has no kernel for these nodes of onnx-fp32: "
-                       r"Conv \(ai.onnx opset \d+: float64, float64 -> float64\)\n  fix: run the bundle on a CPU board"):
+                       r"Conv \(ai.onnx opset \d+: double, double -> double\)\n  fix: export the model without these ops"):
         browser.run_bundle(copy, [rows], ["fp32"], threads=1, calls=0)
+
+
+def test_kernel_probes_are_one_node_models_told_apart_by_signature():
+    import onnx
+    from onnx import TensorProto, helper
+
+    from paddle_edge.boards.browser import kernels
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])
+    low, high = helper.make_tensor("low", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("high", TensorProto.FLOAT, [], [6.0])
+    nodes = [helper.make_node("Clip", ["x", "low", ""], ["a"]), helper.make_node("Clip", ["a", "", "high"], ["b"]),
+             helper.make_node("Mul", ["b", "b"], ["c"]), helper.make_node("Mul", ["c", "c"], ["d"]),  # the same signature: one probe
+             helper.make_node("Reshape", ["d", "shape"], ["e"])]
+    shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+    graph = helper.make_graph(nodes, "g", [x, shape], [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)], [low, high])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    found = kernels.probes(model)
+    assert [p.label for p in found] == ["Clip (ai.onnx opset 13: float, float, - -> float)", "Clip (ai.onnx opset 13: float, -, float -> float)",
+                                        "Mul (ai.onnx opset 13: float, float -> float)", "Reshape (ai.onnx opset 13: float, int64 -> float)"]
+    mul = onnx.load_from_string(found[2].model)
+    assert [i.name for i in mul.graph.input] == ["b"] and len(mul.graph.node) == 1 and not mul.graph.initializer
+    reshaped = onnx.load_from_string(found[3].model).graph.output[0].type.tensor_type
+    assert not reshaped.HasField("shape")  # ONNX Runtime gets no shape inference could not tell...
+    webgl = onnx.load_from_string(kernels.probes(model, every_shape=True)[3].model).graph.output[0].type.tensor_type
+    assert webgl.HasField("shape") and len(webgl.shape.dim) == 0  # ...WebGL's loader, which needs one, a scalar
+    errors = {"0": "Could not find an implementation for Clip(13) node with name ''", "2": "input 'b' has a shape it cannot check"}
+    assert kernels.lacking(found, errors) == [found[0].label]
 
 
 def test_node_placements_are_read_from_onnxruntime_s_log():

@@ -152,12 +152,12 @@ class _Page:
         specs = []
         for i, probe in enumerate(found):
             (folder / f"{i}.onnx").write_bytes(probe.model)
-            specs.append({"label": probe.label, "url": f"models/{folder.name}/{i}.onnx"})
+            specs.append({"index": i, "url": f"models/{folder.name}/{i}.onnx"})
         errors: Dict[str, str] = {}
         for start in range(0, len(specs), PROBES):
             errors.update(call_async(self.driver, "kernels", {"probes": specs[start:start + PROBES]}, RUN_SECONDS,
-                                     f"checking onnxruntime-web has a kernel for each node of {name}"))
-        return kernels.lacking(errors)
+                                     f"checking onnxruntime-web has a kernel for each node of {name}", ORT_BACKENDS[self.ep].fix))
+        return kernels.lacking(found, errors)
 
     def inputs(self, feeds: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         """Write the tensors of one call for the page to fetch; their specs (name, dtype, shape, url)."""
@@ -304,11 +304,12 @@ class BrowserBoard:
                 name, art = loaded.manifest.pick("onnx", precision)
                 model = page.model(f"{precision}.onnx", loaded.root / art.path)
                 run = {**where, "artifact": name, "precision": precision, "threads": threads}
-                lacking = page.lacking(precision, onnx.load(str(loaded.root / art.path)))
+                lacking = page.lacking(precision, onnx.load(str(loaded.root / art.path), load_external_data=False))
                 if lacking:
                     problem = f"onnxruntime-web {VERSION}'s {ep} backend has no kernel for these nodes of {name}: {'; '.join(lacking)}"
                     if ep not in GPU_BACKENDS:
-                        raise PaddleEdgeError(problem, "run the bundle on a CPU board (board parity rpi4), or export the model without these ops")
+                        raise PaddleEdgeError(problem, "export the model without these ops or element types (the wasm build is "
+                                              "onnxruntime's CPU provider: a CPU board's onnxruntime lacks them too)")
                     info[precision] = {**run, "not_run": problem}
                     continue
                 console_errors(page.driver)  # read, so that what the console says next is this model's

@@ -37,7 +37,8 @@ def _types(model: onnx.ModelProto) -> Dict[str, onnx.TypeProto]:
 
 
 def _name(elem_type: int) -> str:
-    return "string" if elem_type == onnx.TensorProto.STRING else helper.tensor_dtype_to_np_dtype(elem_type).name
+    """ONNX's own name of an element type (float, bfloat16, float8e4m3fn, ...); an absent optional input is "-"."""
+    return onnx.TensorProto.DataType.Name(elem_type).lower() if elem_type else "-"
 
 
 def probes(model: onnx.ModelProto, every_shape: bool = False) -> List[Probe]:
@@ -67,12 +68,13 @@ def probes(model: onnx.ModelProto, every_shape: bool = False) -> List[Probe]:
                                   [helper.make_value_info(n, types[n]) for n in node.output if n])
         imports = [helper.make_opsetid("" if d == "ai.onnx" else d, v) for d, v in opsets.items() if d in ("ai.onnx", domain)]
         probe = helper.make_model(graph, opset_imports=imports, ir_version=model.ir_version)
-        signature = " -> ".join(filter(None, (", ".join(_name(t) for t in key[2] if t), ", ".join(_name(t) for t in key[3]))))
+        signature = " -> ".join(filter(None, (", ".join(_name(t) for t in key[2]), ", ".join(_name(t) for t in key[3]))))
         label = f"{node.op_type} ({domain} opset {opsets.get(domain, '?')}: {signature})"
         seen[key] = Probe(label, probe.SerializeToString())
     return list(seen.values())
 
 
-def lacking(errors: Dict[str, str]) -> List[str]:
-    """Of the page's errors per probe label, the labels whose error is onnxruntime-web having no kernel for the node."""
-    return [label for label, error in errors.items() if NO_KERNEL.search(error)]
+def lacking(found: List[Probe], errors: Dict[str, str]) -> List[str]:
+    """Of the page's errors per probe (keyed by its index in `found`), the labels of those whose error is onnxruntime-web
+    having no kernel for the node."""
+    return [found[int(i)].label for i, error in errors.items() if NO_KERNEL.search(error)]

@@ -90,8 +90,8 @@ async function run(job) {
   return { load_ms: loadMs, outputs, seconds };
 }
 
-// job: {probes: [{label, url}]}, each a model of one node: made into a session on the backend with graph optimizations
-// off and released; returns {label: onnxruntime-web's error} for those it refused (boards/browser/kernels.py)
+// job: {probes: [{index, url}]}, each a model of one node: made into a session on the backend with graph optimizations
+// off and released; returns {index: onnxruntime-web's error} for those it refused (boards/browser/kernels.py)
 async function kernels(job) {
   const refusals = {};
   for (const probe of job.probes) {
@@ -99,7 +99,7 @@ async function kernels(job) {
       const s = await ort.InferenceSession.create(probe.url, { executionProviders: [EP], graphOptimizationLevel: 'disabled' });
       await s.release();
     } catch (e) {
-      refusals[probe.label] = String(e && e.message || e);
+      refusals[probe.index] = String(e && e.message || e);
     }
   }
   return refusals;
