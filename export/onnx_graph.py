@@ -2,9 +2,11 @@
 quantizer pairs (QuantizeLinear -> DequantizeLinear) the int8 layout rewrites re-encode."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 
 class GraphIndex:
@@ -36,3 +38,29 @@ class GraphIndex:
                 continue
             pairs.append((q, dqs))
         return pairs
+
+
+def sort_topologically(graph: onnx.GraphProto) -> None:
+    """Reorder the graph's nodes, in place, so that each comes after the nodes writing its inputs (ONNX requires it), keeping
+    the existing order wherever it already does: a rewrite that points a node at a tensor written later calls this."""
+    ready: Set[str] = {"", *(i.name for i in graph.input), *(t.name for t in graph.initializer)}
+    pending, ordered = list(graph.node), []
+    while pending:
+        waiting = []
+        for node in pending:
+            if all(name in ready for name in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                waiting.append(node)
+        if len(waiting) == len(pending):
+            raise ValueError(f"the graph has a cycle or reads a tensor nothing writes (at node {waiting[0].name!r})")
+        pending = waiting
+    del graph.node[:]
+    graph.node.extend(ordered)
+
+
+def add_constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
+    """Add `value` to the graph as an initializer called `name`; return the name, for a node's input."""
+    graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+    return name

@@ -4,7 +4,7 @@ PaddleSlim quantizes almost every tensor symmetrically (int8, zero point 0), inc
 ReLU. ONNX Runtime fuses DequantizeLinear -> Conv -> QuantizeLinear into QLinearConv only when the activations into
 and out of the conv have the same type; it has no int8 ReLU, so ReLU stays in float between two Q/DQ pairs; and its
 int8 conv is slower than its float one on a conv over one to four channels (LeNet's first conv at batch 64: 958 us int8,
-236 us float). As PaddleSlim writes it, the int8 LeNet is 1.5x *slower* than float. Four rewrites, in this order:
+236 us float). As PaddleSlim writes it, the int8 LeNet is 1.5x *slower* than float. Six rewrites, in this order:
 
 1. thin convs in float (drops roundings): a Conv reading <= 4 channels per group takes its input unquantized and
    float weights equal to what its DequantizeLinear computes; the Q/DQ pairs after it go up to the next int8 op, so
@@ -13,9 +13,17 @@ int8 conv is slower than its float one on a conv over one to four channels (LeNe
    grid, rounding and saturation, so bit-identical values, in the type ONNX Runtime's x86 int8 kernels take.
 3. ReLU into the following quantizer (drops a rounding): X -> Q(a) -> DQ(a) -> Relu -> Q(b) -> DQ(b) becomes
    X -> Q(b, uint8, zero point 0) -> DQ(b); the clamp at 0 is the ReLU. Values above 127 b now clip at 255 b.
-4. a Q/DQ pair after MaxPool where PaddleSlim left none (exact): the max of values on a grid is on the grid.
+4. float readers of a quantized tensor read its dequantized copy (one rounding more for them): a tensor quantized by one
+   QuantizeLinear and also read in float (PP-LCNetV3's squeeze-and-excitation pooling beside its conv's quantizer, the
+   FPN's Adds beside theirs). ONNX Runtime fuses Conv into QLinearConv only when the quantizer is the conv's only
+   reader: otherwise the conv runs in float, dequantizing its weights on every call (a fifth of the PP-OCRv4
+   detector's int8 call).
+5. a Q/DQ pair after MaxPool where PaddleSlim left none (exact): the max of values on a grid is on the grid; and after a
+   nearest-neighbour Resize (exact: it copies values), so ONNX Runtime runs the upsampling and the Concat after it in
+   uint8 (the PP-OCRv4 detector's FPN).
 
-Rewrites 1 and 3 change results slightly, towards the float model (fewer roundings); accuracy is measured on the
+Between 3 and 4, PP-LCNetV3's scalar affine blocks after a conv fold into the conv's quantizer
+(export/onnx_affine_quantizers.py). Rewrites 1, 3, 4 and the affine folds change results slightly, towards the float model (fewer roundings); accuracy is measured on the
 rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps PaddleSlim's graph as it was.
 """
 from __future__ import annotations
@@ -24,10 +32,11 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 
+from .onnx_affine_quantizers import fold_affine_after_conv
 from .onnx_fold import constant_values, drop_unused
-from .onnx_graph import GraphIndex
+from .onnx_graph import GraphIndex, add_constant, sort_topologically
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
 # A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
@@ -46,18 +55,13 @@ def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
     return next((int(helper.get_attribute_value(a)) for a in node.attribute if a.name == name), default)
 
 
-def _add_const(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
-    graph.initializer.append(numpy_helper.from_array(value, name))
-    return name
-
-
 def to_uint8_activations(model: onnx.ModelProto) -> int:
     """Rewrite 2, in place: int8 activation Q/DQ (zero point z) -> uint8 (zero point z + 128). Returns how many quantizers."""
     graph = model.graph
     constants = constant_values(graph)
     pairs = GraphIndex(graph).quantizer_pairs(lambda q: _is_activation_quantizer(q, constants))
     for q, dqs in pairs:
-        zero = _add_const(graph, f"{q.output[0]}.zero_point_u8", (constants[q.input[2]].astype(np.int16) + 128).astype(np.uint8))
+        zero = add_constant(graph, f"{q.output[0]}.zero_point_u8", (constants[q.input[2]].astype(np.int16) + 128).astype(np.uint8))
         for node in (q, *dqs):
             node.input[2] = zero
     return len(pairs)
@@ -77,7 +81,7 @@ def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
         q_b = relu and g.only_consumer(relu.output[0], "QuantizeLinear")
         if not q_b or len(q_b.input) < 3 or q_b.input[2] not in constants or constants[q_b.input[2]].dtype != np.uint8:
             continue
-        zero = _add_const(graph, f"{q_b.output[0]}.zero_point_relu", np.array(0, np.uint8))
+        zero = add_constant(graph, f"{q_b.output[0]}.zero_point_relu", np.array(0, np.uint8))
         q_b.input[0] = q_a.input[0]
         q_b.input[2] = zero
         for dq_b in g.consumers.get(q_b.output[0], []):
@@ -88,12 +92,19 @@ def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
     return len(drop) // 3
 
 
-def requantize_after_maxpool(model: onnx.ModelProto) -> int:
-    """Rewrite 4, in place: DQ(s) -> MaxPool -> (not Q) gets Q(s) -> DQ(s) after the MaxPool."""
+def _copies_values(node: onnx.NodeProto) -> bool:
+    """An op whose every output value is one of its input's values: MaxPool, or a nearest-neighbour Resize."""
+    if node.op_type == "Resize":
+        return next((helper.get_attribute_value(a) for a in node.attribute if a.name == "mode"), b"nearest") == b"nearest"
+    return node.op_type == "MaxPool" and len(node.output) == 1
+
+
+def requantize_value_copies(model: onnx.ModelProto) -> int:
+    """Rewrite 5, in place: DQ(s) -> MaxPool or nearest Resize -> (not Q) gets Q(s) -> DQ(s) after it."""
     graph = model.graph
     g = GraphIndex(graph)
     added = 0
-    for pool in [n for n in graph.node if n.op_type == "MaxPool" and len(n.output) == 1]:
+    for pool in [n for n in graph.node if _copies_values(n)]:
         dq = g.producer.get(pool.input[0])
         users = g.consumers.get(pool.output[0], [])
         if dq is None or dq.op_type != "DequantizeLinear" or not users or any(u.op_type == "QuantizeLinear" for u in users):
@@ -108,6 +119,30 @@ def requantize_after_maxpool(model: onnx.ModelProto) -> int:
         graph.node.insert(index + 1, helper.make_node("DequantizeLinear", [quant, *dq.input[1:]], [pooled], name=f"{pooled}.dequantize"))
         added += 1
     return added
+
+
+def float_readers_read_dequantized(model: onnx.ModelProto) -> int:
+    """Rewrite 4, in place: a computed tensor that one QuantizeLinear quantizes and other nodes read in float has those
+    nodes read the quantizer's DequantizeLinear (of the same scale and zero point) instead. Returns how many reads."""
+    graph = model.graph
+    g = GraphIndex(graph)
+    moved = 0
+    for node in [n for n in graph.node if n.op_type not in ("QuantizeLinear", "DequantizeLinear", "Constant")]:
+        for tensor in (t for t in node.output if t not in g.outputs):
+            users = g.consumers.get(tensor, [])
+            quantizers = [u for u in users if u.op_type in ("QuantizeLinear", "DequantizeLinear")]
+            if len(quantizers) != 1 or len(users) == 1 or quantizers[0].op_type != "QuantizeLinear" or quantizers[0].input[0] != tensor:
+                continue
+            q = quantizers[0]
+            dq = next((d for d in g.consumers.get(q.output[0], []) if d.op_type == "DequantizeLinear" and d.input[1:] == q.input[1:]), None)
+            if dq is None:
+                continue
+            for user in (u for u in users if u is not q):
+                user.input[:] = [dq.output[0] if name == tensor else name for name in user.input]
+                moved += 1
+    if moved:
+        sort_topologically(graph)
+    return moved
 
 
 def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANNELS) -> int:
@@ -133,7 +168,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
         conv.input[0] = x_q.input[0]
         for i, dq in enumerate(feeds[1:], start=1):
             if dq is not None and dq.op_type == "DequantizeLinear" and all(name in constants for name in dq.input):
-                conv.input[i] = _add_const(graph, f"{dq.output[0]}.float", _dequantize(dq, constants))
+                conv.input[i] = add_constant(graph, f"{dq.output[0]}.float", _dequantize(dq, constants))
         _stay_float_until_quantized_op(g, conv.output[0])
         changed += 1
     return changed
@@ -172,11 +207,13 @@ def _dequantize(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndar
 
 
 def ort_friendly_qdq(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, Dict[str, int]]:
-    """A copy of a PaddleSlim QDQ model with the four rewrites applied, and how often each applied."""
+    """A copy of a PaddleSlim QDQ model with the rewrites applied, and how often each applied."""
     out = onnx.ModelProto.FromString(model.SerializeToString())
     counts = {"float_thin_convs": float_thin_convs(out)}
     counts["uint8_activations"] = to_uint8_activations(out)
     counts["relu_folded"] = fold_relu_into_quantizer(out)
-    counts["maxpool_requantized"] = requantize_after_maxpool(out)
+    counts["affine_after_conv_folded"] = fold_affine_after_conv(out)
+    counts["float_readers_dequantized"] = float_readers_read_dequantized(out)
+    counts["value_copies_requantized"] = requantize_value_copies(out)
     drop_unused(out.graph)
     return out, counts

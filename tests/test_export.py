@@ -153,14 +153,77 @@ def _session(model, fused=True):
 
 
 def test_exact_layout_rewrites_change_no_output_bit(tmp_path, lenet_ptq, mnist_test):
-    from paddle_edge.export.onnx_qdq_layout import requantize_after_maxpool, to_uint8_activations
+    from paddle_edge.export.onnx_qdq_layout import requantize_value_copies, to_uint8_activations
 
     paddleslim = onnx.load(str(export_onnx(lenet_ptq.model_dir, tmp_path / "paddleslim.onnx", ort_layout=False)))
     rewritten = onnx.ModelProto.FromString(paddleslim.SerializeToString())
-    assert to_uint8_activations(rewritten) > 0 and requantize_after_maxpool(rewritten) > 0
+    assert to_uint8_activations(rewritten) > 0 and requantize_value_copies(rewritten) > 0
     onnx.checker.check_model(rewritten, full_check=True)
     x = mnist_test[0][:256]
     np.testing.assert_array_equal(_session(rewritten).run(None, {"image": x})[0], _session(paddleslim).run(None, {"image": x})[0])
+
+
+def _pplcnet_block(squeeze: bool) -> onnx.ModelProto:
+    """A PP-LCNetV3-style int8 block as PaddleSlim and the layout rewrites leave it: uint8 activations, a conv with int8
+    weights and int32 bias, the scalar affine blocks around HardSwish, and (`squeeze`) a float pooling beside the conv's
+    quantizer."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    init = {"x_s": np.float32(0.02), "x_z": np.uint8(128), "w": rng.integers(-127, 128, (8, 4, 3, 3)).astype(np.int8),
+            "w_s": rng.uniform(0.002, 0.01, 8).astype(np.float32), "b": rng.integers(-500, 500, 8).astype(np.int32),
+            "y_s": np.float32(0.05), "y_z": np.uint8(120), "s1": np.array([1.3], np.float32), "b1": np.array([0.4], np.float32),
+            "s2": np.array([0.8], np.float32), "b2": np.array([-0.1], np.float32), "o_s": np.float32(0.03), "o_z": np.uint8(100)}
+    init["b_s"] = (init["x_s"] * init["w_s"]).astype(np.float32)
+    n = helper.make_node
+    nodes = [n("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"]), n("DequantizeLinear", ["xq", "x_s", "x_z"], ["xd"]),
+             n("DequantizeLinear", ["w", "w_s"], ["wd"], axis=0), n("DequantizeLinear", ["b", "b_s"], ["bd"], axis=0),
+             n("Conv", ["xd", "wd", "bd"], ["y"], pads=[1, 1, 1, 1]),
+             n("QuantizeLinear", ["y", "y_s", "y_z"], ["yq"]), n("DequantizeLinear", ["yq", "y_s", "y_z"], ["yd"]),
+             n("Mul", ["yd", "s1"], ["m1"]), n("Add", ["m1", "b1"], ["a1"]), n("HardSwish", ["a1"], ["h"]),
+             n("Mul", ["h", "s2"], ["m2"]), n("Add", ["m2", "b2"], ["a2"]),
+             n("QuantizeLinear", ["a2", "o_s", "o_z"], ["oq"]), n("DequantizeLinear", ["oq", "o_s", "o_z"], ["out"])]
+    outputs = [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 8, 16, 16])]
+    if squeeze:
+        nodes.append(n("GlobalAveragePool", ["y"], ["pooled"]))
+        outputs.append(helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [2, 8, 1, 1]))
+    graph = helper.make_graph(nodes, "block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 16, 16])], outputs,
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in init.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+
+
+def test_affine_blocks_fold_into_their_quantizers_within_a_step():
+    from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
+
+    model = _pplcnet_block(squeeze=False)
+    folded = onnx.ModelProto.FromString(model.SerializeToString())
+    assert fold_affine_after_conv(folded) == 1
+    onnx.checker.check_model(folded, full_check=True)
+    assert [n.op_type for n in folded.graph.node].count("Mul") == 1 and [n.op_type for n in folded.graph.node].count("Add") == 1
+    x = np.random.default_rng(4).uniform(-2, 2, (2, 4, 16, 16)).astype(np.float32)
+    for m, block in ((model, "a1"), (folded, "yd")):  # the first block's result: what the conv's quantizer now returns
+        m.graph.output.append(onnx.helper.make_value_info(block, onnx.helper.make_tensor_type_proto(onnx.TensorProto.FLOAT, None)))
+    (out, a1), (folded_out, yd) = (_session(m, fused=False).run(["out", block], {"x": x}) for m, block in ((model, "a1"), (folded, "yd")))
+    step = 0.05 * 1.3  # the conv's quantizer's step, times the block's scale
+    # one step at most; on average half a step at most (the block's shift, rounded to whole codes once)
+    assert np.abs(yd - a1).max() <= step + 1e-6 and np.abs(yd - a1).mean() <= step / 2
+    # at the output: that step through HardSwish (slope <= 1.5) and the second block's scale, plus one output step
+    assert np.abs(folded_out - out).max() <= step * 1.5 * 0.8 + 0.03 + 1e-6 and np.abs(folded_out - out).mean() <= 0.03 / 2
+
+
+def test_float_readers_of_a_quantized_conv_read_its_dequantized_copy(tmp_path):
+    from paddle_edge.export.onnx_qdq_layout import float_readers_read_dequantized
+
+    model = _pplcnet_block(squeeze=True)
+    assert float_readers_read_dequantized(model) == 1
+    onnx.checker.check_model(model, full_check=True)
+    optimized = tmp_path / "optimized.onnx"
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(optimized)
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    assert op_histogram(optimized).get("QLinearConv") == 1 and "Conv" not in op_histogram(optimized)  # no float conv left
 
 
 def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_ptq, mnist_test):
@@ -173,7 +236,7 @@ def test_ort_layout_puts_wide_convs_in_int8_and_keeps_accuracy(tmp_path, lenet_p
     laid_out = export_onnx(lenet_ptq.model_dir, tmp_path / "ort.onnx")
     rewrites = applied_rewrites(laid_out)
     assert rewrites["weights_folded"] == 3 and rewrites["float_thin_convs"] == 1  # conv1 reads 1 channel: float
-    assert rewrites["uint8_activations"] >= 3 and rewrites["relu_folded"] == 1 and rewrites["maxpool_requantized"] == 1
+    assert rewrites["uint8_activations"] >= 3 and rewrites["relu_folded"] == 1 and rewrites["value_copies_requantized"] == 1
     options = ort.SessionOptions()
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
     ort.InferenceSession(str(laid_out), options, providers=["CPUExecutionProvider"])
