@@ -61,14 +61,14 @@ def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[s
 
 
 def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[SourceModel], targets: Sequence[str],
-                include_reference: bool, ort_layout: bool) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
+                include_reference: bool, ort_layout: bool, fold_quantizers: bool = False) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
     """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
     artifacts: Dict[str, Artifact] = {}
     skipped: Dict[str, str] = {}
     sources = [("fp32", float_model)] + ([("int8", int8_model)] if int8_model else [])
     for precision, source in sources:
         if "onnx" in targets:
-            export_onnx(source, root / f"model.{precision}.onnx", ort_layout=ort_layout)
+            export_onnx(source, root / f"model.{precision}.onnx", ort_layout=ort_layout, fold_quantizers=fold_quantizers)
             artifacts[f"onnx-{precision}"] = _artifact(root, f"model.{precision}.onnx", "onnx", precision)
             for v in (VARIANTS if precision == "int8" else ()):
                 if write_int8_variant(root / "model.int8.onnx", root / v.path, v.rewrite, v.key):
@@ -128,11 +128,12 @@ def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int =
 
 def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir: Optional[Path] = None,
                  targets: Sequence[str] = ("onnx",), include_reference: bool = True, ort_layout: bool = True,
-                 data: Optional[Path] = None) -> BundleResult:
+                 data: Optional[Path] = None, fold_quantizers: bool = False) -> BundleResult:
     """Export the float model (its directory, or the value resolved with its preprocessing) and its int8 twin for
     `targets` into the bundle `out_dir` and `out_dir`.tar.gz, each artifact scored on `data` (see measure_accuracy).
 
-    With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py)."""
+    With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py), and with
+    `fold_quantizers` also its two folds that move values by a step (rewrite 4 and the affine blocks)."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
@@ -146,7 +147,7 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
                               "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
-        artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout)
+        artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout, fold_quantizers)
         quantization = int8_card.quantization if int8_card else None
         if quantization and "onnx-int8" in artifacts:
             quantization = {**quantization, "onnx_rewrites": applied_rewrites(root / artifacts["onnx-int8"].path)}

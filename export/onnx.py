@@ -31,10 +31,11 @@ class ExportError(PaddleEdgeError):
 
 
 def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OPSET, fold_weights: bool = True,
-                ort_layout: bool = True) -> Path:
+                ort_layout: bool = True, fold_quantizers: bool = False) -> Path:
     """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a
     QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py) with int8 weights (`fold_weights`) laid out
-    for ONNX Runtime's int8 kernels (`ort_layout`); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
+    for ONNX Runtime's int8 kernels (`ort_layout`; `fold_quantizers`: with the folds that move values by a step,
+    export/onnx_qdq_layout.py); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
     scalar scale and shift into it (export/onnx_conv_affine.py). The rewrites applied are recorded in the file's metadata."""
     model = as_source(model)
     files, model_dir = model.files, model.directory
@@ -56,7 +57,7 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
         if fold_weights:
             model, rewrites["weights_folded"] = fold_weight_quantizers(model)
         if ort_layout and rewrites.get("weights_folded"):
-            model, layout = ort_friendly_qdq(model)
+            model, layout = ort_friendly_qdq(model, fold_quantizers)
             rewrites.update(layout)
         if any(rewrites.values()):
             onnx.helper.set_model_props(model, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
