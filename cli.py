@@ -369,8 +369,7 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
     manifest = load_bundle(args.bundle).manifest
     evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
     precisions = manifest.precisions("onnx")
-    result = runners(board)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads,
-                               **({} if args.backend == "onnxruntime" else {"backend": args.backend}))
+    result = runners(board, args.backend)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads)
     label = f" ({latency_note(board)})"
     for precision in precisions:
         info = result.info[precision]

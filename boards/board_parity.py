@@ -129,11 +129,14 @@ def _allclose_ratio(host: Outputs, board: Outputs) -> float:
 AnyBoard = Union[Board, BrowserBoard]
 
 
-def runners(board: AnyBoard) -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
-    """How to run a bundle, and single kernels, on the board: in the page for a browser, with its python otherwise."""
+def runners(board: AnyBoard, backend: str = "onnxruntime") -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
+    """How to run a bundle (with the runtime's `backend`), and single kernels, on the board: in the page for a browser
+    (onnxruntime-web only), with its python otherwise."""
     if isinstance(board, BrowserBoard):
+        if backend != "onnxruntime":
+            raise PaddleEdgeError(f"a browser runs onnxruntime-web, not {backend}", "leave the backend out for the browser")
         return board.run_bundle, board.run_kernel_models
-    return (lambda *a, **k: run_bundle(board, *a, **k)), (lambda *a, **k: run_kernel_models(board, *a, **k))
+    return (lambda *a, **k: run_bundle(board, *a, backend=backend, **k)), (lambda *a, **k: run_kernel_models(board, *a, **k))
 
 
 def _board_kernels(board: AnyBoard, bundle: runtime.Bundle, artifact: str, evaluation: EvaluationSet, threads: int) -> Dict[str, Any]:
@@ -231,13 +234,10 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     if paddlejs and "paddle-fp32-program" not in manifest.artifacts:
         raise PaddleEdgeError(f"{bundle_path} has a Paddle.js model but not the float Paddle program it is judged against",
                               "export it again without --no-reference")
-    if isinstance(board, BrowserBoard) and backend != "onnxruntime":
-        raise PaddleEdgeError(f"a browser runs onnxruntime-web, not {backend}", "leave the backend out for the browser")
     if backend != "onnxruntime" and "int8" in precisions and "fp32" not in precisions:
         raise PaddleEdgeError(f"{backend}'s int8 on the board is judged against the float file, and {bundle_path} has none",
                               "export the bundle with its fp32 ONNX too")
-    remote = runners(board)[0](bundle.root, evaluation.groups, precisions, threads, calls,
-                               **({} if isinstance(board, BrowserBoard) else {"backend": backend}))
+    remote = runners(board, backend)[0](bundle.root, evaluation.groups, precisions, threads, calls)
 
     values: Dict[str, float] = {}
     top1: Dict[str, Dict[str, float]] = {}

@@ -10,13 +10,13 @@ multiplied by s1 (their int8 and int32 codes kept, b1 added to the bias codes in
 at most one quantization step (b1 / scale is rounded to a whole code once) and keeps the saturation range within a
 step; accuracy is measured on the rewritten file by `paddle-edge parity`. (The second block, in front of the next
 quantizer, folds the same way into that quantizer's scale and zero point, but on the PP-OCRv4 detector that cost 1.5
-points of box F1 more on the README's 12 pages, so it stays.) Only positive scalar s (a negative one would flip the grid) and a zero point that stays in its type's range
-are folded; a bias whose new codes would leave int32 (weight scales near zero), or with a channel of zero weights (scale
-0), is left alone.
+points of box F1 more on the README's 12 pages, so it is not folded.) Only a positive scalar s (a negative one would
+flip the grid) and a zero point that stays in its type's range are folded; a bias whose new codes would leave int32
+(weight scales near zero), or with a channel of zero weights (scale 0), is left alone.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -40,8 +40,9 @@ def _zero_point(zero: np.ndarray, shift: float) -> Optional[np.ndarray]:
     return np.array(moved, zero.dtype) if info.min <= moved <= info.max else None
 
 
-def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]) -> Optional[List]:
-    """[Mul, Add, s, b] if `tensor` goes only to Mul by a positive scalar and that only to Add of a scalar (no graph
+def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
+                  ) -> Optional[Tuple[onnx.NodeProto, onnx.NodeProto, float, float]]:
+    """(Mul, Add, s, b) if `tensor` goes only to Mul by a positive scalar and that only to Add of a scalar (no graph
     output among them)."""
     mul = g.only_consumer(tensor, "Mul")
     add = mul and g.only_consumer(mul.output[0], "Add")
@@ -49,7 +50,7 @@ def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]) 
         return None
     s = _scalar(mul, tensor, constants) if mul else None
     b = _scalar(add, mul.output[0], constants) if add else None
-    return None if s is None or b is None or not s > 0 else [mul, add, s, b]
+    return None if s is None or b is None or not s > 0 else (mul, add, s, b)
 
 
 def fold_affine_after_conv(model: onnx.ModelProto) -> int:
