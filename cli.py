@@ -275,15 +275,19 @@ def _tune(args: argparse.Namespace) -> None:
     from .boards.profile import cpu_board, get_profile
     from .boards.tune import KEEP, TUNED_BACKENDS, tune
 
+    names = args.backends.split(",") if args.backends else TUNED_BACKENDS
     if args.host:
         from .boards.ssh import SshBoard
 
         if not args.board:
             raise PaddleEdgeError("`tune --host` needs the board's profile", "add --board NAME (the one you deployed with)")
         board: Board = SshBoard(cpu_board(get_profile(args.board)), _ssh_target(args))
+    elif args.board:
+        profile = cpu_board(get_profile(args.board))  # with OpenVINO's wheel where the profile names one and it is tuned
+        board = board_for(profile, "openvino" if profile.runtime.openvino and any(n.startswith("openvino") for n in names) else "onnxruntime")
     else:
-        board = board_for(get_profile(args.board)) if args.board else HostBoard(get_profile("x86-64"))
-    report = tune(board, args.bundle, names=args.backends.split(",") if args.backends else TUNED_BACKENDS,
+        board = HostBoard(get_profile("x86-64"))
+    report = tune(board, args.bundle, names=names,
                   threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
                   data=args.data, shapes=_shapes(args.shape), keep=(KEEP if args.keep is None else args.keep) or None,
                   **({"limit": args.limit} if args.limit else {}))
@@ -324,7 +328,7 @@ def _board(args: argparse.Namespace) -> None:
     if args.action == "emulate":
         from .boards.board_run import describe
 
-        print(f"{board.profile.name}: {board.describe() if isinstance(board, BrowserBoard) else describe(board)}")
+        print(f"{board.profile.name}: {board.describe() if isinstance(board, BrowserBoard) else describe(board, args.backend)}")
         return
     if args.bundle is None:
         raise PaddleEdgeError(f"`board {args.action}` needs a bundle", f"paddle-edge board {args.action} {args.name} BUNDLE")
@@ -389,7 +393,8 @@ def _deploy(args: argparse.Namespace) -> None:
     from .boards.deploy import deploy
     from .boards.profile import cpu_board, get_profile
 
-    report = deploy(args.bundle, cpu_board(get_profile(args.board)), _ssh_target(args), limit=args.limit, threads=args.threads)
+    report = deploy(args.bundle, cpu_board(get_profile(args.board)), _ssh_target(args), limit=args.limit, threads=args.threads,
+                    backend=args.backend)
     print(report.render())
     print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}.deploy.json'))}")
     if not report.ok:
@@ -634,6 +639,8 @@ def _parser() -> argparse.ArgumentParser:
     _ssh_options(p, required=True)
     p.add_argument("--threads", type=int, help="default: the profile's")
     p.add_argument("--limit", type=int, help="test samples for parity (default: all)")
+    p.add_argument("--backend", choices=["onnxruntime", "openvino"], default="onnxruntime",
+                   help="the runtime's backend parity runs there (openvino: the profile's OpenVINO wheel goes into the venv too)")
     p.add_argument("--json", type=Path)
 
     p = add("readme", _readme, "rewrite the README's measured tables from the JSON runs wrote (boards/report/figures/)")

@@ -183,7 +183,10 @@ def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[
 
 
 PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "
-         "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__)")
+         "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__, end='')")
+BACKEND_PROBES = {"onnxruntime": "",
+                  "openvino": ("; import openvino; print(' openvino', openvino.__version__.split('-')[0], 'devices', "
+                               "','.join(openvino.Core().available_devices), end='')")}
 
 
 def board_cores(board: Board) -> int:
@@ -194,12 +197,14 @@ def board_cores(board: Board) -> int:
     return int(proc.stdout.split()[-1])
 
 
-def describe(board: Board) -> str:
-    """What the board's python reports about itself; raises with its output if it cannot start the runtime's engines."""
-    proc = board.python(["-c", PROBE])
+def describe(board: Board, backend: str = "onnxruntime") -> str:
+    """What the board's python reports about itself, having started the runtime's engines and `backend`'s; raises with its
+    output if it cannot."""
+    proc = board.python(["-c", PROBE + BACKEND_PROBES[backend]])
     if proc.returncode != 0:
+        needs = "numpy and onnxruntime" + (f" and {backend}" if backend != "onnxruntime" else "")
         raise PaddleEdgeError(f"{board.profile.name} cannot start its runtime's engines:\n{tail(proc)}",
-                              "emulate it again (delete its cache folder first), or install numpy and onnxruntime there")
+                              f"emulate it again (delete its cache folder first), or install {needs} there")
     return proc.stdout.strip()
 
 
@@ -208,7 +213,7 @@ def describe_run(info: Dict[str, object]) -> str:
     if "user_agent" in info:
         return (f"{info['browser']} headless, onnxruntime-web {info['versions']['onnxruntime-web']} wasm, {info['threads']} "
                 f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False; WebGL2: "
-                f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')} (onnxruntime-web's WebGL and WebGPU backends not run)")
+                f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')}")
     versions = info["versions"]
     return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
             f"paddle importable: {info['paddle_importable']}")

@@ -20,6 +20,7 @@ from .profile import BoardProfile
 from .ssh import SshBoard, SshError, SshTarget, have_ssh
 
 MIN_PYTHON = (3, 9)
+OPTIONAL = {"onnxruntime": (), "openvino": ("openvino",)}  # the distributions a backend adds to the board's venv
 PIP = "pip==25.3"  # shipped beside the profile's packages: it installs them on the board with --no-index
 # Swaps a bundle folder left by an older deploy (no link yet) for the link, in one step; run by the board's runtime.
 EXCHANGE = ("import sys\nfrom paddle_edge.runtime.files import _exchange\nif not _exchange(sys.argv[1], sys.argv[2]):\n"
@@ -50,27 +51,29 @@ def build_runtime_wheel(out: Path) -> Path:
     return next(Path(out).glob("paddle_edge_runtime-*.whl"))
 
 
-def board_wheels(profile: BoardProfile, out: Path) -> List[Path]:
-    """The runtime's dependencies (and pip) for the board's platform tags and Python, downloaded here."""
-    packages = (*profile.runtime.packages, PIP)
+def board_wheels(profile: BoardProfile, out: Path, backend: str = "onnxruntime") -> List[Path]:
+    """The runtime's dependencies, `backend`'s (OpenVINO's wheel) and pip for the board's platform tags and Python,
+    downloaded here."""
+    packages = (*profile.runtime.packages_for(backend, profile.name), PIP)
     run_step([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(out), "--python-version", profile.python,
               "--implementation", "cp", *(a for tag in profile.wheel_platforms for a in ("--platform", tag)), *packages],
              f"downloading {' '.join(packages)} for {profile.name}", "check that PyPI is reachable from this machine")
     return sorted(Path(out).glob("*.whl"))
 
 
-def prepare_venv(board: SshBoard, wheels: Path) -> str:
-    """Create the board's venv if missing and install the wheels into it with pip --no-index; return what is installed."""
+def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") -> str:
+    """Create the board's venv if missing and install the wheels into it (the runtime's, and `backend`'s) with pip
+    --no-index; return what is installed."""
     t = board.target
     pip_wheel = next(wheels.glob("pip-*.whl")).name
     runtime_wheel = next(wheels.glob("paddle_edge_runtime-*.whl")).name
     with board.workspace(wheels, fetch=()) as there:
         pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
         board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
-        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages))
+        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages_for(backend, board.profile.name)))
         board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
-    return board.python(["-c", "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
-                               "('paddle-edge-runtime', 'onnxruntime', 'numpy', 'Pillow')))"]).stdout.strip()
+    return board.python(["-c", "import importlib.metadata as m, sys; print(', '.join(f'{p} {m.version(p)}' for p in sys.argv[1:]))",
+                         "paddle-edge-runtime", "onnxruntime", "numpy", "Pillow", *OPTIONAL[backend]]).stdout.strip()
 
 
 def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:
@@ -97,8 +100,9 @@ def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:
 
 
 def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: Optional[int] = None,
-           threads: Optional[int] = None, calls: int = 50) -> BoardParityReport:
-    """Ship, install, check: the board's parity report with where the bundle and the venv went."""
+           threads: Optional[int] = None, calls: int = 50, backend: str = "onnxruntime") -> BoardParityReport:
+    """Ship, install (with `backend`'s wheel where it is OpenVINO), check: the board's parity report, run by `backend`,
+    with where the bundle and the venv went."""
     if tuple(int(v) for v in profile.python.split(".")[:2]) < MIN_PYTHON:
         raise SshError(f"board {profile.name} runs Python {profile.python}; the runtime needs {'.'.join(map(str, MIN_PYTHON))} or newer",
                        "upgrade the board's OS, or add a profile for the Python it has")
@@ -110,10 +114,10 @@ def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: O
     with tempfile.TemporaryDirectory(prefix="paddle-edge-wheels-") as tmp:
         wheels = Path(tmp)
         build_runtime_wheel(wheels)
-        board_wheels(profile, wheels)
-        installed = prepare_venv(board, wheels)
+        board_wheels(profile, wheels, backend)
+        installed = prepare_venv(board, wheels, backend)
     print(f"deploy: venv {target.remote_dir}/venv has {installed}", flush=True)
-    report = board_parity(board, bundle.root, threads=threads, limit=limit, calls=calls)
+    report = board_parity(board, bundle.root, threads=threads, limit=limit, calls=calls, backend=backend)
     report.data.update(deployed_to=f"{target.host}:{_install_bundle(board, bundle.root)}", venv=f"{target.remote_dir}/venv", installed=installed)
     return report
 

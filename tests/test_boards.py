@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from paddle_edge.boards.board_parity import board_parity
-from paddle_edge.boards.board_run import HostBoard, board_for, run_bundle
+from paddle_edge.boards.board_run import HostBoard, board_for, describe, run_bundle
 from paddle_edge.boards.profile import BUILTIN_DIR, get_profile, load_profiles
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.runtime.errors import PaddleEdgeError
@@ -139,6 +139,7 @@ def test_openvino_on_the_emulated_board_is_held_to_parity_s_gates_for_it(lenet_b
     # OpenVINO's aarch64 wheel (manylinux_2_35) in a site of its own; the board runs the file made for OpenVINO
     board = board_for(get_profile("rpi4"), "openvino")
     assert board.site.name.endswith("openvino-2026.4.1") and board.site != board_for(get_profile("rpi4")).site
+    assert describe(board, "openvino").endswith("openvino 2026.4.1 devices CPU")  # what `board emulate --backend openvino` says
     report = board_parity(board, lenet_bundle.directory, limit=600, calls=3, backend="openvino")
     print(report.render())
     d = report.data

@@ -101,18 +101,21 @@ def test_kernel_probes_are_one_node_models_told_apart_by_signature():
     low, high = helper.make_tensor("low", TensorProto.FLOAT, [], [0.0]), helper.make_tensor("high", TensorProto.FLOAT, [], [6.0])
     nodes = [helper.make_node("Clip", ["x", "low", ""], ["a"]), helper.make_node("Clip", ["a", "", "high"], ["b"]),
              helper.make_node("Mul", ["b", "b"], ["c"]), helper.make_node("Mul", ["c", "c"], ["d"]),  # the same signature: one probe
-             helper.make_node("Reshape", ["d", "shape"], ["e"])]
+             helper.make_node("Reshape", ["d", "shape"], ["e"]), helper.make_node("Custom", ["e"], ["f"], domain="vendor"),
+             helper.make_node("Relu", ["f"], ["g"])]  # types ONNX's inference cannot tell: not probed, but listed
     shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
-    graph = helper.make_graph(nodes, "g", [x, shape], [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)], [low, high])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-    found = kernels.probes(model)
+    graph = helper.make_graph(nodes, "g", [x, shape], [helper.make_tensor_value_info("g", TensorProto.FLOAT, None)], [low, high])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("vendor", 1)], ir_version=8)
+    probed = kernels.probes(model)
+    found = probed.found
+    assert probed.unchecked == ["Custom", "Relu"]
     assert [p.label for p in found] == ["Clip (ai.onnx opset 13: float, float, - -> float)", "Clip (ai.onnx opset 13: float, -, float -> float)",
                                         "Mul (ai.onnx opset 13: float, float -> float)", "Reshape (ai.onnx opset 13: float, int64 -> float)"]
     mul = onnx.load_from_string(found[2].model)
     assert [i.name for i in mul.graph.input] == ["b"] and len(mul.graph.node) == 1 and not mul.graph.initializer
     reshaped = onnx.load_from_string(found[3].model).graph.output[0].type.tensor_type
     assert not reshaped.HasField("shape")  # ONNX Runtime gets no shape inference could not tell...
-    webgl = onnx.load_from_string(kernels.probes(model, every_shape=True)[3].model).graph.output[0].type.tensor_type
+    webgl = onnx.load_from_string(kernels.probes(model, every_shape=True).found[3].model).graph.output[0].type.tensor_type
     assert webgl.HasField("shape") and len(webgl.shape.dim) == 0  # ...WebGL's loader, which needs one, a scalar
     errors = {"0": "Could not find an implementation for Clip(13) node with name ''", "2": "input 'b' has a shape it cannot check"}
     assert kernels.lacking(found, errors) == [found[0].label]

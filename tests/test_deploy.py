@@ -140,6 +140,14 @@ def test_deploy_ships_installs_and_checks(deployed, board_login, lenet_bundle):
     assert _snapshot(bundles / "lenet") == _snapshot(lenet_bundle.directory) and not list(home.glob("incoming.*"))
 
 
+def test_deploy_with_openvino_adds_its_wheel_to_the_venv_and_runs_parity_with_it(deployed, board_login, lenet_bundle):
+    report = deploy(lenet_bundle.archive, get_profile("rpi4"), board_login, limit=300, calls=2, backend="openvino")
+    print(report.render())
+    d = report.data
+    assert "openvino 2026.4.1" in d["installed"] and d["backend"] == "openvino" and d["board_info"]["versions"]["openvino"] == "2026.4.1"
+    assert d["artifacts"]["int8"]["board"] == "onnx-int8-openvino" and d["checks"]["fp32_sqnr_db"]["passed"]  # fp32: the host's function
+
+
 def test_a_deploy_killed_while_copying_the_bundle_leaves_the_old_one_whole(deployed, sshd, board_login, lenet_bundle, tmp_path):
     folder = sshd[1]
     bundles = Path(board_login.remote_dir) / "bundles"

@@ -113,9 +113,14 @@ def _gpu_engine(ep: str, where: Dict[str, Any], placed: Dict[str, Dict[str, Any]
     return f"onnxruntime-web {VERSION} {ep} on {gpu_device(ep, where)}{said}"
 
 
+P90_CALLS = 10  # fewer timed calls than this (a GPU backend's at most GPU_CALLS) get no p90: their largest is reported
+
+
 def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, float]]:
-    """p50 and p90 of the page's timed calls, in microseconds, per batch size."""
-    return {str(b): {"p50": float(np.median(t) * 1e6), "p90": float(np.percentile(t, 90) * 1e6)} for b, t in timed.items()}
+    """p50, the largest, and where there are P90_CALLS calls or more p90 of the page's timed calls, in microseconds, per
+    batch size, with how many calls."""
+    return {str(b): {"p50": float(np.median(t) * 1e6), "max": float(np.max(t) * 1e6), "calls": len(t),
+                     **({"p90": float(np.percentile(t, 90) * 1e6)} if len(t) >= P90_CALLS else {})} for b, t in timed.items() if len(t)}
 
 
 def probe_model() -> bytes:
@@ -143,12 +148,14 @@ class _Page:
         (self.site / "models" / name).symlink_to(Path(source).resolve())
         return f"models/{name}"
 
-    def lacking(self, name: str, model: onnx.ModelProto) -> List[str]:
+    def lacking(self, name: str, model: onnx.ModelProto) -> Tuple[List[str], List[str]]:
         """The node signatures of `model` the page's backend has no kernel for (boards/browser/kernels.py), asked
-        before the model itself loads; `name` keeps its probes' files apart."""
+        before the model itself loads, and the op types of the nodes that could not be asked; `name` keeps its probes'
+        files apart."""
         folder = self.site / "models" / f"probes-{name}"
         folder.mkdir()
-        found = kernels.probes(model, every_shape=self.ep == "webgl")
+        probed = kernels.probes(model, every_shape=self.ep == "webgl")
+        found = probed.found
         specs = []
         for i, probe in enumerate(found):
             (folder / f"{i}.onnx").write_bytes(probe.model)
@@ -157,7 +164,7 @@ class _Page:
         for start in range(0, len(specs), PROBES):
             errors.update(call_async(self.driver, "kernels", {"probes": specs[start:start + PROBES]}, RUN_SECONDS,
                                      f"checking onnxruntime-web has a kernel for each node of {name}", ORT_BACKENDS[self.ep].fix))
-        return kernels.lacking(found, errors)
+        return kernels.lacking(found, errors), probed.unchecked
 
     def inputs(self, feeds: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         """Write the tensors of one call for the page to fetch; their specs (name, dtype, shape, url)."""
@@ -304,9 +311,11 @@ class BrowserBoard:
                 name, art = loaded.manifest.pick("onnx", precision)
                 model = page.model(f"{precision}.onnx", loaded.root / art.path)
                 run = {**where, "artifact": name, "precision": precision, "threads": threads}
-                lacking = page.lacking(precision, onnx.load(str(loaded.root / art.path), load_external_data=False))
+                lacking, unchecked = page.lacking(precision, onnx.load(str(loaded.root / art.path), load_external_data=False))
+                run["kernels_unchecked"] = unchecked
                 if lacking:
-                    problem = f"onnxruntime-web {VERSION}'s {ep} backend has no kernel for these nodes of {name}: {'; '.join(lacking)}"
+                    problem = (f"onnxruntime-web {VERSION}'s {ep} backend has no kernel for these nodes of {name}: {'; '.join(lacking)}"
+                               + (f" (not checked, their types unknown to ONNX's inference: {', '.join(unchecked)})" if unchecked else ""))
                     if ep not in GPU_BACKENDS:
                         raise PaddleEdgeError(problem, "export the model without these ops or element types (the wasm build is "
                                               "onnxruntime's CPU provider: a CPU board's onnxruntime lacks them too)")

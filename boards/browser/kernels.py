@@ -25,6 +25,14 @@ class Probe:
     model: bytes
 
 
+@dataclasses.dataclass(frozen=True)
+class Probes:
+    """The probes of a model, and the op types of the nodes left unprobed (a subgraph, or a value of unknown type)."""
+
+    found: List[Probe]
+    unchecked: List[str]
+
+
 def _types(model: onnx.ModelProto) -> Dict[str, onnx.TypeProto]:
     """The tensor type (element type, and shape where known) of every value of the graph that ONNX's type inference can
     tell: the probes carry the shapes too, as onnxruntime-web's WebGL backend reads them when it makes a session."""
@@ -41,9 +49,9 @@ def _name(elem_type: int) -> str:
     return onnx.TensorProto.DataType.Name(elem_type).lower() if elem_type else "-"
 
 
-def probes(model: onnx.ModelProto, every_shape: bool = False) -> List[Probe]:
+def probes(model: onnx.ModelProto, every_shape: bool = False) -> Probes:
     """A probe per distinct node signature of `model`, in graph order; nodes holding a subgraph, or with a value whose
-    type inference cannot tell, are not probed (their model's own session speaks for them). With `every_shape` (for
+    type inference cannot tell, are not probed (their model's own session speaks for them) but listed. With `every_shape` (for
     WebGL's loader, which reads every value's shape and checks none when it makes a session), a value whose shape
     inference cannot tell is declared a scalar; otherwise it is left without one, as ONNX Runtime checks shapes."""
     types = _types(model)
@@ -52,9 +60,11 @@ def probes(model: onnx.ModelProto, every_shape: bool = False) -> List[Probe]:
                  for n, t in types.items()}
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     seen: Dict[Tuple, Probe] = {}
+    unchecked: List[str] = []
     for node in model.graph.node:
         names = [n for n in (*node.input, *node.output) if n]
         if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute) or any(n not in types for n in names):
+            unchecked.append(node.op_type)
             continue
         domain = node.domain or "ai.onnx"
         elem = {n: types[n].tensor_type.elem_type for n in names}
@@ -71,7 +81,7 @@ def probes(model: onnx.ModelProto, every_shape: bool = False) -> List[Probe]:
         signature = " -> ".join(filter(None, (", ".join(_name(t) for t in key[2]), ", ".join(_name(t) for t in key[3]))))
         label = f"{node.op_type} ({domain} opset {opsets.get(domain, '?')}: {signature})"
         seen[key] = Probe(label, probe.SerializeToString())
-    return list(seen.values())
+    return Probes(list(seen.values()), unchecked)
 
 
 def lacking(found: List[Probe], errors: Dict[str, str]) -> List[str]:
