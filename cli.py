@@ -271,11 +271,11 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _tune(args: argparse.Namespace) -> None:
-    from .boards.board_run import HostBoard, board_for
+    from .boards.board_run import HostBoard, board_for_backends
     from .boards.profile import cpu_board, get_profile
     from .boards.tune import KEEP, TUNED_BACKENDS, tune
 
-    names = args.backends.split(",") if args.backends else TUNED_BACKENDS
+    named = args.backends.split(",") if args.backends else None
     if args.host:
         from .boards.ssh import SshBoard
 
@@ -283,11 +283,10 @@ def _tune(args: argparse.Namespace) -> None:
             raise PaddleEdgeError("`tune --host` needs the board's profile", "add --board NAME (the one you deployed with)")
         board: Board = SshBoard(cpu_board(get_profile(args.board)), _ssh_target(args))
     elif args.board:
-        profile = cpu_board(get_profile(args.board))  # with OpenVINO's wheel where the profile names one and it is tuned
-        board = board_for(profile, "openvino" if profile.runtime.openvino and any(n.startswith("openvino") for n in names) else "onnxruntime")
+        board = board_for_backends(get_profile(args.board), named or ())  # OpenVINO's wheel installed there when named
     else:
         board = HostBoard(get_profile("x86-64"))
-    report = tune(board, args.bundle, names=names,
+    report = tune(board, args.bundle, names=named or TUNED_BACKENDS,
                   threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
                   data=args.data, shapes=_shapes(args.shape), keep=(KEEP if args.keep is None else args.keep) or None,
                   **({"limit": args.limit} if args.limit else {}))
@@ -396,7 +395,8 @@ def _deploy(args: argparse.Namespace) -> None:
     report = deploy(args.bundle, cpu_board(get_profile(args.board)), _ssh_target(args), limit=args.limit, threads=args.threads,
                     backend=args.backend)
     print(report.render())
-    print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}.deploy.json'))}")
+    suffix = "" if args.backend == "onnxruntime" else f"-{args.backend}"
+    print(f"deployed: {report.data['deployed_to']}\nreport: {report.save(args.json or Path(f'{args.bundle}.{args.board}{suffix}.deploy.json'))}")
     if not report.ok:
         raise SystemExit(1)
 

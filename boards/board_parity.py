@@ -19,6 +19,7 @@ from ..runtime.timing import time_calls
 from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
 from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard, gpu_device
 from .browser.chromium import PageError
+from .browser.kernels import unchecked_text
 from .checks import CheckedReport, judge
 from .parity import TOLERANCES as PARITY_TOLERANCES
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
@@ -86,6 +87,7 @@ class BoardParityReport(CheckedReport):
         gated = tolerances(d.get("backend", "onnxruntime"))
         rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(REPORTED) and k not in gated]
         rows += [(f"{what} not run", why) for what, why in (d.get("not_run") or {}).items()]
+        rows += [(f"{what} kernels", f"not checked before loading: {unchecked_text(ops)}") for what, ops in (d.get("kernels_unchecked") or {}).items()]
         if d.get("kernels"):
             k = d["kernels"]
             rows.append(("int8 kernels", f"{k['checked']} ops of {k['artifact']} checked alone on the board on {k['samples']} samples' "
@@ -97,7 +99,7 @@ class BoardParityReport(CheckedReport):
         rows += [(f"latency b1 p50 {k} (us)", f"x86-64 {v['x86_64']:,.0f} | board {v['board']:,.0f} ({label})") for k, v in d["latency_us"].items()]
         for precision, batches in (d.get("board_latency_batches_us") or {}).items():
             rows += [(f"board {precision} batch {b} (us)", f"p50 {t['p50']:,.0f}, " + (f"p90 {t['p90']:,.0f}" if "p90" in t else f"max {t['max']:,.0f}")
-                      + f" of {t['calls']} calls ({label})") for b, t in batches.items()]
+                      + (f" of {t['calls']} calls" if "calls" in t else "") + f" ({label})") for b, t in batches.items()]
         rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported: max |board - x86| / "
                                             f"({d['tolerance']['atol']:g} + {d['tolerance']['rtol']:g} |x86|))"))
         rows += self.check_rows()
@@ -310,5 +312,6 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
               "artifacts": artifacts, **({"gpu_asked": list(gpu)} if isinstance(board, BrowserBoard) else {}), "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
-              "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")}}
+              "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")},
+              "kernels_unchecked": {p: info["kernels_unchecked"] for p, info in infos.items() if info.get("kernels_unchecked")}}
     return BoardParityReport.of(report, judge(values, tolerances(backend)))

@@ -18,6 +18,7 @@ from typing import ContextManager, Dict, List, Optional, Protocol, Sequence, Tup
 import numpy as np
 
 from ..export.debian_rootfs import tail
+from ..runtime.backends import BACKENDS
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.evaluate import load_groups, save_groups
 from ..runtime.files import cache_dir
@@ -184,9 +185,10 @@ def run_kernel_models(board: Board, models: Dict[str, bytes], entries: Sequence[
 
 PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python', platform.python_version(), "
          "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__, end='')")
-BACKEND_PROBES = {"onnxruntime": "",
-                  "openvino": ("; import openvino; print(' openvino', openvino.__version__.split('-')[0], 'devices', "
-                               "','.join(openvino.Core().available_devices), end='')")}
+# the engine a backend adds beside onnxruntime (RuntimeSettings.engine_for) -> how the probe starts it: OpenVINO with its
+# usage telemetry off (runtime/quiet_import.py)
+ENGINE_PROBES = {None: "", "openvino": ("; import os; os.environ['CI'] = 'true'; import openvino; print(' openvino', "
+                                        "openvino.__version__.split('-')[0], 'devices', ','.join(openvino.Core().available_devices), end='')")}
 
 
 def board_cores(board: Board) -> int:
@@ -200,9 +202,10 @@ def board_cores(board: Board) -> int:
 def describe(board: Board, backend: str = "onnxruntime") -> str:
     """What the board's python reports about itself, having started the runtime's engines and `backend`'s; raises with its
     output if it cannot."""
-    proc = board.python(["-c", PROBE + BACKEND_PROBES[backend]])
+    engine = board.profile.runtime.engine_for(backend, board.profile.name)
+    proc = board.python(["-c", PROBE + ENGINE_PROBES[engine]])
     if proc.returncode != 0:
-        needs = "numpy and onnxruntime" + (f" and {backend}" if backend != "onnxruntime" else "")
+        needs = "numpy and onnxruntime" + (f" and {engine}" if engine else "")
         raise PaddleEdgeError(f"{board.profile.name} cannot start its runtime's engines:\n{tail(proc)}",
                               f"emulate it again (delete its cache folder first), or install {needs} there")
     return proc.stdout.strip()
@@ -217,6 +220,13 @@ def describe_run(info: Dict[str, object]) -> str:
     versions = info["versions"]
     return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
             f"paddle importable: {info['paddle_importable']}")
+
+
+def board_for_backends(profile: AnyProfile, backends: Sequence[str]) -> Board:
+    """The board for running any of the runtime's `backends` (`tune --backends`): with OpenVINO's wheel where one of
+    them runs OpenVINO."""
+    openvino = any(BACKENDS[b][3] == "openvino" for b in backends if b in BACKENDS)
+    return board_for(profile, "openvino" if openvino else "onnxruntime")
 
 
 def board_for(profile: AnyProfile, backend: str = "onnxruntime") -> Board:

@@ -1,7 +1,7 @@
 """`paddle-edge deploy`: ship a bundle and the runtime wheel to a real board over SSH, install what it lacks into a venv
 there, run parity and a latency benchmark on it, bring the report back.
 
-The board needs no internet: its wheels (paddle-edge-runtime, onnxruntime, numpy, Pillow, and pip itself) are built or
+The board needs no internet: its wheels (paddle-edge-runtime, onnxruntime, numpy, Pillow, OpenVINO's with `--backend openvino`, and pip itself) are built or
 downloaded here for the profile's platform tags and Python, and installed there with `pip --no-index`.
 """
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .profile import BoardProfile
 from .ssh import SshBoard, SshError, SshTarget, have_ssh
 
 MIN_PYTHON = (3, 9)
-OPTIONAL = {"onnxruntime": (), "openvino": ("openvino",)}  # the distributions a backend adds to the board's venv
 PIP = "pip==25.3"  # shipped beside the profile's packages: it installs them on the board with --no-index
 # Swaps a bundle folder left by an older deploy (no link yet) for the link, in one step; run by the board's runtime.
 EXCHANGE = ("import sys\nfrom paddle_edge.runtime.files import _exchange\nif not _exchange(sys.argv[1], sys.argv[2]):\n"
@@ -73,7 +72,8 @@ def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") ->
         board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages_for(backend, board.profile.name)))
         board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
     return board.python(["-c", "import importlib.metadata as m, sys; print(', '.join(f'{p} {m.version(p)}' for p in sys.argv[1:]))",
-                         "paddle-edge-runtime", "onnxruntime", "numpy", "Pillow", *OPTIONAL[backend]]).stdout.strip()
+                         "paddle-edge-runtime", "onnxruntime", "numpy", "Pillow",
+                         *filter(None, [board.profile.runtime.engine_for(backend, board.profile.name)])]).stdout.strip()
 
 
 def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:
@@ -106,6 +106,7 @@ def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: O
     if tuple(int(v) for v in profile.python.split(".")[:2]) < MIN_PYTHON:
         raise SshError(f"board {profile.name} runs Python {profile.python}; the runtime needs {'.'.join(map(str, MIN_PYTHON))} or newer",
                        "upgrade the board's OS, or add a profile for the Python it has")
+    profile.runtime.engine_for(backend, profile.name)  # a backend the board cannot install is refused before connecting
     have_ssh()
     bundle = runtime.load_bundle(Path(bundle_path))
     board = SshBoard(profile, target)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from ..runtime.backends import BACKENDS, require_known
 from ..runtime.errors import PaddleEdgeError
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
@@ -47,14 +48,23 @@ class RuntimeSettings:
         """The runtime's dependencies as pinned requirements for this board's Python."""
         return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", f"Pillow=={self.pillow}")
 
-    def packages_for(self, backend: str, board: str) -> Tuple[str, ...]:
-        """The runtime's dependencies and the one the runtime `backend` needs (OpenVINO's wheel) for `board`."""
-        if not backend.startswith("openvino"):
-            return self.packages
+    def engine_for(self, backend: str, board: str) -> Optional[str]:
+        """The distribution the runtime's `backend` needs on `board` beside the runtime's own (None: onnxruntime's
+        backends need none); raises where there is no wheel of it to install."""
+        require_known(backend)
+        package = BACKENDS[backend][3]
+        if package == "onnxruntime":
+            return None
+        if package != "openvino":
+            raise PaddleEdgeError(f"backend {backend}: paddle-edge installs no {package} on a board", "run it with backend onnxruntime or openvino")
         if self.openvino is None:
             raise PaddleEdgeError(f"board {board}'s profile names no OpenVINO wheel for it", "run it with backend onnxruntime, "
                                   "or add runtime.openvino (a version with a wheel for the board's Python and platform) to its profile")
-        return (*self.packages, f"openvino=={self.openvino}")
+        return package
+
+    def packages_for(self, backend: str, board: str) -> Tuple[str, ...]:
+        """The runtime's dependencies and the one the runtime `backend` needs (OpenVINO's wheel) for `board`."""
+        return self.packages if self.engine_for(backend, board) is None else (*self.packages, f"openvino=={self.openvino}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_kernel_probes_are_one_node_models_told_apart_by_signature():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("vendor", 1)], ir_version=8)
     probed = kernels.probes(model)
     found = probed.found
-    assert probed.unchecked == ["Custom", "Relu"]
+    assert probed.unchecked == {"Custom": 1, "Relu": 1}
     assert [p.label for p in found] == ["Clip (ai.onnx opset 13: float, float, - -> float)", "Clip (ai.onnx opset 13: float, -, float -> float)",
                                         "Mul (ai.onnx opset 13: float, float -> float)", "Reshape (ai.onnx opset 13: float, int64 -> float)"]
     mul = onnx.load_from_string(found[2].model)
@@ -119,6 +119,15 @@ def test_kernel_probes_are_one_node_models_told_apart_by_signature():
     assert webgl.HasField("shape") and len(webgl.shape.dim) == 0  # ...WebGL's loader, which needs one, a scalar
     errors = {"0": "Could not find an implementation for Clip(13) node with name ''", "2": "input 'b' has a shape it cannot check"}
     assert kernels.lacking(found, errors) == [found[0].label]
+
+
+def test_a_p90_needs_ten_timed_calls():
+    from paddle_edge.boards.browser.board import _percentiles_us
+
+    few, many = np.arange(1, 6) * 1e-3, np.arange(1, 11) * 1e-3
+    assert _percentiles_us({1: few, 64: many, 2: np.zeros(0)}) == {
+        "1": {"p50": 3000.0, "max": 5000.0, "calls": 5},  # five calls: their largest, no p90
+        "64": {"p50": 5500.0, "max": 10000.0, "calls": 10, "p90": pytest.approx(9100.0)}}
 
 
 def test_node_placements_are_read_from_onnxruntime_s_log():

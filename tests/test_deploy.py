@@ -21,6 +21,7 @@ from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.ssh import SshBoard, SshError, SshTarget
 from paddle_edge.boards.tune import tune
 from paddle_edge.export.debian_rootfs import debian_tool
+from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.runtime.files import sha256_file
 from paddle_edge.runtime.tuning import tuning_dir
 
@@ -195,6 +196,8 @@ def test_a_refused_connection_names_the_problem(board_login, lenet_bundle):
     closed = SshTarget(**{**board_login.__dict__, "port": _free_port(), "connect_timeout": 3})
     with pytest.raises(SshError, match="cannot reach root@127.0.0.1 on port"):
         deploy(lenet_bundle.archive, get_profile("rpi4"), closed)
+    with pytest.raises(PaddleEdgeError, match="x86-64's profile names no OpenVINO wheel"):  # before connecting
+        deploy(lenet_bundle.archive, get_profile("x86-64"), closed, backend="openvino")
 
 
 def test_a_silent_host_times_out(board_login, lenet_bundle):

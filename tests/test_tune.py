@@ -13,8 +13,8 @@ import pytest
 from paddle_edge import runtime
 from paddle_edge.boards.bench.engines import engines_for
 from paddle_edge.boards.bench.runner import SCHEMA_FILE, run_bench
-from paddle_edge.boards.board_run import HostBoard, board_for
-from paddle_edge.boards.profile import get_profile
+from paddle_edge.boards.board_run import HostBoard, board_for_backends
+from paddle_edge.boards.profile import PILLOW, get_profile
 from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, decide, pick, tune
 from paddle_edge.cli import main
 from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
@@ -156,8 +156,10 @@ def test_the_command_line_tunes_and_run_says_which_engine(lenet_bundle, digit_pn
 def test_tuning_on_the_emulated_board_judges_parity_there_and_is_never_used(lenet_bundle, tmp_path):
     bundle = tmp_path / "lenet"
     shutil.copytree(lenet_bundle.directory, bundle)
-    report = tune(board_for(get_profile("rpi4"), "openvino"), bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,),
-                  calls=20, limit=300, keep=None)  # the board's site with OpenVINO's aarch64 wheel, as `tune --board rpi4` builds
+    board = board_for_backends(get_profile("rpi4"), ("onnxruntime", "openvino"))  # `tune --board rpi4 --backends ...`:
+    assert board.site.name.endswith("openvino-2026.4.1")  # the site with OpenVINO's aarch64 wheel, only when it is named
+    assert board_for_backends(get_profile("rpi4"), ("onnxruntime",)).site.name.endswith(f"Pillow-{PILLOW}")
+    report = tune(board, bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,), calls=20, limit=300, keep=None)
     print(report.render())
     assert report.ok and report.data["emulated"] and "EMULATED" in report.render()
     rows = {(r["backend"], r["precision"]): r for r in report.data["candidates"]}

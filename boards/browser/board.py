@@ -116,7 +116,7 @@ def _gpu_engine(ep: str, where: Dict[str, Any], placed: Dict[str, Dict[str, Any]
 P90_CALLS = 10  # fewer timed calls than this (a GPU backend's at most GPU_CALLS) get no p90: their largest is reported
 
 
-def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, float]]:
+def _percentiles_us(timed: Dict[int, np.ndarray]) -> Dict[str, Dict[str, Any]]:
     """p50, the largest, and where there are P90_CALLS calls or more p90 of the page's timed calls, in microseconds, per
     batch size, with how many calls."""
     return {str(b): {"p50": float(np.median(t) * 1e6), "max": float(np.max(t) * 1e6), "calls": len(t),
@@ -148,9 +148,9 @@ class _Page:
         (self.site / "models" / name).symlink_to(Path(source).resolve())
         return f"models/{name}"
 
-    def lacking(self, name: str, model: onnx.ModelProto) -> Tuple[List[str], List[str]]:
+    def lacking(self, name: str, model: onnx.ModelProto) -> Tuple[List[str], Dict[str, int]]:
         """The node signatures of `model` the page's backend has no kernel for (boards/browser/kernels.py), asked
-        before the model itself loads, and the op types of the nodes that could not be asked; `name` keeps its probes'
+        before the model itself loads, and how many nodes of each op type could not be asked; `name` keeps its probes'
         files apart."""
         folder = self.site / "models" / f"probes-{name}"
         folder.mkdir()
@@ -294,8 +294,8 @@ class BrowserBoard:
     def run_bundle(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
                    calls: int = 20, ep: str = "wasm") -> BoardRun:
         """Each precision's ONNX file (the one made for any CPU) over the groups in the page on onnxruntime-web's backend
-        `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50 and p90 of each
-        in `info`). Before a file loads, each of its node signatures is checked for a kernel on `ep` (kernels.py): one
+        `ep`, and `calls` calls timed at each of LATENCY_BATCHES (batch 1 in `seconds`, as other boards; p50, and p90 where
+        there are enough calls, of each in `info`). Before a file loads, each of its node signatures is checked for a kernel on `ep` (kernels.py): one
         lacking is an error naming them all on wasm. On a GPU backend, such a precision, one onnxruntime-web refuses (an
         op or an input it cannot take) or that
         runs no node on the GPU (where ONNX Runtime logged a placement) is left out of the outputs, its info saying why ("not_run"), and the info of
@@ -315,7 +315,7 @@ class BrowserBoard:
                 run["kernels_unchecked"] = unchecked
                 if lacking:
                     problem = (f"onnxruntime-web {VERSION}'s {ep} backend has no kernel for these nodes of {name}: {'; '.join(lacking)}"
-                               + (f" (not checked, their types unknown to ONNX's inference: {', '.join(unchecked)})" if unchecked else ""))
+                               + (f" (not checked: {kernels.unchecked_text(unchecked)})" if unchecked else ""))
                     if ep not in GPU_BACKENDS:
                         raise PaddleEdgeError(problem, "export the model without these ops or element types (the wasm build is "
                                               "onnxruntime's CPU provider: a CPU board's onnxruntime lacks them too)")

@@ -27,10 +27,11 @@ class Probe:
 
 @dataclasses.dataclass(frozen=True)
 class Probes:
-    """The probes of a model, and the op types of the nodes left unprobed (a subgraph, or a value of unknown type)."""
+    """The probes of a model, and how many nodes of each op type were left unprobed (holding a subgraph, or with a value
+    whose type ONNX's inference cannot tell)."""
 
     found: List[Probe]
-    unchecked: List[str]
+    unchecked: Dict[str, int]
 
 
 def _types(model: onnx.ModelProto) -> Dict[str, onnx.TypeProto]:
@@ -60,11 +61,11 @@ def probes(model: onnx.ModelProto, every_shape: bool = False) -> Probes:
                  for n, t in types.items()}
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     seen: Dict[Tuple, Probe] = {}
-    unchecked: List[str] = []
+    unchecked: Dict[str, int] = {}
     for node in model.graph.node:
         names = [n for n in (*node.input, *node.output) if n]
         if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute) or any(n not in types for n in names):
-            unchecked.append(node.op_type)
+            unchecked[node.op_type] = unchecked.get(node.op_type, 0) + 1
             continue
         domain = node.domain or "ai.onnx"
         elem = {n: types[n].tensor_type.elem_type for n in names}
@@ -88,3 +89,8 @@ def lacking(found: List[Probe], errors: Dict[str, str]) -> List[str]:
     """Of the page's errors per probe (keyed by its index in `found`), the labels of those whose error is onnxruntime-web
     having no kernel for the node."""
     return [found[int(i)].label for i, error in errors.items() if NO_KERNEL.search(error)]
+
+
+def unchecked_text(unchecked: Dict[str, int]) -> str:
+    """The nodes the probes left out, for a person: op type and count."""
+    return ", ".join(f"{op} x{n}" for op, n in unchecked.items()) + " (holding a subgraph, or of a type ONNX's inference cannot tell)"

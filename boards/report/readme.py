@@ -25,7 +25,8 @@ Json = Dict[str, Any]
 STAGES = ("data", "train", "compress", "export", "run", "parity", "tune", "bench", "report")  # the demo's, in order
 PARITY_ENGINES = ("paddle_fp32", "onnx_fp32", "onnx_int8_exact", "onnx_int8")
 BENCH_ENGINES = ("paddle_inference_fp32", "paddle_inference_int8", "onnxruntime_fp32", "onnxruntime_int8", "bare_onnxruntime_fp32")
-# The OCR tour's speed runs (bench, and tune before it), the same commands on each kind of x86 CPU: file -> command
+# The OCR tour's speed runs (bench, and tune before it): file -> command. Its figures sit in figures/ocr/avx2/ (measured on an
+# x86 CPU with AVX2 only) and figures/ocr/vnni/ (with AVX-512 VNNI), the same commands on each
 OCR_BENCH_COMMANDS = {f"bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch {batch} --shape x:1x3x{size} "
                       f"--calls {calls} --paddle-int8 runs/ocr/{int8} --json bench-{name}.json"
                       for name, batch, size, calls, int8 in (("cls", "1,6", "48x192", 100, "cls-int8"),
@@ -34,7 +35,6 @@ OCR_BENCH_COMMANDS = {f"bench-{name}.json": f"paddle-edge bench bundles/ppocr-{n
 OCR_TUNE_COMMANDS = {f"tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                      f"--batch {batch} --calls {calls} --json tune-{name}.json"
                      for name, kind, batch, calls in (("cls", "cls", "1,6", 100), ("rec-ac", "rec", "1,6", 50), ("det", "det", "1", 30))}
-OCR_TUNE = {f"ocr/{name}": command for name, command in OCR_TUNE_COMMANDS.items()}
 # Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
 SOURCES: Dict[str, Dict[str, str]] = {
     "demo": {"demo/demo.json": "make demo", "demo/parity.json": "make demo"},
@@ -50,17 +50,18 @@ SOURCES: Dict[str, Dict[str, str]] = {
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
     "robustness": {"robustness.json": "make test"},
     "tune": {"demo/tune.json": "make demo",
-             "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json", **OCR_TUNE},
+             "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
+             **{f"ocr/vnni/{name}": command for name, command in OCR_TUNE_COMMANDS.items()}},
     "tune-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_TUNE_COMMANDS.items()},
     # the same commands on two kinds of x86 CPU: AVX2 only (the runtime runs the uint8-weight file) and with VNNI
     **{block: {f"ocr/{folder}parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                f"--no-latency --json parity-{name}.json" for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))}
-       for block, folder in (("ocr", ""), ("ocr-vnni", "vnni/"))},
+       for block, folder in (("ocr", "avx2/"), ("ocr-vnni", "vnni/"))},
     "speed-peers": {"demo/bench.json": "make demo",
                     "resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
-                    **{f"ocr/{name}": command for name, command in OCR_BENCH_COMMANDS.items()}},
+                    **{f"ocr/vnni/{name}": command for name, command in OCR_BENCH_COMMANDS.items()}},
     "speed-peers-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
-    "peer-nncf": {"ocr/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
+    "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
 }
