@@ -90,8 +90,10 @@ def test_a_float_output_int8_matmul_is_judged_in_its_accumulators_unit(lenet_bun
     assert fc.output_codes is None
     _, found = cases.run(evaluation_set(bundle.manifest, None, 64, None).groups[0])
     units = next(exact for op, _, exact in found if op is fc) / cases.step[fc.output]
-    # whole numbers up to the float32 rounding of the exact run's sums (some 30 ulps: under half a unit below 2e5 units)
-    assert (np.abs(units - np.rint(units)) < 0.05 + 2e-6 * np.abs(units)).all() and np.abs(units).max() > 1000
+    # whole numbers up to the float32 rounding of the exact run's sums, which grows with the partial sums' size, not the
+    # result's, and depends on the CPU's summation order (0.16 of a unit seen on an AVX2 CPU): every value of 64 x 10
+    # under half a unit from a whole number, and well under (by chance all 640 within 0.4: 0.8 ** 640)
+    assert (np.abs(units - np.rint(units)) < 0.4).all() and np.abs(units).max() > 1000
 
 
 def test_two_different_networks_are_refused_naming_the_first_difference(lenet_bundle, tmp_path):
