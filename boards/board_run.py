@@ -29,7 +29,7 @@ from ..runtime.tune_run import INFO as TUNE_INFO
 from ..runtime.tune_run import PLAN as TUNE_PLAN
 from ..runtime.tune_run import TIMES as TUNE_TIMES
 from .emulator import emulate
-from .profile import AnyProfile, BoardProfile, cpu_board
+from .profile import AnyProfile, BoardProfile, cpu_board, engine_package
 from .workspace import RESULTS, local_workspace
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -225,7 +225,7 @@ def describe_run(info: Dict[str, object]) -> str:
 def board_for_backends(profile: AnyProfile, backends: Sequence[str]) -> Board:
     """The board for running any of the runtime's `backends` (`tune --backends`): with OpenVINO's wheel where one of
     them runs OpenVINO."""
-    openvino = any(BACKENDS[b][3] == "openvino" for b in backends if b in BACKENDS)
+    openvino = any(engine_package(b) == "openvino" for b in backends if b in BACKENDS)  # tune names the unknown ones
     return board_for(profile, "openvino" if openvino else "onnxruntime")
 
 

@@ -32,6 +32,13 @@ class CoreGroup:
     mhz: int
 
 
+def engine_package(backend: str) -> Optional[str]:
+    """The distribution the runtime's `backend` needs beside the runtime's own (None: onnxruntime's backends)."""
+    require_known(backend)
+    package = BACKENDS[backend][3]
+    return None if package == "onnxruntime" else package
+
+
 @dataclasses.dataclass(frozen=True)
 class RuntimeSettings:
     """How the runtime should run on this board, and the onnxruntime, numpy and Pillow for its Python (deploys and emulation
@@ -51,9 +58,8 @@ class RuntimeSettings:
     def engine_for(self, backend: str, board: str) -> Optional[str]:
         """The distribution the runtime's `backend` needs on `board` beside the runtime's own (None: onnxruntime's
         backends need none); raises where there is no wheel of it to install."""
-        require_known(backend)
-        package = BACKENDS[backend][3]
-        if package == "onnxruntime":
+        package = engine_package(backend)
+        if package is None:
             return None
         if package != "openvino":
             raise PaddleEdgeError(f"backend {backend}: paddle-edge installs no {package} on a board", "run it with backend onnxruntime or openvino")
