@@ -10,7 +10,8 @@ survivor's outputs as board parity does (fp32 against this host's fp32 runtime, 
 BOARD_TOLERANCES) and picks, per batch size and precision, the fastest that passed. Picking the fastest of many biases
 its own timings, so the pick is timed again against the untuned configuration in fresh rounds (a second run on the
 board, nothing else timed), and it replaces the untuned one only if it was faster in enough of those rounds for the
-interval of the per-round ratio to clear 1. The
+interval of the per-round ratio to clear 1. For either precision (`precision="auto"`) the two precisions' own
+choices contend in the same way against the untuned configuration of auto, so its choice is always one of theirs. The
 choices go to the board's tuning file (runtime/tuning.py), which `runtime.open(backend="auto")` reads on that machine. A
 tuning measured under emulation is written apart, labelled, and never used for a choice or a speed claim.
 """
@@ -46,6 +47,9 @@ TOLERANCES = {**{k: v for k, v in BOARD_TOLERANCES.items() if k != "int8_kernel_
 TUNED_BACKENDS = ("onnxruntime", "openvino", "openvino-throughput", "paddlelite")  # not the unfused reference
 SELECT_ROUNDS, CONFIRM_ROUNDS = 5, 10  # 10 paired rounds: the median's interval clears 1 when 9 of them do
 KEEP = 2  # survivors of the halving per race (a precision on one backend), besides the untuned configurations
+# how the choice for either precision was made, recorded in the report (files written before this key took the fastest
+# candidate when picking, which could be a configuration a precision's own choice was preferred to)
+EITHER_RULE = "the fp32 and int8 choices against the untuned configuration of auto"
 GOAL = (1.0, "min")  # per batch size: the untuned configuration's time over the choice's (reported, never gating)
 # what decides tune's exit code: some configuration passed, and the one the runtime runs untuned did
 CHECKS = {"passing_candidates": (1.0, "min"), "untuned_configuration_parity": (1.0, "min")}
@@ -198,12 +202,12 @@ def _rows(found: Sequence[Candidate], ran: TuneRun, bundle: runtime.Bundle, untu
 
 
 def pick(rows: Sequence[Dict[str, Any]], batches: Sequence[int]) -> Dict[int, Dict[str, str]]:
-    """Per batch size, for fp32, int8 and either (ANY): the tag of the passing candidate with the lowest median call."""
+    """Per batch size and precision: the tag of the passing candidate with the lowest median call."""
     passing = [r for r in rows if r.get("passed") and all(str(b) in r["latency_us"] for b in batches)]
     picks: Dict[int, Dict[str, str]] = {}
     for b in batches:
-        for key in ("fp32", "int8", ANY):
-            pool = [r for r in passing if key in (ANY, r["precision"])]
+        for key in ("fp32", "int8"):
+            pool = [r for r in passing if r["precision"] == key]
             if pool:
                 picks.setdefault(b, {})[key] = min(pool, key=lambda r: r["latency_us"][str(b)]["p50"])["tag"]
     return picks
@@ -215,22 +219,34 @@ def round_ratios(slow: np.ndarray, fast: np.ndarray, rounds: int) -> np.ndarray:
     return np.median(slow.reshape(rounds, -1), axis=1) / np.median(fast.reshape(rounds, -1), axis=1)
 
 
+def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str], confirm: Dict[str, Dict[int, np.ndarray]],
+                     rounds: int) -> Dict[str, Any]:
+    """A pick replaces the untuned configuration only where its speed-up over it on the fresh rounds has an interval
+    (Ratio.of the per-round ratios) clear of 1; an untuned configuration that failed parity is never kept."""
+    entry: Dict[str, Any] = {"pick": tag, "untuned": base, "chosen": tag, "untuned_over_pick": None}
+    if base in passed and base != tag:
+        ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b], rounds))
+        entry.update(untuned_over_pick=ratio.to_dict(), chosen=tag if ratio.low > 1.0 else base)
+    entry["switched"] = entry["chosen"] != base
+    entry["p50_us"] = float(np.median(confirm[entry["chosen"]][b]) * 1e6)
+    return entry
+
+
 def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str],
            confirm: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Dict[int, Dict[str, Dict[str, Any]]]:
-    """Per batch size and key, the pick where its speed-up over the untuned configuration, timed again apart from the
-    timings that picked it, has an interval (Ratio.of the per-round ratios) clear of 1; else the untuned configuration.
-    An untuned configuration that failed parity is never kept (the pick is then taken unconfirmed)."""
+    """Per batch size: each precision's pick against its untuned configuration (_against_untuned), then either precision
+    (ANY): the two precisions' own choices contend against the untuned configuration of `precision="auto"`, so that the
+    choice for either is never a configuration that a precision's own choice was preferred to. Of the contenders that
+    clear it, the one with the lowest median on the fresh rounds; if none does, the untuned one stays."""
     decided: Dict[int, Dict[str, Dict[str, Any]]] = {}
     for b, per in picks.items():
+        out = decided.setdefault(b, {})
         for key, tag in per.items():
-            base = untuned.get(key)
-            entry: Dict[str, Any] = {"pick": tag, "untuned": base, "chosen": tag, "untuned_over_pick": None}
-            if base in passed and base != tag:
-                ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b], rounds))
-                entry.update(untuned_over_pick=ratio.to_dict(), chosen=tag if ratio.low > 1.0 else base)
-            entry["switched"] = entry["chosen"] != base
-            entry["p50_us"] = float(np.median(confirm[entry["chosen"]][b]) * 1e6)
-            decided.setdefault(b, {})[key] = entry
+            out[key] = _against_untuned(tag, untuned.get(key), b, passed, confirm, rounds)
+        base = untuned.get(ANY)
+        contenders = [_against_untuned(t, base, b, passed, confirm, rounds) for t in dict.fromkeys(e["chosen"] for e in out.values())
+                      if t != base] or [_against_untuned(base, base, b, passed, confirm, rounds)]
+        out[ANY] = min([e for e in contenders if e["switched"]] or contenders, key=lambda e: float(np.median(confirm[e["pick"]][b])))
     return decided
 
 
@@ -297,7 +313,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
               "samples": evaluation.samples, "data": evaluation.description, "batches": list(batches), "calls": calls_per,
               "keep": keep, "rungs": ran.info["rungs"],
               "bundle_sha256": tuning.bundle_sha256, "candidates": rows, "untuned": untuned,
-              "confirmation": {str(b): per for b, per in decided.items()},
+              "confirmation": {str(b): per for b, per in decided.items()}, "either_rule": EITHER_RULE,
               "choices": {str(b): {key: dataclasses.asdict(c) for key, c in per.items()} for b, per in choices.items()},
               "tuning_file": str(path) if choices else None, "provenance": tuning.measured}
     values = {"passing_candidates": float(len(passed))}

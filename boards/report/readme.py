@@ -281,7 +281,12 @@ def tune(files: Mapping[str, Json]) -> str:
                      + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
                      + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
                      + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + ".")
-    table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds", "fastest when picking, if another",
+    earlier = [f"`{name}`" for name, t in files.items() if "either_rule" not in t]
+    if earlier:
+        lines.append(f"In {', '.join(earlier)} (an earlier `tune`) the row \"either\" is the fastest candidate when picking, held "
+                     "against the untuned configuration: it can be slower than that file's fp32 or int8 row, as its fresh rounds show.")
+    table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds",
+                    "pick, if another (fp32, int8: the fastest when picking; either: the faster precision's choice)",
                     "untuned / pick, per-round medians (95 % interval)", "off the untuned rule"], rows)
     return "\n\n".join([table, *lines, _provenance(files)])
 
