@@ -7,6 +7,7 @@ before they sum and do not saturate.
 """
 from __future__ import annotations
 
+import ctypes
 import platform
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Union
@@ -85,3 +86,21 @@ def lite_target(machine: str = "") -> Optional[str]:
     """The Paddle Lite .nb target this machine runs: "arm" on ARM, "x86" on x86-64 (the manifest's `target`)."""
     machine = (machine or platform.machine()).lower()
     return "arm" if machine.startswith(("aarch64", "arm")) else "x86" if machine in ("x86_64", "amd64") else None
+
+
+AT_HWCAP = 16  # getauxval's key for the kernel's first word of CPU features
+ARM64_HALF_PRECISION = (1 << 9) | (1 << 10)  # HWCAP_FPHP, HWCAP_ASIMDHP (Linux arch/arm64 uapi hwcap.h): ARMv8.2 fp16
+
+
+def arm64_half_precision() -> bool:
+    """Whether this aarch64 CPU does half-precision arithmetic (Cortex-A76 and later do; A72 and A53 do not), from the
+    kernel's auxiliary vector: what the process may really use, also under qemu-user, whose /proc/cpuinfo is the host's.
+    False off aarch64 Linux."""
+    if platform.machine().lower() not in ("aarch64", "arm64"):
+        return False
+    try:
+        getauxval = ctypes.CDLL(None).getauxval
+    except (OSError, AttributeError):
+        return False
+    getauxval.restype, getauxval.argtypes = ctypes.c_ulong, [ctypes.c_ulong]
+    return bool(getauxval(AT_HWCAP) & ARM64_HALF_PRECISION)

@@ -14,7 +14,10 @@ import pytest
 from PIL import Image
 
 from paddle_edge import runtime
+from paddle_edge.boards.board_parity import board_parity
+from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.parity import run_parity
+from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.quant_debug.debugger import debug_bundle
 from paddle_edge.boards.quant_debug.graph import INT8
 from paddle_edge.compress.ptq import quantize_ptq
@@ -94,6 +97,18 @@ def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rende
     assert runtime.open(cls_bundle.directory, backend="onnxruntime", precision="int8").artifact != "onnx-int8-openvino"
     constants = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(cls_bundle.directory / "model.int8.openvino.onnx")).graph.initializer]
     assert not any(c.dtype == np.uint8 and c.size == 1 and int(c.flat[0]) == 128 for c in constants)  # no activation zero point 128 left
+
+
+def test_openvino_int8_answers_on_a_pi_4_whose_cpu_has_no_half_precision(cls_bundle, rendered):
+    """On the emulated Raspberry Pi 4 (Cortex-A72: no fp16 arithmetic) OpenVINO 2026.4's ARM plugin moves the int8
+    convolutions its ACL kernels lack to fp16, and this classifier's int8 file came back with an empty output: the
+    backend compiles int8 there without the low-precision transformations, and its answers meet board parity's gates."""
+    test, _ = rendered
+    report = board_parity(board_for(get_profile("rpi4"), "openvino"), cls_bundle.directory, data=test["cls"], limit=32, calls=1,
+                          backend="openvino")
+    d = report.data
+    assert d["backend"] == "openvino" and d["qemu_cpu"] == "cortex-a72" and d["artifacts"]["int8"]["board"] == "onnx-int8-openvino"
+    assert d["samples"] == 32 and "int8" in d["scores"] and report.ok, report.render()
 
 
 def test_a_plain_folder_of_images_gives_agreement_without_accuracy(cls_bundle, rendered):

@@ -4,20 +4,34 @@
 `hint="latency"` (the default) compiles for one request at a time, with `threads` threads: what a single caller wants.
 `hint="throughput"` compiles for parallel requests (OpenVINO's streams share the threads) and splits each batch across
 the requests it asks for, run together: what a caller with a stream of images wants.
+
+On an ARM CPU without half-precision arithmetic (Cortex-A72 and A53: Raspberry Pi 4, RK3399) an int8 file is compiled
+without OpenVINO's low-precision transformations, so it runs its QDQ function in float32 there: with them, the ARM
+plugin of OpenVINO 2026.4 moves the int8 convolutions its ACL kernels lack to fp16
+(`FallbackUnsupportedLPConvToFP16`), which such a CPU has no kernel for, and the PP-OCR classifier's int8 file
+failed at its first call ("Convolution node ... is not initialized") or answered with an empty output (batch 0).
 """
 from __future__ import annotations
 
+import platform
 import threading
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import numpy as np
 
+from ..cpu import arm64_half_precision
 from ..errors import BackendError, BundleError, InputError
 from ..quiet_import import import_quietly
 
 ov = import_quietly("openvino")
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
+
+
+def low_precision_runs_here() -> bool:
+    """Whether OpenVINO's low-precision (int8) transformations can run on this CPU: everywhere but on an ARM CPU
+    without half-precision arithmetic (see the module docstring)."""
+    return platform.machine().lower() not in ("aarch64", "arm64") or arm64_half_precision()
 
 
 def _said(exc: Exception) -> str:
@@ -37,9 +51,11 @@ class OpenVinoBackend:
         except RuntimeError as exc:
             raise BundleError(f"OpenVINO cannot read {model_path} ({_said(exc)})",
                               "the file is truncated or not a model; copy or export it again") from exc
+        properties: Dict[str, Any] = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": HINTS[hint], "INFERENCE_PRECISION_HINT": "f32"}
+        if not low_precision_runs_here():
+            properties["LP_TRANSFORMS_MODE"] = False
         try:
-            self.compiled = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": HINTS[hint],
-                                                               "INFERENCE_PRECISION_HINT": "f32"})
+            self.compiled = core.compile_model(model, "CPU", properties)
         except RuntimeError as exc:
             raise BackendError(f"OpenVINO cannot compile {model_path} for this CPU ({_said(exc)})",
                                "run the bundle with backend='onnxruntime'") from exc
@@ -78,8 +94,13 @@ class OpenVinoBackend:
             if failed:
                 raise BackendError(f"OpenVINO failed while running the model ({_said(failed[0])})",
                                    "check the bundle with `paddle-edge parity`, or run it with backend='onnxruntime'") from failed[0]
-            return [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
-                    for i in range(len(self.output_names))]
+            outputs = [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
+                       for i in range(len(self.output_names))]
+        empty = [n for n, o in zip(self.output_names, outputs) if batch and not len(o)]
+        if empty:
+            raise BackendError(f"OpenVINO answered a batch of {batch} with empty outputs {empty} on this CPU",
+                               "run the bundle with backend='onnxruntime', and check it here with `paddle-edge board parity`")
+        return outputs
 
 
 class OpenVinoThroughputBackend(OpenVinoBackend):
