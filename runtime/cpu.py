@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import platform
+import sys
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Union
 
@@ -92,15 +93,15 @@ AT_HWCAP = 16  # getauxval's key for the kernel's first word of CPU features
 ARM64_HALF_PRECISION = (1 << 9) | (1 << 10)  # HWCAP_FPHP, HWCAP_ASIMDHP (Linux arch/arm64 uapi hwcap.h): ARMv8.2 fp16
 
 
-def arm64_half_precision() -> bool:
-    """Whether this aarch64 CPU does half-precision arithmetic (Cortex-A76 and later do; A72 and A53 do not), from the
-    kernel's auxiliary vector: what the process may really use, also under qemu-user, whose /proc/cpuinfo is the host's.
-    False off aarch64 Linux."""
-    if platform.machine().lower() not in ("aarch64", "arm64"):
-        return False
+def arm64_half_precision() -> Optional[bool]:
+    """Whether this aarch64 Linux CPU does half-precision arithmetic (Cortex-A76 and later do; A72 and A53 do not), from
+    the kernel's auxiliary vector: what the process may really use, also under qemu-user, whose /proc/cpuinfo is the
+    host's. None where that cannot be read: not aarch64 Linux, or a C library without getauxval."""
+    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("aarch64", "arm64"):
+        return None
     try:
         getauxval = ctypes.CDLL(None).getauxval
-    except (OSError, AttributeError):
-        return False
+    except (OSError, AttributeError, TypeError):
+        return None
     getauxval.restype, getauxval.argtypes = ctypes.c_ulong, [ctypes.c_ulong]
     return bool(getauxval(AT_HWCAP) & ARM64_HALF_PRECISION)

@@ -24,7 +24,7 @@ from .manifest import MANIFEST_NAME
 from .versions import package_versions
 
 SCHEMA = "paddle-edge.tuning/1"
-ANY = "any"  # the choice over both precisions, next to the fastest of each
+ANY = "any"  # the choice for either precision (precision="auto"): one of the fp32 and int8 choices
 ENGINES = ("onnxruntime", "openvino", "paddlelite")  # packages whose version is part of a tuning's machine
 
 
@@ -45,7 +45,7 @@ class Choice:
 
 @dataclasses.dataclass(frozen=True)
 class Tuning:
-    """The fastest configuration that passed parity, per batch size and per precision ("fp32", "int8", ANY)."""
+    """Per batch size, the configuration chosen for each precision ("fp32", "int8") and for either (ANY), each of which passed parity."""
 
     board: str
     emulated: bool

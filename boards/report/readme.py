@@ -258,8 +258,8 @@ def _goal_cell(goal: Json) -> str:
 
 
 def tune(files: Mapping[str, Json]) -> str:
-    """Per tuned batch size and precision: what was chosen, what was fastest when picking, and that pick against the
-    untuned configuration on fresh rounds; then how many candidates passed parity, failed it, or could not run here."""
+    """Per tuned batch size and precision: what was chosen, the pick held against the untuned configuration on fresh
+    rounds (fp32, int8: the fastest when picking; either: a precision's choice), and their ratio; then how many candidates passed parity, failed it, or could not run here."""
     rows, lines = [], []
     for t in files.values():
         for batch, per in t["confirmation"].items():
@@ -286,7 +286,7 @@ def tune(files: Mapping[str, Json]) -> str:
         lines.append(f"In {', '.join(earlier)} (an earlier `tune`) the row \"either\" is the fastest candidate when picking, held "
                      "against the untuned configuration: it can be slower than that file's fp32 or int8 row, as its fresh rounds show.")
     table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds",
-                    "pick, if another (fp32, int8: the fastest when picking; either: the faster precision's choice)",
+                    "pick, if another (fp32, int8: the fastest when picking; either: a precision's choice that did not clear the untuned one)",
                     "untuned / pick, per-round medians (95 % interval)", "off the untuned rule"], rows)
     return "\n\n".join([table, *lines, _provenance(files)])
 

@@ -5,15 +5,15 @@
 `hint="throughput"` compiles for parallel requests (OpenVINO's streams share the threads) and splits each batch across
 the requests it asks for, run together: what a caller with a stream of images wants.
 
-On an ARM CPU without half-precision arithmetic (Cortex-A72 and A53: Raspberry Pi 4, RK3399) an int8 file is compiled
-without OpenVINO's low-precision transformations, so it runs its QDQ function in float32 there: with them, the ARM
+On an ARM CPU without half-precision arithmetic (Cortex-A72 and A53: Raspberry Pi 4, RK3399) files are compiled without
+OpenVINO's low-precision transformations (only an int8 file has anything for them to do), so an int8 file runs its QDQ
+function in float32 there: with them, the ARM
 plugin of OpenVINO 2026.4 moves the int8 convolutions its ACL kernels lack to fp16
 (`FallbackUnsupportedLPConvToFP16`), which such a CPU has no kernel for, and the PP-OCR classifier's int8 file
 failed at its first call ("Convolution node ... is not initialized") or answered with an empty output (batch 0).
 """
 from __future__ import annotations
 
-import platform
 import threading
 from pathlib import Path
 from typing import Any, Dict, List
@@ -29,9 +29,9 @@ HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
 
 
 def low_precision_runs_here() -> bool:
-    """Whether OpenVINO's low-precision (int8) transformations can run on this CPU: everywhere but on an ARM CPU
-    without half-precision arithmetic (see the module docstring)."""
-    return platform.machine().lower() not in ("aarch64", "arm64") or arm64_half_precision()
+    """Whether OpenVINO's low-precision (int8) transformations can run on this CPU: everywhere but on an aarch64 Linux
+    CPU known to lack half-precision arithmetic (see the module docstring)."""
+    return arm64_half_precision() is not False
 
 
 def _said(exc: Exception) -> str:
@@ -96,9 +96,8 @@ class OpenVinoBackend:
                                    "check the bundle with `paddle-edge parity`, or run it with backend='onnxruntime'") from failed[0]
             outputs = [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
                        for i in range(len(self.output_names))]
-        empty = [n for n, o in zip(self.output_names, outputs) if batch and not len(o)]
-        if empty:
-            raise BackendError(f"OpenVINO answered a batch of {batch} with empty outputs {empty} on this CPU",
+        if batch and all(not len(o) for o in outputs):  # every output empty: no answer (one empty output may be "none found")
+            raise BackendError(f"OpenVINO answered a batch of {batch} with empty outputs on this CPU",
                                "run the bundle with backend='onnxruntime', and check it here with `paddle-edge board parity`")
         return outputs
 
