@@ -244,9 +244,10 @@ def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Se
         for key, tag in per.items():
             out[key] = _against_untuned(tag, untuned.get(key), b, passed, confirm, rounds)
         base = untuned.get(ANY)
-        contenders = [_against_untuned(t, base, b, passed, confirm, rounds) for t in dict.fromkeys(e["chosen"] for e in out.values())
-                      if t != base] or [_against_untuned(base, base, b, passed, confirm, rounds)]
-        out[ANY] = min([e for e in contenders if e["switched"]] or contenders, key=lambda e: float(np.median(confirm[e["pick"]][b])))
+        others = [t for t in dict.fromkeys(e["chosen"] for e in out.values()) if t != base]
+        contenders = [_against_untuned(t, base, b, passed, confirm, rounds) for t in others or [base]]
+        cleared = [e for e in contenders if e["switched"]]
+        out[ANY] = min(cleared or contenders, key=lambda e: float(np.median(confirm[e["pick"]][b])))
     return decided
 
 
