@@ -10,7 +10,8 @@ survivor's outputs as board parity does (fp32 against this host's fp32 runtime, 
 BOARD_TOLERANCES) and picks, per batch size and precision, the fastest that passed. Picking the fastest of many biases
 its own timings, so the pick is timed again against the untuned configuration in fresh rounds (a second run on the
 board, nothing else timed), and it replaces the untuned one only if it was faster in enough of those rounds for the
-interval of the per-round ratio to clear 1. For either precision (`precision="auto"`) the two precisions' own
+interval of the per-round ratio to clear 1; a contest those rounds leave open (the pick faster by the median, the
+interval reaching 1) gets more rounds, once, and is decided on all of them. For either precision (`precision="auto"`) the two precisions' own
 choices contend in the same way against the untuned configuration of auto, so its choice is always one of theirs. The
 choices go to the board's tuning file (runtime/tuning.py), which `runtime.open(backend="auto")` reads on that machine. A
 tuning measured under emulation is written apart, labelled, and never used for a choice or a speed claim.
@@ -21,7 +22,7 @@ import dataclasses
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -46,6 +47,9 @@ TOLERANCES = {**{k: v for k, v in BOARD_TOLERANCES.items() if k != "int8_kernel_
               "int8_char_acc_drop_points": (1.0, "max"), "int8_f1_drop_points": (1.0, "max")}
 TUNED_BACKENDS = ("onnxruntime", "openvino", "openvino-throughput", "paddlelite")  # not the unfused reference
 SELECT_ROUNDS, CONFIRM_ROUNDS = 5, 10  # 10 paired rounds: the median's interval clears 1 when 9 of them do
+# for a contest the 10 leave open, 20 more (30: it clears when 21 do); with no difference at all, a switch on either look
+# has a chance of at most 1.1 % + 2.1 % (binomial tails of the two sign tests)
+MORE_ROUNDS = 20
 KEEP = 2  # survivors of the halving per race (a precision on one backend), besides the untuned configurations
 # how the choice for either precision was made, recorded in the report (files written before this key took the fastest
 # candidate when picking, which could be a configuration a precision's own choice was preferred to)
@@ -132,7 +136,7 @@ class TuneReport(CheckedReport):
                 ratio = c["untuned_over_pick"]
                 said = f"b{b} {key}: chose {c['chosen_what']}"
                 if ratio is not None:
-                    said += (f"; the pick {c['pick_what']} against the untuned one on {CONFIRM_ROUNDS} fresh rounds: "
+                    said += (f"; the pick {c['pick_what']} against the untuned one on {ratio['pairs']} fresh rounds: "
                              f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}]"
                              + ("" if c["switched"] else ", not clear of 1: the untuned one stays"))
                 elif c["switched"]:
@@ -213,42 +217,79 @@ def pick(rows: Sequence[Dict[str, Any]], batches: Sequence[int]) -> Dict[int, Di
     return picks
 
 
-def round_ratios(slow: np.ndarray, fast: np.ndarray, rounds: int) -> np.ndarray:
-    """Per round of time_in_rounds (blocks in order), the ratio of the two runners' median calls: paired by round, so
-    what the machine did in that round falls on both."""
-    return np.median(slow.reshape(rounds, -1), axis=1) / np.median(fast.reshape(rounds, -1), axis=1)
+# per configuration and batch size, the call times of each fresh round (time_in_rounds' blocks, in order)
+Rounds = Dict[str, Dict[int, List[np.ndarray]]]
 
 
-def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str], confirm: Dict[str, Dict[int, np.ndarray]],
-                     rounds: int) -> Dict[str, Any]:
+def by_round(seconds: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Rounds:
+    """A confirmation run's call times split into its rounds."""
+    return {tag: {b: np.split(np.asarray(t), rounds) for b, t in per.items()} for tag, per in seconds.items()}
+
+
+def round_ratios(slow: Sequence[np.ndarray], fast: Sequence[np.ndarray]) -> np.ndarray:
+    """Per round, the ratio of the two runners' median calls: paired by round, so what the machine did in that round
+    falls on both; over the rounds both were timed in (one may have had more rounds, in a later run)."""
+    n = min(len(slow), len(fast))
+    return np.array([np.median(s) / np.median(f) for s, f in zip(slow[:n], fast[:n])])
+
+
+def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str], confirm: Rounds) -> Dict[str, Any]:
     """A pick replaces the untuned configuration only where its speed-up over it on the fresh rounds has an interval
     (Ratio.of the per-round ratios) clear of 1; an untuned configuration that failed parity is never kept."""
     entry: Dict[str, Any] = {"pick": tag, "untuned": base, "chosen": tag, "untuned_over_pick": None}
     if base in passed and base != tag:
-        ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b], rounds))
+        ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b]))
         entry.update(untuned_over_pick=ratio.to_dict(), chosen=tag if ratio.low > 1.0 else base)
     entry["switched"] = entry["chosen"] != base
-    entry["p50_us"] = float(np.median(confirm[entry["chosen"]][b]) * 1e6)
+    entry["p50_us"] = float(np.median(np.concatenate(confirm[entry["chosen"]][b])) * 1e6)
     return entry
 
 
 def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str],
-           confirm: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Dict[int, Dict[str, Dict[str, Any]]]:
+           confirm: Rounds) -> Dict[int, Dict[str, Dict[str, Any]]]:
     """Per batch size: each precision's pick against its untuned configuration (_against_untuned), then either precision
     (ANY): the two precisions' own choices contend against the untuned configuration of `precision="auto"`, so that the
     choice for either is never a configuration that a precision's own choice was preferred to. Of the contenders that
-    clear it, the one with the lowest median on the fresh rounds; if none does, the untuned one stays."""
+    clear it, the one with the lowest median on the fresh rounds; if none does, the untuned one stays. Either's entry
+    lists its contenders."""
     decided: Dict[int, Dict[str, Dict[str, Any]]] = {}
     for b, per in picks.items():
         out = decided.setdefault(b, {})
         for key, tag in per.items():
-            out[key] = _against_untuned(tag, untuned.get(key), b, passed, confirm, rounds)
+            out[key] = _against_untuned(tag, untuned.get(key), b, passed, confirm)
         base = untuned.get(ANY)
         others = [t for t in dict.fromkeys(e["chosen"] for e in out.values()) if t != base]
-        contenders = [_against_untuned(t, base, b, passed, confirm, rounds) for t in others or [base]]
+        contenders = [_against_untuned(t, base, b, passed, confirm) for t in others or [base]]
         cleared = [e for e in contenders if e["switched"]]
-        out[ANY] = min(cleared or contenders, key=lambda e: float(np.median(confirm[e["pick"]][b])))
+        out[ANY] = {**min(cleared or contenders, key=lambda e: float(np.median(np.concatenate(confirm[e["pick"]][b])))),
+                    "contenders": contenders}
     return decided
+
+
+def open_contests(decided: Dict[int, Dict[str, Dict[str, Any]]]) -> List[str]:
+    """The configurations of every contest the fresh rounds left open: the pick faster than the untuned one by the
+    median of the per-round ratios, the interval of that median reaching 1; more rounds may settle it."""
+    tags = set()
+    for per in decided.values():
+        for entry in per.values():
+            for c in (entry, *entry.get("contenders", ())):
+                ratio = c["untuned_over_pick"]
+                if ratio is not None and ratio["value"] > 1.0 >= ratio["interval"][0]:
+                    tags |= {c["pick"], c["untuned"]}
+    return sorted(tags)
+
+
+def settle(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str], confirm: Rounds,
+           more: Callable[[Sequence[str]], Rounds]) -> Dict[int, Dict[str, Dict[str, Any]]]:
+    """decide() on the fresh rounds; where that leaves contests open, `more(tags)` times their configurations in more
+    rounds (once), and all the rounds decide."""
+    decided = decide(picks, untuned, passed, confirm)
+    tags = open_contests(decided)
+    if not tags:
+        return decided
+    extra = more(tags)
+    merged = {t: {b: [*rounds, *extra.get(t, {}).get(b, [])] for b, rounds in per.items()} for t, per in confirm.items()}
+    return decide(picks, untuned, passed, merged)
 
 
 def _tuning_path(bundle_path: Path, board: Board) -> Path:
@@ -288,17 +329,24 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     picks = pick(rows, batches)
     timed = sorted({t for per in picks.values() for t in per.values()} | {t for t in untuned.values() if t in passed}, key=lambda t: int(t[1:]))
     by_tag = {r["tag"]: r for r in rows}
-    confirm = run_tune_plan(board, bundle.root, evaluation.groups[:1],
-                            {"candidates": [found[int(t[1:])].plan() for t in timed], "calls": {k: max(v, 2 * CONFIRM_ROUNDS) for k, v in calls_per.items()},
-                             "rounds": CONFIRM_ROUNDS, "evaluate": False}).seconds if timed else {}
-    lost = [t for t in timed if set(confirm.get(t, {})) != set(batches)]
-    if lost:
-        raise PaddleEdgeError(f"{', '.join(by_tag[t]['what'] for t in lost)} ran in the first run but not in the confirmation run",
-                              "run tune again; if it repeats, leave that backend out with --backends")
-    decided = decide(picks, untuned, passed, confirm, CONFIRM_ROUNDS)
+
+    def fresh_rounds(tags: Sequence[str], rounds: int) -> Rounds:
+        """`tags` timed alone on the board in `rounds` rounds of the same calls each."""
+        per_round = {k: max(v, 2 * CONFIRM_ROUNDS) // CONFIRM_ROUNDS for k, v in calls_per.items()}
+        seconds = run_tune_plan(board, bundle.root, evaluation.groups[:1],
+                                {"candidates": [found[int(t[1:])].plan() for t in tags], "calls": {k: n * rounds for k, n in per_round.items()},
+                                 "rounds": rounds, "evaluate": False}).seconds if tags else {}
+        lost = [t for t in tags if set(seconds.get(t, {})) != set(batches)]
+        if lost:
+            raise PaddleEdgeError(f"{', '.join(by_tag[t]['what'] for t in lost)} ran in the first run but not in a confirmation run",
+                                  "run tune again; if it repeats, leave that backend out with --backends")
+        return by_round(seconds, rounds)
+
+    decided = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS))
     for per in decided.values():
         for entry in per.values():
-            entry.update({f"{k}_what": by_tag[entry[k]]["what"] for k in ("pick", "chosen")})
+            for e in (entry, *entry.get("contenders", ())):
+                e.update({f"{k}_what": by_tag[e[k]]["what"] for k in ("pick", "chosen")})
     choices = {b: {key: Choice(by_tag[e["chosen"]]["backend"], by_tag[e["chosen"]]["precision"], by_tag[e["chosen"]]["threads"],
                                by_tag[e["chosen"]]["settings"], e["p50_us"]) for key, e in per.items()} for b, per in decided.items()}
     tuning = Tuning(board.profile.name, board.emulated, bundle_sha256(bundle.root), ran.info["machine_key"], choices, provenance())

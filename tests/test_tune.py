@@ -15,7 +15,7 @@ from paddle_edge.boards.bench.engines import engines_for
 from paddle_edge.boards.bench.runner import SCHEMA_FILE, run_bench
 from paddle_edge.boards.board_run import HostBoard, board_for_backends
 from paddle_edge.boards.profile import PILLOW, get_profile
-from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, decide, pick, tune
+from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, MORE_ROUNDS, by_round, decide, open_contests, pick, settle, tune
 from paddle_edge.cli import main
 from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
 from paddle_edge.runtime.tune_run import faster_half, halvings
@@ -111,11 +111,11 @@ def test_a_pick_leaves_the_untuned_configuration_only_for_a_speedup_confirmed_on
     rng = np.random.default_rng(0)
     confirm = {tag: {1: rng.normal(mean, mean * 0.05, CONFIRM_ROUNDS * 20)} for tag, mean in
                (("default", 1.0), ("noise", 1.0), ("fast", 0.7))}
-    decided = decide(picks, {"int8": "default", ANY: "default"}, ["default", "noise", "fast"], confirm, CONFIRM_ROUNDS)[1]
+    decided = decide(picks, {"int8": "default", ANY: "default"}, ["default", "noise", "fast"], by_round(confirm, CONFIRM_ROUNDS))[1]
     assert decided["int8"]["chosen"] == "default" and not decided["int8"]["switched"]  # no faster on fresh rounds: it stays
     assert decided[ANY]["chosen"] == "fast" and decided[ANY]["untuned_over_pick"]["interval"][0] > 1  # 30 % faster
     assert decided["fp32"]["chosen"] == "fast" and decided["fp32"]["untuned_over_pick"] is None  # no untuned fp32 to beat
-    kept = decide(picks, {ANY: "broken"}, ["noise", "fast"], confirm, CONFIRM_ROUNDS)[1][ANY]
+    kept = decide(picks, {ANY: "broken"}, ["noise", "fast"], by_round(confirm, CONFIRM_ROUNDS))[1][ANY]
     assert kept["chosen"] == "fast" and kept["switched"]  # an untuned configuration that failed parity is never kept
 
 
@@ -125,12 +125,39 @@ def test_either_precision_takes_a_precisions_own_choice_never_one_it_was_preferr
     rng = np.random.default_rng(1)
     confirm = {tag: {1: rng.normal(mean, mean * 0.05, CONFIRM_ROUNDS * 20)} for tag, mean in
                (("default", 1.0), ("lucky", 1.0), ("fp32", 0.7))}
-    decided = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], confirm, CONFIRM_ROUNDS)[1]
+    decided = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], by_round(confirm, CONFIRM_ROUNDS))[1]
     assert decided["int8"]["chosen"] == "default" and decided["fp32"]["chosen"] == "fp32"
     assert decided[ANY]["chosen"] == "fp32" and decided[ANY]["untuned_over_pick"]["interval"][0] > 1
     confirm["fp32"][1] = confirm["default"][1] * rng.normal(1.0, 0.05, CONFIRM_ROUNDS * 20)  # fp32 no faster: auto's rule stays
-    still = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], confirm, CONFIRM_ROUNDS)[1][ANY]
+    still = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], by_round(confirm, CONFIRM_ROUNDS))[1][ANY]
     assert still["chosen"] == "default" and not still["switched"] and still["pick"] == "fp32"
+
+
+def _rounds(times):
+    """Fresh rounds of one configuration at batch 1: each round 5 calls of the time given for it (seconds)."""
+    return {1: [np.full(5, t) for t in times]}
+
+
+def test_a_contest_the_fresh_rounds_leave_open_gets_more_rounds_once_and_all_of_them_decide():
+    rows = [_row("default", "int8", 1e6), _row("fp32", "fp32", 0.9e6)]
+    untuned, passed = {"int8": "default", ANY: "default"}, ["default", "fp32"]
+    won = [0.9] * 7 + [1.1] * 3  # fp32 faster in 7 of 10 rounds: the median says faster, its interval reaches 1
+    confirm = {"default": _rounds([1.0] * CONFIRM_ROUNDS), "fp32": _rounds(won)}
+    assert open_contests(decide(pick(rows, [1]), untuned, passed, confirm)) == ["default", "fp32"]
+    asked = []
+
+    def more(tags, wins):
+        asked.append(list(tags))
+        return {"default": _rounds([1.0] * MORE_ROUNDS), "fp32": _rounds([0.9] * wins + [1.1] * (MORE_ROUNDS - wins))}
+
+    settled = settle(pick(rows, [1]), untuned, passed, confirm, lambda tags: more(tags, 18))[1][ANY]
+    assert asked == [["default", "fp32"]]  # once, the contest's two configurations
+    assert settled["chosen"] == "fp32" and settled["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS + MORE_ROUNDS  # 25 of 30
+    still = settle(pick(rows, [1]), untuned, passed, confirm, lambda tags: more(tags, 12))[1][ANY]  # 19 of 30: not clear
+    assert still["chosen"] == "default" and not still["switched"] and still["untuned_over_pick"]["pairs"] == 30
+    slower = {"default": _rounds([1.0] * CONFIRM_ROUNDS), "fp32": _rounds([1.1] * 7 + [0.9] * 3)}  # the median says slower
+    kept = settle(pick(rows, [1]), untuned, passed, slower, lambda tags: pytest.fail(f"more rounds for {tags}"))[1][ANY]
+    assert kept["chosen"] == "default" and kept["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS
 
 
 def test_the_halving_keeps_the_fastest_at_the_batch_size_where_each_ranks_best():

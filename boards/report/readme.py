@@ -270,7 +270,7 @@ def tune(files: Mapping[str, Json]) -> str:
                 ratio = e["untuned_over_pick"]
                 rows.append([t["model"], batch, "either" if key == "any" else key, f"{e['chosen_what']}: {_us(e['p50_us'])}",
                              "the same" if e["pick"] == e["chosen"] else e["pick_what"],
-                             f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}]" if ratio else "-",
+                             f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}], {ratio['pairs']} rounds" if ratio else "-",
                              "yes" if e["switched"] else "no"])
         passed = sum(1 for c in t["candidates"] if c.get("passed"))
         failed = [c["what"] for c in t["candidates"] if c.get("passed") is False]
@@ -287,7 +287,7 @@ def tune(files: Mapping[str, Json]) -> str:
                      "against the untuned configuration: it can be slower than that file's fp32 or int8 row, as its fresh rounds show.")
     table = _table(["model", "batch", "precision", "chosen: p50 on the fresh rounds",
                     "pick, if another (fp32, int8: the fastest when picking; either: a precision's choice that did not clear the untuned one)",
-                    "untuned / pick, per-round medians (95 % interval)", "off the untuned rule"], rows)
+                    "untuned / pick, per-round medians (95 % interval), fresh rounds", "off the untuned rule"], rows)
     return "\n\n".join([table, *lines, _provenance(files)])
 
 
