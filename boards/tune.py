@@ -22,7 +22,7 @@ import dataclasses
 import itertools
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -142,6 +142,11 @@ class TuneReport(CheckedReport):
                 elif c["switched"]:
                     said += " (unconfirmed: the untuned configuration failed parity or could not run)"
                 lines.append(said)
+        again = d.get("more_rounds")
+        if again:
+            lines.append(f"{len(again['contests'])} contest(s) left open by {CONFIRM_ROUNDS} fresh rounds: "
+                         + (f"not settled further, the run of {again['rounds']} more rounds failed: {again['error']}" if again["error"] else
+                            f"{again['rounds']} more rounds of " + "; ".join(again["configurations"])))
         if d["tuning_file"]:
             lines.append(f"tuning file: {d['tuning_file']}" + (" (emulated: runtime.open never uses it)" if d["emulated"] else ""))
         lines += [f"{k}  {v}" for k, v in self.goal_rows() + self.check_rows()]
@@ -219,77 +224,105 @@ def pick(rows: Sequence[Dict[str, Any]], batches: Sequence[int]) -> Dict[int, Di
 
 # per configuration and batch size, the call times of each fresh round (time_in_rounds' blocks, in order)
 Rounds = Dict[str, Dict[int, List[np.ndarray]]]
+Contest = Tuple[int, str, str]  # batch size, the untuned configuration, the pick held against it
 
 
 def by_round(seconds: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Rounds:
-    """A confirmation run's call times split into its rounds."""
+    """A confirmation run's call times split into its rounds (time_in_rounds times the same calls in each)."""
     return {tag: {b: np.split(np.asarray(t), rounds) for b, t in per.items()} for tag, per in seconds.items()}
 
 
 def round_ratios(slow: Sequence[np.ndarray], fast: Sequence[np.ndarray]) -> np.ndarray:
     """Per round, the ratio of the two runners' median calls: paired by round, so what the machine did in that round
-    falls on both; over the rounds both were timed in (one may have had more rounds, in a later run)."""
-    n = min(len(slow), len(fast))
-    return np.array([np.median(s) / np.median(f) for s, f in zip(slow[:n], fast[:n])])
+    falls on both."""
+    if len(slow) != len(fast):
+        raise ValueError(f"{len(slow)} rounds against {len(fast)}: rounds pair only within the runs that timed both")
+    return np.array([np.median(s) / np.median(f) for s, f in zip(slow, fast)])
 
 
-def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str], confirm: Rounds) -> Dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Fresh:
+    """The confirmation rounds: `first` of every pick and untuned configuration, `more` of the configurations of the
+    contests `first` left open (`extended`), timed in a later run."""
+
+    first: Rounds
+    more: Rounds = dataclasses.field(default_factory=dict)
+    extended: FrozenSet[Contest] = frozenset()
+
+    def paired(self, b: int, base: str, tag: str) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """The rounds that decide a contest: the first run's, and the later run's for an extended contest."""
+        slow, fast = list(self.first[base][b]), list(self.first[tag][b])
+        if (b, base, tag) in self.extended:
+            slow, fast = slow + list(self.more[base][b]), fast + list(self.more[tag][b])
+        return slow, fast
+
+    def p50_us(self, tag: str, b: int) -> float:
+        """The median call on the first run, which timed every configuration in the same rounds."""
+        return float(np.median(np.concatenate(self.first[tag][b])) * 1e6)
+
+
+def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str], fresh: Fresh) -> Dict[str, Any]:
     """A pick replaces the untuned configuration only where its speed-up over it on the fresh rounds has an interval
     (Ratio.of the per-round ratios) clear of 1; an untuned configuration that failed parity is never kept."""
     entry: Dict[str, Any] = {"pick": tag, "untuned": base, "chosen": tag, "untuned_over_pick": None}
     if base in passed and base != tag:
-        ratio = Ratio.of(round_ratios(confirm[base][b], confirm[tag][b]))
+        ratio = Ratio.of(round_ratios(*fresh.paired(b, base, tag)))
         entry.update(untuned_over_pick=ratio.to_dict(), chosen=tag if ratio.low > 1.0 else base)
     entry["switched"] = entry["chosen"] != base
-    entry["p50_us"] = float(np.median(np.concatenate(confirm[entry["chosen"]][b])) * 1e6)
+    entry["p50_us"] = fresh.p50_us(entry["chosen"], b)
     return entry
 
 
 def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str],
-           confirm: Rounds) -> Dict[int, Dict[str, Dict[str, Any]]]:
+           fresh: Fresh) -> Dict[int, Dict[str, Dict[str, Any]]]:
     """Per batch size: each precision's pick against its untuned configuration (_against_untuned), then either precision
     (ANY): the two precisions' own choices contend against the untuned configuration of `precision="auto"`, so that the
     choice for either is never a configuration that a precision's own choice was preferred to. Of the contenders that
-    clear it, the one with the lowest median on the fresh rounds; if none does, the untuned one stays. Either's entry
-    lists its contenders."""
+    clear it, the one with the lowest median on the first fresh rounds; if none does, the untuned one stays. Either's
+    entry lists its contenders."""
     decided: Dict[int, Dict[str, Dict[str, Any]]] = {}
     for b, per in picks.items():
         out = decided.setdefault(b, {})
         for key, tag in per.items():
-            out[key] = _against_untuned(tag, untuned.get(key), b, passed, confirm)
+            out[key] = _against_untuned(tag, untuned.get(key), b, passed, fresh)
         base = untuned.get(ANY)
         others = [t for t in dict.fromkeys(e["chosen"] for e in out.values()) if t != base]
-        contenders = [_against_untuned(t, base, b, passed, confirm) for t in others or [base]]
+        contenders = [_against_untuned(t, base, b, passed, fresh) for t in others or [base]]
         cleared = [e for e in contenders if e["switched"]]
-        out[ANY] = {**min(cleared or contenders, key=lambda e: float(np.median(np.concatenate(confirm[e["pick"]][b])))),
-                    "contenders": contenders}
+        out[ANY] = {**min(cleared or contenders, key=lambda e: fresh.p50_us(e["pick"], b)), "contenders": contenders}
     return decided
 
 
-def open_contests(decided: Dict[int, Dict[str, Dict[str, Any]]]) -> List[str]:
-    """The configurations of every contest the fresh rounds left open: the pick faster than the untuned one by the
-    median of the per-round ratios, the interval of that median reaching 1; more rounds may settle it."""
-    tags = set()
-    for per in decided.values():
-        for entry in per.values():
-            for c in (entry, *entry.get("contenders", ())):
+def open_contests(decided: Dict[int, Dict[str, Dict[str, Any]]]) -> List[Contest]:
+    """Every contest the fresh rounds left open: the pick faster than the untuned configuration by the median of the
+    per-round ratios, the interval of that median reaching 1; more rounds may settle it."""
+    found: Set[Contest] = set()
+    for b, per in decided.items():
+        for key, entry in per.items():
+            for c in entry["contenders"] if key == ANY else (entry,):
                 ratio = c["untuned_over_pick"]
                 if ratio is not None and ratio["value"] > 1.0 >= ratio["interval"][0]:
-                    tags |= {c["pick"], c["untuned"]}
-    return sorted(tags)
+                    found.add((b, c["untuned"], c["pick"]))
+    return sorted(found)
 
 
-def settle(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str], confirm: Rounds,
-           more: Callable[[Sequence[str]], Rounds]) -> Dict[int, Dict[str, Dict[str, Any]]]:
-    """decide() on the fresh rounds; where that leaves contests open, `more(tags)` times their configurations in more
-    rounds (once), and all the rounds decide."""
-    decided = decide(picks, untuned, passed, confirm)
-    tags = open_contests(decided)
-    if not tags:
-        return decided
-    extra = more(tags)
-    merged = {t: {b: [*rounds, *extra.get(t, {}).get(b, [])] for b, rounds in per.items()} for t, per in confirm.items()}
-    return decide(picks, untuned, passed, merged)
+def settle(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str], first: Rounds,
+           more: Callable[[Sequence[str]], Rounds]) -> Tuple[Dict[int, Dict[str, Dict[str, Any]]], Optional[Dict[str, Any]]]:
+    """decide() on the first fresh rounds; where that leaves contests open, `more(tags)` times their configurations in
+    more rounds, once, and each open contest is decided on all of its rounds, every other one on the first run's (a
+    contest that appears only then, either precision's when a precision's choice changed, too). Also what was timed
+    again (None if nothing): a run that fails leaves the first decision, with its error."""
+    decided = decide(picks, untuned, passed, Fresh(first))
+    contests = open_contests(decided)
+    if not contests:
+        return decided, None
+    tags = sorted({t for _, base, tag in contests for t in (base, tag)})
+    again: Dict[str, Any] = {"contests": contests, "configurations": tags, "rounds": MORE_ROUNDS, "error": None}
+    try:
+        extra = more(tags)
+    except PaddleEdgeError as e:
+        return decided, {**again, "error": str(e)}
+    return decide(picks, untuned, passed, Fresh(first, extra, frozenset(contests))), again
 
 
 def _tuning_path(bundle_path: Path, board: Board) -> Path:
@@ -331,7 +364,8 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     by_tag = {r["tag"]: r for r in rows}
 
     def fresh_rounds(tags: Sequence[str], rounds: int) -> Rounds:
-        """`tags` timed alone on the board in `rounds` rounds of the same calls each."""
+        """`tags` timed alone on the board in `rounds` rounds, each of as many calls as a round of the first
+        confirmation run, so that every round of a contest weighs the same."""
         per_round = {k: max(v, 2 * CONFIRM_ROUNDS) // CONFIRM_ROUNDS for k, v in calls_per.items()}
         seconds = run_tune_plan(board, bundle.root, evaluation.groups[:1],
                                 {"candidates": [found[int(t[1:])].plan() for t in tags], "calls": {k: n * rounds for k, n in per_round.items()},
@@ -342,7 +376,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
                                   "run tune again; if it repeats, leave that backend out with --backends")
         return by_round(seconds, rounds)
 
-    decided = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS))
+    decided, again = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS))
     for per in decided.values():
         for entry in per.values():
             for e in (entry, *entry.get("contenders", ())):
@@ -363,6 +397,9 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
               "keep": keep, "rungs": ran.info["rungs"],
               "bundle_sha256": tuning.bundle_sha256, "candidates": rows, "untuned": untuned,
               "confirmation": {str(b): per for b, per in decided.items()}, "either_rule": EITHER_RULE,
+              "more_rounds": again and {**again, "contests": [{"batch": b, "untuned": by_tag[base]["what"], "pick": by_tag[tag]["what"]}
+                                                           for b, base, tag in again["contests"]],
+                                        "configurations": [by_tag[t]["what"] for t in again["configurations"]]},
               "choices": {str(b): {key: dataclasses.asdict(c) for key, c in per.items()} for b, per in choices.items()},
               "tuning_file": str(path) if choices else None, "provenance": tuning.measured}
     values = {"passing_candidates": float(len(passed))}

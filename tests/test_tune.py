@@ -15,7 +15,7 @@ from paddle_edge.boards.bench.engines import engines_for
 from paddle_edge.boards.bench.runner import SCHEMA_FILE, run_bench
 from paddle_edge.boards.board_run import HostBoard, board_for_backends
 from paddle_edge.boards.profile import PILLOW, get_profile
-from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, MORE_ROUNDS, by_round, decide, open_contests, pick, settle, tune
+from paddle_edge.boards.tune import CONFIRM_ROUNDS, KEEP, MORE_ROUNDS, Fresh, by_round, decide, open_contests, pick, settle, tune
 from paddle_edge.cli import main
 from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
 from paddle_edge.runtime.tune_run import faster_half, halvings
@@ -111,11 +111,11 @@ def test_a_pick_leaves_the_untuned_configuration_only_for_a_speedup_confirmed_on
     rng = np.random.default_rng(0)
     confirm = {tag: {1: rng.normal(mean, mean * 0.05, CONFIRM_ROUNDS * 20)} for tag, mean in
                (("default", 1.0), ("noise", 1.0), ("fast", 0.7))}
-    decided = decide(picks, {"int8": "default", ANY: "default"}, ["default", "noise", "fast"], by_round(confirm, CONFIRM_ROUNDS))[1]
+    decided = decide(picks, {"int8": "default", ANY: "default"}, ["default", "noise", "fast"], Fresh(by_round(confirm, CONFIRM_ROUNDS)))[1]
     assert decided["int8"]["chosen"] == "default" and not decided["int8"]["switched"]  # no faster on fresh rounds: it stays
     assert decided[ANY]["chosen"] == "fast" and decided[ANY]["untuned_over_pick"]["interval"][0] > 1  # 30 % faster
     assert decided["fp32"]["chosen"] == "fast" and decided["fp32"]["untuned_over_pick"] is None  # no untuned fp32 to beat
-    kept = decide(picks, {ANY: "broken"}, ["noise", "fast"], by_round(confirm, CONFIRM_ROUNDS))[1][ANY]
+    kept = decide(picks, {ANY: "broken"}, ["noise", "fast"], Fresh(by_round(confirm, CONFIRM_ROUNDS)))[1][ANY]
     assert kept["chosen"] == "fast" and kept["switched"]  # an untuned configuration that failed parity is never kept
 
 
@@ -125,11 +125,11 @@ def test_either_precision_takes_a_precisions_own_choice_never_one_it_was_preferr
     rng = np.random.default_rng(1)
     confirm = {tag: {1: rng.normal(mean, mean * 0.05, CONFIRM_ROUNDS * 20)} for tag, mean in
                (("default", 1.0), ("lucky", 1.0), ("fp32", 0.7))}
-    decided = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], by_round(confirm, CONFIRM_ROUNDS))[1]
+    decided = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], Fresh(by_round(confirm, CONFIRM_ROUNDS)))[1]
     assert decided["int8"]["chosen"] == "default" and decided["fp32"]["chosen"] == "fp32"
     assert decided[ANY]["chosen"] == "fp32" and decided[ANY]["untuned_over_pick"]["interval"][0] > 1
     confirm["fp32"][1] = confirm["default"][1] * rng.normal(1.0, 0.05, CONFIRM_ROUNDS * 20)  # fp32 no faster: auto's rule stays
-    still = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], by_round(confirm, CONFIRM_ROUNDS))[1][ANY]
+    still = decide(pick(rows, [1]), {"int8": "default", ANY: "default"}, ["default", "lucky", "fp32"], Fresh(by_round(confirm, CONFIRM_ROUNDS)))[1][ANY]
     assert still["chosen"] == "default" and not still["switched"] and still["pick"] == "fp32"
 
 
@@ -138,26 +138,43 @@ def _rounds(times):
     return {1: [np.full(5, t) for t in times]}
 
 
+def _drifting(n, seed):
+    """The untuned configuration's time in each of n rounds: the machine's speed moves from round to round."""
+    return 1.0 + 0.5 * np.random.default_rng(seed).random(n)
+
+
 def test_a_contest_the_fresh_rounds_leave_open_gets_more_rounds_once_and_all_of_them_decide():
-    rows = [_row("default", "int8", 1e6), _row("fp32", "fp32", 0.9e6)]
-    untuned, passed = {"int8": "default", ANY: "default"}, ["default", "fp32"]
-    won = [0.9] * 7 + [1.1] * 3  # fp32 faster in 7 of 10 rounds: the median says faster, its interval reaches 1
-    confirm = {"default": _rounds([1.0] * CONFIRM_ROUNDS), "fp32": _rounds(won)}
-    assert open_contests(decide(pick(rows, [1]), untuned, passed, confirm)) == ["default", "fp32"]
+    rows = [_row("default", "int8", 1e6), _row("noise", "int8", 0.99e6), _row("fp32", "fp32", 0.9e6)]
+    untuned, passed = {"int8": "default", ANY: "default"}, ["default", "noise", "fp32"]
+    machine = _drifting(CONFIRM_ROUNDS, 0)
+    won = np.array([0.9] * 7 + [1.1] * 3)  # fp32 faster in 7 of 10 rounds: the median says faster, its interval reaches 1
+    first = {"default": _rounds(machine), "noise": _rounds(machine * 1.02), "fp32": _rounds(machine * won)}
+    decided = decide(pick(rows, [1]), untuned, passed, Fresh(first))[1]
+    assert decided["int8"]["chosen"] == "default" and decided[ANY]["chosen"] == "default"
+    assert open_contests({1: decided}) == [(1, "default", "fp32")]  # int8's pick is slower by the median: not open
     asked = []
 
     def more(tags, wins):
         asked.append(list(tags))
-        return {"default": _rounds([1.0] * MORE_ROUNDS), "fp32": _rounds([0.9] * wins + [1.1] * (MORE_ROUNDS - wins))}
+        later = _drifting(MORE_ROUNDS, 1)
+        return {"default": _rounds(later), "fp32": _rounds(later * np.array([0.9] * wins + [1.1] * (MORE_ROUNDS - wins)))}
 
-    settled = settle(pick(rows, [1]), untuned, passed, confirm, lambda tags: more(tags, 18))[1][ANY]
-    assert asked == [["default", "fp32"]]  # once, the contest's two configurations
-    assert settled["chosen"] == "fp32" and settled["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS + MORE_ROUNDS  # 25 of 30
-    still = settle(pick(rows, [1]), untuned, passed, confirm, lambda tags: more(tags, 12))[1][ANY]  # 19 of 30: not clear
-    assert still["chosen"] == "default" and not still["switched"] and still["untuned_over_pick"]["pairs"] == 30
-    slower = {"default": _rounds([1.0] * CONFIRM_ROUNDS), "fp32": _rounds([1.1] * 7 + [0.9] * 3)}  # the median says slower
-    kept = settle(pick(rows, [1]), untuned, passed, slower, lambda tags: pytest.fail(f"more rounds for {tags}"))[1][ANY]
-    assert kept["chosen"] == "default" and kept["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS
+    settled, again = settle(pick(rows, [1]), untuned, passed, first, lambda tags: more(tags, 18))
+    assert asked == [["default", "fp32"]] and again["contests"] == [(1, "default", "fp32")]  # once, that contest's two
+    assert settled[1][ANY]["chosen"] == "fp32" and settled[1][ANY]["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS + MORE_ROUNDS
+    assert settled[1]["int8"]["untuned_over_pick"]["pairs"] == CONFIRM_ROUNDS  # closed on the first rounds: decided on them
+    assert settled[1][ANY]["p50_us"] == pytest.approx(np.median(machine * won) * 1e6)  # the first run's, as every row's
+    still, _ = settle(pick(rows, [1]), untuned, passed, first, lambda tags: more(tags, 12))  # 19 of 30: not clear of 1
+    assert still[1][ANY]["chosen"] == "default" and still[1][ANY]["untuned_over_pick"]["pairs"] == 30
+
+    def board_gone(tags):
+        raise PaddleEdgeError("the board went away", "run tune again")
+
+    failed, again = settle(pick(rows, [1]), untuned, passed, first, board_gone)
+    assert failed[1] == decided and "the board went away" in again["error"]  # the first rounds' decision stands
+    slower = {**first, "fp32": _rounds(machine * np.array([1.1] * 7 + [0.9] * 3))}  # slower by the median: nothing is open
+    kept, again = settle(pick(rows, [1]), untuned, passed, slower, lambda tags: pytest.fail(f"more rounds for {tags}"))
+    assert kept[1][ANY]["chosen"] == "default" and again is None
 
 
 def test_the_halving_keeps_the_fastest_at_the_batch_size_where_each_ranks_best():
