@@ -47,6 +47,16 @@ def test_the_throughput_hint_splits_a_batch_across_requests_and_keeps_its_order(
     np.testing.assert_allclose(throughput.predict(odd)[0], latency.predict(odd)[0], rtol=1e-5, atol=1e-5)
 
 
+def test_each_call_owns_its_outputs(lenet_bundle, images):
+    """The next call reuses the requests' buffers: what a call returned stays as it was, with one request or several."""
+    for backend in ("openvino", "openvino-throughput"):
+        predictor = runtime.open(lenet_bundle.directory, backend=backend, precision="fp32", threads=2)
+        first = predictor.predict({name: x[:4] for name, x in images.items()})[0]
+        kept = first.copy()
+        second = predictor.predict({name: x[4:8] for name, x in images.items()})[0]
+        assert np.array_equal(first, kept) and not np.array_equal(first, second)
+
+
 def test_a_missing_input_is_named(lenet_bundle):
     from paddle_edge.runtime.backends.openvino import OpenVinoBackend
 

@@ -94,8 +94,10 @@ class OpenVinoBackend:
             if failed:
                 raise BackendError(f"OpenVINO failed while running the model ({_said(failed[0])})",
                                    "check the bundle with `paddle-edge parity`, or run it with backend='onnxruntime'") from failed[0]
-            outputs = [np.concatenate([r.get_output_tensor(i).data.copy() for r in self.requests[:parts]])
-                       for i in range(len(self.output_names))]
+            outputs = []  # copied out once, while the lock is held: the next call reuses the requests' buffers
+            for i in range(len(self.output_names)):
+                views = [r.get_output_tensor(i).data for r in self.requests[:parts]]
+                outputs.append(np.concatenate(views) if len(views) > 1 else views[0].copy())
         if batch and all(not len(o) for o in outputs):  # every output empty: no answer (one empty output may be "none found")
             raise BackendError(f"OpenVINO answered a batch of {batch} with empty outputs on this CPU",
                                "run the bundle with backend='onnxruntime', and check it here with `paddle-edge board parity`")
