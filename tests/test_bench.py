@@ -4,13 +4,16 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import numpy as np
 import pytest
 
 from paddle_edge import runtime
 from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
-from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, run_bench
+from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, run_bench
+from paddle_edge.runtime.timing import Timing
 from paddle_edge.boards.report import run_dir
 from paddle_edge.cli import main
 from paddle_edge.runtime import load_bundle
@@ -132,3 +135,22 @@ def test_an_engine_that_cannot_run_the_model_keeps_its_row_as_not_runnable(lenet
                        calls=10, paddle_int8=broken)
     assert report.data["skipped"]["paddle_inference_int8"].startswith("not runnable here: ")
     assert {c["engine"] for c in report.data["cells"]} == {"onnxruntime_int8"} and "paddle_inference_int8" not in report.data["engines"]
+
+
+def test_the_fastest_pair_is_picked_on_the_first_rounds_and_measured_on_the_others():
+    """Picked on the calls its ratio is measured on, the luckiest of several equal peers would look faster than each is:
+    the first PICK_ROUNDS of ROUNDS pick, the rest measure."""
+    cut = 50 * PICK_ROUNDS // ROUNDS
+
+    def cell(engine: str, picking_ms: float, measured_ms: float) -> Cell:
+        seconds = np.r_[np.full(cut, picking_ms), np.full(50 - cut, measured_ms)] / 1e3
+        return Cell(engine, 2, 1, Timing(1, seconds), True)
+
+    cells = [cell("onnxruntime_fp32", 10, 10), cell("runtime_tuned", 10.5, 9.0),
+             cell("openvino_fp32", 9, 11),  # the fastest peer on the picking rounds, slower than ours after
+             cell("openvino_fp32_throughput", 9.5, 9.5)]  # the fastest over all calls: not picked
+    by_key = {(c.engine, c.threads, c.batch): c for c in cells}
+    (ours, peer), = fastest(by_key, 2).values()
+    assert (ours.engine, peer.engine) == ("onnxruntime_fp32", "openvino_fp32")
+    ratio = _goals(by_key, {}, 2)["runtime_vs_fastest_peer_b1_ratio"]
+    assert ratio[0] == pytest.approx(10 / 11)

@@ -23,6 +23,10 @@ class Cell:
     interleaved: bool  # timed in turn with the other engines of its cell (False: alone, in the sidecar)
 
 
+ROUNDS = 5  # each cell's calls, timed in turn with its cell's other engines
+PICK_ROUNDS = 2  # of them, those that pick the fastest runtime cell and peer; the rest measure their ratio (runner.fastest)
+
+
 def calls_for(batch: int, calls: int) -> int:
     """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50 (10 per round)."""
     return min(calls, max(50, calls * 4 // batch))
@@ -57,7 +61,7 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
         for batch in batches:
             chunk = batch_of(feeds, batch)
             runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}
-            for name, timing in time_in_rounds(runners, batch, calls_for(batch, calls)).items():
+            for name, timing in time_in_rounds(runners, batch, calls_for(batch, calls), rounds=ROUNDS).items():
                 cells.append(Cell(name, n, batch, timing, True))
             cells += _lite_cells(bundle, engines, chunk, n, batch, calls_for(batch, calls), skipped)
             if progress is not None:

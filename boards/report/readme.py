@@ -202,6 +202,11 @@ def _engine(bench: Json, name: str, batch: int) -> str:
     return f"{name} ({choices[nearest]})"
 
 
+# how bench.json files written before bench recorded its fastest_rule picked the pair of the fastest-peer goals
+OLD_FASTEST_RULE = ("picked on the same calls its ratio was measured on (where several peers run the same engine, the "
+                    "fastest of them looks faster than each is)")
+
+
 def speed_peers(files: Mapping[str, Json]) -> str:
     """Per model and batch (1 and the largest timed): the thin runtime's faster precision against the fastest engine a
     user could pick instead, as a ratio of medians with its 95 % interval (a goal, never gating), and each one's share
@@ -231,6 +236,9 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
+    rule = {name: bench.get("fastest_rule", OLD_FASTEST_RULE) for name, bench in files.items()}
+    said = next(iter(rule.values())) if len(set(rule.values())) == 1 else "; ".join(f"`{name}`: {r}" for name, r in rule.items())
+    lines += [f"Each row's pair (the runtime's fastest cell, the fastest peer) was {said}."]
     return "\n\n".join([*lines, _best_engine_table(files), _provenance(files)])
 
 
