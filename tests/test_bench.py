@@ -12,7 +12,8 @@ from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
 from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell
-from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, run_bench
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, run_bench, tuned_twin
+from paddle_edge.runtime.tuning import ANY, Choice, Tuning
 from paddle_edge.runtime.timing import Timing
 from paddle_edge.boards.report import run_dir
 from paddle_edge.cli import main
@@ -154,3 +155,11 @@ def test_the_fastest_pair_is_picked_on_the_first_rounds_and_measured_on_the_othe
     assert (ours.engine, peer.engine) == ("onnxruntime_fp32", "openvino_fp32")
     ratio = _goals(by_key, {}, 2)["runtime_vs_fastest_peer_b1_ratio"]
     assert ratio[0] == pytest.approx(10 / 11)
+    # where the tuning chose OpenVINO fp32 at 2 threads, that peer is the tuned runtime's own engine and does not count
+    tuning = Tuning("x86-64", False, "sha", {}, {1: {ANY: Choice("openvino", "fp32", 2, {}, 9000.0)}})
+    assert tuned_twin(tuning, 1, 2) == "openvino_fp32" and tuned_twin(tuning, 1, 1) is None
+    (ours, peer), = fastest(by_key, 2, tuning).values()
+    assert peer.engine == "openvino_fp32_throughput"
+    assert _goals(by_key, {}, 2, tuning)["runtime_vs_fastest_peer_b1_ratio"][0] == pytest.approx(10 / 9.5)
+    onnxruntime = Tuning("x86-64", False, "sha", {}, {1: {ANY: Choice("onnxruntime", "fp32", 2, {"allow_spinning": "1"}, 9000.0)}})
+    assert tuned_twin(onnxruntime, 1, 2) is None  # the runtime's own backend has no twin among the peers

@@ -90,8 +90,10 @@ def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], ui
     return row
 
 
-def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int) -> Dict[str, Tuple[float, float, float]]:
-    """Each goal's ratio with its 95 % interval, from the cells at the goal thread count."""
+def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int,
+           tuning: Optional[Tuning] = None) -> Dict[str, Tuple[float, float, float]]:
+    """Each goal's ratio with its 95 % interval, from the cells at the goal thread count (`tuning`: the one the tuned
+    runtime timed beside them follows)."""
     values = {}
     pairs = {"onnxruntime_int8_vs_fp32_b64_speedup": ("onnxruntime_fp32", "onnxruntime_int8", 64),
              "onnxruntime_fp32_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_fp32", 1),
@@ -102,7 +104,7 @@ def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int) 
             values[goal] = Ratio.of_medians(slow_cell.timing.seconds, fast_cell.timing.seconds).triple()
     if threads in overhead:
         values["runtime_overhead_b1_ratio"] = overhead[threads].triple()
-    for batch, (ours, peer) in fastest(by_key, threads).items():
+    for batch, (ours, peer) in fastest(by_key, threads, tuning).items():
         name = "b1" if batch == 1 else "largest_batch"
         values[f"runtime_vs_fastest_peer_{name}_ratio"] = Ratio.of_medians(split_calls(ours)[1], split_calls(peer)[1]).triple()
     return values
@@ -144,22 +146,37 @@ def _best_engine_goals(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]]
 
 def split_calls(cell: Cell) -> Tuple[np.ndarray, np.ndarray]:
     """A cell's calls in the order they were timed, cut into those that pick the fastest cells (the first PICK_ROUNDS
-    of the grid's ROUNDS) and those the picked cells' ratio is measured on (the rest)."""
+    of the grid's ROUNDS; of a Paddle Lite cell, timed in one block in its sidecar, the same share of its calls) and
+    those the picked cells' ratio is measured on (the rest)."""
     seconds = cell.timing.seconds
     cut = len(seconds) * PICK_ROUNDS // ROUNDS
     return seconds[:cut], seconds[cut:]
 
 
-def fastest(by_key: Dict[tuple, Cell], threads: int) -> Dict[int, Tuple[Cell, Cell]]:
+def tuned_twin(tuning: Optional[Tuning], batch: int, threads: int) -> Optional[str]:
+    """The peer engine that is the tuned runtime's own configuration at `batch` (its backend and precision, at `threads`,
+    with no settings of its own): not an engine a user would pick instead, and the tuned runtime against it is that
+    engine against itself."""
+    found = tuning.choice("auto", batch) if tuning is not None else None
+    if found is None or found[1].settings or found[1].threads != threads:
+        return None
+    choice = found[1]
+    return next((e.name for e in ENGINES.values() if e.name.startswith(PEER_PREFIXES)
+                 and (e.backend, e.precision) == (choice.backend, choice.precision)), None)
+
+
+def fastest(by_key: Dict[tuple, Cell], threads: int, tuning: Optional[Tuning] = None) -> Dict[int, Tuple[Cell, Cell]]:
     """Per batch size at `threads` (batch 1 and the grid's largest): the thin runtime's fastest cell and the fastest
-    peer's, by the median of their picking calls (split_calls), where both exist. Picked on the calls their ratio is
-    measured on, the fastest of several peers running the same engine would look faster than each of them is."""
+    peer's, by the median of their picking calls (split_calls), where both exist; the tuned runtime's twin (tuned_twin)
+    is not a peer where the tuned runtime was timed. Picked on the calls their ratio is measured on, the fastest of
+    several peers running the same engine would look faster than each of them is."""
     found: Dict[int, Tuple[Cell, Cell]] = {}
     batches = sorted({b for _, t, b in by_key if t == threads})
     for batch in dict.fromkeys([1, *batches[-1:]]):
         cells = [c for (_, t, b), c in by_key.items() if (t, b) == (threads, batch)]
         ours = [c for c in cells if c.engine in RUNTIME_ENGINES]
-        peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES)]
+        twin = tuned_twin(tuning, batch, threads) if any(c.engine == TUNED for c in ours) else None
+        peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES) and c.engine != twin]
         if ours and peers:
             found[batch] = tuple(min(pool, key=lambda c: float(np.median(split_calls(c)[0]))) for pool in (ours, peers))
     return found
@@ -246,6 +263,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
+    timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     peak = higher_peak(peak, measure_peak(peak_threads))
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
@@ -258,10 +276,11 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "above_peak": [],
             "tuned": None if tuning is None else {"board": tuning.board, "choices": {str(b): c[ANY].describe() for b, c in tuning.choices.items() if ANY in c}},
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
-            "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine} for b, (ours, peer) in fastest(by_key, goal_threads).items()},
+            "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine, "tuned_twin": tuned_twin(timed, b, goal_threads)}
+                        for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
             "fastest_rule": FASTEST_RULE}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
-    goals = {**_goals(by_key, overhead, goal_threads),
+    goals = {**_goals(by_key, overhead, goal_threads, timed),
              **_best_engine_goals(by_key, data["cells"], goal_threads, flops, peak, uint8_weights, skipped)}
     skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"
                     for g in GOALS if g not in goals and f"goal {g}" not in skipped})
