@@ -92,8 +92,8 @@ def _cell_row(cell: Cell, flops: int, traffic: Traffic, peak: Dict[str, Any], ui
 
 def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int,
            tuning: Optional[Tuning] = None) -> Dict[str, Tuple[float, float, float]]:
-    """Each goal's ratio with its 95 % interval, from the cells at the goal thread count (`tuning`: the one the tuned
-    runtime timed beside them follows)."""
+    """Each goal's ratio with its 95 % interval, from the cells at the goal thread count (`tuning`: what the tuned
+    runtime's cells followed, None where it was not timed)."""
     values = {}
     pairs = {"onnxruntime_int8_vs_fp32_b64_speedup": ("onnxruntime_fp32", "onnxruntime_int8", 64),
              "onnxruntime_fp32_vs_reference_b1_speedup": (REFERENCE, "onnxruntime_fp32", 1),
@@ -158,24 +158,24 @@ def tuned_twin(tuning: Optional[Tuning], batch: int, threads: int) -> Optional[s
     with no settings of its own): not an engine a user would pick instead, and the tuned runtime against it is that
     engine against itself."""
     found = tuning.choice("auto", batch) if tuning is not None else None
-    if found is None or found[1].settings or found[1].threads != threads:
+    choice = found[1] if found else None
+    if choice is None or choice.settings or choice.threads != threads:
         return None
-    choice = found[1]
     return next((e.name for e in ENGINES.values() if e.name.startswith(PEER_PREFIXES)
                  and (e.backend, e.precision) == (choice.backend, choice.precision)), None)
 
 
 def fastest(by_key: Dict[tuple, Cell], threads: int, tuning: Optional[Tuning] = None) -> Dict[int, Tuple[Cell, Cell]]:
     """Per batch size at `threads` (batch 1 and the grid's largest): the thin runtime's fastest cell and the fastest
-    peer's, by the median of their picking calls (split_calls), where both exist; the tuned runtime's twin (tuned_twin)
-    is not a peer where the tuned runtime was timed. Picked on the calls their ratio is measured on, the fastest of
+    peer's, by the median of their picking calls (split_calls), where both exist; with the `tuning` the tuned runtime's
+    cells followed, its twin (tuned_twin) is not a peer. Picked on the calls their ratio is measured on, the fastest of
     several peers running the same engine would look faster than each of them is."""
     found: Dict[int, Tuple[Cell, Cell]] = {}
     batches = sorted({b for _, t, b in by_key if t == threads})
     for batch in dict.fromkeys([1, *batches[-1:]]):
         cells = [c for (_, t, b), c in by_key.items() if (t, b) == (threads, batch)]
         ours = [c for c in cells if c.engine in RUNTIME_ENGINES]
-        twin = tuned_twin(tuning, batch, threads) if any(c.engine == TUNED for c in ours) else None
+        twin = tuned_twin(tuning, batch, threads)
         peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES) and c.engine != twin]
         if ours and peers:
             found[batch] = tuple(min(pool, key=lambda c: float(np.median(split_calls(c)[0]))) for pool in (ours, peers))
