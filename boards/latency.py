@@ -1,13 +1,14 @@
 """Latency measurement that is fair to several engines on a small machine.
 
 Runners of several engines are timed in rounds (runtime/timing.py: `time_in_rounds`, which a board runs too); this
-module adds the ratios, their intervals and the paired timing of two callers of one engine.
+module adds the ratios (per round, paired by the round both were timed in), their intervals and the paired timing of
+two callers of one engine.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -45,6 +46,14 @@ class Ratio:
     def triple(self) -> Tuple[float, float, float]:
         """(value, low, high), as checks.judge_goals takes it."""
         return self.median, self.low, self.high
+
+
+def round_ratios(slow: Sequence[np.ndarray], fast: Sequence[np.ndarray]) -> np.ndarray:
+    """Per round, the ratio of the two runners' median calls: paired by round, so what the machine did in that round
+    falls on both."""
+    if len(slow) != len(fast):
+        raise ValueError(f"{len(slow)} rounds against {len(fast)}: rounds pair only within the runs that timed both")
+    return np.array([np.median(s) / np.median(f) for s, f in zip(slow, fast)])
 
 
 def paired_ratio(wrapped: Callable[[], object], bare: Callable[[], object], calls: int = 2000, warmup: int = 50,

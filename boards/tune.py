@@ -37,7 +37,7 @@ from .bench.grid import calls_for
 from .board_parity import BOARD_TOLERANCES, answer_values
 from .board_run import Board, TuneRun, board_cores, run_tune_plan
 from .checks import CheckedReport, judge, judge_goals
-from .latency import Ratio
+from .latency import Ratio, round_ratios
 from .provenance import provenance
 
 # board parity's answer checks (its kernel check is per file, not per engine, and stays in `board parity`), and for an
@@ -232,14 +232,6 @@ def by_round(seconds: Dict[str, Dict[int, np.ndarray]], rounds: int) -> Rounds:
     return {tag: {b: np.split(np.asarray(t), rounds) for b, t in per.items()} for tag, per in seconds.items()}
 
 
-def round_ratios(slow: Sequence[np.ndarray], fast: Sequence[np.ndarray]) -> np.ndarray:
-    """Per round, the ratio of the two runners' median calls: paired by round, so what the machine did in that round
-    falls on both."""
-    if len(slow) != len(fast):
-        raise ValueError(f"{len(slow)} rounds against {len(fast)}: rounds pair only within the runs that timed both")
-    return np.array([np.median(s) / np.median(f) for s, f in zip(slow, fast)])
-
-
 @dataclasses.dataclass(frozen=True)
 class Fresh:
     """The confirmation rounds: `first` of every pick and untuned configuration, `more` of the configurations of the
@@ -394,6 +386,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     report = {"model": manifest.model, "board": board.profile.name, "emulated": board.emulated, "qemu_cpu": board.profile.emulation.qemu_cpu if board.emulated else None,
               "board_cpu": ran.info["cpu"]["label"], "board_info": {k: ran.info[k] for k in ("machine", "python", "versions", "machine_key")},
               "samples": evaluation.samples, "data": evaluation.description, "batches": list(batches), "calls": calls_per,
+              "timed_shape": {name: list(x.shape[1:]) for name, x in evaluation.groups[0].items()},
               "keep": keep, "rungs": ran.info["rungs"],
               "bundle_sha256": tuning.bundle_sha256, "candidates": rows, "untuned": untuned,
               "confirmation": {str(b): per for b, per in decided.items()}, "either_rule": EITHER_RULE,

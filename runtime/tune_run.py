@@ -9,7 +9,7 @@ reads WORKDIR/tune-plan.json ({"candidates": [{"tag", "backend", "precision", "t
 in N rounds per batch size on the first group's samples. With "keep", that is successive halving: the early rungs time
 all candidates briefly (BRIEF_ROUNDS), and each drops the slower half of every race (the host names them: a precision on
 one backend, whose configurations tend to pass or fail parity together), ranked at the batch size where each ranks best,
-so the fastest at every batch size stays; never fewer than K; the "fixed" ones always stay. The calls double at each
+so the fastest at every batch size stays (faster_half); never fewer than K; the "fixed" ones always stay. The calls double at each
 rung until K per race are left, which are timed with the full calls in N rounds. Only the survivors run all the inputs
 with "evaluate" (WORKDIR/outputs-<tag>.npz, which the host judges for parity), so the evaluation, the slow part on a
 heavy model, costs K per race, not every candidate. Times: WORKDIR/seconds-tune.npz, array "<tag>.b<batch>", from the
@@ -53,15 +53,17 @@ def halvings(sizes: Sequence[int], keep: Optional[int]) -> int:
 
 def faster_half(medians: Mapping[str, Sequence[float]], keep: int) -> List[str]:
     """Half of the candidates (tag -> median call per batch size), never fewer than `keep` nor than the batch sizes:
-    those ranked best at the batch size where they rank best (the fastest at each batch size first), ties broken by
-    their ranks at all."""
+    those ranked best at the batch size where they rank best (the fastest at each batch size first), ties broken by how
+    close each came to the fastest there (its time over the fastest's, at the batch size where that is least): a
+    candidate second by 4 % at one batch size outranks one second by 70 % at another."""
     tags = list(medians)
     width = len(next(iter(medians.values()), ()))  # batch sizes
     ranks: Dict[str, List[int]] = {t: [] for t in tags}
     for i in range(width):
         for rank, tag in enumerate(sorted(tags, key=lambda t: medians[t][i])):
             ranks[tag].append(rank)
-    best = sorted(tags, key=lambda t: (min(ranks[t]), sum(ranks[t])))
+    fastest = [min(medians[t][i] for t in tags) for i in range(width)]
+    best = sorted(tags, key=lambda t: (min(ranks[t]), min(medians[t][i] / fastest[i] for i in range(width))))
     return best[:max(keep, math.ceil(len(tags) / 2), width)]
 
 

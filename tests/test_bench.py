@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import List, Sequence
 
 import jsonschema
 import numpy as np
@@ -12,7 +13,8 @@ from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
 from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell
-from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, run_bench, tuned_twin
+from paddle_edge.boards.latency import Ratio
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, measured_ratio, paired_by_round, run_bench, tuned_twin
 from paddle_edge.runtime.tuning import ANY, Choice, Tuning
 from paddle_edge.runtime.timing import Timing
 from paddle_edge.boards.report import run_dir
@@ -68,12 +70,16 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
         ours, peer = data["fastest"][batch]["runtime"], data["fastest"][batch]["peer"]
         assert ours in ("onnxruntime_fp32", "onnxruntime_int8") and peer.startswith(("openvino", "paddle_inference"))
     at_largest = [c for c in data["cells"] if (c["threads"], c["batch"]) == (data["goal_threads"], 8)]
-    best = {p: min((c for c in at_largest if c["precision"] == p), key=lambda c: c["p50_us"]) for p in ("fp32", "int8")}
+    rounds = {c["engine"]: np.split(np.array(c["samples_us"]), ROUNDS) for c in at_largest}
+    picking = {name: np.median(np.concatenate(r[:PICK_ROUNDS])) for name, r in rounds.items()}
+    best = {p: min((c for c in at_largest if c["precision"] == p), key=lambda c: picking[c["engine"]]) for p in ("fp32", "int8")}
+    assert data["best_engine"] == {"fp32": best["fp32"]["engine"], "int8": best["int8"]["engine"], "batch": 8, "paired_by_round": True}
     for precision, cell in best.items():  # the best engine of each precision at the largest batch, against its peak
         share = data["goals"][f"{precision}_best_engine_largest_batch_peak_share"]
         assert share["value"] == pytest.approx(cell["peak_fraction"], rel=0.05)  # the median call's share
-    speedup = data["goals"]["int8_vs_fp32_best_engine_largest_batch_speedup"]
-    assert speedup["value"] == pytest.approx(best["fp32"]["p50_us"] / best["int8"]["p50_us"], rel=1e-6)
+    speedup = data["goals"]["int8_vs_fp32_best_engine_largest_batch_speedup"]  # on the rounds that did not pick the pair
+    per_round = [np.median(f) / np.median(i) for f, i in zip(rounds[best["fp32"]["engine"]], rounds[best["int8"]["engine"]])][PICK_ROUNDS:]
+    assert [speedup["value"], *speedup["interval"]] == pytest.approx(Ratio.of(np.array(per_round)).triple(), rel=1e-4)  # samples_us: to 0.01 us
     assert speedup["limit"] == (1.5 if data["host"]["cpu"]["vnni"] else 1.0)  # the speed issue's int8 target needs VNNI
     assert data["checks"] == {}  # speed is reported as goals, never as a check that fails the run
     for goal in data["goals"].values():
@@ -138,18 +144,21 @@ def test_an_engine_that_cannot_run_the_model_keeps_its_row_as_not_runnable(lenet
     assert {c["engine"] for c in report.data["cells"]} == {"onnxruntime_int8"} and "paddle_inference_int8" not in report.data["engines"]
 
 
+def _cell(engine: str, per_round_ms: Sequence[float], interleaved: bool = True) -> Cell:
+    """A cell of 5 calls per round at each round's time, in the grid's order."""
+    return Cell(engine, 2, 1, Timing(1, np.repeat(np.asarray(per_round_ms, dtype=float), 5) / 1e3), interleaved)
+
+
+def _picked_then(picking_ms: float, measured_ms: float) -> List[float]:
+    return [picking_ms] * PICK_ROUNDS + [measured_ms] * (ROUNDS - PICK_ROUNDS)
+
+
 def test_the_fastest_pair_is_picked_on_the_first_rounds_and_measured_on_the_others():
     """Picked on the calls its ratio is measured on, the luckiest of several equal peers would look faster than each is:
     the first PICK_ROUNDS of ROUNDS pick, the rest measure."""
-    cut = 50 * PICK_ROUNDS // ROUNDS
-
-    def cell(engine: str, picking_ms: float, measured_ms: float) -> Cell:
-        seconds = np.r_[np.full(cut, picking_ms), np.full(50 - cut, measured_ms)] / 1e3
-        return Cell(engine, 2, 1, Timing(1, seconds), True)
-
-    cells = [cell("onnxruntime_fp32", 10, 10), cell("runtime_tuned", 10.5, 9.0),
-             cell("openvino_fp32", 9, 11),  # the fastest peer on the picking rounds, slower than ours after
-             cell("openvino_fp32_throughput", 9.5, 9.5)]  # the fastest over all calls: not picked
+    cells = [_cell("onnxruntime_fp32", _picked_then(10, 10)), _cell("runtime_tuned", _picked_then(10.5, 9.0)),
+             _cell("openvino_fp32", _picked_then(9, 11)),  # the fastest peer on the picking rounds, slower than ours after
+             _cell("openvino_fp32_throughput", _picked_then(9.5, 9.5))]  # the fastest over all calls: not picked
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     (ours, peer), = fastest(by_key, 2).values()
     assert (ours.engine, peer.engine) == ("onnxruntime_fp32", "openvino_fp32")
@@ -163,3 +172,20 @@ def test_the_fastest_pair_is_picked_on_the_first_rounds_and_measured_on_the_othe
     assert _goals(by_key, {}, 2, tuning)["runtime_vs_fastest_peer_b1_ratio"][0] == pytest.approx(10 / 9.5)
     onnxruntime = Tuning("x86-64", False, "sha", {}, {1: {ANY: Choice("onnxruntime", "fp32", 2, {"allow_spinning": "1"}, 9000.0)}})
     assert tuned_twin(onnxruntime, 1, 2) is None  # the runtime's own backend has no twin among the peers
+
+
+def test_a_ratio_is_paired_by_round_and_its_interval_is_over_rounds():
+    """The machine's load moves in blocks of rounds: each round's pair shares it, and the interval is over rounds, so
+    a pair whose order flips in a block of rounds is not called settled however many calls each round has."""
+    load = np.array([1.0] * 6 + [1.7] * 6)  # the machine slows down half way through
+    peer = _cell("openvino_fp32", 10 * load)
+    steady = _cell("onnxruntime_fp32", 9 * load)  # 0.9 of the peer in every round, whatever the load
+    ratio = measured_ratio(steady, peer, picked=True)
+    assert (ratio.median, ratio.low, ratio.high, ratio.pairs) == (pytest.approx(0.9), pytest.approx(0.9), pytest.approx(0.9), ROUNDS - PICK_ROUNDS)
+    flips = _cell("onnxruntime_fp32", 10 * load * np.where(np.arange(ROUNDS) < 8, 0.9, 1.3))  # slower in its last 4 rounds
+    ratio = measured_ratio(flips, peer, picked=True)
+    assert ratio.median == pytest.approx(0.9) and ratio.high == pytest.approx(1.3)  # not clear of 1
+    assert measured_ratio(flips, peer, picked=False).pairs == ROUNDS  # a fixed pair: every round measures
+    alone = _cell("paddlelite_x86_fp32", 10 * load, interleaved=False)  # timed alone in its sidecar: no rounds to pair
+    assert not paired_by_round(steady, alone)
+    assert measured_ratio(steady, alone, picked=True).median == pytest.approx(np.median(steady.timing.seconds[10:]) / np.median(alone.timing.seconds[10:]))

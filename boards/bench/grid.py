@@ -23,12 +23,12 @@ class Cell:
     interleaved: bool  # timed in turn with the other engines of its cell (False: alone, in the sidecar)
 
 
-ROUNDS = 5  # each cell's calls, timed in turn with its cell's other engines
-PICK_ROUNDS = 2  # of them, those that pick the fastest runtime cell and peer; the rest measure their ratio (runner.fastest)
+ROUNDS = 12  # each cell's calls, timed in turn with its cell's other engines; ratios pair cells round by round
+PICK_ROUNDS = 2  # of them, those that pick the fastest runtime cell and peer; the other 10 measure their ratio (runner.fastest)
 
 
 def calls_for(batch: int, calls: int) -> int:
-    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50 (10 per round)."""
+    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50."""
     return min(calls, max(50, calls * 4 // batch))
 
 

@@ -13,7 +13,7 @@ from ... import runtime
 from ...runtime.cpu import cpu_info, has_int8_saturation
 from ...runtime.tuning import ANY, Tuning
 from ..checks import CheckedReport, judge_goals
-from ..latency import Ratio
+from ..latency import Ratio, round_ratios
 from ...export.evaluation import evaluation_set
 from ..provenance import provenance
 from .cold_start import ColdStartFailed, cold_start
@@ -23,7 +23,8 @@ from .flops import Traffic, count_work
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/4"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak
+SCHEMA = "paddle-edge.bench/5"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+# 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -42,9 +43,10 @@ GOALS = {
     "int8_best_engine_largest_batch_peak_share": (0.35, "min"),
 }
 RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8", TUNED)
-# how the pair of the runtime-vs-fastest-peer goals was picked, recorded in bench.json (files without it picked the pair on
-# the calls the ratio was measured on)
-FASTEST_RULE = f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds, the ratio measured on the other {ROUNDS - PICK_ROUNDS}"
+# how the pairs of the runtime-vs-fastest-peer and best-engine goals were picked and measured, recorded in bench.json
+FASTEST_RULE = (f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds; the ratio is the median of the per-round ratios on the other "
+                f"{ROUNDS - PICK_ROUNDS}, its interval the order statistics of those rounds (a pair with a Paddle Lite cell, timed "
+                "alone in its sidecar: the ratio of the medians of the calls after the same share, bootstrap interval)")
 PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
 
 
@@ -101,36 +103,35 @@ def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int,
     for goal, (slow, fast, batch) in pairs.items():
         slow_cell, fast_cell = by_key.get((slow, threads, batch)), by_key.get((fast, threads, batch))
         if slow_cell and fast_cell:
-            values[goal] = Ratio.of_medians(slow_cell.timing.seconds, fast_cell.timing.seconds).triple()
+            values[goal] = measured_ratio(slow_cell, fast_cell, picked=False).triple()
     if threads in overhead:
         values["runtime_overhead_b1_ratio"] = overhead[threads].triple()
     for batch, (ours, peer) in fastest(by_key, threads, tuning).items():
         name = "b1" if batch == 1 else "largest_batch"
-        values[f"runtime_vs_fastest_peer_{name}_ratio"] = Ratio.of_medians(split_calls(ours)[1], split_calls(peer)[1]).triple()
+        values[f"runtime_vs_fastest_peer_{name}_ratio"] = measured_ratio(ours, peer, picked=True).triple()
     return values
 
 
-def best_by_precision(rows: Sequence[Dict[str, Any]], threads: int) -> Dict[str, Dict[str, Any]]:
-    """At `threads` and the largest batch timed there: the cell row with the lowest median call of each precision, of
-    any engine (the int8 targets' pair; the README's table reads the same pair from bench.json)."""
+def best_by_precision(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]], threads: int) -> Dict[str, Cell]:
+    """At `threads` and the largest batch timed there: the cell of each precision (as its row says: the tuned runtime's
+    is what it opened) with the lowest median of its picking calls (split_calls), of any engine: the int8 targets' pair."""
     largest = max((r["batch"] for r in rows if r["threads"] == threads), default=0)
-    best: Dict[str, Dict[str, Any]] = {}
+    best: Dict[str, Cell] = {}
     for precision in ("fp32", "int8"):
-        pool = [r for r in rows if (r["threads"], r["batch"], r["precision"]) == (threads, largest, precision)]
+        pool = [by_key[(r["engine"], threads, largest)] for r in rows if (r["threads"], r["batch"], r["precision"]) == (threads, largest, precision)]
         if pool:
-            best[precision] = min(pool, key=lambda r: r["p50_us"])
+            best[precision] = min(pool, key=lambda c: float(np.median(split_calls(c)[0])))
     return best
 
 
-def _best_engine_goals(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]], threads: int, flops: int,
-                       peak: Dict[str, Any], uint8_weights: bool, skipped: Dict[str, str]) -> Dict[str, Tuple[float, float, float]]:
-    """At the goal thread count and the largest batch: the fastest int8 cell of any engine against the fastest fp32 one,
-    and each one's share of the GEMM peak of its precision (the median per-call share, order-statistics interval); a
-    share that cannot be judged is said why in `skipped`."""
-    rows_by = best_by_precision(rows, threads)
-    best = {precision: by_key[(row["engine"], threads, row["batch"])].timing.seconds for precision, row in rows_by.items()}
+def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], flops: int, peak: Dict[str, Any],
+                       uint8_weights: bool, skipped: Dict[str, str]) -> Dict[str, Tuple[float, float, float]]:
+    """The `best` int8 cell against the best fp32 one (best_by_precision), on the rounds that did not pick them, and each
+    one's share of the GEMM peak of its precision (the median per-call share, order-statistics interval); a share that
+    cannot be judged is said why in `skipped`."""
     values: Dict[str, Tuple[float, float, float]] = {}
-    for precision, row in rows_by.items():
+    for precision, cell in best.items():
+        row = next(r for r in rows if (r["engine"], r["threads"], r["batch"]) == (cell.engine, cell.threads, cell.batch))
         name = f"{precision}_best_engine_largest_batch_peak_share"
         if not flops:
             skipped[f"goal {name}"] = "not measured: the bundle has no fp32 ONNX to count FLOPs in"
@@ -138,9 +139,9 @@ def _best_engine_goals(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]]
             skipped[f"goal {name}"] = f"not judged: {row['engine']} ran above the measured peak (see above_peak)"
         else:
             gops = peak_gops(peak, precision, row["runs_at_threads"], uint8_weights)
-            values[name] = Ratio.of(flops * row["batch"] / best[precision] / 1e9 / gops).triple()
+            values[name] = Ratio.of(flops * row["batch"] / cell.timing.seconds / 1e9 / gops).triple()
     if len(best) == 2:
-        values["int8_vs_fp32_best_engine_largest_batch_speedup"] = Ratio.of_medians(best["fp32"], best["int8"]).triple()
+        values["int8_vs_fp32_best_engine_largest_batch_speedup"] = measured_ratio(best["fp32"], best["int8"], picked=True).triple()
     return values
 
 
@@ -151,6 +152,23 @@ def split_calls(cell: Cell) -> Tuple[np.ndarray, np.ndarray]:
     seconds = cell.timing.seconds
     cut = len(seconds) * PICK_ROUNDS // ROUNDS
     return seconds[:cut], seconds[cut:]
+
+
+def paired_by_round(slow: Cell, fast: Cell) -> bool:
+    """Whether two cells were timed in the same rounds (both in process; Paddle Lite's sidecar times one block alone)."""
+    return slow.interleaved and fast.interleaved
+
+
+def measured_ratio(slow: Cell, fast: Cell, picked: bool) -> Ratio:
+    """How much slower `slow` ran than `fast`: the median of their per-round ratios, each round's pair timed within
+    seconds of each other (round_ratios), on every round, or where the pair was `picked` on the first PICK_ROUNDS, on
+    the others. Calls are not independent on a shared machine (its load moves in blocks of rounds): the interval is the
+    median's over rounds. With a cell timed alone (not paired_by_round), the ratio of the medians of the same calls."""
+    if not paired_by_round(slow, fast):
+        pick = (lambda c: split_calls(c)[1]) if picked else (lambda c: c.timing.seconds)
+        return Ratio.of_medians(pick(slow), pick(fast))
+    first = PICK_ROUNDS if picked else 0
+    return Ratio.of(round_ratios(np.split(slow.timing.seconds, ROUNDS)[first:], np.split(fast.timing.seconds, ROUNDS)[first:]))
 
 
 def tuned_twin(tuning: Optional[Tuning], batch: int, threads: int) -> Optional[str]:
@@ -276,12 +294,16 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "above_peak": [],
             "tuned": None if tuning is None else {"board": tuning.board, "choices": {str(b): c[ANY].describe() for b, c in tuning.choices.items() if ANY in c}},
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
-            "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine, "tuned_twin": tuned_twin(timed, b, goal_threads)}
+            "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine, "tuned_twin": tuned_twin(timed, b, goal_threads),
+                                  "paired_by_round": paired_by_round(ours, peer)}
                         for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
             "fastest_rule": FASTEST_RULE}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
+    best = best_by_precision(by_key, data["cells"], goal_threads)
+    data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": max((c.batch for c in best.values()), default=None),
+                           "paired_by_round": len(best) == 2 and paired_by_round(best["fp32"], best["int8"])}
     goals = {**_goals(by_key, overhead, goal_threads, timed),
-             **_best_engine_goals(by_key, data["cells"], goal_threads, flops, peak, uint8_weights, skipped)}
+             **_best_engine_goals(best, data["cells"], flops, peak, uint8_weights, skipped)}
     skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"
                     for g in GOALS if g not in goals and f"goal {g}" not in skipped})
     return BenchReport.of(data, (), judge_goals(goals, goal_limits(bool(data["host"]["cpu"]["vnni"]))))

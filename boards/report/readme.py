@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...runtime.errors import PaddleEdgeError
-from ..bench.runner import best_by_precision
 from ..board_parity import ANSWER_KEYS
 from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
 from ..quant_debug.report import KERNEL_STEP_LIMIT
@@ -238,10 +237,25 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
-    rule = {name: bench.get("fastest_rule", OLD_FASTEST_RULE) for name, bench in files.items()}
-    said = next(iter(rule.values())) if len(set(rule.values())) == 1 else "; ".join(f"`{name}`: {r}" for name, r in rule.items())
-    lines += [f"Each row's pair (the runtime's fastest cell, the fastest peer) was {said}."]
+    lines += [f"Each row's pair (the runtime's fastest cell, the fastest peer) was "
+              f"{_said({name: bench.get('fastest_rule', OLD_FASTEST_RULE) for name, bench in files.items()})}."]
     return "\n\n".join([*lines, _best_engine_table(files), _provenance(files)])
+
+
+# how bench.json files written before bench recorded best_engine picked and measured the int8-vs-fp32 pair
+OLD_BEST_RULE = "the cells with the lowest median of all their calls, their ratio measured on the same calls"
+
+
+def _best_pair(bench: Json) -> Dict[str, Json]:
+    """The cells of the best-engine goals' pair at the largest batch: as bench.json names them, or, in files written
+    before it did, the lowest median call of each precision (the rule those files were judged by)."""
+    t = bench["goal_threads"]
+    if "best_engine" in bench:
+        pair = bench["best_engine"]
+        return {p: _cell(bench["cells"], pair[p], t, pair["batch"]) for p in ("fp32", "int8") if p in pair}
+    largest = max(r["batch"] for r in bench["cells"] if r["threads"] == t)
+    pools = {p: [r for r in bench["cells"] if (r["threads"], r["batch"], r["precision"]) == (t, largest, p)] for p in ("fp32", "int8")}
+    return {p: min(pool, key=lambda r: r["p50_us"]) for p, pool in pools.items() if pool}
 
 
 def _best_engine_table(files: Mapping[str, Json]) -> str:
@@ -249,7 +263,7 @@ def _best_engine_table(files: Mapping[str, Json]) -> str:
     GEMM peak of its precision (the speed issue's targets), with the CPU's int8 instructions: VNNI decides the limit."""
     rows = []
     for bench in files.values():
-        best = best_by_precision(bench["cells"], bench["goal_threads"])
+        best = _best_pair(bench)
         big = best["fp32"]["batch"]
         goals = [bench["goals"].get(name) or {"not": bench["skipped"].get(f"goal {name}", "not measured")}
                  for name in ("int8_vs_fp32_best_engine_largest_batch_speedup", "fp32_best_engine_largest_batch_peak_share",
@@ -257,8 +271,15 @@ def _best_engine_table(files: Mapping[str, Json]) -> str:
         rows.append([bench["model"], str(big), ", ".join(bench["host"]["cpu"]["int8_instructions"]),
                      *[f"{_engine(bench, best[p]['engine'], big)}: {_us(best[p]['p50_us'])}" for p in ("fp32", "int8")],
                      *[goal["not"] if "not" in goal else _goal_cell(goal) for goal in goals]])
-    return _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine: p50", "fastest int8 engine: p50",
-                   "int8 / fp32 speed-up (95 % interval, goal)", "fp32 share of its GEMM peak", "int8 share of its GEMM peak"], rows)
+    table = _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine: p50 of all its calls", "fastest int8 engine: p50 of all its calls",
+                    "int8 / fp32 speed-up (95 % interval, goal)", "fp32 share of its GEMM peak", "int8 share of its GEMM peak"], rows)
+    rule = {name: bench["fastest_rule"] if "best_engine" in bench else OLD_BEST_RULE for name, bench in files.items()}
+    return f"{table}\n\nEach row's pair was {_said(rule)}."
+
+
+def _said(rule: Mapping[str, str]) -> str:
+    """One rule for every file, or each file's own."""
+    return next(iter(rule.values())) if len(set(rule.values())) == 1 else "; ".join(f"`{name}`: {r}" for name, r in rule.items())
 
 
 def _goal_cell(goal: Json) -> str:
@@ -290,7 +311,9 @@ def tune(files: Mapping[str, Json]) -> str:
                      f"candidate: {len(t['candidates'])} candidates"
                      + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
                      + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
-                     + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + ".")
+                     + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + "."
+                     + (" Timed on the first group of the data, one sample " + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in t["timed_shape"].items())
+                        + "." if "timed_shape" in t else ""))
     earlier = [f"`{name}`" for name, t in files.items() if "either_rule" not in t]
     if earlier:
         lines.append(f"In {', '.join(earlier)} (an earlier `tune`) the row \"either\" is the fastest candidate when picking, held "
