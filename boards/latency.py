@@ -24,11 +24,12 @@ class Ratio:
 
     @classmethod
     def of(cls, ratios: np.ndarray) -> "Ratio":
-        """The median of `ratios` with the ranks n/2 -+ 1.96 sqrt(n)/2 as its interval (the binomial bound on a median)."""
+        """The median of `ratios` with the k-th smallest and k-th largest as its interval, k = n/2 - 1.96 sqrt(n)/2 rounded
+        down (the binomial bound on a median; the same rank from each end, so one stray value moves neither bound)."""
         ordered = np.sort(ratios)
         n = len(ordered)
-        half = 1.96 * np.sqrt(n) / 2
-        low, high = int(max(0, np.floor(n / 2 - half))), int(min(n - 1, np.ceil(n / 2 + half)))
+        low = int(max(0, np.floor(n / 2 - 1.96 * np.sqrt(n) / 2)))
+        high = n - 1 - low
         return cls(float(np.median(ordered)), float(ordered[low]), float(ordered[high]), n)
 
     @classmethod

@@ -54,8 +54,8 @@ def halvings(sizes: Sequence[int], keep: Optional[int]) -> int:
 def faster_half(medians: Mapping[str, Sequence[float]], keep: int) -> List[str]:
     """Half of the candidates (tag -> median call per batch size), never fewer than `keep` nor than the batch sizes:
     those ranked best at the batch size where they rank best (the fastest at each batch size first), ties broken by how
-    close each came to the fastest there (its time over the fastest's, at the batch size where that is least): a
-    candidate second by 4 % at one batch size outranks one second by 70 % at another."""
+    close each came to the fastest at that batch size (its time over the fastest's): a candidate second by 4 % at one
+    batch size outranks one second by 70 % at another."""
     tags = list(medians)
     width = len(next(iter(medians.values()), ()))  # batch sizes
     ranks: Dict[str, List[int]] = {t: [] for t in tags}
@@ -63,7 +63,7 @@ def faster_half(medians: Mapping[str, Sequence[float]], keep: int) -> List[str]:
         for rank, tag in enumerate(sorted(tags, key=lambda t: medians[t][i])):
             ranks[tag].append(rank)
     fastest = [min(medians[t][i] for t in tags) for i in range(width)]
-    best = sorted(tags, key=lambda t: (min(ranks[t]), min(medians[t][i] / fastest[i] for i in range(width))))
+    best = sorted(tags, key=lambda t: min((ranks[t][i], medians[t][i] / fastest[i]) for i in range(width)))
     return best[:max(keep, math.ceil(len(tags) / 2), width)]
 
 

@@ -24,11 +24,12 @@ class Cell:
 
 
 ROUNDS = 12  # each cell's calls, timed in turn with its cell's other engines; ratios pair cells round by round
-PICK_ROUNDS = 2  # of them, those that pick the fastest runtime cell and peer; the other 10 measure their ratio (runner.fastest)
+PICK_ROUNDS = 2  # of them, those that pick the fastest pairs (runner.fastest, best_by_precision); the rest measure them
+MIN_CALLS_PER_ROUND = 4  # a round's median is of at least this many calls
 
 
 def calls_for(batch: int, calls: int) -> int:
-    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50."""
+    """Fewer calls for larger batches, so every cell takes a similar time; never fewer than 50 unless `calls` is."""
     return min(calls, max(50, calls * 4 // batch))
 
 
@@ -52,8 +53,9 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
              calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
              paddle_int8: Optional[Path] = None, tuned_at: int = 0) -> Tuple[List[Cell], Dict[int, Ratio]]:
-    """Time every engine in every (threads, batch) cell; also the thin runtime's overhead over its own session per thread
-    count. The tuned runtime, which runs at its tuning's thread count, is timed in the `tuned_at` cells only."""
+    """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
+    thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
+    count, is timed in the `tuned_at` cells only."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     for n in threads:
@@ -61,9 +63,10 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
         for batch in batches:
             chunk = batch_of(feeds, batch)
             runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}
-            for name, timing in time_in_rounds(runners, batch, calls_for(batch, calls), rounds=ROUNDS).items():
+            timed = max(calls_for(batch, calls), ROUNDS * MIN_CALLS_PER_ROUND)
+            for name, timing in time_in_rounds(runners, batch, timed, rounds=ROUNDS).items():
                 cells.append(Cell(name, n, batch, timing, True))
-            cells += _lite_cells(bundle, engines, chunk, n, batch, calls_for(batch, calls), skipped)
+            cells += _lite_cells(bundle, engines, chunk, n, batch, timed, skipped)
             if progress is not None:
                 progress.update(1)
         if "onnxruntime_fp32" in loaded:

@@ -47,6 +47,9 @@ RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8", TUNED)
 FASTEST_RULE = (f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds; the ratio is the median of the per-round ratios on the other "
                 f"{ROUNDS - PICK_ROUNDS}, its interval the order statistics of those rounds (a pair with a Paddle Lite cell, timed "
                 "alone in its sidecar: the ratio of the medians of the calls after the same share, bootstrap interval)")
+# how each ratio goal is measured, recorded in bench.json (ratio_rule)
+RATIO_RULE = (f"the median of per-round ratios over the grid's {ROUNDS} rounds (a picked pair's: over the rounds that did not pick it), "
+              "its 95 % interval over rounds (the runtime's overhead: adjacent calls of one session, alternating)")
 PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
 
 
@@ -120,15 +123,15 @@ def best_by_precision(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]],
     for precision in ("fp32", "int8"):
         pool = [by_key[(r["engine"], threads, largest)] for r in rows if (r["threads"], r["batch"], r["precision"]) == (threads, largest, precision)]
         if pool:
-            best[precision] = min(pool, key=lambda c: float(np.median(split_calls(c)[0])))
+            best[precision] = min(pool, key=picking_p50)
     return best
 
 
 def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], flops: int, peak: Dict[str, Any],
                        uint8_weights: bool, skipped: Dict[str, str]) -> Dict[str, Tuple[float, float, float]]:
-    """The `best` int8 cell against the best fp32 one (best_by_precision), on the rounds that did not pick them, and each
-    one's share of the GEMM peak of its precision (the median per-call share, order-statistics interval); a share that
-    cannot be judged is said why in `skipped`."""
+    """The `best` int8 cell against the best fp32 one (best_by_precision), and each one's share of the GEMM peak of its
+    precision (the median of its per-round shares), both on the rounds that did not pick them; a share that cannot be
+    judged is said why in `skipped`."""
     values: Dict[str, Tuple[float, float, float]] = {}
     for precision, cell in best.items():
         row = next(r for r in rows if (r["engine"], r["threads"], r["batch"]) == (cell.engine, cell.threads, cell.batch))
@@ -139,7 +142,7 @@ def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], fl
             skipped[f"goal {name}"] = f"not judged: {row['engine']} ran above the measured peak (see above_peak)"
         else:
             gops = peak_gops(peak, precision, row["runs_at_threads"], uint8_weights)
-            values[name] = Ratio.of(flops * row["batch"] / cell.timing.seconds / 1e9 / gops).triple()
+            values[name] = Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / gops).triple()
     if len(best) == 2:
         values["int8_vs_fp32_best_engine_largest_batch_speedup"] = measured_ratio(best["fp32"], best["int8"], picked=True).triple()
     return values
@@ -154,9 +157,29 @@ def split_calls(cell: Cell) -> Tuple[np.ndarray, np.ndarray]:
     return seconds[:cut], seconds[cut:]
 
 
-def paired_by_round(slow: Cell, fast: Cell) -> bool:
+def picking_p50(cell: Cell) -> float:
+    """The median of a cell's picking calls (split_calls): what the fastest cells are picked by."""
+    return float(np.median(split_calls(cell)[0]))
+
+
+def rounds_of(cell: Cell) -> List[np.ndarray]:
+    """A cell's calls per round of the grid, in order (time_in_rounds times as many in each)."""
+    seconds = cell.timing.seconds
+    if not cell.interleaved or len(seconds) % ROUNDS:
+        raise ValueError(f"{cell.engine} at batch {cell.batch}: {len(seconds)} calls{'' if cell.interleaved else ' timed alone'} "
+                         f"are not {ROUNDS} rounds of the grid")
+    return np.split(seconds, ROUNDS)
+
+
+def measuring_times(cell: Cell) -> np.ndarray:
+    """What a picked cell is judged on: its median call in each round after the picking ones, or, for a cell timed
+    alone in its sidecar, its calls after the same share."""
+    return np.array([np.median(r) for r in rounds_of(cell)[PICK_ROUNDS:]]) if cell.interleaved else split_calls(cell)[1]
+
+
+def paired_by_round(a: Cell, b: Cell) -> bool:
     """Whether two cells were timed in the same rounds (both in process; Paddle Lite's sidecar times one block alone)."""
-    return slow.interleaved and fast.interleaved
+    return a.interleaved and b.interleaved
 
 
 def measured_ratio(slow: Cell, fast: Cell, picked: bool) -> Ratio:
@@ -168,7 +191,7 @@ def measured_ratio(slow: Cell, fast: Cell, picked: bool) -> Ratio:
         pick = (lambda c: split_calls(c)[1]) if picked else (lambda c: c.timing.seconds)
         return Ratio.of_medians(pick(slow), pick(fast))
     first = PICK_ROUNDS if picked else 0
-    return Ratio.of(round_ratios(np.split(slow.timing.seconds, ROUNDS)[first:], np.split(fast.timing.seconds, ROUNDS)[first:]))
+    return Ratio.of(round_ratios(rounds_of(slow)[first:], rounds_of(fast)[first:]))
 
 
 def tuned_twin(tuning: Optional[Tuning], batch: int, threads: int) -> Optional[str]:
@@ -196,7 +219,7 @@ def fastest(by_key: Dict[tuple, Cell], threads: int, tuning: Optional[Tuning] = 
         twin = tuned_twin(tuning, batch, threads)
         peers = [c for c in cells if c.engine.startswith(PEER_PREFIXES) and c.engine != twin]
         if ours and peers:
-            found[batch] = tuple(min(pool, key=lambda c: float(np.median(split_calls(c)[0]))) for pool in (ours, peers))
+            found[batch] = tuple(min(pool, key=picking_p50) for pool in (ours, peers))
     return found
 
 
@@ -297,11 +320,11 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine, "tuned_twin": tuned_twin(timed, b, goal_threads),
                                   "paired_by_round": paired_by_round(ours, peer)}
                         for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
-            "fastest_rule": FASTEST_RULE}
+            "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
     best = best_by_precision(by_key, data["cells"], goal_threads)
     data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": max((c.batch for c in best.values()), default=None),
-                           "paired_by_round": len(best) == 2 and paired_by_round(best["fp32"], best["int8"])}
+                           "paired_by_round": paired_by_round(best["fp32"], best["int8"]) if len(best) == 2 else None}
     goals = {**_goals(by_key, overhead, goal_threads, timed),
              **_best_engine_goals(best, data["cells"], flops, peak, uint8_weights, skipped)}
     skipped.update({f"goal {g}": f"not measured: the grid lacks an engine, thread count ({goal_threads}) or batch size it needs"

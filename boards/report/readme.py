@@ -149,6 +149,16 @@ def _cell(cells: Sequence[Json], engine: str, threads: int, batch: int) -> Json:
     return found[0] if found else {}
 
 
+# how bench.json files written before bench recorded its ratio_rule measured each ratio goal
+OLD_RATIO_RULE = ("the ratio of the medians of the calls of its two cells, its 95 % interval a bootstrap over calls (the runtime's "
+                  "overhead: adjacent calls of one session, alternating)")
+
+
+def _ratio_rule(bench: Json) -> str:
+    """The line under a goals table: how its ratios were measured."""
+    return _said("Each ratio goal is", {"": bench.get("ratio_rule", OLD_RATIO_RULE)})
+
+
 def demo_bench(files: Mapping[str, Json]) -> str:
     """The demo's benchmark at the goal thread count, and its speed goals with their 95 % intervals (never gating)."""
     bench = files["demo/bench.json"]
@@ -164,7 +174,7 @@ def demo_bench(files: Mapping[str, Json]) -> str:
     table = _table([f"{bench['model']}, {t} threads", "batch-1 p50", f"batch-{big} p50", f"batch-{big} throughput",
                     f"GFLOP/s at {big} (share of the GEMM peak of its precision)", "load", "peak RSS"], rows)
     goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
-    return f"{table}\n\n{goals}\n\n{_provenance(files)}"
+    return f"{table}\n\n{goals}\n\n{_ratio_rule(bench)}\n\n{_provenance(files)}"
 
 
 def zoo(files: Mapping[str, Json]) -> str:
@@ -189,7 +199,7 @@ def resnet_bench(files: Mapping[str, Json]) -> str:
     table = _table([f"{bench['model']} ({bench['flops_per_sample'] / 1e6:.1f} MFLOP a sample), p50",
                     *[f"{t} thread{'s' if t > 1 else ''}, batch {b}" for t, b in grid]], rows)
     goals = _table(["speed goal (reported, never gating)", "measured", "95 % interval", "goal", "result"], _goal_rows(bench["goals"]))
-    return f"{table}\n\n{goals}\n\n{_provenance(files)}"
+    return f"{table}\n\n{goals}\n\n{_ratio_rule(bench)}\n\n{_provenance(files)}"
 
 
 def _engine(bench: Json, name: str, batch: int) -> str:
@@ -207,9 +217,9 @@ OLD_FASTEST_RULE = ("picked on the same calls its ratio was measured on (where s
 
 
 def speed_peers(files: Mapping[str, Json]) -> str:
-    """Per model and batch (1 and the largest timed): the thin runtime's faster precision against the fastest engine a
-    user could pick instead, as a ratio of medians with its 95 % interval (a goal, never gating), and each one's share
-    of this CPU's GEMM peak; then each run's measured peak."""
+    """Per model and batch (1 and the largest timed): the thin runtime's fastest cell against the fastest engine a user
+    could pick instead, as a ratio with its 95 % interval (a goal, never gating; each file says how it measured it), and
+    each one's share of this CPU's GEMM peak; then each run's measured peak."""
     rows, peaks = [], []
     for bench in files.values():
         t = bench["goal_threads"]
@@ -220,7 +230,8 @@ def speed_peers(files: Mapping[str, Json]) -> str:
             rows.append([bench["model"], str(batch), f"{_engine(bench, pair['runtime'], batch)}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
                          f"{pair['peer']}: {_us(peer['p50_us'])} ({peer['peak_fraction'] * 100:.0f} % of peak)"
                          + (f"; {pair['tuned_twin']}, the tuned configuration itself, not counted" if pair.get("tuned_twin") else ""),
-                         f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}]",
+                         f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}]"
+                         + (" (a Lite cell: calls, not rounds)" if pair.get("paired_by_round") is False else ""),
                          f"{'met' if goal['met'] else 'missed'} by {abs(goal['margin']) * 100:.0f} %"
                          + ("" if goal["interval_clear_of_limit"] else " (interval spans the limit)")])
         gops = bench["peak"]["gops"]
@@ -237,8 +248,9 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
-    lines += [f"Each row's pair (the runtime's fastest cell, the fastest peer) was "
-              f"{_said({name: bench.get('fastest_rule', OLD_FASTEST_RULE) for name, bench in files.items()})}."]
+    lines += [_said("Each row's pair (the runtime's fastest cell, the fastest peer) was",
+                    {name: bench.get("fastest_rule", OLD_FASTEST_RULE) for name, bench in files.items()}),
+              _said("Each ratio goal is", {name: bench.get("ratio_rule", OLD_RATIO_RULE) for name, bench in files.items()})]
     return "\n\n".join([*lines, _best_engine_table(files), _provenance(files)])
 
 
@@ -274,12 +286,14 @@ def _best_engine_table(files: Mapping[str, Json]) -> str:
     table = _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine: p50 of all its calls", "fastest int8 engine: p50 of all its calls",
                     "int8 / fp32 speed-up (95 % interval, goal)", "fp32 share of its GEMM peak", "int8 share of its GEMM peak"], rows)
     rule = {name: bench["fastest_rule"] if "best_engine" in bench else OLD_BEST_RULE for name, bench in files.items()}
-    return f"{table}\n\nEach row's pair was {_said(rule)}."
+    return f"{table}\n\n" + _said("Each row's pair was", rule)
 
 
-def _said(rule: Mapping[str, str]) -> str:
-    """One rule for every file, or each file's own."""
-    return next(iter(rule.values())) if len(set(rule.values())) == 1 else "; ".join(f"`{name}`: {r}" for name, r in rule.items())
+def _said(lead: str, rule: Mapping[str, str]) -> str:
+    """`lead` and the rule every file followed, or, where they differ, a list of each file's."""
+    if len(set(rule.values())) == 1:
+        return f"{lead} {next(iter(rule.values()))}."
+    return f"{lead}:\n" + "\n".join(f"- in `{name}`: {r};" for name, r in rule.items())
 
 
 def _goal_cell(goal: Json) -> str:
