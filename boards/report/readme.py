@@ -326,7 +326,7 @@ def tune(files: Mapping[str, Json]) -> str:
                      + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
                      + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
                      + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + "."
-                     + (" Timed on the first group of the data, one sample " + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in t["timed_shape"].items())
+                     + (" Timed on the first group of the data, one sample of shape " + ", ".join(f"{' x '.join(map(str, v))} (input `{k}`)" for k, v in t["timed_shape"].items())
                         + "." if "timed_shape" in t else ""))
     earlier = [f"`{name}`" for name, t in files.items() if "either_rule" not in t]
     if earlier:
