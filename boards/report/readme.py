@@ -239,7 +239,7 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      f"{gops['int8_u8s8'][str(t)]:.0f} / u8 x u8 {gops['int8_u8u8'][str(t)]:.0f} GOP/s, copy "
                      f"{bench['peak']['memory_gbs']:.0f} GB/s ({t} threads)")
     table = _table(["model", "batch", "thin runtime's fastest: p50 of all its calls (share of the GEMM peak of its precision)",
-                    "fastest peer: p50 of all its calls (share)", "runtime / peer on the rounds that measure it (95 % interval)",
+                    "fastest peer: p50 of all its calls (share)", "runtime / peer (95 % interval), measured as said below",
                     "goal <= 1.00 (reported, never gating)"], rows)
     cannot = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
               if why.startswith("not runnable")]
@@ -283,7 +283,8 @@ def _best_engine_table(files: Mapping[str, Json]) -> str:
         rows.append([bench["model"], str(big), ", ".join(bench["host"]["cpu"]["int8_instructions"]),
                      *[f"{_engine(bench, best[p]['engine'], big)}: {_us(best[p]['p50_us'])}" for p in ("fp32", "int8")],
                      *[goal["not"] if "not" in goal else _goal_cell(goal) for goal in goals]])
-    table = _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine: p50 of all its calls", "fastest int8 engine: p50 of all its calls",
+    table = _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine (picked as said below): p50 of all its calls",
+                    "fastest int8 engine (picked so): p50 of all its calls",
                     "int8 / fp32 speed-up (95 % interval, goal)", "fp32 share of its GEMM peak", "int8 share of its GEMM peak"], rows)
     rule = {name: bench["fastest_rule"] if "best_engine" in bench else OLD_BEST_RULE for name, bench in files.items()}
     return f"{table}\n\n" + _said("Each row's pair was", rule)
@@ -326,7 +327,7 @@ def tune(files: Mapping[str, Json]) -> str:
                      + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
                      + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
                      + f", {sum(1 for c in t['candidates'] if c['error'])} could not run here" + (f" ({'; '.join(cannot)})" if cannot else "") + "."
-                     + (" Timed on the first group of the data, one sample of shape " + ", ".join(f"{' x '.join(map(str, v))} (input `{k}`)" for k, v in t["timed_shape"].items())
+                     + (" Timed on the first group of the data, each sample of shape " + ", ".join(f"{' x '.join(map(str, v))} (input `{k}`)" for k, v in t["timed_shape"].items())
                         + "." if "timed_shape" in t else ""))
     earlier = [f"`{name}`" for name, t in files.items() if "either_rule" not in t]
     if earlier:
