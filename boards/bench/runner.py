@@ -323,7 +323,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
     best = best_by_precision(by_key, data["cells"], goal_threads)
-    data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": max((c.batch for c in best.values()), default=None),
+    data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": next((c.batch for c in best.values()), None),
                            "paired_by_round": paired_by_round(best["fp32"], best["int8"]) if len(best) == 2 else None}
     goals = {**_goals(by_key, overhead, goal_threads, timed),
              **_best_engine_goals(best, data["cells"], flops, peak, uint8_weights, skipped)}

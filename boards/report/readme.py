@@ -156,7 +156,7 @@ OLD_RATIO_RULE = ("the ratio of the medians of the calls of its two cells, its 9
 
 def _ratio_rule(bench: Json) -> str:
     """The line under a goals table: how its ratios were measured."""
-    return _said("Each ratio goal is", {"": bench.get("ratio_rule", OLD_RATIO_RULE)})
+    return f"Each ratio goal is {bench.get('ratio_rule', OLD_RATIO_RULE)}."
 
 
 def demo_bench(files: Mapping[str, Json]) -> str:
