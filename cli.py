@@ -365,6 +365,7 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
 
     from .boards.board_parity import latency_note, runners
     from .boards.board_run import describe_run
+    from .boards.browser.board import BrowserBoard
     from .export.evaluation import evaluation_set, task_scores
     from .runtime import load_bundle
     from .runtime.metrics import format_scores
@@ -379,6 +380,10 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
         scored = task_scores(result.outputs[precision], manifest, evaluation)
         print(f"{board.profile.name} {precision}: {info['artifact']} on {describe_run(info)}; {evaluation.description}" + (f", {format_scores(scored)}" if scored else "")
               + f"; batch-1 p50 {np.median(result.seconds[precision]) * 1e6:,.0f} us{label}")
+    if isinstance(board, BrowserBoard) and evaluation.images:  # the model ran on the runtime's tensors; the page's own, apart
+        from .boards.browser.page_preprocessing import page_preprocessing
+
+        print(f"{board.profile.name} preprocessing: {page_preprocessing(board, evaluation.images, manifest.preprocess).describe()}")
 
 
 def _ssh_target(args: argparse.Namespace) -> "SshTarget":

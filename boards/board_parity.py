@@ -4,6 +4,7 @@ Latency on an emulated board is printed apart and labelled emulated: qemu's timi
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -20,6 +21,7 @@ from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_mod
 from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard, gpu_device
 from .browser.chromium import PageError
 from .browser.kernels import unchecked_text
+from .browser.page_preprocessing import MAX_ABS_DIFF as PAGE_PREPROCESS_DIFF, PagePreprocessing, page_preprocessing
 from .checks import CheckedReport, judge
 from .parity import TOLERANCES as PARITY_TOLERANCES
 from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
@@ -30,11 +32,11 @@ from .quant_debug.report import KERNEL_GROUPS, KERNEL_SAMPLES, KERNEL_STEP_LIMIT
 from .quant_debug.tensor_stats import CodeAgreement
 
 # fp32 on the board is the x86 function to float32's rounding, judged as parity judges it (boards/parity.py): SQNR, which
-# scales with the outputs and the depth, and the same answers. The largest difference, and how close to numpy's
-# allclose(ATOL, RTOL) it comes (max |board - x86| / (ATOL + RTOL |x86|)), are reported, not gated: met by the small zoo
-# models, not by the 100-layer PP-OCRv4 recogniser, whose ARM and x86 kernels, summing in another order, differ by 1e-4
-# on probabilities, and whose softmax moves by 1e-3 at 93-97 dB between two x86 engines (tune: OpenVINO, or onnxruntime
-# at another graph optimization level).
+# scales with the outputs and the depth, and the same answers. How close to numpy's allclose(ATOL, RTOL) the board's
+# engine comes (max |board - x86| / (ATOL + RTOL |x86|)) is gated for classifiers (the zoo, PaddleOCR's direction
+# classifier: 0.08-0.76) and reported for text models: the 100-layer PP-OCRv4 recogniser's ARM and x86 kernels, summing
+# in another order, differ by 1e-4 on probabilities, and its softmax moves by 1e-3 at 93-97 dB between two x86 engines
+# (tune: OpenVINO, or onnxruntime at another graph optimization level).
 ATOL, RTOL = 1e-5, 1e-6
 # (limit, "max" or "min"), per check.
 BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
@@ -52,6 +54,9 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
     # a browser's Paddle.js model (WebGL, float32 textures) against Paddle Inference on the program it was converted from
     "paddlejs_fp32_sqnr_db": (80.0, "min"),
     "paddlejs_fp32_argmax_agreement": (1.0, "min"),
+    # a browser given image files: the page's own preprocessing (JavaScript) gives the runtime's tensors
+    "preprocess_shape_agreement": (1.0, "min"),
+    "preprocess_max_abs_diff": (PAGE_PREPROCESS_DIFF, "max"),
 }
 # onnxruntime-web's GPU backends in a browser (float32 on the GPU, int8 as dequantize-then-float there) are judged as the
 # board's own engine is: the same checks, their values named after the backend
@@ -65,11 +70,15 @@ ANSWER_KEYS = ("argmax_agreement", "text_agreement", "box_f1_vs_float")
 REPORTED = ("int8_", "fp32_", "paddlejs_", *(f"{ep}_" for ep in GPU_BACKENDS))  # prefixes of the values a report lists
 
 
-def tolerances(backend: str) -> Dict[str, Tuple[float, str]]:
-    """What board parity gates when the board runs the runtime's `backend`."""
+ALLCLOSE_GATED_TASKS = ("classification",)
+
+
+def tolerances(backend: str, task: str) -> Dict[str, Tuple[float, str]]:
+    """What board parity gates when the board runs the runtime's `backend` on a model of `task`."""
+    allclose = {"fp32_allclose_ratio": (1.0, "max")} if task in ALLCLOSE_GATED_TASKS else {}
     if backend == "onnxruntime":
-        return BOARD_TOLERANCES
-    return {**{k: v for k, v in BOARD_TOLERANCES.items() if not k.startswith("int8_")}, **PEER_INT8}
+        return {**BOARD_TOLERANCES, **allclose}
+    return {**{k: v for k, v in BOARD_TOLERANCES.items() if not k.startswith("int8_")}, **PEER_INT8, **allclose}
 
 
 class BoardParityReport(CheckedReport):
@@ -84,8 +93,10 @@ class BoardParityReport(CheckedReport):
         for precision, scores in d["scores"].items():
             rows += [(f"{precision} on {where}", format_scores(found)) for where, found in scores.items()]
             rows.append((f"{precision} files", f"board ran {d['artifacts'][precision]['board']}, x86-64 {d['artifacts'][precision]['x86_64']}"))
-        gated = tolerances(d.get("backend", "onnxruntime"))
+        gated = tolerances(d.get("backend", "onnxruntime"), d["task"])
         rows += [(k, f"{v:.6g}") for k, v in d["values"].items() if k.startswith(REPORTED) and k not in gated]
+        if d.get("page_preprocessing"):
+            rows.append(("preprocessing in the page", PagePreprocessing(**d["page_preprocessing"]).describe()))
         rows += [(f"{what} not run", why) for what, why in (d.get("not_run") or {}).items()]
         rows += [(f"{what} kernels", f"not checked before loading: {unchecked_text(ops)}") for what, ops in (d.get("kernels_unchecked") or {}).items()]
         if d.get("kernels"):
@@ -100,8 +111,9 @@ class BoardParityReport(CheckedReport):
         for precision, batches in (d.get("board_latency_batches_us") or {}).items():
             rows += [(f"board {precision} batch {b} (us)", f"p50 {t['p50']:,.0f}, " + (f"p90 {t['p90']:,.0f}" if "p90" in t else f"max {t['max']:,.0f}")
                       + (f" of {t['calls']} calls" if "calls" in t else "") + f" ({label})") for b, t in batches.items()]
-        rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported: max |board - x86| / "
-                                            f"({d['tolerance']['atol']:g} + {d['tolerance']['rtol']:g} |x86|))"))
+        if "fp32_allclose_ratio" not in gated:
+            rows.append(("fp32 allclose ratio", f"{d['values']['fp32_allclose_ratio']:.3g} (reported for a {d['task']} model: max "
+                                                f"|board - x86| / ({d['tolerance']['atol']:g} + {d['tolerance']['rtol']:g} |x86|))"))
         rows += self.check_rows()
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -283,6 +295,10 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
                  for p in precisions}
     not_run: Dict[str, str] = {}
     note = latency_note(board)
+    prepared = None
+    if isinstance(board, BrowserBoard) and evaluation.images:
+        prepared = page_preprocessing(board, evaluation.images, manifest.preprocess)
+        values.update(prepared.values())
     if isinstance(board, BrowserBoard):
         found_gpu = _gpu_backends(board, bundle, evaluation, threads, calls, references, remote.info[precisions[0]], gpu)
         values.update(found_gpu["values"])
@@ -311,7 +327,8 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
               "latency_us": latency, "latency_note": note + (f"; Paddle.js on WebGL2: {infos[PADDLEJS_ARTIFACT]['webgl2']}" if paddlejs else ""),
               "board_latency_batches_us": {p: info["latency_us"] for p, info in infos.items() if "latency_us" in info},
               "tolerance": {"atol": ATOL, "rtol": RTOL}, "board_info": remote.info[precisions[0]], "host_cpu": cpu_info(), "provenance": provenance(),
-              "artifacts": artifacts, **({"gpu_asked": list(gpu)} if isinstance(board, BrowserBoard) else {}), "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
+              "artifacts": artifacts, **({"gpu_asked": list(gpu)} if isinstance(board, BrowserBoard) else {}),
+              **({"page_preprocessing": dataclasses.asdict(prepared)} if prepared else {}), "not_run": not_run, "engines": {p: info.get("engine") for p, info in infos.items() if info.get("engine")},
               "placements": {p: info["placement"] for p, info in infos.items() if info.get("placement")},
               "kernels_unchecked": {p: info["kernels_unchecked"] for p, info in infos.items() if info.get("kernels_unchecked")}}
-    return BoardParityReport.of(report, judge(values, tolerances(backend)))
+    return BoardParityReport.of(report, judge(values, tolerances(backend, manifest.task)))

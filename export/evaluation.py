@@ -37,13 +37,15 @@ IDENTICAL_SQNR_DB = 999.0  # what a check sees for identical outputs (no noise: 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationSet:
-    """Groups of model inputs, the truth to score them on (None: unlabelled), and what each group's image measured."""
+    """Groups of model inputs, the truth to score them on (None: unlabelled), what each group's image measured, and the
+    image files the inputs were made from, in order (none for a dataset's arrays or random inputs)."""
 
     groups: Tuple[Feeds, ...]
     truth: Optional[Any]
     sizes: Tuple[Tuple[int, int], ...]
     samples: int
     description: str
+    images: Tuple[Path, ...] = ()
 
     @property
     def single(self) -> Feeds:
@@ -69,11 +71,11 @@ def _image_set(manifest: Manifest, data: Path, limit: Optional[int]) -> Evaluati
     what = f"{len(images):,} images of {path}" + ("" if truth is not None else " (unlabelled)")
     if manifest.task == "text_detection":
         pairs = [image_to_input(image, manifest.preprocess) for image in images]
-        return EvaluationSet(tuple({name: x} for x, _ in pairs), truth, tuple(size for _, size in pairs), len(images), what)
+        return EvaluationSet(tuple({name: x} for x, _ in pairs), truth, tuple(size for _, size in pairs), len(images), what, tuple(images))
     if manifest.task == "text_recognition":
         groups = tuple({name: images_to_batch(images[i:i + LINES_PER_GROUP], manifest.preprocess)}
                        for i in range(0, len(images), LINES_PER_GROUP))
-        return EvaluationSet(groups, truth, (), len(images), what)
+        return EvaluationSet(groups, truth, (), len(images), what, tuple(images))
     if truth is not None:
         known = {label: i for i, label in enumerate(manifest.labels or ())}
         unknown = sorted({str(t) for t in truth} - set(known))
@@ -83,7 +85,7 @@ def _image_set(manifest: Manifest, data: Path, limit: Optional[int]) -> Evaluati
         truth = np.array([known[str(t)] for t in truth], dtype=np.int64)
     groups = tuple({name: images_to_batch(images[i:i + IMAGES_PER_GROUP], manifest.preprocess)}
                    for i in range(0, len(images), IMAGES_PER_GROUP))
-    return EvaluationSet(groups, truth, (), len(images), what)
+    return EvaluationSet(groups, truth, (), len(images), what, tuple(images))
 
 
 def evaluation_set(manifest: Manifest, data: Optional[Path], limit: Optional[int],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from paddle_edge.cli import main
 from paddle_edge.runtime.errors import PaddleEdgeError
 
 pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test"  # the page's screenshot, beside robustness.json
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,9 @@ def test_board_parity_in_the_browser_on_the_whole_test_set(browser, lenet_bundle
     assert d["top1"]["fp32"]["board"] == d["top1"]["fp32"]["x86_64"] >= 0.9  # the test LeNet trains briefly
     assert d["values"]["int8_vs_exact_argmax_agreement"] >= 0.999 and d["kernels"]["checked"] >= 1
     assert all(v["board"] > 0 for v in d["latency_us"].values()) and "browser" in d["latency_note"]
+    for precision in ("fp32", "int8"):  # p50 and p90 of the page's own timings, at batch 1 and 64
+        timed = d["board_latency_batches_us"][precision]
+        assert set(timed) == {"1", "64"} and all(t["calls"] == 10 and 0 < t["p50"] <= t["p90"] for t in timed.values()), timed
 
 
 def test_onnxruntime_web_s_gpu_backends_are_judged_as_wasm_is(browser, lenet_bundle):
@@ -318,6 +323,26 @@ def test_the_page_a_person_uses(lenet_bundle, tmp_path):
         expected = softmax(predictor.predict(images_to_batch([pad], predictor.manifest.preprocess))[0][0])
         assert used.answers[precision] == label and np.abs(np.array(used.probabilities[precision]) - expected).max() < within, precision
         assert "ms in this browser" in used.latency[precision]
+    _keep(tmp_path / "page.png", used)
+
+
+def _keep(screenshot: Path, used) -> None:
+    """The screenshot and what the page said, kept as `make test`'s artifacts under build/test/ (the README shows them)."""
+    from paddle_edge.boards.provenance import provenance
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot, ARTIFACTS / "page.png")
+    said = {"answers": used.answers, "latency": used.latency, "provenance": provenance("make test")}
+    (ARTIFACTS / "page.json").write_text(json.dumps(said, indent=1, sort_keys=True) + "\n")
+
+
+def test_serve_screenshot_draws_a_seven_from_the_command_line(lenet_bundle, tmp_path, capsys):
+    site = tmp_path / "site"
+    assert main(["export", str(lenet_bundle.directory), "--target", "web", "--out", str(site)]) in (0, None)
+    assert main(["serve", str(site), "--screenshot", str(tmp_path / "shot.png")]) in (0, None)
+    said = capsys.readouterr().out
+    assert "fp32: drew a 7, the page says 7" in said and "outside this server: 0" in said, said
+    assert (tmp_path / "shot.png").stat().st_size > 20_000
 
 
 def test_web_export_never_replaces_a_folder_it_did_not_write(lenet_bundle, tmp_path):
@@ -333,19 +358,29 @@ def test_web_export_never_replaces_a_folder_it_did_not_write(lenet_bundle, tmp_p
     assert write_site(lenet_bundle.directory, site) == site  # its own page: replaced whole
 
 
-def test_a_dropped_file_that_is_not_an_image_is_named(lenet_bundle, tmp_path):
+def test_once_loaded_the_page_answers_offline_a_chosen_image_and_names_a_file_that_is_not_one(lenet_bundle, digit_png, tmp_path):
+    from paddle_edge import runtime
     from paddle_edge.boards.browser.chromium import headless_chromium, wait_for
     from paddle_edge.boards.browser.site import write_site
 
     site = write_site(lenet_bundle.directory, tmp_path / "site")
     notes = tmp_path / "notes.txt"
     notes.write_text("not a digit")
-    with serve(site, results=False) as url, headless_chromium() as driver:
-        driver.get(f"{url}index.html")
-        wait_for(driver, "document.body.dataset.ready === 'true'", 60, "load the models")
+    with headless_chromium() as driver:
+        with serve(site, results=False) as url:
+            driver.get(f"{url}index.html")
+            wait_for(driver, "document.body.dataset.ready === 'true'", 60, "load the models")
+        # the server is gone: what the page needs is loaded
+        driver.find_element("id", "file").send_keys(str(digit_png))
+        wait_for(driver, "Number(document.body.dataset.predictions || 0) >= 1 || document.getElementById('error').textContent", 30,
+                 "answer the chosen image")
+        answers = dict(driver.execute_script("return [...document.querySelectorAll('.model')].map(p => [p.id, p.dataset.answer])"))
         driver.find_element("id", "file").send_keys(str(notes))
         wait_for(driver, "document.getElementById('error').textContent", 30, "show the error")
         error = driver.execute_script("return document.getElementById('error').textContent")
+    for precision in ("fp32", "int8"):
+        (label, _), = runtime.open(lenet_bundle.directory, backend="onnxruntime", precision=precision).classify([digit_png])
+        assert answers[precision] == label, (precision, answers)
     assert "notes.txt is not an image file" in error
 
 

@@ -1,5 +1,6 @@
-"""Paddle.js, the browser engine of Paddle's own family: paddlejsconverter's model of the float LeNet, run by
-paddlejs-core and its WebGL backend in headless Chromium, judged against Paddle Inference on the program it came from."""
+"""Paddle.js, the browser engine of Paddle's own family: paddlejsconverter's model of each image model of the zoo and of
+PaddleOCR's direction classifier, run by paddlejs-core and its WebGL backend in headless Chromium, judged against Paddle
+Inference on the program it came from; the zoo's housing regression, which takes no image, refused by name."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from paddle import nn
 from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.browser.board import BrowserBoard
 from paddle_edge.boards.profile import get_profile
+from paddle_edge.cli import main
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.paddlejs import export_paddlejs
 from paddle_edge.runtime.errors import PaddleEdgeError
@@ -65,6 +67,31 @@ def test_paddlejs_in_the_browser_gives_paddle_inference_s_answers(browser, paddl
     assert d["latency_us"]["paddlejs-fp32"]["board"] > 0
 
 
+@pytest.mark.parametrize("name", ["softmax", "mlp", "resnet"])  # lenet: above, on the session's bundle
+def test_paddlejs_runs_each_image_model_of_the_zoo_as_paddle_inference_does(browser, mnist_dir, name, tmp_path):
+    from paddle_edge.train.trainer import train_model
+
+    trained = train_model(name, tmp_path / name, epochs=1, train_limit=2000, verbose=0)
+    bundle = build_bundle(trained.model_dir, tmp_path / "bundle", targets=("onnx", "paddlejs"))
+    report = board_parity(browser, bundle.directory, limit=200, calls=3, gpu=())
+    print(report.render())
+    assert report.ok, report.render()
+    d = report.data
+    assert {"paddlejs_fp32_sqnr_db", "paddlejs_fp32_argmax_agreement", "fp32_allclose_ratio"} <= set(d["checks"])
+    assert d["top1"]["paddlejs-fp32"]["board"] == d["top1"]["paddlejs-fp32"]["x86_64"] > 0.3  # one brief epoch on 2,000 digits: far above chance
+    assert d["latency_us"]["paddlejs-fp32"]["board"] > 0
+
+
+def test_the_zoo_s_housing_regression_is_refused_by_paddlejs_naming_its_input(tmp_path):
+    from paddle_edge.train.trainer import train_model
+
+    trained = train_model("linear", tmp_path / "linear", epochs=1, verbose=0)
+    with pytest.raises(PaddleEdgeError, match=r"Paddle.js runs one float32 image \[N, C, H, W\]; \S+ takes \w+ float32 \[-1, 13\]"
+                                              r"(.|\n)*fix: export without the paddlejs target"):
+        build_bundle(trained.model_dir, tmp_path / "bundle", targets=("onnx", "paddlejs"))
+    assert not (tmp_path / "bundle").exists()
+
+
 def test_an_op_paddlejs_lacks_is_named_before_the_model_loads(browser, tmp_path):
     paddle.seed(0)
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.LogSoftmax())  # log_softmax: no WebGL kernel in Paddle.js
@@ -108,7 +135,7 @@ def test_what_paddlejs_would_run_wrong_is_refused_at_export(net, said, tmp_path)
     assert not (tmp_path / "pjs").exists()
 
 
-def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inference(browser, tmp_path):
+def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inference(browser, tmp_path, capsys):
     from paddle_edge.source.fetch import fetch_published
     from paddle_edge.source.model import resolve_model
     from paddle_edge.source.synthetic_text import render
@@ -121,4 +148,24 @@ def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inf
     report = board_parity(browser, bundle.directory, data=labels, calls=3, gpu=())
     print(report.render())
     assert report.ok, report.render()
-    assert report.data["samples"] == 16 and report.data["values"]["paddlejs_fp32_sqnr_db"] >= 80
+    d = report.data
+    assert d["samples"] == 16 and d["values"]["paddlejs_fp32_sqnr_db"] >= 80
+    # the page's own preprocessing of the 16 image files (resize to 48 high, pad right to 192, BGR, x / 127.5 - 1),
+    # measured apart from the model, which ran on the runtime's tensors
+    assert d["page_preprocessing"] == {"images": 16, "same_shape": 16, "identical": 16, "max_abs_diff": 0.0}
+    assert {"preprocess_shape_agreement", "preprocess_max_abs_diff"} <= set(d["checks"])
+    assert main(["board", "run", "browser", str(bundle.directory), "--data", str(labels)]) in (0, None)
+    said = capsys.readouterr().out
+    assert "browser preprocessing: 16 images through the page's JavaScript" in said and "16 identical" in said, said
+
+
+def test_a_page_whose_tensors_differ_from_the_runtime_s_fails_board_parity():
+    from paddle_edge.boards.board_parity import tolerances
+    from paddle_edge.boards.browser.page_preprocessing import PagePreprocessing
+    from paddle_edge.boards.checks import judge
+
+    for found, failed in ((PagePreprocessing(10, 9, 9, 0.0), "preprocess_shape_agreement"),
+                          (PagePreprocessing(10, 10, 3, 2e-5), "preprocess_max_abs_diff"),
+                          (PagePreprocessing(10, 10, 10, 0.0), None)):
+        checks = judge(found.values(), tolerances("onnxruntime", "classification"))
+        assert [check.name for check in checks if not check.passed] == ([failed] if failed else [])

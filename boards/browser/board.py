@@ -22,6 +22,7 @@ import onnx
 from ... import runtime
 from ...runtime.cpu import cpu_info
 from ...runtime.errors import PaddleEdgeError
+from ...runtime.manifest import Preprocess
 from ..board_run import BoardRun
 from ..profile import BrowserProfile
 from .chromium import WEB_RUNTIME_FIX, BrowserError, PageError, call_async, console_errors, chromium_version, headless_chromium, load, wait_for
@@ -37,6 +38,7 @@ LATENCY_BATCHES = (1, 64)  # timed in the page: a single call, and a batch of 64
 CHUNK = 64  # rows per call: a wasm32 heap is at most 4 GiB, and a ResNet's first activation at 224 x 224 is 3.2 MB a row
 PADDLEJS_ARTIFACT = "paddlejs-fp32"
 PROBES = 32  # node probes per page call
+PREPARE_CHUNK = 32  # images per page call of the page's preprocessing
 REFUSED = "onnxruntime-web refused:"  # how the page prefixes onnxruntime-web's own errors (page/harness.js)
 
 
@@ -290,6 +292,13 @@ class BrowserBoard:
         said = call_async(page.driver, "info", None, 30, "describing itself")
         return {**said, "browser": chromium_version(self.profile.browser), "cpu": cpu_info(), "backend": "onnxruntime-web",
                 "versions": {"onnxruntime-web": said["onnxruntime_web"]}, "paddle_importable": False}
+
+    def prepare_images(self, images: Sequence[Path], preprocess: Preprocess) -> List[np.ndarray]:
+        """Each image file decoded and preprocessed in the page by its JavaScript (page/preprocess.js) as `preprocess`
+        says: the 1 x C x H x W tensors the page would feed the model."""
+        given = dataclasses.asdict(preprocess)
+        with open_page(1, self.profile.browser) as page:
+            return [tensor for start in range(0, len(images), PREPARE_CHUNK) for tensor in page.prepare(images[start:start + PREPARE_CHUNK], given)]
 
     def run_bundle(self, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
                    calls: int = 20, ep: str = "wasm") -> BoardRun:

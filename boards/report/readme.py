@@ -47,7 +47,11 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
                     f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
+    # Paddle.js on each image model of the zoo (trained with `paddle-edge train NAME`, exported with the paddlejs target)
+    "browser-zoo": {f"browser-zoo/board-parity-{name}.json": f"paddle-edge board parity browser bundles/{name}-web --gpu none "
+                    f"--json board-parity-{name}.json" for name in ("softmax", "mlp", "lenet", "resnet")},
     "robustness": {"robustness.json": "make test"},
+    "page": {"browser/page.json": "make test"},  # with browser/page.png, the screenshot the same test keeps
     "tune": {"demo/tune.json": "make demo",
              "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
              **{f"ocr/vnni/{name}": command for name, command in OCR_TUNE_COMMANDS.items()}},
@@ -380,6 +384,12 @@ def _paddlejs_latency(b: Json) -> str:
     return f"{_us(b['latency_us'][PJS]['board'])} (this host, in the browser, WebGL2: {_device(engine)})"
 
 
+def _page_preprocessing(b: Json) -> str:
+    """How many image files the page's JavaScript preprocessed into the runtime's very tensors, of how many."""
+    found = b["page_preprocessing"]
+    return f"{found['identical']:,} / {found['images']:,} ({found['max_abs_diff']:.2g})"
+
+
 def _gpu(b: Json, ep: str, part: Callable[[str, str], str], precisions: Sequence[str] = ("fp32", "int8")) -> str:
     """A cell of onnxruntime-web's GPU backend `ep`: `part(key, precision)` for each of `precisions` the bundle has, where
     the browser ran it ("{ep}-{precision}"), joined with " / "; why not, where it ran none of them."""
@@ -479,15 +489,35 @@ def browser_ocr(files: Mapping[str, Json]) -> str:
                          f", {v['webgpu_fp32_sqnr_db']:.1f} dB, {_gpu_latency(b, 'webgpu')}" if "webgpu_fp32_sqnr_db" in v else ""),
                      (f"{_pct(s[PJS]['board'][metric])} / {_pct(s[PJS]['x86_64'][metric])}, {v['paddlejs_fp32_sqnr_db']:.1f} dB, "
                       f"{_paddlejs_latency(b)}") if PJS in s else "no Paddle.js model in the bundle",
+                     _page_preprocessing(b),
                      f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
         if "webgl" in b.get("gpu_asked", ()):
             webgl.append(f"{b['model']}: {_gpu(b, 'webgl', lambda key, _: _pct(s[key]['board'][metric]) + ' ' + name)}")
     table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
                     "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8",
                     "WebGPU fp32 / int8, fp32 SQNR vs x86-64, batch-1 p50 fp32 / int8",
-                    "Paddle.js fp32: browser / Paddle Inference, SQNR, batch-1 p50", "checks"], rows)
+                    "Paddle.js fp32: browser / Paddle Inference, SQNR, batch-1 p50",
+                    "the page's preprocessing: identical to the runtime's / images (largest difference)", "checks"], rows)
     said = "".join(f"\n\nonnxruntime-web's WebGL backend: {line}." for line in webgl)
     return f"{table}{said}\n\n{_provenance(files)}"
+
+
+def browser_zoo(files: Mapping[str, Json]) -> str:
+    """Paddle.js on each image model of the zoo in the browser, against Paddle Inference on the float program it was
+    converted from, beside onnxruntime-web's wasm on the bundle's fp32 ONNX against this host's runtime."""
+    rows = []
+    for b in files.values():
+        v, top1 = b["values"], b["top1"]
+        rows.append([b["model"], f"{b['samples']:,}", f"{_pct(top1[PJS]['board'])} / {_pct(top1[PJS]['x86_64'])}",
+                     _pct(v["paddlejs_fp32_argmax_agreement"]), f"{v['paddlejs_fp32_sqnr_db']:.1f} dB",
+                     f"{v['paddlejs_fp32_max_abs_diff']:.2g} ({v['paddlejs_fp32_allclose_ratio']:.2f})", _paddlejs_latency(b),
+                     f"{_pct(top1['fp32']['board'])} / {_pct(top1['fp32']['x86_64'])}, {v['fp32_sqnr_db']:.1f} dB, allclose "
+                     f"{v['fp32_allclose_ratio']:.2f}",
+                     f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+    table = _table(["model", "test images", "Paddle.js top-1: browser / Paddle Inference", "Paddle.js argmax agreement",
+                    "Paddle.js SQNR", "Paddle.js max abs diff (allclose ratio)", "Paddle.js batch-1 p50",
+                    "wasm fp32 top-1: browser / x86-64, SQNR, allclose ratio", "checks"], rows)
+    return f"{table}\n\n{_provenance(files)}"
 
 
 def ocr(files: Mapping[str, Json]) -> str:
@@ -529,6 +559,16 @@ def peer_nncf(files: Mapping[str, Json]) -> str:
     return "\n\n".join([*(PeerReport(data).render() for data in files.values()), _provenance(files)])
 
 
+def page(files: Mapping[str, Json]) -> str:
+    """The web page's screenshot that `make test` keeps, and what the page answered in it."""
+    said = files["browser/page.json"]
+    answers = "; ".join(f"{p} answered {said['answers'][p]} ({said['latency'][p]})" for p in ("fp32", "int8") if p in said["answers"])
+    return ("![The web page: a 7 drawn on the pad, fp32 and int8 answering side by side](boards/report/figures/browser/page.png)\n\n"
+            "<sub>The screenshot `make test` keeps in `build/test/page.png` (`tests/test_browser.py::test_the_page_a_person_uses`: "
+            f"the test suite's LeNet exported with `--target web`, a 7 drawn on the pad with pointer events): {answers}; one call "
+            f"each in headless Chromium on the CPU below, a browser on that CPU, not a device.</sub>\n\n{_provenance(files)}")
+
+
 def robustness(files: Mapping[str, Json]) -> str:
     """The closing line of the test suite's robustness tests, as the run printed it."""
     result = files["robustness.json"]
@@ -537,7 +577,8 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "browser-ocr": browser_ocr,
-    "robustness": robustness, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune,
+    "browser-zoo": browser_zoo,
+    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
 
 
