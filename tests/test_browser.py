@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -300,7 +301,7 @@ def test_the_page_preprocesses_images_exactly_as_the_runtime(tmp_path):
                 assert np.array_equal(tensor, want), (name, image.name)
 
 
-def test_the_page_a_person_uses(lenet_bundle, tmp_path):
+def test_the_page_a_person_uses(lenet_bundle, tmp_path, request):
     from PIL import Image
 
     from paddle_edge import runtime
@@ -323,16 +324,16 @@ def test_the_page_a_person_uses(lenet_bundle, tmp_path):
         expected = softmax(predictor.predict(images_to_batch([pad], predictor.manifest.preprocess))[0][0])
         assert used.answers[precision] == label and np.abs(np.array(used.probabilities[precision]) - expected).max() < within, precision
         assert "ms in this browser" in used.latency[precision]
-    _keep(tmp_path / "page.png", used)
+    _keep(tmp_path / "page.png", used, shlex.join(["python", "-m", "pytest", *request.config.invocation_params.args]))
 
 
-def _keep(screenshot: Path, used) -> None:
+def _keep(screenshot: Path, used, command: str) -> None:
     """The screenshot and what the page said, kept as `make test`'s artifacts under build/test/ (the README shows them)."""
     from paddle_edge.boards.provenance import provenance
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(screenshot, ARTIFACTS / "page.png")
-    said = {"answers": used.answers, "latency": used.latency, "provenance": provenance("make test")}
+    said = {"answers": used.answers, "latency": used.latency, "provenance": provenance(command)}
     (ARTIFACTS / "page.json").write_text(json.dumps(said, indent=1, sort_keys=True) + "\n")
 
 
