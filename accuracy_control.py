@@ -1,6 +1,7 @@
 """`paddle-edge compress --max-drop`: PaddleSlim PTQ with the recipe's calibration, then PaddleSlim's other calibration
 algorithms, then the layers the debugger ranks most harmful kept in float, until int8 loses at most the allowed points
-of the task's metric on the user's validation images.
+of the task's metric on the user's validation images (or, with `--metric cosine`, of its outputs' cosine similarity with
+float's, on images without labels).
 
 Every candidate is what would ship: PaddleSlim quantizes with the layers in its `skip_tensor_list` (so the other layers
 keep PaddleSlim's own scales), export writes the int8 ONNX, and the candidate is scored on its exact int8 semantics
@@ -26,7 +27,8 @@ from .compress.ptq import quantize_ptq
 from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
-from .export.evaluation import LABEL_KINDS, evaluation_set, first_samples, task_metric
+from .export.artifact_engines import artifact_runner
+from .export.evaluation import COSINE, LABEL_KINDS, compare, evaluation_set, first_samples, run_groups, task_metric
 from .runtime.cpu import cpu_info
 from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_dir
@@ -45,6 +47,15 @@ def _labelled(model: SourceModel, data: Path, metric: str) -> None:
     if unlabelled_folder or read_labelled(Path(data), LABEL_KINDS[model.task]).labels is None:
         raise PaddleEdgeError(f"{data} has no labels, so {metric} cannot be measured on it",
                               f"give labelled validation images: {FORMATS[model.task]}")
+
+
+def output_cosine(bundle_dir: Path, data: Path) -> float:
+    """The cosine similarity of the int8 file's exact outputs (onnxruntime, graph optimizations off) with the fp32 file's,
+    over every value they give for `data`'s images: the metric of `--metric cosine`, which needs no labels."""
+    bundle = runtime.load_bundle(bundle_dir)
+    evaluation = evaluation_set(bundle.manifest, data, None, None)
+    fp32, int8 = (run_groups(artifact_runner(bundle, name), evaluation) for name in ("onnx-fp32", "onnx-int8"))
+    return compare(int8, fp32, bundle.manifest, evaluation)["cosine"]
 
 
 def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
@@ -75,7 +86,8 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
     float on the best of them; written to `out_dir` all at once."""
     model = as_source(model)
     metric = task_metric(model.task, metric)
-    _labelled(model, data, metric)
+    if metric != COSINE:
+        _labelled(model, data, metric)
     if max_drop < 0:
         raise PaddleEdgeError(f"--max-drop {max_drop} asks int8 to beat float", "give a drop of 0 points or more")
     candidates = list(dict.fromkeys([recipe.algo, *algos]))
@@ -88,6 +100,8 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             quantize_ptq(model, trial / "int8", dataclasses.replace(recipes[algo], keep_float=keep), calibration=calibration)
             accuracy = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",),
                                     include_reference=False, data=data).manifest.accuracy
+            if metric == COSINE:
+                return 1.0, output_cosine(trial / "bundle", data)
             return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
         search = AccuracySearch(measure, max_drop)

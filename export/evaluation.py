@@ -32,6 +32,7 @@ LINES_PER_GROUP = 8  # text lines per recogniser batch, each padded to its wides
 IMAGES_PER_GROUP = 256  # a fixed-size classifier's images per batch
 DRIFT_METRICS = ("top1", "char_acc", "f1")  # accuracy-like scores whose loss against float is reported in points
 TASK_METRICS = {"classification": "top1", "text_recognition": "char_acc", "text_detection": "f1"}  # what accuracy control holds a task to
+COSINE = "cosine"  # or any task: int8's outputs against fp32's, as a score in [-1, 1] (its drop in points: 100 x (1 - cosine))
 IDENTICAL_SQNR_DB = 999.0  # what a check sees for identical outputs (no noise: the SQNR is infinite); reports say "exact"
 
 
@@ -141,13 +142,16 @@ def _joined(outputs: Outputs) -> List[np.ndarray]:
 
 
 def task_metric(task: str, metric: Optional[str]) -> str:
-    """The metric accuracy control holds a `task` model to; `metric`, if given, must be that one."""
+    """The metric accuracy control holds a `task` model to; `metric`, if given, must be that one or COSINE (any task's)."""
+    if metric == COSINE:
+        return COSINE
     default = TASK_METRICS.get(task)
     if default is None:
         raise PaddleEdgeError(f"--max-drop needs a task metric; a {task} model has none here",
                               "use it on a classifier, a text recogniser or a text detector")
     if metric not in (None, default):
-        raise PaddleEdgeError(f"a {task} model is judged by {default}, not {metric}", f"pass --metric {default} or leave it out")
+        raise PaddleEdgeError(f"a {task} model is judged by {default} (or {COSINE}), not {metric}",
+                              f"pass --metric {default} or {COSINE}, or leave it out")
     return default
 
 

@@ -194,8 +194,31 @@ def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):
     recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=4)
     with pytest.raises(PaddleEdgeError, match="has no labels, so top1 cannot be measured on it"):
         quantize_with_accuracy_control(model, tmp_path / "out", recipe, images, images, max_drop=0.5)
-    with pytest.raises(PaddleEdgeError, match="is judged by top1, not char_acc"):
+    with pytest.raises(PaddleEdgeError, match=r"is judged by top1 \(or cosine\), not char_acc"):
         quantize_with_accuracy_control(model, tmp_path / "out", recipe, images, images, max_drop=0.5, metric="char_acc")
     with pytest.raises(PaddleEdgeError, match=r"has no weights named \['nope.w_0'\]"):
         quantize_ptq(model, tmp_path / "out", dataclasses.replace(recipe, keep_float=("nope.w_0",)), calibration=images)
     assert not (tmp_path / "out").exists()
+    det = resolve_model(fetch_published("ppocr-det"))
+    pages = render("det", tmp_path / "pages", 2, seed=0).parent / "images"
+    with pytest.raises(PaddleEdgeError, match=r"has no labels, so f1 cannot be measured on it(.|\n)*fix: give labelled validation "
+                                              r"images: `path<TAB>\[\{\"transcription\": \.\.\., \"points\""):
+        quantize_with_accuracy_control(det, tmp_path / "out", recipe, pages, pages, max_drop=1.0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_keeps(tmp_path):
+    from paddle_edge.accuracy_control import output_cosine
+    from paddle_edge.export.bundle import build_bundle
+
+    model = resolve_model(fetch_published("ppocr-cls"))
+    images = render("cls", tmp_path / "lines", 16, seed=1).parent / "images"  # a plain folder: no labels
+    recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=8)
+    result = quantize_with_accuracy_control(model, tmp_path / "int8", recipe, images, images, max_drop=1.0, metric="cosine",
+                                            algos=("avg",))
+    control = result.card.quantization["accuracy_control"]
+    assert control["metric"] == "cosine" and control["float_score"] == 1.0
+    kept = control["trials"][-1]
+    assert kept["drop_points"] <= 1.0 and kept["drop_points"] == round((1 - kept["score"]) * 100, 9)
+    bundle = build_bundle(model, tmp_path / "bundle", int8_dir=result.model_dir, targets=("onnx",), include_reference=False)
+    assert output_cosine(bundle.directory, images) == pytest.approx(kept["score"], abs=1e-9)  # the kept file's own figure
