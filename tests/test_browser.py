@@ -6,6 +6,7 @@ import dataclasses
 import json
 import shlex
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,16 @@ def test_a_page_whose_wasm_is_broken_fails_with_the_reason_not_a_hang(tmp_path):
     with pytest.raises(BrowserError, match=r"did not start in the page: .*(wasm|WebAssembly)(.|\n)*fix: check the files in"):
         with harness_page(broken, 1):
             pass
+
+
+def test_a_wait_that_runs_out_names_what_it_waited_for():
+    from paddle_edge.boards.browser.chromium import wait_for
+
+    with open_page(1) as page:
+        began = time.perf_counter()
+        with pytest.raises(BrowserError, match=r"the page did not get to show a flag nobody sets within 1 s(.|\n)*fix: "):
+            wait_for(page.driver, "window.neverSet", 1, "show a flag nobody sets")
+        assert time.perf_counter() - began < 10
 
 
 def test_a_damaged_onnxruntime_web_in_the_cache_is_named(tmp_path, monkeypatch):
