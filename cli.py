@@ -383,7 +383,8 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
     if isinstance(board, BrowserBoard) and evaluation.images:  # the model ran on the runtime's tensors; the page's own, apart
         from .boards.browser.page_preprocessing import page_preprocessing
 
-        print(f"{board.profile.name} preprocessing: {page_preprocessing(board, evaluation.images, manifest.preprocess).describe()}")
+        print(f"{board.profile.name} preprocessing (reported): "
+              f"{page_preprocessing(board, evaluation.images, manifest.preprocess).describe()}")
 
 
 def _ssh_target(args: argparse.Namespace) -> "SshTarget":

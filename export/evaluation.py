@@ -128,7 +128,7 @@ def first_samples(evaluation: EvaluationSet, count: int, max_groups: int) -> Eva
         groups.append({name: x[:keep] for name, x in group.items()})
         taken += keep
     return EvaluationSet(tuple(groups), None, evaluation.sizes[:len(groups)], taken,
-                         f"the first {taken} of {evaluation.description}")
+                         f"the first {taken} of {evaluation.description}", evaluation.images[:taken])
 
 
 def run_groups(run: Callable[[Feeds], List[np.ndarray]], evaluation: EvaluationSet) -> Outputs:

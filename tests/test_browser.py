@@ -45,6 +45,9 @@ def test_board_parity_in_the_browser_on_the_whole_test_set(browser, lenet_bundle
     assert d["top1"]["fp32"]["board"] == d["top1"]["fp32"]["x86_64"] >= 0.9  # the test LeNet trains briefly
     assert d["values"]["int8_vs_exact_argmax_agreement"] >= 0.999 and d["kernels"]["checked"] >= 1
     assert all(v["board"] > 0 for v in d["latency_us"].values()) and "browser" in d["latency_note"]
+    prepared = d["page_preprocessing"]  # the first 1,000 digits as PNGs, preprocessed by the page's JavaScript
+    assert prepared["source"].startswith("test samples written back") and prepared["images"] == prepared["identical"] == 1000
+    assert d["checks"]["preprocess_agreement"]["passed"]
     for precision in ("fp32", "int8"):  # p50 and p90 of the page's own timings, at batch 1 and 64
         timed = d["board_latency_batches_us"][precision]
         assert set(timed) == {"1", "64"} and all(t["calls"] == 10 and 0 < t["p50"] <= t["p90"] for t in timed.values()), timed

@@ -152,11 +152,12 @@ def test_paddleocr_s_text_direction_classifier_runs_in_paddlejs_as_in_paddle_inf
     assert d["samples"] == 16 and d["values"]["paddlejs_fp32_sqnr_db"] >= 80
     # the page's own preprocessing of the 16 image files (resize to 48 high, pad right to 192, BGR, x / 127.5 - 1),
     # measured apart from the model, which ran on the runtime's tensors
-    assert d["page_preprocessing"] == {"images": 16, "same_shape": 16, "identical": 16, "max_abs_diff": 0.0}
-    assert {"preprocess_shape_agreement", "preprocess_max_abs_diff"} <= set(d["checks"])
+    assert d["page_preprocessing"] == {"images": 16, "same_shape": 16, "within": 16, "identical": 16, "max_abs_diff": 0.0,
+                                       "source": "image files"}
+    assert d["checks"]["preprocess_agreement"]["passed"]
     assert main(["board", "run", "browser", str(bundle.directory), "--data", str(labels)]) in (0, None)
     said = capsys.readouterr().out
-    assert "browser preprocessing: 16 images through the page's JavaScript" in said and "16 identical" in said, said
+    assert "browser preprocessing (reported): 16 image files through the page's JavaScript" in said and "16 identical" in said, said
 
 
 def test_a_page_whose_tensors_differ_from_the_runtime_s_fails_board_parity():
@@ -164,8 +165,8 @@ def test_a_page_whose_tensors_differ_from_the_runtime_s_fails_board_parity():
     from paddle_edge.boards.browser.page_preprocessing import PagePreprocessing
     from paddle_edge.boards.checks import judge
 
-    for found, failed in ((PagePreprocessing(10, 9, 9, 0.0), "preprocess_shape_agreement"),
-                          (PagePreprocessing(10, 10, 3, 2e-5), "preprocess_max_abs_diff"),
-                          (PagePreprocessing(10, 10, 10, 0.0), None)):
+    for found, failed in ((PagePreprocessing(10, 9, 9, 9, 0.0, "image files"), True),  # one of another shape
+                          (PagePreprocessing(10, 10, 9, 3, 2e-5, "image files"), True),  # one beyond 1e-5, or not finite
+                          (PagePreprocessing(10, 10, 10, 3, 1e-6, "image files"), False)):
         checks = judge(found.values(), tolerances("onnxruntime", "classification"))
-        assert [check.name for check in checks if not check.passed] == ([failed] if failed else [])
+        assert [check.name for check in checks if not check.passed] == (["preprocess_agreement"] if failed else [])

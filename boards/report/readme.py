@@ -512,11 +512,12 @@ def browser_zoo(files: Mapping[str, Json]) -> str:
                      _pct(v["paddlejs_fp32_argmax_agreement"]), f"{v['paddlejs_fp32_sqnr_db']:.1f} dB",
                      f"{v['paddlejs_fp32_max_abs_diff']:.2g} ({v['paddlejs_fp32_allclose_ratio']:.2f})", _paddlejs_latency(b),
                      f"{_pct(top1['fp32']['board'])} / {_pct(top1['fp32']['x86_64'])}, {v['fp32_sqnr_db']:.1f} dB, allclose "
-                     f"{v['fp32_allclose_ratio']:.2f}",
+                     f"{v['fp32_allclose_ratio']:.2f}", _page_preprocessing(b),
                      f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
     table = _table(["model", "test images", "Paddle.js top-1: browser / Paddle Inference", "Paddle.js argmax agreement",
                     "Paddle.js SQNR", "Paddle.js max abs diff (allclose ratio)", "Paddle.js batch-1 p50",
-                    "wasm fp32 top-1: browser / x86-64, SQNR, allclose ratio", "checks"], rows)
+                    "wasm fp32 top-1: browser / x86-64, SQNR, allclose ratio",
+                    "the page's preprocessing of the first test digits as PNGs: identical / images (largest difference)", "checks"], rows)
     return f"{table}\n\n{_provenance(files)}"
 
 
