@@ -503,7 +503,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-drop", type=float, help="PTQ with accuracy control: try --calibrations, then keep the worst layers "
                    "in float, until int8 loses at most this many points of the task metric on --data")
     p.add_argument("--metric", choices=["top1", "char_acc", "f1", "cosine"], help="with --max-drop: the task's metric (the "
-                   "default), or cosine: int8's outputs against fp32's, a drop of 100 x (1 - cosine) points, on images without labels")
+                   "default), or cosine: int8's outputs against fp32's, needing no labels; its drop, 100 x (1 - cosine), is not in accuracy points")
     p.add_argument("--calibrations", help="with --max-drop: calibration algorithms tried after --algo's, in order, before any "
                    f"layer is kept in float (default {','.join(CALIBRATION_ORDER)}; '' for none)")
 

@@ -389,7 +389,7 @@ def _paddlejs_latency(b: Json) -> str:
 
 
 def _page_preprocessing(b: Json) -> str:
-    """How many image files the page's JavaScript preprocessed into the runtime's very tensors, of how many."""
+    """How many images the page's JavaScript preprocessed into the runtime's very tensors, of how many."""
     found = b["page_preprocessing"]
     return f"{found['identical']:,} / {found['images']:,} ({found['max_abs_diff']:.2g})"
 
