@@ -98,10 +98,11 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
         def measure(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float]:
             trial = trials[algo, keep] = Path(work) / f"trial-{len(trials)}"
             quantize_ptq(model, trial / "int8", dataclasses.replace(recipes[algo], keep_float=keep), calibration=calibration)
-            accuracy = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",),
-                                    include_reference=False, data=data).manifest.accuracy
+            built = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",), include_reference=False,
+                                 data=None if metric == COSINE else data)  # cosine: scored below, not twice
             if metric == COSINE:
-                return 1.0, output_cosine(trial / "bundle", data)
+                return 1.0, output_cosine(built.directory, data)
+            accuracy = built.manifest.accuracy
             return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
         search = AccuracySearch(measure, max_drop)
