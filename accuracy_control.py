@@ -80,10 +80,11 @@ def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
 
 def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqRecipe, calibration: Path,
                                    data: Path, max_drop: float, metric: Optional[str] = None,
-                                   algos: Sequence[str] = CALIBRATION_ORDER) -> CompressResult:
+                                   algos: Sequence[str] = CALIBRATION_ORDER, allow_slower: bool = False) -> CompressResult:
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
     images): the recipe's calibration, then each of `algos`, then the fewest of the debugger's worst-ranked layers in
-    float on the best of them; written to `out_dir` all at once."""
+    float on the best of them, stopping where float layers would make int8 slower than fp32 on this CPU (unless
+    `allow_slower`); written to `out_dir` all at once."""
     model = as_source(model)
     metric = task_metric(model.task, metric)
     if metric != COSINE:
@@ -105,7 +106,11 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             accuracy = built.manifest.accuracy
             return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
-        search = AccuracySearch(measure, max_drop)
+        def speed(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float, float]:
+            ratio = _latency(trials[algo, keep] / "bundle", data)["vs_fp32"]
+            return ratio["value"], ratio["interval"][0], ratio["interval"][1]
+
+        search = AccuracySearch(measure, max_drop, None if allow_slower else speed)
         calibrated = search.calibration(candidates)
         ranked = [] if search.met(calibrated) else _ranked_weights(trials[calibrated.algo, ()] / "bundle", data)
         best = search.keep_float(calibrated, ranked)
@@ -116,6 +121,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
                    "calibrations": candidates, "calibration": best.algo,
                    "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
                    "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
+                   "speed_rule": search.speed_rule,
                    "latency": _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
         card.save(chosen / "int8")

@@ -71,6 +71,8 @@ def _compress(args: argparse.Namespace) -> None:
         raise PaddleEdgeError("--max-drop and --keep-float choose what PTQ quantizes; QAT trains every layer", "use them with --method ptq")
     if args.calibrations is not None and args.max_drop is None:
         raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
+    if args.allow_slower and args.max_drop is None:
+        raise PaddleEdgeError("--allow-slower lifts accuracy control's speed rule", "use it with --max-drop")
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
 
@@ -96,11 +98,12 @@ def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argpar
         raise PaddleEdgeError("--max-drop works on a model brought from elsewhere, with --calibration (images to calibrate on) "
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
     algos = CALIBRATION_ORDER if args.calibrations is None else [a for a in args.calibrations.split(",") if a]
-    result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos)
+    result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos,
+                                            args.allow_slower)
     control = result.card.quantization["accuracy_control"]
     kept = result.card.quantization["keep_float"]
     print(f"{control['calibration']} calibration, kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after "
-          f"{len(control['trials'])} trials")
+          f"{len(control['trials'])} trials; speed rule {control['speed_rule']}")
     latency = control["latency"]
     ratio = latency["vs_fp32"]
     print(f"its int8 file ({latency['artifact']}) takes {ratio['value']:.2f}x fp32's time [{ratio['interval'][0]:.2f}, "
@@ -506,6 +509,8 @@ def _parser() -> argparse.ArgumentParser:
                    "default), or cosine: int8's outputs against fp32's, needing no labels; its drop, 100 x (1 - cosine), is not in accuracy points")
     p.add_argument("--calibrations", help="with --max-drop: calibration algorithms tried after --algo's, in order, before any "
                    f"layer is kept in float (default {','.join(CALIBRATION_ORDER)}; '' for none)")
+    p.add_argument("--allow-slower", action="store_true", help="with --max-drop: keep layers in float even where that makes "
+                   "int8 slower than fp32 on this CPU (by default the search stops there, where int8 with none in float is faster)")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)

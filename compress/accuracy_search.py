@@ -8,7 +8,12 @@ between the last k that missed and the first that met it: about 2 log2(k) measur
 bisection assumes keeping more of the ranked layers in float does not lose accuracy (true of the measurements it makes,
 which it records; it trusts it in between). When two doublings in a row score no better than the best so far, the
 search stops and says so: on a small validation set a few characters or images move the score by more than the
-limit, and keeping more layers in float is then measuring noise, not repairing a layer."""
+limit, and keeping more layers in float is then measuring noise, not repairing a layer.
+
+Float layers cost speed. Where int8 with none in float is surely faster than fp32 on this CPU (its time ratio's 95 %
+interval below 1), each float-layer candidate is timed too, and the search stops once one is surely slower than fp32
+(interval above 1): an int8 file slower than the float one is not what int8 is for. Where int8 is not surely faster to
+begin with (an AVX2 CPU without int8 dot products, say), the rule cannot apply; the search says so and goes on."""
 from __future__ import annotations
 
 import dataclasses
@@ -19,6 +24,8 @@ from ..runtime.errors import PaddleEdgeError
 
 PATIENCE = 2  # doublings in a row that score no better than the best so far, before the float-layer search stops
 Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float]]  # (algorithm, kept in float) -> (float score, int8 score)
+# (algorithm, kept in float) -> the int8 file's time over fp32's on this CPU: (median ratio, 95 % interval low, high)
+Speed = Callable[[str, Tuple[str, ...]], Tuple[float, float, float]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,19 +38,26 @@ class Trial:
     score: float
     drop_points: float
     seconds: float
+    time_vs_fp32: Optional[Tuple[float, float, float]] = None  # (ratio, low, high) where the speed rule timed it
 
 
 class DropNotMet(PaddleEdgeError):
     """Even with every ranked layer in float the int8 model loses more than allowed."""
 
 
-class AccuracySearch:
-    """One search: every candidate measured by `measure` and recorded, in order, in `trials`."""
+class SlowerThanFloat(PaddleEdgeError):
+    """Keeping layers in float made the int8 file slower than fp32 on this CPU."""
 
-    def __init__(self, measure: Measure, max_drop: float) -> None:
-        self.measure, self.max_drop = measure, max_drop
+
+class AccuracySearch:
+    """One search: every candidate measured by `measure` and recorded, in order, in `trials`; with `speed`, float-layer
+    candidates are held to being faster than fp32 where int8 is (`speed_rule` says whether it applied and why)."""
+
+    def __init__(self, measure: Measure, max_drop: float, speed: Optional[Speed] = None) -> None:
+        self.measure, self.max_drop, self.speed = measure, max_drop, speed
         self.trials: List[Trial] = []
         self.float_score: Optional[float] = None
+        self.speed_rule = "off" if speed is None else "not needed: no layer went to float"
 
     def trial(self, algo: str, keep: Tuple[str, ...]) -> Trial:
         """Measure one candidate and record it."""
@@ -72,6 +86,7 @@ class AccuracySearch:
         """The smallest top-k of `ranked` kept in float, on `start`'s calibration, whose drop is within the limit."""
         if self.met(start):
             return start
+        timed = self._speed_applies(start)
         best: Optional[Trial] = None
         last, top, missed, k, idle = start, start, 0, 0, 0
         while best is None:
@@ -86,7 +101,7 @@ class AccuracySearch:
                                  f"{len(ranked)} ranked layers in float (limit {self.max_drop:g})",
                                  "allow a larger --max-drop, or calibrate on more or better images")
             k = min(max(1, 2 * k), len(ranked))
-            last = self.trial(start.algo, tuple(ranked[:k]))
+            last = self._float_trial(start.algo, tuple(ranked[:k]), timed)
             if self.met(last):
                 best = last
             else:
@@ -95,9 +110,47 @@ class AccuracySearch:
         low, high = missed, len(best.keep_float)
         while high - low > 1:
             middle = (low + high) // 2
-            t = self.trial(start.algo, tuple(ranked[:middle]))
+            t = self._float_trial(start.algo, tuple(ranked[:middle]), timed)
             if self.met(t):
                 best, high = t, middle
             else:
                 low = middle
         return best
+
+    def _timed(self, trial: Trial) -> Tuple[float, float, float]:
+        """`trial`'s time over fp32's, recorded with it."""
+        assert self.speed is not None
+        ratio = self.speed(trial.algo, trial.keep_float)
+        self.trials[self.trials.index(trial)] = dataclasses.replace(trial, time_vs_fp32=tuple(ratio))
+        return ratio
+
+    def _speed_applies(self, start: Trial) -> bool:
+        """Whether float-layer candidates are held to being faster than fp32: only where `start` (none in float) is."""
+        if self.speed is None:
+            return False
+        ratio = self._timed(start)
+        applies = ratio[2] < 1
+        self.speed_rule = (f"applied: with no layer in float int8 takes {_times(ratio)} fp32's time on this CPU" if applies else
+                           f"not applied: with no layer in float int8 already takes {_times(ratio)} fp32's time on this "
+                           "CPU, not surely faster")
+        print(f"  speed rule {self.speed_rule}", flush=True)
+        return applies
+
+    def _float_trial(self, algo: str, keep: Tuple[str, ...], timed: bool) -> Trial:
+        """Measure a float-layer candidate; where the speed rule applies, time it and stop if it is surely slower than fp32."""
+        found = self.trial(algo, keep)
+        if not timed:
+            return found
+        ratio = self._timed(found)
+        if ratio[1] > 1:
+            raise SlowerThanFloat(f"with {len(keep)} layers in float ({algo} calibration) the int8 file takes {_times(ratio)} "
+                                  f"fp32's time on this CPU, {'though it meets' if self.met(found) else 'before it meets'} "
+                                  f"the drop ({found.drop_points:.2f} points, limit {self.max_drop:g}): float layers would "
+                                  "make int8 slower than fp32",
+                                  "ship fp32 on this CPU, allow a larger --max-drop, or pass --allow-slower to keep layers "
+                                  "in float even so (int8 then buys size, not speed)")
+        return self.trials[-1]
+
+
+def _times(ratio: Tuple[float, float, float]) -> str:
+    return "{:.2f}x [{:.2f}, {:.2f}]".format(*ratio)

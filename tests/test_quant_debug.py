@@ -20,7 +20,7 @@ from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table
 from paddle_edge.boards.report import run_dir
 from paddle_edge.boards.report.page import make_report
 from paddle_edge.cli import main
-from paddle_edge.compress.accuracy_search import AccuracySearch, DropNotMet
+from paddle_edge.compress.accuracy_search import AccuracySearch, DropNotMet, SlowerThanFloat
 from paddle_edge.compress.ptq import quantize_ptq
 from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.evaluation import evaluation_set
@@ -177,6 +177,34 @@ def test_the_layer_search_stops_when_float_layers_stop_helping():
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4]
 
 
+def test_float_layers_that_would_make_int8_slower_than_fp32_stop_the_search():
+    """Where int8 with no layer in float is surely faster than fp32, each float-layer candidate is timed, and the first
+    surely slower one ends the search, saying so, before the drop is met; every timed trial keeps its ratio."""
+    measure, _ = _measured()
+    ratios = {0: (0.6, 0.55, 0.7), 1: (0.9, 0.8, 1.05), 2: (1.2, 1.1, 1.3)}
+    timed = []
+    search = AccuracySearch(measure, max_drop=1.0, speed=lambda algo, keep: timed.append(len(keep)) or ratios[len(keep)])
+    with pytest.raises(SlowerThanFloat, match=r"with 2 layers in float \(avg calibration\) the int8 file takes 1.20x "
+                                              r"\[1.10, 1.30\] fp32's time on this CPU, before it meets the drop"):
+        search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
+    assert timed == [0, 1, 2] and search.speed_rule.startswith("applied: with no layer in float int8 takes 0.60x")
+    assert [t.time_vs_fp32 for t in search.trials] == [ratios[0], ratios[1], ratios[2]]
+
+
+def test_the_speed_rule_is_not_applied_where_int8_is_not_faster_to_begin_with():
+    """On a CPU where int8 with no layer in float is not surely faster than fp32 (AVX2 without int8 dot products), the
+    rule cannot apply: the search says so, times nothing more, and meets the drop as without it."""
+    measure, _ = _measured()
+    timed = []
+    search = AccuracySearch(measure, max_drop=1.0, speed=lambda algo, keep: timed.append(len(keep)) or (1.4, 0.98, 1.6))
+    best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
+    assert len(best.keep_float) == 4 and timed == [0]
+    assert search.speed_rule.startswith("not applied: with no layer in float int8 already takes 1.40x [0.98, 1.60]")
+    search = AccuracySearch(measure, max_drop=1.0, speed=lambda algo, keep: (0.5, 0.4, 0.6))
+    assert search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)]).keep_float == ("w0", "w1", "w2", "w3")
+    assert all(t.time_vs_fp32 == (0.5, 0.4, 0.6) for t in search.trials)
+
+
 def test_the_report_shows_where_int8_loses(lenet_debug, lenet_run_dir, tmp_path):
     for name in (run_dir.PARITY, run_dir.PREDICTIONS, run_dir.BENCH):
         shutil.copy(lenet_run_dir / name, tmp_path / name)
@@ -205,6 +233,12 @@ def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):
                                               r"images: `path<TAB>\[\{\"transcription\": \.\.\., \"points\""):
         quantize_with_accuracy_control(det, tmp_path / "out", recipe, pages, pages, max_drop=1.0)
     assert not (tmp_path / "out").exists()
+
+
+def test_allow_slower_without_accuracy_control_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["compress", str(fetch_published("ppocr-cls")), "--allow-slower", "--out", str(tmp_path / "out")])
+    assert "--allow-slower lifts accuracy control's speed rule" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_keeps(tmp_path):
