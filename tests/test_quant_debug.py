@@ -248,11 +248,13 @@ def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_kee
     model = resolve_model(fetch_published("ppocr-cls"))
     images = render("cls", tmp_path / "lines", 16, seed=1).parent / "images"  # a plain folder: no labels
     recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=8)
-    result = quantize_with_accuracy_control(model, tmp_path / "int8", recipe, images, images, max_drop=1.0, metric="cosine",
-                                            algos=("avg",))
+    result = quantize_with_accuracy_control(model, tmp_path / "runs" / "int8", recipe, images, images, max_drop=1.0,
+                                            metric="cosine", algos=("avg",))  # into a folder that does not exist yet
     control = result.card.quantization["accuracy_control"]
     assert control["metric"] == "cosine" and control["float_score"] == 1.0
     kept = control["trials"][-1]
+    assert control["speed_rule"] == "not needed: no layer went to float" if not kept["keep_float"] else \
+        control["speed_rule"].startswith(("applied: ", "not applied: "))
     assert kept["drop_points"] <= 1.0 and kept["drop_points"] == round((1 - kept["score"]) * 100, 9)
     bundle = build_bundle(model, tmp_path / "bundle", int8_dir=result.model_dir, targets=("onnx",), include_reference=False)
     assert output_cosine(bundle.directory, images) == pytest.approx(kept["score"], abs=1e-9)  # the kept file's own figure

@@ -3,10 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Dict, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from ...export.evaluation import IDENTICAL_SQNR_DB
+
+
+CHUNK = 1 << 14  # values converted to float64 at a time: small enough to stay in cache, which makes it ~3x faster
+
+
+def _chunks(*arrays: np.ndarray) -> Iterator[Tuple[np.ndarray, ...]]:
+    """The arrays' values, flattened, as float64, in aligned chunks of CHUNK."""
+    flat = [a.ravel() for a in arrays]
+    for start in range(0, flat[0].size, CHUNK):
+        yield tuple(a[start:start + CHUNK].astype(np.float64) for a in flat)
 
 
 @dataclasses.dataclass
@@ -20,15 +30,16 @@ class Agreement:
     max_abs_diff: float = 0.0
 
     def add(self, reference: np.ndarray, value: np.ndarray) -> None:
-        r, v = reference.astype(np.float64).ravel(), value.astype(np.float64).ravel()
-        if r.shape != v.shape:
+        if reference.shape != value.shape:
             raise ValueError(f"tensor shapes differ: {reference.shape} vs {value.shape}")
-        d = v - r
-        self.signal += float(r @ r)
-        self.noise += float(d @ d)
-        self.dot += float(r @ v)
-        self.power += float(v @ v)
-        self.max_abs_diff = max(self.max_abs_diff, float(np.abs(d).max()) if d.size else 0.0)
+        for r, v in _chunks(reference, value):
+            d = v - r
+            signal, noise, power = float(r @ r), float(d @ d), float(v @ v)
+            self.signal += signal
+            self.noise += noise
+            self.power += power
+            self.dot += (signal + power - noise) / 2  # r.v, from the three sums already taken
+            self.max_abs_diff = max(self.max_abs_diff, float(max(d.max(), -d.min())))
 
     @property
     def sqnr_db(self) -> float:
@@ -102,9 +113,11 @@ class Histogram:
             self.edges = np.linspace(low - pad, high + pad, self.bins + 1)
             self.float_counts = np.zeros(self.bins, np.int64)
             self.int8_counts = np.zeros(self.bins, np.int64)
-        span = (float(self.edges[0]), float(self.edges[-1]))
+        low, width = float(self.edges[0]), float(self.edges[-1] - self.edges[0]) / self.bins
         for counts, x in ((self.float_counts, reference), (self.int8_counts, value)):
-            counts += np.histogram(np.clip(x, *span), self.bins, span)[0]  # equal bins: numpy counts them without sorting
+            for (chunk,) in _chunks(x):
+                index = np.floor((chunk - low) / width)  # equal bins: each value's bin by arithmetic
+                counts += np.bincount(np.clip(index, 0, self.bins - 1).astype(np.intp), minlength=self.bins)
 
     def to_json(self) -> Optional[Dict[str, List[float]]]:
         if self.edges is None:

@@ -64,6 +64,14 @@ SOURCES: Dict[str, Dict[str, str]] = {
                     "resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
                     **{f"ocr/vnni/{name}": command for name, command in OCR_BENCH_COMMANDS.items()}},
     "speed-peers-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
+    # the debugger's run on the recogniser's plain int8 bundle, then accuracy control keeping ops in float, shipped and debugged
+    "accuracy-control": {
+        "ocr/avx2/quant-debug-rec.json": "paddle-edge quant-debug bundles/ppocr-rec --data runs/ocr/rec-val/rec_gt.txt --int8-model "
+                                         "runs/ocr/rec-int8 --json quant-debug-rec.json",
+        "ocr/avx2/parity-rec-float.json": "paddle-edge parity bundles/ppocr-rec-float --data runs/ocr/rec-test/rec_gt.txt --no-latency "
+                                          "--json parity-rec-float.json",
+        "ocr/avx2/quant-debug-rec-float.json": "paddle-edge quant-debug bundles/ppocr-rec-float --data runs/ocr/rec-val/rec_gt.txt "
+                                               "--json quant-debug-rec-float.json"},
     "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -557,6 +565,41 @@ def ocr(files: Mapping[str, Json]) -> str:
     return f"{table}\n\n" + "\n".join(f"- {c}" for c in checks) + f"\n\n{_provenance(files)}"
 
 
+def accuracy_control(files: Mapping[str, Json]) -> str:
+    """The debugger on the recogniser's plain int8 file, then accuracy control held to one calibration, so that it keeps
+    the worst-ranked ops in float: every trial's validation score with and without them, the shipped file's test
+    scores, and the compute ops its int8 ONNX runs in float, as the debugger reads them from the file."""
+    debug, parity, shipped = (files[f"ocr/avx2/{name}.json"] for name in ("quant-debug-rec", "parity-rec-float", "quant-debug-rec-float"))
+    metric, label = OCR_METRICS[parity["task"]]
+    control = parity["quantization"]["accuracy_control"]
+    rows = [[str(i), t["algo"], ", ".join(t["keep_float"]) or "none", _pct(t["score"]), f"{t['drop_points']:.2f}",
+             "{:.2f}x [{:.2f}, {:.2f}]".format(*t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
+            for i, t in enumerate(control["trials"], 1)]
+    trials = _table(["trial", "calibration", "ops kept in float (Paddle weights)", f"{label} on validation", "drop (points)",
+                     "int8 time vs fp32 (95 % interval)", "took"], rows)
+    by_output = {r["output"]: r for r in debug["rows"]}
+    worst = ", ".join(f"{by_output[o]['weight'] or o} ({by_output[o]['float_input_gain_db']:+.2f} dB)"
+                      for o in debug["ranking"][:5])
+    ops = [r for r in debug["rows"] if r["kind"] == "op"]
+    tested = [f"{parity['engines'][e]['title']}: {_pct(parity['engines'][e]['scores'][metric])} "
+              f"(drop {parity['engines'][e][f'{metric}_drop_points']:.2f} points)" for e in ("onnx_int8_exact", "onnx_int8")]
+    passed = sum(c["passed"] for c in parity["checks"].values())
+    floats = [f"{r['weight']} ({r['precision']})" for r in shipped["rows"] if r["kind"] == "op" and r["precision"] != "int8"]
+    return "\n".join([
+        f"{parity['model']}: `quant-debug` on {debug['samples']} lines of {debug['data']} ({len(ops)} compute ops, "
+        f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; Paddle's "
+        f"int8 program too): **{debug['seconds']:.0f} s** (the aim: under 120 s). Worst first, by the output SQNR gained when "
+        f"the op reads float inputs: {worst}.", "",
+        f"`compress --max-drop {control['max_drop_points']:g} --calibrations ''` (only {', '.join(control['calibrations'])}: no "
+        f"other calibration to try first), {control['metric']} against float's {_pct(control['float_score'])} on "
+        f"{control['validation']}; speed rule {control['speed_rule']}:", "", trials, "",
+        f"- the ops it tries in float, worst first as the debugger ranked the first trial's file on validation lines: "
+        f"{', '.join(control['ranked'][:8])} ... ({len(control['ranked'])} in all)",
+        f"- shipped (`{parity['data']}`): " + "; ".join(tested) + f"; {passed} of {len(parity['checks'])} checks passed",
+        f"- compute ops its int8 ONNX runs in float, read from the file by `quant-debug`: {', '.join(floats) or 'none'}",
+        "", _provenance(files)])
+
+
 def peer_nncf(files: Mapping[str, Json]) -> str:
     """NNCF's accuracy control beside paddle-edge's on the same float model and images, as `paddle-edge peer` prints it."""
     from ..peers.side_by_side import PeerReport
@@ -583,7 +626,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
-    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "speed-peers": speed_peers, "tune": tune,
+    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "accuracy-control": accuracy_control, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
 
 
