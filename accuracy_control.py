@@ -1,5 +1,5 @@
 """`paddle-edge compress --max-drop`: PaddleSlim PTQ with the recipe's calibration, then PaddleSlim's other calibration
-algorithms, then the layers whose float inputs gain the metric most kept in float, until int8 loses at most the allowed points
+algorithms, then the layers the debugger ranks most harmful kept in float, until int8 loses at most the allowed points
 of the task's metric on the user's validation images (or, with `--metric cosine`, of its outputs' cosine similarity with
 float's, on images without labels).
 
@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import onnxruntime as ort
 
 from . import runtime
-from .boards.quant_debug.metric_gain import metric_gains
+from .boards.quant_debug.debugger import debug_bundle
+from .boards.quant_debug.graph import FLOAT
 from .boards.latency import latency_against
 from .compress.accuracy_search import AccuracySearch
 from .compress.ptq import quantize_ptq
@@ -36,7 +37,7 @@ from .source.model import SourceModel, as_source
 
 FORMATS = {"classification": "class folders or `path<TAB>label` lines", "text_recognition": "`path<TAB>text` lines",
            "text_detection": "`path<TAB>[{\"transcription\": ..., \"points\": [[x, y], ...]}]` lines"}
-RANK_SAMPLES = 64  # validation samples each op's gain is measured on (one run of them per int8 op)
+DEBUG_SAMPLES = 32  # validation samples the ranking is measured on
 LATENCY_SAMPLES = 8  # validation samples the chosen int8 file is timed on against fp32
 
 
@@ -57,12 +58,13 @@ def output_cosine(bundle_dir: Path, data: Path) -> float:
     return compare(int8, fp32, bundle.manifest, evaluation)["cosine"]
 
 
-def _ranked(bundle_dir: Path, data: Path, metric: str) -> List[Dict[str, Any]]:
-    """The int8 ops by Paddle weight, worst first: the metric each gains on the validation data when it alone reads float
-    inputs in the exported int8 file, then the output SQNR it gains (boards/quant_debug/metric_gain.py)."""
+def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
+    """The Paddle weights of the int8 ops and quantizers, worst first as the debugger ranks them (measured gain of float
+    inputs, then the error each adds on its own)."""
     bundle = runtime.load_bundle(bundle_dir)
-    evaluation = evaluation_set(bundle.manifest, data, RANK_SAMPLES, None)
-    return [dataclasses.asdict(g) for g in metric_gains(bundle, evaluation, metric)]
+    report = debug_bundle(bundle, evaluation_set(bundle.manifest, data, DEBUG_SAMPLES, None))
+    rows = [r for r in report.ranked if r.weight and r.precision != FLOAT and r.local_sqnr_db is not None]
+    return list(dict.fromkeys(r.weight for r in rows))
 
 
 def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
@@ -80,7 +82,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
                                    data: Path, max_drop: float, metric: Optional[str] = None,
                                    algos: Sequence[str] = CALIBRATION_ORDER, allow_slower: bool = False) -> CompressResult:
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
-    images): the recipe's calibration, then each of `algos`, then the fewest of the worst-ranked layers (by measured metric gain) in
+    images): the recipe's calibration, then each of `algos`, then the fewest of the debugger's worst-ranked layers in
     float on the best of them, stopping where float layers would make int8 slower than fp32 on this CPU (unless
     `allow_slower`); written to `out_dir` all at once."""
     model = as_source(model)
@@ -111,18 +113,15 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
 
         search = AccuracySearch(measure, max_drop, None if allow_slower else speed)
         calibrated = search.calibration(candidates)
-        ranking = [] if search.met(calibrated) else _ranked(trials[calibrated.algo, ()] / "bundle", data, metric)
-        ranked = list(dict.fromkeys(g["weight"] for g in ranking))
+        ranked = [] if search.met(calibrated) else _ranked_weights(trials[calibrated.algo, ()] / "bundle", data)
         best = search.keep_float(calibrated, ranked)
         chosen = trials[best.algo, best.keep_float]
         card = as_source(chosen / "int8").card
         control = {"metric": metric, "max_drop_points": max_drop, "validation": str(data), "float_score": search.float_score,
                    "engine": "onnxruntime, graph optimizations off (exact int8 semantics of the exported file)",
                    "calibrations": candidates, "calibration": best.algo,
-                   "ranked_by": f"each int8 op reading float inputs in the chosen calibration's int8 file (exact semantics), on the "
-                                f"first {RANK_SAMPLES} validation samples: the {metric} points gained, then the output SQNR "
-                                "gained (dB), largest first",
-                   "ranked": ranked, "ranking": ranking, "trials": [dataclasses.asdict(t) for t in search.trials],
+                   "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
+                   "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
                    "speed_rule": search.speed_rule,
                    "latency": _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})

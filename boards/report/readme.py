@@ -566,37 +566,34 @@ def ocr(files: Mapping[str, Json]) -> str:
 
 
 def accuracy_control(files: Mapping[str, Json]) -> str:
-    """The debugger on the recogniser's plain int8 file, then accuracy control held to one calibration, so that it keeps
-    the worst-ranked ops in float: every trial's validation score with and without them, the shipped file's test
-    scores, and the compute ops its int8 ONNX runs in float, as the debugger reads them from the file."""
+    """The debugger on the recogniser's plain int8 file (its time), then accuracy control held to one calibration, so that
+    it keeps ops in float: every trial's validation score with and without them, the shipped file's test scores, and
+    the compute ops its int8 ONNX runs in float, as the debugger reads them from the file."""
     debug, parity, shipped = (files[f"ocr/avx2/{name}.json"] for name in ("quant-debug-rec", "parity-rec-float", "quant-debug-rec-float"))
     metric, label = OCR_METRICS[parity["task"]]
-    control = parity["quantization"]["accuracy_control"]
-    rows = [[str(i), t["algo"], ", ".join(t["keep_float"]) or "none", _pct(t["score"]), f"{t['drop_points']:.2f}",
+    quant = parity["quantization"]
+    control = quant["accuracy_control"]
+    rows = [[str(i), t["algo"], str(len(t["keep_float"])), _pct(t["score"]), f"{t['drop_points']:.2f}",
              "{:.2f}x [{:.2f}, {:.2f}]".format(*t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
             for i, t in enumerate(control["trials"], 1)]
-    trials = _table(["trial", "calibration", "ops kept in float (Paddle weights)", f"{label} on validation", "drop (points)",
+    trials = _table(["trial", "calibration", "ops in float", f"{label} on validation", "drop (points)",
                      "int8 time vs fp32 (95 % interval)", "took"], rows)
-    by_output = {r["output"]: r for r in debug["rows"]}
-    worst = ", ".join(f"{by_output[o]['weight'] or o} ({by_output[o]['float_input_gain_db']:+.2f} dB)"
-                      for o in debug["ranking"][:5])
     ops = [r for r in debug["rows"] if r["kind"] == "op"]
     tested = [f"{parity['engines'][e]['title']}: {_pct(parity['engines'][e]['scores'][metric])} "
               f"(drop {parity['engines'][e][f'{metric}_drop_points']:.2f} points)" for e in ("onnx_int8_exact", "onnx_int8")]
     passed = sum(c["passed"] for c in parity["checks"].values())
-    floats = [f"{r['weight']} ({r['precision']})" for r in shipped["rows"] if r["kind"] == "op" and r["precision"] != "int8"]
+    floats = [r["weight"] for r in shipped["rows"] if r["kind"] == "op" and r["precision"] != "int8"]
     return "\n".join([
-        f"{parity['model']}: `quant-debug` on {debug['samples']} lines of {debug['data']} ({len(ops)} compute ops, "
-        f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; Paddle's "
-        f"int8 program too): **{debug['seconds']:.0f} s** (the aim: under 120 s). Worst first, by the output SQNR gained when "
-        f"the op reads float inputs: {worst}.", "",
-        f"`compress --max-drop {control['max_drop_points']:g} --calibrations ''` (only {', '.join(control['calibrations'])}: no "
-        f"other calibration to try first), {control['metric']} against float's {_pct(control['float_score'])} on "
-        f"{control['validation']}; speed rule {control['speed_rule']}:", "", trials, "",
-        f"- the ops it tries in float, worst first as the debugger ranked the first trial's file on validation lines: "
-        f"{', '.join(control['ranked'][:8])} ... ({len(control['ranked'])} in all)",
-        f"- shipped (`{parity['data']}`): " + "; ".join(tested) + f"; {passed} of {len(parity['checks'])} checks passed",
-        f"- compute ops its int8 ONNX runs in float, read from the file by `quant-debug`: {', '.join(floats) or 'none'}",
+        f"{parity['model']}, `quant-debug` on {debug['samples']} lines of {debug['data']} ({len(ops)} compute ops and "
+        f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; "
+        f"PaddleSlim's program in Paddle too): {debug['seconds']:.0f} s (the aim: under 120 s).", "",
+        f"`compress --algo {quant['algo']} --calibrations '' --max-drop {control['max_drop_points']:g}`: {control['metric']} on "
+        f"{control['validation']} (float {_pct(control['float_score'])}), {len(control['ranked'])} ops ranked by "
+        f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
+        f"- kept in float ({len(quant['keep_float'])}): {', '.join(quant['keep_float']) or 'none'}",
+        f"- compute ops the shipped int8 ONNX runs in float, read from the file by `quant-debug` ({len(floats)}): "
+        f"{', '.join(floats) or 'none'}",
+        f"- on {parity['data']}: " + "; ".join(tested) + f"; {passed} of {len(parity['checks'])} checks passed",
         "", _provenance(files)])
 
 
