@@ -19,6 +19,7 @@ from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .onnx_conv_affine import foldable_conv_affines
 from .onnx_fold import fold_weight_quantizers
+from .onnx_keep_float import keep_float_weights
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
 from .onnx_qdq_layout import ort_friendly_qdq
 
@@ -33,12 +34,13 @@ class ExportError(PaddleEdgeError):
 def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OPSET, fold_weights: bool = True,
                 ort_layout: bool = True, fold_quantizers: bool = False) -> Path:
     """Convert a model (its directory, or the value resolved from it) to `out_path` (.onnx). A quantized program becomes a
-    QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py) with int8 weights (`fold_weights`) laid out
+    QDQ graph (its MatMuls' quantizers restored, export/onnx_matmul_qdq.py; the ops PaddleSlim kept in float left in float,
+    export/onnx_keep_float.py) with int8 weights (`fold_weights`) laid out
     for ONNX Runtime's int8 kernels (`ort_layout`; `fold_quantizers`: with the folds that move values by a step,
     export/onnx_qdq_layout.py); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
     scalar scale and shift into it (export/onnx_conv_affine.py). The rewrites applied are recorded in the file's metadata."""
-    model = as_source(model)
-    files, model_dir = model.files, model.directory
+    model_source = as_source(model)
+    files, model_dir = model_source.files, model_source.directory
     with atomic_file(out_path) as tmp:
         cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
                "--model_filename", files.program.name, "--params_filename", files.params.name,
@@ -51,6 +53,9 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
                               "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
         model = check_onnx(tmp)
         rewrites: Dict[str, int] = foldable_conv_affines(model)
+        kept = (model_source.card.quantization or {}).get("keep_float") if model_source.card else None
+        if kept:
+            model, rewrites["float_weights_kept"] = keep_float_weights(model, kept)
         matmuls = matmul_quantizers(files)
         if matmuls:
             rewrites["matmul_quantizers_restored"], rewrites["matmul_left_float"] = restore_matmul_quantizers(model, matmuls)

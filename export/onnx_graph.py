@@ -8,6 +8,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")  # the ops that carry weights and do the arithmetic
+
 
 class GraphIndex:
     """Producers and consumers of a graph's tensors, as they were when the index was built."""

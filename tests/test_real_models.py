@@ -19,7 +19,7 @@ from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.parity import run_parity
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.quant_debug.debugger import debug_bundle
-from paddle_edge.boards.quant_debug.graph import INT8
+from paddle_edge.boards.quant_debug.graph import INT8, match_networks
 from paddle_edge.compress.ptq import quantize_ptq
 from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.artifact_engines import artifact_runner
@@ -210,6 +210,9 @@ def _output_sqnr_of_exact_int8(model, root: Path, keep: tuple, calibration: Path
     int8 = quantize_ptq(model, root / "int8", PtqRecipe(algo="avg", batch_nums=4, batch_size=8, keep_float=keep),
                         calibration=calibration)
     bundle = runtime.load_bundle(build_bundle(model, root / "bundle", int8_dir=int8.model_dir, include_reference=False).directory)
+    ops = match_networks(*(onnx.load(str(bundle.path_of(name))) for name in ("onnx-fp32", "onnx-int8")))
+    precisions = [op.precision for op in ops if op.weight in keep]
+    assert len(precisions) == 1 and precisions[0] != INT8, (keep, precisions)  # in float in the file that ships, too
     evaluation = evaluation_set(bundle.manifest, data, None, None)
     int8_out, fp32_out = (run_groups(artifact_runner(bundle, name), evaluation) for name in ("onnx-int8", "onnx-fp32"))
     return compare(int8_out, fp32_out, bundle.manifest, evaluation)["sqnr_db"]

@@ -15,12 +15,13 @@ import numpy as np
 import onnx
 
 from ...export.onnx_fold import constant_values
+from ...export.onnx_graph import COMPUTE_OPS
 from ...runtime.errors import PaddleEdgeError
 
-COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 _GENERATED = re.compile(r"[A-Z][A-Za-z0-9]*\.\d+")  # a tensor name paddle2onnx made up (Add.141), numbered per export
 INT8 = "int8"
 ROUNDED_WEIGHTS = "float, int8-rounded weights"
+ROUNDED_INPUTS = "float, int8-rounded inputs"  # a float weight: onnxruntime computes in float on dequantized inputs
 FLOAT = "float"
 
 
@@ -213,7 +214,7 @@ def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) ->
             sources.append(quantizer.source if quantizer else name)
         weight, w_range, w_scale = _weight_stats(fi, f, qi, q)
         if any(quantizers):
-            precision = INT8
+            precision = ROUNDED_INPUTS if any(qi.is_constant(name) for name in q.input[:2]) else INT8
         elif weight is not None and not np.array_equal(fi.constants[weight], _dequantized_weight(qi, q)):
             precision = ROUNDED_WEIGHTS
         else:

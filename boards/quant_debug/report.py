@@ -133,7 +133,7 @@ def format_table(report: QuantDebugReport, top: int) -> str:
              head, "-" * len(head)]
     for rank, r in enumerate(report.ranked[:top], 1):
         precision = "act-q" if r.kind == "quantizer" else "int8" if r.precision == "int8" else (
-            "w-round" if r.precision.startswith("float,") else "float")
+            "w-round" if r.precision.endswith("weights") else "in-round" if r.precision.endswith("inputs") else "float")
         clipped = "" if r.clipped_fraction is None else f"{100 * r.clipped_fraction:7.3f}%"
         fused = "" if r.fused is None else f"{r.fused.local_max_steps} step, {100 * r.fused.global_differing:4.1f}%"
         gain = "" if r.float_input_gain_db is None else f"{r.float_input_gain_db:+.2f}"
