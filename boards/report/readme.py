@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
@@ -582,7 +583,9 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     tested = [f"{parity['engines'][e]['title']}: {_pct(parity['engines'][e]['scores'][metric])} "
               f"(drop {parity['engines'][e][f'{metric}_drop_points']:.2f} points)" for e in ("onnx_int8_exact", "onnx_int8")]
     passed = sum(c["passed"] for c in parity["checks"].values())
-    floats = [r["weight"] for r in shipped["rows"] if r["kind"] == "op" and r["precision"] != "int8"]
+    shipped_ops = [r for r in shipped["rows"] if r["kind"] == "op"]
+    kinds = Counter(r["precision"] for r in shipped_ops)
+    kept_int8 = [r["weight"] for r in shipped_ops if r["weight"] in quant["keep_float"] and r["precision"] == "int8"]
     return "\n".join([
         f"{parity['model']}, `quant-debug` on {debug['samples']} lines of {debug['data']} ({len(ops)} compute ops and "
         f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; "
@@ -591,8 +594,9 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
         f"{control['validation']} (float {_pct(control['float_score'])}), {len(control['ranked'])} ops ranked by "
         f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
         f"- kept in float ({len(quant['keep_float'])}): {', '.join(quant['keep_float']) or 'none'}",
-        f"- compute ops the shipped int8 ONNX runs in float, read from the file by `quant-debug` ({len(floats)}): "
-        f"{', '.join(floats) or 'none'}",
+        f"- the shipped int8 ONNX, as `quant-debug` reads it from the file: {len(shipped_ops)} compute ops, "
+        + ", ".join(f"{n} {kind.replace(', ', ' with ')}" for kind, n in sorted(kinds.items())) + f"; kept ops that compute in int8: "
+        f"{', '.join(kept_int8) or 'none'}",
         f"- on {parity['data']}: " + "; ".join(tested) + f"; {passed} of {len(parity['checks'])} checks passed",
         "", _provenance(files)])
 
