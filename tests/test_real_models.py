@@ -19,7 +19,7 @@ from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.parity import run_parity
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.quant_debug.debugger import debug_bundle
-from paddle_edge.boards.quant_debug.graph import INT8, match_networks
+from paddle_edge.boards.quant_debug.graph import INT8, ROUNDED_INPUTS, match_networks
 from paddle_edge.compress.ptq import quantize_ptq
 from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.artifact_engines import artifact_runner
@@ -216,6 +216,20 @@ def _output_sqnr_of_exact_int8(model, root: Path, keep: tuple, calibration: Path
     evaluation = evaluation_set(bundle.manifest, data, None, None)
     int8_out, fp32_out = (run_groups(artifact_runner(bundle, name), evaluation) for name in ("onnx-int8", "onnx-fp32"))
     return compare(int8_out, fp32_out, bundle.manifest, evaluation)["sqnr_db"]
+
+
+def test_an_op_kept_in_float_computes_in_float_in_the_onnx_that_ships(rendered, tmp_path):
+    """conv2d_142's input also feeds quantized ops, so PaddleSlim keeps its quantizer when the conv is kept in float, and
+    paddle2onnx 1.2.11 then quantizes the conv's float weight and bias on its own; export undoes that."""
+    _, calibration = rendered
+    model = resolve_model(fetch_published("ppocr-rec"))
+    int8 = quantize_ptq(model, tmp_path / "int8", PtqRecipe(algo="avg", batch_nums=1, batch_size=8, keep_float=("conv2d_142.w_0",)),
+                        calibration=calibration["rec"])
+    bundle = runtime.load_bundle(build_bundle(model, tmp_path / "bundle", int8_dir=int8.model_dir, include_reference=False).directory)
+    assert bundle.manifest.quantization["onnx_rewrites"]["float_weights_kept"] == 1
+    ops = match_networks(*(onnx.load(str(bundle.path_of(name))) for name in ("onnx-fp32", "onnx-int8")))
+    assert [op.precision for op in ops if op.weight == "conv2d_142.w_0"] == [ROUNDED_INPUTS]
+    assert sum(op.precision == INT8 for op in ops) == len(ops) - 2  # the other ops stay int8 (but export's thin first conv)
 
 
 def test_the_debuggers_worst_layer_kept_in_float_helps_more_than_a_random_one(rec_bundle, rendered, tmp_path):

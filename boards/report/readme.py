@@ -587,12 +587,14 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     kinds = Counter(r["precision"] for r in shipped_ops)
     kept_int8 = [r["weight"] for r in shipped_ops if r["weight"] in quant["keep_float"] and r["precision"] == "int8"]
     return "\n".join([
-        f"{parity['model']}, `quant-debug` on {debug['samples']} lines of {debug['data']} ({len(ops)} compute ops and "
+        f"{parity['model']}, `quant-debug` on {debug['data']} ({len(ops)} compute ops and "
         f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; "
         f"PaddleSlim's program in Paddle too): {debug['seconds']:.0f} s (the aim: under 120 s).", "",
         f"`compress --algo {quant['algo']} --calibrations '' --max-drop {control['max_drop_points']:g}`: {control['metric']} on "
         f"{control['validation']} (float {_pct(control['float_score'])}), {len(control['ranked'])} ops ranked by "
         f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
+        f"- {len(control['trials'])} trials took {sum(t['seconds'] for t in control['trials']):.0f} s (PaddleSlim, export and "
+        "scoring; not counted: the debugger's ranking run and the final timing)",
         f"- kept in float ({len(quant['keep_float'])}): {', '.join(quant['keep_float']) or 'none'}",
         f"- the shipped int8 ONNX, as `quant-debug` reads it from the file: {len(shipped_ops)} compute ops, "
         + ", ".join(f"{n} {kind.replace(', ', ' with ')}" for kind, n in sorted(kinds.items())) + f"; kept ops that compute in int8: "
