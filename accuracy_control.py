@@ -68,8 +68,8 @@ def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
 
 
 def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
-    """The chosen int8 file against fp32 in onnxruntime on this CPU (the file the thin runtime opens here, fused
-    kernels), on the first validation images: reported, never a reason to pass or fail."""
+    """An int8 file against fp32 in onnxruntime on this CPU (the file the thin runtime opens here, fused kernels), on
+    the first validation images: reported for the chosen file; the speed rule reads it for float-layer candidates."""
     bundle = runtime.load_bundle(bundle_dir)
     int8, fp32 = (runtime.open(bundle, "onnxruntime", precision, threads) for precision in ("int8", "fp32"))
     feeds = first_samples(evaluation_set(bundle.manifest, data, LATENCY_SAMPLES, None), LATENCY_SAMPLES, 1).groups[0]

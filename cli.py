@@ -510,7 +510,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrations", help="with --max-drop: calibration algorithms tried after --algo's, in order, before any "
                    f"layer is kept in float (default {','.join(CALIBRATION_ORDER)}; '' for none)")
     p.add_argument("--allow-slower", action="store_true", help="with --max-drop: keep layers in float even where that makes "
-                   "int8 slower than fp32 on this CPU (by default the search stops there, where int8 with none in float is faster)")
+                   "int8 surely slower than fp32 on this CPU (by default, where int8 with none in float is surely faster, the search "
+                   "ends there with an error)")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)

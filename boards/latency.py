@@ -90,7 +90,8 @@ def _pair_ratios(wrapped: Callable[[], object], bare: Callable[[], object], call
 def latency_against(run: Callable[[Dict[str, np.ndarray]], Any], fp32: Callable[[Dict[str, np.ndarray]], Any],
                     feeds: Dict[str, np.ndarray], calls: int, warmup: int) -> Dict[str, Any]:
     """`run` against `fp32` on the same feeds: the median ratio of `calls` adjacent pairs of calls with its 95 %
-    interval, and each one's median call time (a report, never a gate)."""
+    interval, and each one's median call time (a report, never a check's verdict; accuracy control's speed rule reads
+    it to end a search)."""
     times: Tuple[List[float], List[float]] = ([], [])
 
     def timed(fn: Callable[[Dict[str, np.ndarray]], Any], into: List[float]) -> Callable[[], None]:

@@ -11,8 +11,9 @@ search stops and says so: on a small validation set a few characters or images m
 limit, and keeping more layers in float is then measuring noise, not repairing a layer.
 
 Float layers cost speed. Where int8 with none in float is surely faster than fp32 on this CPU (its time ratio's 95 %
-interval below 1), each float-layer candidate is timed too, and the search stops once one is surely slower than fp32
-(interval above 1): an int8 file slower than the float one is not what int8 is for. Where int8 is not surely faster to
+interval below 1), each float-layer candidate is timed too, and the search ends with an error once a doubling is surely
+slower than fp32 (interval above 1): an int8 file slower than the float one is not what int8 is for. While bisecting
+below a candidate that met the drop and passed, a surely slower one counts as a miss. Where int8 is not surely faster to
 begin with (an AVX2 CPU without int8 dot products, say), the rule cannot apply; the search says so and goes on."""
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ class AccuracySearch:
                                  f"{len(ranked)} ranked layers in float (limit {self.max_drop:g})",
                                  "allow a larger --max-drop, or calibrate on more or better images")
             k = min(max(1, 2 * k), len(ranked))
-            last = self._float_trial(start.algo, tuple(ranked[:k]), timed)
+            last = self._float_trial(start.algo, tuple(ranked[:k]), timed, stop=True)
             if self.met(last):
                 best = last
             else:
@@ -110,8 +111,8 @@ class AccuracySearch:
         low, high = missed, len(best.keep_float)
         while high - low > 1:
             middle = (low + high) // 2
-            t = self._float_trial(start.algo, tuple(ranked[:middle]), timed)
-            if self.met(t):
+            t = self._float_trial(start.algo, tuple(ranked[:middle]), timed, stop=False)
+            if self.met(t) and not self._slower(t):
                 best, high = t, middle
             else:
                 low = middle
@@ -121,8 +122,14 @@ class AccuracySearch:
         """`trial`'s time over fp32's, recorded with it."""
         assert self.speed is not None
         ratio = self.speed(trial.algo, trial.keep_float)
-        self.trials[self.trials.index(trial)] = dataclasses.replace(trial, time_vs_fp32=tuple(ratio))
+        at = next(i for i, t in enumerate(self.trials) if t is trial)
+        self.trials[at] = dataclasses.replace(trial, time_vs_fp32=tuple(ratio))
         return ratio
+
+    @staticmethod
+    def _slower(trial: Trial) -> bool:
+        """Whether `trial` was timed and is surely slower than fp32 (its interval above 1)."""
+        return trial.time_vs_fp32 is not None and trial.time_vs_fp32[1] > 1
 
     def _speed_applies(self, start: Trial) -> bool:
         """Whether float-layer candidates are held to being faster than fp32: only where `start` (none in float) is."""
@@ -136,13 +143,15 @@ class AccuracySearch:
         print(f"  speed rule {self.speed_rule}", flush=True)
         return applies
 
-    def _float_trial(self, algo: str, keep: Tuple[str, ...], timed: bool) -> Trial:
-        """Measure a float-layer candidate; where the speed rule applies, time it and stop if it is surely slower than fp32."""
+    def _float_trial(self, algo: str, keep: Tuple[str, ...], timed: bool, stop: bool) -> Trial:
+        """Measure a float-layer candidate; where the speed rule applies, time it too, and with `stop` (while doubling)
+        end the search if it is surely slower than fp32 (bisecting, such a candidate counts as a miss: a larger one has
+        already met the drop and passed)."""
         found = self.trial(algo, keep)
         if not timed:
             return found
         ratio = self._timed(found)
-        if ratio[1] > 1:
+        if stop and ratio[1] > 1:
             raise SlowerThanFloat(f"with {len(keep)} layers in float ({algo} calibration) the int8 file takes {_times(ratio)} "
                                   f"fp32's time on this CPU, {'though it meets' if self.met(found) else 'before it meets'} "
                                   f"the drop ({found.drop_points:.2f} points, limit {self.max_drop:g}): float layers would "

@@ -1,7 +1,8 @@
-"""Keep in float what PaddleSlim kept in float: paddle2onnx 1.2.11 quantizes the weight and bias of a conv whose input is
+"""Keep in float what PaddleSlim kept in float: paddle2onnx 1.2.11 quantizes the weight of a conv whose input is
 quantized, computing per-channel scales itself, even where PaddleSlim's `skip_tensor_list` left that conv's weight in
 float (its input stays quantized where the tensor also feeds a quantized op). onnxruntime would then run the op as an
-int8 kernel that the accuracy search never measured. This rewrite feeds such an op its float constants again."""
+int8 kernel while the int8 model's card says it is kept in float. This rewrite feeds such an op its float weight again
+(a bias paddle2onnx stored as int32 steps behind a lone DequantizeLinear stays as it is: the steps are far finer)."""
 from __future__ import annotations
 
 from typing import Collection, Dict, Optional, Tuple
@@ -21,7 +22,8 @@ def _quantized_constant(name: str, producer: Dict[str, onnx.NodeProto], constant
 
 def keep_float_weights(model: onnx.ModelProto, weights: Collection[str]) -> Tuple[onnx.ModelProto, int]:
     """A copy of `model` in which every compute op whose weight is one of `weights` (Paddle names) reads its float
-    weight and bias constants instead of their quantize-dequantize; and how many ops were changed."""
+    constants (weight, and bias where one has a quantize-dequantize pair) instead of their quantize-dequantize; and how
+    many ops were changed."""
     kept = onnx.ModelProto.FromString(model.SerializeToString())
     graph = kept.graph
     producer = {o: n for n in graph.node for o in n.output}

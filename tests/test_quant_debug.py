@@ -191,6 +191,18 @@ def test_float_layers_that_would_make_int8_slower_than_fp32_stop_the_search():
     assert [t.time_vs_fp32 for t in search.trials] == [ratios[0], ratios[1], ratios[2]]
 
 
+def test_a_surely_slower_candidate_while_bisecting_counts_as_a_miss_not_an_end():
+    """Bisecting below a candidate that met the drop and passed the speed rule, a smaller one that meets the drop but
+    times surely slower (noise: it has fewer float layers) is a miss; the search keeps the larger one."""
+    scores = {0: 0.95, 1: 0.96, 2: 0.97, 3: 0.995, 4: 0.995}
+    fast, slow = (0.7, 0.6, 0.8), (1.3, 1.2, 1.4)
+    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=1.0,
+                            speed=lambda algo, keep: slow if len(keep) == 3 else fast)
+    best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(8)])
+    assert len(best.keep_float) == 4 and best.time_vs_fp32 == fast
+    assert [(len(t.keep_float), t.time_vs_fp32) for t in search.trials] == [(0, fast), (1, fast), (2, fast), (4, fast), (3, slow)]
+
+
 def test_the_speed_rule_is_not_applied_where_int8_is_not_faster_to_begin_with():
     """On a CPU where int8 with no layer in float is not surely faster than fp32 (AVX2 without int8 dot products), the
     rule cannot apply: the search says so, times nothing more, and meets the drop as without it."""

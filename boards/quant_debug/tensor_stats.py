@@ -30,7 +30,7 @@ class Agreement:
     max_abs_diff: float = 0.0
 
     def add(self, reference: np.ndarray, value: np.ndarray) -> None:
-        if reference.shape != value.shape:
+        if reference.size != value.size:
             raise ValueError(f"tensor shapes differ: {reference.shape} vs {value.shape}")
         for r, v in _chunks(reference, value):
             d = v - r
@@ -116,6 +116,7 @@ class Histogram:
         low, width = float(self.edges[0]), float(self.edges[-1] - self.edges[0]) / self.bins
         for counts, x in ((self.float_counts, reference), (self.int8_counts, value)):
             for (chunk,) in _chunks(x):
+                chunk = chunk[~np.isnan(chunk)]  # as np.histogram, a NaN counts nowhere (an infinity: in an edge bin)
                 index = np.floor((chunk - low) / width)  # equal bins: each value's bin by arithmetic
                 counts += np.bincount(np.clip(index, 0, self.bins - 1).astype(np.intp), minlength=self.bins)
 

@@ -586,15 +586,27 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     shipped_ops = [r for r in shipped["rows"] if r["kind"] == "op"]
     kinds = Counter(r["precision"] for r in shipped_ops)
     kept_int8 = [r["weight"] for r in shipped_ops if r["weight"] in quant["keep_float"] and r["precision"] == "int8"]
+    kept_list = quant["keep_float"]
+    before = next((t for t in control["trials"] if len(t["keep_float"]) == len(kept_list) - 1), None)
+    last = (f"- the op whose addition met the limit: {kept_list[-1]}, ranked {len(kept_list)} of {len(control['ranked'])} by the "
+            f"debugger; the {len(kept_list) - 1} ranked before it in float, without it, dropped {before['drop_points']:.2f} "
+            "points" if before and kept_list else "- no trial kept one op fewer than the chosen one")
+    latency, fp32_bytes = control["latency"], parity["engines"]["onnx_fp32"]["bytes"]
+    ratio = latency["vs_fp32"]
+    shipped_line = (f"- the chosen int8 file: {_size(parity['engines']['onnx_int8']['bytes'])} against fp32's {_size(fp32_bytes)}; "
+                    f"{latency['artifact']} takes {ratio['value']:.2f}x [{ratio['interval'][0]:.2f}, {ratio['interval'][1]:.2f}] "
+                    f"fp32's time in {latency['engine']}, {latency['threads']} threads, on "
+                    + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in latency["input_shape"].items()) + " (a report)")
     return "\n".join([
-        f"{parity['model']}, `quant-debug` on {debug['data']} ({len(ops)} compute ops and "
+        f"{parity['model']}, `quant-debug` of the tour's int8 bundle (not this run's; its command is under the block) on "
+        f"{debug['data']} ({len(ops)} compute ops and "
         f"{len(debug['rows']) - len(ops)} activation quantizers; each op's gain on the first {debug['gain_samples']}; "
         f"PaddleSlim's program in Paddle too): {debug['seconds']:.0f} s (the aim: under 120 s).", "",
         f"`compress --algo {quant['algo']} --calibrations '' --max-drop {control['max_drop_points']:g}`: {control['metric']} on "
         f"{control['validation']} (float {_pct(control['float_score'])}), {len(control['ranked'])} ops ranked by "
         f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
         f"- {len(control['trials'])} trials took {sum(t['seconds'] for t in control['trials']):.0f} s (PaddleSlim, export and "
-        "scoring; not counted: the debugger's ranking run and the final timing)",
+        "scoring; not counted: the debugger's ranking run and the timings)", last, shipped_line,
         f"- kept in float ({len(quant['keep_float'])}): {', '.join(quant['keep_float']) or 'none'}",
         f"- the shipped int8 ONNX, as `quant-debug` reads it from the file: {len(shipped_ops)} compute ops, "
         + ", ".join(f"{n} {kind.replace(', ', ' with ')}" for kind, n in sorted(kinds.items())) + f"; kept ops that compute in int8: "
