@@ -151,7 +151,7 @@ class AccuracySearch:
         if not timed:
             return found
         ratio = self._timed(found)
-        if stop and ratio[1] > 1:
+        if stop and self._slower(self.trials[-1]):
             raise SlowerThanFloat(f"with {len(keep)} layers in float ({algo} calibration) the int8 file takes {_times(ratio)} "
                                   f"fp32's time on this CPU, {'though it meets' if self.met(found) else 'before it meets'} "
                                   f"the drop ({found.drop_points:.2f} points, limit {self.max_drop:g}): float layers would "

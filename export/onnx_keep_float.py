@@ -5,15 +5,15 @@ int8 kernel while the int8 model's card says it is kept in float. This rewrite f
 (a bias paddle2onnx stored as int32 steps behind a lone DequantizeLinear stays as it is: the steps are far finer)."""
 from __future__ import annotations
 
-from typing import Collection, Dict, Optional, Tuple
+from typing import Collection, Dict, Optional, Set, Tuple
 
 import onnx
 
-from .onnx_fold import constant_values, drop_unused
+from .onnx_fold import drop_unused
 from .onnx_graph import COMPUTE_OPS
 
 
-def _quantized_constant(name: str, producer: Dict[str, onnx.NodeProto], constants: Dict) -> Optional[str]:
+def _quantized_constant(name: str, producer: Dict[str, onnx.NodeProto], constants: Set[str]) -> Optional[str]:
     """The float constant behind `name` where `name` is DequantizeLinear(QuantizeLinear(constant)), else None."""
     dq = producer.get(name)
     q = producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
@@ -27,7 +27,7 @@ def keep_float_weights(model: onnx.ModelProto, weights: Collection[str]) -> Tupl
     kept = onnx.ModelProto.FromString(model.SerializeToString())
     graph = kept.graph
     producer = {o: n for n in graph.node for o in n.output}
-    constants = constant_values(graph)
+    constants = {i.name for i in graph.initializer} | {n.output[0] for n in graph.node if n.op_type == "Constant"}
     changed = 0
     for node in graph.node:
         if node.op_type not in COMPUTE_OPS or len(node.input) < 2:

@@ -18,9 +18,9 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from ..quant_debug.graph import COMPUTE_OPS
+from ...export.onnx_graph import COMPUTE_OPS
 
-WEIGHT_READERS = frozenset({"Conv", "ConvTranspose", "MatMul", "Gemm"})
+WEIGHT_READERS = frozenset(COMPUTE_OPS)
 QDQ = frozenset({"QuantizeLinear", "DequantizeLinear"})
 MOVES = frozenset({"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"})  # ops that only move values
 # what onnxruntime's optimized graph computes with: its int8 kernels, and its float compute ops (NCHWc Conv included)

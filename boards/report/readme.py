@@ -574,8 +574,9 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     metric, label = OCR_METRICS[parity["task"]]
     quant = parity["quantization"]
     control = quant["accuracy_control"]
+    times = "{:.2f}x [{:.2f}, {:.2f}]".format  # a time ratio over fp32's and its 95 % interval
     rows = [[str(i), t["algo"], str(len(t["keep_float"])), _pct(t["score"]), f"{t['drop_points']:.2f}",
-             "{:.2f}x [{:.2f}, {:.2f}]".format(*t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
+             times(*t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
             for i, t in enumerate(control["trials"], 1)]
     trials = _table(["trial", "calibration", "ops in float", f"{label} on validation", "drop (points)",
                      "int8 time vs fp32 (95 % interval)", "took"], rows)
@@ -585,8 +586,8 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     passed = sum(c["passed"] for c in parity["checks"].values())
     shipped_ops = [r for r in shipped["rows"] if r["kind"] == "op"]
     kinds = Counter(r["precision"] for r in shipped_ops)
-    kept_int8 = [r["weight"] for r in shipped_ops if r["weight"] in quant["keep_float"] and r["precision"] == "int8"]
     kept_list = quant["keep_float"]
+    kept_int8 = [r["weight"] for r in shipped_ops if r["weight"] in kept_list and r["precision"] == "int8"]
     before = next((t for t in control["trials"] if len(t["keep_float"]) == len(kept_list) - 1), None)
     last = (f"- the op whose addition met the limit: {kept_list[-1]}, ranked {len(kept_list)} of {len(control['ranked'])} by the "
             f"debugger; the {len(kept_list) - 1} ranked before it in float, without it, dropped {before['drop_points']:.2f} "
@@ -594,7 +595,7 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     latency, fp32_bytes = control["latency"], parity["engines"]["onnx_fp32"]["bytes"]
     ratio = latency["vs_fp32"]
     shipped_line = (f"- the chosen int8 file: {_size(parity['engines']['onnx_int8']['bytes'])} against fp32's {_size(fp32_bytes)}; "
-                    f"{latency['artifact']} takes {ratio['value']:.2f}x [{ratio['interval'][0]:.2f}, {ratio['interval'][1]:.2f}] "
+                    f"{latency['artifact']} takes {times(ratio['value'], *ratio['interval'])} "
                     f"fp32's time in {latency['engine']}, {latency['threads']} threads, on "
                     + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in latency["input_shape"].items()) + " (a report)")
     return "\n".join([
@@ -607,7 +608,7 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
         f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
         f"- {len(control['trials'])} trials took {sum(t['seconds'] for t in control['trials']):.0f} s (PaddleSlim, export and "
         "scoring; not counted: the debugger's ranking run and the timings)", last, shipped_line,
-        f"- kept in float ({len(quant['keep_float'])}): {', '.join(quant['keep_float']) or 'none'}",
+        f"- kept in float ({len(kept_list)}): {', '.join(kept_list) or 'none'}",
         f"- the shipped int8 ONNX, as `quant-debug` reads it from the file: {len(shipped_ops)} compute ops, "
         + ", ".join(f"{n} {kind.replace(', ', ' with ')}" for kind, n in sorted(kinds.items())) + f"; kept ops that compute in int8: "
         f"{', '.join(kept_int8) or 'none'}",
