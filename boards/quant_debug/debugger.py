@@ -1,9 +1,11 @@
 """Run float and int8 side by side on the user's data and measure every compute op of the int8 model that ships.
 
-Three runs of the int8 ONNX per group of inputs, all matched to the float ONNX's tensors by name:
+Runs of the int8 ONNX per group of inputs, all matched to the float ONNX's tensors by name:
 - global: the int8 model as written (graph optimizations off: exact QDQ), its error accumulated up to each op;
 - local: the same model with each op's activation inputs taken from the float model, so each op's output carries only
   the error it adds itself (its quantizers' and its weights');
+- gain: for each int8 op, the part of the int8 model from that op on, the op reading float inputs, fed the rest of
+  the model's tensors by the global run: how much keeping that op's inputs in float would give the model's output;
 - fused vs exact: the int8 file this CPU's runtime runs, with onnxruntime's fused int8 kernels, against the same file's
   exact semantics, in quantization steps: along the whole run, and op by op on identical input codes.
 """
@@ -26,7 +28,7 @@ from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_q
 from .paddle_tensors import PaddleTensors, after_bias, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
-from .sessions import FLOAT_FEED, Session, exposing, rewired_to_float, with_float_inputs
+from .sessions import FLOAT_FEED, Session, exposing, float_input_feeds, rewired_to_float, with_float_inputs
 from .tensor_stats import Agreement, Coverage, Histogram
 
 FLOAT_ARTIFACT = "onnx-fp32"
@@ -53,7 +55,10 @@ class _Runs:
         self.model_output = int8_model.graph.output[0].name  # the same Paddle variable in both models
         wanted = sorted({op.reference for op in ops} | {s for op in self.local_ops for s in op.float_sources}
                         | {q.reference for q in self.quantizers} | {self.model_output})
-        outputs = [op.output for op in ops] + [q.quantizer.codes for q in self.quantizers] + [self.model_output]
+        int8_ops = [op for op in ops if op.precision == INT8]
+        inputs = {i.name for i in int8_model.graph.input}
+        outputs = list(dict.fromkeys([op.output for op in ops] + [q.quantizer.codes for q in self.quantizers] + [self.model_output]
+                                     + [t for op in int8_ops for t in float_input_feeds(int8_model, op) if t not in inputs]))
         self.float = Session(exposing(float_model, wanted), wanted, fused=False, threads=threads)
         self.exact = Session(exposing(int8_model, outputs), outputs, fused=False, threads=threads)
         self.local = Session(exposing(rewired_to_float(int8_model, self.local_ops), [op.output for op in self.local_ops]),
@@ -61,9 +66,11 @@ class _Runs:
         self.kernels = KernelRuns(fused_model, ops, threads)
         self.output_base = Agreement()  # the int8 model's output against float's, on the samples gains are measured on
         self.gain_samples = 0
-        self.float_inputs = {op.output: Session(with_float_inputs(int8_model, op), [self.model_output], fused=False, threads=threads)
-                             for op in ops if op.precision == INT8}
-        self.output_with_float_inputs = {output: Agreement() for output in self.float_inputs}
+        types = {a.name: a.type for a in self.exact.session.get_inputs() + self.exact.session.get_outputs()}
+        downstream = {op.output: with_float_inputs(int8_model, op, types) for op in int8_ops}
+        self.float_inputs = {output: Session(model, [self.model_output], fused=False, threads=threads)
+                             for output, model in downstream.items() if self.model_output in {o.name for o in model.graph.output}}
+        self.output_with_float_inputs = {op.output: Agreement() for op in int8_ops}
         self.global_ = {op.output: Agreement() for op in ops}
         self.histograms = {op.output: Histogram() for op in ops}
         self.local_ = {op.output: Agreement() for op in self.local_ops}
@@ -73,7 +80,8 @@ class _Runs:
         self.q_coverage = {q.quantizer.codes: Coverage(*q.quantizer.float_range) for q in self.quantizers}
         self.histograms.update({q.quantizer.codes: Histogram() for q in self.quantizers})
 
-    def add(self, feeds: Dict[str, np.ndarray]) -> None:
+    def add(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        """Measure one group of inputs; the float model's tensors for it, which everything here is measured against."""
         ref = self.float.run(feeds)
         exact = self.exact.run(feeds)
         for op in self.ops:
@@ -88,16 +96,19 @@ class _Runs:
             self.q_global[codes].add(x, dequantized)
             self.histograms[codes].add(x, dequantized)
             self.q_coverage[codes].add(x)
-        if self.gain_samples < GAIN_SAMPLES:  # one whole-model run per int8 op: the debugger's dearest measurement
+        if self.gain_samples < GAIN_SAMPLES:  # a run of the model's rest per int8 op: the debugger's dearest measurement
             self.gain_samples += len(ref[self.model_output])
             self.output_base.add(ref[self.model_output], exact[self.model_output])
-            for output, session in self.float_inputs.items():
-                self.output_with_float_inputs[output].add(ref[self.model_output], session.run(feeds)[self.model_output])
+            for output, agreement in self.output_with_float_inputs.items():  # the part from the op on, fed by the global run
+                session = self.float_inputs.get(output)
+                after = session.run({**feeds, **exact})[self.model_output] if session else exact[self.model_output]
+                agreement.add(ref[self.model_output], after)
         local = self.local.run({**feeds, **{FLOAT_FEED.format(s): ref[f] for op in self.local_ops
                                             for s, f in zip(op.activation_sources, op.float_sources)}})
         for op in self.local_ops:
             self.local_[op.output].add(ref[op.reference], local[op.output])
         self.kernels.add(feeds)
+        return ref
 
     def row(self, op: ComputeOp, flops: Dict[str, int], paddle_sqnr_db: Optional[float]) -> LayerRow:
         total = sum(flops.values()) or 1
@@ -146,25 +157,29 @@ def _fake_quantized(x: np.ndarray, q: Quantizer) -> np.ndarray:
 
 
 class _PaddleRuns:
-    """PaddleSlim's int8 program and the float program in Paddle, on the variables holding the debugged ops' outputs."""
+    """PaddleSlim's int8 program in Paddle, on the variables holding the debugged ops' outputs, against the float ONNX's
+    same tensors (the float program's own values: the bundle's float ONNX matches them within ~1e-5 relative, >100 dB
+    on PP-OCRv4 rec, so the int8 program is held to the same reference as the int8 ONNX, at half the Paddle runs)."""
 
-    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int) -> None:
+    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int, largest: Dict[str, np.ndarray]) -> None:
+        """`largest`: the largest group of inputs, run once first: Paddle sizes its buffers on the first run, and a larger
+        input later sizes them all again (10 s of PP-OCRv4 rec's 20 s)."""
         shared = variables(float_dir) & variables(int8_dir)
         biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
-        wanted = {op.output: biased.get(op.reference, op.reference) for op in ops}
-        self.names = {output: name for output, name in wanted.items() if name in shared}
-        unique = list(dict.fromkeys(self.names.values()))
-        self.float = PaddleTensors(float_dir, unique, threads)
-        self.int8 = PaddleTensors(int8_dir, unique, threads)
-        self.agreement = {name: Agreement() for name in unique}
+        self.ops = [op for op in ops if biased.get(op.reference, op.reference) in shared]
+        self.names = {op.output: biased.get(op.reference, op.reference) for op in self.ops}
+        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys(self.names.values())), threads)
+        self.agreement = {op.output: Agreement() for op in self.ops}
+        self.int8.run(largest)
 
-    def add(self, feeds: Dict[str, np.ndarray]) -> None:
-        ref, got = self.float.run(feeds), self.int8.run(feeds)
-        for name, agreement in self.agreement.items():
-            agreement.add(ref[name], got[name])
+    def add(self, feeds: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> None:
+        """Measure one group, `reference` holding the float ONNX's tensors for it."""
+        got = self.int8.run(feeds)
+        for op in self.ops:
+            self.agreement[op.output].add(reference[op.reference], got[self.names[op.output]])
 
     def sqnr_db(self, output: str) -> Optional[float]:
-        return self.agreement[self.names[output]].sqnr_db if output in self.names else None
+        return self.agreement[output].sqnr_db if output in self.agreement else None
 
 
 def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
@@ -203,11 +218,12 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         if reference is None:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
                                       "export the bundle with its reference (the default)")
-        paddle = _PaddleRuns(reference, Path(int8_model), ops, threads)
+        paddle = _PaddleRuns(reference, Path(int8_model), ops, threads,
+                             max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())))
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
-        runs.add(group)
+        reference = runs.add(group)
         if paddle is not None:
-            paddle.add(group)
+            paddle.add(group, reference)
     flops = node_flops(float_path, evaluation.groups[0])
     return QuantDebugReport(
         model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,

@@ -1,8 +1,8 @@
 """Intermediate tensors of a Paddle inference program, read with Paddle Inference: the program is copied with a fetch
 op appended for each wanted variable, and run with IR optimization off so that no fusion pass removes them.
 
-This is how the debugger sees PaddleSlim's quantized program as Paddle runs it (fake quantization in float) next to
-the float program, tensor by tensor, so a loss present in ONNX but not in Paddle is pinned on the export."""
+This is how the debugger sees PaddleSlim's quantized program as Paddle runs it (fake quantization in float), tensor by
+tensor against the float model, so a loss present in ONNX but not in Paddle is pinned on the export."""
 from __future__ import annotations
 
 import shutil

@@ -52,7 +52,7 @@ class LayerRow:
     local_cosine: Optional[float]
     global_sqnr_db: float
     global_cosine: float
-    paddle_global_sqnr_db: Optional[float]  # PaddleSlim's program in Paddle vs the float program, same tensor (with --int8-model)
+    paddle_global_sqnr_db: Optional[float]  # PaddleSlim's program in Paddle vs the float ONNX, same tensor (with --int8-model)
     # how much the model output's SQNR against float rises when this op alone reads its activations unquantized: the
     # measured sensitivity the ranking puts first (None: not an int8 op)
     float_input_gain_db: Optional[float]
@@ -148,7 +148,7 @@ def format_table(report: QuantDebugReport, top: int) -> str:
                  "same input codes, share of values differing along the run")
     if paddle:
         lost = report.lost_in_export
-        lines.append(f"Paddle dB: PaddleSlim's int8 program ({report.paddle_int8_model}) in Paddle against the float program; "
+        lines.append(f"Paddle dB: PaddleSlim's int8 program ({report.paddle_int8_model}) in Paddle against the float ONNX; "
                      + (f"{len(lost)} ops lose more than {EXPORT_LOSS_DB:g} dB in export, first {lost[0].output} "
                         f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB; "
                         f"the export's rewrites: {report.rewrites})" if lost else

@@ -3,7 +3,7 @@ model rewired so each compute op reads the float model's activations ("local"), 
 graph with its quantizers, to run its fused int8 kernel and its exact QDQ semantics on the same input codes."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
@@ -25,6 +25,8 @@ class Session:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no worker left spinning after a run: the statistics and Paddle's runs in between need the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if not fused:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
@@ -130,13 +132,16 @@ def accumulator_step(op: ComputeOp, producer: Dict[str, onnx.NodeProto],
     return step
 
 
-def with_float_inputs(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
-    """A copy of the int8 `model` in which `op` reads its activations unquantized (its weights stay as they are): what
-    keeping that one op's inputs in float would give the whole model. A quantizer with a uint8 zero point of 0 also
-    clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
-    copy = onnx.ModelProto.FromString(model.SerializeToString())
-    node = next(n for n in copy.graph.node if n.output and n.output[0] == op.output)
-    producer = {o: n for n in copy.graph.node for o in n.output}
+def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.NodeProto], List[str]]:
+    """The nodes of the int8 `model` from `op` on, `op` reading its activations unquantized (its weights stay as they
+    are): it, a Relu it reads, every node computed from their outputs, in graph order, and the Constants these read; and
+    the tensors they read from the rest of the model, whose values are the int8 model's own. A quantizer with a uint8
+    zero point of 0 also clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    position = next(i for i, n in enumerate(model.graph.node) if op.output in n.output)
+    node = onnx.NodeProto()
+    node.CopyFrom(model.graph.node[position])
+    first = []
     for quantizer in (q for q in op.inputs if q):
         for i, name in enumerate(node.input):
             dq = producer.get(name)
@@ -145,9 +150,38 @@ def with_float_inputs(model: onnx.ModelProto, op: ComputeOp) -> onnx.ModelProto:
             source = quantizer.source
             if quantizer.qmin == quantizer.zero_point == 0:
                 source = f"{quantizer.source}@relu"
-                if source not in producer:
-                    relu = helper.make_node("Relu", [quantizer.source], [source], name=source)
-                    copy.graph.node.insert(list(copy.graph.node).index(node), relu)
-                    producer[source] = relu
+                if all(n.output[0] != source for n in first):
+                    first.append(helper.make_node("Relu", [quantizer.source], [source], name=source))
             node.input[i] = source
-    return copy
+    first.append(node)
+    made = {o for n in first for o in n.output}
+    kept = list(first)
+    for n in model.graph.node[position + 1:]:  # topological: readers come after
+        if any(name in made for name in n.input):
+            kept.append(n)
+            made.update(n.output)
+    initializers = {i.name for i in model.graph.initializer}
+    read = list(dict.fromkeys(name for n in kept for name in n.input if name and name not in made and name not in initializers))
+    constants = [producer[name] for name in read if name in producer and producer[name].op_type == "Constant"]
+    made.update(o for n in constants for o in n.output)
+    return constants + kept, [name for name in read if name not in made]
+
+
+def float_input_feeds(model: onnx.ModelProto, op: ComputeOp) -> List[str]:
+    """The tensors of the int8 `model` that `with_float_inputs(model, op, ...)` is fed with."""
+    return _float_input_part(model, op)[1]
+
+
+def with_float_inputs(model: onnx.ModelProto, op: ComputeOp, types: Dict[str, str]) -> onnx.ModelProto:
+    """What keeping `op`'s activation inputs in float gives the int8 `model`'s outputs: the part of the model from `op`
+    on, `op` reading its activations unquantized (its weights as they are), fed the tensors it reads from the rest of the
+    model (`float_input_feeds`) from the int8 model's own run; `types`: their onnxruntime types ("tensor(float)" ...).
+    Its outputs: those of the model it computes."""
+    nodes, feeds = _float_input_part(model, op)
+    made = {o for n in nodes for o in n.output}
+    used = {name for n in nodes for name in n.input}
+    inputs = [helper.make_tensor_value_info(name, onnx.TensorProto.DataType.Value(types[name][len("tensor("):-1].upper()), None)
+              for name in feeds]
+    graph = helper.make_graph(nodes, f"{op.node}-float-inputs", inputs, [o for o in model.graph.output if o.name in made],
+                              [i for i in model.graph.initializer if i.name in used])
+    return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
