@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
-from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS
+from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS, WEIGHT_SCALES
 from .runtime.errors import PaddleEdgeError
 
 if TYPE_CHECKING:  # the CLI imports each stage only when its command runs
@@ -73,10 +73,18 @@ def _compress(args: argparse.Namespace) -> None:
         raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
     if args.allow_slower and args.max_drop is None:
         raise PaddleEdgeError("--allow-slower lifts accuracy control's speed rule", "use it with --max-drop")
+    calibrations = {args.algo} | (set(CALIBRATION_ORDER if args.calibrations is None else args.calibrations.split(","))
+                                  if args.max_drop is not None else set())
+    if args.hist_percent is not None and (args.method != "ptq" or "hist" not in calibrations):
+        raise PaddleEdgeError("--hist-percent sets the share of values the hist calibration's scale covers, and no hist "
+                              "calibration runs here", "use it with --method ptq --algo hist (or --max-drop, whose "
+                              "calibrations include hist)")
+    weights = WEIGHT_SCALES[args.weights]
     if args.method == "ptq":
         from .compress.ptq import quantize_ptq
 
-        recipe = PtqRecipe(algo=args.algo, batch_nums=args.batch_nums, batch_size=args.batch_size, keep_float=tuple(args.keep_float))
+        recipe = PtqRecipe(algo=args.algo, batch_nums=args.batch_nums, batch_size=args.batch_size, keep_float=tuple(args.keep_float),
+                           weight_quantize_type=weights, **({} if args.hist_percent is None else {"hist_percent": args.hist_percent}))
         if args.max_drop is not None:
             result = _accuracy_controlled(model, recipe, args)
         else:
@@ -84,7 +92,8 @@ def _compress(args: argparse.Namespace) -> None:
     else:
         from .compress.qat import quantize_qat
 
-        result = quantize_qat(model.directory, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr), data=args.data)
+        result = quantize_qat(model.directory, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr, weight_quantize_type=weights),
+                              data=args.data)
     if result.card.metrics:
         print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
     else:
@@ -492,6 +501,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--method", choices=["ptq", "qat"], default="ptq")
     p.add_argument("--algo", default="KL", choices=PTQ_ALGOS, help="PTQ calibration algorithm")
+    p.add_argument("--weights", choices=list(WEIGHT_SCALES), default="per-channel", help="int8 weight scales: one per "
+                   "output channel (PaddleSlim's channel_wise_abs_max, the default) or one per weight tensor (abs_max)")
+    p.add_argument("--hist-percent", type=float, help="hist calibration: the share of activation values its scale covers "
+                   "(default 0.9999; the rest clip)")
     p.add_argument("--batch-nums", type=int, default=10, help="PTQ calibration batches")
     p.add_argument("--batch-size", type=int, default=32, help="PTQ calibration batch size (a detector's images go one by one)")
     p.add_argument("--calibration", type=Path, help="PTQ on your own images: a folder or label list (needed for a model "

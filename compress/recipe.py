@@ -9,6 +9,7 @@ from ..runtime.errors import PaddleEdgeError
 PTQ_ALGOS = ("KL", "hist", "mse", "avg", "abs_max")
 CALIBRATION_ORDER = ("mse", "hist", "KL", "avg")  # accuracy control tries these after the recipe's own, before float layers
 WEIGHT_TYPES = ("channel_wise_abs_max", "abs_max")
+WEIGHT_SCALES = {"per-channel": "channel_wise_abs_max", "per-tensor": "abs_max"}  # the CLI's names for PaddleSlim's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,9 @@ class PtqRecipe:
             raise PaddleEdgeError(f"unknown PTQ algorithm {self.algo!r}", f"use one of: {', '.join(PTQ_ALGOS)}")
         if self.weight_quantize_type not in WEIGHT_TYPES:
             raise PaddleEdgeError(f"unknown weight quantization {self.weight_quantize_type!r}", f"use one of: {', '.join(WEIGHT_TYPES)}")
+        if not 0 < self.hist_percent <= 1:
+            raise PaddleEdgeError(f"hist percent {self.hist_percent:g} is not a fraction of the values seen",
+                                  "pass a --hist-percent in (0, 1], e.g. 0.9999 (the default)")
         if self.batch_nums < 1 or self.batch_size < 1:
             raise PaddleEdgeError("calibration needs at least one batch of at least one sample", "pass --batch-nums >= 1 and --batch-size >= 1")
 

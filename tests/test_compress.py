@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from typing import List
 
+import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 from paddle.base.proto import framework_pb2
+
+from paddle_edge.boards.parity import run_parity
+from paddle_edge.cli import main
+from paddle_edge.export.bundle import build_bundle
+from paddle_edge.source.model import as_source
 
 from paddle_edge.compress.program_order import canonical_order
 from paddle_edge.compress.qat import quantize_qat
@@ -39,6 +47,30 @@ def test_bad_recipes_are_refused_before_any_work():
         PtqRecipe(algo="magic")
     with pytest.raises(PaddleEdgeError, match="epoch"):
         QatRecipe(epochs=0)
+
+
+def test_per_tensor_weights_from_the_cli_ship_one_scale_per_weight_and_pass_parity(tmp_path, lenet, capsys):
+    """`compress --weights per-tensor` (PaddleSlim's abs_max weights) through export: every weight the int8 ONNX
+    dequantizes has a single scale, and the bundle's gates pass."""
+    main(["compress", str(lenet.model_dir), "--out", str(tmp_path / "int8"), "--algo", "avg", "--batch-nums", "4",
+          "--weights", "per-tensor"])
+    assert as_source(tmp_path / "int8").card.quantization["weight_quantize_type"] == "abs_max"
+    bundle = build_bundle(lenet.model_dir, tmp_path / "bundle", int8_dir=tmp_path / "int8")
+    model = onnx.load(str(bundle.directory / "model.int8.onnx"))
+    constants = {**{i.name: numpy_helper.to_array(i) for i in model.graph.initializer},
+                 **{n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in model.graph.node if n.op_type == "Constant"}}
+    weights = [n for n in model.graph.node if n.op_type == "DequantizeLinear" and constants.get(n.input[0], np.zeros(0)).ndim >= 2]
+    assert len(weights) == 2 and all(constants[n.input[1]].size == 1 for n in weights)  # conv2 and fc (conv1 stays float: one input channel)
+    report = run_parity(bundle.directory, limit=2000, b1_calls=0)
+    assert report.ok and report.data["checks"]["onnx_int8_top1_drop_points"]["passed"], report.render()
+
+
+def test_hist_percent_without_a_hist_calibration_is_refused(lenet, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["compress", str(lenet.model_dir), "--out", str(tmp_path / "int8"), "--algo", "avg", "--hist-percent", "0.99"])
+    assert "no hist calibration runs here" in capsys.readouterr().err
+    with pytest.raises(PaddleEdgeError, match="fraction"):
+        PtqRecipe(algo="hist", hist_percent=1.5)
 
 
 def test_qat_refuses_a_model_it_cannot_rebuild(tmp_path, lenet_ptq):
