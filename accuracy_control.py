@@ -107,8 +107,11 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             accuracy = built.manifest.accuracy
             return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
+        timed: Dict[Path, Dict[str, Any]] = {}  # trial -> its timing, which the chosen one reuses
+
         def speed(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float, float]:
-            ratio = _latency(trials[algo, keep] / "bundle", data)["vs_fp32"]
+            latency = timed[trials[algo, keep]] = _latency(trials[algo, keep] / "bundle", data)
+            ratio = latency["vs_fp32"]
             return ratio["value"], ratio["interval"][0], ratio["interval"][1]
 
         search = AccuracySearch(measure, max_drop, None if allow_slower else speed)
@@ -123,7 +126,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
                    "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
                    "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
                    "speed_rule": search.speed_rule,
-                   "latency": _latency(chosen / "bundle", data)}
+                   "latency": timed.get(chosen) or _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
         card.save(chosen / "int8")
         with atomic_dir(Path(out_dir)) as tmp:
