@@ -73,8 +73,7 @@ def _compress(args: argparse.Namespace) -> None:
         raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
     if args.allow_slower and args.max_drop is None:
         raise PaddleEdgeError("--allow-slower lifts accuracy control's speed rule", "use it with --max-drop")
-    calibrations = {args.algo} | (set(CALIBRATION_ORDER if args.calibrations is None else args.calibrations.split(","))
-                                  if args.max_drop is not None else set())
+    calibrations = [args.algo, *(_calibrations(args) if args.max_drop is not None else [])]
     if args.hist_percent is not None and (args.method != "ptq" or "hist" not in calibrations):
         raise PaddleEdgeError("--hist-percent sets the share of values the hist calibration's scale covers, and no hist "
                               "calibration runs here", "use it with --method ptq --algo hist (or --max-drop, whose "
@@ -100,13 +99,20 @@ def _compress(args: argparse.Namespace) -> None:
         print(f"int8 ({args.method}) -> {result.model_dir} (export it and run `paddle-edge parity` on your labelled test images)")
 
 
+def _calibrations(args: argparse.Namespace) -> List[str]:
+    """The calibration algorithms accuracy control tries after --algo's: --calibrations' names, else its default order."""
+    if args.calibrations is None:
+        return list(CALIBRATION_ORDER)
+    return [name.strip() for name in args.calibrations.split(",") if name.strip()]
+
+
 def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argparse.Namespace) -> "CompressResult":
     from .accuracy_control import quantize_with_accuracy_control
 
     if model.dataset is not None or args.calibration is None or args.data is None:
         raise PaddleEdgeError("--max-drop works on a model brought from elsewhere, with --calibration (images to calibrate on) "
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
-    algos = CALIBRATION_ORDER if args.calibrations is None else [a for a in args.calibrations.split(",") if a]
+    algos = _calibrations(args)
     result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos,
                                             args.allow_slower)
     control = result.card.quantization["accuracy_control"]

@@ -14,7 +14,8 @@ WEIGHT_SCALES = {"per-channel": "channel_wise_abs_max", "per-tensor": "abs_max"}
 
 @dataclasses.dataclass(frozen=True)
 class PtqRecipe:
-    """Post-training static quantization with PaddleSlim: weights int8 per channel, activations int8 calibrated on training data."""
+    """Post-training static quantization with PaddleSlim: weights int8 (per output channel, or per tensor), activations
+    int8 calibrated on training data or the user's images."""
 
     algo: str = "KL"
     batch_nums: int = 10

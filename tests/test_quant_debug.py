@@ -17,7 +17,6 @@ from paddle_edge.boards.quant_debug import run_quant_debug
 from paddle_edge.boards.quant_debug.debugger import debug_bundle, kernel_cases
 from paddle_edge.boards.quant_debug.graph import INT8, DifferentNetworks, match_networks
 from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table
-from paddle_edge.boards.quant_debug.sessions import Session, exposing, float_input_feeds, with_float_inputs
 from paddle_edge.boards.report import run_dir
 from paddle_edge.boards.report.page import make_report
 from paddle_edge.cli import main
@@ -30,6 +29,7 @@ from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.model import resolve_model
 from paddle_edge.source.synthetic_text import render
+from gain_cut import assert_cut_matches_whole
 
 
 @pytest.fixture(scope="module")
@@ -98,28 +98,13 @@ def test_a_float_output_int8_matmul_is_judged_in_its_accumulators_unit(lenet_bun
 
 
 def test_an_ops_gain_is_measured_on_the_part_of_the_graph_after_it_fed_by_the_int8_run(lenet_bundle):
-    """Each op's gain runs only the part of the int8 model from the op on, fed the tensors it reads from the rest by the
-    int8 model's own run: joined again to the nodes it does not recompute, the whole model run from the images gives
-    the same output, bit for bit."""
+    """Each op's gain runs only the part of the int8 model from the op on (LeNet's here; the recogniser's residual
+    branches in test_real_models.py)."""
     bundle = runtime.load_bundle(lenet_bundle.directory)
     int8 = onnx.load(str(bundle.path_of("onnx-int8")))
     ops = [op for op in match_networks(onnx.load(str(bundle.path_of("onnx-fp32"))), int8) if op.precision == INT8]
-    feeds = evaluation_set(bundle.manifest, None, 16, None).groups[0]
-    output, inputs = int8.graph.output[0].name, {i.name for i in int8.graph.input}
     assert len(ops) >= 2
-    for op in ops:
-        read = [name for name in float_input_feeds(int8, op) if name not in inputs]
-        exact = Session(exposing(int8, read), read, fused=False, threads=2)
-        part = with_float_inputs(int8, op, {a.name: a.type for a in exact.session.get_inputs() + exact.session.get_outputs()})
-        recomputed = {o for n in part.graph.node if n.op_type != "Constant" for o in n.output}
-        whole = onnx.ModelProto()
-        whole.CopyFrom(int8)
-        del whole.graph.node[:]
-        whole.graph.node.extend([n for n in int8.graph.node if not recomputed & set(n.output)]
-                                + [n for n in part.graph.node if n.op_type != "Constant"])
-        assert len(part.graph.node) < len(int8.graph.node)
-        got = Session(part, [output], fused=False, threads=2).run({**feeds, **exact.run(feeds)})[output]
-        assert np.array_equal(got, Session(whole, [output], fused=False, threads=2).run(feeds)[output]), op.output
+    assert_cut_matches_whole(int8, ops, evaluation_set(bundle.manifest, None, 16, None).groups[0])
 
 
 def test_two_different_networks_are_refused_naming_the_first_difference(lenet_bundle, tmp_path):

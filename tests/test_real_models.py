@@ -33,6 +33,7 @@ from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.labels import read_labelled
 from paddle_edge.source.model import resolve_model
 from paddle_edge.source.synthetic_text import render
+from gain_cut import assert_cut_matches_whole
 from readme_snippets import readme_python
 
 pytestmark = pytest.mark.slow
@@ -230,6 +231,17 @@ def test_an_op_kept_in_float_computes_in_float_in_the_onnx_that_ships(rendered, 
     ops = match_networks(*(onnx.load(str(bundle.path_of(name))) for name in ("onnx-fp32", "onnx-int8")))
     assert [op.precision for op in ops if op.weight == "conv2d_142.w_0"] == [ROUNDED_INPUTS]
     assert sum(op.precision == INT8 for op in ops) == len(ops) - 2  # the other ops stay int8 (but export's thin first conv)
+
+
+def test_the_gain_cut_runs_as_the_whole_recogniser_and_detector_do(rec_bundle, det_bundle, rendered):
+    """The part of the graph each op's gain runs, on real graphs: residual adds fed from outside the part, Constants,
+    attention's Slices, a detector's upsampling branches; first, middle and last int8 ops."""
+    test, _ = rendered
+    for built, data in ((rec_bundle, test["rec"]), (det_bundle, test["det"])):
+        bundle = runtime.load_bundle(built.directory)
+        int8 = onnx.load(str(bundle.path_of("onnx-int8")))
+        ops = [op for op in match_networks(onnx.load(str(bundle.path_of("onnx-fp32"))), int8) if op.precision == INT8]
+        assert_cut_matches_whole(int8, [ops[0], ops[len(ops) // 2], ops[-1]], evaluation_set(bundle.manifest, data, 2, None).groups[0])
 
 
 def test_the_debuggers_worst_layer_kept_in_float_helps_more_than_a_random_one(rec_bundle, rendered, tmp_path):

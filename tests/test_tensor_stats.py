@@ -38,23 +38,34 @@ def test_agreement_sums_values_float32_squares_overflow_in_float64() -> None:
     assert abs(agreement.sqnr_db - 60.0) < 0.01 and abs(agreement.cosine - 1.0) < 1e-9
 
 
-@settings(max_examples=25, deadline=None)
+def _numpy_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """np.histogram's counts, with what lies beyond the edges counted in the edge bins (as the debugger's are)."""
+    values = values[~np.isnan(values)].astype(np.float64)
+    return np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0]
+
+
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2 ** 31), size=st.integers(1, 2 * CHUNK + 3), nans=st.integers(0, 5),
+       offset=st.sampled_from([0.0, 1e2, 1e4, 1e6, -1e5]), spread=st.sampled_from([0.0, 1e-3, 1.0]),
        on_edges=st.booleans())
-def test_histogram_counts_as_numpy_does(seed: int, size: int, nans: int, on_edges: bool) -> None:
-    reference, value = _pairs(seed, size, 0.1, 1.0)
+def test_histogram_counts_as_numpy_does(seed: int, size: int, nans: int, offset: float, spread: float, on_edges: bool) -> None:
+    """Values near zero or far from it against their spread, a constant tensor, NaN and infinities."""
+    rng = np.random.default_rng(seed)
+    reference = (offset + spread * rng.standard_normal(size)).astype(np.float32)
     histogram = Histogram()
     histogram.add(reference, reference)
-    if on_edges:  # values exactly on the edges, which float arithmetic alone can put a bin low
+    assert (np.diff(histogram.edges) > 0).all()
+    value = (offset + spread * 1.5 * rng.standard_normal(size)).astype(np.float32)
+    if on_edges:  # values exactly on the edges, which arithmetic alone can put a bin off
         value = histogram.edges[np.arange(size) % len(histogram.edges)].astype(np.float32)
     value[:nans] = np.nan
     value[nans:2 * nans] = np.inf
+    value[2 * nans:3 * nans] = -np.inf
     histogram.add(reference, value)
-    finite = value[np.isfinite(value)]
-    inside = np.clip(finite.astype(np.float64), histogram.edges[0], histogram.edges[-1])  # numpy leaves out what lies beyond the edges; ours counts it there
-    expected = np.histogram(inside, bins=histogram.edges)[0] + np.histogram(reference, bins=histogram.edges)[0]
-    expected[-1] += np.count_nonzero(np.isinf(value))
-    assert histogram.int8_counts.tolist() == expected.tolist()
+    assert histogram.float_counts.tolist() == (2 * _numpy_counts(reference, histogram.edges)).tolist()
+    assert histogram.int8_counts.tolist() == (_numpy_counts(reference, histogram.edges)
+                                              + _numpy_counts(value, histogram.edges)).tolist()
+    assert histogram.int8_counts.sum() == 2 * size - min(nans, size)
 
 
 def test_code_agreement_counts_steps_of_codes_and_of_per_channel_float_units() -> None:
@@ -65,3 +76,6 @@ def test_code_agreement_counts_steps_of_codes_and_of_per_channel_float_units() -
     step = np.array([[0.5], [2.0]])
     units.add(np.zeros((2, 3), np.float32), np.array([[0.2, 0.3, 1.0], [2.9, 0.0, 6.0]], np.float32), step)
     assert (units.max_steps, units.differing) == (3, 4)
+    wide = CodeAgreement()
+    wide.add(np.array([0, 250], np.uint8), np.array([10, 0], np.uint8), 5.0)  # codes in 5-code steps: no wrap-around
+    assert (wide.max_steps, wide.differing) == (50, 2)

@@ -56,7 +56,7 @@ class KernelRuns:
     def add(self, feeds: Dict[str, np.ndarray]) -> None:
         exact, cases = self.cases.run(feeds)
         fused = self.fused.run(feeds)
-        for op, codes, exact_alone in cases:
+        for op, codes, exact_output in cases:
             out, step = kernel_output(op), self.cases.step[op.output]
             self.global_[op.output].add(exact[out], fused[out], step)
-            self.local[op.output].add(exact_alone, self.alone[op.output].run(codes)[out], step)
+            self.local[op.output].add(exact_output, self.alone[op.output].run(codes)[out], step)

@@ -27,8 +27,9 @@ def variables(model_dir: Path) -> frozenset:
 
 
 def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
-    """Each name -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx gives an ONNX Conv
-    or MatMul the bias Paddle adds in a separate elementwise_add, under the name of the op before the add."""
+    """Each name (a conv's output) -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx
+    gives an ONNX Conv the bias Paddle adds in a separate elementwise_add, under the name of the conv's output before
+    the add (a MatMul keeps its add apart, so its name needs no mapping)."""
     block = _program(model_dir).blocks[0]
     persistable = {v.name for v in block.vars if v.persistable}
     readers: Dict[str, list] = {}

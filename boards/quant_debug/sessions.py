@@ -132,11 +132,16 @@ def accumulator_step(op: ComputeOp, producer: Dict[str, onnx.NodeProto],
     return step
 
 
+def _has_subgraphs(model: onnx.ModelProto) -> bool:
+    return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in model.graph.node for a in n.attribute)
+
+
 def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.NodeProto], List[str]]:
     """The nodes of the int8 `model` from `op` on, `op` reading its activations unquantized (its weights stay as they
-    are): it, a Relu it reads, every node computed from their outputs, in graph order, and the Constants these read; and
-    the tensors they read from the rest of the model, whose values are the int8 model's own. A quantizer with a uint8
-    zero point of 0 also clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
+    are): it, a Relu it reads, every node computed from their outputs that reaches the model's outputs, in graph order,
+    and the Constants these read; and the tensors they read from the rest of the model, whose values are the int8
+    model's own (a model with subgraphs: all of it, from its inputs). A quantizer with a uint8 zero point of 0 also
+    clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
     producer = {o: n for n in model.graph.node for o in n.output}
     position = next(i for i, n in enumerate(model.graph.node) if op.output in n.output)
     node = onnx.NodeProto()
@@ -154,12 +159,21 @@ def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.
                     first.append(helper.make_node("Relu", [quantizer.source], [source], name=source))
             node.input[i] = source
     first.append(node)
+    if _has_subgraphs(model):  # a subgraph (If, Loop, Scan) reads outer tensors its node does not list
+        return [*model.graph.node[:position], *first, *model.graph.node[position + 1:]], [i.name for i in model.graph.input]
     made = {o for n in first for o in n.output}
     kept = list(first)
     for n in model.graph.node[position + 1:]:  # topological: readers come after
         if any(name in made for name in n.input):
             kept.append(n)
             made.update(n.output)
+    needed, reaching = {o.name for o in model.graph.output}, []
+    for n in reversed(kept):  # only what reaches the model's outputs
+        if any(o in needed for o in n.output):
+            reaching.append(n)
+            needed.update(n.input)
+    kept = reaching[::-1]
+    made = {o for n in kept for o in n.output}
     initializers = {i.name for i in model.graph.initializer}
     read = list(dict.fromkeys(name for n in kept for name in n.input if name and name not in made and name not in initializers))
     constants = [producer[name] for name in read if name in producer and producer[name].op_type == "Constant"]
@@ -179,9 +193,9 @@ def with_float_inputs(model: onnx.ModelProto, op: ComputeOp, types: Dict[str, st
     Its outputs: those of the model it computes."""
     nodes, feeds = _float_input_part(model, op)
     made = {o for n in nodes for o in n.output}
-    used = {name for n in nodes for name in n.input}
+    used = {name for n in nodes for name in n.input} | ({i.name for i in model.graph.initializer} if _has_subgraphs(model) else set())
     inputs = [helper.make_tensor_value_info(name, onnx.TensorProto.DataType.Value(types[name][len("tensor("):-1].upper()), None)
               for name in feeds]
     graph = helper.make_graph(nodes, f"{op.node}-float-inputs", inputs, [o for o in model.graph.output if o.name in made],
                               [i for i in model.graph.initializer if i.name in used])
-    return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
+    return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version, functions=model.functions)

@@ -103,6 +103,8 @@ class CodeAgreement:
     def add(self, exact: np.ndarray, engine: np.ndarray, step: Union[float, np.ndarray] = 1.0) -> None:
         if exact.dtype.kind in "iu" and np.isscalar(step) and step == 1:  # codes: their difference is the steps
             steps = np.abs(exact.astype(np.int16) - engine.astype(np.int16))
+        elif exact.dtype.kind in "iu":
+            steps = np.rint(np.abs(exact.astype(np.float64) - engine.astype(np.float64)) / step)
         else:
             steps = np.rint(np.abs(exact - engine) / np.asarray(step, exact.dtype))
         self.differing += int(np.count_nonzero(steps))
@@ -126,28 +128,38 @@ class Histogram:
 
     def add(self, reference: np.ndarray, value: np.ndarray) -> None:
         if self.edges is None:
-            low, high = float(reference.min()), float(reference.max())
-            pad = (high - low) / 10 or 1.0
-            edges = np.linspace(low - pad, high + pad, self.bins + 1)
-            self.edges = edges.astype(np.float32).astype(np.float64)  # float32 values, which float32 data compares with exactly
-            self.float_counts = np.zeros(self.bins, np.int64)
-            self.int8_counts = np.zeros(self.bins, np.int64)
+            self._start(_flat(reference))
         edges = self.edges.astype(np.float32)
         low, per_bin = edges[0], np.float32(self.bins / (self.edges[-1] - self.edges[0]))
+        # how far (in bins) float32 arithmetic, and the edges' float32 rounding, can put a value from its bin
+        slack = 1e-3 + 4 * float(np.spacing(np.abs(edges).max())) * float(per_bin)
         for counts, x in ((self.float_counts, _flat(reference)), (self.int8_counts, _flat(value))):
             for start in range(0, x.size, CHUNK):
                 chunk = x[start:start + CHUNK]
-                chunk = chunk[~np.isnan(chunk)] if np.isnan(chunk.sum()) else chunk  # as np.histogram, a NaN counts nowhere
+                with np.errstate(invalid="ignore"):  # a sum of both infinities is NaN too: then the filter finds none
+                    chunk = chunk[~np.isnan(chunk)] if np.isnan(chunk.sum()) else chunk  # as np.histogram, a NaN counts nowhere
                 position = (chunk - low) * per_bin  # equal bins: each value's bin by arithmetic,
                 np.clip(position, 0, self.bins - 1, out=position)
                 index = position.astype(np.intp)
-                near = np.flatnonzero(np.abs(position - np.rint(position)) < 1e-3)  # then by comparison near an edge
+                near = np.flatnonzero(np.abs(position - np.rint(position)) < slack)  # then by comparison near an edge
                 if near.size:
                     values, i = chunk[near], index[near]
                     i -= (values < edges[i]) & (i > 0)
                     i += (values >= edges[i + 1]) & (i < self.bins - 1)
                     index[near] = i
                 counts += np.bincount(index, minlength=self.bins)
+
+    def _start(self, reference: np.ndarray) -> None:
+        """Edges from the first float values: their finite range, widened by a tenth each way, and at least to bins 32
+        float32 steps wide (so a near-constant tensor still has distinct edges and the bins stay within ~0.1 of even);
+        float32 values, which float32 data compares with exactly."""
+        finite = reference[np.isfinite(reference)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        pad = max((high - low) / 10, self.bins * 16 * float(np.spacing(np.float32(max(abs(low), abs(high))))))
+        pad = pad if pad > 1e-30 else 1.0  # all zeros (or float32's subnormals): bins around them of a unit
+        self.edges = np.linspace(low - pad, high + pad, self.bins + 1).astype(np.float32).astype(np.float64)
+        self.float_counts = np.zeros(self.bins, np.int64)
+        self.int8_counts = np.zeros(self.bins, np.int64)
 
     def to_json(self) -> Optional[Dict[str, List[float]]]:
         if self.edges is None:
