@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 
 from paddle_edge.boards.quant_debug.graph import ComputeOp
-from paddle_edge.boards.quant_debug.sessions import Session, exposing, float_input_feeds, with_float_inputs
+from paddle_edge.boards.quant_debug.sessions import Session, exposing, float_input_part, with_float_inputs
 
 
 def assert_cut_matches_whole(int8: onnx.ModelProto, ops: Sequence[ComputeOp], feeds: Dict[str, np.ndarray]) -> None:
@@ -15,9 +15,10 @@ def assert_cut_matches_whole(int8: onnx.ModelProto, ops: Sequence[ComputeOp], fe
     output as that part joined again to the nodes it does not recompute, run from the model's inputs."""
     output, inputs = int8.graph.output[0].name, {i.name for i in int8.graph.input}
     for op in ops:
-        read = [name for name in float_input_feeds(int8, op) if name not in inputs]
+        cut = float_input_part(int8, op)
+        read = [name for name in cut.feeds if name not in inputs]
         exact = Session(exposing(int8, read), read, fused=False, threads=2)
-        part = with_float_inputs(int8, op, {a.name: a.type for a in exact.session.get_inputs() + exact.session.get_outputs()})
+        part = with_float_inputs(int8, cut, {a.name: a.type for a in exact.session.get_inputs() + exact.session.get_outputs()})
         recomputed = {o for n in part.graph.node if n.op_type != "Constant" for o in n.output}
         whole = onnx.ModelProto()
         whole.CopyFrom(int8)

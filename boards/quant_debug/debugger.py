@@ -28,7 +28,7 @@ from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_q
 from .paddle_tensors import PaddleTensors, after_bias, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
-from .sessions import FLOAT_FEED, Session, exposing, float_input_feeds, rewired_to_float, with_float_inputs
+from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs
 from .tensor_stats import Agreement, Coverage, Histogram
 
 FLOAT_ARTIFACT = "onnx-fp32"
@@ -57,8 +57,9 @@ class _Runs:
                         | {q.reference for q in self.quantizers} | {self.model_output})
         int8_ops = [op for op in ops if op.precision == INT8]
         inputs = {i.name for i in int8_model.graph.input}
+        parts = {op.output: float_input_part(int8_model, op) for op in int8_ops}
         outputs = list(dict.fromkeys([op.output for op in ops] + [q.quantizer.codes for q in self.quantizers] + [self.model_output]
-                                     + [t for op in int8_ops for t in float_input_feeds(int8_model, op) if t not in inputs]))
+                                     + [t for part in parts.values() for t in part.feeds if t not in inputs]))
         self.float = Session(exposing(float_model, wanted), wanted, fused=False, threads=threads)
         self.exact = Session(exposing(int8_model, outputs), outputs, fused=False, threads=threads)
         self.local = Session(exposing(rewired_to_float(int8_model, self.local_ops), [op.output for op in self.local_ops]),
@@ -67,7 +68,7 @@ class _Runs:
         self.output_base = Agreement()  # the int8 model's output against float's, on the samples gains are measured on
         self.gain_samples = 0
         types = {a.name: a.type for a in self.exact.session.get_inputs() + self.exact.session.get_outputs()}
-        downstream = {op.output: with_float_inputs(int8_model, op, types) for op in int8_ops}
+        downstream = {output: with_float_inputs(int8_model, part, types) for output, part in parts.items()}
         self.float_inputs = {output: Session(model, [self.model_output], fused=False, threads=threads)
                              for output, model in downstream.items() if self.model_output in {o.name for o in model.graph.output}}
         self.output_with_float_inputs = {op.output: Agreement() for op in int8_ops}

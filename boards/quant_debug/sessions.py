@@ -1,9 +1,11 @@
 """The onnxruntime sessions the debugger reads tensors from: a model with chosen tensors exposed as outputs, the int8
-model rewired so each compute op reads the float model's activations ("local"), and one compute op cut out of the int8
-graph with its quantizers, to run its fused int8 kernel and its exact QDQ semantics on the same input codes."""
+model rewired so each compute op reads the float model's activations ("local"), the part of the int8 model from one op
+on with that op reading float inputs ("gain"), and one compute op cut out of the int8 graph with its quantizers, to run
+its fused int8 kernel and its exact QDQ semantics on the same input codes."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+import dataclasses
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import onnx
@@ -132,14 +134,20 @@ def accumulator_step(op: ComputeOp, producer: Dict[str, onnx.NodeProto],
     return step
 
 
-def _has_subgraphs(model: onnx.ModelProto) -> bool:
-    return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in model.graph.node for a in n.attribute)
+@dataclasses.dataclass(frozen=True)
+class FloatInputPart:
+    """The nodes of an int8 model from one op on, that op reading its activations unquantized, and the tensors they
+    read from the rest of the model (`feeds`); `whole`: the model has subgraphs and runs whole, from its inputs."""
+
+    nodes: Tuple[onnx.NodeProto, ...]
+    feeds: Tuple[str, ...]
+    whole: bool
 
 
-def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.NodeProto], List[str]]:
-    """The nodes of the int8 `model` from `op` on, `op` reading its activations unquantized (its weights stay as they
+def float_input_part(model: onnx.ModelProto, op: ComputeOp) -> FloatInputPart:
+    """The part of the int8 `model` from `op` on, `op` reading its activations unquantized (its weights stay as they
     are): it, a Relu it reads, every node computed from their outputs that reaches the model's outputs, in graph order,
-    and the Constants these read; and the tensors they read from the rest of the model, whose values are the int8
+    and the Constants these read; fed the tensors they read from the rest of the model, whose values are the int8
     model's own (a model with subgraphs: all of it, from its inputs). A quantizer with a uint8 zero point of 0 also
     clamped at 0 (a ReLU folded into it), so the float input keeps that clamp."""
     producer = {o: n for n in model.graph.node for o in n.output}
@@ -159,8 +167,10 @@ def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.
                     first.append(helper.make_node("Relu", [quantizer.source], [source], name=source))
             node.input[i] = source
     first.append(node)
-    if _has_subgraphs(model):  # a subgraph (If, Loop, Scan) reads outer tensors its node does not list
-        return [*model.graph.node[:position], *first, *model.graph.node[position + 1:]], [i.name for i in model.graph.input]
+    if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in model.graph.node for a in n.attribute):
+        # a subgraph (If, Loop, Scan) reads outer tensors its node does not list
+        nodes = (*model.graph.node[:position], *first, *model.graph.node[position + 1:])
+        return FloatInputPart(nodes, tuple(i.name for i in model.graph.input), whole=True)
     made = {o for n in first for o in n.output}
     kept = list(first)
     for n in model.graph.node[position + 1:]:  # topological: readers come after
@@ -178,24 +188,18 @@ def _float_input_part(model: onnx.ModelProto, op: ComputeOp) -> Tuple[List[onnx.
     read = list(dict.fromkeys(name for n in kept for name in n.input if name and name not in made and name not in initializers))
     constants = [producer[name] for name in read if name in producer and producer[name].op_type == "Constant"]
     made.update(o for n in constants for o in n.output)
-    return constants + kept, [name for name in read if name not in made]
+    return FloatInputPart(tuple(constants + kept), tuple(name for name in read if name not in made), whole=False)
 
 
-def float_input_feeds(model: onnx.ModelProto, op: ComputeOp) -> List[str]:
-    """The tensors of the int8 `model` that `with_float_inputs(model, op, ...)` is fed with."""
-    return _float_input_part(model, op)[1]
-
-
-def with_float_inputs(model: onnx.ModelProto, op: ComputeOp, types: Dict[str, str]) -> onnx.ModelProto:
-    """What keeping `op`'s activation inputs in float gives the int8 `model`'s outputs: the part of the model from `op`
-    on, `op` reading its activations unquantized (its weights as they are), fed the tensors it reads from the rest of the
-    model (`float_input_feeds`) from the int8 model's own run; `types`: their onnxruntime types ("tensor(float)" ...).
-    Its outputs: those of the model it computes."""
-    nodes, feeds = _float_input_part(model, op)
-    made = {o for n in nodes for o in n.output}
-    used = {name for n in nodes for name in n.input} | ({i.name for i in model.graph.initializer} if _has_subgraphs(model) else set())
+def with_float_inputs(model: onnx.ModelProto, part: FloatInputPart, types: Dict[str, str]) -> onnx.ModelProto:
+    """What keeping one op's activation inputs in float gives the int8 `model`'s outputs: its `part` from that op on as
+    a model, fed `part.feeds` from the int8 model's own run; `types`: their onnxruntime types ("tensor(float)" ...). Its
+    outputs: those of the model it computes."""
+    made = {o for n in part.nodes for o in n.output}
+    used = {name for n in part.nodes for name in n.input}
     inputs = [helper.make_tensor_value_info(name, onnx.TensorProto.DataType.Value(types[name][len("tensor("):-1].upper()), None)
-              for name in feeds]
-    graph = helper.make_graph(nodes, f"{op.node}-float-inputs", inputs, [o for o in model.graph.output if o.name in made],
-                              [i for i in model.graph.initializer if i.name in used])
+              for name in part.feeds]
+    graph = helper.make_graph(part.nodes, f"{model.graph.name}-float-inputs", inputs,
+                              [o for o in model.graph.output if o.name in made],
+                              [i for i in model.graph.initializer if part.whole or i.name in used])
     return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version, functions=model.functions)

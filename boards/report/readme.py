@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
+from ...compress.accuracy_search import ratio_text
 from ...runtime.errors import PaddleEdgeError
 from ..board_parity import ANSWER_KEYS
 from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
@@ -574,9 +575,8 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     metric, label = OCR_METRICS[parity["task"]]
     quant = parity["quantization"]
     control = quant["accuracy_control"]
-    times = "{:.2f}x [{:.2f}, {:.2f}]".format  # a time ratio over fp32's and its 95 % interval
     rows = [[str(i), t["algo"], str(len(t["keep_float"])), _pct(t["score"]), f"{t['drop_points']:.2f}",
-             times(*t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
+             ratio_text(t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
             for i, t in enumerate(control["trials"], 1)]
     trials = _table(["trial", "calibration", "ops in float", f"{label} on validation", "drop (points)",
                      "int8 time vs fp32 (95 % interval)", "took"], rows)
@@ -595,7 +595,7 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     latency, fp32_bytes = control["latency"], parity["engines"]["onnx_fp32"]["bytes"]
     ratio = latency["vs_fp32"]
     shipped_line = (f"- the chosen int8 file: {_size(parity['engines']['onnx_int8']['bytes'])} against fp32's {_size(fp32_bytes)}; "
-                    f"{latency['artifact']} takes {times(ratio['value'], *ratio['interval'])} "
+                    f"{latency['artifact']} takes {ratio_text((ratio['value'], *ratio['interval']))} "
                     f"fp32's time in {latency['engine']}, {latency['threads']} threads, on "
                     + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in latency["input_shape"].items()) + " (a report)")
     return "\n".join([
