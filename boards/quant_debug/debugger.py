@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Sequence, Set
 
 import numpy as np
 import onnx
@@ -25,10 +25,10 @@ from ...export.evaluation import EvaluationSet
 from ..bench.flops import node_flops
 from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
-from .paddle_tensors import PaddleTensors, after_bias, variables
+from .paddle_tensors import PaddleTensors, after_bias, observed_only, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
-from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs
+from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs, without_rounding
 from .tensor_stats import Agreement, Coverage, Histogram
 
 FLOAT_ARTIFACT = "onnx-fp32"
@@ -48,7 +48,8 @@ class _Runs:
     """The sessions of one debugger run and the running statistics they feed."""
 
     def __init__(self, float_model: onnx.ModelProto, int8_model: onnx.ModelProto, fused_model: onnx.ModelProto,
-                 ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int) -> None:
+                 ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int, unrounded: Sequence[Quantizer] = ()) -> None:
+        """`unrounded`: quantizers whose rounding a run of the whole model leaves out, to measure what they cost."""
         self.ops = ops
         self.local_ops = [op for op in ops if all(s is not None for s in op.float_sources)]
         self.quantizers = [q for q in quantizers if q.reference is not None]
@@ -66,6 +67,10 @@ class _Runs:
                              [op.output for op in self.local_ops], fused=False, threads=threads)
         self.kernels = KernelRuns(fused_model, ops, threads)
         self.output_base = Agreement()  # the int8 model's output against float's, on the samples gains are measured on
+        self.output = Agreement()  # the same on every sample
+        self.unrounded = Session(without_rounding(int8_model, unrounded), [self.model_output], fused=False, threads=threads) \
+            if unrounded else None
+        self.output_unrounded = Agreement()
         self.gain_samples = 0
         types = {a.name: a.type for a in self.exact.session.get_inputs() + self.exact.session.get_outputs()}
         downstream = {output: with_float_inputs(int8_model, part, types) for output, part in parts.items()}
@@ -97,6 +102,9 @@ class _Runs:
             self.q_global[codes].add(x, dequantized)
             self.histograms[codes].add(x, dequantized)
             self.q_coverage[codes].add(x)
+        self.output.add(ref[self.model_output], exact[self.model_output])
+        if self.unrounded is not None:
+            self.output_unrounded.add(ref[self.model_output], self.unrounded.run(feeds)[self.model_output])
         if self.gain_samples < GAIN_SAMPLES:  # a run of the model's rest per int8 op: the debugger's dearest measurement
             self.gain_samples += len(ref[self.model_output])
             self.output_base.add(ref[self.model_output], exact[self.model_output])
@@ -163,15 +171,19 @@ class _PaddleRuns:
     on PP-OCRv4 rec, so the int8 program is held to the same reference as the int8 ONNX, at half the Paddle runs). A
     variable whose shape is not the ONNX tensor's is not compared (None)."""
 
-    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int, largest: Dict[str, np.ndarray]) -> None:
+    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int, largest: Dict[str, np.ndarray],
+                 model_output: str) -> None:
         """`largest`: the largest group of inputs, run first: Paddle sizes its buffers on the first run, and a larger
-        input later sizes them all again (10 s of PP-OCRv4 rec's 20 s)."""
-        shared = variables(float_dir) & variables(int8_dir)
-        biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
-        self.ops = [op for op in ops if biased.get(op.reference, op.reference) in shared]
-        self.names = {op.output: biased.get(op.reference, op.reference) for op in self.ops}
-        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys(self.names.values())), threads)
+        input later sizes them all again (10 s of PP-OCRv4 rec's 20 s). `model_output`: the variable both models output."""
+        self.shared = variables(float_dir) & variables(int8_dir)
+        self.biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
+        self.observed = observed_only(int8_dir)
+        self.ops = [op for op in ops if self.paddle_name(op.reference)]
+        self.names = {op.output: self.paddle_name(op.reference) for op in self.ops}
+        self.model_output = model_output
+        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys([*self.names.values(), model_output])), threads)
         self.agreement = {op.output: Agreement() for op in self.ops}
+        self.output = Agreement()
         self.other_shape: Set[str] = set()
         self.first = (largest, self.int8.run(largest))
 
@@ -184,6 +196,17 @@ class _PaddleRuns:
                 self.other_shape.add(op.output)
             else:
                 self.agreement[op.output].add(theirs, mine)
+        self.output.add(reference[self.model_output], got[self.model_output])
+
+    def paddle_name(self, reference: str) -> Optional[str]:
+        """The int8 program's variable holding the value of the float ONNX's tensor `reference`, if it has one."""
+        name = self.biased.get(reference, reference)
+        return name if name in self.shared else None
+
+    def only_observed(self, quantizers: Sequence[ActivationQuantizer]) -> List[ActivationQuantizer]:
+        """The ONNX's activation quantizers whose value PaddleSlim's program only observes: the export rounds what
+        Paddle's run of the program does not."""
+        return [q for q in quantizers if q.reference is not None and self.paddle_name(q.reference) in self.observed]
 
     def sqnr_db(self, output: str) -> Optional[float]:
         return self.agreement[output].sqnr_db if output in self.agreement and output not in self.other_shape else None
@@ -217,15 +240,17 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     fused_path = _artifact_path(bundle, fused_artifact)
     float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)
-    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, activation_quantizers(float_onnx, int8_onnx, ops),
-                 threads)
-    paddle = None
+    quantizers = activation_quantizers(float_onnx, int8_onnx, ops)
+    paddle, observed = None, []
     if int8_model is not None:
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
                                       "export the bundle with its reference (the default)")
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), ops, threads,
-                             max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())))
+                             max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
+                             int8_onnx.graph.output[0].name)
+        observed = paddle.only_observed(quantizers)
+    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in observed])
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
         float_tensors = runs.add(group)
         if paddle is not None:
@@ -234,7 +259,10 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     return QuantDebugReport(
         model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,
         fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples, gain_samples=runs.gain_samples,
-        paddle_int8_model=str(int8_model) if int8_model else None,
+        paddle_int8_model=str(int8_model) if int8_model else None, output_sqnr_db=runs.output.sqnr_db,
+        rounded_only_in_export=tuple(q.quantizer.source for q in observed),
+        output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if observed else None,
+        paddle_output_sqnr_db=paddle.output.sqnr_db if paddle else None,
         rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),
         data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]
                           + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),

@@ -26,6 +26,15 @@ def variables(model_dir: Path) -> frozenset:
     return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
 
 
+def observed_only(model_dir: Path) -> frozenset:
+    """The variables PaddleSlim's int8 program only observes: its quantize_linear with `only_observer` records their
+    scale (for an engine that quantizes them) but passes them on unrounded, so Paddle's run of the program leaves out
+    the rounding an int8 engine that writes them as int8 adds."""
+    ops = _program(model_dir).blocks[0].ops
+    return frozenset(a for op in ops if op.type == "quantize_linear" and any(x.name == "only_observer" and x.b for x in op.attrs)
+                     for slot in op.inputs if slot.parameter == "X" for a in slot.arguments)
+
+
 def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
     """Each name (a conv's output) -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx
     gives an ONNX Conv the bias Paddle adds in a separate elementwise_add, under the name of the conv's output before

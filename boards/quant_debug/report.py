@@ -5,7 +5,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ...export.evaluation import IDENTICAL_SQNR_DB
 from ...runtime.files import atomic_file
@@ -82,6 +82,12 @@ class QuantDebugReport:
     fused_file: str
     fused_engine: str
     paddle_int8_model: Optional[str]
+    output_sqnr_db: float  # the int8 ONNX's model output against float's, every sample
+    # with --int8-model: the tensors the ONNX rounds that PaddleSlim's program only observes (quantize_linear with
+    # only_observer passes them on unrounded), the int8 ONNX's output SQNR with them left unrounded, and the program's own
+    rounded_only_in_export: Tuple[str, ...]
+    output_sqnr_db_unrounded: Optional[float]
+    paddle_output_sqnr_db: Optional[float]
     rewrites: Dict[str, int]  # what export did to PaddleSlim's int8 graph (export/onnx_qdq_layout.py)
     samples: int
     gain_samples: int  # the first samples, whole groups, the gains were measured on
@@ -121,6 +127,23 @@ def _db(value: Optional[float]) -> str:
     return "" if value is None else "exact" if value >= IDENTICAL_SQNR_DB else f"{value:6.1f}"
 
 
+def export_loss_text(report: Mapping[str, Any]) -> str:
+    """Where the int8 ONNX and PaddleSlim's program part, measured on the model's output: the roundings the export adds
+    to values the program only observes, and what is left for the export's rewrites. `report`: the report's JSON."""
+    output = f"model output against float: int8 ONNX {_db(report['output_sqnr_db']).strip()} dB"
+    paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
+    observed, unrounded = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
+    if not observed or unrounded is None or report["paddle_output_sqnr_db"] is None:
+        return f"{output}, {paddle}; the export rounds no value the program only observes (rewrites: {report['rewrites']})"
+    gap = report["paddle_output_sqnr_db"] - report["output_sqnr_db"]
+    theirs = unrounded - report["output_sqnr_db"]
+    return (f"the export rounds {len(observed)} values PaddleSlim's program only observes (quantize_linear only_observer passes "
+            f"them on unrounded; an int8 kernel writes its output in int8), first {observed[0]}; {output}, "
+            f"{_db(unrounded).strip()} dB with those left unrounded, {paddle}: of the {gap:+.1f} dB between the program and "
+            f"the ONNX, those roundings take {theirs:+.1f} dB and the rest of the export (rewrites {report['rewrites']}) "
+            f"{gap - theirs:+.1f} dB")
+
+
 def format_table(report: QuantDebugReport, top: int) -> str:
     """The `top` worst ops as a terminal table, then the kernels that deviate from the exact int8 semantics."""
     paddle = report.paddle_int8_model is not None
@@ -150,9 +173,9 @@ def format_table(report: QuantDebugReport, top: int) -> str:
         lost = report.lost_in_export
         lines.append(f"Paddle dB: PaddleSlim's int8 program ({report.paddle_int8_model}) in Paddle against the float ONNX; "
                      + (f"{len(lost)} ops lose more than {EXPORT_LOSS_DB:g} dB in export, first {lost[0].output} "
-                        f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB; "
-                        f"the export's rewrites: {report.rewrites})" if lost else
-                        f"no op loses more than {EXPORT_LOSS_DB:g} dB in export (rewrites: {report.rewrites})"))
+                        f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB)"
+                        if lost else f"no op loses more than {EXPORT_LOSS_DB:g} dB in export"))
+        lines.append(export_loss_text(dataclasses.asdict(report)))
     bad = report.deviating_kernels
     if bad:
         lines.append(f"{len(bad)} fused kernels land more than {KERNEL_STEP_LIMIT} step from the exact int8 result on this CPU: "

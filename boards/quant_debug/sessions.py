@@ -13,7 +13,7 @@ import onnxruntime as ort
 from onnx import helper
 
 from ...export.onnx_fold import constant_values
-from .graph import ComputeOp
+from .graph import ComputeOp, Quantizer
 
 Feeds = Dict[str, np.ndarray]
 FLOAT_FEED = "{}@float"  # the graph input a rewired activation is fed through
@@ -66,6 +66,20 @@ def rewired_to_float(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> onnx.M
             node.input[i] = FLOAT_FEED.format(node.input[i])
     copy.graph.input.extend(helper.make_tensor_value_info(FLOAT_FEED.format(name), onnx.TensorProto.FLOAT, None)
                             for name in sorted(fed))
+    return copy
+
+
+def without_rounding(model: onnx.ModelProto, quantizers: Sequence[Quantizer]) -> onnx.ModelProto:
+    """A copy of the int8 `model` in which the values `quantizers` round pass on unrounded, as an observer passes them:
+    each DequantizeLinear of their codes becomes Identity of the float tensor the quantizer reads (Relu where the
+    zero point is the codes' minimum: a ReLU the export folded into the quantizer stays)."""
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    by_codes = {q.codes: q for q in quantizers}
+    for node in copy.graph.node:
+        q = by_codes.get(node.input[0]) if node.op_type == "DequantizeLinear" else None
+        if q is not None:
+            kind = "Relu" if q.zero_point == q.qmin else "Identity"
+            node.CopyFrom(helper.make_node(kind, [q.source], list(node.output), name=f"{node.name}.unrounded"))
     return copy
 
 

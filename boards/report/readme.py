@@ -18,7 +18,7 @@ from ...compress.accuracy_search import ratio_text
 from ...runtime.errors import PaddleEdgeError
 from ..board_parity import ANSWER_KEYS
 from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
-from ..quant_debug.report import KERNEL_STEP_LIMIT
+from ..quant_debug.report import KERNEL_STEP_LIMIT, export_loss_text
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
@@ -74,6 +74,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
                                           "--json parity-rec-float.json",
         "ocr/avx2/quant-debug-rec-float.json": "paddle-edge quant-debug bundles/ppocr-rec-float --data runs/ocr/rec-val/rec_gt.txt "
                                                "--json quant-debug-rec-float.json"},
+    # the debugger on the detector's int8 bundle with PaddleSlim's program: where the ONNX parts from it
+    "export-loss": {"ocr/avx2/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
+                                                     "--int8-model runs/ocr/det-int8 --json quant-debug-det.json"},
     "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -616,6 +619,15 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
         "", _provenance(files)])
 
 
+def export_loss(files: Mapping[str, Json]) -> str:
+    """The debugger's comparison of the detector's int8 ONNX with PaddleSlim's program, as its terminal summary says it."""
+    debug = files["ocr/avx2/quant-debug-det.json"]
+    lost = debug["lost_in_export"]
+    return (f"{debug['model']}, `quant-debug` of the tour's int8 bundle with `--int8-model` on {debug['data']} "
+            f"({debug['seconds']:.0f} s): {len(lost)} compute ops' outputs are more than {debug['export_loss_db']:g} dB further from "
+            f"float in the int8 ONNX than in PaddleSlim's program; {export_loss_text(debug)}.\n\n{_provenance(files)}")
+
+
 def peer_nncf(files: Mapping[str, Json]) -> str:
     """NNCF's accuracy control beside paddle-edge's on the same float model and images, as `paddle-edge peer` prints it."""
     from ..peers.side_by_side import PeerReport
@@ -642,7 +654,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
-    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "accuracy-control": accuracy_control, "speed-peers": speed_peers, "tune": tune,
+    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
 
 
