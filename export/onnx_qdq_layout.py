@@ -44,6 +44,7 @@ FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "C
 # A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
 # (to see it on a CPU: export with and without --paddleslim-layout and compare the two files' onnxruntime profiles per node).
 THIN_CONV_CHANNELS = 4
+COPY_SUFFIX = ".pooled"  # rewrite 5 renames a value copy's output to its name with this, its requantizer writing the name
 
 
 def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
@@ -114,7 +115,7 @@ def requantize_value_copies(model: onnx.ModelProto) -> int:
         if pool.output[0] in g.outputs:
             continue
         pooled = pool.output[0]
-        raw, quant = f"{pooled}.pooled", f"{pooled}.quantized"
+        raw, quant = f"{pooled}{COPY_SUFFIX}", f"{pooled}.quantized"
         pool.output[0] = raw
         index = list(graph.node).index(pool) + 1
         graph.node.insert(index, helper.make_node("QuantizeLinear", [raw, *dq.input[1:]], [quant], name=f"{pooled}.requantize"))

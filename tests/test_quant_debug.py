@@ -132,8 +132,12 @@ def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(len
     found = json.loads(out.read_text())
     assert [r["output"] for r in found["rows"]] == [r.output for r in lenet_debug.rows] and found["paddle_int8_model"]
     assert all(r["paddle_global_sqnr_db"] is not None for r in found["rows"] if r["kind"] == "op")
-    # the conv output the ONNX rounds and the program only observes; left unrounded, the ONNX's output is the program's
-    assert found["rounded_only_in_export"] and abs(found["output_sqnr_db_unrounded"] - found["paddle_output_sqnr_db"]) < 1.0, found
+    # the values the ONNX quantizes and the program only observes: the last conv's output (its ReLU folded in) and the
+    # pool's, which export requantized. On LeNet they cost nothing: the flatten's quantizer, which the program has too,
+    # rounds the same values to the same grid (the detector's test shows them costing)
+    extra = {k: found[k] for k in ("rounded_only_in_export", "output_sqnr_db", "output_sqnr_db_unrounded", "paddle_output_sqnr_db")}
+    assert extra["rounded_only_in_export"] == ["conv2d_1.tmp_0", "pool2d_1.tmp_0.pooled"], extra
+    assert abs(extra["output_sqnr_db_unrounded"] - extra["paddle_output_sqnr_db"]) < 0.5, extra
     with pytest.raises(SystemExit):
         main(["quant-debug", str(lenet.model_dir), str(lenet.model_dir), "--limit", "8"])
     assert "is not an int8 model written by `paddle-edge compress`" in capsys.readouterr().err

@@ -245,17 +245,18 @@ def test_the_gain_cut_runs_as_the_whole_recogniser_and_detector_do(rec_bundle, d
         assert_cut_matches_whole(int8, [ops[0], ops[len(ops) // 2], ops[-1]], evaluation_set(bundle.manifest, data, 2, None).groups[0])
 
 
-def test_the_debugger_pins_the_detectors_export_loss_on_roundings_paddle_only_observes(det_bundle, rendered):
-    """The detector's int8 ONNX is further from float than PaddleSlim's program in Paddle: paddle2onnx quantizes the
-    convs' outputs, which the program's quantize_linear only observes (only_observer). The debugger names them and
-    measures it: with those values left unrounded, the ONNX's output comes within half the gap of the program's."""
+def test_the_debugger_pins_the_detectors_export_loss_on_values_only_the_onnx_quantizes(det_bundle, rendered):
+    """The detector's int8 ONNX is further from float than PaddleSlim's program in Paddle: paddle2onnx quantizes values
+    (convs' outputs among them) that the program's quantize_linear only observes (only_observer). The debugger names
+    them and measures it: with those left unquantized, the ONNX's output comes within half the gap of the program's."""
     test, _ = rendered
     bundle = runtime.load_bundle(det_bundle.directory)
     report = debug_bundle(bundle, evaluation_set(bundle.manifest, test["det"], 2, None), int8_model=det_bundle.directory.parent / "int8")
-    print(export_loss_text(report.to_json()))
+    said = export_loss_text(report.to_json())
+    print(said)
     assert len(report.rounded_only_in_export) > 10 and "depthwise_conv2d_0.tmp_0" in report.rounded_only_in_export
     gap = report.paddle_output_sqnr_db - report.output_sqnr_db
-    assert gap > 0.5 and abs(report.paddle_output_sqnr_db - report.output_sqnr_db_unrounded) < gap / 2, export_loss_text(report.to_json())
+    assert gap > 0.5 and abs(report.paddle_output_sqnr_db - report.output_sqnr_db_unrounded) < gap / 2, said
 
 
 def test_the_debuggers_worst_layer_kept_in_float_helps_more_than_a_random_one(rec_bundle, rendered, tmp_path):

@@ -25,7 +25,7 @@ from ...export.evaluation import EvaluationSet
 from ..bench.flops import node_flops
 from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
-from .paddle_tensors import PaddleTensors, after_bias, observed_only, variables
+from .paddle_tensors import PaddleTensors, after_bias, rounded, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
 from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs, without_rounding
@@ -49,7 +49,7 @@ class _Runs:
 
     def __init__(self, float_model: onnx.ModelProto, int8_model: onnx.ModelProto, fused_model: onnx.ModelProto,
                  ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int, unrounded: Sequence[Quantizer] = ()) -> None:
-        """`unrounded`: quantizers whose rounding a run of the whole model leaves out, to measure what they cost."""
+        """`unrounded`: quantizers a run of the whole model leaves out (neither rounding nor clipping), to measure their cost."""
         self.ops = ops
         self.local_ops = [op for op in ops if all(s is not None for s in op.float_sources)]
         self.quantizers = [q for q in quantizers if q.reference is not None]
@@ -177,13 +177,14 @@ class _PaddleRuns:
         input later sizes them all again (10 s of PP-OCRv4 rec's 20 s). `model_output`: the variable both models output."""
         self.shared = variables(float_dir) & variables(int8_dir)
         self.biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
-        self.observed = observed_only(int8_dir)
+        self.rounded = rounded(int8_dir)
         self.ops = [op for op in ops if self.paddle_name(op.reference)]
         self.names = {op.output: self.paddle_name(op.reference) for op in self.ops}
-        self.model_output = model_output
-        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys([*self.names.values(), model_output])), threads)
+        self.model_output = model_output if model_output in self.shared else None
+        fetched = [*self.names.values(), *([self.model_output] if self.model_output else [])]
+        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys(fetched)), threads)
         self.agreement = {op.output: Agreement() for op in self.ops}
-        self.output = Agreement()
+        self.output: Optional[Agreement] = Agreement() if self.model_output else None
         self.other_shape: Set[str] = set()
         self.first = (largest, self.int8.run(largest))
 
@@ -196,17 +197,28 @@ class _PaddleRuns:
                 self.other_shape.add(op.output)
             else:
                 self.agreement[op.output].add(theirs, mine)
-        self.output.add(reference[self.model_output], got[self.model_output])
+        if self.output is not None:
+            mine, theirs = got[self.model_output], reference[self.model_output]
+            if mine.shape == theirs.shape:
+                self.output.add(theirs, mine)
+            else:
+                self.output = None
 
     def paddle_name(self, reference: str) -> Optional[str]:
         """The int8 program's variable holding the value of the float ONNX's tensor `reference`, if it has one."""
         name = self.biased.get(reference, reference)
         return name if name in self.shared else None
 
-    def only_observed(self, quantizers: Sequence[ActivationQuantizer]) -> List[ActivationQuantizer]:
-        """The ONNX's activation quantizers whose value PaddleSlim's program only observes: the export rounds what
-        Paddle's run of the program does not."""
-        return [q for q in quantizers if q.reference is not None and self.paddle_name(q.reference) in self.observed]
+    def rounded_only_in_export(self, quantizers: Sequence[ActivationQuantizer]) -> List[ActivationQuantizer]:
+        """The ONNX's activation quantizers whose value PaddleSlim's program does not round (it has no quantizer there, or
+        one with only_observer): the ONNX quantizes what Paddle's run of the program passes on as it is. (The value of a
+        quantizer holding a folded ReLU is that ReLU's output: its reference says so.)"""
+        names = [(q, self.paddle_name(q.reference) if q.reference is not None else None) for q in quantizers]
+        return [q for q, name in names if name is not None and name not in self.rounded]
+
+    def output_sqnr_db(self) -> Optional[float]:
+        """The program's model output against the float ONNX's (None: the ONNX's output is no variable of the program)."""
+        return self.output.sqnr_db if self.output is not None else None
 
     def sqnr_db(self, output: str) -> Optional[float]:
         return self.agreement[output].sqnr_db if output in self.agreement and output not in self.other_shape else None
@@ -241,7 +253,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)
     quantizers = activation_quantizers(float_onnx, int8_onnx, ops)
-    paddle, observed = None, []
+    paddle, unrounded = None, []
     if int8_model is not None:
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
@@ -249,8 +261,8 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), ops, threads,
                              max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)
-        observed = paddle.only_observed(quantizers)
-    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in observed])
+        unrounded = paddle.rounded_only_in_export(quantizers)
+    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in unrounded])
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
         float_tensors = runs.add(group)
         if paddle is not None:
@@ -260,9 +272,9 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,
         fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples, gain_samples=runs.gain_samples,
         paddle_int8_model=str(int8_model) if int8_model else None, output_sqnr_db=runs.output.sqnr_db,
-        rounded_only_in_export=tuple(q.quantizer.source for q in observed),
-        output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if observed else None,
-        paddle_output_sqnr_db=paddle.output.sqnr_db if paddle else None,
+        rounded_only_in_export=tuple(q.quantizer.source for q in unrounded),
+        output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if unrounded else None,
+        paddle_output_sqnr_db=paddle.output_sqnr_db() if paddle else None,
         rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),
         data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]
                           + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),

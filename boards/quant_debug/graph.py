@@ -16,6 +16,7 @@ import onnx
 
 from ...export.onnx_fold import constant_values
 from ...export.onnx_graph import COMPUTE_OPS
+from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ...runtime.errors import PaddleEdgeError
 
 _GENERATED = re.compile(r"[A-Z][A-Za-z0-9]*\.\d+")  # a tensor name paddle2onnx made up (Add.141), numbered per export
@@ -169,6 +170,7 @@ class _FloatNames:
             quantizer = _quantizer(self.qi, producer)
             return self.relu.get(source, source) if source and quantizer and quantizer.qmin == quantizer.zero_point == 0 else source
         if producer is None or not _GENERATED.fullmatch(name):
+            name = name[:-len(COPY_SUFFIX)] if name.endswith(COPY_SUFFIX) else name  # a pool's output before export requantized it
             return self.batch_norm.get(name, name) if name in self.known else None
         inputs = tuple(self(i) for i in producer.input if i and not self.qi.is_constant(i))
         node = None if None in inputs else self.by_inputs.get((producer.op_type, inputs))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 from paddle.base.proto import framework_pb2
@@ -26,12 +26,28 @@ def variables(model_dir: Path) -> frozenset:
     return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
 
 
-def observed_only(model_dir: Path) -> frozenset:
-    """The variables PaddleSlim's int8 program only observes: its quantize_linear with `only_observer` records their
-    scale (for an engine that quantizes them) but passes them on unrounded, so Paddle's run of the program leaves out
-    the rounding an int8 engine that writes them as int8 adds."""
+def _readers(block: framework_pb2.BlockDesc) -> Dict[str, List[framework_pb2.OpDesc]]:
+    readers: Dict[str, List[framework_pb2.OpDesc]] = {}
+    for op in block.ops:
+        for slot in op.inputs:
+            for arg in slot.arguments:
+                readers.setdefault(arg, []).append(op)
+    return readers
+
+
+def _out(op: framework_pb2.OpDesc, slot: str) -> str:
+    return next(a for s in op.outputs if s.parameter == slot for a in s.arguments)
+
+
+def _observer(op: framework_pb2.OpDesc) -> bool:
+    return any(a.name == "only_observer" and a.b for a in op.attrs)
+
+
+def rounded(model_dir: Path) -> frozenset:
+    """The variables PaddleSlim's int8 program rounds: read by a quantize_linear that is not only an observer (one with
+    `only_observer` records a scale, for an engine that quantizes there, but passes the value on unrounded)."""
     ops = _program(model_dir).blocks[0].ops
-    return frozenset(a for op in ops if op.type == "quantize_linear" and any(x.name == "only_observer" and x.b for x in op.attrs)
+    return frozenset(a for op in ops if op.type == "quantize_linear" and not _observer(op)
                      for slot in op.inputs if slot.parameter == "X" for a in slot.arguments)
 
 
@@ -41,18 +57,14 @@ def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
     the add (a MatMul keeps its add apart, so its name needs no mapping)."""
     block = _program(model_dir).blocks[0]
     persistable = {v.name for v in block.vars if v.persistable}
-    readers: Dict[str, list] = {}
-    for op in block.ops:
-        for slot in op.inputs:
-            for arg in slot.arguments:
-                readers.setdefault(arg, []).append(op)
+    readers = _readers(block)
     mapped = {}
     for name in names:
         users = readers.get(name, [])
         add = users[0] if len(users) == 1 and users[0].type == "elementwise_add" else None
         operands = [a for slot in add.inputs for a in slot.arguments] if add else []
         if add and any(a in persistable for a in operands if a != name):
-            mapped[name] = next(a for slot in add.outputs if slot.parameter == "Out" for a in slot.arguments)
+            mapped[name] = _out(add, "Out")
         else:
             mapped[name] = name
     return mapped

@@ -18,6 +18,7 @@ KERNEL_STEP_LIMIT = 1
 KERNEL_SAMPLES, KERNEL_GROUPS = 16, 2  # inputs the fused kernels are checked op by op on: 16 lines, or 2 detector pages
 # An op whose exact int8 ONNX output is this much further from float than PaddleSlim's program in Paddle is lost in export.
 EXPORT_LOSS_DB = 3.0
+EXPORT_LOSS_KEYS = ("output_sqnr_db", "paddle_output_sqnr_db", "rounded_only_in_export", "output_sqnr_db_unrounded")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,8 +84,9 @@ class QuantDebugReport:
     fused_engine: str
     paddle_int8_model: Optional[str]
     output_sqnr_db: float  # the int8 ONNX's model output against float's, every sample
-    # with --int8-model: the tensors the ONNX rounds that PaddleSlim's program only observes (quantize_linear with
-    # only_observer passes them on unrounded), the int8 ONNX's output SQNR with them left unrounded, and the program's own
+    # with --int8-model: the int8 ONNX's tensors it quantizes where PaddleSlim's program does not (no quantizer there, or
+    # a quantize_linear with only_observer, which passes the value on as it is), the int8 ONNX's output SQNR with those
+    # left unquantized, and the program's own
     rounded_only_in_export: Tuple[str, ...]
     output_sqnr_db_unrounded: Optional[float]
     paddle_output_sqnr_db: Optional[float]
@@ -128,20 +130,22 @@ def _db(value: Optional[float]) -> str:
 
 
 def export_loss_text(report: Mapping[str, Any]) -> str:
-    """Where the int8 ONNX and PaddleSlim's program part, measured on the model's output: the roundings the export adds
-    to values the program only observes, and what is left for the export's rewrites. `report`: the report's JSON."""
+    """Where the int8 ONNX and PaddleSlim's program part, measured on the model's output: the quantizers the export puts
+    where the program does not quantize, and the rest. `report`: the report's JSON (with --int8-model)."""
     output = f"model output against float: int8 ONNX {_db(report['output_sqnr_db']).strip()} dB"
     paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
-    observed, unrounded = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
-    if not observed or unrounded is None or report["paddle_output_sqnr_db"] is None:
-        return f"{output}, {paddle}; the export rounds no value the program only observes (rewrites: {report['rewrites']})"
+    extra, unquantized = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
+    if report["paddle_output_sqnr_db"] is None:
+        return f"{output}; the program's output is not the ONNX's, so the export's share is not measured"
+    if not extra or unquantized is None:
+        return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized"
     gap = report["paddle_output_sqnr_db"] - report["output_sqnr_db"]
-    theirs = unrounded - report["output_sqnr_db"]
-    return (f"the export rounds {len(observed)} values PaddleSlim's program only observes (quantize_linear only_observer passes "
-            f"them on unrounded; an int8 kernel writes its output in int8), first {observed[0]}; {output}, "
-            f"{_db(unrounded).strip()} dB with those left unrounded, {paddle}: of the {gap:+.1f} dB between the program and "
-            f"the ONNX, those roundings take {theirs:+.1f} dB and the rest of the export (rewrites {report['rewrites']}) "
-            f"{gap - theirs:+.1f} dB")
+    extra_share = unquantized - report["output_sqnr_db"]
+    return (f"the ONNX quantizes {len(extra)} values the program does not (it has no quantizer there, or one with "
+            f"only_observer, which passes the value on as it is), first {extra[0]}; {output}, "
+            f"{_db(unquantized).strip()} dB with those left unquantized, {paddle}: of the {gap:+.1f} dB between the program "
+            f"and the ONNX, those quantizers take {extra_share:+.1f} dB, the rest of the export (paddle2onnx and the "
+            f"rewrites) {gap - extra_share:+.1f} dB")
 
 
 def format_table(report: QuantDebugReport, top: int) -> str:
@@ -175,7 +179,7 @@ def format_table(report: QuantDebugReport, top: int) -> str:
                      + (f"{len(lost)} ops lose more than {EXPORT_LOSS_DB:g} dB in export, first {lost[0].output} "
                         f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB)"
                         if lost else f"no op loses more than {EXPORT_LOSS_DB:g} dB in export"))
-        lines.append(export_loss_text(dataclasses.asdict(report)))
+        lines.append(export_loss_text({k: getattr(report, k) for k in EXPORT_LOSS_KEYS}))
     bad = report.deviating_kernels
     if bad:
         lines.append(f"{len(bad)} fused kernels land more than {KERNEL_STEP_LIMIT} step from the exact int8 result on this CPU: "

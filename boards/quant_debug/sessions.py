@@ -70,9 +70,9 @@ def rewired_to_float(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> onnx.M
 
 
 def without_rounding(model: onnx.ModelProto, quantizers: Sequence[Quantizer]) -> onnx.ModelProto:
-    """A copy of the int8 `model` in which the values `quantizers` round pass on unrounded, as an observer passes them:
-    each DequantizeLinear of their codes becomes Identity of the float tensor the quantizer reads (Relu where the
-    zero point is the codes' minimum: a ReLU the export folded into the quantizer stays)."""
+    """A copy of the int8 `model` in which the values `quantizers` quantize pass on as they are, neither rounded nor
+    clipped, as a PaddleSlim observer passes them: each DequantizeLinear of their codes becomes Identity of the float
+    tensor the quantizer reads (Relu where the zero point is the codes' minimum: a ReLU the export folded into it stays)."""
     copy = onnx.ModelProto.FromString(model.SerializeToString())
     by_codes = {q.codes: q for q in quantizers}
     for node in copy.graph.node:
