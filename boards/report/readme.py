@@ -33,6 +33,8 @@ OCR_BENCH_COMMANDS = {f"bench-{name}.json": f"paddle-edge bench bundles/ppocr-{n
                       for name, batch, size, calls, int8 in (("cls", "1,6", "48x192", 100, "cls-int8"),
                                                              ("rec-ac", "1,6", "48x320", 50, "rec-int8-ac"),
                                                              ("det", "1", "640x640", 30, "det-int8"))}
+QUANT_DEBUG_REC = {"ocr/avx2/quant-debug-rec.json": "paddle-edge quant-debug bundles/ppocr-rec --data runs/ocr/rec-val/rec_gt.txt "
+                                                    "--int8-model runs/ocr/rec-int8 --json quant-debug-rec.json"}
 OCR_TUNE_COMMANDS = {f"tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                      f"--batch {batch} --calls {calls} --json tune-{name}.json"
                      for name, kind, batch, calls in (("cls", "cls", "1,6", 100), ("rec-ac", "rec", "1,6", 50), ("det", "det", "1", 30))}
@@ -68,15 +70,15 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "speed-peers-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
     # the debugger's run on the recogniser's plain int8 bundle, then accuracy control keeping ops in float, shipped and debugged
     "accuracy-control": {
-        "ocr/avx2/quant-debug-rec.json": "paddle-edge quant-debug bundles/ppocr-rec --data runs/ocr/rec-val/rec_gt.txt --int8-model "
-                                         "runs/ocr/rec-int8 --json quant-debug-rec.json",
+        **QUANT_DEBUG_REC,
         "ocr/avx2/parity-rec-float.json": "paddle-edge parity bundles/ppocr-rec-float --data runs/ocr/rec-test/rec_gt.txt --no-latency "
                                           "--json parity-rec-float.json",
         "ocr/avx2/quant-debug-rec-float.json": "paddle-edge quant-debug bundles/ppocr-rec-float --data runs/ocr/rec-val/rec_gt.txt "
                                                "--json quant-debug-rec-float.json"},
     # the debugger on the detector's int8 bundle with PaddleSlim's program: where the ONNX parts from it
     "export-loss": {"ocr/avx2/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
-                                                     "--int8-model runs/ocr/det-int8 --json quant-debug-det.json"},
+                                                     "--int8-model runs/ocr/det-int8 --json quant-debug-det.json",
+                    **QUANT_DEBUG_REC},
     "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -620,12 +622,12 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
 
 
 def export_loss(files: Mapping[str, Json]) -> str:
-    """The debugger's comparison of the detector's int8 ONNX with PaddleSlim's program, as its terminal summary says it."""
-    debug = files["ocr/avx2/quant-debug-det.json"]
-    lost = debug["lost_in_export"]
-    return (f"{debug['model']}, `quant-debug` of the tour's int8 bundle with `--int8-model` on {debug['data']} "
-            f"({debug['seconds']:.0f} s): {len(lost)} compute ops' outputs are more than {debug['export_loss_db']:g} dB further from "
-            f"float in the int8 ONNX than in PaddleSlim's program; {export_loss_text(debug)}.\n\n{_provenance(files)}")
+    """The debugger's comparison of each int8 ONNX with PaddleSlim's program, as its terminal summary says it."""
+    said = [f"- {debug['model']}, `quant-debug` of the tour's int8 bundle with `--int8-model` on {debug['data']} "
+            f"({debug['seconds']:.0f} s): {len(debug['lost_in_export'])} compute ops' outputs are more than "
+            f"{debug['export_loss_db']:g} dB further from float in the int8 ONNX than in PaddleSlim's program; "
+            f"{export_loss_text(debug)}" for debug in files.values()]
+    return "\n".join(said) + f"\n\n{_provenance(files)}"
 
 
 def peer_nncf(files: Mapping[str, Json]) -> str:
