@@ -234,14 +234,17 @@ def test_the_speed_rule_is_not_applied_where_int8_is_not_faster_to_begin_with():
     assert all(t.time_vs_fp32 == (0.5, 0.4, 0.6) for t in search.trials)
 
 
-def test_the_report_shows_where_int8_loses(lenet_debug, lenet_run_dir, tmp_path):
+def test_the_report_shows_where_int8_loses(lenet_bundle, lenet_ptq, lenet_run_dir, tmp_path):
+    """With PaddleSlim's program compared (--int8-model), the section also says where the ONNX parts from it."""
     for name in (run_dir.PARITY, run_dir.PREDICTIONS, run_dir.BENCH):
         shutil.copy(lenet_run_dir / name, tmp_path / name)
-    lenet_debug.save(tmp_path / run_dir.QUANT_DEBUG)
+    debug = run_quant_debug(lenet_bundle.directory, limit=128, int8_model=lenet_ptq.model_dir)
+    debug.save(tmp_path / run_dir.QUANT_DEBUG)
     page, _ = make_report(tmp_path)
     text = page.read_text()
-    assert "Where int8 loses (quant-debug)" in text and lenet_debug.ranked[0].output in text
+    assert "Where int8 loses (quant-debug)" in text and debug.ranked[0].output in text
     assert "id='sqnr_along_graph'" in text and "id='worst_histograms'" in text
+    assert "Against PaddleSlim's program: the ONNX quantizes 2 values the program does not" in text
 
 
 def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):
