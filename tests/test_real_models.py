@@ -253,7 +253,6 @@ def test_the_debugger_pins_the_detectors_export_loss_on_values_only_the_onnx_qua
     bundle = runtime.load_bundle(det_bundle.directory)
     report = debug_bundle(bundle, evaluation_set(bundle.manifest, test["det"], 2, None), int8_model=det_bundle.directory.parent / "int8")
     said = export_loss_text(report.to_json())
-    print(said)
     assert len(report.rounded_only_in_export) > 10 and "depthwise_conv2d_0.tmp_0" in report.rounded_only_in_export
     gap = report.paddle_output_sqnr_db - report.output_sqnr_db
     assert gap > 0.5 and abs(report.paddle_output_sqnr_db - report.output_sqnr_db_unrounded) < gap / 2, said

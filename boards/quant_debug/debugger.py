@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import onnx
@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ... import runtime
 from ...export.evaluation import EvaluationSet
+from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ..bench.flops import node_flops
 from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
@@ -169,7 +170,7 @@ class _PaddleRuns:
     """PaddleSlim's int8 program in Paddle, on the variables holding the debugged ops' outputs, against the float ONNX's
     same tensors (the float program's own values: the bundle's float ONNX matches them within ~1e-5 relative, >100 dB
     on PP-OCRv4 rec, so the int8 program is held to the same reference as the int8 ONNX, at half the Paddle runs). A
-    variable whose shape is not the ONNX tensor's is not compared (None)."""
+    variable whose shape is not the ONNX tensor's is not compared (None). The model's output is compared too."""
 
     def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int, largest: Dict[str, np.ndarray],
                  model_output: str) -> None:
@@ -209,15 +210,19 @@ class _PaddleRuns:
         name = self.biased.get(reference, reference)
         return name if name in self.shared else None
 
-    def rounded_only_in_export(self, quantizers: Sequence[ActivationQuantizer]) -> List[ActivationQuantizer]:
+    def judged(self, quantizers: Sequence[ActivationQuantizer]) -> Tuple[List[ActivationQuantizer], int]:
         """The ONNX's activation quantizers whose value PaddleSlim's program does not round (it has no quantizer there, or
-        one with only_observer): the ONNX quantizes what Paddle's run of the program passes on as it is. (The value of a
-        quantizer holding a folded ReLU is that ReLU's output: its reference says so.)"""
-        names = [(q, self.paddle_name(q.reference) if q.reference is not None else None) for q in quantizers]
-        return [q for q, name in names if name is not None and name not in self.rounded]
+        one with only_observer): the ONNX quantizes what Paddle's run of the program passes on as it is; and how many
+        could not be judged, their value having no variable of the program (a name paddle2onnx made up). The value of a
+        quantizer holding a folded ReLU is that ReLU's output (its reference says so); a requantizer export put after a
+        pool (on the pool's input grid) is not a quantizer of its own."""
+        own = [q for q in quantizers if not q.quantizer.source.endswith(COPY_SUFFIX)]
+        names = [(q, self.paddle_name(q.reference) if q.reference is not None else None) for q in own]
+        return [q for q, name in names if name is not None and name not in self.rounded], sum(name is None for _, name in names)
 
     def output_sqnr_db(self) -> Optional[float]:
-        """The program's model output against the float ONNX's (None: the ONNX's output is no variable of the program)."""
+        """The program's model output against the float ONNX's (None: the ONNX's output is no variable of the program,
+        or not of its shape)."""
         return self.output.sqnr_db if self.output is not None else None
 
     def sqnr_db(self, output: str) -> Optional[float]:
@@ -253,7 +258,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)
     quantizers = activation_quantizers(float_onnx, int8_onnx, ops)
-    paddle, unrounded = None, []
+    paddle, unrounded, unjudged = None, [], 0
     if int8_model is not None:
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
@@ -261,7 +266,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), ops, threads,
                              max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)
-        unrounded = paddle.rounded_only_in_export(quantizers)
+        unrounded, unjudged = paddle.judged(quantizers)
     runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in unrounded])
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
         float_tensors = runs.add(group)
@@ -272,7 +277,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         model=bundle.manifest.model, float_file=float_path.name, int8_file=int8_path.name, fused_file=fused_path.name,
         fused_engine=f"onnxruntime {ort.__version__} (fused int8 kernels)", samples=evaluation.samples, gain_samples=runs.gain_samples,
         paddle_int8_model=str(int8_model) if int8_model else None, output_sqnr_db=runs.output.sqnr_db,
-        rounded_only_in_export=tuple(q.quantizer.source for q in unrounded),
+        rounded_only_in_export=tuple(q.quantizer.source for q in unrounded), quantizers_not_judged=unjudged,
         output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if unrounded else None,
         paddle_output_sqnr_db=paddle.output_sqnr_db() if paddle else None,
         rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),

@@ -46,6 +46,11 @@ class Quantizer:
         """The float values its codes can represent; anything outside is clipped."""
         return (self.qmin - self.zero_point) * self.scale, (self.qmax - self.zero_point) * self.scale
 
+    @property
+    def holds_relu(self) -> bool:
+        """uint8 codes with zero point 0 clamp at 0: where export folded a ReLU into the quantizer, it computes it."""
+        return self.qmin == self.zero_point == 0
+
 
 @dataclasses.dataclass(frozen=True)
 class ComputeOp:
@@ -168,10 +173,10 @@ class _FloatNames:
                 return None
             source = self(q.input[0])
             quantizer = _quantizer(self.qi, producer)
-            return self.relu.get(source, source) if source and quantizer and quantizer.qmin == quantizer.zero_point == 0 else source
-        if producer is None or not _GENERATED.fullmatch(name):
-            name = name[:-len(COPY_SUFFIX)] if name.endswith(COPY_SUFFIX) else name  # a pool's output before export requantized it
-            return self.batch_norm.get(name, name) if name in self.known else None
+            return self.relu.get(source, source) if source and quantizer and quantizer.holds_relu else source
+        base = name[:-len(COPY_SUFFIX)] if name.endswith(COPY_SUFFIX) else name  # a pool's output before export requantized it
+        if producer is None or not _GENERATED.fullmatch(base):
+            return self.batch_norm.get(base, base) if base in self.known else None
         inputs = tuple(self(i) for i in producer.input if i and not self.qi.is_constant(i))
         node = None if None in inputs else self.by_inputs.get((producer.op_type, inputs))
         if node is None or len(node.output) != len(producer.output):

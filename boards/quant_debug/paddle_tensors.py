@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, FrozenSet, List, Sequence
 
 import numpy as np
 from paddle.base.proto import framework_pb2
@@ -21,7 +21,7 @@ def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
     return program_desc(find_model_files(model_dir).program)
 
 
-def variables(model_dir: Path) -> frozenset:
+def variables(model_dir: Path) -> FrozenSet[str]:
     """The names of the variables of a program's main block."""
     return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
 
@@ -43,12 +43,36 @@ def _observer(op: framework_pb2.OpDesc) -> bool:
     return any(a.name == "only_observer" and a.b for a in op.attrs)
 
 
-def rounded(model_dir: Path) -> frozenset:
-    """The variables PaddleSlim's int8 program rounds: read by a quantize_linear that is not only an observer (one with
-    `only_observer` records a scale, for an engine that quantizes there, but passes the value on unrounded)."""
+def _copies(op: framework_pb2.OpDesc) -> bool:
+    """An op whose output holds its input's value in an inference run (paddle2onnx writes no node for it)."""
+    if op.type in ("assign", "dropout", "share_data") or (op.type in ("quantize_linear", "dequantize_linear") and _observer(op)):
+        return True
+    attrs = {a.name: a.f for a in op.attrs}
+    return op.type == "scale" and attrs.get("scale") == 1.0 and attrs.get("bias") == 0.0
+
+
+def rounded(model_dir: Path) -> FrozenSet[str]:
+    """The variables whose value PaddleSlim's int8 program rounds: read, under its own name or a copy's (assign, dropout,
+    an observer's output), by a quantize_linear that is not only an observer (one with `only_observer` records a scale,
+    for an engine that quantizes there, but passes the value on as it is)."""
     ops = _program(model_dir).blocks[0].ops
-    return frozenset(a for op in ops if op.type == "quantize_linear" and not _observer(op)
-                     for slot in op.inputs if slot.parameter == "X" for a in slot.arguments)
+    value: Dict[str, str] = {}  # variable -> the first variable holding its value
+
+    def of(name: str) -> str:
+        while name in value:
+            name = value[name]
+        return name
+
+    for op in ops:
+        if _copies(op):
+            source = of(next(a for slot in op.inputs if slot.parameter == "X" for a in slot.arguments))
+            for out in (a for slot in op.outputs if slot.parameter in ("Out", "Y") for a in slot.arguments):
+                if of(out) != source:
+                    value[out] = source
+    held = {of(a) for op in ops if op.type == "quantize_linear" and not _observer(op)
+            for slot in op.inputs if slot.parameter == "X" for a in slot.arguments}
+    names = {a for op in ops for slots in (op.inputs, op.outputs) for slot in slots for a in slot.arguments}
+    return frozenset(name for name in names if of(name) in held)
 
 
 def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:

@@ -18,7 +18,8 @@ KERNEL_STEP_LIMIT = 1
 KERNEL_SAMPLES, KERNEL_GROUPS = 16, 2  # inputs the fused kernels are checked op by op on: 16 lines, or 2 detector pages
 # An op whose exact int8 ONNX output is this much further from float than PaddleSlim's program in Paddle is lost in export.
 EXPORT_LOSS_DB = 3.0
-EXPORT_LOSS_KEYS = ("output_sqnr_db", "paddle_output_sqnr_db", "rounded_only_in_export", "output_sqnr_db_unrounded")
+EXPORT_LOSS_KEYS = ("output_sqnr_db", "paddle_output_sqnr_db", "rounded_only_in_export", "output_sqnr_db_unrounded",
+                    "quantizers_not_judged")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +89,7 @@ class QuantDebugReport:
     # a quantize_linear with only_observer, which passes the value on as it is), the int8 ONNX's output SQNR with those
     # left unquantized, and the program's own
     rounded_only_in_export: Tuple[str, ...]
+    quantizers_not_judged: int  # of the ONNX's: their value has no variable of the program (a name paddle2onnx made up)
     output_sqnr_db_unrounded: Optional[float]
     paddle_output_sqnr_db: Optional[float]
     rewrites: Dict[str, int]  # what export did to PaddleSlim's int8 graph (export/onnx_qdq_layout.py)
@@ -129,23 +131,29 @@ def _db(value: Optional[float]) -> str:
     return "" if value is None else "exact" if value >= IDENTICAL_SQNR_DB else f"{value:6.1f}"
 
 
+def _signed(db: float) -> str:
+    return f"{round(db, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+
+
 def export_loss_text(report: Mapping[str, Any]) -> str:
     """Where the int8 ONNX and PaddleSlim's program part, measured on the model's output: the quantizers the export puts
     where the program does not quantize, and the rest. `report`: the report's JSON (with --int8-model)."""
     output = f"model output against float: int8 ONNX {_db(report['output_sqnr_db']).strip()} dB"
     paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
     extra, unquantized = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
+    unjudged = (f" ({report['quantizers_not_judged']} of its quantizers hold values under names paddle2onnx made up, which the "
+                "program has no variable of: not judged, so this is a lower bound)" if report.get("quantizers_not_judged") else "")
     if report["paddle_output_sqnr_db"] is None:
         return f"{output}; the program's output is not the ONNX's, so the export's share is not measured"
     if not extra or unquantized is None:
-        return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized"
+        return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized{unjudged}"
     gap = report["paddle_output_sqnr_db"] - report["output_sqnr_db"]
     extra_share = unquantized - report["output_sqnr_db"]
     return (f"the ONNX quantizes {len(extra)} values the program does not (it has no quantizer there, or one with "
-            f"only_observer, which passes the value on as it is), first {extra[0]}; {output}, "
-            f"{_db(unquantized).strip()} dB with those left unquantized, {paddle}: of the {gap:+.1f} dB between the program "
-            f"and the ONNX, those quantizers take {extra_share:+.1f} dB, the rest of the export (paddle2onnx and the "
-            f"rewrites) {gap - extra_share:+.1f} dB")
+            f"only_observer, which passes the value on as it is){unjudged}, first {extra[0]}; {output}, "
+            f"{_db(unquantized).strip()} dB with those left unquantized, {paddle}: of the {_signed(gap)} dB between the "
+            f"program and the ONNX, those quantizers take {_signed(extra_share)} dB, the rest of the export (paddle2onnx "
+            f"and the rewrites) {_signed(gap - extra_share)} dB")
 
 
 def format_table(report: QuantDebugReport, top: int) -> str:

@@ -13,6 +13,7 @@ import onnxruntime as ort
 from onnx import helper
 
 from ...export.onnx_fold import constant_values
+from ...export.onnx_qdq_layout import COPY_SUFFIX
 from .graph import ComputeOp, Quantizer
 
 Feeds = Dict[str, np.ndarray]
@@ -72,14 +73,25 @@ def rewired_to_float(model: onnx.ModelProto, ops: Sequence[ComputeOp]) -> onnx.M
 def without_rounding(model: onnx.ModelProto, quantizers: Sequence[Quantizer]) -> onnx.ModelProto:
     """A copy of the int8 `model` in which the values `quantizers` quantize pass on as they are, neither rounded nor
     clipped, as a PaddleSlim observer passes them: each DequantizeLinear of their codes becomes Identity of the float
-    tensor the quantizer reads (Relu where the zero point is the codes' minimum: a ReLU the export folded into it stays)."""
+    tensor the quantizer reads (Relu where the quantizer holds a ReLU export folded into it). A requantizer export put
+    after a pool of such a value (on the pool's input grid, so that it rounded nothing) passes its value on too."""
     copy = onnx.ModelProto.FromString(model.SerializeToString())
     by_codes = {q.codes: q for q in quantizers}
-    for node in copy.graph.node:
-        q = by_codes.get(node.input[0]) if node.op_type == "DequantizeLinear" else None
+    producer = {o: n for n in copy.graph.node for o in n.output}
+    passed = set()  # DequantizeLinear outputs that now carry unquantized values
+    for node in [n for n in copy.graph.node if n.op_type == "DequantizeLinear"]:  # in graph order: a pool's input first
+        q = by_codes.get(node.input[0])
+        quantize = producer.get(node.input[0])
+        source = quantize.input[0] if q is None and quantize is not None and quantize.op_type == "QuantizeLinear" else ""
+        pool = producer.get(source) if source.endswith(COPY_SUFFIX) else None
         if q is not None:
-            kind = "Relu" if q.zero_point == q.qmin else "Identity"
-            node.CopyFrom(helper.make_node(kind, [q.source], list(node.output), name=f"{node.name}.unrounded"))
+            kind, source = ("Relu" if q.holds_relu else "Identity"), q.source
+        elif pool is not None and pool.input[0] in passed:
+            kind = "Identity"
+        else:
+            continue
+        node.CopyFrom(helper.make_node(kind, [source], list(node.output), name=f"{node.name}.unrounded"))
+        passed.add(node.output[0])
     return copy
 
 
