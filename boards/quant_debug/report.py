@@ -141,16 +141,17 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
     output = f"model output against float: int8 ONNX {_db(report['output_sqnr_db']).strip()} dB"
     paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
     extra, unquantized = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
-    unjudged = (f" ({report['quantizers_not_judged']} of its quantizers hold values under names paddle2onnx made up, which the "
-                "program has no variable of: not judged, so this is a lower bound)" if report.get("quantizers_not_judged") else "")
+    n = report.get("quantizers_not_judged") or 0
+    unjudged = (f"{n} quantizers were not judged, their values carrying names paddle2onnx made up, of which the program has "
+                "no variable, so this is a lower bound") if n else ""
     if report["paddle_output_sqnr_db"] is None:
         return f"{output}; the program's output is not the ONNX's, so the export's share is not measured"
     if not extra or unquantized is None:
-        return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized{unjudged}"
+        return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized{'; ' + unjudged if unjudged else ''}"
     gap = report["paddle_output_sqnr_db"] - report["output_sqnr_db"]
     extra_share = unquantized - report["output_sqnr_db"]
     return (f"the ONNX quantizes {len(extra)} values the program does not (it has no quantizer there, or one with "
-            f"only_observer, which passes the value on as it is){unjudged}, first {extra[0]}; {output}, "
+            f"only_observer, which passes the value on as it is{'; ' + unjudged if unjudged else ''}), first {extra[0]}; {output}, "
             f"{_db(unquantized).strip()} dB with those left unquantized, {paddle}: of the {_signed(gap)} dB between the "
             f"program and the ONNX, those quantizers take {_signed(extra_share)} dB, the rest of the export (paddle2onnx "
             f"and the rewrites) {_signed(gap - extra_share)} dB")
