@@ -244,7 +244,7 @@ def test_the_report_shows_where_int8_loses(lenet_bundle, lenet_ptq, lenet_run_di
     text = page.read_text()
     assert "Where int8 loses (quant-debug)" in text and debug.ranked[0].output in text
     assert "id='sqnr_along_graph'" in text and "id='worst_histograms'" in text
-    assert "Against PaddleSlim's program: the ONNX quantizes 1 values the program does not" in text
+    assert "Against PaddleSlim's program: the ONNX quantizes 1 value the program does not" in text
 
 
 def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):

@@ -135,6 +135,10 @@ def _signed(db: float) -> str:
     return f"{round(db, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def export_loss_text(report: Mapping[str, Any]) -> str:
     """Where the int8 ONNX and PaddleSlim's program part, measured on the model's output: the quantizers the export puts
     where the program does not quantize, and the rest. `report`: the report's JSON (with --int8-model)."""
@@ -142,15 +146,15 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
     paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
     extra, unquantized = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
     n = report.get("quantizers_not_judged") or 0
-    unjudged = (f"{n} quantizers were not judged, their values carrying names paddle2onnx made up, of which the program has "
-                "no variable, so this is a lower bound") if n else ""
+    unjudged = (f"{_count(n, 'quantizer')} not judged, their values carrying names paddle2onnx made up, of which the "
+                "program has no variable, so this is a lower bound") if n else ""
     if report["paddle_output_sqnr_db"] is None:
         return f"{output}; the program's output is not the ONNX's, so the export's share is not measured"
     if not extra or unquantized is None:
         return f"{output}, {paddle}; the ONNX quantizes no value the program leaves unquantized{'; ' + unjudged if unjudged else ''}"
     gap = report["paddle_output_sqnr_db"] - report["output_sqnr_db"]
     extra_share = unquantized - report["output_sqnr_db"]
-    return (f"the ONNX quantizes {len(extra)} values the program does not (it has no quantizer there, or one with "
+    return (f"the ONNX quantizes {_count(len(extra), 'value')} the program does not (it has no quantizer there, or one with "
             f"only_observer, which passes the value on as it is{'; ' + unjudged if unjudged else ''}), first {extra[0]}; {output}, "
             f"{_db(unquantized).strip()} dB with those left unquantized, {paddle}: of the {_signed(gap)} dB between the "
             f"program and the ONNX, those quantizers take {_signed(extra_share)} dB, the rest of the export (paddle2onnx "
