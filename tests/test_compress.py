@@ -5,6 +5,7 @@ from typing import List
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 from paddle.base.proto import framework_pb2
@@ -12,6 +13,7 @@ from paddle.base.proto import framework_pb2
 from paddle_edge.boards.parity import run_parity
 from paddle_edge.cli import main
 from paddle_edge.export.bundle import build_bundle
+from paddle_edge.pipeline import score_as_shipped
 from paddle_edge.source.model import as_source
 
 from paddle_edge.compress.program_order import canonical_order
@@ -19,6 +21,7 @@ from paddle_edge.compress.qat import quantize_qat
 from paddle_edge.compress.recipe import PtqRecipe, QatRecipe
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.source.paddle_program import find_model_files, read_program
+from paddle_edge.train.datasets import load_dataset
 
 
 def test_ptq_inserts_quant_ops_and_keeps_accuracy(lenet, lenet_ptq):
@@ -99,3 +102,15 @@ def test_program_order_is_canonical_and_keeps_every_dependency():
     at = lambda op: position[op.SerializeToString()]  # noqa: E731
     assert at(feed) == 0 and at(fetch) == len(one) - 1
     assert at(feed) < at(qa) < at(bn) and at(qb) < at(bn) and at(read_mean) < at(bn)
+
+
+def test_the_demo_scores_each_int8_candidate_as_the_file_it_would_ship(tmp_path, lenet, lenet_ptq, lenet_bundle):
+    scores = score_as_shipped(lenet.model_dir, lenet_ptq, tmp_path / "candidate")
+    assert scores["top1"] == lenet_bundle.manifest.accuracy["onnx-int8"]["top1"]  # the bundle's int8 file, by its own engine
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # every Q/DQ as written
+    session = ort.InferenceSession(str(lenet_bundle.directory / lenet_bundle.manifest.artifacts["onnx-int8"].path), options)
+    data = load_dataset("mnist")
+    logits = session.run(None, {session.get_inputs()[0].name: data.x_val})[0]
+    assert scores["val_top1"] == pytest.approx(float(np.mean(logits.argmax(1) == data.y_val)), abs=1e-12)
+    assert "graph optimizations off" in scores["engine"]

@@ -13,7 +13,7 @@ from typing import Dict, FrozenSet, List, Sequence
 import numpy as np
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import find_model_files, program_desc
+from ...source.paddle_program import find_model_files, op_slot, program_desc
 from ...train.paddle_predictor import PaddlePredictor
 
 
@@ -24,19 +24,6 @@ def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
 def variables(model_dir: Path) -> FrozenSet[str]:
     """The names of the variables of a program's main block."""
     return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
-
-
-def _readers(block: framework_pb2.BlockDesc) -> Dict[str, List[framework_pb2.OpDesc]]:
-    readers: Dict[str, List[framework_pb2.OpDesc]] = {}
-    for op in block.ops:
-        for slot in op.inputs:
-            for arg in slot.arguments:
-                readers.setdefault(arg, []).append(op)
-    return readers
-
-
-def _out(op: framework_pb2.OpDesc, slot: str) -> str:
-    return next(a for s in op.outputs if s.parameter == slot for a in s.arguments)
 
 
 def _observer(op: framework_pb2.OpDesc) -> bool:
@@ -65,12 +52,11 @@ def rounded(model_dir: Path) -> FrozenSet[str]:
 
     for op in ops:
         if _copies(op):
-            source = of(next(a for slot in op.inputs if slot.parameter == "X" for a in slot.arguments))
-            for out in (a for slot in op.outputs if slot.parameter in ("Out", "Y") for a in slot.arguments):
+            source = of(op_slot(op.inputs, "X") or "")
+            for out in filter(None, (op_slot(op.outputs, "Out"), op_slot(op.outputs, "Y"))):
                 if of(out) != source:
                     value[out] = source
-    held = {of(a) for op in ops if op.type == "quantize_linear" and not _observer(op)
-            for slot in op.inputs if slot.parameter == "X" for a in slot.arguments}
+    held = {of(op_slot(op.inputs, "X") or "") for op in ops if op.type == "quantize_linear" and not _observer(op)}
     names = {a for op in ops for slots in (op.inputs, op.outputs) for slot in slots for a in slot.arguments}
     return frozenset(name for name in names if of(name) in held)
 
@@ -81,14 +67,18 @@ def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
     the add (a MatMul keeps its add apart, so its name needs no mapping)."""
     block = _program(model_dir).blocks[0]
     persistable = {v.name for v in block.vars if v.persistable}
-    readers = _readers(block)
+    readers: Dict[str, List[framework_pb2.OpDesc]] = {}
+    for op in block.ops:
+        for slot in op.inputs:
+            for arg in slot.arguments:
+                readers.setdefault(arg, []).append(op)
     mapped = {}
     for name in names:
         users = readers.get(name, [])
         add = users[0] if len(users) == 1 and users[0].type == "elementwise_add" else None
         operands = [a for slot in add.inputs for a in slot.arguments] if add else []
         if add and any(a in persistable for a in operands if a != name):
-            mapped[name] = _out(add, "Out")
+            mapped[name] = op_slot(add.outputs, "Out") or name
         else:
             mapped[name] = name
     return mapped
