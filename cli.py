@@ -94,7 +94,8 @@ def _compress(args: argparse.Namespace) -> None:
         result = quantize_qat(model.directory, args.out, QatRecipe(epochs=args.epochs, learning_rate=args.lr, weight_quantize_type=weights),
                               data=args.data)
     if result.card.metrics:
-        print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}): {format_scores(result.int8_metrics)} -> {result.model_dir}")
+        print(f"float: {format_scores(result.float_metrics)}; int8 ({args.method}, PaddleSlim's program in Paddle): "
+              f"{format_scores(result.int8_metrics)} -> {result.model_dir} (`export` scores the int8 file that ships, on the test split or `--data`)")
     else:
         print(f"int8 ({args.method}) -> {result.model_dir} (export it and run `paddle-edge parity` on your labelled test images)")
 

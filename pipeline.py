@@ -26,6 +26,7 @@ from .compress.result import CompressResult
 from .export.artifact_engines import run_artifact
 from .export.bundle import build_bundle
 from .runtime.cpu import cpu_info
+from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_file
 from .runtime.metrics import score
 from .train.datasets import load_dataset
@@ -67,12 +68,13 @@ def score_as_shipped(trained_dir: Path, candidate: CompressResult, work: Path) -
     dataset = load_dataset(bundle.manifest.source["dataset"])
     val = score(run_artifact(bundle, "onnx-int8", {bundle.manifest.inputs[0].name: dataset.x_val})[0], dataset.y_val, dataset.task)
     test = built.manifest.accuracy["onnx-int8"]
-    return {**{f"val_{k}": v for k, v in val.items()}, **{k: test[k] for k in val}, "engine": test["engine"]}
+    return {**{f"val_{k}": v for k, v in val.items()}, **{k: test[k] for k in val}, "engine": test["engine"],
+            "sha256": built.manifest.artifacts["onnx-int8"].sha256}
 
 
 def _choose(scores: Dict[str, Dict[str, Any]]) -> str:
     """The candidate whose exported int8 file scores best on the validation split (never the test set, which the figures
-    are reported on); a tie goes to the first."""
+    are reported on); a tie goes to the first tried (PTQ: no training)."""
     def key(method: str) -> float:
         m = scores[method]
         return m["val_top1"] if "val_top1" in m else -m["val_mse"]
@@ -105,7 +107,7 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
         shipped = {method: score_as_shipped(trained.model_dir, c, Path(work) / method) for method, c in candidates.items()}
     for method, c in candidates.items():
         m, fake = shipped[method], c.int8_metrics
-        print(f"{method.upper()} int8 ONNX ({m['engine']}): validation top-1 {m['val_top1'] * 100:.2f} %, test {m['top1'] * 100:.2f} % "
+        print(f"{method.upper()} int8 ONNX by {m['engine']}: validation top-1 {m['val_top1'] * 100:.2f} %, test {m['top1'] * 100:.2f} % "
               f"(PaddleSlim's program in Paddle: {fake['val_top1'] * 100:.2f} %, {fake['top1'] * 100:.2f} %)")
     chosen = _choose(shipped)
     best = candidates[chosen]
@@ -113,6 +115,9 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
     t = _step(f"4/9 export: ONNX fp32 + int8 ({best.card.quantization['method']}) with paddle2onnx, Paddle Lite arm + x86 with opt, "
               "Paddle.js with paddlejsconverter")
     bundle = build_bundle(trained.model_dir, out / "bundle", int8_dir=best.model_dir, targets=("onnx", "lite-arm", "lite-x86", "paddlejs"))
+    if bundle.manifest.artifacts["onnx-int8"].sha256 != shipped[chosen]["sha256"]:
+        raise PaddleEdgeError(f"the bundle's int8 ONNX is not the file {chosen.upper()} was chosen on (export gave another file)",
+                              "report it: export must write the same file from the same int8 model")
     print(f"{bundle.directory} and {bundle.archive}")
     seconds["export"] = time.perf_counter() - t
     t = _step("5/9 run: the thin runtime classifies a PNG of a handwritten 3")

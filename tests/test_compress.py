@@ -106,7 +106,8 @@ def test_program_order_is_canonical_and_keeps_every_dependency():
 
 def test_the_demo_scores_each_int8_candidate_as_the_file_it_would_ship(tmp_path, lenet, lenet_ptq, lenet_bundle):
     scores = score_as_shipped(lenet.model_dir, lenet_ptq, tmp_path / "candidate")
-    assert scores["top1"] == lenet_bundle.manifest.accuracy["onnx-int8"]["top1"]  # the bundle's int8 file, by its own engine
+    assert scores["sha256"] == lenet_bundle.manifest.artifacts["onnx-int8"].sha256  # the file the bundle ships
+    assert scores["top1"] == lenet_bundle.manifest.accuracy["onnx-int8"]["top1"]  # scored by its own engine
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # every Q/DQ as written
     session = ort.InferenceSession(str(lenet_bundle.directory / lenet_bundle.manifest.artifacts["onnx-int8"].path), options)

@@ -13,7 +13,7 @@ from typing import Dict, FrozenSet, List, Sequence
 import numpy as np
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import find_model_files, op_slot, program_desc
+from ...source.paddle_program import find_model_files, program_desc
 from ...train.paddle_predictor import PaddlePredictor
 
 
@@ -52,11 +52,12 @@ def rounded(model_dir: Path) -> FrozenSet[str]:
 
     for op in ops:
         if _copies(op):
-            source = of(op_slot(op.inputs, "X") or "")
-            for out in filter(None, (op_slot(op.outputs, "Out"), op_slot(op.outputs, "Y"))):
+            source = of(next(a for slot in op.inputs if slot.parameter == "X" for a in slot.arguments))
+            for out in (a for slot in op.outputs if slot.parameter in ("Out", "Y") for a in slot.arguments):
                 if of(out) != source:
                     value[out] = source
-    held = {of(op_slot(op.inputs, "X") or "") for op in ops if op.type == "quantize_linear" and not _observer(op)}
+    held = {of(a) for op in ops if op.type == "quantize_linear" and not _observer(op)
+            for slot in op.inputs if slot.parameter == "X" for a in slot.arguments}
     names = {a for op in ops for slots in (op.inputs, op.outputs) for slot in slots for a in slot.arguments}
     return frozenset(name for name in names if of(name) in held)
 
@@ -78,7 +79,7 @@ def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
         add = users[0] if len(users) == 1 and users[0].type == "elementwise_add" else None
         operands = [a for slot in add.inputs for a in slot.arguments] if add else []
         if add and any(a in persistable for a in operands if a != name):
-            mapped[name] = op_slot(add.outputs, "Out") or name
+            mapped[name] = next(a for slot in add.outputs if slot.parameter == "Out" for a in slot.arguments)
         else:
             mapped[name] = name
     return mapped

@@ -48,6 +48,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                      "board-parity-rpi5-trixie.json":
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json",
                      "board-parity-browser.json": "paddle-edge board parity browser build/demo/bundle --json board-parity-browser.json"},
+    "board-ocr": {f"ocr/board/board-parity-{name}.json": f"paddle-edge board parity rpi4 bundles/ppocr-{name} --data "
+                  f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json" for name in ("cls", "rec", "det")},
     "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
                     f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
@@ -128,6 +130,19 @@ def _versus(part: Json) -> str:
     return f"max abs diff {part['max_abs_diff']:.2g}{agreement}"
 
 
+def _int8_candidates(compressed: Json) -> str:
+    """The demo's int8 candidates: each as its exported file scored (what chose), and PaddleSlim's program in Paddle."""
+    def scores(key: str) -> str:
+        return "; ".join(f"{method.upper()} validation {_pct(c[key]['val_top1'])}, test {_pct(c[key]['top1'])}"
+                         for method, c in compressed.items())
+    validation = [c["int8_onnx"]["val_top1"] for c in compressed.values()]
+    shipped = next(method for method, c in compressed.items() if c["shipped"]).upper()
+    rule = (f"tied on validation at {_pct(max(validation))}, {shipped} ships, the first tried" if validation.count(max(validation)) > 1
+            else f"{shipped} ships, better on validation")
+    return (f"int8 candidates, each exported and its int8 ONNX scored (exact QDQ semantics): {scores('int8_onnx')}; {rule} "
+            f"(PaddleSlim's programs in Paddle: {scores('paddle_fake_quant')}).")
+
+
 def demo(files: Mapping[str, Json]) -> str:
     """Every artifact of the demo bundle, each measured by its own engine, the checks that gated the run and its stages."""
     summary, parity = files["demo/demo.json"], files["demo/parity.json"]
@@ -146,16 +161,10 @@ def demo(files: Mapping[str, Json]) -> str:
                      _versus(e["vs_exact_int8"]) if "vs_exact_int8" in e else "-", _size(size) if e.get("bytes") else "-",
                      "yes" if e.get("gated", True) else "reported"])
     engines = _table([f"{parity['model']}", "top-1", "vs float", "outputs vs float Paddle", "vs exact int8", "size", "gated"], rows)
-    compressed = parity.get("compress", {})
-    candidates = "; ".join(f"{method.upper()}{' (shipped)' if c['shipped'] else ''}: validation {_pct(c['int8_onnx']['val_top1'])}, "
-                           f"test {_pct(c['int8_onnx']['top1'])}" for method, c in compressed.items())
-    programs = "; ".join(f"{method.upper()} {_pct(c['paddle_fake_quant']['val_top1'])}, {_pct(c['paddle_fake_quant']['top1'])}"
-                         for method, c in compressed.items())
     checks = _table(["check (gates the exit code)", "measured", "limit", "result"],
                     [[name, f"{c['value']:.6g}", f"{'<=' if c['kind'] == 'max' else '>='} {c['limit']:g}", "PASS" if c["passed"] else "FAIL"]
                      for name, c in parity["checks"].items()])
-    int8 = (f"\n\nint8 candidates, each exported and scored as its int8 ONNX (exact QDQ semantics), the one better on the "
-            f"validation split shipped: {candidates} (PaddleSlim's programs in Paddle: {programs})." if candidates else "")
+    int8 = f"\n\n{_int8_candidates(parity['compress'])}" if parity.get("compress") else ""
     return f"{head}{engines}{int8}\n\n{checks}\n\n{_provenance(files)}"
 
 
@@ -449,6 +458,10 @@ def _gpu_latency(b: Json, ep: str) -> str:
     return f"{found} (this host, in the browser, {_device(engine)})" if engine else found
 
 
+def _passed(b: Json) -> str:
+    return f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"
+
+
 def board_parity(files: Mapping[str, Json]) -> str:
     """Each board (emulated, or the browser) against this host: fp32 outputs, int8 against its exact semantics, top-1,
     latency labelled with what it is worth."""
@@ -488,36 +501,55 @@ def board_parity(files: Mapping[str, Json]) -> str:
         row("WebGPU batch-1 p50 fp32 / int8", lambda b: _gpu_latency(b, "webgpu")),
         row("WebGL (onnxruntime-web) top-1 fp32 / int8", lambda b: _gpu(b, "webgl", lambda key, _: _gpu_top1(b, key))),
         row("paddle importable on the board", lambda b: "yes" if b["board_info"]["paddle_importable"] else "no"),
-        row("checks", lambda b: f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"),
+        row("checks", _passed),
     ]
     table = _table(["board vs this host", *[b["board"] for b in boards]], rows)
     return f"{table}\n\n{_provenance(files)}"
 
 
+def _ocr_columns(where: str) -> List[str]:
+    """The columns every board's table of the PaddleOCR bundles has, `where` naming the board."""
+    return ["model", "images", "metric", f"fp32: {where} / x86-64", f"int8: {where} / exact", "fp32 SQNR vs x86-64",
+            "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8 (p90)"]
+
+
+def _ocr_cells(b: Json) -> List[str]:
+    """A PaddleOCR bundle's board parity in `_ocr_columns`: the task metric on the board and on this host, int8 against
+    its exact semantics, fp32 SQNR against this host, each int8 kernel alone on the board, the board's latency."""
+    metric, name = OCR_METRICS[b["task"]]
+    s, v = b["scores"], b["values"]
+    answers = {k: x for k, x in v.items() if k.startswith("int8_vs_exact_") and k.endswith(ANSWER_KEYS)}
+    return [b["model"], f"{b['samples']:,}", name, f"{_pct(s['fp32']['board'][metric])} / {_pct(s['fp32']['x86_64'][metric])}",
+            f"{_pct(s['int8']['board'][metric])} / {_pct(s['int8']['exact'][metric])}", f"{v['fp32_sqnr_db']:.1f} dB",
+            ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
+            _board_latency(b, "1")]
+
+
+def board_ocr(files: Mapping[str, Json]) -> str:
+    """The PaddleOCR bundles on an emulated board, against this host: the task metric, int8 against its exact semantics,
+    each int8 kernel alone on the board, and which int8 file the board's runtime chose."""
+    rows = [[*_ocr_cells(b), f"`{b['artifacts']['int8']['board']}`", _passed(b)] for b in files.values()]
+    boards = sorted({_board_where(b) for b in files.values()})
+    table = _table([*_ocr_columns("board"), "int8 file the board ran", "checks"], rows)
+    return f"{table}\n\nOn {'; '.join(boards)}.\n\n{_provenance(files)}"
+
+
 def browser_ocr(files: Mapping[str, Json]) -> str:
-    """The PaddleOCR bundles in the browser: the task metric there and on this host, int8 against its exact semantics,
-    fp32 SQNR against this host, each int8 kernel alone in the page, the page's latency, onnxruntime-web's WebGPU backend
-    where it ran, and Paddle.js where the bundle has its model; below, why WebGL did not run."""
+    """The PaddleOCR bundles in the browser (`_ocr_cells`), with onnxruntime-web's WebGPU backend where it ran and
+    Paddle.js where the bundle has its model; below, why WebGL did not run."""
     rows, webgl = [], []
     for b in files.values():
         metric, name = OCR_METRICS[b["task"]]
         s, v = b["scores"], b["values"]
-        answers = {k: x for k, x in v.items() if k.startswith("int8_vs_exact_") and k.endswith(ANSWER_KEYS)}
-        rows.append([b["model"], f"{b['samples']:,}", name, f"{_pct(s['fp32']['board'][metric])} / {_pct(s['fp32']['x86_64'][metric])}",
-                     f"{_pct(s['int8']['board'][metric])} / {_pct(s['int8']['exact'][metric])}", f"{v['fp32_sqnr_db']:.1f} dB",
-                     ", ".join(_pct(x) for x in answers.values()), f"{b['kernels']['max_steps']} ({b['kernels']['checked']} ops)",
-                     _board_latency(b, "1"),
+        rows.append([*_ocr_cells(b),
                      _gpu(b, "webgpu", lambda key, _: _pct(s[key]["board"][metric])) + (
                          f", {v['webgpu_fp32_sqnr_db']:.1f} dB, {_gpu_latency(b, 'webgpu')}" if "webgpu_fp32_sqnr_db" in v else ""),
                      (f"{_pct(s[PJS]['board'][metric])} / {_pct(s[PJS]['x86_64'][metric])}, {v['paddlejs_fp32_sqnr_db']:.1f} dB, "
                       f"{_paddlejs_latency(b)}") if PJS in s else "no Paddle.js model in the bundle",
-                     _page_preprocessing(b),
-                     f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+                     _page_preprocessing(b), _passed(b)])
         if "webgl" in b.get("gpu_asked", ()):
             webgl.append(f"{b['model']}: {_gpu(b, 'webgl', lambda key, _: _pct(s[key]['board'][metric]) + ' ' + name)}")
-    table = _table(["model", "images", "metric", "fp32: browser / x86-64", "int8: browser / exact", "fp32 SQNR vs x86-64",
-                    "int8 answers as exact", "int8 kernels: largest step (ops)", "batch-1 p50 fp32 / int8 (p90)",
-                    "WebGPU fp32 / int8, fp32 SQNR vs x86-64, batch-1 p50 fp32 / int8",
+    table = _table([*_ocr_columns("browser"), "WebGPU fp32 / int8, fp32 SQNR vs x86-64, batch-1 p50 fp32 / int8",
                     "Paddle.js fp32: browser / Paddle Inference, SQNR, batch-1 p50",
                     "the page's preprocessing: identical to the runtime's / images (largest difference)", "checks"], rows)
     said = "".join(f"\n\nonnxruntime-web's WebGL backend: {line}." for line in webgl)
@@ -535,7 +567,7 @@ def browser_zoo(files: Mapping[str, Json]) -> str:
                      f"{v['paddlejs_fp32_max_abs_diff']:.2g} ({v['paddlejs_fp32_allclose_ratio']:.2f})", _paddlejs_latency(b),
                      f"{_pct(top1['fp32']['board'])} / {_pct(top1['fp32']['x86_64'])}, {v['fp32_sqnr_db']:.1f} dB, allclose "
                      f"{v['fp32_allclose_ratio']:.2f}", _page_preprocessing(b),
-                     f"{sum(c['passed'] for c in b['checks'].values())} of {len(b['checks'])} passed"])
+                     _passed(b)])
     table = _table(["model", "test images", "Paddle.js top-1: browser / Paddle Inference", "Paddle.js argmax agreement",
                     "Paddle.js SQNR", "Paddle.js max abs diff (allclose ratio)", "Paddle.js batch-1 p50",
                     "wasm fp32 top-1: browser / x86-64, SQNR, allclose ratio",
@@ -657,7 +689,8 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
-    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "browser-ocr": browser_ocr,
+    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "board-ocr": board_ocr,
+    "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
     "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
