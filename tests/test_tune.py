@@ -221,7 +221,7 @@ def test_tuning_on_the_emulated_board_judges_parity_there_and_is_never_used(lene
     board = board_for_backends(get_profile("rpi4"), ("onnxruntime", "openvino"))  # `tune --board rpi4 --backends ...`:
     assert board.site.name.endswith("openvino-2026.4.1")  # the site with OpenVINO's aarch64 wheel, only when it is named
     assert board_for_backends(get_profile("rpi4"), ("onnxruntime",)).site.name.endswith(f"Pillow-{PILLOW}")
-    report = tune(board, bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,), calls=20, limit=300, keep=None)
+    report = tune(board, bundle, names=("onnxruntime", "openvino"), threads=[1], batches=(1,), calls=20, limit=100, keep=None)
     print(report.render())
     assert report.ok and report.data["emulated"] and "EMULATED" in report.render()
     rows = {(r["backend"], r["precision"]): r for r in report.data["candidates"]}
