@@ -171,6 +171,7 @@ def _export_web(args: argparse.Namespace, targets: List[str]) -> None:
 def _serve(args: argparse.Namespace) -> None:
     from .boards.browser.page_use import use_page
     from .boards.browser.server import serve
+    from .runtime.cpu import cpu_info
 
     if not (args.site / "site.json").is_file():
         raise PaddleEdgeError(f"{args.site} is not a page paddle-edge wrote (no site.json)", "paddle-edge export BUNDLE --target web --out DIR")
@@ -178,7 +179,8 @@ def _serve(args: argparse.Namespace) -> None:
         used = use_page(args.site, screenshot=args.screenshot)
         outside = [url for url in used.requests if not url.startswith(used.base_url)]
         for precision, answer in used.answers.items():
-            print(f"{precision}: drew a 7, the page says {answer} ({max(used.probabilities[precision]):.3f}), {used.latency[precision]}")
+            print(f"{precision}: drew a 7, the page says {answer} ({max(used.probabilities[precision]):.3f}), {used.latency[precision]}"
+                  f" (headless Chromium on {cpu_info()['label']})")
         print(f"requests: {len(used.requests)}, outside this server: {len(outside)}\nscreenshot: {args.screenshot}")
         if outside:
             raise PaddleEdgeError(f"the page fetched from outside its server: {outside}", "the site must be self-contained")

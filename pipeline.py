@@ -156,7 +156,7 @@ def run_demo(out: Path, threads: int = 2, bench_threads: Sequence[int] = (1, 2))
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
     checks = report.checks + tuned.checks
     print(f"\n{'PASS' if summary['ok'] else 'FAIL'}: {sum(c.passed for c in checks)}/{len(checks)} checks; "
-          f"{sum(seconds.values()):.0f} s in all ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}); {out / DEMO_JSON}")
+          f"{sum(seconds.values()):.0f} s in all on {cpu['label']} ({', '.join(f'{k} {v:.0f} s' for k, v in seconds.items())}); {out / DEMO_JSON}")
     return report, tuned
 
 

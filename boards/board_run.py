@@ -212,14 +212,16 @@ def describe(board: Board, backend: str = "onnxruntime") -> str:
 
 
 def describe_run(info: Dict[str, object]) -> str:
-    """Where a board run ran, from what the board said about itself (evaluate.py's where_it_ran, or the browser page's)."""
+    """Where a board run ran, from what the board said about itself (evaluate.py's where_it_ran, or the browser page's),
+    with its CPU's label (the browser's: this host's)."""
+    cpu = f"; {info['cpu']['label']}" if isinstance(info.get("cpu"), dict) else ""
     if "user_agent" in info:
         return (f"{info['browser']} headless, onnxruntime-web {info['versions']['onnxruntime-web']} wasm, {info['threads']} "
                 f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False; WebGL2: "
-                f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')}")
+                f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')}{cpu}")
     versions = info["versions"]
     return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
-            f"paddle importable: {info['paddle_importable']}")
+            f"paddle importable: {info['paddle_importable']}{cpu}")
 
 
 def board_for_backends(profile: AnyProfile, backends: Sequence[str]) -> Board:

@@ -21,6 +21,7 @@ import dataclasses
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 
 PATIENCE = 2  # doublings in a row that score no better than the best so far, before the float-layer search stops
@@ -153,7 +154,7 @@ class AccuracySearch:
         ratio = self._timed(found)
         if stop and self._slower(self.trials[-1]):
             raise SlowerThanFloat(f"with {len(keep)} layers in float ({algo} calibration) the int8 file takes {ratio_text(ratio)} "
-                                  f"fp32's time on this CPU, {'though it meets' if self.met(found) else 'before it meets'} "
+                                  f"fp32's time on {cpu_info()['label']}, {'though it meets' if self.met(found) else 'before it meets'} "
                                   f"the drop ({found.drop_points:.2f} points, limit {self.max_drop:g}): float layers would "
                                   "make int8 slower than fp32",
                                   "ship fp32 on this CPU, allow a larger --max-drop, or pass --allow-slower to keep layers "

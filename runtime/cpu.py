@@ -4,6 +4,9 @@ On x86-64, onnxruntime's int8 kernels multiply uint8 activations by int8 weights
 instruction sums the four products in 32 bits; without it (AVX2 only, AVX-512 without VNNI) `vpmaddubsw` first sums pairs
 of products into int16 and saturates there, so results can differ from the model's int8 semantics. ARM kernels widen
 before they sum and do not saturate.
+
+On aarch64 Linux the features come from the kernel's auxiliary vector instead: what the process may really use, also
+under qemu-user, whose /proc/cpuinfo is the host's (an emulated Pi 4 would otherwise claim the host's AVX2).
 """
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import ctypes
 import platform
 import sys
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Union
 
 # amx_int8: Intel's int8 tile multiply (Sapphire Rapids on); OpenVINO's int8 convs use it (its profile: brgconv_avx512_amx)
-INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
+INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "asimddp", "i8mm", "sve", "sve2")
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 CpuInfo = Dict[str, Union[str, bool, List[str]]]
 
@@ -55,17 +58,40 @@ def has_int8_saturation(machine: str = "", flags: FrozenSet[str] = frozenset(), 
     return not (flags & VNNI_FLAGS)
 
 
-def cpu_info(cpuinfo: str = "") -> CpuInfo:
-    """Model name, machine, the int8-relevant instruction sets and whether int8 kernels saturate: the label of every speed figure."""
+# Arm Ltd's (implementer 0x41) part numbers of the cores the board profiles name, and of their neighbours
+ARM_PARTS = {"0xd03": "cortex-a53", "0xd04": "cortex-a35", "0xd05": "cortex-a55", "0xd07": "cortex-a57", "0xd08": "cortex-a72",
+             "0xd09": "cortex-a73", "0xd0b": "cortex-a76", "0xd0c": "neoverse-n1", "0xd40": "neoverse-v1", "0xd41": "cortex-a78",
+             "0xd42": "cortex-a78ae", "0xd49": "neoverse-n2", "0xd4f": "neoverse-v2"}
+FOREIGN_CPUINFO = "emulated aarch64 CPU (/proc/cpuinfo is the host's)"  # qemu-user passes the host's through
+
+
+def _arm_model(fields: Dict[str, str]) -> str:
+    """An ARM core's name from /proc/cpuinfo's implementer and part ('cortex-a72'), else its raw codes."""
+    implementer, part = fields.get("CPU implementer", ""), fields.get("CPU part", "")
+    if implementer == "0x41" and part in ARM_PARTS:
+        return ARM_PARTS[part]
+    return f"implementer {implementer} part {part}" if part else ""
+
+
+def cpu_info(cpuinfo: str = "", machine: str = "", hwcaps: Optional[FrozenSet[str]] = None) -> CpuInfo:
+    """Model name, machine, the int8-relevant instruction sets and whether int8 kernels saturate: the label of every
+    speed figure. On aarch64 the instruction sets are the auxiliary vector's (`hwcaps`, read here when not given), and a
+    /proc/cpuinfo of another architecture (qemu-user passes the host's through) names no model."""
     text = cpuinfo or _read_cpuinfo()
     fields = _cpuinfo_fields(text)
+    machine = machine or platform.machine()
     flags = cpu_flags(text)
-    machine = platform.machine()
+    model = fields.get("model name", "")
+    if machine.lower() in ("aarch64", "arm64"):
+        foreign = "flags" in fields  # x86's key; ARM's /proc/cpuinfo says "Features"
+        model = FOREIGN_CPUINFO if foreign else model or _arm_model(fields)
+        hwcaps = arm64_hwcaps() if hwcaps is None else hwcaps
+        flags = hwcaps if hwcaps is not None else frozenset() if foreign else flags
     int8 = [f for f in INT8_FLAGS if f in flags]
     saturates = has_int8_saturation(machine, flags)
-    return {"model": fields.get("model name") or fields.get("Hardware") or fields.get("CPU part") or platform.processor() or "unknown",
+    return {"model": model or fields.get("Hardware") or platform.processor() or "unknown",
             "machine": machine, "int8_instructions": int8, "vnni": bool(flags & VNNI_FLAGS), "int8_saturates": saturates,
-            "label": describe(machine, fields.get("model name", ""), int8, saturates)}
+            "label": describe(machine, model, int8, saturates)}
 
 
 def describe(machine: str, model: str, int8: List[str], saturates: bool) -> str:
@@ -89,14 +115,15 @@ def lite_target(machine: str = "") -> Optional[str]:
     return "arm" if machine.startswith(("aarch64", "arm")) else "x86" if machine in ("x86_64", "amd64") else None
 
 
-AT_HWCAP = 16  # getauxval's key for the kernel's first word of CPU features
+AT_HWCAP, AT_HWCAP2 = 16, 26  # getauxval's keys for the kernel's words of CPU features
 ARM64_HALF_PRECISION = (1 << 9) | (1 << 10)  # HWCAP_FPHP, HWCAP_ASIMDHP (Linux arch/arm64 uapi hwcap.h): ARMv8.2 fp16
+# the same header's int8 features: NEON, its dot product (ARMv8.2), SVE, SVE2, the 8-bit matrix multiply (ARMv8.6)
+ARM64_INT8_HWCAPS = (("asimd", AT_HWCAP, 1 << 1), ("asimddp", AT_HWCAP, 1 << 20), ("sve", AT_HWCAP, 1 << 22),
+                     ("sve2", AT_HWCAP2, 1 << 1), ("i8mm", AT_HWCAP2, 1 << 13))
 
 
-def arm64_half_precision() -> Optional[bool]:
-    """Whether this aarch64 Linux CPU does half-precision arithmetic (Cortex-A76 and later do; A72 and A53 do not), from
-    the kernel's auxiliary vector: what the process may really use, also under qemu-user, whose /proc/cpuinfo is the
-    host's. None where that cannot be read: not aarch64 Linux, or a C library without getauxval."""
+def _getauxval() -> Optional[Callable[[int], int]]:
+    """The C library's getauxval on aarch64 Linux; None elsewhere or where the C library has none."""
     if not sys.platform.startswith("linux") or platform.machine().lower() not in ("aarch64", "arm64"):
         return None
     try:
@@ -104,4 +131,21 @@ def arm64_half_precision() -> Optional[bool]:
     except (OSError, AttributeError, TypeError):
         return None
     getauxval.restype, getauxval.argtypes = ctypes.c_ulong, [ctypes.c_ulong]
-    return bool(getauxval(AT_HWCAP) & ARM64_HALF_PRECISION)
+    return getauxval
+
+
+def arm64_hwcaps() -> Optional[FrozenSet[str]]:
+    """The int8 features (ARM64_INT8_HWCAPS) this aarch64 Linux process may use, from the auxiliary vector; None where
+    that cannot be read."""
+    getauxval = _getauxval()
+    if getauxval is None:
+        return None
+    return frozenset(name for name, key, bit in ARM64_INT8_HWCAPS if getauxval(key) & bit)
+
+
+def arm64_half_precision() -> Optional[bool]:
+    """Whether this aarch64 Linux CPU does half-precision arithmetic (Cortex-A76 and later do; A72 and A53 do not), from
+    the auxiliary vector (see the module docstring). None where that cannot be read: not aarch64 Linux, or a C library
+    without getauxval."""
+    getauxval = _getauxval()
+    return None if getauxval is None else bool(getauxval(AT_HWCAP) & ARM64_HALF_PRECISION)

@@ -23,6 +23,8 @@ AVX2_ONLY = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma
 AVX512_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw avx512_vnni\n"
 AVX512_NO_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n"
 ARM = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 asimddp\nCPU part\t: 0xd0b\n"
+PI_4 = ("processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\n"
+        "CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\nprocessor\t: 1\n")
 SAMPLES = 500
 
 
@@ -38,6 +40,15 @@ def test_each_cpu_kind_gets_its_int8_file(lenet_bundle):
     here = runtime.open(lenet_bundle.directory, precision="int8", threads=1).artifact
     print(f"{cpu_info()['label']}: runs {here}")
     assert here == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8")
+
+
+def test_every_speed_figure_names_the_cpu_and_its_int8_instructions():
+    assert cpu_info(AVX512_VNNI, "x86_64")["label"] == "Intel Xeon (x86_64; int8: avx2, avx512f, avx512bw, avx512_vnni)"
+    assert cpu_info(AVX2_ONLY, "x86_64")["label"] == "AMD EPYC (x86_64; int8: avx2; no VNNI: u8s8 kernels saturate)"
+    assert cpu_info(PI_4, "aarch64", hwcaps=frozenset({"asimd"}))["label"] == "cortex-a72 (aarch64; int8: asimd)"
+    emulated = cpu_info(AVX512_VNNI, "aarch64", hwcaps=frozenset({"asimd", "asimddp"}))  # under qemu-user: the host's text
+    assert emulated["label"] == "emulated aarch64 CPU (/proc/cpuinfo is the host's) (aarch64; int8: asimd, asimddp)"
+    assert not emulated["vnni"] and not emulated["int8_saturates"]
 
 
 def _python_with_avx2_kernels() -> List[str]:

@@ -230,6 +230,7 @@ def test_tuning_on_the_emulated_board_judges_parity_there_and_is_never_used(lene
     assert len(ort) == 12 + 2 and all(r["passed"] for r in ort)  # 1 thread, and the untuned two on the board's cores:
     # the arm kernels of every configuration hold parity
     assert report.data["board_info"]["machine"] == "aarch64" and len(report.data["untuned"]) == 3
+    assert report.data["board_cpu"].endswith("(aarch64; int8: asimd)")  # cortex-a72's, not the host's x86 flags
     tuning = json.loads((tuning_dir(bundle) / "rpi4.emulated.json").read_text())  # apart from a real rpi4's
     assert tuning["emulated"] is True
     assert "rpi4.emulated.json: measured under emulation" in runtime.open(bundle).chosen_by

@@ -229,7 +229,7 @@ class BenchReport(CheckedReport):
     def render(self) -> str:
         d = self.data
         peak = d["peak"]
-        lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['machine']}",
+        lines = [f"{d['model']}: {d['flops_per_sample'] / 1e6:,.2f} MFLOP/sample, {d['host']['cores']} cores {d['host']['cpu']['label']}",
                  f"this CPU's GEMM peak in {peak['engine']} (fastest of {'/'.join(map(str, peak['gemm_sizes']))}^3, "
                  f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
                  + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))

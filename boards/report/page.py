@@ -141,7 +141,7 @@ def render(summary: Dict[str, Any], figures: List[Tuple[str, str, str]], debug: 
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p>{summary['samples']} test samples; {_flops(summary['flops_per_sample'])} per sample; "
-             f"host {summary['host']['cores']} cores {html.escape(summary['host']['machine'])}; latency figures at "
+             f"host {summary['host']['cores']} cores {html.escape(summary['cpu']['label'] if summary['cpu'] else summary['host']['machine'])}; latency figures at "
              f"{summary['goal_threads']} thread(s) unless a table says otherwise.</p>",
              "<h2>Quantization</h2>", _quantization(summary["quantization"]),
              "<h2>Engines</h2>", _engines(summary),

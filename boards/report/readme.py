@@ -371,12 +371,14 @@ def tune(files: Mapping[str, Json]) -> str:
 
 
 def _board_where(b: Json) -> str:
-    """What ran the bundle on the board: the emulated board's Python and engines, or the browser and onnxruntime-web."""
+    """What ran the bundle on the board: the board's Python and engines (a real board's CPU too: an emulated one's is
+    the qemu model), or the browser and onnxruntime-web."""
     info = b["board_info"]
     if "user_agent" in info:
         return (f"{b['board']}: {info['browser'].split(' built')[0]} headless, onnxruntime-web {info['versions']['onnxruntime-web']} "
                 f"wasm, {info['threads']} threads, cross-origin isolated: {'yes' if info['cross_origin_isolated'] else 'no'}")
-    return (f"{b['board']}: qemu {b['qemu_cpu']}, Python {info['python']}, onnxruntime {info['versions'].get('onnxruntime', '?')}, "
+    where = f"qemu {b['qemu_cpu']}" if b["emulated"] else f"native, {info['cpu']['label']}"
+    return (f"{b['board']}: {where}, Python {info['python']}, onnxruntime {info['versions'].get('onnxruntime', '?')}, "
             f"numpy {info['versions'].get('numpy', '?')}")
 
 
@@ -392,7 +394,8 @@ def _board_latency(b: Json, batch: str) -> str:
         found = " / ".join(_us(b["latency_us"][p]["board"]) for p in ("fp32", "int8"))
     else:
         return "not measured"
-    return f"{found} ({'EMULATED' if b['emulated'] else 'this host, in the browser'})"
+    where = "EMULATED" if b["emulated"] else "this host, in the browser" if "user_agent" in b["board_info"] else "native"
+    return f"{found} ({where})"
 
 
 def _paddlejs(b: Json, cell: Callable[[], str]) -> str:
@@ -636,7 +639,7 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     ratio = latency["vs_fp32"]
     shipped_line = (f"- the chosen int8 file: {_size(parity['engines']['onnx_int8']['bytes'])} against fp32's {_size(fp32_bytes)}; "
                     f"{latency['artifact']} takes {ratio_text((ratio['value'], *ratio['interval']))} "
-                    f"fp32's time in {latency['engine']}, {latency['threads']} threads, on "
+                    f"fp32's time in {latency['engine']} on {latency['cpu']}, {latency['threads']} threads, on "
                     + ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in latency["input_shape"].items()) + " (a report)")
     return "\n".join([
         f"{parity['model']}, `quant-debug` of the tour's int8 bundle (not this run's; its command is under the block) on "
@@ -647,7 +650,7 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
         f"{control['validation']} (float {_pct(control['float_score'])}), {len(control['ranked'])} ops ranked by "
         f"{control['ranked_by']}; speed rule {control['speed_rule']}:", "", trials, "",
         f"- {len(control['trials'])} trials took {sum(t['seconds'] for t in control['trials']):.0f} s (PaddleSlim, export and "
-        "scoring; not counted: the debugger's ranking run and the timings)", last, shipped_line,
+        f"scoring; not counted: the debugger's ranking run and the timings); times on {latency['cpu']}", last, shipped_line,
         f"- kept in float ({len(kept_list)}): {', '.join(kept_list) or 'none'}",
         f"- the shipped int8 ONNX, as `quant-debug` reads it from the file: {len(shipped_ops)} compute ops, "
         + ", ".join(f"{n} {kind.replace(', ', ' with ')}" for kind, n in sorted(kinds.items())) + f"; kept ops that compute in int8: "
