@@ -2,15 +2,20 @@
 there, run parity and a latency benchmark on it, bring the report back.
 
 The board needs no internet: its wheels (paddle-edge-runtime, onnxruntime, numpy, Pillow, OpenVINO's with `--backend openvino`, and pip itself) are built or
-downloaded here for the profile's platform tags and Python, and installed there with `pip --no-index`.
+downloaded here for the profile's platform tags and Python, and installed there with `pip --no-index`. The venv keeps a
+list of the wheels installed into it (each by its name and the sha256 of its RECORD, which lists every file's sha256), so
+a later deploy whose wheels are all there copies and installs nothing; deleting the venv starts it afresh.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from .. import __version__, runtime
 from ..export.debian_rootfs import run_step
@@ -60,17 +65,50 @@ def board_wheels(profile: BoardProfile, out: Path, backend: str = "onnxruntime")
     return sorted(Path(out).glob("*.whl"))
 
 
+WHEELS_LIST = "paddle-edge-wheels.json"  # in the board's venv: the wheels installed into it (wheel_identity)
+
+
+def wheel_identity(wheel: Path) -> str:
+    """'NAME.whl sha256:HASH', HASH of the wheel's RECORD: the same for a runtime wheel rebuilt from the same files,
+    whose zip timestamps differ."""
+    with zipfile.ZipFile(wheel) as archive:
+        record = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
+        return f"{wheel.name} sha256:{hashlib.sha256(archive.read(record)).hexdigest()}"
+
+
+def _distribution(identity: str) -> str:
+    return identity.split("-", 1)[0].lower()
+
+
+def after_install(installed: Iterable[str], wheels: Iterable[str]) -> List[str]:
+    """The venv's wheel list once `wheels` are installed over `installed`: a wheel replaces its distribution's older one."""
+    new = set(wheels)
+    replaced = {_distribution(w) for w in new}
+    return sorted(new | {w for w in installed if _distribution(w) not in replaced})
+
+
 def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") -> str:
     """Create the board's venv if missing and install the wheels into it (the runtime's, and `backend`'s) with pip
-    --no-index; return what is installed."""
+    --no-index, unless its wheel list has them all already; return what is installed."""
     t = board.target
-    pip_wheel = next(wheels.glob("pip-*.whl")).name
-    runtime_wheel = next(wheels.glob("paddle_edge_runtime-*.whl")).name
-    with board.workspace(wheels, fetch=()) as there:
-        pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
-        board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
-        board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages_for(backend, board.profile.name)))
-        board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
+    listed = f"{t.remote_dir}/venv/{WHEELS_LIST}"
+    wanted = [wheel_identity(w) for w in sorted(wheels.glob("*.whl")) if not w.name.startswith("pip-")]  # pip runs from its wheel
+    try:
+        installed = json.loads(board.shell(f"cat {listed} 2>/dev/null", check=False).stdout or "[]")
+    except json.JSONDecodeError:
+        installed = []  # a list cut short: install again
+    if set(wanted) <= set(installed):
+        print(f"deploy: venv {t.remote_dir}/venv has these {len(wanted)} wheels already: nothing copied or installed", flush=True)
+    else:
+        pip_wheel = next(wheels.glob("pip-*.whl")).name
+        runtime_wheel = next(wheels.glob("paddle_edge_runtime-*.whl")).name
+        with board.workspace(wheels, fetch=()) as there:
+            pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
+            board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
+            board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages_for(backend, board.profile.name)))
+            board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
+        listing = shlex.quote(json.dumps(after_install(installed, wanted)))
+        board.shell(f"printf '%s' {listing} > {listed}.tmp && mv {listed}.tmp {listed}")
     return board.python(["-c", "import importlib.metadata as m, sys; print(', '.join(f'{p} {m.version(p)}' for p in sys.argv[1:]))",
                          "paddle-edge-runtime", "onnxruntime", "numpy", "Pillow",
                          *filter(None, [board.profile.runtime.engine_for(backend, board.profile.name)])]).stdout.strip()

@@ -16,7 +16,7 @@ from typing import Dict
 import pytest
 
 from paddle_edge.boards.board_run import board_for
-from paddle_edge.boards.deploy import _install_bundle, deploy
+from paddle_edge.boards.deploy import WHEELS_LIST, _install_bundle, after_install, build_runtime_wheel, deploy, wheel_identity
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.ssh import SshBoard, SshError, SshTarget
 from paddle_edge.boards.tune import tune
@@ -147,6 +147,17 @@ def test_deploy_with_openvino_adds_its_wheel_to_the_venv_and_runs_parity_with_it
     d = report.data
     assert "openvino 2026.4.1" in d["installed"] and d["backend"] == "openvino" and d["board_info"]["versions"]["openvino"] == "2026.4.1"
     assert d["artifacts"]["int8"]["board"] == "onnx-int8-openvino" and d["checks"]["fp32_sqnr_db"]["passed"]  # fp32: the host's function
+    listed = json.loads((Path(board_login.remote_dir) / "venv" / WHEELS_LIST).read_text())
+    assert {w.split("-")[0] for w in listed} >= {"numpy", "onnxruntime", "openvino", "paddle_edge_runtime", "pillow"}, listed
+
+
+def test_a_rebuilt_runtime_wheel_is_the_same_wheel_and_a_new_version_replaces_the_old(tmp_path):
+    """deploy skips what the board's venv lists: a runtime wheel rebuilt from the same files must list the same."""
+    first, again = (build_runtime_wheel(tmp_path / name) for name in ("a", "b"))
+    assert wheel_identity(first) == wheel_identity(again) and wheel_identity(first).startswith(first.name + " sha256:")
+    installed = ["numpy-1.26.4-cp311.whl sha256:1", "openvino-2026.4.1-cp311.whl sha256:2", "paddle_edge_runtime-0.1.0-py3.whl sha256:3"]
+    assert after_install(installed, ["numpy-2.2.6-cp311.whl sha256:4", "paddle_edge_runtime-0.1.0-py3.whl sha256:5"]) == [
+        "numpy-2.2.6-cp311.whl sha256:4", "openvino-2026.4.1-cp311.whl sha256:2", "paddle_edge_runtime-0.1.0-py3.whl sha256:5"]
 
 
 def test_a_deploy_killed_while_copying_the_bundle_leaves_the_old_one_whole(deployed, sshd, board_login, lenet_bundle, tmp_path):
@@ -171,6 +182,7 @@ def test_a_deploy_killed_while_copying_the_bundle_leaves_the_old_one_whole(deplo
         (folder / "stall-on").unlink()
     said = (tmp_path / "deploy.log").read_text()
     assert (folder / "stalled").exists() and "deploy: copying the bundle to" in said, said
+    assert "wheels already: nothing copied or installed" in said, said  # the venv had them from the deploys before
     (folder / "stalled").unlink()
     assert os.readlink(bundles / "lenet") == version and _snapshot(bundles / "lenet") == before
     proc = _verify_on_board(board_login, bundles / "lenet")
