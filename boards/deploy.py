@@ -3,19 +3,20 @@ there, run parity and a latency benchmark on it, bring the report back.
 
 The board needs no internet: its wheels (paddle-edge-runtime, onnxruntime, numpy, Pillow, OpenVINO's with `--backend openvino`, and pip itself) are built or
 downloaded here for the profile's platform tags and Python, and installed there with `pip --no-index`. The venv keeps a
-list of the wheels installed into it (each by its name and the sha256 of its RECORD, which lists every file's sha256), so
-a later deploy whose wheels are all there copies and installs nothing; deleting the venv starts it afresh.
+list of the wheels shipped to it (each by its name and the sha256 of its RECORD, which lists every file's sha256), so a
+later deploy whose wheels are all listed, at the versions the venv's python reports, copies and installs nothing.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
 
 from .. import __version__, runtime
 from ..export.debian_rootfs import run_step
@@ -65,7 +66,7 @@ def board_wheels(profile: BoardProfile, out: Path, backend: str = "onnxruntime")
     return sorted(Path(out).glob("*.whl"))
 
 
-WHEELS_LIST = "paddle-edge-wheels.json"  # in the board's venv: the wheels installed into it (wheel_identity)
+WHEELS_LIST = "paddle-edge-wheels.json"  # in the board's venv: the wheels shipped to it (wheel_identity), none while pip runs
 
 
 def wheel_identity(wheel: Path) -> str:
@@ -77,7 +78,8 @@ def wheel_identity(wheel: Path) -> str:
 
 
 def _distribution(identity: str) -> str:
-    return identity.split("-", 1)[0].lower()
+    """A wheel's distribution name, normalized (PEP 503), from its file name or identity."""
+    return re.sub(r"[-_.]+", "-", identity.split("-", 1)[0]).lower()
 
 
 def after_install(installed: Iterable[str], wheels: Iterable[str]) -> List[str]:
@@ -87,24 +89,49 @@ def after_install(installed: Iterable[str], wheels: Iterable[str]) -> List[str]:
     return sorted(new | {w for w in installed if _distribution(w) not in replaced})
 
 
+# what the board's venv has, as pip installed it: {normalized name: version}
+VERSIONS = ("import importlib.metadata as m, json, re\n"
+            "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version for d in m.distributions()}))")
+
+
+def _listed(board: SshBoard, listed: str) -> List[str]:
+    """The venv's wheel list; empty where there is none, or one cut short."""
+    try:
+        found = json.loads(board.shell(f"cat {listed} 2>/dev/null", check=False).stdout or "[]")
+    except json.JSONDecodeError:
+        return []
+    return found if isinstance(found, list) else []
+
+
+def _has_all(board: SshBoard, installed: Sequence[str], wanted: Sequence[str]) -> bool:
+    """Whether the venv's wheel list has every wanted wheel and its python reports each at its wheel's version (a list
+    outliving a package removed by hand, or a venv whose python broke, is not trusted)."""
+    if not set(wanted) <= set(installed):
+        return False
+    proc = board.python(["-c", VERSIONS])
+    try:
+        versions = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return False
+    return all(versions.get(_distribution(w)) == w.split("-")[1] for w in wanted)
+
+
 def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") -> str:
     """Create the board's venv if missing and install the wheels into it (the runtime's, and `backend`'s) with pip
-    --no-index, unless its wheel list has them all already; return what is installed."""
+    --no-index, unless it has them all already (_has_all); return what is installed."""
     t = board.target
     listed = f"{t.remote_dir}/venv/{WHEELS_LIST}"
     wanted = [wheel_identity(w) for w in sorted(wheels.glob("*.whl")) if not w.name.startswith("pip-")]  # pip runs from its wheel
-    try:
-        installed = json.loads(board.shell(f"cat {listed} 2>/dev/null", check=False).stdout or "[]")
-    except json.JSONDecodeError:
-        installed = []  # a list cut short: install again
-    if set(wanted) <= set(installed):
+    installed = _listed(board, listed)
+    if _has_all(board, installed, wanted):
         print(f"deploy: venv {t.remote_dir}/venv has these {len(wanted)} wheels already: nothing copied or installed", flush=True)
     else:
         pip_wheel = next(wheels.glob("pip-*.whl")).name
         runtime_wheel = next(wheels.glob("paddle_edge_runtime-*.whl")).name
         with board.workspace(wheels, fetch=()) as there:
             pip = f"{t.launcher} {board.venv_python} {there}/{pip_wheel}/pip install --quiet --no-index --no-compile --find-links {there}"
-            board.shell(f"test -e {board.venv_python} || {t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv")
+            board.shell(f"rm -f {listed} && (test -e {board.venv_python} || "  # no list while pip changes the venv
+                        f"{t.launcher} {shlex.quote(t.remote_python)} -m venv --without-pip {t.remote_dir}/venv)")
             board.shell(f"{pip} " + " ".join(shlex.quote(p) for p in board.profile.runtime.packages_for(backend, board.profile.name)))
             board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
         listing = shlex.quote(json.dumps(after_install(installed, wanted)))

@@ -6,39 +6,49 @@ of products into int16 and saturates there, so results can differ from the model
 before they sum and do not saturate.
 
 On aarch64 Linux the features come from the kernel's auxiliary vector instead: what the process may really use, also
-under qemu-user, whose /proc/cpuinfo is the host's (an emulated Pi 4 would otherwise claim the host's AVX2).
+under qemu-user, whose /proc/cpuinfo is the host's before qemu 8.1 (an emulated Pi 4 would otherwise claim the host's AVX2).
 """
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import sys
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, List, Optional, Union
 
 # amx_int8: Intel's int8 tile multiply (Sapphire Rapids on); OpenVINO's int8 convs use it (its profile: brgconv_avx512_amx)
-INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "asimddp", "i8mm", "sve", "sve2")
+INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp", "i8mm", "sve", "sve2")
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 CpuInfo = Dict[str, Union[str, bool, List[str]]]
 
 
-def _cpuinfo_fields(text: str) -> Dict[str, str]:
-    """The first processor's fields of a /proc/cpuinfo text."""
-    fields: Dict[str, str] = {}
+def _first_cpu() -> Optional[int]:
+    """The lowest-numbered CPU this process may run on (an RK3399 pinned to its big cores: cpu4), where Linux says."""
+    try:
+        return min(os.sched_getaffinity(0))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _cpuinfo_fields(text: str, processor: Optional[int] = None) -> Dict[str, str]:
+    """The fields of one processor's block of a /proc/cpuinfo text: `processor`'s where there is one, else the first."""
+    blocks: List[Dict[str, str]] = [{}]
     for line in text.splitlines():
         if not line.strip():
-            if fields:
-                break
+            if blocks[-1]:
+                blocks.append({})
             continue
         key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    return fields
+        blocks[-1].setdefault(key.strip(), value.strip())
+    return next((b for b in blocks if processor is not None and b.get("processor") == str(processor)), blocks[0])
 
 
 def cpu_flags(cpuinfo: str = "") -> FrozenSet[str]:
-    """The instruction-set flags of the first processor (x86 `flags`, ARM `Features`); empty where unknown."""
+    """The instruction-set flags of the first processor this process may run on (x86 `flags`, ARM `Features`); empty
+    where unknown."""
     text = cpuinfo or _read_cpuinfo()
-    fields = _cpuinfo_fields(text)
+    fields = _cpuinfo_fields(text, _first_cpu())
     return frozenset((fields.get("flags") or fields.get("Features") or "").split())
 
 
@@ -62,7 +72,7 @@ def has_int8_saturation(machine: str = "", flags: FrozenSet[str] = frozenset(), 
 ARM_PARTS = {"0xd03": "cortex-a53", "0xd04": "cortex-a35", "0xd05": "cortex-a55", "0xd07": "cortex-a57", "0xd08": "cortex-a72",
              "0xd09": "cortex-a73", "0xd0b": "cortex-a76", "0xd0c": "neoverse-n1", "0xd40": "neoverse-v1", "0xd41": "cortex-a78",
              "0xd42": "cortex-a78ae", "0xd49": "neoverse-n2", "0xd4f": "neoverse-v2"}
-FOREIGN_CPUINFO = "emulated aarch64 CPU (/proc/cpuinfo is the host's)"  # qemu-user passes the host's through
+FOREIGN_CPUINFO = "emulated ARM CPU (/proc/cpuinfo is the host's)"  # qemu-user before 8.1 passes the host's through
 
 
 def _arm_model(fields: Dict[str, str]) -> str:
@@ -75,14 +85,14 @@ def _arm_model(fields: Dict[str, str]) -> str:
 
 def cpu_info(cpuinfo: str = "", machine: str = "", hwcaps: Optional[FrozenSet[str]] = None) -> CpuInfo:
     """Model name, machine, the int8-relevant instruction sets and whether int8 kernels saturate: the label of every
-    speed figure. On aarch64 the instruction sets are the auxiliary vector's (`hwcaps`, read here when not given), and a
-    /proc/cpuinfo of another architecture (qemu-user passes the host's through) names no model."""
+    speed figure. On 64-bit ARM the instruction sets are the auxiliary vector's (`hwcaps`, read here when not given), and
+    on ARM a /proc/cpuinfo of another architecture (qemu-user before 8.1 passes the host's through) names no model."""
     text = cpuinfo or _read_cpuinfo()
-    fields = _cpuinfo_fields(text)
+    fields = _cpuinfo_fields(text, _first_cpu())
     machine = machine or platform.machine()
     flags = cpu_flags(text)
     model = fields.get("model name", "")
-    if machine.lower() in ("aarch64", "arm64"):
+    if machine.lower().startswith(("aarch64", "arm")):
         foreign = "flags" in fields  # x86's key; ARM's /proc/cpuinfo says "Features"
         model = FOREIGN_CPUINFO if foreign else model or _arm_model(fields)
         hwcaps = arm64_hwcaps() if hwcaps is None else hwcaps
@@ -124,8 +134,8 @@ ARM64_INT8_HWCAPS = (("asimd", AT_HWCAP, 1 << 1), ("asimddp", AT_HWCAP, 1 << 20)
 
 def _getauxval() -> Optional[Callable[[int], int]]:
     """The C library's getauxval on aarch64 Linux; None elsewhere or where the C library has none."""
-    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("aarch64", "arm64"):
-        return None
+    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("aarch64", "arm64") or sys.maxsize < 2**32:
+        return None  # a 32-bit process on a 64-bit ARM kernel gets 32-bit ARM's HWCAP bits, which mean other things
     try:
         getauxval = ctypes.CDLL(None).getauxval
     except (OSError, AttributeError, TypeError):

@@ -16,7 +16,8 @@ from typing import Dict
 import pytest
 
 from paddle_edge.boards.board_run import board_for
-from paddle_edge.boards.deploy import WHEELS_LIST, _install_bundle, after_install, build_runtime_wheel, deploy, wheel_identity
+from paddle_edge.boards.deploy import (WHEELS_LIST, _install_bundle, after_install, board_wheels, build_runtime_wheel, deploy, prepare_venv,
+                                       wheel_identity)
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.ssh import SshBoard, SshError, SshTarget
 from paddle_edge.boards.tune import tune
@@ -149,6 +150,19 @@ def test_deploy_with_openvino_adds_its_wheel_to_the_venv_and_runs_parity_with_it
     assert d["artifacts"]["int8"]["board"] == "onnx-int8-openvino" and d["checks"]["fp32_sqnr_db"]["passed"]  # fp32: the host's function
     listed = json.loads((Path(board_login.remote_dir) / "venv" / WHEELS_LIST).read_text())
     assert {w.split("-")[0] for w in listed} >= {"numpy", "onnxruntime", "openvino", "paddle_edge_runtime", "pillow"}, listed
+
+
+def test_a_package_removed_from_the_venv_by_hand_is_installed_again(deployed, board_login, tmp_path, capsys):
+    """The venv's wheel list alone is not trusted: a package its python no longer has is installed again."""
+    board = SshBoard(get_profile("rpi4"), board_login)
+    build_runtime_wheel(tmp_path)
+    board_wheels(board.profile, tmp_path)
+    site = next((Path(board_login.remote_dir) / "venv" / "lib").glob("python3.*/site-packages"))
+    shutil.rmtree(next(site.glob("pillow-*.dist-info")))
+    assert "Pillow" in prepare_venv(board, tmp_path)
+    assert "nothing copied" not in capsys.readouterr().out and list(site.glob("pillow-*.dist-info"))
+    prepare_venv(board, tmp_path)
+    assert "wheels already: nothing copied or installed" in capsys.readouterr().out
 
 
 def test_a_rebuilt_runtime_wheel_is_the_same_wheel_and_a_new_version_replaces_the_old(tmp_path):

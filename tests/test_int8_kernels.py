@@ -17,6 +17,7 @@ from paddle_edge import runtime
 from paddle_edge.export.artifact_engines import run_artifact
 from paddle_edge.runtime.evaluate import load_groups, save_groups
 from paddle_edge.export.debian_rootfs import debian_tool
+from paddle_edge.runtime import cpu
 from paddle_edge.runtime.cpu import NO_VNNI_TARGET, cpu_flags, cpu_info, has_int8_saturation, onnx_target
 
 AVX2_ONLY = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2\n\nprocessor\t: 1\n"
@@ -42,13 +43,27 @@ def test_each_cpu_kind_gets_its_int8_file(lenet_bundle):
     assert here == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8")
 
 
-def test_every_speed_figure_names_the_cpu_and_its_int8_instructions():
+def test_every_speed_figure_names_the_cpu_and_its_int8_instructions(monkeypatch):
+    monkeypatch.setattr(cpu, "_first_cpu", lambda: 4)  # pinned to an RK3399's big cores (taskset -c 4,5)
     assert cpu_info(AVX512_VNNI, "x86_64")["label"] == "Intel Xeon (x86_64; int8: avx2, avx512f, avx512bw, avx512_vnni)"
     assert cpu_info(AVX2_ONLY, "x86_64")["label"] == "AMD EPYC (x86_64; int8: avx2; no VNNI: u8s8 kernels saturate)"
     assert cpu_info(PI_4, "aarch64", hwcaps=frozenset({"asimd"}))["label"] == "cortex-a72 (aarch64; int8: asimd)"
+    rk3399 = PI_4.replace("0xd08", "0xd03") + "\n" + PI_4.replace("processor\t: 0", "processor\t: 4")  # cpu0: an A53; cpu4: an A72
+    assert cpu_info(rk3399, "aarch64", hwcaps=frozenset({"asimd"}))["label"] == "cortex-a72 (aarch64; int8: asimd)"
     emulated = cpu_info(AVX512_VNNI, "aarch64", hwcaps=frozenset({"asimd", "asimddp"}))  # under qemu-user: the host's text
-    assert emulated["label"] == "emulated aarch64 CPU (/proc/cpuinfo is the host's) (aarch64; int8: asimd, asimddp)"
+    assert emulated["label"] == "emulated ARM CPU (/proc/cpuinfo is the host's) (aarch64; int8: asimd, asimddp)"
     assert not emulated["vnni"] and not emulated["int8_saturates"]
+    assert cpu_info(AVX2_ONLY, "armv7l")["label"] == "emulated ARM CPU (/proc/cpuinfo is the host's) (armv7l; int8: no SIMD int8 extensions listed)"
+
+
+def test_arm64_features_are_read_from_the_kernels_bits(monkeypatch):
+    """The HWCAP bits of Linux's arch/arm64/include/uapi/asm/hwcap.h, as getauxval gives them."""
+    words = {cpu.AT_HWCAP: (1 << 1) | (1 << 20) | (1 << 22) | (1 << 9), cpu.AT_HWCAP2: (1 << 1) | (1 << 13)}
+    monkeypatch.setattr(cpu, "_getauxval", lambda: words.get)
+    assert cpu.arm64_hwcaps() == {"asimd", "asimddp", "sve", "sve2", "i8mm"} and cpu.arm64_half_precision() is True
+    words.update({cpu.AT_HWCAP: 1 << 1, cpu.AT_HWCAP2: 0})  # a Cortex-A72: NEON only, no fp16
+    assert cpu.arm64_hwcaps() == {"asimd"} and cpu.arm64_half_precision() is False
+    assert cpu_info(PI_4, "aarch64")["int8_instructions"] == ["asimd"]
 
 
 def _python_with_avx2_kernels() -> List[str]:
