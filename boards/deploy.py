@@ -16,7 +16,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from .. import __version__, runtime
 from ..export.debian_rootfs import run_step
@@ -77,9 +77,14 @@ def wheel_identity(wheel: Path) -> str:
         return f"{wheel.name} sha256:{hashlib.sha256(archive.read(record)).hexdigest()}"
 
 
+def _normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _distribution(identity: str) -> str:
-    """A wheel's distribution name, normalized (PEP 503), from its file name or identity."""
-    return re.sub(r"[-_.]+", "-", identity.split("-", 1)[0]).lower()
+    """A wheel's distribution name, normalized, from its file name or identity."""
+    return _normalized(identity.split("-", 1)[0])
 
 
 def after_install(installed: Iterable[str], wheels: Iterable[str]) -> List[str]:
@@ -103,17 +108,19 @@ def _listed(board: SshBoard, listed: str) -> List[str]:
     return found if isinstance(found, list) else []
 
 
-def _has_all(board: SshBoard, installed: Sequence[str], wanted: Sequence[str]) -> bool:
-    """Whether the venv's wheel list has every wanted wheel and its python reports each at its wheel's version (a list
-    outliving a package removed by hand, or a venv whose python broke, is not trusted)."""
-    if not set(wanted) <= set(installed):
-        return False
+def _versions(board: SshBoard) -> Dict[str, str]:
+    """What the venv's python reports installed: {normalized name: version}; empty where it cannot start."""
     proc = board.python(["-c", VERSIONS])
     try:
-        versions = json.loads(proc.stdout) if proc.returncode == 0 else {}
+        return json.loads(proc.stdout) if proc.returncode == 0 else {}
     except json.JSONDecodeError:
-        return False
-    return all(versions.get(_distribution(w)) == w.split("-")[1] for w in wanted)
+        return {}
+
+
+def _has_all(installed: Sequence[str], wanted: Sequence[str], versions: Dict[str, str]) -> bool:
+    """Whether the venv's wheel list has every wanted wheel and its python reports each at its wheel's version (a list
+    outliving a package removed by hand, or a venv whose python broke, is not trusted)."""
+    return set(wanted) <= set(installed) and all(versions.get(_distribution(w)) == w.split("-")[1] for w in wanted)
 
 
 def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") -> str:
@@ -123,7 +130,8 @@ def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") ->
     listed = f"{t.remote_dir}/venv/{WHEELS_LIST}"
     wanted = [wheel_identity(w) for w in sorted(wheels.glob("*.whl")) if not w.name.startswith("pip-")]  # pip runs from its wheel
     installed = _listed(board, listed)
-    if _has_all(board, installed, wanted):
+    versions = _versions(board) if set(wanted) <= set(installed) else {}
+    if _has_all(installed, wanted, versions):
         print(f"deploy: venv {t.remote_dir}/venv has these {len(wanted)} wheels already: nothing copied or installed", flush=True)
     else:
         pip_wheel = next(wheels.glob("pip-*.whl")).name
@@ -136,9 +144,9 @@ def prepare_venv(board: SshBoard, wheels: Path, backend: str = "onnxruntime") ->
             board.shell(f"{pip} --no-deps --force-reinstall {there}/{runtime_wheel}")
         listing = shlex.quote(json.dumps(after_install(installed, wanted)))
         board.shell(f"printf '%s' {listing} > {listed}.tmp && mv {listed}.tmp {listed}")
-    return board.python(["-c", "import importlib.metadata as m, sys; print(', '.join(f'{p} {m.version(p)}' for p in sys.argv[1:]))",
-                         "paddle-edge-runtime", "onnxruntime", "numpy", "Pillow",
-                         *filter(None, [board.profile.runtime.engine_for(backend, board.profile.name)])]).stdout.strip()
+        versions = _versions(board)
+    names = ["paddle-edge-runtime", "onnxruntime", "numpy", "Pillow", *filter(None, [board.profile.runtime.engine_for(backend, board.profile.name)])]
+    return ", ".join(f"{n} {versions.get(_normalized(n), 'not installed')}" for n in names)
 
 
 def _install_bundle(board: SshBoard, bundle_dir: Path) -> str:

@@ -44,12 +44,14 @@ def _cpuinfo_fields(text: str, processor: Optional[int] = None) -> Dict[str, str
     return next((b for b in blocks if processor is not None and b.get("processor") == str(processor)), blocks[0])
 
 
-def cpu_flags(cpuinfo: str = "") -> FrozenSet[str]:
-    """The instruction-set flags of the first processor this process may run on (x86 `flags`, ARM `Features`); empty
-    where unknown."""
-    text = cpuinfo or _read_cpuinfo()
-    fields = _cpuinfo_fields(text, _first_cpu())
+def _flags(fields: Dict[str, str]) -> FrozenSet[str]:
+    """A processor block's instruction-set flags (x86 `flags`, ARM `Features`)."""
     return frozenset((fields.get("flags") or fields.get("Features") or "").split())
+
+
+def cpu_flags(cpuinfo: str = "") -> FrozenSet[str]:
+    """The instruction-set flags of the first processor this process may run on; empty where unknown."""
+    return _flags(_cpuinfo_fields(cpuinfo or _read_cpuinfo(), _first_cpu()))
 
 
 def _read_cpuinfo() -> str:
@@ -90,7 +92,7 @@ def cpu_info(cpuinfo: str = "", machine: str = "", hwcaps: Optional[FrozenSet[st
     text = cpuinfo or _read_cpuinfo()
     fields = _cpuinfo_fields(text, _first_cpu())
     machine = machine or platform.machine()
-    flags = cpu_flags(text)
+    flags = _flags(fields)
     model = fields.get("model name", "")
     if machine.lower().startswith(("aarch64", "arm")):
         foreign = "flags" in fields  # x86's key; ARM's /proc/cpuinfo says "Features"
