@@ -20,7 +20,10 @@ from paddle_edge.boards.parity import run_parity
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.boards.quant_debug.debugger import debug_bundle
 from paddle_edge.boards.quant_debug.graph import INT8, ROUNDED_INPUTS, match_networks
+from paddle_edge.boards.quant_debug.paddle_tensors import PaddleTensors, program_names
 from paddle_edge.boards.quant_debug.report import export_loss_text
+from paddle_edge.boards.quant_debug.sessions import Session, exposing
+from paddle_edge.boards.quant_debug.tensor_stats import Agreement
 from paddle_edge.compress.ptq import quantize_ptq
 from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.artifact_engines import artifact_runner
@@ -254,8 +257,29 @@ def test_the_debugger_pins_the_detectors_export_loss_on_values_only_the_onnx_qua
     report = debug_bundle(bundle, evaluation_set(bundle.manifest, test["det"], 2, None), int8_model=det_bundle.directory.parent / "int8")
     said = export_loss_text(report.to_json())
     assert len(report.rounded_only_in_export) > 10 and "depthwise_conv2d_0.tmp_0" in report.rounded_only_in_export
+    assert report.quantizers_not_judged < 10, said  # 50 of the detector's values carry names paddle2onnx made up; 5 match no variable
     gap = report.paddle_output_sqnr_db - report.output_sqnr_db
     assert gap > 0.5 and abs(report.paddle_output_sqnr_db - report.output_sqnr_db_unrounded) < gap / 2, said
+
+
+def test_the_exports_own_names_are_matched_to_the_programs_variables_holding_the_same_values(rec_bundle, rendered):
+    """paddle2onnx names some values itself (an affine block's `Add.5`, a layer norm's last Add) and a Conv's output
+    after the program's bias add; the debugger matches them to the program's variables by structure, so it can say
+    whether the program rounds them. Checked by value: the float program in Paddle and its ONNX export in onnxruntime
+    agree on every matched pair."""
+    test, _ = rendered
+    bundle = runtime.load_bundle(rec_bundle.directory)
+    program = bundle.path_of("paddle-fp32-program").parent
+    float_onnx = onnx.load(str(bundle.path_of("onnx-fp32")))
+    names = program_names(program, float_onnx)
+    feeds = evaluation_set(bundle.manifest, test["rec"], 2, None).groups[0]
+    paddle = PaddleTensors(program, sorted(set(names.values())), threads=2).run(feeds)
+    exported = Session(exposing(float_onnx, list(names)), list(names), fused=False, threads=2).run(feeds)
+    for tensor, variable in names.items():
+        agreement = Agreement()
+        agreement.add(exported[tensor], paddle[variable])
+        assert exported[tensor].shape == paddle[variable].shape and agreement.sqnr_db >= 80, (tensor, variable, agreement.sqnr_db)
+    assert len(names) >= 100 and sum(v.startswith("layer_norm_") for v in names.values()) >= 4, names
 
 
 def test_the_debuggers_worst_layer_kept_in_float_helps_more_than_a_random_one(rec_bundle, rendered, tmp_path):

@@ -26,7 +26,7 @@ from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ..bench.flops import node_flops
 from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
-from .paddle_tensors import PaddleTensors, after_bias, rounded, variables
+from .paddle_tensors import PaddleTensors, program_names, rounded, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
 from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs, without_rounding
@@ -172,12 +172,13 @@ class _PaddleRuns:
     on PP-OCRv4 rec, so the int8 program is held to the same reference as the int8 ONNX, at half the Paddle runs). A
     variable whose shape is not the ONNX tensor's is not compared (None). The model's output is compared too."""
 
-    def __init__(self, float_dir: Path, int8_dir: Path, ops: List[ComputeOp], threads: int, largest: Dict[str, np.ndarray],
-                 model_output: str) -> None:
-        """`largest`: the largest group of inputs, run first: Paddle sizes its buffers on the first run, and a larger
-        input later sizes them all again (10 s of PP-OCRv4 rec's 20 s). `model_output`: the variable both models output."""
+    def __init__(self, float_dir: Path, int8_dir: Path, float_onnx: onnx.ModelProto, ops: List[ComputeOp], threads: int,
+                 largest: Dict[str, np.ndarray], model_output: str) -> None:
+        """`float_onnx`: the float program's export, whose tensors are the reference. `largest`: the largest group of
+        inputs, run first: Paddle sizes its buffers on the first run, and a larger input later sizes them all again
+        (10 s of PP-OCRv4 rec's 20 s). `model_output`: the variable both models output."""
         self.shared = variables(float_dir) & variables(int8_dir)
-        self.biased = after_bias(float_dir, [op.reference for op in ops if op.op_type == "Conv"])
+        self.program_names = program_names(float_dir, float_onnx)
         self.rounded = rounded(int8_dir)
         self.ops = [op for op in ops if self.paddle_name(op.reference)]
         self.names = {op.output: self.paddle_name(op.reference) for op in self.ops}
@@ -207,13 +208,14 @@ class _PaddleRuns:
 
     def paddle_name(self, reference: str) -> Optional[str]:
         """The int8 program's variable holding the value of the float ONNX's tensor `reference`, if it has one."""
-        name = self.biased.get(reference, reference)
+        name = self.program_names.get(reference, reference)
         return name if name in self.shared else None
 
     def judged(self, quantizers: Sequence[ActivationQuantizer]) -> Tuple[List[ActivationQuantizer], int]:
         """The ONNX's activation quantizers whose value PaddleSlim's program does not round (it has no quantizer there, or
         one with only_observer): the ONNX quantizes what Paddle's run of the program passes on as it is; and how many
-        could not be judged, their value having no variable of the program (a name paddle2onnx made up). The value of a
+        could not be judged, their value having no variable of the program (a name paddle2onnx made up that no op of
+        the program matches). The value of a
         quantizer holding a folded ReLU is that ReLU's output (its reference says so); a requantizer export put after a
         pool (on the pool's input grid) is not a quantizer of its own."""
         own = [q for q in quantizers if not q.quantizer.source.endswith(COPY_SUFFIX)]
@@ -263,7 +265,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
                                       "export the bundle with its reference (the default)")
-        paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), ops, threads,
+        paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), float_onnx, ops, threads,
                              max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)
         unrounded, unjudged = paddle.judged(quantizers)

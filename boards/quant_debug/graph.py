@@ -19,7 +19,7 @@ from ...export.onnx_graph import COMPUTE_OPS
 from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ...runtime.errors import PaddleEdgeError
 
-_GENERATED = re.compile(r"[A-Z][A-Za-z0-9]*\.\d+")  # a tensor name paddle2onnx made up (Add.141), numbered per export
+MADE_UP_NAME = re.compile(r"[A-Z][A-Za-z0-9]*\.\d+")  # a tensor name paddle2onnx made up (Add.141), numbered per export
 INT8 = "int8"
 ROUNDED_WEIGHTS = "float, int8-rounded weights"
 ROUNDED_INPUTS = "float, int8-rounded inputs"  # a float weight: onnxruntime computes in float on dequantized inputs
@@ -175,7 +175,7 @@ class _FloatNames:
             quantizer = _quantizer(self.qi, producer)
             return self.relu.get(source, source) if source and quantizer and quantizer.holds_relu else source
         base = name[:-len(COPY_SUFFIX)] if name.endswith(COPY_SUFFIX) else name  # a pool's output before export requantized it
-        if producer is None or not _GENERATED.fullmatch(base):
+        if producer is None or not MADE_UP_NAME.fullmatch(base):
             return self.batch_norm.get(base, base) if base in self.known else None
         inputs = tuple(self(i) for i in producer.input if i and not self.qi.is_constant(i))
         node = None if None in inputs else self.by_inputs.get((producer.op_type, inputs))

@@ -8,13 +8,19 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Sequence
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import numpy as np
+import onnx
 from paddle.base.proto import framework_pb2
 
 from ...source.paddle_program import find_model_files, program_desc
 from ...train.paddle_predictor import PaddlePredictor
+from .graph import MADE_UP_NAME
+
+_ONNX_TYPE = {"elementwise_add": "Add", "elementwise_sub": "Sub", "elementwise_mul": "Mul", "elementwise_div": "Div",
+              "concat": "Concat", "matmul_v2": "MatMul"}  # Paddle ops paddle2onnx writes as one ONNX node of this type
+_COMMUTATIVE = frozenset({"Add", "Mul"})
 
 
 def _program(model_dir: Path) -> framework_pb2.ProgramDesc:
@@ -38,12 +44,10 @@ def _copies(op: framework_pb2.OpDesc) -> bool:
     return op.type == "scale" and attrs.get("scale") == 1.0 and attrs.get("bias") == 0.0
 
 
-def rounded(model_dir: Path) -> FrozenSet[str]:
-    """The variables whose value PaddleSlim's int8 program rounds: read, under its own name or a copy's (assign, dropout,
-    an observer's output), by a quantize_linear that is not only an observer (one with `only_observer` records a scale,
-    for an engine that quantizes there, but passes the value on as it is)."""
-    ops = _program(model_dir).blocks[0].ops
-    value: Dict[str, str] = {}  # variable -> the first variable holding its value
+def _first_holders(ops: Sequence[framework_pb2.OpDesc]) -> Callable[[str], str]:
+    """Variable -> the first variable holding its value, through the program's copies (assign, dropout, an observer's
+    output)."""
+    value: Dict[str, str] = {}
 
     def of(name: str) -> str:
         while name in value:
@@ -56,6 +60,15 @@ def rounded(model_dir: Path) -> FrozenSet[str]:
             for out in (a for slot in op.outputs if slot.parameter in ("Out", "Y") for a in slot.arguments):
                 if of(out) != source:
                     value[out] = source
+    return of
+
+
+def rounded(model_dir: Path) -> FrozenSet[str]:
+    """The variables whose value PaddleSlim's int8 program rounds: read, under its own name or a copy's (assign, dropout,
+    an observer's output), by a quantize_linear that is not only an observer (one with `only_observer` records a scale,
+    for an engine that quantizes there, but passes the value on as it is)."""
+    ops = _program(model_dir).blocks[0].ops
+    of = _first_holders(ops)
     held = {of(a) for op in ops if op.type == "quantize_linear" and not _observer(op)
             for slot in op.inputs if slot.parameter == "X" for a in slot.arguments}
     names = {a for op in ops for slots in (op.inputs, op.outputs) for slot in slots for a in slot.arguments}
@@ -83,6 +96,48 @@ def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
         else:
             mapped[name] = name
     return mapped
+
+
+def _reads(op_type: str, inputs: Sequence[str]) -> Tuple[str, Tuple[str, ...]]:
+    return op_type, tuple(sorted(inputs)) if op_type in _COMMUTATIVE else tuple(inputs)
+
+
+def program_names(model_dir: Path, onnx_model: onnx.ModelProto) -> Dict[str, str]:
+    """The tensors of the program's ONNX export whose value the program holds under another name -> that variable: a
+    Conv's output, named before the bias add the export folded into it (`after_bias`), and the values paddle2onnx named
+    itself (`Add.5`), where the program has one op of the same kind reading the same values (an affine block's
+    elementwise_add of its scaled input and its bias parameter: `tmp_40`), or, for a layer norm, which the export writes
+    as several nodes, the Add of its bias parameter. Parameters and most variables keep their Paddle names in the
+    export, so the match goes through the graph in order, made-up inputs matched first, a copy the export drops
+    (dropout) read as the value it copies. Values of other nodes the export adds (a scale by a constant it made, a
+    product with a per-channel copy of a parameter) stay unmatched."""
+    ops = _program(model_dir).blocks[0].ops
+    of = _first_holders(ops)
+    writers: Dict[Tuple[str, Tuple[str, ...]], Optional[str]] = {}
+    layer_norm_of: Dict[str, str] = {}  # its bias parameter -> its output
+    for op in ops:
+        slots = {s.parameter: list(s.arguments) for s in (*op.inputs, *op.outputs)}
+        if op.type in _ONNX_TYPE and len(slots.get("Out", [])) == 1:
+            key = _reads(_ONNX_TYPE[op.type], [of(a) for slot in ("X", "Y") for a in slots.get(slot, [])])
+            writers[key] = None if key in writers else slots["Out"][0]  # two ops alike: no match
+        elif op.type == "layer_norm" and len(slots.get("Bias", [])) == 1 and len(slots.get("Y", [])) == 1:
+            layer_norm_of[slots["Bias"][0]] = slots["Y"][0]
+    convs = [n.output[0] for n in onnx_model.graph.node if n.op_type == "Conv"]
+    found = {name: variable for name, variable in after_bias(model_dir, convs).items() if variable != name}
+    for node in onnx_model.graph.node:
+        if len(node.output) != 1 or not MADE_UP_NAME.fullmatch(node.output[0]):
+            continue
+        inputs = [found.get(name, name) for name in node.input if name]
+        biases = [name for name in inputs if name in layer_norm_of]
+        if not any(MADE_UP_NAME.fullmatch(name) for name in inputs):
+            variable = writers.get(_reads(node.op_type, inputs))
+        elif node.op_type == "Add" and len(inputs) == 2 and len(biases) == 1:
+            variable = layer_norm_of[biases[0]]
+        else:
+            variable = None
+        if variable is not None:
+            found[node.output[0]] = variable
+    return found
 
 
 def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path) -> Path:

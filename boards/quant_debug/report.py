@@ -89,7 +89,7 @@ class QuantDebugReport:
     # a quantize_linear with only_observer, which passes the value on as it is), the int8 ONNX's output SQNR with those
     # left unquantized, and the program's own
     rounded_only_in_export: Tuple[str, ...]
-    quantizers_not_judged: int  # of the ONNX's: their value has no variable of the program (a name paddle2onnx made up)
+    quantizers_not_judged: int  # of the ONNX's: their value matches no variable of the program (paddle2onnx's own nodes)
     output_sqnr_db_unrounded: Optional[float]
     paddle_output_sqnr_db: Optional[float]
     rewrites: Dict[str, int]  # what export did to PaddleSlim's int8 graph (export/onnx_qdq_layout.py)
@@ -146,8 +146,8 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
     paddle = f"PaddleSlim's program in Paddle {_db(report['paddle_output_sqnr_db']).strip()} dB"
     extra, unquantized = report["rounded_only_in_export"], report["output_sqnr_db_unrounded"]
     n = report.get("quantizers_not_judged") or 0
-    unjudged = (f"{_count(n, 'quantizer')} not judged, their values carrying names paddle2onnx made up, of which the "
-                "program has no variable, so this is a lower bound") if n else ""
+    unjudged = (f"{_count(n, 'quantizer')} not judged, their values computed by nodes paddle2onnx adds, matching no "
+                "variable of the program, so this is a lower bound") if n else ""
     if report["paddle_output_sqnr_db"] is None:
         return f"{output}; the program's output is not the ONNX's, so the export's share is not measured"
     if not extra or unquantized is None:
