@@ -8,6 +8,7 @@ from typing import Callable, Dict, FrozenSet, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
 from ..source.model import SourceModel, as_source
+from .lite_sidecar import LATER_KERNELS
 
 
 def _onnx_ops() -> FrozenSet[str]:
@@ -34,6 +35,7 @@ class CheckReport:
     target: str
     ops: Dict[str, int]
     unsupported: Tuple[str, ...]
+    elsewhere: Dict[str, Tuple[str, ...]] = dataclasses.field(default_factory=dict)  # an unsupported op -> targets running it
 
     @property
     def ok(self) -> bool:
@@ -44,6 +46,11 @@ class CheckReport:
         lines += [f"{op:32} {n:>5}  {'NO' if op in self.unsupported else 'ok'}" for op, n in sorted(self.ops.items())]
         lines.append(f"{len(self.unsupported)} of {len(self.ops)} op types unsupported by {self.target}"
                      + (f": {', '.join(self.unsupported)}" if self.unsupported else ""))
+        for op in self.unsupported:
+            others = self.elsewhere.get(op, ())
+            later = LATER_KERNELS.get((self.target[len("lite-"):], op)) if self.target.startswith("lite-") else None
+            lines.append(f"  {op}: " + (f"{' and '.join(others)} run it" if others else "no other target runs it")
+                         + (f"; Paddle Lite {later} has {self.target[len('lite-'):]} kernels for it" if later else ""))
         return "\n".join(lines)
 
 
@@ -53,4 +60,7 @@ def check_model(model: Union[Path, SourceModel], target: str) -> CheckReport:
         raise PaddleEdgeError(f"unknown target {target!r}", f"use one of: {', '.join(TARGETS)}")
     ops = Counter(as_source(model).program.ops)
     supported = TARGETS[target]()
-    return CheckReport(target, dict(ops), tuple(sorted(op for op in ops if op not in supported)))
+    unsupported = tuple(sorted(op for op in ops if op not in supported))
+    others = {name: TARGETS[name]() for name in TARGETS if name != target} if unsupported else {}
+    return CheckReport(target, dict(ops), unsupported,
+                       {op: tuple(name for name, runs in others.items() if op in runs) for op in unsupported})

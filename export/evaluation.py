@@ -18,7 +18,7 @@ import numpy as np
 
 from ..runtime import ocr_metrics
 from ..runtime.errors import PaddleEdgeError
-from ..runtime.manifest import Manifest
+from ..runtime.manifest import Manifest, TensorSpec
 from ..runtime.metrics import score
 from ..runtime.preprocess import image_to_input, images_to_batch
 from ..runtime.tasks import boxes_of, labels_of, texts_of
@@ -89,6 +89,18 @@ def _image_set(manifest: Manifest, data: Path, limit: Optional[int]) -> Evaluati
     return EvaluationSet(groups, truth, (), len(images), what, tuple(images))
 
 
+def _example_shape(manifest: Manifest, spec: TensorSpec) -> List[int]:
+    """`spec`'s shape with its open dims set to what the model's preprocessing makes of an image (PaddleOCR's
+    classifier 48x192, recogniser 48x320, detector 736x736), else 1: a size to suggest for random inputs."""
+    image = manifest.preprocess.image
+    typical: Dict[int, int] = {}
+    if image is not None and len(spec.shape) == 4:
+        resize = image.resize
+        c, h, w = (3, 1, 2) if spec.layout == "NHWC" else (1, 2, 3)
+        typical = {c: image.channels, h: resize.height or resize.side, w: resize.width or resize.side}
+    return [(typical.get(axis) or 1) if d == -1 else d for axis, d in enumerate(spec.shape)]
+
+
 def evaluation_set(manifest: Manifest, data: Optional[Path], limit: Optional[int],
                    shapes: Optional[Dict[str, Sequence[int]]]) -> EvaluationSet:
     """The test split for a model trained here (`data`: its files); the user's images at `data` for a model brought from
@@ -106,7 +118,7 @@ def evaluation_set(manifest: Manifest, data: Optional[Path], limit: Optional[int
         shape = list((shapes or {}).get(spec.name, spec.shape))
         shape[0] = (limit or 64) if spec.shape[0] == -1 else shape[0]  # a dynamic batch dim is the run's, whatever was given
         if -1 in shape:
-            example = "x".join("1" if d == -1 else str(d) for d in spec.shape)
+            example = "x".join(str(d) for d in _example_shape(manifest, spec))
             raise PaddleEdgeError(f"input {spec.name!r} has dynamic dims {list(spec.shape)} and no data was given",
                                   f"pass --data with your own images (a folder or label list), or --shape {spec.name}:{example} "
                                   "with real sizes for random inputs")

@@ -18,7 +18,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .lite_program import REWRITTEN_OPS, RULES, Change, rewrite_for_lite
-from .lite_sidecar import LITE_VERSION, Sidecar, ensure_sidecar
+from .lite_sidecar import LATER_KERNELS, LITE_VERSION, Sidecar, ensure_sidecar
 
 TARGETS = tuple(RULES)
 # How opt 2.10 names ops it cannot place: its support check, then its kernel picker (quantization ops it failed to fuse).
@@ -55,9 +55,10 @@ def _opt_error(model_dir: Path, target: str, code: int, log: str, changes: Seque
     rewritten = f"\n(program rewritten first: {', '.join(f'{rule} on {n} ops' for rule, n in by_rule.items())})" if changes else ""
     ops = _missing_ops(log)
     if ops:
-        return LiteExportError(f"Paddle Lite {LITE_VERSION} has no {target} kernels for: {', '.join(ops)}{rewritten}",
-                               f"run `paddle-edge check {model_dir} --target lite-{target}`; replace those layers, "
-                               "or export with --target onnx")
+        later = "".join(f" ({op}: in Paddle Lite {LATER_KERNELS[target, op]})" for op in ops if (target, op) in LATER_KERNELS)
+        return LiteExportError(f"Paddle Lite {LITE_VERSION} has no {target} kernels for: {', '.join(ops)}{later}{rewritten}",
+                               f"run `paddle-edge check {model_dir} --target lite-{target}` (it names the targets that "
+                               "run them); replace those layers, or export to one of those targets")
     tail = "\n".join(log.splitlines()[-25:])
     return LiteExportError(f"Paddle Lite {LITE_VERSION} opt could not convert {model_dir} for {target} (exit {code}):\n{tail}{rewritten}",
                            "check that it is an inference model saved with FLAGS_enable_pir_api=0; the output above is opt's")

@@ -134,6 +134,12 @@ def _crop(steps: _Steps, args: Dict[str, Any]) -> None:
 
 
 def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
+    order = args.get("order", "")  # the layout the image has at this step: the same normalisation per channel either way
+    if str(order).lower() not in ("", "hwc", "chw"):
+        raise ValueError(f"NormalizeImage.order {order!r} is not hwc or chw")
+    if args.get("channel_num", 3) != 3:
+        raise ValueError(f"NormalizeImage.channel_num {args['channel_num']!r}: the runtime normalises 3 channels and adds "
+                         "no 4th channel of zeros")
     steps.norm = {"scale": _number(args.get("scale", 1 / 255), "NormalizeImage.scale"),
                   "mean": args.get("mean", [0.485, 0.456, 0.406]), "std": args.get("std", [0.229, 0.224, 0.225])}
 

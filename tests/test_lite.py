@@ -96,6 +96,9 @@ def test_unsupported_op_is_named_and_no_file_is_left(tmp_path):
         export_lite(model_dir, tmp_path / "out" / "erf.nb", "x86")
     assert list((tmp_path / "out").iterdir()) == []
     assert "erf" in lite_supported_ops("arm") and "erf" not in lite_supported_ops("x86")
+    report = check_model(model_dir, "lite-x86")
+    assert report.unsupported == ("erf",) and report.elsewhere["erf"] == ("onnx", "lite-arm")
+    assert "  erf: onnx and lite-arm run it" in report.render().splitlines()
 
 
 def test_check_counts_rewritten_ops_as_supported(lenet_dir):

@@ -15,7 +15,7 @@ from paddle_edge.boards.parity import TOLERANCES
 from paddle_edge.boards.report import readme
 from paddle_edge.cli import main
 from paddle_edge.runtime.bundle import MAX_UNPACKED_BYTES
-from paddle_edge.runtime.manifest import MAX_MANIFEST_BYTES
+from paddle_edge.runtime.manifest import MAX_MANIFEST_BYTES, READABLE_SCHEMAS, SCHEMA_VERSION
 from paddle_edge.runtime.onnx_guard import MAX_ONNX_BYTES
 from paddle_edge.train.datasets.housing import TRAIN_FRACTION
 
@@ -51,6 +51,12 @@ def figures_outside_blocks(text: str) -> List[str]:
 
 def test_specs_in_the_prose_are_the_codes_constants():
     assert [(written, value) for written, value in SPECS if written != value] == []
+
+
+def test_the_manifest_schema_the_readme_names_is_the_codes():
+    written = re.search(r"schema version (\d+) \(`runtime/manifest.py`; the runtime also reads ([\d, and]+)\)", README.read_text())
+    assert written, "the README's stage table names the manifest's schema version"
+    assert (int(written[1]), sorted(map(int, re.findall(r"\d+", written[2])))) == (SCHEMA_VERSION, sorted(set(READABLE_SCHEMAS) - {SCHEMA_VERSION}))
 
 
 def test_every_readme_table_is_what_its_generator_writes_from_the_committed_json():
