@@ -120,7 +120,8 @@ def _fmt_drop(engine: Dict[str, Any]) -> str:
     return ", ".join(points) or (f"{engine['mse_ratio']:.3f}x float's MSE" if "mse_ratio" in engine else "")
 
 
-AGREEMENTS = (("argmax_agreement", "argmax agreement"), ("text_agreement", "same text"), ("box_f1_vs_float", "box F1 vs float"))
+AGREEMENTS = (("argmax_agreement", "argmax agreement"), ("text_agreement", "same text"), ("box_precision_vs_float", "box precision"),
+              ("box_recall_vs_float", "box recall"), ("box_f1_vs_float", "box F1 vs float"))
 
 
 def _fmt_agreement(part: Dict[str, Any]) -> str:

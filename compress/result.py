@@ -8,7 +8,7 @@ from typing import Any, Dict, Sequence
 from ..runtime.metrics import score
 from ..source.card import ModelCard
 from ..train.datasets import Dataset
-from ..source.paddle_program import find_model_files, read_program
+from ..source.paddle_program import QUANTIZE_OPS, find_model_files, read_program
 from ..train.paddle_predictor import PaddlePredictor
 
 
@@ -30,7 +30,7 @@ class CompressResult:
 
 def quantize_op_count(ops: Sequence[str]) -> int:
     """How many QuantizeLinear/DequantizeLinear ops a quantized program holds: what its card records."""
-    return sum(op in ("quantize_linear", "dequantize_linear") for op in ops)
+    return sum(op in QUANTIZE_OPS for op in ops)
 
 
 def evaluate_model_dir(model_dir: Path, dataset: Dataset, threads: int = 2) -> Dict[str, float]:

@@ -19,6 +19,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
 from ..runtime.manifest import MANIFEST_NAME, PARAMETER_FORMATS, Artifact, Manifest
 from ..source.model import SourceModel, as_source
+from ..source.paddle_program import op_count_difference
 from .check import check_model
 from .artifact_engines import NoEngineHere, artifact_runner, engine_label
 from .evaluation import evaluation_set, run_groups, task_scores
@@ -143,7 +144,9 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
     if int8 and (int8_card is None or int8_card.precision != "int8"):
         raise PaddleEdgeError(f"{int8_dir} is not an int8 model written by `paddle-edge compress`", "pass the directory compress wrote")
     if int8_card and int8_card.source_sha256 != model.sha256:
-        raise PaddleEdgeError(f"{int8_dir} was not quantized from {model.directory} (its source sha256 differs)",
+        differs = op_count_difference(model.program.ops, int8.program.ops)
+        raise PaddleEdgeError(f"{int8_dir} was not quantized from {model.directory} (its source sha256 differs; "
+                              + (f"another network: {differs})" if differs else "the same network's ops: another training or another save of it?)"),
                               "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:

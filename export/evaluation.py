@@ -96,8 +96,9 @@ def _example_shape(manifest: Manifest, spec: TensorSpec) -> List[int]:
     typical: Dict[int, int] = {}
     if image is not None and len(spec.shape) == 4:
         resize = image.resize
+        side = -(-resize.side // resize.multiple) * resize.multiple if resize.multiple else resize.side  # a limited side, rounded up
         c, h, w = (3, 1, 2) if spec.layout == "NHWC" else (1, 2, 3)
-        typical = {c: image.channels, h: resize.height or resize.side, w: resize.width or resize.side}
+        typical = {c: image.channels, h: resize.height or side, w: resize.width or side}
     return [(typical.get(axis) or 1) if d == -1 else d for axis, d in enumerate(spec.shape)]
 
 
@@ -210,7 +211,10 @@ def compare(outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation
     elif manifest.task == "text_detection":
         mine, theirs = boxes(outputs, manifest, evaluation), boxes(reference, manifest, evaluation)
         nothing = not any(map(len, mine)) and not any(map(len, theirs))  # both found no text: they agree
-        found["box_f1_vs_float"] = 1.0 if nothing else ocr_metrics.detection_scores(mine, theirs)["f1"]
+        scores = ocr_metrics.detection_scores(mine, theirs)  # a ratio with nothing to count is 1: no box found wrongly, or missed
+        found.update({"box_precision_vs_float": scores["precision"] if scores["predicted"] else 1.0,
+                      "box_recall_vs_float": scores["recall"] if scores["truth"] else 1.0,
+                      "box_f1_vs_float": 1.0 if nothing else scores["f1"]})
     return found
 
 

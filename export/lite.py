@@ -12,12 +12,13 @@ import re
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import FrozenSet, List, Sequence, Set, Tuple, Union
+from typing import FrozenSet, List, Sequence, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
-from .lite_program import REWRITTEN_OPS, RULES, Change, rewrite_for_lite
+from ..source.paddle_program import program_desc
+from .lite_program import RULES, Change, rewrite_for_lite
 from .lite_sidecar import LATER_KERNELS, LITE_VERSION, Sidecar, ensure_sidecar
 
 TARGETS = tuple(RULES)
@@ -102,7 +103,13 @@ def _opt_supported_ops(target: str) -> FrozenSet[str]:
     return ops
 
 
-def lite_supported_ops(target: str) -> Set[str]:
-    """Op types export_lite can take to `target`: those Lite 2.10 has there, plus those lite_program rewrites into them."""
+def lite_unsupported_ops(model: Union[Path, SourceModel], target: str) -> FrozenSet[str]:
+    """The op types of `model` export_lite cannot take to `target`: after lite_program's rewrites (which turn some ops,
+    of some shapes, into ones Lite has: a matmul_v2 of a 2-D weight, not attention's of two activations), those Lite
+    2.10 has no kernel for there."""
     _check_target(target)
-    return set(_opt_supported_ops(target) | REWRITTEN_OPS[target])
+    with tempfile.TemporaryDirectory(prefix="paddle-edge-check-") as tmp:
+        program = Path(tmp) / "model.pdmodel"
+        rewrite_for_lite(as_source(model).files.program, target, program)
+        ops = {op.type for block in program_desc(program).blocks for op in block.ops} - {"feed", "fetch"}
+    return frozenset(ops - _opt_supported_ops(target))

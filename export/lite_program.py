@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from paddle.base import core
 from paddle.base.proto import framework_pb2
@@ -121,8 +121,6 @@ def matmul_v2_to_matmul(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc
 
 RULES: Dict[str, Tuple[Rule, ...]] = {"arm": (restore_extra_attrs, add_xshape),
                                       "x86": (restore_extra_attrs, add_xshape, matmul_v2_to_matmul)}
-# Op types Lite 2.10 lacks on a target that RULES turn into ones it has (for some shapes: see the rule).
-REWRITTEN_OPS: Dict[str, FrozenSet[str]] = {"arm": frozenset(), "x86": frozenset({"matmul_v2"})}
 
 
 def rewrite_for_lite(program: Path, target: str, out_path: Path) -> Tuple[Change, ...]:

@@ -137,6 +137,11 @@ def _build(tmp: Path) -> Dict[str, object]:
     return {"suite": SUITE, "packages": list(PACKAGES), **json.loads(probe.stdout.strip().splitlines()[-1])}
 
 
+def sidecar_built(cache_dir: Optional[Path] = None) -> bool:
+    """Whether the sidecar is there already (asking Lite something then costs no build)."""
+    return is_built((Path(cache_dir) if cache_dir is not None else default_cache_dir()) / NAME)
+
+
 def ensure_sidecar(cache_dir: Optional[Path] = None) -> Sidecar:
     """The sidecar under `cache_dir` (default: $PADDLE_EDGE_CACHE or ~/.cache/paddle-edge), built on first use (1-2 min)."""
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()

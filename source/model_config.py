@@ -134,7 +134,7 @@ def _crop(steps: _Steps, args: Dict[str, Any]) -> None:
 
 
 def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
-    order = args.get("order", "")  # the layout the image has at this step: the same normalisation per channel either way
+    order = args.get("order") or ""  # the layout the image has at this step: the same normalisation per channel either way
     if str(order).lower() not in ("", "hwc", "chw"):
         raise ValueError(f"NormalizeImage.order {order!r} is not hwc or chw")
     if args.get("channel_num", 3) != 3:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections import Counter
 from pathlib import Path
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 from google.protobuf.message import DecodeError
 from paddle.base.proto import framework_pb2
@@ -38,6 +39,19 @@ class ModelFiles:
         for path in (self.program, self.params):
             digest.update(path.read_bytes())
         return digest.hexdigest()
+
+
+QUANTIZE_OPS = ("quantize_linear", "dequantize_linear")  # what PaddleSlim adds to a program it quantizes
+
+
+def op_count_difference(float_ops: Sequence[str], int8_ops: Sequence[str]) -> Optional[str]:
+    """The first op type, in program order, that two programs hold a different number of, their quantize and dequantize
+    ops left out (PaddleSlim adds those and may reorder others): how an int8 model of another network shows."""
+    counts = [Counter(op for op in ops if op not in QUANTIZE_OPS) for ops in (float_ops, int8_ops)]
+    for op in dict.fromkeys((*float_ops, *int8_ops)):
+        if op not in QUANTIZE_OPS and counts[0][op] != counts[1][op]:
+            return f"{op}: {counts[0][op]} in the float model, {counts[1][op]} in the int8 model"
+    return None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ import paddle
 import pytest
 
 from paddle_edge.export.check import check_model
-from paddle_edge.export.lite import LiteExportError, export_lite, lite_supported_ops
+from paddle_edge.export.lite import LiteExportError, export_lite
 from paddle_edge.export.lite_program import rewrite_for_lite
 from paddle_edge.export.debian_rootfs import MARKER
 from paddle_edge.export.lite_sidecar import SidecarError, ensure_sidecar
@@ -95,15 +95,16 @@ def test_unsupported_op_is_named_and_no_file_is_left(tmp_path):
     with pytest.raises(LiteExportError, match="no x86 kernels for: erf"):
         export_lite(model_dir, tmp_path / "out" / "erf.nb", "x86")
     assert list((tmp_path / "out").iterdir()) == []
-    assert "erf" in lite_supported_ops("arm") and "erf" not in lite_supported_ops("x86")
+    assert check_model(model_dir, "lite-arm").ok
     report = check_model(model_dir, "lite-x86")
     assert report.unsupported == ("erf",) and report.elsewhere["erf"] == ("onnx", "lite-arm")
     assert "  erf: onnx and lite-arm run it" in report.render().splitlines()
 
 
 def test_check_counts_rewritten_ops_as_supported(lenet_dir):
-    assert {"conv2d", "matmul_v2", "flatten_contiguous_range"} <= lite_supported_ops("x86")
-    assert check_model(lenet_dir, "lite-x86").ok
+    """LeNet's matmul_v2 of 2-D weights become matmul, which Lite 2.10 has on x86 (the recogniser's attention's do not:
+    test_real_models.py)."""
+    assert "matmul_v2" in check_model(lenet_dir, "lite-x86").ops and check_model(lenet_dir, "lite-x86").ok
 
 
 def test_nb_from_another_lite_version_is_refused(tmp_path, sidecar, lenet_dir):

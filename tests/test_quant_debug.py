@@ -119,6 +119,17 @@ def test_two_different_networks_are_refused_naming_the_first_difference(lenet_bu
         match_networks(onnx.load(str(lenet_bundle.directory / "model.fp32.onnx")), model)
 
 
+def test_an_int8_model_of_another_network_is_refused_naming_the_first_difference(lenet_ptq, tmp_path, capsys):
+    from paddle_edge.train.trainer import train_model
+
+    mlp = train_model("mlp", tmp_path / "mlp", epochs=1, train_limit=500, verbose=0)
+    with pytest.raises(SystemExit):
+        main(["quant-debug", str(mlp.model_dir), str(lenet_ptq.model_dir), "--limit", "16", "--json", str(tmp_path / "qd.json")])
+    assert re.search(r"was not quantized from .* \(its source sha256 differs; another network: \w+: \d+ in the float model, "
+                     r"\d+ in the int8 model\)", capsys.readouterr().err)
+    assert not (tmp_path / "qd.json").exists()
+
+
 def test_quant_debug_cli_prints_the_table_and_writes_json(lenet_bundle, tmp_path, capsys):
     out = tmp_path / "qd.json"
     main(["quant-debug", str(lenet_bundle.directory), "--limit", "128", "--top", "3", "--json", str(out)])

@@ -123,11 +123,12 @@ def program_names(model_dir: Path, onnx_model: onnx.ModelProto) -> Dict[str, str
         elif op.type == "layer_norm" and len(slots.get("Bias", [])) == 1 and len(slots.get("Y", [])) == 1:
             layer_norm_of[slots["Bias"][0]] = slots["Y"][0]
     convs = [n.output[0] for n in onnx_model.graph.node if n.op_type == "Conv"]
-    found = {name: variable for name, variable in after_bias(model_dir, convs).items() if variable != name}
+    written = {o for n in onnx_model.graph.node for o in n.output}  # a bias add the export kept writes its own output
+    found = {name: variable for name, variable in after_bias(model_dir, convs).items() if variable != name and variable not in written}
     for node in onnx_model.graph.node:
         if len(node.output) != 1 or not MADE_UP_NAME.fullmatch(node.output[0]):
             continue
-        inputs = [found.get(name, name) for name in node.input if name]
+        inputs = [of(found.get(name, name)) for name in node.input if name]
         biases = [name for name in inputs if name in layer_norm_of]
         if not any(MADE_UP_NAME.fullmatch(name) for name in inputs):
             variable = writers.get(_reads(node.op_type, inputs))

@@ -597,16 +597,17 @@ def ocr(files: Mapping[str, Json]) -> str:
             drop = e.get(f"{metric}_drop_points")
             answers = next((f"{label} {_pct(e['vs_float'][k])}" for k, label in (("argmax_agreement", "same class"),
                             ("text_agreement", "same text"), ("box_f1_vs_float", "box F1")) if k in e.get("vs_float", {})), "-")
-            sqnr = e.get("vs_float", {}).get("sqnr_db")
+            sqnr, diff = (e.get("vs_float", {}).get(k) for k in ("sqnr_db", "max_abs_diff"))
             rows.append([f"{model} ({parity['samples']:,})", e["title"], f"{name} {_pct(e['scores'][metric])}",
                          f"{-drop:+.2f} points".replace("-0.00", "+0.00") if drop is not None else "reference",
                          answers, f"{sqnr:.1f} dB" if sqnr is not None else ("exact" if "vs_float" in e else "-"),
-                         recipe if e["precision"] == "int8" else "-"])
+                         f"{diff:.1e}" if diff is not None else "-", recipe if e["precision"] == "int8" else "-"])
     checks = [f"{p['model']}{', accuracy-controlled int8' if (p.get('quantization') or {}).get('accuracy_control') else ''}: "
               f"{sum(c['passed'] for c in p['checks'].values())} of {len(p['checks'])} checks passed"
               + "".join(f"; **{n} {c['value']:.4g} (limit {c['limit']:g}) FAILED**" for n, c in p["checks"].items() if not c["passed"])
               for p in files.values()]
-    table = _table(["model (samples)", "engine", "task metric", "vs float", "answers vs float", "SQNR vs float", "int8 recipe"], rows)
+    table = _table(["model (samples)", "engine", "task metric", "vs float", "answers vs float", "SQNR vs float",
+                    "max abs diff vs float", "int8 recipe"], rows)
     return f"{table}\n\n" + "\n".join(f"- {c}" for c in checks) + f"\n\n{_provenance(files)}"
 
 
