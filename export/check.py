@@ -57,12 +57,13 @@ class CheckReport:
 
 
 def check_model(model: Union[Path, SourceModel], target: str) -> CheckReport:
-    """Compare the model's op types with what `target` supports."""
+    """Compare the model's op types with what `target` supports; for an op it lacks, name the other targets that run
+    it (the Lite ones only where the Lite sidecar is built: checking one target never builds it for another)."""
     if target not in TARGETS:
         raise PaddleEdgeError(f"unknown target {target!r}", f"use one of: {', '.join(TARGETS)}")
     source = as_source(model)
     unsupported = tuple(sorted(TARGETS[target](source)))
-    asked = [name for name in TARGETS if name != target and (not name.startswith("lite-") or sidecar_built())]  # no Lite build for this
+    asked = [name for name in TARGETS if name != target and (not name.startswith("lite-") or sidecar_built())]
     lacking = {name: TARGETS[name](source) for name in asked} if unsupported else {}
     return CheckReport(target, dict(Counter(source.program.ops)), unsupported,
                        {op: tuple(name for name, lacks in lacking.items() if op not in lacks) for op in unsupported})

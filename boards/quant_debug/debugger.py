@@ -215,9 +215,9 @@ class _PaddleRuns:
         """The ONNX's activation quantizers whose value PaddleSlim's program does not round (it has no quantizer there, or
         one with only_observer): the ONNX quantizes what Paddle's run of the program passes on as it is; and how many
         could not be judged, their value having no variable of the program (a name paddle2onnx made up that no op of
-        the program matches). The value of a
-        quantizer holding a folded ReLU is that ReLU's output (its reference says so); a requantizer export put after a
-        pool (on the pool's input grid) is not a quantizer of its own."""
+        the program matches: `program_names`). The value of a quantizer holding a folded ReLU is that ReLU's output (its
+        reference says so); a requantizer export put after a pool (on the pool's input grid) is not a quantizer of its
+        own."""
         own = [q for q in quantizers if not q.quantizer.source.endswith(COPY_SUFFIX)]
         names = [(q, self.paddle_name(q.reference) if q.reference is not None else None) for q in own]
         return [q for q, name in names if name is not None and name not in self.rounded], sum(name is None for _, name in names)
