@@ -42,11 +42,25 @@ LATENCY_SAMPLES = 8  # validation samples the chosen int8 file is timed on again
 
 
 def _labelled(model: SourceModel, data: Path, metric: str) -> None:
-    """Refuse validation data that cannot give `metric` (unlabelled images) before any quantization runs."""
+    """Refuse validation data that cannot give `metric` before any quantization runs: unlabelled images, or text
+    detection labels without a box to find (none, or all don't-care "###"), where F1 would be 0 for float and int8
+    alike and any drop would look met."""
     unlabelled_folder = Path(data).is_dir() and detect_kind(Path(data)) == "unlabelled"
-    if unlabelled_folder or read_labelled(Path(data), LABEL_KINDS[model.task]).labels is None:
+    labels = None if unlabelled_folder else read_labelled(Path(data), LABEL_KINDS[model.task]).labels
+    if labels is None:
         raise PaddleEdgeError(f"{data} has no labels, so {metric} cannot be measured on it",
                               f"give labelled validation images: {FORMATS[model.task]}")
+    if model.task == "text_detection" and not any(not region.ignore for regions in labels for region in regions):
+        raise PaddleEdgeError(f"{data} labels no text box to find (every image's list is empty or \"###\"), so {metric} "
+                              "cannot be measured on it", "give validation images whose labels have the boxes of their text")
+
+
+def _float_scores(float_score: float, metric: str, data: Path) -> None:
+    """A float model scoring 0 on the validation data leaves int8 nothing to lose: any drop would look met."""
+    if float_score <= 0:
+        raise PaddleEdgeError(f"the float model scores {metric} = 0 on {data}, so no int8 drop can be measured against it",
+                              "check that the labels are the model's own (its label list or dictionary, its task) and that "
+                              "the images are what it reads")
 
 
 def output_cosine(bundle_dir: Path, data: Path) -> float:
@@ -105,6 +119,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             if metric == COSINE:
                 return 1.0, output_cosine(built.directory, data)
             accuracy = built.manifest.accuracy
+            _float_scores(accuracy["onnx-fp32"][metric], metric, data)
             return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
 
         timed: Dict[Path, Dict[str, Any]] = {}  # trial -> its timing, which the chosen one reuses

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
+from .boards.bench.cold_start import TIMEOUT_S
 from .compress.recipe import CALIBRATION_ORDER, PTQ_ALGOS, WEIGHT_SCALES
 from .runtime.errors import PaddleEdgeError
 
@@ -286,7 +287,7 @@ def _bench(args: argparse.Namespace) -> None:
 
     report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
                        threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
-                       shapes=_shapes(args.shape), paddle_int8=args.paddle_int8)
+                       shapes=_shapes(args.shape), paddle_int8=args.paddle_int8, timeout=args.timeout)
     print(report.render())
     print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
@@ -620,6 +621,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", help="comma-separated thread counts (default: 1, 2, 4 ... up to the cores)")
     p.add_argument("--batch", default="1,8,64", help="comma-separated batch sizes")
     p.add_argument("--calls", type=int, default=200, help="timed calls per engine and cell at batch 1 (fewer for larger batches)")
+    p.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds each step of an engine's cold-start process may take "
+                   "(its load and first call, then one call per batch size) before it is stopped and named as hung (default: %(default)g)")
     p.add_argument("--json", type=Path, help="where to write the JSON (default: BUNDLE.bench.json)")
     p.add_argument("--shape", action="append", help="NAME:1x3x640x640 random inputs for a model brought from elsewhere "
                    "(its batch dim is replaced by the grid's)")

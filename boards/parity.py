@@ -10,7 +10,7 @@ intervals; it never decides the verdict.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -124,11 +124,16 @@ AGREEMENTS = (("argmax_agreement", "argmax agreement"), ("text_agreement", "same
               ("box_recall_vs_float", "box recall"), ("box_f1_vs_float", "box F1 vs float"))
 
 
-def _fmt_agreement(part: Dict[str, Any]) -> str:
-    answers = [f"{label} {part[key] * 100:.2f} %" for key, label in AGREEMENTS if key in part]
+def _fmt_closeness(part: Dict[str, Any]) -> List[str]:
     sqnr = "exact" if part.get("sqnr_db", 0) is None else f"SQNR {part['sqnr_db']:.1f} dB" if "sqnr_db" in part else ""
     cosine = f"cosine {part['cosine']:.6f}" if "cosine" in part else ""
-    return ", ".join(filter(None, [*answers, f"max abs diff {part['max_abs_diff']:.2g}", cosine, sqnr]))
+    return [f"max abs diff {part['max_abs_diff']:.2g}", cosine, sqnr]
+
+
+def _fmt_agreement(part: Dict[str, Any]) -> str:
+    answers = [f"{label} {part[key] * 100:.2f} %" for key, label in AGREEMENTS if key in part]
+    each = [f"{name}: {', '.join(filter(None, _fmt_closeness(one)))}" for name, one in part.get("per_output", {}).items()]
+    return ", ".join(filter(None, [*answers, *_fmt_closeness(part)])) + (f" (per output: {'; '.join(each)})" if each else "")
 
 
 class _Engines:
@@ -156,11 +161,12 @@ class _Engines:
         if key != REFERENCE:
             row["vs_float"] = self.compare(outputs, self.outputs[REFERENCE])
             row.update(drops(row["scores"], self.rows[REFERENCE]["scores"]))
-            measured.update({f"{key}_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_float"].items()})
+            measured.update({f"{key}_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_float"].items() if k != "per_output"})
             measured.update({f"{key}_{k}": v for k, v in row.items() if k.endswith("_drop_points") or k == "mse_ratio"})
         if exact:
             row["vs_exact_int8"] = self.compare(outputs, self.outputs[exact])
-            measured.update({f"{key}_vs_exact_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_exact_int8"].items()})
+            measured.update({f"{key}_vs_exact_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_exact_int8"].items()
+                             if k != "per_output"})
         row["gated"] = gated
         if gated:
             self.values.update(measured)

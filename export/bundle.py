@@ -18,8 +18,7 @@ from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
 from ..runtime.manifest import MANIFEST_NAME, PARAMETER_FORMATS, Artifact, Manifest
-from ..source.model import SourceModel, as_source
-from ..source.paddle_program import op_count_difference
+from ..source.model import SourceModel, as_source, int8_twin
 from .check import check_model
 from .artifact_engines import NoEngineHere, artifact_runner, engine_label
 from .evaluation import evaluation_set, run_groups, task_scores
@@ -139,15 +138,8 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
     if unknown:
         raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
     model = as_source(float_model)
-    int8 = as_source(int8_dir) if int8_dir else None
+    int8 = int8_twin(int8_dir, model.sha256, model.program, str(model.directory)) if int8_dir else None
     int8_card = int8.card if int8 else None
-    if int8 and (int8_card is None or int8_card.precision != "int8"):
-        raise PaddleEdgeError(f"{int8_dir} is not an int8 model written by `paddle-edge compress`", "pass the directory compress wrote")
-    if int8_card and int8_card.source_sha256 != model.sha256:
-        differs = op_count_difference(model.program.ops, int8.program.ops)
-        raise PaddleEdgeError(f"{int8_dir} was not quantized from {model.directory} (its source sha256 differs; "
-                              + (f"another network: {differs})" if differs else "the same network's ops: another training or another save of it?)"),
-                              "pass the float model the int8 model was made from, or compress it again")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
         artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout, fold_quantizers)
@@ -157,7 +149,8 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
         manifest = Manifest(
             model=model.name, task=model.task, inputs=model.inputs, outputs=model.outputs,
             preprocess=model.preprocess, labels=model.labels, postprocess=model.postprocess, artifacts=artifacts,
-            source={"float_model_sha256": model.sha256, "dataset": model.dataset, "skipped": skipped},
+            source={"float_model_sha256": model.sha256, **({"int8_model_sha256": int8.sha256} if int8 else {}),
+                    "dataset": model.dataset, "skipped": skipped},
             quantization=quantization, toolchain=toolchain_versions(),
         )
         manifest = dataclasses.replace(manifest, accuracy=measure_accuracy(Bundle(root, manifest), data))

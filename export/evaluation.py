@@ -192,16 +192,27 @@ def _ignored(box: np.ndarray, regions: Sequence[Any], iou: float = 0.5) -> bool:
     return any(r.ignore and ocr_metrics.polygon_iou(box, r.points) > iou for r in regions)
 
 
-def compare(outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation: EvaluationSet) -> Dict[str, float]:
-    """How far an engine's outputs are from the reference's: largest absolute difference, cosine similarity and SQNR
-    (dB; None where identical) over every value; and whether the answers agree (top class, decoded text, boxes)."""
-    got = np.concatenate([x.astype(np.float64).ravel() for group in outputs for x in group])
-    ref = np.concatenate([x.astype(np.float64).ravel() for group in reference for x in group])
+def _closeness(got: np.ndarray, ref: np.ndarray) -> Dict[str, Any]:
+    """Largest absolute difference, cosine similarity and SQNR (dB; None where identical) of two flat arrays."""
     noise = float(np.sum((got - ref) ** 2))
     norms = float(np.linalg.norm(got) * np.linalg.norm(ref))
-    found: Dict[str, Any] = {"max_abs_diff": float(np.max(np.abs(got - ref))),
-                             "cosine": float(got @ ref / norms) if norms else 1.0,
-                             "sqnr_db": 10 * math.log10(float(np.sum(ref ** 2)) / noise) if noise else None}
+    return {"max_abs_diff": float(np.max(np.abs(got - ref))), "cosine": float(got @ ref / norms) if norms else 1.0,
+            "sqnr_db": 10 * math.log10(float(np.sum(ref ** 2)) / noise) if noise else None}
+
+
+def _flat(outputs: Outputs, index: Optional[int] = None) -> np.ndarray:
+    """Every value of the outputs, as float64, or of the output at `index` only."""
+    return np.concatenate([x.astype(np.float64).ravel() for group in outputs
+                           for i, x in enumerate(group) if index is None or i == index])
+
+
+def compare(outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation: EvaluationSet) -> Dict[str, Any]:
+    """How far an engine's outputs are from the reference's: largest absolute difference, cosine similarity and SQNR
+    (dB; None where identical) over every value, and of a model with several outputs also of each (`per_output`, by
+    name); and whether the answers agree (top class, decoded text, boxes)."""
+    found: Dict[str, Any] = _closeness(_flat(outputs), _flat(reference))
+    if len(manifest.outputs) > 1:
+        found["per_output"] = {spec.name: _closeness(_flat(outputs, i), _flat(reference, i)) for i, spec in enumerate(manifest.outputs)}
     if manifest.task == "classification":
         mine, theirs = (np.array([label for label, _ in labels_of(_joined(o), manifest)]) for o in (outputs, reference))
         found["argmax_agreement"] = float(np.mean(mine == theirs))

@@ -13,7 +13,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.manifest import Preprocess, TensorSpec
 from .card import ModelCard
 from .model_config import CONFIG_NAME, ModelConfig, read_model_config
-from .paddle_program import ModelFiles, ProgramInfo, find_model_files, read_program
+from .paddle_program import ModelFiles, ProgramInfo, find_model_files, network_difference, read_program
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,3 +93,19 @@ def resolve_model(model_dir: Union[str, Path], preprocess_file: Optional[Path] =
 def as_source(model: Union[str, Path, SourceModel]) -> SourceModel:
     """The value itself, or a directory resolved (for callers that hold only a path)."""
     return model if isinstance(model, SourceModel) else resolve_model(model)
+
+
+def int8_twin(int8_dir: Union[str, Path], float_sha256: str, float_program: ProgramInfo, float_where: str,
+              fix: str = "pass the float model the int8 model was made from, or compress it again") -> SourceModel:
+    """PaddleSlim's int8 model in `int8_dir`, which `paddle-edge compress` made from the float model of `float_sha256`
+    (its program `float_program`, at `float_where`); else an error naming why not: not compress's int8 model, another
+    network (network_difference), or another save of the same one."""
+    int8 = resolve_model(int8_dir)
+    if int8.card is None or int8.card.precision != "int8":
+        raise PaddleEdgeError(f"{int8_dir} is not an int8 model written by `paddle-edge compress`", "pass the directory compress wrote")
+    if int8.card.source_sha256 != float_sha256:
+        differs = network_difference(float_program, int8.program)
+        raise PaddleEdgeError(f"{int8_dir} was not quantized from {float_where} (its source sha256 differs; "
+                              + (f"another network: {differs})" if differs else
+                                 "the same network's ops and weight shapes: another training or another save of it?)"), fix)
+    return int8

@@ -54,6 +54,18 @@ def op_count_difference(float_ops: Sequence[str], int8_ops: Sequence[str]) -> Op
     return None
 
 
+def network_difference(float_program: "ProgramInfo", int8_program: "ProgramInfo") -> Optional[str]:
+    """How an int8 model of another network shows: the first op type whose count differs (op_count_difference), else
+    the first weight both programs have whose shape differs (the same ops, wider layers); None where the ops and the
+    weight shapes are the same (another training or another save of one network)."""
+    counted = op_count_difference(float_program.ops, int8_program.ops)
+    if counted:
+        return counted
+    int8_shapes = dict(int8_program.parameter_shapes)
+    return next((f"{name} is {list(shape)} in the float model, {list(int8_shapes[name])} in the int8 model"
+                 for name, shape in float_program.parameter_shapes if int8_shapes.get(name, shape) != shape), None)
+
+
 @dataclasses.dataclass(frozen=True)
 class ProgramInfo:
     """What a Paddle program takes, gives and does."""
@@ -62,6 +74,7 @@ class ProgramInfo:
     outputs: Tuple[TensorSpec, ...]
     ops: Tuple[str, ...]
     parameters: Tuple[str, ...] = ()  # its persistable variables: weights, biases, batch-norm statistics
+    parameter_shapes: Tuple[Tuple[str, Tuple[int, ...]], ...] = ()  # each of them with its shape, in block order
 
 
 def find_model_files(model_dir: Path) -> ModelFiles:
@@ -134,5 +147,8 @@ def read_program(model_dir: Path) -> ProgramInfo:
     if not inputs or not outputs:
         raise PaddleEdgeError(f"{files.program} has no feed or fetch ops: it is a training program, not an inference model",
                               "save it with paddle.jit.save(layer, prefix, input_spec=[...])")
+    persistable = [v for v in block.vars if v.persistable and v.name not in ("feed", "fetch")]
     return ProgramInfo(inputs, outputs, tuple(op.type for op in block.ops if op.type not in ("feed", "fetch")),
-                       tuple(v.name for v in block.vars if v.persistable and v.name not in ("feed", "fetch")))
+                       tuple(v.name for v in persistable),
+                       tuple((v.name, tuple(int(d) for d in getattr(v.type, TENSOR_FIELD).tensor.dims)) for v in persistable
+                             if v.type.HasField(TENSOR_FIELD)))

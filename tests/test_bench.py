@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import List, Sequence
 
 import jsonschema
@@ -9,10 +10,12 @@ import numpy as np
 import pytest
 
 from paddle_edge import runtime
+from paddle_edge.boards.bench.cold_start import ColdStartFailed, cold_start
 from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
-from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell
+from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
+from paddle_edge.export.evaluation import evaluation_set
 from paddle_edge.boards.latency import Ratio
 from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, measured_ratio, paired_by_round, run_bench, tuned_twin
 from paddle_edge.runtime.tuning import ANY, Choice, Tuning
@@ -21,6 +24,8 @@ from paddle_edge.boards.report import run_dir
 from paddle_edge.cli import main
 from paddle_edge.runtime import load_bundle
 from paddle_edge.runtime.errors import PaddleEdgeError
+
+from user_models import save_batch_one_net
 
 # conv1 24x24x20 outputs x 25 MACs, conv2 8x8x50 x 500 MACs, fc 10 x 800 MACs; 2 FLOPs per MAC
 LENET_FLOPS = 2 * (24 * 24 * 20 * 25 + 8 * 8 * 50 * 500 + 10 * 800)
@@ -144,6 +149,50 @@ def test_an_engine_that_cannot_run_the_model_keeps_its_row_as_not_runnable(lenet
                        calls=10, paddle_int8=broken)
     assert report.data["skipped"]["paddle_inference_int8"].startswith("not runnable here: ")
     assert {c["engine"] for c in report.data["cells"]} == {"onnxruntime_int8"} and "paddle_inference_int8" not in report.data["engines"]
+
+
+def test_a_peer_that_fails_at_a_larger_batch_is_timed_below_it_and_named(lenet_bundle, tmp_path):
+    """Issue 12: an engine that crashes or hangs on a model runs in a child process first, at every batch size the bench
+    times, and never takes the bench down. A program that fixes its batch to 1 inside runs at 1 and fails at 8."""
+    spec = load_bundle(lenet_bundle.directory).manifest.inputs[0]
+    batch_one = save_batch_one_net(tmp_path, spec.name, list(spec.shape))
+    report = run_bench(lenet_bundle.directory, backends=["paddle_inference_int8", "onnxruntime_int8"], threads=[1], batches=[1, 8, 64],
+                       calls=10, paddle_int8=batch_one)
+    why = report.data["skipped"]["paddle_inference_int8 from batch 8"]
+    assert why.startswith("not runnable here at batch 8 (ran at 1; larger sizes not tried): ") and "1, 6272" in why, why  # 8 x 784 in one row
+    timed = {(c["engine"], c["batch"]) for c in report.data["cells"]}
+    assert timed == {("paddle_inference_int8", 1), *(("onnxruntime_int8", b) for b in (1, 8, 64))}
+    assert report.data["engines"]["paddle_inference_int8"]["cold"]["first_inference_s"] > 0
+
+
+def test_a_child_that_ends_without_an_exception_is_named_by_its_signal():
+    from paddle_edge.boards.bench.cold_start import _what_it_said
+
+    assert _what_it_said("", -11) == "killed by SIGSEGV, nothing on stderr"
+    assert _what_it_said("W1206 a warning\n", -9) == "killed by SIGKILL: W1206 a warning"
+    assert _what_it_said("Traceback ...\nValueError: bad shape\n[operator < fc > error]\n", 1) == "ValueError: bad shape [operator < fc > error]"
+    assert _what_it_said("ValueError: x", 1, hung="no answer within 300 s") == "no answer within 300 s"
+
+
+def test_a_peer_that_fails_in_the_grid_is_left_out_from_there_and_named(lenet_bundle, tmp_path):
+    """What the cold-start process did not find (another thread count, the real inputs) the grid catches for a peer: the
+    bench goes on without it from that batch size up."""
+    bundle = load_bundle(lenet_bundle.directory)
+    spec = bundle.manifest.inputs[0]
+    batch_one = save_batch_one_net(tmp_path, spec.name, list(spec.shape))
+    engines = engines_for(bundle.manifest, ["paddle_inference_int8", "onnxruntime_int8"], batch_one)
+    skipped = {}
+    cells, _ = run_grid(bundle, engines, evaluation_set(bundle.manifest, None, 8, None).single, [1], [1, 8], 10, skipped, paddle_int8=batch_one)
+    assert skipped["paddle_inference_int8 at 1 thread(s), batch 8"].startswith("not runnable here at 1 thread(s), batch 8: ValueError: ")
+    assert {(c.engine, c.batch) for c in cells} == {("paddle_inference_int8", 1), ("onnxruntime_int8", 1), ("onnxruntime_int8", 8)}
+
+
+def test_an_engine_that_hangs_is_stopped_and_named(lenet_bundle):
+    """Each step of a cold start gets its timeout: Paddle's import alone takes longer than a tenth of a second."""
+    with pytest.raises(ColdStartFailed, match=r"no answer within 0.1 s") as exc:
+        cold_start(lenet_bundle.directory, "paddle_inference_fp32", 1, timeout=0.1)
+    assert exc.value.last_line == "no answer within 0.1 s"  # what a bench row says: the hang, not the last log line
+    assert f"run it by hand to see the whole error: {sys.executable} -m paddle_edge.boards.bench.cold_start" in exc.value.fix
 
 
 def _cell(engine: str, per_round_ms: Sequence[float], interleaved: bool = True) -> Cell:

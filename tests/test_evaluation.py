@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from paddle_edge.export.evaluation import EvaluationSet, compare, drops
-from paddle_edge.runtime.manifest import Manifest, Preprocess
+from paddle_edge.runtime.manifest import Manifest, Preprocess, TensorSpec
 
 
 def _manifest(task: str) -> Manifest:
@@ -30,3 +30,20 @@ def test_compare_measures_noise_against_the_reference_over_every_group():
     signal = sum(float(np.sum(x ** 2)) for g in reference for x in g)
     error = sum(float(np.sum((a - b) ** 2)) for ga, gb in zip(noise, reference) for a, b in zip(ga, gb))
     assert math.isclose(found["sqnr_db"], 10 * math.log10(signal / error)) and 0.999 < found["cosine"] < 1.0
+
+
+def test_a_model_with_several_outputs_is_compared_output_by_output_too():
+    """Issue 10: per-output figures. A loss in one output is named with it; the other's stays exact."""
+    rng = np.random.default_rng(1)
+    reference = [[rng.standard_normal((4, 2)), rng.standard_normal((4, 8))] for _ in range(2)]
+    noisy = [[logits, boxes + 0.01 * rng.standard_normal(boxes.shape)] for logits, boxes in reference]
+    manifest = Manifest(model="m", task="generic", inputs=(), outputs=(TensorSpec("logits", (-1, 2)), TensorSpec("boxes", (-1, 8))),
+                        preprocess=Preprocess(), artifacts={})
+    found = compare(noisy, reference, manifest, EvaluationSet(groups=({}, {}), truth=None, sizes=(), samples=8, description=""))
+    assert set(found["per_output"]) == {"logits", "boxes"}
+    assert found["per_output"]["logits"] == {"max_abs_diff": 0.0, "cosine": 1.0, "sqnr_db": None}
+    boxes = found["per_output"]["boxes"]
+    assert boxes["max_abs_diff"] == found["max_abs_diff"] > 0 and boxes["sqnr_db"] < found["sqnr_db"]  # pooled, the exact output dilutes it
+    single = compare(reference, reference, _manifest("classification"), EvaluationSet(groups=({}, {}), truth=None, sizes=(), samples=8,
+                                                                                      description=""))
+    assert "per_output" not in single

@@ -29,6 +29,8 @@ from paddle_edge.runtime.cpu import cpu_info, has_int8_saturation
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.model import resolve_model
+from paddle_edge.source.paddle_program import find_model_files, network_difference, read_program
+from user_models import save_batch_one_net
 from paddle_edge.source.synthetic_text import render
 from gain_cut import assert_cut_matches_whole
 
@@ -128,6 +130,28 @@ def test_an_int8_model_of_another_network_is_refused_naming_the_first_difference
     assert re.search(r"was not quantized from .* \(its source sha256 differs; another network: \w+: \d+ in the float model, "
                      r"\d+ in the int8 model\)", capsys.readouterr().err)
     assert not (tmp_path / "qd.json").exists()
+
+
+def test_the_same_ops_with_wider_layers_are_another_network(lenet, lenet_ptq, tmp_path):
+    """Not only an op count: a weight both programs have with another shape names another network; PaddleSlim's int8
+    program of the same network keeps every weight's shape."""
+    narrow, wide = (read_program(save_batch_one_net(tmp_path / name, "x", [-1, 1, side, side])) for name, side in (("narrow", 14), ("wide", 28)))
+    assert network_difference(narrow, wide) == "linear_0.w_0 is [196, 10] in the float model, [784, 10] in the int8 model"
+    assert network_difference(read_program(lenet.model_dir), read_program(lenet_ptq.model_dir)) is None
+
+
+def test_a_bundle_is_debugged_only_with_the_int8_model_it_was_exported_from(lenet, lenet_ptq, lenet_bundle, tmp_path, capsys):
+    """Another calibration of the same network has the same variable names: compared with the bundle's ONNX, its own
+    rounding would be blamed on the export. The manifest records the int8 model's sha256; anything else is refused."""
+    manifest = runtime.load_bundle(lenet_bundle.directory).manifest
+    assert manifest.source["int8_model_sha256"] == find_model_files(lenet_ptq.model_dir).sha256()
+    again = quantize_ptq(lenet.model_dir, tmp_path / "again", PtqRecipe(algo="abs_max", batch_nums=1))
+    with pytest.raises(SystemExit):
+        main(["quant-debug", str(lenet_bundle.directory), "--int8-model", str(again.model_dir), "--limit", "8",
+              "--json", str(tmp_path / "qd.json")])
+    err = capsys.readouterr().err
+    assert f"{again.model_dir} is not the int8 model {lenet_bundle.directory} was exported from" in err, err
+    assert "paddle-edge export --int8" in err and not (tmp_path / "qd.json").exists()
 
 
 def test_quant_debug_cli_prints_the_table_and_writes_json(lenet_bundle, tmp_path, capsys):
@@ -276,7 +300,26 @@ def test_accuracy_control_refuses_what_it_cannot_measure(tmp_path):
     with pytest.raises(PaddleEdgeError, match=r"has no labels, so f1 cannot be measured on it(.|\n)*fix: give labelled validation "
                                               r"images: `path<TAB>\[\{\"transcription\": \.\.\., \"points\""):
         quantize_with_accuracy_control(det, tmp_path / "out", recipe, pages, pages, max_drop=1.0)
+    nothing_to_find = tmp_path / "pages" / "none_gt.txt"  # every page's list empty or don't-care: F1 is 0 for any model
+    nothing_to_find.write_text("images/000000.png\t[]\nimages/000001.png\t"
+                               '[{"transcription": "###", "points": [[0, 0], [9, 0], [9, 9], [0, 9]]}]\n')
+    with pytest.raises(PaddleEdgeError, match=r"labels no text box to find .* so f1 cannot be measured on it"):
+        quantize_with_accuracy_control(det, tmp_path / "out", recipe, pages, nothing_to_find, max_drop=1.0)
     assert not (tmp_path / "out").exists()
+
+
+def test_accuracy_control_refuses_data_the_float_model_scores_nothing_on(tmp_path):
+    """Labels that are not what the model reads (every text line's angle flipped): float scores 0, so any drop would
+    look met. Refused after the first trial, nothing written."""
+    model = resolve_model(fetch_published("ppocr-cls"))
+    truth = render("cls", tmp_path / "lines", 4, seed=0)
+    flipped = truth.with_name("flipped_gt.txt")
+    flipped.write_text("".join(f"{path}\t{'180' if angle == '0' else '0'}\n"
+                               for path, angle in (line.split("\t") for line in truth.read_text().splitlines())))
+    recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=4)
+    with pytest.raises(PaddleEdgeError, match=r"the float model scores top1 = 0 on .*flipped_gt.txt(.|\n)*fix: check that the labels"):
+        quantize_with_accuracy_control(model, tmp_path / "out", recipe, truth.parent / "images", flipped, max_drop=0.5, algos=("avg",))
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("accuracy-control-*"))
 
 
 def test_allow_slower_without_accuracy_control_is_refused(tmp_path, capsys):

@@ -152,8 +152,9 @@ def test_an_engine_starts_cold_on_the_benchmarked_shape(cls_bundle):
     the 1 x 1 images a dynamic dim would otherwise get)."""
     from paddle_edge.boards.bench.cold_start import cold_start
 
-    cold = cold_start(cls_bundle.directory, "openvino_fp32_paddle", 1, shapes={"x": [6, 3, 48, 192]})
-    assert cold["first_inference_s"] > 0 and cold["peak_rss_mb"] > 0
+    cold = cold_start(cls_bundle.directory, "openvino_fp32_paddle", 1, batches=(1, 6), shapes={"x": [6, 3, 48, 192]})
+    assert cold.figures["first_inference_s"] > 0 and cold.figures["peak_rss_mb"] > 0
+    assert cold.ran == (1, 6) and cold.failed_batch is None
 
 
 def _fp32_passes(report) -> None:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import List
+
+import numpy as np
 
 import paddle
 from paddle import nn
@@ -41,4 +44,27 @@ def save_mobilenet_v3_small(folder: Path) -> Path:
     net = paddle.vision.models.mobilenet_v3_small(num_classes=10)
     net.eval()
     paddle.jit.save(net, str(folder / "model"), input_spec=[paddle.static.InputSpec([None, 3, 224, 224], "float32", "image")], clip_extra=False)
+    return folder
+
+
+class BatchOneNet(nn.Layer):
+    """A classifier whose program fixes its batch inside (a flatten written as reshape to [1, -1], as some exports do):
+    it runs at batch 1 and fails at any other."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.head = nn.Linear(features, 10)
+
+    def forward(self, image: paddle.Tensor) -> paddle.Tensor:
+        return self.head(paddle.reshape(image, [1, -1]))
+
+
+def save_batch_one_net(folder: Path, name: str, shape: List[int]) -> Path:
+    """BatchOneNet for inputs `name` of `shape` (its batch dim -1), saved in `folder` (made if need be)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paddle.seed(1)
+    with paddle.utils.unique_name.guard():  # the same parameter names in every save, as in separate processes
+        net = BatchOneNet(int(np.prod(shape[1:])))
+    net.eval()
+    paddle.jit.save(net, str(folder / "model"), input_spec=[paddle.static.InputSpec([None, *shape[1:]], "float32", name)])
     return folder

@@ -1,21 +1,29 @@
-"""Cold start of one engine in a fresh process: import, load and first-inference time, and the process's peak memory.
+"""Cold start of one engine in a fresh process: import, load and first-inference time, and the process's peak memory;
+then one call at each benchmarked batch size, so an engine that crashes or hangs on one does it in this child, not in the bench.
 
-    python -m paddle_edge.boards.bench.cold_start BUNDLE_DIR ENGINE --threads 2 --batch 1
+    python -m paddle_edge.boards.bench.cold_start BUNDLE_DIR ENGINE --threads 2 --batch 1 --batches 1,8,64
 
 Each engine gets its own process so that its peak RSS is its own (a process's high-water mark never goes down) and
-its first inference is really the first. Prints one JSON object.
+its first inference is really the first. Prints one line per step, each `paddle-edge.cold_start {JSON}`: the cold
+start's figures, then each batch size as it ran.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import queue
 import re
 import resource
+import shlex
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ...runtime.errors import PaddleEdgeError
 
@@ -31,11 +39,25 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
-def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path],
-             shapes: Dict[str, List[int]]) -> Dict[str, float]:
-    """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call."""
-    start = time.perf_counter()
+TIMEOUT_S = 300.0  # what each step of the cold-start process may take before it is called hung (bench --timeout)
+LINE = "paddle-edge.cold_start "  # what starts each line the child prints for its parent (an engine may print too)
+
+
+def _feeds(bundle: Any, batch: int, shapes: Dict[str, List[int]]) -> Dict[str, Any]:
+    """Seeded random inputs of `batch` samples: of `shapes` where given, else of the manifest's shape."""
     import numpy as np
+
+    rng = np.random.default_rng(0)
+    return {s.name: rng.standard_normal([batch, *shapes[s.name][1:]] if s.name in shapes else [batch if d == -1 else d for d in s.shape])
+            .astype(s.dtype) for s in bundle.manifest.inputs}
+
+
+def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path],
+             shapes: Dict[str, List[int]]) -> Tuple[Dict[str, float], Callable[[int], Any]]:
+    """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call.
+    Also returns a call at a batch size, for the batch sizes the bench will time."""
+    start = time.perf_counter()
+    import numpy  # noqa: F401 - its import is part of every engine's cold start
 
     from ... import runtime
     from .engines import ENGINES, OPENVINO, load
@@ -51,41 +73,86 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
     bundle = runtime.load_bundle(bundle_dir)
     run = load(engine, bundle, threads, paddle_int8)
     loaded = time.perf_counter()
-    rng = np.random.default_rng(0)
-    feeds = {s.name: rng.standard_normal([batch, *shapes[s.name][1:]] if s.name in shapes else [batch if d == -1 else d for d in s.shape])
-             .astype(s.dtype) for s in bundle.manifest.inputs}
-    run(feeds)
+    run(_feeds(bundle, batch, shapes))
     first = time.perf_counter()
-    return {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
+    figures = {"import_s": imported - start, "load_s": loaded - imported, "first_inference_s": first - loaded, "peak_rss_mb": _peak_rss_mb()}
+    return figures, lambda n: run(_feeds(bundle, n, shapes))
+
+
+def _what_it_said(stderr: str, code: int, hung: str = "") -> str:
+    """Why a child failed: that it hung; else its last exception line, and the operator Paddle names after it; else the
+    signal that ended it, or its last line."""
+    if hung:
+        return hung
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    said = [next((x for x in reversed(lines) if re.match(r"\w+(Error|Exception)\b.*:", x)), ""),
+            next((x for x in reversed(lines) if x.startswith("[operator")), "")]
+    ended = f"killed by {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
+    return " ".join(filter(None, said)) or (f"{ended}: {lines[-1]}" if lines else f"{ended}, nothing on stderr")
 
 
 class ColdStartFailed(PaddleEdgeError):
-    """An engine could not load or run the model in a fresh process; `last_line` is what it said: its last exception
-    line, and the operator Paddle names after it, else its last line."""
+    """An engine could not load or run the model in a fresh process; `last_line` is why (_what_it_said)."""
 
-    def __init__(self, engine: str, code: int, stderr: str) -> None:
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        said = [next((x for x in reversed(lines) if re.match(r"\w+(Error|Exception)\b.*:", x)), ""),
-                next((x for x in reversed(lines) if x.startswith("[operator")), "")]
-        self.last_line = " ".join(filter(None, said)) or (lines[-1] if lines else f"exit {code}, nothing on stderr")
-        super().__init__(f"cold start of {engine} failed (exit {code}): {stderr.strip()[-2000:]}",
-                         "run the command above by hand to see the whole error")
+    def __init__(self, engine: str, code: int, stderr: str, command: Sequence[str], hung: str = "") -> None:
+        self.last_line = _what_it_said(stderr, code, hung)
+        super().__init__(f"cold start of {engine} failed ({self.last_line}): {stderr.strip()[-2000:]}",
+                         f"run it by hand to see the whole error: {shlex.join(command)}")
 
 
-def cold_start(bundle_dir: Path, engine_name: str, threads: int, batch: int = 1, timeout: float = 300,
-               paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> Dict[str, float]:
-    """Run the measurement in a new interpreter and return what it printed. `shapes` (an input's shape, its first dim
-    replaced by `batch`) is what is benchmarked where the model's own shape has dynamic dims (a detector's page)."""
-    cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", str(batch)]
+@dataclasses.dataclass(frozen=True)
+class ColdStart:
+    """One engine's cold start in a fresh process, and the batch sizes it then ran once each, in ascending order."""
+
+    figures: Dict[str, float]
+    ran: Tuple[int, ...]
+    failed_batch: Optional[int] = None  # the first batch size it failed or hung at; its process ended there, larger ones untried
+    failure: str = ""  # what it said there
+
+
+def _read_lines(stream: IO[str], found: "queue.Queue[Optional[str]]") -> None:
+    for line in stream:
+        found.put(line)
+    found.put(None)
+
+
+def cold_start(bundle_dir: Path, engine_name: str, threads: int, batches: Sequence[int] = (1,), timeout: float = TIMEOUT_S,
+               paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> ColdStart:
+    """Run the measurement (at batch 1) in a new interpreter, then one call at each of `batches`, each step given
+    `timeout` seconds. `shapes` (an input's shape, its first dim replaced by the batch size) is what is benchmarked where
+    the model's own shape has dynamic dims (a detector's page). Raises ColdStartFailed where the cold start itself
+    failed; a failure at a batch size is in the result."""
+    batches = sorted(set(batches))
+    cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", "1",
+           "--batches", ",".join(map(str, batches))]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     cmd += ["--shapes", json.dumps({name: list(map(int, shape)) for name, shape in (shapes or {}).items()})]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        raise ColdStartFailed(engine_name, -1, f"no answer within {timeout:g} s\n{exc.stderr or ''}") from None
-    if proc.returncode != 0:
-        raise ColdStartFailed(engine_name, proc.returncode, proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    steps: List[Dict[str, Any]] = []
+    hung = ""
+    with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: a chatty engine never blocks on it
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+        lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
+        while True:
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                proc.kill()
+                hung = f"no answer within {timeout:g} s"
+                break
+            if line is None:
+                break
+            if line.startswith(LINE):
+                steps.append(json.loads(line[len(LINE):]))
+        code = proc.wait()
+        stderr.seek(0)
+        said = stderr.read()
+    figures = next((step["cold"] for step in steps if "cold" in step), None)
+    if figures is None:
+        raise ColdStartFailed(engine_name, code, said, cmd, hung)
+    ran = tuple(step["ran"] for step in steps if "ran" in step)
+    failed = next((b for b in batches if b not in ran), None)
+    return ColdStart(figures, ran, failed, "" if failed is None else _what_it_said(said, code, hung))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -93,11 +160,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("engine")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=1, help="the cold start's batch size")
+    parser.add_argument("--batches", default="", help="the batch sizes to run once each after it, ascending: 1,8,64")
     parser.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (engine paddle_inference_int8)")
     parser.add_argument("--shapes", type=json.loads, default={}, help='the benchmarked input shapes, {"x": [1, 3, 640, 640]}')
     args = parser.parse_args(argv)
-    print(json.dumps(_measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, args.shapes)))
+    figures, run_batch = _measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, args.shapes)
+    print(LINE + json.dumps({"cold": figures}), flush=True)
+    for batch in (int(b) for b in args.batches.split(",") if b):
+        if batch != args.batch:
+            run_batch(batch)
+        print(LINE + json.dumps({"ran": batch}), flush=True)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,15 @@ ENGINES: Dict[str, Engine] = {e.name: e for e in (
 )}
 
 
+PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
+
+
+def is_peer(name: str) -> bool:
+    """An engine a user would pick instead: one that cannot run a model is a finding, where the runtime's own engines
+    and the reference not running it is a broken bundle."""
+    return name.startswith(PEER_PREFIXES) and name != REFERENCE
+
+
 def tuning_here(bundle: runtime.Bundle) -> Optional[Tuning]:
     """The bundle's tuning measured on this machine, if it has one."""
     return find_tuning(bundle.source or bundle.root, bundle_sha256(bundle.root))[0]

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ... import runtime
 from ...runtime.batching import batch_of
 from ...runtime.timing import Timing, time_in_rounds
 from ..latency import Ratio, paired_ratio
-from .engines import Engine, Feeds, load
+from .engines import Engine, Feeds, Run, is_peer, load
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +33,20 @@ def calls_for(batch: int, calls: int) -> int:
     return min(calls, max(50, calls * 4 // batch))
 
 
+def _failed(name: str, exc: Exception, where: str, from_batch: int, failing: Dict[str, int], skipped: Dict[str, str]) -> None:
+    """A peer that failed in the grid `where` (at load: `from_batch` 0) is left out from that batch size up, and said
+    so; any other engine is a broken bundle, and the error goes on."""
+    if not is_peer(name):
+        raise exc
+    failing[name] = min(from_batch, failing.get(name, from_batch))
+    lines = (getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}").strip().splitlines()
+    said = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"  # a sidecar's error ends with what Lite said
+    skipped[f"{name} {where}"] = f"not runnable here {where}: {said[:400]}"
+
+
 def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: int, batch: int,
-                calls: int, skipped: Dict[str, str]) -> List[Cell]:
-    lite = [e for e in engines if not e.in_process]
+                calls: int, skipped: Dict[str, str], failing: Dict[str, int]) -> List[Cell]:
+    lite = [e for e in engines if not e.in_process and batch < failing.get(e.name, batch + 1)]
     if not lite or "paddlelite" in skipped:
         return []
     from ...export.lite_sidecar import SidecarError, ensure_sidecar
@@ -46,27 +57,66 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
         skipped["paddlelite"] = exc.problem
         return []
     inputs = [feeds[s.name] for s in bundle.manifest.inputs]
-    return [Cell(e.name, threads, batch, Timing(batch, sidecar.latency(bundle.path_of(e.artifacts[0]), inputs, threads, calls, batch)), False)
-            for e in lite]
+    cells = []
+    for e in lite:
+        try:
+            cells.append(Cell(e.name, threads, batch, Timing(batch, sidecar.latency(bundle.path_of(e.artifacts[0]), inputs, threads, calls, batch)),
+                              False))
+        except SidecarError as exc:  # it crashed or hung in its own process: the bench goes on without it
+            _failed(e.name, exc, f"at {threads} thread(s), batch {batch}", batch, failing, skipped)
+    return cells
+
+
+def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, paddle_int8: Optional[Path], tuned_at: int,
+              failing: Dict[str, int], skipped: Dict[str, str]) -> Dict[str, Run]:
+    """The in-process engines loaded at `threads` (the tuned runtime only at `tuned_at`), a peer that fails to load left out."""
+    loaded = {}
+    for e in engines:
+        if e.in_process and (not e.tuned or threads == tuned_at) and failing.get(e.name) != 0:
+            try:
+                loaded[e.name] = load(e, bundle, threads, paddle_int8)
+            except Exception as exc:  # noqa: BLE001 - a peer's own error, whatever its type, is a finding, not the bench's end
+                _failed(e.name, exc, f"loaded at {threads} thread(s)", 0, failing, skipped)
+    return loaded
+
+
+def _answering(loaded: Dict[str, Run], chunk: Feeds, threads: int, batch: int, failing: Dict[str, int],
+               skipped: Dict[str, str]) -> Dict[str, Callable[[], object]]:
+    """Each loaded engine's call on `chunk`, once tried: a peer that raises on it is left out from this batch size up
+    (a crash or hang was found in its cold-start process, on random inputs at the goal thread count)."""
+    runners = {}
+    for name, run in loaded.items():
+        if batch >= failing.get(name, batch + 1):
+            continue
+        try:
+            run(chunk)
+        except Exception as exc:  # noqa: BLE001 - as in _runnable
+            _failed(name, exc, f"at {threads} thread(s), batch {batch}", batch, failing, skipped)
+            continue
+        runners[name] = lambda r=run, c=chunk: r(c)
+    return runners
 
 
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
              calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
-             paddle_int8: Optional[Path] = None, tuned_at: int = 0) -> Tuple[List[Cell], Dict[int, Ratio]]:
+             paddle_int8: Optional[Path] = None, tuned_at: int = 0,
+             first_failing: Optional[Dict[str, int]] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
     """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
     thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
-    count, is timed in the `tuned_at` cells only."""
+    count, is timed in the `tuned_at` cells only; an engine in `first_failing` (its first failing batch size) only below
+    it. A peer that fails in the grid is left out from there on and named in `skipped`."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
+    failing = dict(first_failing or {})
     for n in threads:
-        loaded = {e.name: load(e, bundle, n, paddle_int8) for e in engines if e.in_process and (not e.tuned or n == tuned_at)}
+        loaded = _runnable(engines, bundle, n, paddle_int8, tuned_at, failing, skipped)
         for batch in batches:
             chunk = batch_of(feeds, batch)
-            runners = {name: (lambda r=run, c=chunk: r(c)) for name, run in loaded.items()}
+            runners = _answering(loaded, chunk, n, batch, failing, skipped)
             timed = max(calls_for(batch, calls), ROUNDS * MIN_CALLS_PER_ROUND)
             for name, timing in time_in_rounds(runners, batch, timed, rounds=ROUNDS).items():
                 cells.append(Cell(name, n, batch, timing, True))
-            cells += _lite_cells(bundle, engines, chunk, n, batch, timed, skipped)
+            cells += _lite_cells(bundle, engines, chunk, n, batch, timed, skipped, failing)
             if progress is not None:
                 progress.update(1)
         if "onnxruntime_fp32" in loaded:

@@ -11,14 +11,15 @@ from tqdm import tqdm
 
 from ... import runtime
 from ...runtime.cpu import cpu_info, has_int8_saturation
+from ...runtime.errors import PaddleEdgeError
 from ...runtime.tuning import ANY, Tuning
 from ..checks import CheckedReport, judge_goals
 from ..latency import Ratio, round_ratios
 from ...export.evaluation import evaluation_set
 from ..provenance import provenance
-from .cold_start import ColdStartFailed, cold_start
+from .cold_start import TIMEOUT_S, ColdStart, ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
-from .engines import BARE, ENGINES, REFERENCE, TUNED, Engine, engines_for, tuned_predictors, tuning_here
+from .engines import BARE, ENGINES, PEER_PREFIXES, REFERENCE, TUNED, Engine, engines_for, is_peer, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
@@ -50,7 +51,6 @@ FASTEST_RULE = (f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds; the rati
 # how each ratio goal is measured, recorded in bench.json (ratio_rule)
 RATIO_RULE = (f"the median of per-round ratios over the grid's {ROUNDS} rounds (a picked pair's: over the rounds that did not pick it), "
               "its 95 % interval over rounds (the runtime's overhead: adjacent calls of one session, alternating)")
-PEER_PREFIXES = ("paddle_inference", "openvino", "paddlelite")
 
 
 def default_threads() -> List[int]:
@@ -267,13 +267,27 @@ def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optio
     return sum(manifest.artifacts[a].bytes for a in names)
 
 
+def _failed_at(engine: Engine, cold: ColdStart, first_failing: Dict[str, int], skipped: Dict[str, str]) -> None:
+    """A peer that ran at batch 1 but failed at a larger batch size in its cold-start process is left out of the cells
+    from that size up (its process ended there); any other engine failing is a broken bundle."""
+    batch = cold.failed_batch
+    if not is_peer(engine.name):
+        raise PaddleEdgeError(f"{engine.name} failed at batch {batch} in its cold-start process: {cold.failure}",
+                              f"run `paddle-edge bench BUNDLE --batch {','.join(map(str, cold.ran))}` to time what runs, "
+                              "and look at the model's batch dimension")
+    first_failing[engine.name] = batch
+    skipped[f"{engine.name} from batch {batch}"] = (f"not runnable here at batch {batch} (ran at {', '.join(map(str, cold.ran))}; "
+                                                    f"larger sizes not tried): {cold.failure}")
+
+
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
               batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None,
-              shapes: Optional[Dict[str, Sequence[int]]] = None, paddle_int8: Optional[Path] = None) -> BenchReport:
+              shapes: Optional[Dict[str, Sequence[int]]] = None, paddle_int8: Optional[Path] = None, timeout: float = TIMEOUT_S) -> BenchReport:
     """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals.
     Inputs are the dataset's test samples for a model trained here, else seeded random inputs of `shapes` (a
     detector's 1x3x640x640, a recogniser's 1x3x48x320: the batch dim is the grid's). `paddle_int8` (PaddleSlim's int8
-    model directory) adds Paddle Inference's oneDNN int8."""
+    model directory) adds Paddle Inference's oneDNN int8. `timeout`: seconds for each step of an engine's cold-start
+    process (cold_start)."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     skipped: Dict[str, str] = {}
@@ -289,20 +303,24 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
     peak = measure_peak(peak_threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
+    first_failing: Dict[str, int] = {}  # an engine's first batch size that failed in its cold-start process
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
         try:
-            cold = cold_start(bundle.root, e.name, goal_threads, paddle_int8=paddle_int8,
+            cold = cold_start(bundle.root, e.name, goal_threads, batches, timeout, paddle_int8=paddle_int8,
                               shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None
         except ColdStartFailed as exc:  # a peer that cannot run this model here keeps its row, as not runnable
-            if not e.name.startswith(PEER_PREFIXES) or e.name == REFERENCE:
+            if not is_peer(e.name):
                 raise  # the runtime's own engines and the reference must run: that is a broken bundle, not a finding
             skipped[e.name] = f"not runnable here: {exc.last_line}"
             engines.remove(e)
             continue
+        if cold is not None and cold.failed_batch is not None:
+            _failed_at(e, cold, first_failing, skipped)
         engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8, opened),
-                               "cold": cold}
+                               "cold": cold.figures if cold else None}
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
-        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads)
+        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads,
+                                   first_failing)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     peak = higher_peak(peak, measure_peak(peak_threads))

@@ -24,6 +24,8 @@ from ... import runtime
 from ...export.evaluation import EvaluationSet
 from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ..bench.flops import node_flops
+from ...source.model import int8_twin
+from ...source.paddle_program import read_program
 from ..provenance import provenance
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
 from .paddle_tensors import PaddleTensors, program_names, rounded, variables
@@ -248,6 +250,20 @@ def kernel_steps(bundle: runtime.Bundle, evaluation: EvaluationSet, fused_artifa
     return kernels
 
 
+def _check_int8_model(bundle: runtime.Bundle, int8_model: Path) -> None:
+    """The int8 model must be the one the bundle's int8 ONNX was exported from: compress's, of the bundle's float model,
+    and, where the manifest records it, the very same files (another calibration of the same network has the same
+    names, and its gap to the ONNX would be blamed on the export)."""
+    source = bundle.manifest.source or {}
+    reference = bundle.path_of(REFERENCE_ARTIFACT).parent
+    fix = f"pass the int8 model given to `paddle-edge export --int8` for {bundle.root}, or export a bundle from this one"
+    int8 = int8_twin(int8_model, source.get("float_model_sha256", ""), read_program(reference), f"{bundle.root}'s float model", fix)
+    recorded = source.get("int8_model_sha256")
+    if recorded and recorded != int8.sha256:
+        raise runtime.BundleError(f"{int8_model} is not the int8 model {bundle.root} was exported from (its sha256 differs: "
+                                  "the same float model quantized again, or with another recipe?)", fix)
+
+
 def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int = 2, fused_artifact: Optional[str] = None,
                  int8_model: Optional[Path] = None) -> QuantDebugReport:
     """Measure every compute op and activation quantizer of the bundle's int8 ONNX against its fp32 ONNX on
@@ -265,6 +281,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
                                       "export the bundle with its reference (the default)")
+        _check_int8_model(bundle, Path(int8_model))
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), float_onnx, ops, threads,
                              max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)

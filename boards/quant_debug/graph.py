@@ -193,7 +193,7 @@ def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) ->
     branches may come in another order); refuses two models that are not the same network, naming the first difference."""
     float_nodes = {n.output[0]: n for n in _compute_nodes(float_model.graph)}
     int8_nodes = _compute_nodes(int8_model.graph)
-    fix = "give the int8 model quantized from this float model"
+    fix = "give the int8 model quantized from this float model (a bundle's: export the bundle again from the two)"
     for i, q in enumerate(int8_nodes):
         f = float_nodes.get(q.output[0])
         if f is None or f.op_type != q.op_type:

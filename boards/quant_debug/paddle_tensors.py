@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import find_model_files, program_desc
+from ...source.paddle_program import QUANTIZE_OPS, find_model_files, program_desc
 from ...train.paddle_predictor import PaddlePredictor
 from .graph import MADE_UP_NAME
 
@@ -38,7 +38,7 @@ def _observer(op: framework_pb2.OpDesc) -> bool:
 
 def _copies(op: framework_pb2.OpDesc) -> bool:
     """An op whose output holds its input's value in an inference run (paddle2onnx writes no node for it)."""
-    if op.type in ("assign", "dropout", "share_data") or (op.type in ("quantize_linear", "dequantize_linear") and _observer(op)):
+    if op.type in ("assign", "dropout", "share_data") or (op.type in QUANTIZE_OPS and _observer(op)):
         return True
     attrs = {a.name: a.f for a in op.attrs}
     return op.type == "scale" and attrs.get("scale") == 1.0 and attrs.get("bias") == 0.0
@@ -75,11 +75,10 @@ def rounded(model_dir: Path) -> FrozenSet[str]:
     return frozenset(name for name in names if of(name) in held)
 
 
-def after_bias(model_dir: Path, names: Sequence[str]) -> Dict[str, str]:
+def after_bias(block: framework_pb2.BlockDesc, names: Sequence[str]) -> Dict[str, str]:
     """Each name (a conv's output) -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx
     gives an ONNX Conv the bias Paddle adds in a separate elementwise_add, under the name of the conv's output before
-    the add (a MatMul keeps its add apart, so its name needs no mapping)."""
-    block = _program(model_dir).blocks[0]
+    the add (a MatMul keeps its add apart, so its name needs no mapping). `block`: the program's main block."""
     persistable = {v.name for v in block.vars if v.persistable}
     readers: Dict[str, List[framework_pb2.OpDesc]] = {}
     for op in block.ops:
@@ -111,7 +110,8 @@ def program_names(model_dir: Path, onnx_model: onnx.ModelProto) -> Dict[str, str
     export, so the match goes through the graph in order, made-up inputs matched first, a copy the export drops
     (dropout) read as the value it copies. Values of other nodes the export adds (a scale by a constant it made, a
     product with a per-channel copy of a parameter) stay unmatched."""
-    ops = _program(model_dir).blocks[0].ops
+    block = _program(model_dir).blocks[0]
+    ops = block.ops
     of = _first_holders(ops)
     writers: Dict[Tuple[str, Tuple[str, ...]], Optional[str]] = {}
     layer_norm_of: Dict[str, str] = {}  # its bias parameter -> its output
@@ -124,7 +124,7 @@ def program_names(model_dir: Path, onnx_model: onnx.ModelProto) -> Dict[str, str
             layer_norm_of[slots["Bias"][0]] = slots["Y"][0]
     convs = [n.output[0] for n in onnx_model.graph.node if n.op_type == "Conv"]
     written = {o for n in onnx_model.graph.node for o in n.output}  # a bias add the export kept writes its own output
-    found = {name: variable for name, variable in after_bias(model_dir, convs).items() if variable != name and variable not in written}
+    found = {name: variable for name, variable in after_bias(block, convs).items() if variable != name and variable not in written}
     for node in onnx_model.graph.node:
         if len(node.output) != 1 or not MADE_UP_NAME.fullmatch(node.output[0]):
             continue

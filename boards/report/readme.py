@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...compress.accuracy_search import ratio_text
 from ...runtime.errors import PaddleEdgeError
+from ..bench.engines import is_peer
 from ..board_parity import ANSWER_KEYS
 from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
 from ..quant_debug.report import KERNEL_STEP_LIMIT, export_loss_text
@@ -279,6 +280,9 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
     lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
+    left_out = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
+                if is_peer(name) and not why.startswith("not runnable")]
+    lines += ["Peers left out of a run, so not among the peers compared there: " + "; ".join(left_out) + "."] if left_out else []
     lines += [_said("Each row's pair (the runtime's fastest cell, the fastest peer) was",
                     {name: bench.get("fastest_rule", OLD_FASTEST_RULE) for name, bench in files.items()}),
               _said("Each ratio goal is", {name: bench.get("ratio_rule", OLD_RATIO_RULE) for name, bench in files.items()})]

@@ -28,6 +28,7 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
     "openvino": ("openvino", "OpenVinoBackend", "onnx", "openvino"),  # optional extra: paddle-edge[openvino]
     "openvino-throughput": ("openvino", "OpenVinoThroughputBackend", "onnx", "openvino"),
 }
+EXTRAS = {"openvino": "'paddle-edge[openvino]' (its tested version)"}  # packages paddle-edge pins in an extra of its own
 
 # The manifest target of the int8 ONNX made for OpenVINO (export/onnx_openvino_layout.py): on a CPU that has no file
 # made for its kind, a backend named here opens the file made for it where the bundle has one, else the one for any CPU.
@@ -75,6 +76,6 @@ def create(name: str, model_path: Path, threads: int, settings: Optional[Mapping
     module, cls, _, package = BACKENDS[name]
     if not available(name):
         raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here",
-                           f"pip install {package}, or choose another backend")
+                           f"pip install {EXTRAS.get(package, package)}, or choose another backend")
     engine = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
     return engine(model_path, threads, **({"settings": dict(settings)} if settings else {}))
