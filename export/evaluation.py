@@ -193,7 +193,10 @@ def _ignored(box: np.ndarray, regions: Sequence[Any], iou: float = 0.5) -> bool:
 
 
 def _closeness(got: np.ndarray, ref: np.ndarray) -> Dict[str, Any]:
-    """Largest absolute difference, cosine similarity and SQNR (dB; None where identical) of two flat arrays."""
+    """Largest absolute difference, cosine similarity and SQNR (dB; None where identical) of two flat arrays (two empty
+    ones, an output no image gave a value in, are identical)."""
+    if not got.size and not ref.size:
+        return {"max_abs_diff": 0.0, "cosine": 1.0, "sqnr_db": None}
     noise = float(np.sum((got - ref) ** 2))
     norms = float(np.linalg.norm(got) * np.linalg.norm(ref))
     return {"max_abs_diff": float(np.max(np.abs(got - ref))), "cosine": float(got @ ref / norms) if norms else 1.0,

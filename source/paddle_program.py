@@ -56,14 +56,20 @@ def op_count_difference(float_ops: Sequence[str], int8_ops: Sequence[str]) -> Op
 
 def network_difference(float_program: "ProgramInfo", int8_program: "ProgramInfo") -> Optional[str]:
     """How an int8 model of another network shows: the first op type whose count differs (op_count_difference), else
-    the first weight both programs have whose shape differs (the same ops, wider layers); None where the ops and the
-    weight shapes are the same (another training or another save of one network)."""
+    the first weight of the float model whose shape the int8 model has no weight of (the same ops, wider layers; weights
+    are matched by shape, not name, which another save of one network may number differently; the scales PaddleSlim
+    adds are extra weights); None where the ops and the weight shapes are the same (another training or another save)."""
     counted = op_count_difference(float_program.ops, int8_program.ops)
     if counted:
         return counted
-    int8_shapes = dict(int8_program.parameter_shapes)
-    return next((f"{name} is {list(shape)} in the float model, {list(int8_shapes[name])} in the int8 model"
-                 for name, shape in float_program.parameter_shapes if int8_shapes.get(name, shape) != shape), None)
+    counts = [Counter(shape for _, shape in p.parameter_shapes) for p in (float_program, int8_program)]
+    name, shape = next(((n, s) for n, s in float_program.parameter_shapes if counts[0][s] > counts[1][s]), (None, None))
+    if name is None:
+        return None
+    same_name = dict(int8_program.parameter_shapes).get(name)
+    if same_name is not None and same_name != shape:
+        return f"{name} is {list(shape)} in the float model, {list(same_name)} in the int8 model"
+    return f"weights of shape {list(shape)} (first {name}): {counts[0][shape]} in the float model, {counts[1][shape]} in the int8 model"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,14 +33,16 @@ def test_compare_measures_noise_against_the_reference_over_every_group():
 
 
 def test_a_model_with_several_outputs_is_compared_output_by_output_too():
-    """Issue 10: per-output figures. A loss in one output is named with it; the other's stays exact."""
+    """Issue 10: per-output figures. A loss in one output is named with it; the others stay exact (one of them empty for
+    every image, as a detector's kept boxes can be)."""
     rng = np.random.default_rng(1)
-    reference = [[rng.standard_normal((4, 2)), rng.standard_normal((4, 8))] for _ in range(2)]
-    noisy = [[logits, boxes + 0.01 * rng.standard_normal(boxes.shape)] for logits, boxes in reference]
-    manifest = Manifest(model="m", task="generic", inputs=(), outputs=(TensorSpec("logits", (-1, 2)), TensorSpec("boxes", (-1, 8))),
-                        preprocess=Preprocess(), artifacts={})
+    reference = [[rng.standard_normal((4, 2)), rng.standard_normal((4, 8)), np.zeros((0, 4))] for _ in range(2)]
+    noisy = [[logits, boxes + 0.01 * rng.standard_normal(boxes.shape), none] for logits, boxes, none in reference]
+    manifest = Manifest(model="m", task="generic", inputs=(), outputs=(TensorSpec("logits", (-1, 2)), TensorSpec("boxes", (-1, 8)),
+                                                                        TensorSpec("kept", (-1, 4))), preprocess=Preprocess(), artifacts={})
     found = compare(noisy, reference, manifest, EvaluationSet(groups=({}, {}), truth=None, sizes=(), samples=8, description=""))
-    assert set(found["per_output"]) == {"logits", "boxes"}
+    assert set(found["per_output"]) == {"logits", "boxes", "kept"}
+    assert found["per_output"]["kept"]["sqnr_db"] is None  # no image gave a value in it: nothing differs
     assert found["per_output"]["logits"] == {"max_abs_diff": 0.0, "cosine": 1.0, "sqnr_db": None}
     boxes = found["per_output"]["boxes"]
     assert boxes["max_abs_diff"] == found["max_abs_diff"] > 0 and boxes["sqnr_db"] < found["sqnr_db"]  # pooled, the exact output dilutes it

@@ -29,7 +29,7 @@ from paddle_edge.runtime.cpu import cpu_info, has_int8_saturation
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.model import resolve_model
-from paddle_edge.source.paddle_program import find_model_files, network_difference, read_program
+from paddle_edge.source.paddle_program import ProgramInfo, find_model_files, network_difference, read_program
 from user_models import save_batch_one_net
 from paddle_edge.source.synthetic_text import render
 from gain_cut import assert_cut_matches_whole
@@ -138,6 +138,10 @@ def test_the_same_ops_with_wider_layers_are_another_network(lenet, lenet_ptq, tm
     narrow, wide = (read_program(save_batch_one_net(tmp_path / name, "x", [-1, 1, side, side])) for name, side in (("narrow", 14), ("wide", 28)))
     assert network_difference(narrow, wide) == "linear_0.w_0 is [196, 10] in the float model, [784, 10] in the int8 model"
     assert network_difference(read_program(lenet.model_dir), read_program(lenet_ptq.model_dir)) is None
+    numbered = [ProgramInfo((), (), ("conv2d",), parameter_shapes=((f"conv2d_{i}.w_0", (8, 3, 3, 3)), ("scale", (1,)))) for i in (0, 4)]
+    assert network_difference(*numbered) is None  # another save of one network numbers its weights otherwise
+    fewer = ProgramInfo((), (), ("conv2d",), parameter_shapes=(("conv2d_0.w_0", (8, 3, 3, 3)), ("conv2d_0.w_1", (8, 3, 3, 3))))
+    assert network_difference(fewer, numbered[0]) == "weights of shape [8, 3, 3, 3] (first conv2d_0.w_0): 2 in the float model, 1 in the int8 model"
 
 
 def test_a_bundle_is_debugged_only_with_the_int8_model_it_was_exported_from(lenet, lenet_ptq, lenet_bundle, tmp_path, capsys):

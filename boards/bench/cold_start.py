@@ -47,9 +47,9 @@ def _feeds(bundle: Any, batch: int, shapes: Dict[str, List[int]]) -> Dict[str, A
     """Seeded random inputs of `batch` samples: of `shapes` where given, else of the manifest's shape."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    return {s.name: rng.standard_normal([batch, *shapes[s.name][1:]] if s.name in shapes else [batch if d == -1 else d for d in s.shape])
-            .astype(s.dtype) for s in bundle.manifest.inputs}
+    rng = np.random.default_rng(0)  # float32 from the start: a 64-page batch is 300 MB of it, not 600 MB of float64 first
+    return {s.name: rng.standard_normal([batch, *shapes[s.name][1:]] if s.name in shapes else [batch if d == -1 else d for d in s.shape],
+                                        dtype=np.float32).astype(s.dtype, copy=False) for s in bundle.manifest.inputs}
 
 
 def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path],
@@ -79,6 +79,13 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
     return figures, lambda n: run(_feeds(bundle, n, shapes))
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name of its own
+        return f"signal {number}"
+
+
 def _what_it_said(stderr: str, code: int, hung: str = "") -> str:
     """Why a child failed: that it hung; else its last exception line, and the operator Paddle names after it; else the
     signal that ended it, or its last line."""
@@ -87,7 +94,7 @@ def _what_it_said(stderr: str, code: int, hung: str = "") -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     said = [next((x for x in reversed(lines) if re.match(r"\w+(Error|Exception)\b.*:", x)), ""),
             next((x for x in reversed(lines) if x.startswith("[operator")), "")]
-    ended = f"killed by {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"exit {code}"
+    ended = f"killed by {_signal_name(-code)}" if code < 0 else f"exit {code}"
     return " ".join(filter(None, said)) or (f"{ended}: {lines[-1]}" if lines else f"{ended}, nothing on stderr")
 
 
@@ -97,7 +104,8 @@ class ColdStartFailed(PaddleEdgeError):
     def __init__(self, engine: str, code: int, stderr: str, command: Sequence[str], hung: str = "") -> None:
         self.last_line = _what_it_said(stderr, code, hung)
         super().__init__(f"cold start of {engine} failed ({self.last_line}): {stderr.strip()[-2000:]}",
-                         f"run it by hand to see the whole error: {shlex.join(command)}")
+                         ("give it longer with `paddle-edge bench --timeout SECONDS`, or " if hung else "")
+                         + f"run it by hand to see the whole error: {shlex.join(command)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +124,26 @@ def _read_lines(stream: IO[str], found: "queue.Queue[Optional[str]]") -> None:
     found.put(None)
 
 
+def _steps(proc: subprocess.Popen, timeout: float) -> Tuple[List[Dict[str, Any]], str]:
+    """The steps the child printed until it ended, and, if a step took longer than `timeout` (other output does not
+    count), the hang, said."""
+    lines: "queue.Queue[Optional[str]]" = queue.Queue()
+    threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
+    steps: List[Dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return steps, f"no answer within {timeout:g} s"
+        if line is None:
+            return steps, ""
+        at = line.find(LINE)  # an engine's own output may precede it on the line
+        if at >= 0:
+            steps.append(json.loads(line[at + len(LINE):]))
+            deadline = time.monotonic() + timeout
+
+
 def cold_start(bundle_dir: Path, engine_name: str, threads: int, batches: Sequence[int] = (1,), timeout: float = TIMEOUT_S,
                paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> ColdStart:
     """Run the measurement (at batch 1) in a new interpreter, then one call at each of `batches`, each step given
@@ -127,24 +155,15 @@ def cold_start(bundle_dir: Path, engine_name: str, threads: int, batches: Sequen
            "--batches", ",".join(map(str, batches))]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     cmd += ["--shapes", json.dumps({name: list(map(int, shape)) for name, shape in (shapes or {}).items()})]
-    steps: List[Dict[str, Any]] = []
-    hung = ""
-    with tempfile.TemporaryFile("w+") as stderr:  # a file, not a pipe: a chatty engine never blocks on it
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
-        lines: "queue.Queue[Optional[str]]" = queue.Queue()
-        threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
-        while True:
-            try:
-                line = lines.get(timeout=timeout)
-            except queue.Empty:
+    with tempfile.TemporaryFile("w+", errors="replace") as stderr:  # a file, not a pipe: a chatty engine never blocks on it
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, errors="replace")
+        try:
+            steps, hung = _steps(proc, timeout)
+        finally:  # stopped, or the parent interrupted: the child never outlives this call
+            if proc.poll() is None:
                 proc.kill()
-                hung = f"no answer within {timeout:g} s"
-                break
-            if line is None:
-                break
-            if line.startswith(LINE):
-                steps.append(json.loads(line[len(LINE):]))
-        code = proc.wait()
+            code = proc.wait()
+            proc.stdout.close()
         stderr.seek(0)
         said = stderr.read()
     figures = next((step["cold"] for step in steps if "cold" in step), None)

@@ -67,12 +67,13 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
     return cells
 
 
-def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, paddle_int8: Optional[Path], tuned_at: int,
-              failing: Dict[str, int], skipped: Dict[str, str]) -> Dict[str, Run]:
-    """The in-process engines loaded at `threads` (the tuned runtime only at `tuned_at`), a peer that fails to load left out."""
+def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, smallest: int, paddle_int8: Optional[Path],
+              tuned_at: int, failing: Dict[str, int], skipped: Dict[str, str]) -> Dict[str, Run]:
+    """The in-process engines loaded at `threads` (the tuned runtime only at `tuned_at`; none that failed at the
+    `smallest` batch size or below), a peer that fails to load left out."""
     loaded = {}
     for e in engines:
-        if e.in_process and (not e.tuned or threads == tuned_at) and failing.get(e.name) != 0:
+        if e.in_process and (not e.tuned or threads == tuned_at) and failing.get(e.name, smallest + 1) > smallest:
             try:
                 loaded[e.name] = load(e, bundle, threads, paddle_int8)
             except Exception as exc:  # noqa: BLE001 - a peer's own error, whatever its type, is a finding, not the bench's end
@@ -83,7 +84,8 @@ def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, p
 def _answering(loaded: Dict[str, Run], chunk: Feeds, threads: int, batch: int, failing: Dict[str, int],
                skipped: Dict[str, str]) -> Dict[str, Callable[[], object]]:
     """Each loaded engine's call on `chunk`, once tried: a peer that raises on it is left out from this batch size up
-    (a crash or hang was found in its cold-start process, on random inputs at the goal thread count)."""
+    (a crash or hang was found in its cold-start process, on random inputs at the goal thread count). An error in a
+    later, timed call ends the bench."""
     runners = {}
     for name, run in loaded.items():
         if batch >= failing.get(name, batch + 1):
@@ -109,7 +111,7 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
     overhead: Dict[int, Ratio] = {}
     failing = dict(first_failing or {})
     for n in threads:
-        loaded = _runnable(engines, bundle, n, paddle_int8, tuned_at, failing, skipped)
+        loaded = _runnable(engines, bundle, n, min(batches), paddle_int8, tuned_at, failing, skipped)
         for batch in batches:
             chunk = batch_of(feeds, batch)
             runners = _answering(loaded, chunk, n, batch, failing, skipped)

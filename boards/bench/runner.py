@@ -268,16 +268,18 @@ def _engine_bytes(engine: Engine, manifest: runtime.Manifest, paddle_int8: Optio
 
 
 def _failed_at(engine: Engine, cold: ColdStart, first_failing: Dict[str, int], skipped: Dict[str, str]) -> None:
-    """A peer that ran at batch 1 but failed at a larger batch size in its cold-start process is left out of the cells
-    from that size up (its process ended there); any other engine failing is a broken bundle."""
+    """A peer that started cold (at batch 1) but failed at a benchmarked batch size in its cold-start process is left out
+    of the cells from that size up (its process ended there); any other engine failing is a broken bundle."""
     batch = cold.failed_batch
+    ran = ", ".join(map(str, sorted({1, *cold.ran})))  # its cold start's call is at batch 1
+    hung = cold.failure.startswith("no answer within")
     if not is_peer(engine.name):
         raise PaddleEdgeError(f"{engine.name} failed at batch {batch} in its cold-start process: {cold.failure}",
-                              f"run `paddle-edge bench BUNDLE --batch {','.join(map(str, cold.ran))}` to time what runs, "
-                              "and look at the model's batch dimension")
+                              "give it longer with --timeout SECONDS" if hung else
+                              f"look at the model's batch dimension; `paddle-edge bench BUNDLE --batch {ran.replace(', ', ',')}` times what runs")
     first_failing[engine.name] = batch
-    skipped[f"{engine.name} from batch {batch}"] = (f"not runnable here at batch {batch} (ran at {', '.join(map(str, cold.ran))}; "
-                                                    f"larger sizes not tried): {cold.failure}")
+    skipped[f"{engine.name} from batch {batch}"] = (f"not runnable here at batch {batch} (ran at {ran}; larger sizes not tried"
+                                                    + ("; --timeout gives it longer" if hung else "") + f"): {cold.failure}")
 
 
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
