@@ -156,12 +156,16 @@ def test_a_peer_that_fails_at_a_larger_batch_is_timed_below_it_and_named(lenet_b
     times, and never takes the bench down. A program that fixes its batch to 1 inside runs at 1 and fails at 8."""
     spec = load_bundle(lenet_bundle.directory).manifest.inputs[0]
     batch_one = save_batch_one_net(tmp_path, spec.name, list(spec.shape))
-    report = run_bench(lenet_bundle.directory, backends=["paddle_inference_int8", "onnxruntime_int8"], threads=[1], batches=[1, 8, 64],
-                       calls=10, paddle_int8=batch_one)
+    report = run_bench(lenet_bundle.directory, backends=["paddle_inference_int8", "onnxruntime_int8", "openvino_int8"], threads=[1],
+                       batches=[1, 8, 64], calls=10, paddle_int8=batch_one)
     why = report.data["skipped"]["paddle_inference_int8 from batch 8"]
     assert why.startswith("not runnable here at batch 8 (ran at 1; larger sizes not tried): ") and "1, 6272" in why, why  # 8 x 784 in one row
     timed = {(c["engine"], c["batch"]) for c in report.data["cells"]}
-    assert timed == {("paddle_inference_int8", 1), *(("onnxruntime_int8", b) for b in (1, 8, 64))}
+    assert timed == {("paddle_inference_int8", 1), *((e, b) for e in ("onnxruntime_int8", "openvino_int8") for b in (1, 8, 64))}
+    # the fastest-peer goal at batch 64 is of the peers that ran there, and says which one did not
+    assert report.data["fastest"]["b64"]["peers_left_out"] == ["paddle_inference_int8"] and report.data["fastest"]["b1"]["peers_left_out"] == []
+    assert "the fastest peer at batch 64 is of those timed; left out (see skipped): paddle_inference_int8" in report.render()
+    jsonschema.validate(report.data, json.loads(SCHEMA_FILE.read_text()))
     assert report.data["engines"]["paddle_inference_int8"]["cold"]["first_inference_s"] > 0
 
 

@@ -81,22 +81,20 @@ def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, s
     return loaded
 
 
-def _answering(loaded: Dict[str, Run], chunk: Feeds, threads: int, batch: int, failing: Dict[str, int],
-               skipped: Dict[str, str]) -> Dict[str, Callable[[], object]]:
-    """Each loaded engine's call on `chunk`, once tried: a peer that raises on it is left out from this batch size up
-    (a crash or hang was found in its cold-start process, on random inputs at the goal thread count). An error in a
-    later, timed call ends the bench."""
-    runners = {}
-    for name, run in loaded.items():
-        if batch >= failing.get(name, batch + 1):
-            continue
+def _guarded(name: str, run: Run, chunk: Feeds, raised: Dict[str, Exception]) -> Callable[[], object]:
+    """run(chunk), except that a peer's error is kept in `raised` and its later calls return at once: its cell is then
+    dropped, and the others' rounds go on (any other engine's error ends the bench)."""
+    def call() -> object:
+        if name in raised:
+            return None
         try:
-            run(chunk)
+            return run(chunk)
         except Exception as exc:  # noqa: BLE001 - as in _runnable
-            _failed(name, exc, f"at {threads} thread(s), batch {batch}", batch, failing, skipped)
-            continue
-        runners[name] = lambda r=run, c=chunk: r(c)
-    return runners
+            if not is_peer(name):
+                raise
+            raised[name] = exc
+            return None
+    return call
 
 
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
@@ -106,7 +104,8 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
     """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
     thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
     count, is timed in the `tuned_at` cells only; an engine in `first_failing` (its first failing batch size) only below
-    it. A peer that fails in the grid is left out from there on and named in `skipped`."""
+    it. A peer that fails in the grid (to load, on any call, in its sidecar) is left out from there on and named in
+    `skipped`."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     failing = dict(first_failing or {})
@@ -114,10 +113,14 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
         loaded = _runnable(engines, bundle, n, min(batches), paddle_int8, tuned_at, failing, skipped)
         for batch in batches:
             chunk = batch_of(feeds, batch)
-            runners = _answering(loaded, chunk, n, batch, failing, skipped)
+            raised: Dict[str, Exception] = {}
+            runners = {name: _guarded(name, run, chunk, raised) for name, run in loaded.items() if batch < failing.get(name, batch + 1)}
             timed = max(calls_for(batch, calls), ROUNDS * MIN_CALLS_PER_ROUND)
             for name, timing in time_in_rounds(runners, batch, timed, rounds=ROUNDS).items():
-                cells.append(Cell(name, n, batch, timing, True))
+                if name in raised:
+                    _failed(name, raised[name], f"at {n} thread(s), batch {batch}", batch, failing, skipped)
+                else:
+                    cells.append(Cell(name, n, batch, timing, True))
             cells += _lite_cells(bundle, engines, chunk, n, batch, timed, skipped, failing)
             if progress is not None:
                 progress.update(1)

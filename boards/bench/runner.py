@@ -24,8 +24,9 @@ from .flops import Traffic, count_work
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/5"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
-# 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine)
+SCHEMA = "paddle-edge.bench/6"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+# 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
+# 6: each fastest pair's peers_left_out
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -247,6 +248,8 @@ class BenchReport(CheckedReport):
                          f"{r.get('speedup_vs_reference', float('nan')):>7.2f}"
                          f"{r.get('ratio_vs_bare', float('nan')):>8.3f}" + ("" if r["interleaved"] else "  (sidecar, timed alone)"))
         lines += ["", f"goals at {d['goal_threads']} threads:"] + [f"  {k:<44} {v}" for k, v in self.goal_rows()]
+        lines += [f"  the fastest peer at batch {key[1:]} is of those timed; left out (see skipped): {', '.join(pair['peers_left_out'])}"
+                  for key, pair in d["fastest"].items() if pair.get("peers_left_out")]
         lines += [f"skipped {k}: {v}" for k, v in d["skipped"].items()]
         if d.get("above_peak"):
             lines.append(f"above 100 % of the measured peak: {', '.join(d['above_peak'])}: the peak was measured while the machine "
@@ -295,6 +298,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     skipped: Dict[str, str] = {}
     tuning = tuning_here(bundle)
     engines = engines_for(manifest, list(backends) if backends else None, paddle_int8, skipped, tuned=tuning is not None)
+    # the peers this run meant to compare: those chosen, and those left out for a reason named in `skipped`
+    meant = {e.name for e in engines if is_peer(e.name)} | {name for name in skipped if name in ENGINES and is_peer(name)}
     # per tuned batch size, the file, precision and threads the tuned runtime opens (the untuned rule's where it falls back)
     opened = {b: (p.artifact, p.precision, p.threads) for b, p in tuned_predictors(bundle, tuning).items()} \
         if tuning is not None and any(e.tuned for e in engines) else {}
@@ -338,7 +343,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "tuned": None if tuning is None else {"board": tuning.board, "choices": {str(b): c[ANY].describe() for b, c in tuning.choices.items() if ANY in c}},
             "runtime_overhead_b1": {str(k): v.to_dict() for k, v in overhead.items()}, "skipped": skipped,
             "fastest": {f"b{b}": {"runtime": ours.engine, "peer": peer.engine, "tuned_twin": tuned_twin(timed, b, goal_threads),
-                                  "paired_by_round": paired_by_round(ours, peer)}
+                                  "paired_by_round": paired_by_round(ours, peer),
+                                  "peers_left_out": sorted(meant - {e for e, t, n in by_key if (t, n) == (goal_threads, b)})}
                         for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
             "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
