@@ -25,7 +25,7 @@ from .browser.kernels import unchecked_text
 from .browser.page_preprocessing import WRITTEN_BACK, PagePreprocessing, page_preprocessing, written_back
 from .checks import CheckedReport, judge
 from .parity import TOLERANCES as PARITY_TOLERANCES
-from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
+from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, drops, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .provenance import provenance
 from .quant_debug.debugger import kernel_cases
@@ -122,10 +122,8 @@ class BoardParityReport(CheckedReport):
 
 def _versus(prefix: str, outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation: EvaluationSet,
             measures: Sequence[str] = ANSWER_KEYS) -> Dict[str, float]:
-    """compare() once, and the `measures` of it wanted, named `prefix` + measure (an exact match's SQNR as
-    IDENTICAL_SQNR_DB)."""
-    found = compare(outputs, reference, manifest, evaluation)
-    return {f"{prefix}{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in found.items() if k in measures}
+    """compare() once, and the `measures` of it wanted, named `prefix` + measure (checked_values)."""
+    return checked_values(compare(outputs, reference, manifest, evaluation), prefix, measures)
 
 
 def answer_values(precision: str, board_out: Outputs, reference: Outputs, manifest: Manifest,

@@ -23,7 +23,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.manifest import PARAMETER_FORMATS
 from ..runtime.metrics import LABELS, format_scores
-from ..export.evaluation import (IDENTICAL_SQNR_DB, EvaluationSet, Outputs, compare, drops, evaluation_set, first_samples,
+from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, drops, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
 from .quant_debug.debugger import kernel_steps
@@ -161,12 +161,11 @@ class _Engines:
         if key != REFERENCE:
             row["vs_float"] = self.compare(outputs, self.outputs[REFERENCE])
             row.update(drops(row["scores"], self.rows[REFERENCE]["scores"]))
-            measured.update({f"{key}_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_float"].items() if k != "per_output"})
+            measured.update(checked_values(row["vs_float"], f"{key}_"))
             measured.update({f"{key}_{k}": v for k, v in row.items() if k.endswith("_drop_points") or k == "mse_ratio"})
         if exact:
             row["vs_exact_int8"] = self.compare(outputs, self.outputs[exact])
-            measured.update({f"{key}_vs_exact_{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in row["vs_exact_int8"].items()
-                             if k != "per_output"})
+            measured.update(checked_values(row["vs_exact_int8"], f"{key}_vs_exact_"))
         row["gated"] = gated
         if gated:
             self.values.update(measured)

@@ -232,6 +232,13 @@ def compare(outputs: Outputs, reference: Outputs, manifest: Manifest, evaluation
     return found
 
 
+def checked_values(found: Dict[str, Any], prefix: str, measures: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """compare()'s figures (those in `measures`, or all) as values a check judges, named `prefix` + figure: an exact
+    match's SQNR as IDENTICAL_SQNR_DB; the per-output figures are reported, not judged."""
+    return {f"{prefix}{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in found.items()
+            if k != "per_output" and (measures is None or k in measures)}
+
+
 def drops(scores: Dict[str, float], float_scores: Dict[str, float]) -> Dict[str, float]:
     """The accuracy lost against float: points of top-1, character accuracy or box F1; or the ratio of MSEs."""
     # rounded to 1e-9 points: one image of 200 is 0.5 points, not the 0.5000000000000004 that 0.975 - 0.97 gives in binary
