@@ -21,6 +21,7 @@ from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest,
 from paddle_edge.runtime.tuning import ANY, Choice, Tuning
 from paddle_edge.runtime.timing import Timing
 from paddle_edge.boards.report import run_dir
+from paddle_edge.boards.report.readme import peers_not_compared
 from paddle_edge.cli import main
 from paddle_edge.runtime import load_bundle
 from paddle_edge.runtime.errors import PaddleEdgeError
@@ -165,6 +166,9 @@ def test_a_peer_that_fails_at_a_larger_batch_is_timed_below_it_and_named(lenet_b
     # the fastest-peer goal at batch 64 is of the peers that ran there, and says which one did not
     assert report.data["fastest"]["b64"]["peers_left_out"] == ["paddle_inference_int8"] and report.data["fastest"]["b1"]["peers_left_out"] == []
     assert "the fastest peer at batch 64 is of those timed; left out (see skipped): paddle_inference_int8" in report.render()
+    readme = " ".join(peers_not_compared({"lenet": report.data}))  # the README says it ran part of the grid, not that it never ran
+    assert "Peers that ran, then failed at a batch size or thread count, so left out of the cells from there up: lenet: paddle_inference_int8 from batch 8" in readme
+    assert "Peers that could not run" not in readme
     jsonschema.validate(report.data, json.loads(SCHEMA_FILE.read_text()))
     assert report.data["engines"]["paddle_inference_int8"]["cold"]["first_inference_s"] > 0
 

@@ -248,6 +248,21 @@ OLD_FASTEST_RULE = ("picked on the same calls its ratio was measured on (where s
                     "fastest of them looks faster than each is)")
 
 
+def peers_not_compared(files: Mapping[str, Json]) -> List[str]:
+    """What the runs' `skipped` say of the peers: those that never ran, those that failed part-way through the grid (a
+    key naming where: left out of the cells from there up), and those left out of a run by its options."""
+    never, part_way, left_out = [], [], []
+    for bench in files.values():
+        for name, why in bench["skipped"].items():
+            failed = why.startswith("not runnable")
+            if failed or is_peer(name):
+                ((part_way if " " in name else never) if failed else left_out).append(f"{bench['model']}: {name} ({why})")
+    lines = [("Peers that could not run: ", never),
+             ("Peers that ran, then failed at a batch size or thread count, so left out of the cells from there up: ", part_way),
+             ("Peers left out of a run, so not among the peers compared there: ", left_out)]
+    return [head + "; ".join(found) + "." for head, found in lines if found]
+
+
 def speed_peers(files: Mapping[str, Json]) -> str:
     """Per model and batch (1 and the largest timed): the thin runtime's fastest cell against the fastest engine a user
     could pick instead, as a ratio with its 95 % interval (a goal, never gating; each file says how it measured it), and
@@ -273,17 +288,12 @@ def speed_peers(files: Mapping[str, Json]) -> str:
     table = _table(["model", "batch", "thin runtime's fastest: p50 of all its calls (share of the GEMM peak of its precision)",
                     "fastest peer: p50 of all its calls (share)", "runtime / peer (95 % interval), measured as said below",
                     "goal <= 1.00 (reported, never gating)"], rows)
-    cannot = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
-              if why.startswith("not runnable")]
     sizes = "/".join(sorted({"/".join(map(str, b["peak"]["gemm_sizes"])) for b in files.values()}))
     lines = [table, f"This CPU's GEMM peak in onnxruntime (the fastest of {sizes}^3; int8 engines are measured against the u8 x u8 product on a "
                      "CPU whose u8 x s8 kernels saturate, where the runtime runs the uint8-weight file) and copy bandwidth (numpy, "
                      "one thread), measured in each run before and after its grid, the higher kept: " + "; ".join(peaks) + "."]
-    lines += ["Peers that could not run: " + "; ".join(cannot) + "."] if cannot else []
-    left_out = [f"{bench['model']}: {name} ({why})" for bench in files.values() for name, why in bench["skipped"].items()
-                if is_peer(name) and not why.startswith("not runnable")]
-    lines += ["Peers left out of a run, so not among the peers compared there: " + "; ".join(left_out) + "."] if left_out else []
-    lines += [_said("Each row's pair (the runtime's fastest cell, the fastest peer) was",
+    lines += [*peers_not_compared(files),
+              _said("Each row's pair (the runtime's fastest cell, the fastest peer) was",
                     {name: bench.get("fastest_rule", OLD_FASTEST_RULE) for name, bench in files.items()}),
               _said("Each ratio goal is", {name: bench.get("ratio_rule", OLD_RATIO_RULE) for name, bench in files.items()})]
     return "\n\n".join([*lines, _best_engine_table(files), _provenance(files)])
