@@ -24,7 +24,7 @@ from .artifact_engines import NoEngineHere, artifact_runner, engine_label
 from .evaluation import evaluation_set, run_groups, task_scores
 from .onnx import applied_rewrites, export_onnx, write_int8_variant
 from .onnx_openvino_layout import to_int8_activations
-from .onnx_u8_weights import to_uint8_weights
+from . import onnx_u8_weights as u8_weights
 from .toolchain import toolchain_versions
 
 TARGETS = ("onnx", "lite-arm", "lite-x86", "paddlejs")
@@ -42,7 +42,7 @@ class Int8Variant:
 
 
 # each is written only where its rewrite changes something
-VARIANTS = (Int8Variant("onnx-int8-u8w", "model.int8.u8w.onnx", to_uint8_weights, "uint8_weights", NO_VNNI_TARGET),
+VARIANTS = (Int8Variant(u8_weights.ARTIFACT, u8_weights.FILE, u8_weights.to_uint8_weights, "uint8_weights", NO_VNNI_TARGET),
             Int8Variant("onnx-int8-openvino", "model.int8.openvino.onnx", to_int8_activations, "int8_activations", OPENVINO_TARGET))
 
 

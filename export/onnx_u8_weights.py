@@ -18,6 +18,7 @@ from onnx import numpy_helper
 from .onnx_fold import constant_values, drop_unused
 
 ZERO_POINT = 128
+ARTIFACT, FILE = "onnx-int8-u8w", "model.int8.u8w.onnx"  # its name in a bundle's manifest, and its file there
 
 
 def to_uint8_weights(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int]:

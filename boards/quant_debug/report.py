@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ...export import onnx_u8_weights as u8_weights
 from ...export.evaluation import IDENTICAL_SQNR_DB
 from ...runtime.files import atomic_file
 
@@ -161,6 +162,19 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
             f"and the rewrites) {_signed(gap - extra_share)} dB")
 
 
+def kernel_fix(deviating: List[LayerRow], fused_file: str) -> str:
+    """What to do about fused kernels that compute something else on this CPU: keep their ops in float, by the Paddle
+    weights compress takes; where they ran the int8-weight file, first the uint8-weight one export writes for x86-64
+    without VNNI (export/onnx_u8_weights.py)."""
+    weights = sorted({r.weight for r in deviating if r.weight})
+    keep = ("keep their ops in float: `paddle-edge compress ... " + " ".join(f"--keep-float {w}" for w in weights) + "`"
+            if weights else "keep their ops in float with `paddle-edge compress ... --keep-float WEIGHT`")
+    if fused_file == u8_weights.FILE:
+        return keep
+    return (f"on an x86-64 CPU without VNNI, run the bundle's uint8-weight int8 file {u8_weights.ARTIFACT} (what runtime.open "
+            f"picks there) rather than {fused_file}; else {keep}")
+
+
 def format_table(report: QuantDebugReport, top: int) -> str:
     """The `top` worst ops as a terminal table, then the kernels that deviate from the exact int8 semantics."""
     paddle = report.paddle_int8_model is not None
@@ -196,7 +210,7 @@ def format_table(report: QuantDebugReport, top: int) -> str:
     bad = report.deviating_kernels
     if bad:
         lines.append(f"{len(bad)} fused kernels land more than {KERNEL_STEP_LIMIT} step from the exact int8 result on this CPU: "
-                     + ", ".join(r.output for r in bad[:8]) + " (keep them in float, or use 7-bit weights for them)")
+                     + ", ".join(r.output for r in bad[:8]) + f" ({kernel_fix(bad, report.fused_file)})")
     else:
         lines.append(f"every fused int8 kernel is within {KERNEL_STEP_LIMIT} quantization step of the exact int8 result on this CPU")
     return "\n".join(lines)
