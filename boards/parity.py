@@ -46,6 +46,8 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_fp32_box_f1_vs_float": (1.0, "min"),
     "lite_x86_fp32_sqnr_db": (80.0, "min"),
     "lite_x86_fp32_argmax_agreement": (1.0, "min"),
+    "lite_x86_fp32_text_agreement": (1.0, "min"),
+    "lite_x86_fp32_box_f1_vs_float": (1.0, "min"),
     "lite_x86_fp32_runnable": (1.0, "min"),
     "onnx_int8_exact_argmax_agreement": (0.99, "min"),  # the int8 model itself vs the float model
     "onnx_int8_exact_top1_drop_points": (0.5, "max"),
@@ -63,6 +65,7 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     # text models: the fp32 file gives the float model's answers; int8 loses at most a point of its task metric
     "onnx_fp32_char_acc_drop_points": (0.0, "max"),
     "onnx_fp32_f1_drop_points": (0.0, "max"),
+    "lite_x86_fp32_char_acc_drop_points": (0.0, "max"),
     "lite_x86_fp32_f1_drop_points": (0.0, "max"),
     "onnx_int8_exact_char_acc_drop_points": (1.0, "max"),
     "onnx_int8_char_acc_drop_points": (1.0, "max"),

@@ -38,9 +38,12 @@ class DbParams:
         numbers = {"thresh": self.thresh, "box_thresh": self.box_thresh, "unclip_ratio": self.unclip_ratio,
                    "max_candidates": self.max_candidates, "min_size": self.min_size}
         bad = [f"{name}={value!r}" for name, value in numbers.items() if not (math.isfinite(value) and value >= 0)]
+        bad += [f"{name}={value!r} (a probability: at most 1)" for name, value in
+                (("thresh", self.thresh), ("box_thresh", self.box_thresh)) if value > 1]
+        bad += [f"max_candidates={self.max_candidates!r} (no region would be looked at)"] if self.max_candidates < 1 else []
         if bad:
             raise InputError(f"DB parameters must be finite and not negative; got {', '.join(bad)}",
-                             "use PaddleOCR's values (thresh 0.3, box_thresh 0.6, unclip_ratio 1.5) as a start")
+                             "use PaddleOCR's values (thresh 0.3, box_thresh 0.6, unclip_ratio 1.5, max_candidates 1000) as a start")
 
 
 @dataclass(frozen=True, eq=False)

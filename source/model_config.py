@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..runtime.errors import PaddleEdgeError
+from ..runtime.db_boxes import DbParams
+from ..runtime.errors import InputError, PaddleEdgeError
 from ..runtime.manifest import ImageSpec, Preprocess, Resize
 
 CONFIG_NAME = "inference.yml"
@@ -20,6 +21,9 @@ CONFIG_NAME = "inference.yml"
 IGNORED_OPS = ("ToCHWImage", "KeepKeys", "DetLabelEncode", "CTCLabelEncode", "MultiLabelEncode", "ClsLabelEncode")
 PADDLEOCR_NORM = {"scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}  # what RecResizeImg/ClsResizeImg apply
 DB_KEYS = {"thresh": float, "box_thresh": float, "max_candidates": int, "unclip_ratio": float, "use_dilation": bool}
+# What each head's section may name besides its name (DBPostProcess: DB_KEYS and its two modes); anything else is refused
+HEAD_KEYS = {"CTCLabelDecode": ("character_dict_path", "character_dict", "use_space_char"),
+             "ClsPostProcess": ("label_list",), "Topk": ("topk", "label_list")}
 
 
 class ConfigError(PaddleEdgeError):
@@ -140,7 +144,10 @@ def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:
     if args.get("channel_num", 3) != 3:
         raise ValueError(f"NormalizeImage.channel_num {args['channel_num']!r}: the runtime normalises 3 channels and adds "
                          "no 4th channel of zeros")
-    steps.norm = {"scale": _number(args.get("scale", 1 / 255), "NormalizeImage.scale"),
+    scale = _number(args.get("scale", 1 / 255), "NormalizeImage.scale")
+    if not 0 < scale < float("inf"):
+        raise ValueError(f"NormalizeImage.scale must be positive (1./255. maps 8-bit pixels to [0, 1]), not {args['scale']!r}")
+    steps.norm = {"scale": scale,
                   "mean": args.get("mean", [0.485, 0.456, 0.406]), "std": args.get("std", [0.229, 0.224, 0.225])}
 
 
@@ -214,11 +221,20 @@ def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dic
         unknown = set(post) - set(DB_KEYS) - {"name", "score_mode", "box_type"}
         if unknown:
             raise ValueError(f"DBPostProcess has keys this reader does not know: {sorted(unknown)}; it knows {sorted(DB_KEYS)}")
-        return "text_detection", {"db": {k: DB_KEYS[k](post[k]) for k in DB_KEYS if k in post}}, None
+        db = {k: DB_KEYS[k](post[k]) for k in DB_KEYS if k in post}
+        try:
+            DbParams(**db)
+        except InputError as exc:
+            raise ValueError(f"DBPostProcess: {exc.problem}") from None
+        return "text_detection", {"db": db}, None
+    if name in HEAD_KEYS:
+        body = post.get("Topk", post) if name == "Topk" else post
+        unknown = sorted(set(body) - set(HEAD_KEYS[name]) - {"name", "Topk"})
+        if unknown:
+            raise ValueError(f"{name} has keys this reader does not know: {unknown}; it reads {list(HEAD_KEYS[name])}")
     if name == "CTCLabelDecode":
         return "text_recognition", {}, _dictionary(post, folder)
     if name in ("ClsPostProcess", "Topk"):
-        body = post.get("Topk", post)
         labels = body.get("label_list")
         return "classification", {}, tuple(str(v) for v in labels) if labels else None
     raise ValueError(f"PostProcess {name!r} is not a head paddle-edge has; it has DBPostProcess, CTCLabelDecode, "

@@ -79,6 +79,18 @@ PostProcess: {name: CTCLabelDecode, character_dict_path: keys.txt, use_space_cha
     ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\nPostProcess: {name: SARLabelDecode}\n",
      "'SARLabelDecode' is not a head"),
     ("PreProcess:\n  transform_ops:\n  - DetResizeForTest: {}\nPostProcess: {name: DBPostProcess, box_type: poly}\n", "box_type quad"),
+    ("PreProcess:\n  transform_ops:\n  - DetResizeForTest: {}\nPostProcess: {name: DBPostProcess, thresh: -1, box_thresh: 7}\n",
+     "thresh=-1.0, box_thresh=7.0 (a probability: at most 1)"),
+    ("PreProcess:\n  transform_ops:\n  - DetResizeForTest: {}\nPostProcess: {name: DBPostProcess, max_candidates: 0}\n",
+     "max_candidates=0 (no region would be looked at)"),
+    ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n"
+     "PostProcess: {name: CTCLabelDecode, character_dict: [a], bogus_key: 3}\n", "CTCLabelDecode has keys this reader does not know: ['bogus_key']"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {name: ClsPostProcess, typo_key: 1}\n",
+     "ClsPostProcess has keys this reader does not know: ['typo_key']"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {Topk: {topk: 1, class_id_map_file: m.txt}}\n",
+     "Topk has keys this reader does not know: ['class_id_map_file']"),
+    ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n  - NormalizeImage: {scale: -5}\n",
+     "NormalizeImage.scale must be positive"),
     ("Preprocess: {}\n", "has no PreProcess.transform_ops"),
     ("PreProcess: [unclosed\n", "is not valid YAML"),
 ])
