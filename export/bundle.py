@@ -17,7 +17,8 @@ from ..runtime.backends import OPENVINO_TARGET
 from ..runtime.cpu import NO_VNNI_TARGET
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_dir, atomic_file, sha256_file
-from ..runtime.manifest import MANIFEST_NAME, PARAMETER_FORMATS, Artifact, Manifest
+from ..runtime.manifest import MANIFEST_NAME, PARAMETER_FORMATS, Artifact, Manifest, Preprocess
+from ..source.card import ModelCard
 from ..source.model import SourceModel, as_source, int8_twin
 from .check import check_model
 from .artifact_engines import NoEngineHere, artifact_runner, engine_label
@@ -126,6 +127,37 @@ def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int =
     return found
 
 
+def _inputs_said(task: str, preprocess: Preprocess) -> str:
+    image = preprocess.image
+    if image is None:
+        return f"{task}, arrays (no image preprocessing)"
+    r = image.resize
+    size = f"side {r.side}" if r.mode == "limit_side" else f"{r.height} x {r.width}"
+    _, scale, offset = _per_channel(preprocess)
+    return (f"{task}, {image.color} images{' (light backgrounds inverted)' if image.invert_light_background else ''}, "
+            f"resize {r.mode} to {size}, x * {[round(v, 6) for v in scale]} + {[round(v, 6) for v in offset]}")
+
+
+def _per_channel(preprocess: Preprocess) -> Tuple[Any, Tuple[float, ...], Tuple[float, ...]]:
+    """The preprocessing with one scale and offset per channel however it is written (0.5 or [0.5] for one channel)."""
+    channels = 1 if preprocess.image is None or preprocess.image.color == "L" else 3
+    scale, offset = (tuple(map(float, x)) if isinstance(x, (list, tuple)) else (float(x),) * channels
+                     for x in (preprocess.scale, preprocess.offset))
+    return preprocess.image, scale, offset
+
+
+def _same_inputs(model: SourceModel, int8_card: ModelCard, int8_dir: Path) -> None:
+    """The int8 model's scales were fit to inputs made by the preprocessing compress recorded: a bundle that feeds it
+    others (export without the --preprocess compress had, or with another) would ship int8 calibrated on other data."""
+    if (int8_card.task, _per_channel(int8_card.preprocess)) != (model.task, _per_channel(model.preprocess)):
+        raise PaddleEdgeError(
+            f"{int8_dir} was calibrated on inputs made as {_inputs_said(int8_card.task, int8_card.preprocess)}, but "
+            f"{model.directory} is exported as {_inputs_said(model.task, model.preprocess)} "
+            f"(preprocessing {'from ' + str(model.config) if model.config else 'from its card' if model.card else 'none found'})",
+            "export with the preprocessing file compress had (`paddle-edge export MODEL --int8 INT8 --preprocess FILE`), "
+            "or compress again with this one")
+
+
 def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir: Optional[Path] = None,
                  targets: Sequence[str] = ("onnx",), include_reference: bool = True, ort_layout: bool = True,
                  data: Optional[Path] = None, fold_quantizers: bool = False) -> BundleResult:
@@ -140,6 +172,8 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
     model = as_source(float_model)
     int8 = int8_twin(int8_dir, model.sha256, model.program, str(model.directory)) if int8_dir else None
     int8_card = int8.card if int8 else None
+    if int8_card is not None:
+        _same_inputs(model, int8_card, Path(int8_dir))
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
         artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout, fold_quantizers)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 
 import numpy as np
@@ -15,6 +16,7 @@ from paddle_edge.export.check import check_model
 from paddle_edge.export.onnx import ExportError, check_onnx, export_onnx, op_histogram
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.runtime.manifest import SCHEMA_VERSION
+from paddle_edge.source.model import resolve_model
 from user_models import save_mobilenet_v3_small, save_two_input_net
 
 
@@ -70,6 +72,25 @@ def test_int8_from_another_float_model_is_refused(tmp_path, lenet_ptq, lenet_bun
     other = save_two_input_net(tmp_path / "other")
     with pytest.raises(PaddleEdgeError, match="not quantized from"):
         build_bundle(other, tmp_path / "b", int8_dir=lenet_ptq.model_dir)
+
+
+def test_int8_calibrated_on_other_inputs_than_the_bundle_feeds_is_refused(tmp_path, lenet, lenet_ptq):
+    """compress recorded the preprocessing its calibration images went through; an export that would feed the int8 model
+    other inputs (no preprocessing found, or another file) is refused, and nothing is written."""
+    bare = tmp_path / "bare"  # the same float files without their card: nothing says how images become inputs
+    bare.mkdir()
+    for name in ("model.pdmodel", "model.pdiparams"):
+        shutil.copyfile(lenet.model_dir / name, bare / name)
+    with pytest.raises(PaddleEdgeError, match=r"was calibrated on inputs made as classification, L images .* "
+                                              r"is exported as generic, arrays \(no image preprocessing\) \(preprocessing none found\)"):
+        build_bundle(bare, tmp_path / "b1", int8_dir=lenet_ptq.model_dir)
+    other = tmp_path / "other.yml"
+    other.write_text("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: GRAY}\n  - ResizeImage: {size: 28}\n"
+                     "  - NormalizeImage: {mean: [0.5], std: [0.5]}\nPostProcess: {name: ClsPostProcess}\n")
+    with pytest.raises(PaddleEdgeError, match=r"L images \(light backgrounds inverted\), resize stretch to 28 x 28, x \* \[0.007843\] \+ \[-1.0\], "
+                                              r"but .* L images, resize stretch to 28 x 28, x \* \[0.007843\] \+ \[-1.0\] \(preprocessing from .*other.yml\)"):
+        build_bundle(resolve_model(lenet.model_dir, other), tmp_path / "b2", int8_dir=lenet_ptq.model_dir)
+    assert not (tmp_path / "b1").exists() and not (tmp_path / "b2").exists()
 
 
 def test_two_inputs_with_dynamic_spatial_dims(tmp_path):
