@@ -111,7 +111,8 @@ def _size(value: Any, where: str) -> Tuple[int, int]:
 
 def _resize_image(steps: _Steps, args: Dict[str, Any]) -> None:
     # PaddleClas resizes with OpenCV (backend cv2, bilinear unless told) or Pillow (backend pil, bicubic unless told); the
-    # runtime resizes with Pillow's bilinear, as it does for PaddleOCR's OpenCV resizes: a bilinear resize is repeated
+    # runtime resizes with Pillow's bilinear, for PaddleOCR's OpenCV resizes too: alike where it enlarges, smoother than
+    # OpenCV's (which takes the four nearest pixels, no average) where it shrinks (README, "bring your own model")
     backend, interpolation = args.get("backend", "cv2"), args.get("interpolation")
     if backend not in ("cv2", "pil") or interpolation not in ((None, "bilinear") if backend == "cv2" else ("bilinear",)):
         raise ValueError(f"ResizeImage with backend {backend} and interpolation {interpolation or 'its default'} is not a bilinear "
