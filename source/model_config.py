@@ -23,7 +23,7 @@ PADDLEOCR_NORM = {"scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0
 DB_KEYS = {"thresh": float, "box_thresh": float, "max_candidates": int, "unclip_ratio": float, "use_dilation": bool}
 # What each head's section may name besides its name (DBPostProcess: DB_KEYS and its two modes); anything else is refused
 HEAD_KEYS = {"CTCLabelDecode": ("character_dict_path", "character_dict", "use_space_char"),
-             "ClsPostProcess": ("label_list",), "Topk": ("topk", "label_list")}
+             "ClsPostProcess": ("label_list",), "Topk": ("topk", "label_list", "class_id_map_file")}
 
 
 class ConfigError(PaddleEdgeError):
@@ -211,6 +211,24 @@ def _dictionary(post: Dict[str, Any], folder: Path) -> Tuple[str, ...]:
     return ("blank", *symbols, *([" "] if post.get("use_space_char", False) else []))
 
 
+def _class_id_map(path: Path) -> Tuple[str, ...]:
+    """PaddleClas's class_id_map_file: one `id name` per line, ids 0, 1, ... in any order."""
+    if not path.is_file():
+        raise ValueError(f"PostProcess class_id_map_file {path} does not exist")
+    names: Dict[int, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        index, _, name = line.strip().partition(" ")
+        if not index.isdigit() or int(index) in names:
+            raise ValueError(f"{path}:{number}: {line!r} is not `id name` with a new whole-number id")
+        names[int(index)] = name.strip()
+    if sorted(names) != list(range(len(names))):
+        raise ValueError(f"{path} numbers its classes {min(names, default=0)}..{max(names, default=-1)} with gaps: "
+                         "every id from 0 to the last needs a line")
+    return tuple(names[i] for i in range(len(names)))
+
+
 def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dict[str, Any], Optional[Tuple[str, ...]]]:
     """(task, head settings, labels) of the PostProcess section."""
     if not post:
@@ -236,6 +254,8 @@ def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dic
     if name == "CTCLabelDecode":
         return "text_recognition", {}, _dictionary(post, folder)
     if name in ("ClsPostProcess", "Topk"):
+        if "class_id_map_file" in body:
+            return "classification", {}, _class_id_map(folder / str(body["class_id_map_file"]))
         labels = body.get("label_list")
         return "classification", {}, tuple(str(v) for v in labels) if labels else None
     raise ValueError(f"PostProcess {name!r} is not a head paddle-edge has; it has DBPostProcess, CTCLabelDecode, "

@@ -58,6 +58,23 @@ PostProcess: {name: CTCLabelDecode, character_dict_path: keys.txt, use_space_cha
     assert config.labels == ("blank", "a", "b", " ") and config.preprocess.image.resize.grow
 
 
+def test_paddleclas_s_class_id_map_file_names_the_classes(tmp_path):
+    (tmp_path / "imagenet1k_label_list.txt").write_text("1 goldfish, Carassius auratus\n0 tench, Tinca tinca\n")
+    config = read_model_config(_config(tmp_path, """
+PreProcess:
+  transform_ops:
+  - ResizeImage: {resize_short: 256}
+  - CropImage: {size: 224}
+PostProcess:
+  main_indicator: Topk
+  Topk: {topk: 5, class_id_map_file: imagenet1k_label_list.txt}
+"""))
+    assert config.task == "classification" and config.labels == ("tench, Tinca tinca", "goldfish, Carassius auratus")
+    (tmp_path / "imagenet1k_label_list.txt").write_text("0 tench\n2 goldfish\n")
+    with pytest.raises(PaddleEdgeError, match="numbers its classes 0..2 with gaps"):
+        read_model_config(tmp_path / "inference.yml")
+
+
 @pytest.mark.parametrize("text, said", [
     ("PreProcess:\n  transform_ops:\n  - GridMask: {}\n", "GridMask is not an op paddle-edge can repeat"),
     ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shap: [3, 48, 192]}\n", "keys this reader does not know: ['image_shap']"),
@@ -87,8 +104,10 @@ PostProcess: {name: CTCLabelDecode, character_dict_path: keys.txt, use_space_cha
      "PostProcess: {name: CTCLabelDecode, character_dict: [a], bogus_key: 3}\n", "CTCLabelDecode has keys this reader does not know: ['bogus_key']"),
     ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {name: ClsPostProcess, typo_key: 1}\n",
      "ClsPostProcess has keys this reader does not know: ['typo_key']"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {Topk: {topk: 1, class_ids: m.txt}}\n",
+     "Topk has keys this reader does not know: ['class_ids']"),
     ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {Topk: {topk: 1, class_id_map_file: m.txt}}\n",
-     "Topk has keys this reader does not know: ['class_id_map_file']"),
+     "class_id_map_file"),
     ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n  - NormalizeImage: {scale: -5}\n",
      "NormalizeImage.scale must be positive"),
     ("Preprocess: {}\n", "has no PreProcess.transform_ops"),
