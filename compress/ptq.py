@@ -100,8 +100,9 @@ def quantize_ptq(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqReci
         finally:
             paddle.disable_static()
         canonicalize_program(tmp / "model.pdmodel")
-        if model.dataset is not None:
-            int8_card = write_int8_card(model.directory, model.card, tmp, recipe.to_dict(), load_dataset(model.dataset, data))
+        if model.dataset is not None:  # the card records the preprocessing the calibration images went through
+            card = model.card if calibration is None else dataclasses.replace(model.card, task=model.task, preprocess=model.preprocess)
+            int8_card = write_int8_card(model.directory, card, tmp, recipe.to_dict(), load_dataset(model.dataset, data))
         else:
             int8_card = _brought_int8_card(model, tmp, {**recipe.to_dict(), "calibration": str(calibration)})
     return CompressResult(Path(out_dir), int8_card)

@@ -127,33 +127,31 @@ def measure_accuracy(bundle: Bundle, data: Optional[Path] = None, threads: int =
     return found
 
 
-def _inputs_said(task: str, preprocess: Preprocess) -> str:
+def _inputs(task: str, preprocess: Preprocess) -> Dict[str, Any]:
+    """How a model's inputs are made, flat (`image.resize.limit`), one scale and offset per channel however written."""
     image = preprocess.image
-    if image is None:
-        return f"{task}, arrays (no image preprocessing)"
-    r = image.resize
-    size = f"side {r.side}" if r.mode == "limit_side" else f"{r.height} x {r.width}"
-    _, scale, offset = _per_channel(preprocess)
-    return (f"{task}, {image.color} images{' (light backgrounds inverted)' if image.invert_light_background else ''}, "
-            f"resize {r.mode} to {size}, x * {[round(v, 6) for v in scale]} + {[round(v, 6) for v in offset]}")
-
-
-def _per_channel(preprocess: Preprocess) -> Tuple[Any, Tuple[float, ...], Tuple[float, ...]]:
-    """The preprocessing with one scale and offset per channel however it is written (0.5 or [0.5] for one channel)."""
-    channels = 1 if preprocess.image is None or preprocess.image.color == "L" else 3
-    scale, offset = (tuple(map(float, x)) if isinstance(x, (list, tuple)) else (float(x),) * channels
+    channels = 1 if image is None or image.color == "L" else 3
+    scale, offset = ([round(float(v), 9) for v in x] if isinstance(x, (list, tuple)) else [round(float(x), 9)] * channels
                      for x in (preprocess.scale, preprocess.offset))
-    return preprocess.image, scale, offset
+    flat: Dict[str, Any] = {"task": task, "scale": scale, "offset": offset,
+                            "inputs": "arrays (no image preprocessing)" if image is None else "images"}
+    if image is not None:
+        flat.update({f"image.{k}": v for k, v in dataclasses.asdict(image).items() if k != "resize"})
+        flat.update({f"image.resize.{k}": v for k, v in dataclasses.asdict(image.resize).items()})
+    return flat
 
 
 def _same_inputs(model: SourceModel, int8_card: ModelCard, int8_dir: Path) -> None:
     """The int8 model's scales were fit to inputs made by the preprocessing compress recorded: a bundle that feeds it
     others (export without the --preprocess compress had, or with another) would ship int8 calibrated on other data."""
-    if (int8_card.task, _per_channel(int8_card.preprocess)) != (model.task, _per_channel(model.preprocess)):
+    then, now = _inputs(int8_card.task, int8_card.preprocess), _inputs(model.task, model.preprocess)
+    keys = ("task", "inputs") if then["inputs"] != now["inputs"] else sorted(set(then) | set(now))
+    differ = [f"{k} {then[k]!r} there, {now[k]!r} here" for k in keys if then[k] != now[k]]
+    if differ:
+        origin = f"from {model.config}" if model.config else "from its card" if model.card else "none found"
         raise PaddleEdgeError(
-            f"{int8_dir} was calibrated on inputs made as {_inputs_said(int8_card.task, int8_card.preprocess)}, but "
-            f"{model.directory} is exported as {_inputs_said(model.task, model.preprocess)} "
-            f"(preprocessing {'from ' + str(model.config) if model.config else 'from its card' if model.card else 'none found'})",
+            f"{int8_dir} was calibrated on inputs made otherwise than {model.directory} is exported with (preprocessing "
+            f"{origin}): " + "; ".join(differ),
             "export with the preprocessing file compress had (`paddle-edge export MODEL --int8 INT8 --preprocess FILE`), "
             "or compress again with this one")
 

@@ -42,7 +42,8 @@ class DbParams:
                 (("thresh", self.thresh), ("box_thresh", self.box_thresh)) if value > 1]
         bad += [f"max_candidates={self.max_candidates!r} (no region would be looked at)"] if self.max_candidates < 1 else []
         if bad:
-            raise InputError(f"DB parameters must be finite and not negative; got {', '.join(bad)}",
+            raise InputError(f"DB parameters must be finite and not negative, thresholds at most 1, max_candidates at least 1; "
+                             f"got {', '.join(bad)}",
                              "use PaddleOCR's values (thresh 0.3, box_thresh 0.6, unclip_ratio 1.5, max_candidates 1000) as a start")
 
 

@@ -23,7 +23,7 @@ PADDLEOCR_NORM = {"scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0
 DB_KEYS = {"thresh": float, "box_thresh": float, "max_candidates": int, "unclip_ratio": float, "use_dilation": bool}
 # What each head's section may name besides its name (DBPostProcess: DB_KEYS and its two modes); anything else is refused
 HEAD_KEYS = {"CTCLabelDecode": ("character_dict_path", "character_dict", "use_space_char"),
-             "ClsPostProcess": ("label_list",), "Topk": ("topk", "label_list", "class_id_map_file")}
+             "ClsPostProcess": ("label_list",), "Topk": ("topk", "label_list", "class_id_map_file", "delimiter")}
 
 
 class ConfigError(PaddleEdgeError):
@@ -211,17 +211,18 @@ def _dictionary(post: Dict[str, Any], folder: Path) -> Tuple[str, ...]:
     return ("blank", *symbols, *([" "] if post.get("use_space_char", False) else []))
 
 
-def _class_id_map(path: Path) -> Tuple[str, ...]:
-    """PaddleClas's class_id_map_file: one `id name` per line, ids 0, 1, ... in any order."""
+def _class_id_map(path: Path, delimiter: str) -> Tuple[str, ...]:
+    """PaddleClas's class_id_map_file: one `id<delimiter>name` per line (a space unless told), ids 0, 1, ... in any order."""
     if not path.is_file():
         raise ValueError(f"PostProcess class_id_map_file {path} does not exist")
     names: Dict[int, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        index, _, name = line.strip().partition(" ")
-        if not index.isdigit() or int(index) in names:
-            raise ValueError(f"{path}:{number}: {line!r} is not `id name` with a new whole-number id")
+        index, _, name = line.strip().partition(delimiter)
+        if not index.strip().isdigit() or int(index) in names:
+            raise ValueError(f"{path}:{number}: {line!r} is not `id{delimiter}name` with a new whole-number id (Topk's delimiter "
+                             f"is {delimiter!r})")
         names[int(index)] = name.strip()
     if sorted(names) != list(range(len(names))):
         raise ValueError(f"{path} numbers its classes {min(names, default=0)}..{max(names, default=-1)} with gaps: "
@@ -248,6 +249,8 @@ def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dic
         return "text_detection", {"db": db}, None
     if name in HEAD_KEYS:
         body = post.get("Topk", post) if name == "Topk" else post
+        if not isinstance(body, dict):
+            raise ValueError(f"PostProcess {name} must be a mapping like {{topk: 1, label_list: [...]}}, not {body!r}")
         unknown = sorted(set(body) - set(HEAD_KEYS[name]) - {"name", "Topk"})
         if unknown:
             raise ValueError(f"{name} has keys this reader does not know: {unknown}; it reads {list(HEAD_KEYS[name])}")
@@ -255,7 +258,7 @@ def _postprocess(post: Optional[Dict[str, Any]], folder: Path) -> Tuple[str, Dic
         return "text_recognition", {}, _dictionary(post, folder)
     if name in ("ClsPostProcess", "Topk"):
         if "class_id_map_file" in body:
-            return "classification", {}, _class_id_map(folder / str(body["class_id_map_file"]))
+            return "classification", {}, _class_id_map(folder / str(body["class_id_map_file"]), str(body.get("delimiter") or " "))
         labels = body.get("label_list")
         return "classification", {}, tuple(str(v) for v in labels) if labels else None
     raise ValueError(f"PostProcess {name!r} is not a head paddle-edge has; it has DBPostProcess, CTCLabelDecode, "

@@ -173,6 +173,18 @@ def test_a_peer_that_fails_at_a_larger_batch_is_timed_below_it_and_named(lenet_b
     assert report.data["engines"]["paddle_inference_int8"]["cold"]["first_inference_s"] > 0
 
 
+def test_a_peer_is_said_to_have_run_part_way_only_where_it_timed_a_cell():
+    """A Lite peer failing at its first cell, or a peer failing to load, names where in its key but never ran."""
+    bench = {"model": "m", "cells": [{"engine": "openvino_int8"}], "skipped": {
+        "paddlelite_x86_fp32 at 1 thread(s), batch 1": "not runnable here at 1 thread(s), batch 1: SidecarError: ...",
+        "openvino_int8 from batch 8": "not runnable here at batch 8 (ran at 1; larger sizes not tried): ...",
+        "paddle_inference_int8": "give PaddleSlim's int8 model directory with --paddle-int8 DIR", "onnxruntime_fp32": "not chosen"}}
+    never, part_way, left_out = peers_not_compared({"m": bench})
+    assert never.startswith("Peers that could not run: m: paddlelite_x86_fp32 at 1 thread(s), batch 1 (") and "openvino" not in never
+    assert part_way.startswith("Peers that ran, then failed") and "m: openvino_int8 from batch 8" in part_way and "lite" not in part_way
+    assert left_out.startswith("Peers left out of a run") and "paddle_inference_int8" in left_out and "onnxruntime" not in left_out
+
+
 def test_a_child_that_ends_without_an_exception_is_named_by_its_signal():
     from paddle_edge.boards.bench.cold_start import _what_it_said
 

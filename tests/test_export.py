@@ -11,6 +11,8 @@ import pytest
 
 from paddle_edge import runtime
 from paddle_edge.boards.parity import run_parity
+from paddle_edge.compress.ptq import quantize_ptq
+from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.check import check_model
 from paddle_edge.export.onnx import ExportError, check_onnx, export_onnx, op_histogram
@@ -74,23 +76,29 @@ def test_int8_from_another_float_model_is_refused(tmp_path, lenet_ptq, lenet_bun
         build_bundle(other, tmp_path / "b", int8_dir=lenet_ptq.model_dir)
 
 
-def test_int8_calibrated_on_other_inputs_than_the_bundle_feeds_is_refused(tmp_path, lenet, lenet_ptq):
+def test_int8_calibrated_on_other_inputs_than_the_bundle_feeds_is_refused(tmp_path, lenet, lenet_ptq, digit_png):
     """compress recorded the preprocessing its calibration images went through; an export that would feed the int8 model
     other inputs (no preprocessing found, or another file) is refused, and nothing is written."""
     bare = tmp_path / "bare"  # the same float files without their card: nothing says how images become inputs
     bare.mkdir()
     for name in ("model.pdmodel", "model.pdiparams"):
         shutil.copyfile(lenet.model_dir / name, bare / name)
-    with pytest.raises(PaddleEdgeError, match=r"was calibrated on inputs made as classification, L images .* "
-                                              r"is exported as generic, arrays \(no image preprocessing\) \(preprocessing none found\)"):
+    with pytest.raises(PaddleEdgeError, match=r"was calibrated on inputs made otherwise than .*bare is exported with \(preprocessing none "
+                                              r"found\): task 'classification' there, 'generic' here; inputs 'images' there, 'arrays \(no image preprocessing\)' here\n"):
         build_bundle(bare, tmp_path / "b1", int8_dir=lenet_ptq.model_dir)
     other = tmp_path / "other.yml"
     other.write_text("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: GRAY}\n  - ResizeImage: {size: 28}\n"
                      "  - NormalizeImage: {mean: [0.5], std: [0.5]}\nPostProcess: {name: ClsPostProcess}\n")
-    with pytest.raises(PaddleEdgeError, match=r"L images \(light backgrounds inverted\), resize stretch to 28 x 28, x \* \[0.007843\] \+ \[-1.0\], "
-                                              r"but .* L images, resize stretch to 28 x 28, x \* \[0.007843\] \+ \[-1.0\] \(preprocessing from .*other.yml\)"):
+    with pytest.raises(PaddleEdgeError, match=r"\(preprocessing from .*other.yml\): image.invert_light_background True there, False here\n"):
         build_bundle(resolve_model(lenet.model_dir, other), tmp_path / "b2", int8_dir=lenet_ptq.model_dir)
     assert not (tmp_path / "b1").exists() and not (tmp_path / "b2").exists()
+    # the same file given to compress (calibrating on images through it) and to export is what ships
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    shutil.copyfile(digit_png, calibration / digit_png.name)
+    int8 = quantize_ptq(resolve_model(lenet.model_dir, other), tmp_path / "int8", PtqRecipe(algo="avg", batch_nums=1), calibration=calibration)
+    assert int8.card.preprocess.image.invert_light_background is False
+    build_bundle(resolve_model(lenet.model_dir, other), tmp_path / "b3", int8_dir=int8.model_dir)
 
 
 def test_two_inputs_with_dynamic_spatial_dims(tmp_path):

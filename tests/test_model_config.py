@@ -73,6 +73,11 @@ PostProcess:
     (tmp_path / "imagenet1k_label_list.txt").write_text("0 tench\n2 goldfish\n")
     with pytest.raises(PaddleEdgeError, match="numbers its classes 0..2 with gaps"):
         read_model_config(tmp_path / "inference.yml")
+    (tmp_path / "imagenet1k_label_list.txt").write_text("0\ttench\n1\tgoldfish\n")
+    with pytest.raises(PaddleEdgeError, match=r"imagenet1k_label_list.txt:1: '0\\ttench' is not `id name`"):
+        read_model_config(tmp_path / "inference.yml")
+    text = (tmp_path / "inference.yml").read_text().replace("class_id_map_file:", "delimiter: \"\\t\", class_id_map_file:")
+    assert read_model_config(_config(tmp_path, text)).labels == ("tench", "goldfish")
 
 
 @pytest.mark.parametrize("text, said", [
@@ -110,6 +115,8 @@ PostProcess:
      "class_id_map_file"),
     ("PreProcess:\n  transform_ops:\n  - RecResizeImg: {image_shape: [3, 48, 320]}\n  - NormalizeImage: {scale: -5}\n",
      "NormalizeImage.scale must be positive"),
+    ("PreProcess:\n  transform_ops:\n  - ClsResizeImg: {image_shape: [3, 48, 192]}\nPostProcess: {Topk: null}\n",
+     "PostProcess Topk must be a mapping like {topk: 1, label_list: [...]}, not None"),
     ("Preprocess: {}\n", "has no PreProcess.transform_ops"),
     ("PreProcess: [unclosed\n", "is not valid YAML"),
 ])

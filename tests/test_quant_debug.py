@@ -84,9 +84,12 @@ def test_the_fused_kernels_are_held_to_the_exact_int8_semantics(lenet_bundle):
     assert bool(generic.deviating_kernels) == has_int8_saturation(), format_table(generic, 10)
     if generic.deviating_kernels:  # the fix named is one the toolkit applies: the other file, or compress's --keep-float
         table = format_table(generic, 10)
-        assert "fused kernels land more than 1 step" in table and "run the bundle's uint8-weight int8 file onnx-int8-u8w" in table
+        assert "fused kernels land more than 1 step" in table and "the uint8-weight int8 file export writes for it (onnx-int8-u8w" in table
         assert all(f"--keep-float {r.weight}" in table for r in generic.deviating_kernels), table
-    assert kernel_fix(list(generic.rows[:1]), u8_weights.FILE).startswith("keep their ops in float")
+    weighted = next(r for r in generic.rows if r.weight)
+    unweighted = dataclasses.replace(weighted, weight=None, output="matmul_0.tmp_0")
+    assert kernel_fix([weighted, unweighted], u8_weights.FILE) == (f"keep their ops in float: `paddle-edge compress ... --keep-float "
+                                                                   f"{weighted.weight}`; matmul_0.tmp_0 has no weight for --keep-float to name")
 
 
 def test_a_float_output_int8_matmul_is_judged_in_its_accumulators_unit(lenet_bundle):

@@ -164,15 +164,17 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
 
 def kernel_fix(deviating: List[LayerRow], fused_file: str) -> str:
     """What to do about fused kernels that compute something else on this CPU: keep their ops in float, by the Paddle
-    weights compress takes; where they ran the int8-weight file, first the uint8-weight one export writes for x86-64
-    without VNNI (export/onnx_u8_weights.py)."""
+    weights compress takes (an op without a weight cannot be named); where they ran the int8-weight file, first the
+    uint8-weight one export writes for x86-64 without VNNI (export/onnx_u8_weights.py)."""
     weights = sorted({r.weight for r in deviating if r.weight})
-    keep = ("keep their ops in float: `paddle-edge compress ... " + " ".join(f"--keep-float {w}" for w in weights) + "`"
-            if weights else "keep their ops in float with `paddle-edge compress ... --keep-float WEIGHT`")
-    if fused_file == u8_weights.FILE:
-        return keep
-    return (f"on an x86-64 CPU without VNNI, run the bundle's uint8-weight int8 file {u8_weights.ARTIFACT} (what runtime.open "
-            f"picks there) rather than {fused_file}; else {keep}")
+    unnamed = [r.output for r in deviating if not r.weight]
+    fixes = [f"keep their ops in float: `paddle-edge compress ... {' '.join(f'--keep-float {w}' for w in weights)}`"] if weights else []
+    fixes += [f"{', '.join(unnamed[:4])}{' ...' if len(unnamed) > 4 else ''} ha{'s' if len(unnamed) == 1 else 've'} no weight "
+              "for --keep-float to name"] if unnamed else []
+    if fused_file != u8_weights.FILE:
+        fixes.insert(0, f"if this CPU is x86-64 without VNNI, the uint8-weight int8 file export writes for it ({u8_weights.ARTIFACT}, "
+                        f"which runtime.open runs there) rather than {fused_file}")
+    return "; ".join(fixes)
 
 
 def format_table(report: QuantDebugReport, top: int) -> str:

@@ -249,14 +249,22 @@ OLD_FASTEST_RULE = ("picked on the same calls its ratio was measured on (where s
 
 
 def peers_not_compared(files: Mapping[str, Json]) -> List[str]:
-    """What the runs' `skipped` say of the peers: those that never ran, those that failed part-way through the grid (a
-    key naming where: left out of the cells from there up), and those left out of a run by its options."""
-    never, part_way, left_out = [], [], []
+    """What the runs' `skipped` say of the peers: those that never ran (no cell timed), those that failed part-way through
+    the grid (timed in some cells, then left out of the cells from where the key says), and those left out of a run by
+    its options."""
+    never: List[str] = []
+    part_way: List[str] = []
+    left_out: List[str] = []
     for bench in files.values():
+        timed = {cell["engine"] for cell in bench["cells"]}
         for name, why in bench["skipped"].items():
-            failed = why.startswith("not runnable")
-            if failed or is_peer(name):
-                ((part_way if " " in name else never) if failed else left_out).append(f"{bench['model']}: {name} ({why})")
+            said = f"{bench['model']}: {name} ({why})"
+            if not why.startswith("not runnable"):
+                left_out += [said] if is_peer(name) else []
+            elif name.split(" ")[0] in timed:  # a key names where it failed: "X from batch 8", "X at 2 thread(s), batch 64"
+                part_way.append(said)
+            else:
+                never.append(said)
     lines = [("Peers that could not run: ", never),
              ("Peers that ran, then failed at a batch size or thread count, so left out of the cells from there up: ", part_way),
              ("Peers left out of a run, so not among the peers compared there: ", left_out)]
