@@ -12,9 +12,10 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 from .errors import BundleError
 
-# 2: image resize modes (stretch, pad_right, limit_side), BGR, and `postprocess` for the task head; 3: resize mode short_crop
-SCHEMA_VERSION = 3
-READABLE_SCHEMAS = (1, 2, 3)
+# 2: image resize modes (stretch, pad_right, limit_side), BGR, and `postprocess` for the task head; 3: resize mode short_crop;
+# 4: the resize's interpolation (opencv: cv2.resize's bilinear, for models preprocessed with OpenCV)
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (1, 2, 3, 4)
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -36,6 +37,8 @@ class TensorSpec:
 
 
 RESIZE_MODES = ("stretch", "pad_right", "limit_side", "short_crop")
+# pillow: Pillow's bilinear filter (averaging what it shrinks); opencv: cv2.resize's INTER_LINEAR (runtime/opencv_resize.py)
+INTERPOLATIONS = ("pillow", "opencv")
 COLORS = ("L", "RGB", "BGR")
 
 
@@ -47,7 +50,8 @@ class Resize:
     (after normalisation) to `width`, squeezed if wider; with `grow`, a wider image widens the whole batch instead (as
     PaddleOCR's rec batches do). `limit_side`: scaled so the short side (`limit` "min") reaches at least `side`, or the long
     side ("max") at most `side`, then each side rounded to a multiple of `multiple` (PaddleOCR's det). `short_crop`: scaled
-    so the short side is `side`, then the centre height x width cut out (PaddleClas's ResizeImage resize_short + CropImage)."""
+    so the short side is `side`, then the centre height x width cut out (PaddleClas's ResizeImage resize_short + CropImage).
+    `interpolation`: one of INTERPOLATIONS, the library the model's own preprocessing resizes with."""
 
     mode: str
     height: int = 0
@@ -56,10 +60,13 @@ class Resize:
     side: int = 0
     limit: str = "min"
     multiple: int = 32
+    interpolation: str = "pillow"
 
     def __post_init__(self) -> None:
         if self.mode not in RESIZE_MODES:
             raise ValueError(f"resize mode {self.mode!r} is not one of {RESIZE_MODES}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"resize interpolation {self.interpolation!r} is not one of {INTERPOLATIONS}")
         sizes = {"limit_side": (self.side, self.multiple), "short_crop": (self.height, self.width, self.side)}.get(self.mode, (self.height, self.width))
         if min(sizes) <= 0 or self.limit not in ("min", "max"):
             raise ValueError(f"resize {self.mode} needs positive sizes and limit min or max: {self}")

@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import InputError
 from .manifest import ImageSpec, Preprocess, Resize, TensorSpec
+from .opencv_resize import resize_linear
 
 ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
 
@@ -138,7 +139,10 @@ def pixels_of(pil: "PIL.Image.Image", spec: ImageSpec) -> np.ndarray:  # noqa: F
 
     pil = pil.convert("L" if spec.color == "L" else "RGB")
     height, width = target_size(pil.height, pil.width, spec.resize)
-    pixels = np.asarray(pil.resize((width, height), Image.BILINEAR), dtype=np.float32)
+    if spec.resize.interpolation == "opencv":
+        pixels = resize_linear(np.asarray(pil), height, width).astype(np.float32)
+    else:
+        pixels = np.asarray(pil.resize((width, height), Image.BILINEAR), dtype=np.float32)
     pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
     if spec.resize.mode == "short_crop":  # the centre, as PaddleClas's CropImage cuts it
         top, left = (height - spec.resize.height) // 2, (width - spec.resize.width) // 2

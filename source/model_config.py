@@ -49,6 +49,7 @@ class _Steps:
     resize: Optional[Resize] = None
     norm: Optional[Dict[str, Any]] = None
     short_side: Optional[int] = None  # ResizeImage resize_short, waiting for the CropImage that fixes the size
+    interpolation: str = "opencv"  # PaddleOCR resizes with OpenCV; PaddleClas with OpenCV unless its backend is pil
 
 
 def _number(value: Any, where: str) -> float:
@@ -84,17 +85,18 @@ def _decode(steps: _Steps, args: Dict[str, Any]) -> None:
 def _det_resize(steps: _Steps, args: Dict[str, Any]) -> None:
     if "image_shape" in args:
         height, width = args["image_shape"][-2:]
-        steps.resize = Resize("stretch", int(height), int(width))
+        steps.resize = Resize("stretch", int(height), int(width), interpolation="opencv")
     elif "resize_long" in args:
-        steps.resize = Resize("limit_side", side=int(args["resize_long"]), limit="max")
+        steps.resize = Resize("limit_side", side=int(args["resize_long"]), limit="max", interpolation="opencv")
     else:
-        steps.resize = Resize("limit_side", side=int(args.get("limit_side_len", 736)), limit=str(args.get("limit_type", "min")))
+        steps.resize = Resize("limit_side", side=int(args.get("limit_side_len", 736)), limit=str(args.get("limit_type", "min")),
+                              interpolation="opencv")
 
 
 def _text_resize(grow: bool, op: str) -> Callable[[_Steps, Dict[str, Any]], None]:
     def apply(steps: _Steps, args: Dict[str, Any]) -> None:
         channels, height, width = _shape(args, op)
-        steps.resize = Resize("pad_right", height, width, grow=grow)
+        steps.resize = Resize("pad_right", height, width, grow=grow, interpolation="opencv")
         steps.norm = steps.norm or dict(PADDLEOCR_NORM)
         if channels == 1:
             steps.color = "L"
@@ -111,16 +113,16 @@ def _size(value: Any, where: str) -> Tuple[int, int]:
 
 def _resize_image(steps: _Steps, args: Dict[str, Any]) -> None:
     # PaddleClas resizes with OpenCV (backend cv2, bilinear unless told) or Pillow (backend pil, bicubic unless told); the
-    # runtime resizes with Pillow's bilinear, for PaddleOCR's OpenCV resizes too: alike where it enlarges, smoother than
-    # OpenCV's (which takes the four nearest pixels, no average) where it shrinks (README, "bring your own model")
+    # runtime repeats either's bilinear resize
     backend, interpolation = args.get("backend", "cv2"), args.get("interpolation")
     if backend not in ("cv2", "pil") or interpolation not in ((None, "bilinear") if backend == "cv2" else ("bilinear",)):
         raise ValueError(f"ResizeImage with backend {backend} and interpolation {interpolation or 'its default'} is not a bilinear "
-                         "resize, the one the runtime repeats (Pillow's bilinear); use interpolation: bilinear")
+                         "resize, the one the runtime repeats (OpenCV's or Pillow's); use interpolation: bilinear")
+    steps.interpolation = "opencv" if backend == "cv2" else "pillow"
     if ("size" in args) == ("resize_short" in args):
         raise ValueError("ResizeImage needs one of size (stretch to it) and resize_short (scale the short side to it, then CropImage)")
     if "size" in args:
-        steps.resize = Resize("stretch", *_size(args["size"], "ResizeImage.size"))
+        steps.resize = Resize("stretch", *_size(args["size"], "ResizeImage.size"), interpolation=steps.interpolation)
         return
     short = args["resize_short"]
     if not (isinstance(short, int) and not isinstance(short, bool) and short > 0):
@@ -135,7 +137,7 @@ def _crop(steps: _Steps, args: Dict[str, Any]) -> None:
     if steps.short_side < max(height, width):
         raise ValueError(f"ResizeImage.resize_short {steps.short_side} is smaller than CropImage.size {max(height, width)}: the crop "
                          f"would not fit in the scaled image; make resize_short at least {max(height, width)}")
-    steps.resize = Resize("short_crop", height, width, side=steps.short_side)
+    steps.resize = Resize("short_crop", height, width, side=steps.short_side, interpolation=steps.interpolation)
 
 
 def _normalize(steps: _Steps, args: Dict[str, Any]) -> None:

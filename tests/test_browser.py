@@ -285,16 +285,17 @@ def _pngs(folder, sizes):
     return paths
 
 
-PREPROCESSING = {  # the runtime's resize modes as PaddleOCR's and MNIST's bundles state them
+PREPROCESSING = {  # the runtime's resize modes as PaddleOCR's, PaddleClas's and MNIST's bundles state them, and with Pillow's resize
     "mnist": {"scale": 1 / 127.5, "offset": -1.0, "image": {"color": "L", "invert_light_background": True,
                                                              "resize": {"mode": "stretch", "height": 28, "width": 28}}},
-    "rec": {"scale": [1 / 127.5] * 3, "offset": [-1.0] * 3, "image": {"color": "BGR", "resize": {"mode": "pad_right", "height": 48, "width": 320}}},
+    "rec": {"scale": [1 / 127.5] * 3, "offset": [-1.0] * 3, "image": {"color": "BGR", "resize": {"mode": "pad_right", "height": 48, "width": 320, "interpolation": "opencv"}}},
     "rec-grow": {"scale": 1 / 127.5, "offset": -1.0, "image": {"color": "RGB", "resize": {"mode": "pad_right", "height": 48, "width": 320, "grow": True}}},
     "det": {"scale": [1 / 58.395, 1 / 57.12, 1 / 57.375], "offset": [-123.675 / 58.395, -116.28 / 57.12, -103.53 / 57.375],
-            "image": {"color": "BGR", "resize": {"mode": "limit_side", "side": 736, "limit": "min", "multiple": 32}}},
+            "image": {"color": "BGR", "resize": {"mode": "limit_side", "side": 736, "limit": "min", "multiple": 32, "interpolation": "opencv"}}},
     "det-long": {"scale": 1 / 255, "offset": 0.0, "image": {"color": "RGB", "resize": {"mode": "limit_side", "side": 96, "limit": "max", "multiple": 32}}},
     "clas": {"scale": [1 / 255 / 0.229, 1 / 255 / 0.224, 1 / 255 / 0.225], "offset": [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225],
-             "image": {"color": "RGB", "resize": {"mode": "short_crop", "height": 224, "width": 224, "side": 256}}},
+             "image": {"color": "RGB", "resize": {"mode": "short_crop", "height": 224, "width": 224, "side": 256, "interpolation": "opencv"}}},
+    "clas-pil": {"scale": 1 / 255, "offset": 0.0, "image": {"color": "RGB", "resize": {"mode": "short_crop", "height": 224, "width": 224, "side": 256}}},
 }
 
 
@@ -302,9 +303,10 @@ def test_the_page_preprocesses_images_exactly_as_the_runtime(tmp_path):
     from paddle_edge.runtime.manifest import Preprocess
     from paddle_edge.runtime.preprocess import images_to_batch
 
-    # (height, width, mode): sizes that grow, shrink one side, shrink both with either pass first (tall ones: vertical)
+    # (height, width, mode): sizes that grow, shrink one side, shrink both with either pass first (tall ones: vertical),
+    # halve both (OpenCV's 2 x 2 mean)
     images = _pngs(tmp_path / "png", [(28, 28, "L"), (100, 73, "L"), (28, 61, "L"), (48, 100, "RGB"), (45, 300, "RGB"), (13, 900, "RGB"),
-                                     (300, 200, "RGBA"), (1, 1, "RGB"), (240, 60, "L"), (400, 120, "RGB")])
+                                     (300, 200, "RGBA"), (1, 1, "RGB"), (240, 60, "L"), (400, 120, "RGB"), (96, 410, "RGB")])
     with open_page(1) as page:
         for name, given in PREPROCESSING.items():
             pre = Preprocess.from_dict(given)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from paddle_edge.runtime.errors import PaddleEdgeError
+from paddle_edge.runtime.opencv_resize import resize_linear
 from paddle_edge.runtime.manifest import ImageSpec, Manifest, Preprocess, Resize
 from paddle_edge.runtime.preprocess import images_to_batch, load_image, target_size
 from paddle_edge.source.model_config import read_model_config
@@ -23,10 +24,10 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 def test_the_published_configs_read_as_paddleocr_runs_them():
     det = read_model_config(PUBLISHED / "ppocr-det.yml")
-    assert det.task == "text_detection" and det.preprocess.image.resize == Resize("limit_side", side=736, limit="min")
+    assert det.task == "text_detection" and det.preprocess.image.resize == Resize("limit_side", side=736, limit="min", interpolation="opencv")
     assert det.postprocess["db"] == {"thresh": 0.3, "box_thresh": 0.5, "max_candidates": 1000, "unclip_ratio": 1.6, "use_dilation": True}
     cls = read_model_config(PUBLISHED / "ppocr-cls.yml")
-    assert cls.labels == ("0", "180") and cls.preprocess.image == ImageSpec("BGR", Resize("pad_right", 48, 192))
+    assert cls.labels == ("0", "180") and cls.preprocess.image == ImageSpec("BGR", Resize("pad_right", 48, 192, interpolation="opencv"))
     # (x / 255 - 0.5) / 0.5 per channel, as PaddleOCR's ClsResizeImg normalises
     assert np.allclose(cls.preprocess.scale, 2 / 255) and np.allclose(cls.preprocess.offset, -1)
 
@@ -43,7 +44,7 @@ PostProcess: {name: Topk, topk: 5, label_list: [cat, dog]}
     pixels = np.array([0.0, 128.0, 255.0])
     expected = (pixels[:, None] / 255 - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     got = pixels[:, None] * np.array(config.preprocess.scale) + np.array(config.preprocess.offset)
-    assert np.allclose(got, expected) and config.preprocess.image.resize == Resize("stretch", 200, 224)
+    assert np.allclose(got, expected) and config.preprocess.image.resize == Resize("stretch", 200, 224, interpolation="opencv")
     assert config.task == "classification" and config.labels == ("cat", "dog")
 
 
@@ -168,11 +169,11 @@ PreProcess:
 PostProcess: {Topk: {topk: 5, label_list: [a, b]}}
 """))
     spec = config.preprocess.image
-    assert spec == ImageSpec("RGB", Resize("short_crop", 224, 224, side=256)) and spec.resize.fixed_size == (224, 224)
+    assert spec == ImageSpec("RGB", Resize("short_crop", 224, 224, side=256, interpolation="opencv")) and spec.resize.fixed_size == (224, 224)
     pixels = np.random.default_rng(0).integers(0, 256, (300, 500, 3), dtype=np.uint8)
     path = tmp_path / "wide.png"
     Image.fromarray(pixels).save(path)
-    scaled = np.asarray(Image.fromarray(pixels).resize((427, 256), Image.BILINEAR), np.float32)
+    scaled = resize_linear(pixels, 256, 427).astype(np.float32)  # backend cv2: OpenCV's bilinear (test_opencv_resize.py)
     want = scaled[16:240, 101:325].transpose(2, 0, 1)  # the centre: (256 - 224) // 2 rows, (427 - 224) // 2 columns down
     assert np.array_equal(load_image(path, spec), want)
     assert images_to_batch([path, path], config.preprocess).shape == (2, 3, 224, 224)

@@ -1,6 +1,6 @@
 // The runtime's image preprocessing (runtime/preprocess.py) in JavaScript, from the manifest's "preprocess": colour
 // conversion as Pillow does it (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), Pillow's bilinear resample in its 8-bit
-// fixed point (Resample.c: 22 fraction bits, its two passes in Pillow 13's order), BGR order, dark-on-light inversion,
+// fixed point (Resample.c: 22 fraction bits, its two passes in Pillow 13's order) or OpenCV's (runtime/opencv_resize.py), BGR order, dark-on-light inversion,
 // x * scale + offset in float32, padding on the right, and a centre crop. Exact to the Python runtime on the same decoded
 // opaque pixels.
 
@@ -90,6 +90,58 @@ function resizePlanes(planes, height, width, outH, outW) {
   });
 }
 
+// OpenCV's INTER_LINEAR taps for each output index (runtime/opencv_resize.py _taps): the position in float32, two source
+// indices clamped to the edge, 11-bit weights rounded half to even
+function opencvTaps(src, dst) {
+  const scale = 1.0 / (dst / src), taps = [];
+  for (let i = 0; i < dst; i++) {
+    const position = Math.fround((i + 0.5) * scale - 0.5);
+    let first = Math.floor(position), fraction = Math.fround(position - first);
+    if (first < 0 || first >= src - 1) fraction = 0;
+    first = Math.min(Math.max(first, 0), src - 1);
+    taps.push({ first, second: Math.min(first + 1, src - 1),
+      w0: roundHalfEven(Math.fround(1 - fraction) * 2048), w1: roundHalfEven(fraction * 2048) });
+  }
+  return taps;
+}
+
+// cv2.resize(plane, (outW, outH)) as runtime/opencv_resize.py repeats it: an exact halving is the 2 x 2 mean (INTER_AREA);
+// otherwise the horizontal pass in integers, the vertical one rounded as OpenCV's SIMD kernel rounds it
+function resizePlanesOpenCV(planes, height, width, outH, outW) {
+  if (outH === height && outW === width) return planes;
+  if (height === 2 * outH && width === 2 * outW) {
+    return planes.map((p) => {
+      const out = new Uint8Array(outH * outW);
+      for (let y = 0; y < outH; y++) {
+        for (let x = 0; x < outW; x++) {
+          const i = 2 * y * width + 2 * x;
+          out[y * outW + x] = (p[i] + p[i + 1] + p[i + width] + p[i + width + 1] + 2) >> 2;
+        }
+      }
+      return out;
+    });
+  }
+  const xs = opencvTaps(width, outW), ys = opencvTaps(height, outH);
+  return planes.map((p) => {
+    const rows = new Int32Array(height * outW);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < outW; x++) {
+        const t = xs[x];
+        rows[y * outW + x] = p[y * width + t.first] * t.w0 + p[y * width + t.second] * t.w1;
+      }
+    }
+    const out = new Uint8Array(outH * outW);
+    for (let y = 0; y < outH; y++) {
+      const t = ys[y];
+      for (let x = 0; x < outW; x++) {
+        const top = ((rows[t.first * outW + x] >> 4) * t.w0) >> 16, bottom = ((rows[t.second * outW + x] >> 4) * t.w1) >> 16;
+        out[y * outW + x] = Math.min(255, Math.max(0, (top + bottom + 2) >> 2));
+      }
+    }
+    return out;
+  });
+}
+
 // RGBA pixels (an ImageData's) composited onto white as Pillow's alpha_composite does (how the runtime flattens transparent
 // images; the canvas keeps alpha premultiplied, so a semi-transparent pixel may come back a level off), then L or RGB planes
 function planesOf(rgba, count, color) {
@@ -111,7 +163,8 @@ function perChannel(value, c) { return Array.isArray(value) ? value[c] : value; 
 export function preprocess(imageData, pre) {
   const spec = pre.image;
   const [resizedH, resizedW] = targetSize(imageData.height, imageData.width, spec.resize);
-  let planes = resizePlanes(planesOf(imageData.data, imageData.width * imageData.height, spec.color), imageData.height, imageData.width, resizedH, resizedW);
+  const resize = spec.resize.interpolation === 'opencv' ? resizePlanesOpenCV : resizePlanes;  // absent before manifest schema 4: Pillow
+  let planes = resize(planesOf(imageData.data, imageData.width * imageData.height, spec.color), imageData.height, imageData.width, resizedH, resizedW);
   let outH = resizedH, outW = resizedW;
   if (spec.resize.mode === 'short_crop') {  // the centre, as PaddleClas's CropImage cuts it
     const top = Math.floor((resizedH - spec.resize.height) / 2), left = Math.floor((resizedW - spec.resize.width) / 2);
