@@ -63,6 +63,10 @@ BOARD_TOLERANCES: Dict[str, Tuple[float, str]] = {
 # the CPU kernels' arithmetic
 GPU_CHECKS = ("fp32_sqnr_db", "fp32_argmax_agreement", "int8_vs_exact_argmax_agreement", "fp32_text_agreement", "fp32_box_f1_vs_float")
 BOARD_TOLERANCES.update({f"{ep}_{k}": BOARD_TOLERANCES[k] for ep in GPU_BACKENDS for k in GPU_CHECKS})
+# and, on labelled data, what the board's int8 loses of the task's metric against this host's fp32: the limits parity holds
+# the int8 file to here (issue 10's targets, measured on the board that runs it)
+BOARD_TOLERANCES.update({k.removeprefix("onnx_"): v for k, v in PARITY_TOLERANCES.items()
+                         if k.startswith("onnx_int8_") and k.endswith("_drop_points") and "exact" not in k})
 # OpenVINO running the bundle on a board is held to what parity holds it to on this host (boards/parity.py): its int8
 # kernels are its own, not cut out op by op, so its agreement with the exact int8 model is reported, and its int8 answers
 # are judged against the float model's (this host's fp32): the same answers on 99 % of the inputs, the task metric's drop
@@ -283,9 +287,9 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
             values.update(answer_values(precision, board_out, exact, manifest, evaluation))
             if backend != "onnxruntime":  # against the float model, as parity judges OpenVINO on this host
                 values.update(_versus("int8_", board_out, references["fp32"], manifest, evaluation))
-                if evaluation.truth is not None:
-                    values.update({f"int8_{k}": v for k, v in drops(task_scores(board_out, manifest, evaluation),
-                                                                      task_scores(references["fp32"], manifest, evaluation)).items()})
+            if evaluation.truth is not None and "fp32" in references:  # the task metric the board's int8 loses
+                values.update({f"int8_{k}": v for k, v in drops(task_scores(board_out, manifest, evaluation),
+                                                                  task_scores(references["fp32"], manifest, evaluation)).items()})
             values.update(_versus("int8_x86_64_vs_exact_", host_out, exact, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS)))
             values.update(_versus("int8_board_vs_x86_64_", board_out, host_out, manifest, evaluation))
             if backend == "onnxruntime":

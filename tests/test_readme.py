@@ -38,6 +38,7 @@ SPECS = [  # (as the README writes it, as the code's constant formats)
     ("80 %", f"{TRAIN_FRACTION * 100:g} %"),
     ("80 dB", f"{TOLERANCES['onnx_fp32_sqnr_db'][0]:g} dB"),
     ("80 dB", f"{BOARD_TOLERANCES['fp32_sqnr_db'][0]:g} dB"),
+    ("0.5 points", f"{BOARD_TOLERANCES['int8_top1_drop_points'][0]:g} points"),
     ("1.5x", f"{goal_limits(vnni=True)['int8_vs_fp32_best_engine_largest_batch_speedup'][0]:g}x"),
     ("1x", f"{GOALS['int8_vs_fp32_best_engine_largest_batch_speedup'][0]:g}x"),
     ("50 %", f"{GOALS['fp32_best_engine_largest_batch_peak_share'][0] * 100:g} %"),
