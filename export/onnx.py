@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, Tuple, Union
+from typing import Callable, Dict, Iterator, Tuple, Union
 
 import onnx
 
@@ -18,10 +18,10 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .onnx_conv_affine import foldable_conv_affines
-from .onnx_fold import fold_weight_quantizers
+from .onnx_fold import drop_unused, fold_weight_quantizers
 from .onnx_keep_float import keep_float_weights
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
-from .onnx_qdq_layout import ort_friendly_qdq
+from .onnx_qdq_layout import layout_rewrites
 
 OPSET = 13  # int8 QDQ needs >= 10; 13 gives per-channel QuantizeLinear/DequantizeLinear
 REWRITES_KEY = "paddle_edge.int8_rewrites"
@@ -29,6 +29,45 @@ REWRITES_KEY = "paddle_edge.int8_rewrites"
 
 class ExportError(PaddleEdgeError):
     """paddle2onnx or onnx.checker refused the model."""
+
+
+def paddle2onnx_graph(model: SourceModel, path: Path, opset: int = OPSET) -> onnx.ModelProto:
+    """paddle2onnx's conversion of `model`, written to `path` and checked: the graph before any rewrite of export's."""
+    files = model.files
+    cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
+           "--model_filename", files.program.name, "--params_filename", files.params.name,
+           "--save_file", str(path), "--opset_version", str(opset), "--deploy_backend", "onnxruntime"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0 or not path.is_file() or path.stat().st_size == 0:
+        tail = "\n".join(line for line in log.splitlines() if "Warning" not in line)[-1500:]
+        raise ExportError(f"paddle2onnx could not convert {model.directory}:\n{tail}",
+                          "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
+    return check_onnx(path)
+
+
+def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = True, ort_layout: bool = True,
+              fold_quantizers: bool = False) -> Iterator[Tuple[str, Dict[str, int], onnx.ModelProto]]:
+    """paddle2onnx's graph of `source` through each rewrite export applies, in order: the rewrite's name, how often it
+    applied (by the names a file's metadata records), and the model after it (rewritten in place by the next: use it
+    before asking for the next). Exhausting it leaves the model export writes."""
+    yield "affine_constants", foldable_conv_affines(model), model
+    kept = (source.card.quantization or {}).get("keep_float") if source.card else None
+    if kept:
+        model, count = keep_float_weights(model, kept)
+        yield "float_weights_kept", {"float_weights_kept": count}, model
+    matmuls = matmul_quantizers(source.files)
+    if matmuls:
+        restored, left = restore_matmul_quantizers(model, matmuls)
+        yield "matmul_quantizers_restored", {"matmul_quantizers_restored": restored, "matmul_left_float": left}, model
+    if not fold_weights:
+        return
+    model, folded = fold_weight_quantizers(model)
+    yield "weights_folded", {"weights_folded": folded}, model
+    if ort_layout and folded:
+        for name, rewrite in layout_rewrites(fold_quantizers):
+            yield name, {name: rewrite(model)}, model
+        drop_unused(model.graph)
 
 
 def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OPSET, fold_weights: bool = True,
@@ -40,33 +79,14 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
     export/onnx_qdq_layout.py); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
     scalar scale and shift into it (export/onnx_conv_affine.py). The rewrites applied are recorded in the file's metadata."""
     model_source = as_source(model)
-    files, model_dir = model_source.files, model_source.directory
     with atomic_file(out_path) as tmp:
-        cmd = [sys.executable, "-m", "paddle2onnx.command", "--model_dir", str(files.program.parent),
-               "--model_filename", files.program.name, "--params_filename", files.params.name,
-               "--save_file", str(tmp), "--opset_version", str(opset), "--deploy_backend", "onnxruntime"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        log = (proc.stdout + proc.stderr).strip()
-        if proc.returncode != 0 or tmp.stat().st_size == 0:
-            tail = "\n".join(line for line in log.splitlines() if "Warning" not in line)[-1500:]
-            raise ExportError(f"paddle2onnx could not convert {model_dir}:\n{tail}",
-                              "run `paddle-edge check MODEL_DIR --target onnx` to see which ops ONNX export does not support")
-        model = check_onnx(tmp)
-        rewrites: Dict[str, int] = foldable_conv_affines(model)
-        kept = (model_source.card.quantization or {}).get("keep_float") if model_source.card else None
-        if kept:
-            model, rewrites["float_weights_kept"] = keep_float_weights(model, kept)
-        matmuls = matmul_quantizers(files)
-        if matmuls:
-            rewrites["matmul_quantizers_restored"], rewrites["matmul_left_float"] = restore_matmul_quantizers(model, matmuls)
-        if fold_weights:
-            model, rewrites["weights_folded"] = fold_weight_quantizers(model)
-        if ort_layout and rewrites.get("weights_folded"):
-            model, layout = ort_friendly_qdq(model, fold_quantizers)
-            rewrites.update(layout)
+        onnx_model = paddle2onnx_graph(model_source, tmp, opset)
+        rewrites: Dict[str, int] = {}
+        for _, counts, onnx_model in rewritten(onnx_model, model_source, fold_weights, ort_layout, fold_quantizers):
+            rewrites.update(counts)
         if any(rewrites.values()):
-            onnx.helper.set_model_props(model, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
-            onnx.save(model, str(tmp))
+            onnx.helper.set_model_props(onnx_model, {REWRITES_KEY: json.dumps(rewrites, sort_keys=True)})
+            onnx.save(onnx_model, str(tmp))
             check_onnx(tmp)
     return Path(out_path)
 

@@ -30,14 +30,14 @@ rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps P
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import onnx
 from onnx import helper
 
 from .onnx_affine_quantizers import fold_affine_after_conv
-from .onnx_fold import constant_values, drop_unused
+from .onnx_fold import constant_values
 from .onnx_graph import GraphIndex, add_constant, sort_topologically
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
@@ -209,16 +209,11 @@ def _dequantize(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndar
     return ((q.astype(np.int32) - zero.reshape(shape).astype(np.int32)).astype(np.float32) * scale.reshape(shape)).astype(np.float32)
 
 
-def ort_friendly_qdq(model: onnx.ModelProto, fold_quantizers: bool = False) -> Tuple[onnx.ModelProto, Dict[str, int]]:
-    """A copy of a PaddleSlim QDQ model with the rewrites applied (4 and the affine folds only with `fold_quantizers`),
-    and how often each applied."""
-    out = onnx.ModelProto.FromString(model.SerializeToString())
-    counts = {"float_thin_convs": float_thin_convs(out)}
-    counts["uint8_activations"] = to_uint8_activations(out)
-    counts["relu_folded"] = fold_relu_into_quantizer(out)
+def layout_rewrites(fold_quantizers: bool = False) -> List[Tuple[str, Callable[[onnx.ModelProto], int]]]:
+    """The rewrites in the order they apply (4 and the affine folds only with `fold_quantizers`), each working in place
+    and returning how often it applied, named as a file's metadata records them."""
+    steps: List[Tuple[str, Callable[[onnx.ModelProto], int]]] = [
+        ("float_thin_convs", float_thin_convs), ("uint8_activations", to_uint8_activations), ("relu_folded", fold_relu_into_quantizer)]
     if fold_quantizers:
-        counts["affine_after_conv_folded"] = fold_affine_after_conv(out)
-        counts["float_readers_dequantized"] = float_readers_read_dequantized(out)
-    counts["value_copies_requantized"] = requantize_value_copies(out)
-    drop_unused(out.graph)
-    return out, counts
+        steps += [("affine_after_conv_folded", fold_affine_after_conv), ("float_readers_dequantized", float_readers_read_dequantized)]
+    return steps + [("value_copies_requantized", requantize_value_copies)]

@@ -89,7 +89,8 @@ def test_int8_calibrated_on_other_inputs_than_the_bundle_feeds_is_refused(tmp_pa
     other = tmp_path / "other.yml"
     other.write_text("PreProcess:\n  transform_ops:\n  - DecodeImage: {img_mode: GRAY}\n  - ResizeImage: {size: 28}\n"
                      "  - NormalizeImage: {mean: [0.5], std: [0.5]}\nPostProcess: {name: ClsPostProcess}\n")
-    with pytest.raises(PaddleEdgeError, match=r"\(preprocessing from .*other.yml\): image.invert_light_background True there, False here\n"):
+    with pytest.raises(PaddleEdgeError, match=r"\(preprocessing from .*other.yml\): image.invert_light_background True there, False here; "
+                                              r"image.resize.interpolation 'pillow' there, 'opencv' here\n"):
         build_bundle(resolve_model(lenet.model_dir, other), tmp_path / "b2", int8_dir=lenet_ptq.model_dir)
     assert not (tmp_path / "b1").exists() and not (tmp_path / "b2").exists()
     # the same file given to compress (calibrating on images through it) and to export is what ships

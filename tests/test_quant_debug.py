@@ -185,6 +185,14 @@ def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(len
     assert extra["rounded_only_in_export"] == ["conv2d_1.tmp_0"], extra
     assert abs(extra["output_sqnr_db_unrounded"] - extra["output_sqnr_db"]) < 0.01, extra
     assert abs(extra["output_sqnr_db_unrounded"] - extra["paddle_output_sqnr_db"]) < 0.5, extra
+    # the program exported again step by step ends in the bundle's file; the rewrites export calls exact change no output
+    steps = found["export_steps"]
+    names = [step["step"] for step in steps["steps"]]
+    assert steps["reproduces_bundle"] and names[0] == "paddle2onnx" and names.index("weights_folded") < names.index("uint8_activations"), steps
+    for before, step in zip(steps["steps"], steps["steps"][1:]):
+        if step["step"] in ("uint8_activations", "value_copies_requantized", "weights_folded"):
+            assert step["output_sqnr_db"] == before["output_sqnr_db"], steps
+    assert "the export step by step" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["quant-debug", str(lenet.model_dir), str(lenet.model_dir), "--limit", "8"])
     assert "is not an int8 model written by `paddle-edge compress`" in capsys.readouterr().err

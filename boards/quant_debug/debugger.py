@@ -11,6 +11,7 @@ Runs of the int8 ONNX per group of inputs, all matched to the float ONNX's tenso
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -21,12 +22,13 @@ import onnxruntime as ort
 from tqdm import tqdm
 
 from ... import runtime
-from ...export.evaluation import EvaluationSet
+from ...export.evaluation import EvaluationSet, first_samples
 from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ..bench.flops import node_flops
-from ...source.model import int8_twin
+from ...source.model import SourceModel, int8_twin
 from ...source.paddle_program import read_program
 from ..provenance import provenance
+from .export_steps import export_steps
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
 from .paddle_tensors import PaddleTensors, program_names, rounded, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
@@ -250,7 +252,7 @@ def kernel_steps(bundle: runtime.Bundle, evaluation: EvaluationSet, fused_artifa
     return kernels
 
 
-def _check_int8_model(bundle: runtime.Bundle, int8_model: Path) -> None:
+def _check_int8_model(bundle: runtime.Bundle, int8_model: Path) -> SourceModel:
     """The int8 model must be the one the bundle's int8 ONNX was exported from: compress's, of the bundle's float model,
     and, where the manifest records it, the very same files (another calibration of the same network has the same
     names, and its gap to the ONNX would be blamed on the export)."""
@@ -262,6 +264,7 @@ def _check_int8_model(bundle: runtime.Bundle, int8_model: Path) -> None:
     if recorded and recorded != int8.sha256:
         raise runtime.BundleError(f"{int8_model} is not the int8 model {bundle.root} was exported from (its sha256 differs: "
                                   "the same float model quantized again, or with another recipe?)", fix)
+    return int8
 
 
 def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int = 2, fused_artifact: Optional[str] = None,
@@ -276,12 +279,15 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)
     quantizers = activation_quantizers(float_onnx, int8_onnx, ops)
-    paddle, unrounded, unjudged = None, [], 0
+    paddle, unrounded, unjudged, steps = None, [], 0, None
+    rewrites = (bundle.manifest.quantization or {}).get("onnx_rewrites", {})
     if int8_model is not None:
         if REFERENCE_ARTIFACT not in bundle.manifest.artifacts:
             raise runtime.BundleError(f"{bundle.root} has no float Paddle program to compare {int8_model} with",
                                       "export the bundle with its reference (the default)")
-        _check_int8_model(bundle, Path(int8_model))
+        int8 = _check_int8_model(bundle, Path(int8_model))
+        steps = export_steps(int8, int8_onnx, float_onnx, rewrites, first_samples(evaluation, GAIN_SAMPLES, len(evaluation.groups)).groups,
+                             threads)
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), float_onnx, ops, threads,
                              max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)
@@ -299,7 +305,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         rounded_only_in_export=tuple(q.quantizer.source for q in unrounded), quantizers_not_judged=unjudged,
         output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if unrounded else None,
         paddle_output_sqnr_db=paddle.output_sqnr_db() if paddle else None,
-        rewrites=(bundle.manifest.quantization or {}).get("onnx_rewrites", {}),
+        rewrites=rewrites, export_steps=dataclasses.asdict(steps) if steps else None,
         data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]
                           + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),
         seconds=round(time.perf_counter() - start, 1), provenance=provenance())

@@ -100,6 +100,8 @@ class QuantDebugReport:
     rows: Tuple[LayerRow, ...]
     seconds: float
     provenance: Dict[str, Any]
+    # with --int8-model: the program exported again step by step, the output's SQNR after each (export_steps.py)
+    export_steps: Optional[Dict[str, Any]] = None
 
     @property
     def ranked(self) -> List[LayerRow]:
@@ -162,6 +164,28 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
             f"and the rewrites) {_signed(gap - extra_share)} dB")
 
 
+def export_steps_text(found: Mapping[str, Any]) -> str:
+    """The export step by step: the model output's SQNR against float after paddle2onnx and each rewrite that applied,
+    and the step that loses most. `found`: a report's `export_steps`."""
+    steps = found["steps"]
+    said = [f"{steps[0]['step']} {_db(steps[0]['output_sqnr_db']).strip()} dB"]
+    worst: Optional[Tuple[str, float]] = None
+    for before, step in zip(steps, steps[1:]):
+        applied = sum(step["applied"].values())
+        if applied:
+            change = step["output_sqnr_db"] - before["output_sqnr_db"]
+            said.append(f"{step['step']} ({applied}) {_signed(change)}")
+            if worst is None or change < worst[1]:
+                worst = (step["step"], change)
+    text = (f"the export step by step, model output against float in each file's exact int8 semantics on the first "
+            f"{found['samples']} samples: " + "; ".join(said) + " dB")
+    if worst is not None and round(worst[1], 1) < 0:
+        text += f"; most lost by {worst[0]} ({_signed(worst[1])} dB)"
+    if not found["reproduces_bundle"]:
+        text += " (this release exports the int8 model otherwise than the bundle's file: the steps are this release's)"
+    return text
+
+
 def kernel_fix(deviating: List[LayerRow], fused_file: str) -> str:
     """What to do about fused kernels that compute something else on this CPU: keep their ops in float, by the Paddle
     weights compress takes (an op without a weight cannot be named); where they ran the int8-weight file, first the
@@ -209,6 +233,8 @@ def format_table(report: QuantDebugReport, top: int) -> str:
                         f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB)"
                         if lost else f"no op loses more than {EXPORT_LOSS_DB:g} dB in export"))
         lines.append(export_loss_text({k: getattr(report, k) for k in EXPORT_LOSS_KEYS}))
+        if report.export_steps:
+            lines.append(export_steps_text(report.export_steps))
     bad = report.deviating_kernels
     if bad:
         lines.append(f"{len(bad)} fused kernels land more than {KERNEL_STEP_LIMIT} step from the exact int8 result on this CPU: "

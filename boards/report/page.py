@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from ...export.evaluation import IDENTICAL_SQNR_DB
 from ...runtime.files import atomic_file
-from ..quant_debug.report import export_loss_text
+from ..quant_debug.report import export_loss_text, export_steps_text
 from . import charts, layer_charts
 from .run_dir import DATA, HTML, RunDir, read_run_dir
 from .summary import summarize
@@ -129,6 +129,8 @@ def _quant_debug(debug: Dict[str, Any], top: int = 15) -> List[str]:
              f"{len(debug['deviating_kernels'])} deviate by more than {debug['kernel_step_limit']} step.</p>", table]
     if debug.get("paddle_int8_model") and "output_sqnr_db" in debug:  # run with --int8-model (earlier reports lack it)
         parts.append(f"<p>Against PaddleSlim's program: {html.escape(export_loss_text(debug))}.</p>")
+    if debug.get("export_steps"):
+        parts.append(f"<p>Against paddle2onnx's graph: {html.escape(export_steps_text(debug['export_steps']))}.</p>")
     for fig_id, draw in (("sqnr_along_graph", layer_charts.sqnr_along_graph), ("worst_histograms", layer_charts.worst_histograms)):
         parts.append(f"<figure id='{fig_id}'><img alt='{fig_id}' src='data:image/png;base64,{_png(draw(debug))}'>"
                      f"<figcaption>{html.escape(draw.__doc__ or fig_id)}</figcaption></figure>")

@@ -19,7 +19,7 @@ from ...runtime.errors import PaddleEdgeError
 from ..bench.engines import is_peer
 from ..board_parity import ANSWER_KEYS
 from ..browser.board import PADDLEJS_ARTIFACT as PJS, node_split
-from ..quant_debug.report import KERNEL_STEP_LIMIT, export_loss_text
+from ..quant_debug.report import KERNEL_STEP_LIMIT, export_loss_text, export_steps_text
 
 FIGURES = Path(__file__).resolve().parent / "figures"
 BLOCK = re.compile(r"<!-- figures:(?P<name>[\w-]+) -->\n(?P<body>.*?)<!-- /figures:(?P=name) -->", re.S)
@@ -687,7 +687,8 @@ def export_loss(files: Mapping[str, Json]) -> str:
     said = [f"- {debug['model']}, `quant-debug` of the tour's int8 bundle with `--int8-model` on {debug['data']} "
             f"({debug['seconds']:.0f} s): {len(debug['lost_in_export'])} compute ops' outputs are more than "
             f"{debug['export_loss_db']:g} dB further from float in the int8 ONNX than in PaddleSlim's program; "
-            f"{export_loss_text(debug)}" for debug in files.values()]
+            f"{export_loss_text(debug)}" + (f"; {export_steps_text(debug['export_steps'])}" if debug.get("export_steps") else "")
+            for debug in files.values()]
     return "\n".join(said) + f"\n\n{_provenance(files)}"
 
 
