@@ -253,7 +253,7 @@ def _lite_x86(engines: _Engines, bundle: runtime.Bundle, skip_lite: bool, skippe
 def _latency(reference_dir: Path, feeds: Feeds, fp32: runtime.Predictor, int8: Optional[runtime.Predictor],
              threads: int, b1_calls: int, b64_calls: int) -> Tuple[Dict[str, float], Dict[str, float], Dict[str, float]]:
     """Batch-1 p50/p90 and batch-64 throughput of each in-process engine (timed in turn), and the runtime's overhead."""
-    from ..train.paddle_predictor import PaddlePredictor
+    from ..source.paddle_predictor import PaddlePredictor
 
     reference = PaddlePredictor(reference_dir, threads)
     bare = fp32.backend.session  # the same session the runtime wraps: the ratio is exactly the wrapper's overhead

@@ -9,7 +9,7 @@ from ..runtime.metrics import score
 from ..source.card import ModelCard
 from ..train.datasets import Dataset
 from ..source.paddle_program import QUANTIZE_OPS, find_model_files, read_program
-from ..train.paddle_predictor import PaddlePredictor
+from ..source.paddle_predictor import PaddlePredictor
 
 
 @dataclasses.dataclass(frozen=True)

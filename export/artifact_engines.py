@@ -49,7 +49,7 @@ def artifact_runner(bundle: runtime.Bundle, name: str, threads: int = 2) -> Call
     art = bundle.manifest.artifacts[name]
     engine_label(bundle, name)  # raises NoEngineHere first
     if art.format == "paddle-program":
-        from ..train.paddle_predictor import PaddlePredictor
+        from ..source.paddle_predictor import PaddlePredictor
 
         return PaddlePredictor((bundle.root / art.path).parent, threads).run
     if art.format == "onnx":

@@ -156,7 +156,7 @@ def test_paddleslim_matmul_quantizers_survive_export(tmp_path, lenet_ptq, mnist_
     """paddle2onnx 1.2.11 drops the Q/DQ of every MatMul (a missing comma in its list of op types to re-quantize);
     export puts PaddleSlim's back with PaddleSlim's scales, so the int8 ONNX computes what PaddleSlim's program does."""
     from paddle_edge.export.onnx import applied_rewrites
-    from paddle_edge.train.paddle_predictor import PaddlePredictor
+    from paddle_edge.source.paddle_predictor import PaddlePredictor
 
     path = export_onnx(lenet_ptq.model_dir, tmp_path / "int8.onnx", ort_layout=False)
     model = onnx.load(str(path))

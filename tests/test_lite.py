@@ -14,7 +14,7 @@ from paddle_edge.export.lite_program import rewrite_for_lite
 from paddle_edge.export.debian_rootfs import MARKER
 from paddle_edge.export.lite_sidecar import SidecarError, ensure_sidecar
 from paddle_edge.source.paddle_program import read_program
-from paddle_edge.train.paddle_predictor import PaddlePredictor
+from paddle_edge.source.paddle_predictor import PaddlePredictor
 from paddle_edge.train.zoo import lenet
 
 pytestmark = pytest.mark.lite

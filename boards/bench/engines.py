@@ -142,7 +142,7 @@ def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Opti
     if engine.tuned:
         return _tuned_run(bundle)
     if engine.name in (REFERENCE, PADDLE_INT8):
-        from ...train.paddle_predictor import PaddlePredictor
+        from ...source.paddle_predictor import PaddlePredictor
 
         if engine.name == REFERENCE:
             return PaddlePredictor(bundle.root / "reference", threads).run

@@ -15,7 +15,7 @@ import onnx
 from paddle.base.proto import framework_pb2
 
 from ...source.paddle_program import QUANTIZE_OPS, find_model_files, program_desc
-from ...train.paddle_predictor import PaddlePredictor
+from ...source.paddle_predictor import PaddlePredictor
 from .graph import MADE_UP_NAME
 
 _ONNX_TYPE = {"elementwise_add": "Add", "elementwise_sub": "Sub", "elementwise_mul": "Mul", "elementwise_div": "Div",

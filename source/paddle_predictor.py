@@ -8,7 +8,7 @@ import numpy as np
 import paddle.inference as paddle_infer
 
 from ..runtime.batching import predict_all
-from ..source.paddle_program import find_model_files
+from .paddle_program import find_model_files
 
 
 class PaddlePredictor:
