@@ -63,7 +63,8 @@ def cls_bundle(tmp_path_factory, rendered):
     model = resolve_model(fetch_published("ppocr-cls"))
     int8 = quantize_ptq(model, tmp_path_factory.mktemp("cls") / "int8", PtqRecipe(algo="avg", batch_nums=2, batch_size=16),
                         calibration=calibration["cls"])
-    return build_bundle(model, tmp_path_factory.mktemp("cls-bundle") / "cls", int8_dir=int8.model_dir)
+    test, _ = rendered
+    return build_bundle(model, tmp_path_factory.mktemp("cls-bundle") / "cls", int8_dir=int8.model_dir, data=test["cls"])
 
 
 def test_published_preprocessing_reaches_the_manifest(cls_bundle):
@@ -88,6 +89,12 @@ def test_classifier_int8_is_gated_on_the_users_lines(cls_bundle, rendered):
         assert gated in checks  # the int8 file that ships is judged on its own outputs
     assert engines["onnx_int8"]["vs_float"]["cosine"] > 0.9 and engines["onnx_fp32"]["vs_float"]["sqnr_db"] > 80
     assert report.ok, report.render()
+    # the manifest states each artifact's own score on the user's lines, by the engine that defines it: parity's figures
+    accuracy = cls_bundle.manifest.accuracy
+    assert accuracy["onnx-int8"]["split"] == "user data" and accuracy["onnx-int8"]["samples"] == 64
+    assert accuracy["onnx-int8"]["top1"] == engines["onnx_int8_exact"]["scores"]["top1"]
+    assert accuracy["onnx-fp32"]["top1"] == engines["onnx_fp32"]["scores"]["top1"]
+    assert accuracy["paddle-fp32-program"]["top1"] == engines["paddle_fp32"]["scores"]["top1"]
 
 
 def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rendered):

@@ -14,6 +14,7 @@ import onnx
 
 from ...export.onnx import paddle2onnx_graph, rewritten
 from ...source.model import SourceModel
+from .report import step_changes
 from .sessions import Feeds, Session
 from .tensor_stats import Agreement
 
@@ -52,7 +53,7 @@ def export_steps(int8: SourceModel, bundle_int8: onnx.ModelProto, float_model: o
     reference = _outputs(float_model, output, groups, threads)
 
     def measured(step: str, applied: Dict[str, int], model: onnx.ModelProto) -> ExportStep:
-        if step != PADDLE2ONNX and not any(applied.values()):  # nothing changed: the step before's figure
+        if step != PADDLE2ONNX and not step_changes(step, applied):  # nothing changed: the step before's figure
             return ExportStep(step, applied, steps[-1].output_sqnr_db)
         agreement = Agreement()
         for want, got in zip(reference, _outputs(model, output, groups, threads)):

@@ -164,6 +164,12 @@ def export_loss_text(report: Mapping[str, Any]) -> str:
             f"and the rewrites) {_signed(gap - extra_share)} dB")
 
 
+def step_changes(step: str, applied: Mapping[str, int]) -> int:
+    """How many places an export step changed: its own count where it records one under its name (restoring MatMul
+    quantizers also counts those it left float), else all it records (the two affine rewrites)."""
+    return applied[step] if step in applied else sum(applied.values())
+
+
 def export_steps_text(found: Mapping[str, Any]) -> str:
     """The export step by step: the model output's SQNR against float after paddle2onnx and each rewrite that applied,
     and the step that loses most. `found`: a report's `export_steps`."""
@@ -171,7 +177,7 @@ def export_steps_text(found: Mapping[str, Any]) -> str:
     said = [f"{steps[0]['step']} {_db(steps[0]['output_sqnr_db']).strip()} dB"]
     worst: Optional[Tuple[str, float]] = None
     for before, step in zip(steps, steps[1:]):
-        applied = sum(step["applied"].values())
+        applied = step_changes(step["step"], step["applied"])
         if applied:
             change = step["output_sqnr_db"] - before["output_sqnr_db"]
             said.append(f"{step['step']} ({applied}) {_signed(change)}")

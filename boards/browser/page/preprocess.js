@@ -91,15 +91,16 @@ function resizePlanes(planes, height, width, outH, outW) {
 }
 
 // OpenCV's INTER_LINEAR taps for each output index (runtime/opencv_resize.py _taps): the position in float32, two source
-// indices clamped to the edge, 11-bit weights rounded half to even
-function opencvTaps(src, dst) {
+// indices clamped to the edge (along a row, clampFraction, the edge pixel's weight one), 11-bit weights rounded half to even
+function opencvTaps(src, dst, clampFraction) {
   const scale = 1.0 / (dst / src), taps = [];
+  const clamp = (v) => Math.min(Math.max(v, 0), src - 1);
   for (let i = 0; i < dst; i++) {
     const position = Math.fround((i + 0.5) * scale - 0.5);
-    let first = Math.floor(position), fraction = Math.fround(position - first);
-    if (first < 0 || first >= src - 1) fraction = 0;
-    first = Math.min(Math.max(first, 0), src - 1);
-    taps.push({ first, second: Math.min(first + 1, src - 1),
+    const first = Math.floor(position);
+    let fraction = Math.fround(position - first);
+    if (clampFraction && (first < 0 || first >= src - 1)) fraction = 0;
+    taps.push({ first: clamp(first), second: clamp(first + 1),
       w0: roundHalfEven(Math.fround(1 - fraction) * 2048), w1: roundHalfEven(fraction * 2048) });
   }
   return taps;
@@ -121,7 +122,7 @@ function resizePlanesOpenCV(planes, height, width, outH, outW) {
       return out;
     });
   }
-  const xs = opencvTaps(width, outW), ys = opencvTaps(height, outH);
+  const xs = opencvTaps(width, outW, true), ys = opencvTaps(height, outH, false);
   return planes.map((p) => {
     const rows = new Int32Array(height * outW);
     for (let y = 0; y < height; y++) {
