@@ -290,6 +290,8 @@ PREPROCESSING = {  # the runtime's resize modes as PaddleOCR's, PaddleClas's and
                                                              "resize": {"mode": "stretch", "height": 28, "width": 28}}},
     "rec": {"scale": [1 / 127.5] * 3, "offset": [-1.0] * 3, "image": {"color": "BGR", "resize": {"mode": "pad_right", "height": 48, "width": 320, "interpolation": "opencv"}}},
     "rec-grow": {"scale": 1 / 127.5, "offset": -1.0, "image": {"color": "RGB", "resize": {"mode": "pad_right", "height": 48, "width": 320, "grow": True}}},
+    "rec-grow-cv": {"scale": 1 / 127.5, "offset": -1.0,
+                    "image": {"color": "BGR", "resize": {"mode": "pad_right", "height": 48, "width": 320, "grow": True, "interpolation": "opencv"}}},
     "det": {"scale": [1 / 58.395, 1 / 57.12, 1 / 57.375], "offset": [-123.675 / 58.395, -116.28 / 57.12, -103.53 / 57.375],
             "image": {"color": "BGR", "resize": {"mode": "limit_side", "side": 736, "limit": "min", "multiple": 32, "interpolation": "opencv"}}},
     "det-long": {"scale": 1 / 255, "offset": 0.0, "image": {"color": "RGB", "resize": {"mode": "limit_side", "side": 96, "limit": "max", "multiple": 32}}},
