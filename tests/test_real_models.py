@@ -283,6 +283,13 @@ def test_the_debugger_pins_the_detectors_export_loss_on_values_only_the_onnx_qua
     assert report.quantizers_not_judged < 10, said  # 50 of the detector's values carry names paddle2onnx made up; 5 match no variable
     gap = report.paddle_output_sqnr_db - report.output_sqnr_db
     assert gap > 0.5 and abs(report.paddle_output_sqnr_db - report.output_sqnr_db_unrounded) < gap / 2, said
+    # exported again step by step, the program gives the bundle's file; the rewrites export calls exact change no output
+    steps = {step["step"]: step for step in report.export_steps["steps"]}
+    assert report.export_steps["reproduces_bundle"] and list(steps)[0] == "paddle2onnx", report.export_steps
+    names = list(steps)
+    for exact in ("weights_folded", "uint8_activations", "value_copies_requantized"):
+        before = steps[names[names.index(exact) - 1]]
+        assert steps[exact]["output_sqnr_db"] == before["output_sqnr_db"], report.export_steps
 
 
 def test_the_exports_own_names_are_matched_to_the_programs_variables_holding_the_same_values(rec_bundle, rendered):
