@@ -145,15 +145,15 @@ def _same_inputs(model: SourceModel, int8_card: ModelCard, int8_dir: Path) -> No
     """The int8 model's scales were fit to inputs made by the preprocessing compress recorded: a bundle that feeds it
     others (export without the --preprocess compress had, or with another) would ship int8 calibrated on other data."""
     then, now = _inputs(int8_card.task, int8_card.preprocess), _inputs(model.task, model.preprocess)
-    keys = ("task", "inputs") if then["inputs"] != now["inputs"] else sorted(set(then) | set(now))
-    differ = [f"{k} {then[k]!r} there, {now[k]!r} here" for k in keys if then[k] != now[k]]
+    keys = ("task", "inputs") if then["inputs"] != now["inputs"] else sorted(then)
+    differ = [k for k in keys if then[k] != now[k]]
     if differ:
         origin = f"from {model.config}" if model.config else "from its card" if model.card else "none found"
-        resized_only = ([k for k in keys if then[k] != now[k]] == ["image.resize.interpolation"]
-                        and then["image.resize.interpolation"] == "pillow")  # an int8 model compressed before schema 4
+        # an int8 model compressed before schema 4, whose card says Pillow
+        resized_only = differ == ["image.resize.interpolation"] and then["image.resize.interpolation"] == "pillow"
         raise PaddleEdgeError(
             f"{int8_dir} was calibrated on inputs made otherwise than {model.directory} is exported with (preprocessing "
-            f"{origin}): " + "; ".join(differ),
+            f"{origin}): " + "; ".join(f"{k} {then[k]!r} there, {now[k]!r} here" for k in differ),
             f"compress {model.directory} again: its int8 scales were fit to images resized with Pillow (as paddle-edge "
             "did before manifest schema 4), and the bundle resizes as the model's own preprocessing does" if resized_only else
             "export with the preprocessing file compress had (`paddle-edge export MODEL --int8 INT8 --preprocess FILE`), "
