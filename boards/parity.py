@@ -22,7 +22,7 @@ from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.manifest import PARAMETER_FORMATS
-from ..runtime.metrics import LABELS, format_scores
+from ..runtime.metrics import INT8_DROP_LIMITS, LABELS, format_scores
 from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, drops, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
@@ -50,10 +50,10 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "lite_x86_fp32_box_f1_vs_float": (1.0, "min"),
     "lite_x86_fp32_runnable": (1.0, "min"),
     "onnx_int8_exact_argmax_agreement": (0.99, "min"),  # the int8 model itself vs the float model
-    "onnx_int8_exact_top1_drop_points": (0.5, "max"),
+    "onnx_int8_exact_top1_drop_points": (INT8_DROP_LIMITS["top1"], "max"),
     "onnx_int8_exact_mse_ratio": (1.1, "max"),
     "onnx_int8_argmax_agreement": (0.99, "min"),  # what this CPU runs vs the float model
-    "onnx_int8_top1_drop_points": (0.5, "max"),
+    "onnx_int8_top1_drop_points": (INT8_DROP_LIMITS["top1"], "max"),
     "onnx_int8_mse_ratio": (1.1, "max"),
     "onnx_int8_vs_exact_argmax_agreement": (0.999, "min"),  # what this CPU runs vs the int8 model's exact semantics
     # ... and each of its fused int8 kernels, on the same input codes, within a quantization step of the exact result
@@ -67,10 +67,10 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_fp32_f1_drop_points": (0.0, "max"),
     "lite_x86_fp32_char_acc_drop_points": (0.0, "max"),
     "lite_x86_fp32_f1_drop_points": (0.0, "max"),
-    "onnx_int8_exact_char_acc_drop_points": (1.0, "max"),
-    "onnx_int8_char_acc_drop_points": (1.0, "max"),
-    "onnx_int8_exact_f1_drop_points": (1.0, "max"),
-    "onnx_int8_f1_drop_points": (1.0, "max"),
+    "onnx_int8_exact_char_acc_drop_points": (INT8_DROP_LIMITS["char_acc"], "max"),
+    "onnx_int8_char_acc_drop_points": (INT8_DROP_LIMITS["char_acc"], "max"),
+    "onnx_int8_exact_f1_drop_points": (INT8_DROP_LIMITS["f1"], "max"),
+    "onnx_int8_f1_drop_points": (INT8_DROP_LIMITS["f1"], "max"),
     # OpenVINO (the optional backend, where installed: installing it adds these gates) runs the same model (the int8 file
     # made for it, the same function) and is held to the same float and task-metric limits; its int8 kernels are not cut out op by op, so
     # its agreement with the exact int8 model is reported, not gated
@@ -83,10 +83,10 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "openvino_fp32_char_acc_drop_points": (0.0, "max"),
     "openvino_fp32_f1_drop_points": (0.0, "max"),
     "openvino_int8_argmax_agreement": (0.99, "min"),
-    "openvino_int8_top1_drop_points": (0.5, "max"),
+    "openvino_int8_top1_drop_points": (INT8_DROP_LIMITS["top1"], "max"),
     "openvino_int8_mse_ratio": (1.1, "max"),
-    "openvino_int8_char_acc_drop_points": (1.0, "max"),
-    "openvino_int8_f1_drop_points": (1.0, "max"),
+    "openvino_int8_char_acc_drop_points": (INT8_DROP_LIMITS["char_acc"], "max"),
+    "openvino_int8_f1_drop_points": (INT8_DROP_LIMITS["f1"], "max"),
 }
 GOALS: Dict[str, Tuple[float, str]] = {"runtime_overhead_ratio": (1.05, "max")}
 Feeds = Dict[str, np.ndarray]

@@ -102,7 +102,7 @@ def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequen
     configs += [c for c in untuned_configs.values() if c not in configs]
     found = [Candidate(f"c{i}", *config) for i, config in enumerate(configs)]
     untuned = {p: next(c.tag for c in found if (c.backend, c.precision, c.threads, c.settings) == config) for p, config in untuned_configs.items()}
-    auto = "int8" if "int8" in untuned else "fp32"
+    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND, None)[0]
     return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
 
 

@@ -11,10 +11,11 @@ from .bundle import Bundle, load_bundle
 from .cpu import lite_target, onnx_target
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
+from .metrics import INT8_DROP_LIMITS, LABELS
 from .predictor import Predictor
 from .tuning import Choice, bundle_sha256, find_tuning
 
-__all__ = ["open", "artifact_for", "Predictor", "Bundle", "load_bundle", "Manifest",
+__all__ = ["open", "artifact_for", "default_precision", "Predictor", "Bundle", "load_bundle", "Manifest",
            "PaddleEdgeError", "BundleError", "InputError", "BackendError"]
 
 PRECISIONS = ("fp32", "int8")
@@ -69,15 +70,44 @@ def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optio
     return name
 
 
-def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "int8",  # noqa: A001
+def _int8_loss(manifest: Manifest, artifact: str) -> Optional[str]:
+    """What rules the int8 `artifact` out by default: the bundle's own scores (export --data) show it losing more of the
+    task metric against its fp32 model, on the same data, than parity allows (metrics.INT8_DROP_LIMITS); else None."""
+    scored = manifest.accuracy.get(artifact, {})
+    floats = [s for n, s in manifest.accuracy.items() if n in manifest.artifacts and manifest.artifacts[n].precision == "fp32"
+              and s.get("measured") and s.get("data") == scored.get("data")]
+    for metric, limit in INT8_DROP_LIMITS.items():
+        reference = next((s[metric] for s in floats if metric in s), None)
+        if metric in scored and reference is not None and (reference - scored[metric]) * 100 > limit + 1e-9:
+            return (f"the bundle's {artifact} lost {(reference - scored[metric]) * 100:.2f} points of {LABELS[metric]} "
+                    f"against fp32 on {scored['data']} at export (limit {limit:g})")
+    return None
+
+
+def default_precision(manifest: Manifest, backend: str, target: Optional[str]) -> Tuple[str, str]:
+    """The untuned rule for precision "auto": int8 where the bundle has an int8 model for `backend` and its own scores do
+    not show it losing more than the limit, else fp32; and a sentence saying which and why."""
+    fmt = backends.BACKENDS[backend][2]
+    if "int8" not in manifest.precisions(fmt):
+        return "fp32", "fp32: the bundle has no int8 model for it"
+    loss = _int8_loss(manifest, artifact_for(manifest, backend, "int8", target))
+    if loss is None:
+        return "int8", "int8: the bundle has it, and its scores, if any, are within the limit"
+    if "fp32" not in manifest.precisions(fmt):
+        return "int8", f"int8 though {loss}: the bundle has no fp32 model for it"
+    return "fp32", f"fp32, because {loss}"
+
+
+def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "auto",  # noqa: A001
          threads: Optional[int] = None, target: Optional[str] = None, artifact: Optional[str] = None,
          batch: Optional[int] = None, settings: Optional[Mapping[str, str]] = None) -> Predictor:
     """Verify a bundle and return a Predictor for one precision on one backend.
 
     `backend="auto"` takes the choice `paddle-edge tune` measured on this machine for the batch size nearest `batch`
     (runtime/tuning.py), for `precision` ("auto": whichever was faster); its threads and settings apply unless given.
-    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime (and "auto" precision is
-    int8 where the bundle has an int8 ONNX).
+    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime. Precision "auto" without
+    a tuning is int8 where the bundle has an int8 model for the backend, unless the scores export recorded in the manifest
+    show it losing more of the task metric against fp32 than parity allows; then fp32 (`artifact` given: its precision).
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
     (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
     for the backend (OpenVINO gets the one with int8 activations), else the one for any CPU; `target`
@@ -87,6 +117,8 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     if backend != "auto":
         backends.require_known(backend)
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
+    if precision == "auto" and artifact in loaded.manifest.artifacts:
+        precision = loaded.manifest.artifacts[artifact].precision
     name, chosen_by = backend, "named by the caller"
     if backend == "auto":
         tuned, chosen_by = (None, "untuned (the caller named the file): the default rule") if artifact or target else _tuned(loaded, precision, batch)
@@ -97,12 +129,14 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
             settings = choice.settings if settings is None else settings
         else:
             if precision == "auto":
-                precision = "int8" if "int8" in loaded.manifest.precisions("onnx") else "fp32"
+                precision, why = default_precision(loaded.manifest, DEFAULT_BACKEND, target)
+                chosen_by += f"; {why}"
             _require_precision(loaded.manifest, precision)
             name = _default_backend(loaded.manifest, precision)
     else:
         if precision == "auto":
-            raise BackendError("precision 'auto' is chosen by a tuning, with backend 'auto'", "give precision 'fp32' or 'int8'")
+            precision, why = default_precision(loaded.manifest, name, target)
+            chosen_by += f"; {why}"
         _require_precision(loaded.manifest, precision)
     fmt = backends.BACKENDS[name][2]
     if artifact is None:

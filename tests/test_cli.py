@@ -47,23 +47,25 @@ def test_parity_prints_a_table_and_writes_json(lenet_bundle):
 def test_help_states_the_default_precision_and_every_zoo_model():
     from paddle_edge.train.zoo import ZOO
 
-    assert "(default: int8)" in " ".join(cli("run", "--help").stdout.split())
+    assert "(default: auto: the faster one" in " ".join(cli("run", "--help").stdout.split())
     train_help = cli("train", "--help").stdout
     assert all(name in train_help for name in ZOO), train_help
 
 
-def test_run_on_an_fp32_only_bundle_names_the_precision_to_pass(lenet, digit_png, tmp_path):
+def test_run_on_an_fp32_only_bundle_runs_fp32_and_names_the_precision_to_pass(lenet, digit_png, tmp_path):
     from paddle_edge import runtime
     from paddle_edge.export.bundle import build_bundle
     from paddle_edge.runtime.errors import BackendError
 
     fp32_only = build_bundle(lenet.model_dir, tmp_path / "fp32", include_reference=False).directory
-    out = cli("run", str(fp32_only), str(digit_png))
+    out = cli("run", str(fp32_only), str(digit_png), "--precision", "int8")
     assert out.returncode == 2 and "has no int8 model; it has fp32" in out.stderr and "`paddle-edge run --precision fp32`" in out.stderr, out.stderr
     with pytest.raises(BackendError, match="precision='fp32'"):
-        runtime.open(fp32_only, backend="onnxruntime")
-    out = cli("run", str(fp32_only), str(digit_png), "--precision", "fp32")
-    assert out.returncode == 0 and out.stdout.split(": ")[1].startswith("3 ("), out.stderr
+        runtime.open(fp32_only, backend="onnxruntime", precision="int8")
+    for asked in ([], ["--precision", "fp32"]):  # the default (auto) runs the precision the bundle has
+        out = cli("run", str(fp32_only), str(digit_png), *asked)
+        assert out.returncode == 0 and out.stdout.split(": ")[1].startswith("3 ("), out.stderr
+    assert "engine: onnxruntime fp32 (untuned" in out.stderr and "no int8 model" in cli("run", str(fp32_only), str(digit_png)).stderr
 
 
 @pytest.mark.parametrize("method", ["ptq", "qat"])

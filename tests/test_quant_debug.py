@@ -178,7 +178,10 @@ def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(len
     main(["quant-debug", str(lenet.model_dir), str(lenet_ptq.model_dir), "--limit", "512", "--json", str(out)])
     found = json.loads(out.read_text())
     assert [r["output"] for r in found["rows"]] == [r.output for r in lenet_debug.rows] and found["paddle_int8_model"]
-    assert all(r["paddle_global_sqnr_db"] is not None for r in found["rows"] if r["kind"] == "op")
+    compared = [r for r in found["rows"] if r["kind"] == "op"]
+    assert all(r["paddle_global_sqnr_db"] is not None and 0.9 < r["paddle_global_cosine"] <= 1 for r in compared)
+    # the cosine and the SQNR of one comparison: a noise power of 10^(-SQNR/10) of the signal's bounds 1 - cosine
+    assert all(1 - r["paddle_global_cosine"] <= 10 ** (-r["paddle_global_sqnr_db"] / 10) + 1e-12 for r in compared), compared
     # the value the ONNX quantizes and the program only observes: the last conv's output (its ReLU folded in). On LeNet
     # it costs nothing: the flatten's quantizer, which the program has too, rounds the same values to the same grid
     extra = {k: found[k] for k in ("rounded_only_in_export", "output_sqnr_db", "output_sqnr_db_unrounded", "paddle_output_sqnr_db")}

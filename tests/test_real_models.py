@@ -64,7 +64,8 @@ def cls_bundle(tmp_path_factory, rendered):
     int8 = quantize_ptq(model, tmp_path_factory.mktemp("cls") / "int8", PtqRecipe(algo="avg", batch_nums=2, batch_size=16),
                         calibration=calibration["cls"])
     test, _ = rendered
-    return build_bundle(model, tmp_path_factory.mktemp("cls-bundle") / "cls", int8_dir=int8.model_dir, data=test["cls"])
+    return build_bundle(model, tmp_path_factory.mktemp("cls-bundle") / "cls", int8_dir=int8.model_dir, data=test["cls"],
+                        targets=("onnx", "lite-arm"))
 
 
 def test_published_preprocessing_reaches_the_manifest(cls_bundle):
@@ -128,6 +129,29 @@ def test_openvino_int8_answers_on_a_pi_4_whose_cpu_has_no_half_precision(cls_bun
     assert "fp32_allclose_ratio" in d["values"] and "fp32_allclose_ratio" not in d["checks"] and d["checks"]["fp32_sqnr_db"]["passed"]
 
 
+def test_the_pi_4_runs_the_classifier_as_parity_scored_it_here(cls_bundle, rendered):
+    """`board parity rpi4` with the runtime's default engine, onnxruntime, on the emulated Pi 4 and the user's lines: its
+    fp32 is this host's, each fused int8 kernel within a step of the exact int8 model, and the int8 file loses no more
+    top-1 against float there than parity allows here."""
+    test, _ = rendered
+    report = board_parity(board_for(get_profile("rpi4")), cls_bundle.directory, data=test["cls"], calls=1)
+    d = report.data
+    assert d["backend"] == "onnxruntime" and d["samples"] == 64 and d["qemu_cpu"] == "cortex-a72"
+    assert {"fp32_allclose_ratio", "fp32_argmax_agreement", "int8_kernel_max_steps", "int8_top1_drop_points"} <= set(d["checks"])
+    assert report.ok, report.render()
+
+
+def test_every_model_gets_a_lite_arm_nb_and_its_bundle_says_what_lite_cannot_take(cls_bundle, rec_bundle, det_bundle):
+    """Paddle Lite's arm `.nb` of each float model is in its bundle (no engine here runs it: the manifest says so rather
+    than scoring it), and the int8 one Lite 2.10 cannot read is named with the reason, never silently left out."""
+    for bundle in (cls_bundle, rec_bundle, det_bundle):
+        manifest = bundle.manifest
+        nb = manifest.artifacts["lite-arm-fp32"]
+        assert (nb.format, nb.target) == ("nb", "arm") and (bundle.directory / nb.path).stat().st_size == nb.bytes > 100_000
+        assert manifest.source["skipped"]["lite-arm-int8"].startswith("Paddle Lite 2.10 has no arm kernels for: "), manifest.source
+    assert cls_bundle.manifest.accuracy["lite-arm-fp32"] == {"measured": False, "why": "no engine on this host runs lite-arm-fp32 (nb, target arm)"}
+
+
 def test_a_plain_folder_of_images_gives_agreement_without_accuracy(cls_bundle, rendered):
     _, calibration = rendered
     report = run_parity(cls_bundle.directory, data=calibration["cls"] / "images", **FAST)
@@ -183,7 +207,7 @@ def _ptq_bundle(kind: str, calibration: Path, root: Path, targets=("onnx",)):
 
 @pytest.fixture(scope="module")
 def rec_bundle(tmp_path_factory, rendered):
-    return _ptq_bundle("rec", rendered[1]["rec"], tmp_path_factory.mktemp("rec"))
+    return _ptq_bundle("rec", rendered[1]["rec"], tmp_path_factory.mktemp("rec"), targets=("onnx", "lite-arm"))
 
 
 def test_recogniser_reads_the_rendered_lines_in_fp32_and_int8(rec_bundle, rendered):
@@ -208,7 +232,7 @@ def test_recogniser_reads_the_rendered_lines_in_fp32_and_int8(rec_bundle, render
 
 @pytest.fixture(scope="module")
 def det_bundle(tmp_path_factory, rendered):
-    return _ptq_bundle("det", rendered[1]["det"], tmp_path_factory.mktemp("det"), targets=("onnx", "lite-x86"))
+    return _ptq_bundle("det", rendered[1]["det"], tmp_path_factory.mktemp("det"), targets=("onnx", "lite-arm", "lite-x86"))
 
 
 def test_detector_finds_the_rendered_lines_in_fp32_and_int8(det_bundle, rendered):

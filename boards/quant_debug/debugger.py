@@ -124,7 +124,7 @@ class _Runs:
         self.kernels.add(feeds)
         return ref
 
-    def row(self, op: ComputeOp, flops: Dict[str, int], paddle_sqnr_db: Optional[float]) -> LayerRow:
+    def row(self, op: ComputeOp, flops: Dict[str, int], paddle: Optional[Agreement]) -> LayerRow:
         total = sum(flops.values()) or 1
         local = self.local_.get(op.output)
         cover = self.coverage.get(op.output)
@@ -138,7 +138,7 @@ class _Runs:
             flops_share=flops.get(op.output, 0) / total,
             local_sqnr_db=local.sqnr_db if local else None, local_cosine=local.cosine if local else None,
             global_sqnr_db=self.global_[op.output].sqnr_db, global_cosine=self.global_[op.output].cosine,
-            paddle_global_sqnr_db=paddle_sqnr_db,
+            paddle_global_sqnr_db=paddle.sqnr_db if paddle else None, paddle_global_cosine=paddle.cosine if paddle else None,
             float_input_gain_db=(self.output_with_float_inputs[op.output].sqnr_db - self.output_base.sqnr_db
                                  if op.output in self.output_with_float_inputs else None),
             weight_range=op.weight_range, weight_scale=op.weight_scale,
@@ -231,8 +231,9 @@ class _PaddleRuns:
         or not of its shape)."""
         return self.output.sqnr_db if self.output is not None else None
 
-    def sqnr_db(self, output: str) -> Optional[float]:
-        return self.agreement[output].sqnr_db if output in self.agreement and output not in self.other_shape else None
+    def compared(self, output: str) -> Optional[Agreement]:
+        """The program's value of the ONNX tensor `output` against the float ONNX's (None: no variable of its shape)."""
+        return self.agreement[output] if output in self.agreement and output not in self.other_shape else None
 
 
 def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
@@ -306,7 +307,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if unrounded else None,
         paddle_output_sqnr_db=paddle.output_sqnr_db() if paddle else None,
         rewrites=rewrites, export_steps=dataclasses.asdict(steps) if steps else None,
-        data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.sqnr_db(op.output) if paddle else None) for op in ops]
+        data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.compared(op.output) if paddle else None) for op in ops]
                           + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),
         seconds=round(time.perf_counter() - start, 1), provenance=provenance())
 

@@ -66,6 +66,7 @@ class LayerRow:
     clipped_fraction: Optional[float]
     fused: Optional[FusedVsExact]
     histogram: Optional[Dict[str, List[float]]]  # float and int8 (exact) values on shared bins: edges, float, int8
+    paddle_global_cosine: Optional[float] = None  # the same comparison's cosine similarity (reports before it lack it)
 
     @property
     def rank_key(self) -> Tuple[float, float]:
