@@ -102,7 +102,7 @@ def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequen
     configs += [c for c in untuned_configs.values() if c not in configs]
     found = [Candidate(f"c{i}", *config) for i, config in enumerate(configs)]
     untuned = {p: next(c.tag for c in found if (c.backend, c.precision, c.threads, c.settings) == config) for p, config in untuned_configs.items()}
-    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND, None)[0]
+    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)[0]
     return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
 
 
@@ -277,7 +277,8 @@ def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Se
         for key, tag in per.items():
             out[key] = _against_untuned(tag, untuned.get(key), b, passed, fresh)
         base = untuned.get(ANY)
-        others = [t for t in dict.fromkeys(e["chosen"] for e in out.values()) if t != base]
+        only_fp32 = base is not None and base == untuned.get("fp32")  # auto's rule runs fp32 here: int8 does not contend
+        others = [t for t in dict.fromkeys(e["chosen"] for k, e in out.items() if k == "fp32" or not only_fp32) if t != base]
         contenders = [_against_untuned(t, base, b, passed, fresh) for t in others or [base]]
         cleared = [e for e in contenders if e["switched"]]
         out[ANY] = {**min(cleared or contenders, key=lambda e: fresh.p50_us(e["pick"], b)), "contenders": contenders}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Tuple, Union
+from typing import List, Mapping, Optional, Tuple, Union
 
 from . import backends
 from .bundle import Bundle, load_bundle
 from .cpu import lite_target, onnx_target
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
-from .metrics import INT8_DROP_LIMITS, LABELS
+from .metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS
 from .predictor import Predictor
 from .tuning import Choice, bundle_sha256, find_tuning
 
@@ -23,7 +23,7 @@ PRECISIONS = ("fp32", "int8")
 
 def _require_precision(manifest: Manifest, precision: str) -> None:
     """Raise naming the precisions the bundle has when it has no model of `precision` that a backend runs (an fp32-only
-    bundle opened at the default int8)."""
+    bundle opened at int8)."""
     formats = {fmt for _, _, fmt, _ in backends.BACKENDS.values()}
     have = sorted({a.precision for a in manifest.artifacts.values() if a.format in formats})
     if precision not in have:
@@ -70,32 +70,54 @@ def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optio
     return name
 
 
-def _int8_loss(manifest: Manifest, artifact: str) -> Optional[str]:
-    """What rules the int8 `artifact` out by default: the bundle's own scores (export --data) show it losing more of the
-    task metric against its fp32 model, on the same data, than parity allows (metrics.INT8_DROP_LIMITS); else None."""
+def _int8_losses(manifest: Manifest, artifact: str) -> List[Tuple[str, bool]]:
+    """What the int8 `artifact` lost against the float model by the scores export recorded in the manifest on the same
+    data (the float program's, else an fp32 file's), each said in words with whether parity allows it; empty where
+    export recorded none (a manifest before schema 3 has no such scores)."""
     scored = manifest.accuracy.get(artifact, {})
-    floats = [s for n, s in manifest.accuracy.items() if n in manifest.artifacts and manifest.artifacts[n].precision == "fp32"
-              and s.get("measured") and s.get("data") == scored.get("data")]
-    for metric, limit in INT8_DROP_LIMITS.items():
+    floats = sorted((s for n, s in manifest.accuracy.items() if n in manifest.artifacts and manifest.artifacts[n].precision == "fp32"
+                     and s.get("measured") and s.get("data") == scored.get("data")),
+                    key=lambda s: str(s.get("engine", "")).startswith("Paddle Inference"), reverse=True)
+    found = []
+    for metric, limit in (*INT8_DROP_LIMITS.items(), ("mse", INT8_MSE_RATIO_LIMIT)):
         reference = next((s[metric] for s in floats if metric in s), None)
-        if metric in scored and reference is not None and (reference - scored[metric]) * 100 > limit + 1e-9:
-            return (f"the bundle's {artifact} lost {(reference - scored[metric]) * 100:.2f} points of {LABELS[metric]} "
-                    f"against fp32 on {scored['data']} at export (limit {limit:g})")
-    return None
+        if metric not in scored or reference is None:
+            continue
+        if metric == "mse":
+            ratio = scored[metric] / max(reference, 1e-12)
+            found.append((f"an MSE {ratio:.3g}x float's (limit {limit:g}x)", ratio <= limit))
+        else:
+            lost = (reference - scored[metric]) * 100
+            found.append((f"{lost:.2f} points of {LABELS[metric]} (limit {limit:g})", lost <= limit + 1e-9))
+    return found
 
 
-def default_precision(manifest: Manifest, backend: str, target: Optional[str]) -> Tuple[str, str]:
-    """The untuned rule for precision "auto": int8 where the bundle has an int8 model for `backend` and its own scores do
-    not show it losing more than the limit, else fp32; and a sentence saying which and why."""
-    fmt = backends.BACKENDS[backend][2]
-    if "int8" not in manifest.precisions(fmt):
+def _has(manifest: Manifest, backend: str, precision: str, target: Optional[str]) -> Optional[str]:
+    """The artifact `open` would run for `backend` and `precision`, if the bundle has one (for `target`, Lite's arch)."""
+    try:
+        return artifact_for(manifest, backend, precision, target)
+    except BundleError:
+        return None
+
+
+def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> Tuple[str, str]:
+    """The rule for precision "auto": int8 where the bundle has an int8 model for `backend` and the scores export
+    recorded do not show it losing more than parity allows (metrics.INT8_DROP_LIMITS, an MSE ratio for regression),
+    else fp32; and a sentence saying which and why. A tuning's choice for either precision applies only where this
+    rule allows int8."""
+    artifact = _has(manifest, backend, "int8", target)
+    if artifact is None:
         return "fp32", "fp32: the bundle has no int8 model for it"
-    loss = _int8_loss(manifest, artifact_for(manifest, backend, "int8", target))
-    if loss is None:
-        return "int8", "int8: the bundle has it, and its scores, if any, are within the limit"
-    if "fp32" not in manifest.precisions(fmt):
-        return "int8", f"int8 though {loss}: the bundle has no fp32 model for it"
-    return "fp32", f"fp32, because {loss}"
+    losses = _int8_losses(manifest, artifact)
+    if not losses:
+        return "int8", "int8: the bundle has it (export recorded no score of it to judge it by)"
+    said = (f"the bundle's {artifact} lost {'; '.join(text for text, _ in losses)} against float on "
+            f"{manifest.accuracy[artifact].get('data', 'the data export scored')} at export")
+    if all(allowed for _, allowed in losses):
+        return "int8", f"int8: {said}"
+    if _has(manifest, backend, "fp32", target) is None:
+        return "int8", f"int8 though {said}: the bundle has no fp32 model for it"
+    return "fp32", f"fp32, because {said}"
 
 
 def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "auto",  # noqa: A001
@@ -105,9 +127,10 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
 
     `backend="auto"` takes the choice `paddle-edge tune` measured on this machine for the batch size nearest `batch`
     (runtime/tuning.py), for `precision` ("auto": whichever was faster); its threads and settings apply unless given.
-    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime. Precision "auto" without
-    a tuning is int8 where the bundle has an int8 model for the backend, unless the scores export recorded in the manifest
-    show it losing more of the task metric against fp32 than parity allows; then fp32 (`artifact` given: its precision).
+    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime. Precision "auto" is never
+    an int8 file the scores export recorded in the manifest show losing more of the task metric against float than
+    parity allows (default_precision): then fp32, a tuning's fp32 choice where there is one; untuned, it is int8 where
+    the bundle has an int8 model for the backend (`artifact` given: that file's precision).
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
     (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
     for the backend (OpenVINO gets the one with int8 activations), else the one for any CPU; `target`
@@ -119,7 +142,11 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
     if precision == "auto" and artifact in loaded.manifest.artifacts:
         precision = loaded.manifest.artifacts[artifact].precision
-    name, chosen_by = backend, "named by the caller"
+    name, chosen_by, why = backend, "named by the caller", ""
+    if precision == "auto":
+        rule, why = default_precision(loaded.manifest, DEFAULT_BACKEND if backend == "auto" else backend, target)
+        if backend != "auto" or rule == "fp32":  # the scores rule int8 out: a tuning's choice for fp32 applies, if any
+            precision = rule
     if backend == "auto":
         tuned, chosen_by = (None, "untuned (the caller named the file): the default rule") if artifact or target else _tuned(loaded, precision, batch)
         if tuned is not None:
@@ -127,17 +154,14 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
             name, precision = choice.backend, choice.precision
             threads = threads or choice.threads
             settings = choice.settings if settings is None else settings
+            why = why if why.startswith("fp32, because") else ""
         else:
-            if precision == "auto":
-                precision, why = default_precision(loaded.manifest, DEFAULT_BACKEND, target)
-                chosen_by += f"; {why}"
+            precision = rule if precision == "auto" else precision
             _require_precision(loaded.manifest, precision)
             name = _default_backend(loaded.manifest, precision)
     else:
-        if precision == "auto":
-            precision, why = default_precision(loaded.manifest, name, target)
-            chosen_by += f"; {why}"
         _require_precision(loaded.manifest, precision)
+    chosen_by += f"; {why}" if why else ""
     fmt = backends.BACKENDS[name][2]
     if artifact is None:
         artifact = artifact_for(loaded.manifest, name, precision, target)

@@ -36,3 +36,4 @@ FRACTIONS = ("top1", "char_acc", "line_acc", "f1", "precision", "recall", "norm_
 # Points of each task metric an int8 model may lose against float: parity and board parity gate them, and the runtime
 # opens no int8 model by default that its bundle's own scores show losing more.
 INT8_DROP_LIMITS = {"top1": 0.5, "char_acc": 1.0, "f1": 1.0}
+INT8_MSE_RATIO_LIMIT = 1.1  # a regression model's: int8's MSE against the labels over float's

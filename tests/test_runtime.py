@@ -176,18 +176,22 @@ def test_auto_precision_opens_int8_unless_the_bundles_own_scores_show_it_losing_
     shutil.copytree(lenet_bundle.directory, bundle)
     for backend in ("auto", "onnxruntime"):  # untuned, and with the engine named
         predictor = runtime.open(bundle, backend=backend)
-        assert predictor.precision == "int8" and "int8: the bundle has it, and its scores" in predictor.chosen_by
+        assert predictor.precision == "int8" and "int8: the bundle's onnx-int8" in predictor.chosen_by, predictor.chosen_by
+        assert "points of top-1 (limit 0.5) against float on" in predictor.chosen_by
     # export --data recorded the int8 file's score beside fp32's; a score 0.6 points of top-1 below fp32's (limit 0.5)
     manifest = json.loads((bundle / "manifest.json").read_text())
     int8 = runtime.artifact_for(lenet_bundle.manifest, "onnxruntime", "int8")
     for loss, expected in ((0.005, "int8"), (0.006, "fp32")):  # at the limit it stays int8; past it, fp32
-        manifest["accuracy"][int8]["top1"] = manifest["accuracy"]["onnx-fp32"]["top1"] - loss
+        manifest["accuracy"][int8]["top1"] = manifest["accuracy"]["paddle-fp32-program"]["top1"] - loss  # the float model's
         (bundle / "manifest.json").write_text(json.dumps(manifest))
         predictor = runtime.open(bundle)
         assert predictor.precision == expected, predictor.chosen_by
-    assert predictor.artifact == "onnx-fp32" and f"the bundle's {int8} lost 0.60 points of top-1 against fp32" in predictor.chosen_by
-    assert "(limit 0.5)" in predictor.chosen_by
+    assert predictor.artifact == "onnx-fp32" and f"fp32, because the bundle's {int8} lost 0.60 points of top-1 (limit 0.5)" in predictor.chosen_by
     assert runtime.open(bundle, precision="int8").precision == "int8"  # asked for by name, it opens
+    for entry in manifest["accuracy"].values():  # a manifest of schema 1 or 2 scored without naming the data
+        entry.pop("data", None)
+    (bundle / "manifest.json").write_text(json.dumps({**manifest, "schema_version": 2}))
+    assert "lost 0.60 points of top-1 (limit 0.5) against float on the data export scored" in runtime.open(bundle).chosen_by
 
 
 def test_backend_and_precision_errors(lenet_bundle):

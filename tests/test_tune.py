@@ -75,7 +75,25 @@ def test_auto_opens_the_tuned_choice_and_says_so(tuned):
         x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
         np.testing.assert_array_equal(predictor.predict(x)[0], named.predict(x)[0])
     assert runtime.open(bundle, backend="onnxruntime", precision="int8").chosen_by == "named by the caller"
-    assert runtime.open(bundle, backend="onnxruntime").chosen_by.startswith("named by the caller; int8: the bundle has it")
+    assert runtime.open(bundle, backend="onnxruntime").chosen_by.startswith("named by the caller; int8: ")
+
+
+def test_a_tuning_never_opens_by_default_an_int8_file_its_bundle_shows_losing_too_much(lenet_bundle, tmp_path):
+    """The bundle's own scores rule int8 out of precision "auto" whether or not a tuning exists: tune's choice for either
+    precision is then fp32's, and `open` takes the tuning's fp32 choice (int8, asked for by name, is still its own)."""
+    bundle = tmp_path / "lenet"
+    shutil.copytree(lenet_bundle.directory, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    int8 = runtime.artifact_for(lenet_bundle.manifest, "onnxruntime", "int8")
+    manifest["accuracy"][int8]["top1"] = manifest["accuracy"]["paddle-fp32-program"]["top1"] - 0.006  # 0.6 points of top-1
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    report = tune(HostBoard(get_profile("x86-64")), bundle, names=("onnxruntime",), threads=[CORES], batches=(1,), calls=20,
+                  limit=200, keep=None)
+    assert report.ok, report.render()
+    predictor = runtime.open(bundle)
+    assert predictor.precision == "fp32" and predictor.chosen_by.startswith("tuned on x86-64 for batch 1"), predictor.chosen_by
+    assert f"fp32, because the bundle's {int8} lost 0.60 points of top-1" in predictor.chosen_by
+    assert runtime.open(bundle, precision="int8").chosen_by.startswith("tuned on x86-64 for batch 1")
 
 
 def test_a_tuning_from_elsewhere_is_passed_over_with_the_reason(tuned, tmp_path):
