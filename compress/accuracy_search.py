@@ -7,8 +7,9 @@ quantization debugger) are kept in float, the top k for k = 1, 2, 4, ... until t
 between the last k that missed and the first that met it: about 2 log2(k) measurements instead of one per layer. The
 bisection assumes keeping more of the ranked layers in float does not lose accuracy (true of the measurements it makes,
 which it records; it trusts it in between). When two doublings in a row score no better than the best so far, the
-search stops and says so: on a small validation set a few characters or images move the score by more than the
-limit, and keeping more layers in float is then measuring noise, not repairing a layer.
+ranking is not what limits the score (on a small validation set a few characters or images move it by more than the
+limit, and PaddleSlim calibrates the layers left in int8 again with each choice): the next trial keeps every ranked
+layer in float at once, and if that meets the drop the search bisects below it, else it says the limit cannot be met.
 
 Float layers cost speed. Where int8 with none in float is surely faster than fp32 on this CPU (its time ratio's 95 %
 interval below 1), each float-layer candidate is timed too, and the search ends with an error once a doubling is surely
@@ -24,7 +25,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 
-PATIENCE = 2  # doublings in a row that score no better than the best so far, before the float-layer search stops
+PATIENCE = 2  # doublings in a row that score no better than the best so far, before every ranked layer goes to float
 Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float]]  # (algorithm, kept in float) -> (float score, int8 score)
 # (algorithm, kept in float) -> the int8 file's time over fp32's on this CPU: (median ratio, 95 % interval low, high)
 Speed = Callable[[str, Tuple[str, ...]], Tuple[float, float, float]]
@@ -92,17 +93,13 @@ class AccuracySearch:
         best: Optional[Trial] = None
         last, top, missed, k, idle = start, start, 0, 0, 0
         while best is None:
-            if idle == PATIENCE:
-                raise DropNotMet(f"int8 loses {top.drop_points:.2f} points at best ({start.algo} calibration, "
-                                 f"{len(top.keep_float)} kept in float; limit {self.max_drop:g}): keeping up to {k} of the "
-                                 f"ranked layers in float stopped helping ({PATIENCE} doublings scored no better)",
-                                 "allow a larger --max-drop, validate on more images (on a small set a few characters or "
-                                 "images move the score by more than the limit), or calibrate on more or better images")
             if k >= len(ranked):
                 raise DropNotMet(f"int8 loses {last.drop_points:.2f} points with {start.algo} calibration and all "
-                                 f"{len(ranked)} ranked layers in float (limit {self.max_drop:g})",
-                                 "allow a larger --max-drop, or calibrate on more or better images")
-            k = min(max(1, 2 * k), len(ranked))
+                                 f"{len(ranked)} ranked layers in float (limit {self.max_drop:g}; at best "
+                                 f"{top.drop_points:.2f}, with {len(top.keep_float)} kept in float)",
+                                 "allow a larger --max-drop, validate on more images (on a small set a few characters or "
+                                 "images move the score by more than the limit), or calibrate on more or better images")
+            k = len(ranked) if idle == PATIENCE else min(max(1, 2 * k), len(ranked))
             last = self._float_trial(start.algo, tuple(ranked[:k]), timed, stop=True)
             if self.met(last):
                 best = last

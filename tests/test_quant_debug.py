@@ -241,15 +241,20 @@ def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 3]
 
 
-def test_the_layer_search_stops_when_float_layers_stop_helping():
-    """Scores that float layers do not improve (noise on a small validation set) end the search after two doublings,
-    naming the best trial, instead of measuring every layer count up to all of them."""
-    scores = {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989}
+def test_when_float_layers_stop_helping_every_ranked_layer_goes_to_float_at_once():
+    """Scores that float layers do not improve for two doublings (noise on a small validation set, or PaddleSlim's new
+    calibration of the rest) send every ranked layer to float in one trial rather than doubling on: if that meets the
+    drop, the search bisects below it; if not, it says the limit cannot be met, naming the best trial."""
+    scores = {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989, 40: 0.998, 22: 0.996, 13: 0.99, 17: 0.996, 15: 0.993, 16: 0.996}
     search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=0.5)
-    with pytest.raises(DropNotMet, match=r"1.00 points at best \(avg calibration, 1 kept in float; limit 0.5\): keeping up "
-                                         r"to 4 of the ranked layers in float stopped helping"):
+    best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40, 22, 13, 17, 15, 16] and len(best.keep_float) == 16
+    scores[40] = 0.99
+    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=0.5)
+    with pytest.raises(DropNotMet, match=r"1.00 points with avg calibration and all 40 ranked layers in float \(limit 0.5; "
+                                         r"at best 1.00, with 1 kept in float\)"):
         search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
-    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4]
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40]
 
 
 def test_float_layers_that_would_make_int8_slower_than_fp32_stop_the_search():

@@ -50,7 +50,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                          "paddle-edge board parity rpi5-trixie build/demo/bundle --json board-parity-rpi5-trixie.json",
                      "board-parity-browser.json": "paddle-edge board parity browser build/demo/bundle --json board-parity-browser.json"},
     "board-ocr": {f"ocr/board/board-parity-{name}.json": f"paddle-edge board parity rpi4 bundles/ppocr-{name} --data "
-                  f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json" for name in ("cls", "rec", "det")},
+                  f"runs/ocr/{kind}-test/{kind}_gt.txt --json board-parity-{name}.json"
+                  for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
                     f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
@@ -554,9 +555,10 @@ def _ocr_cells(b: Json) -> List[str]:
 def board_ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR bundles on an emulated board, against this host: the task metric, int8 against its exact semantics,
     each int8 kernel alone on the board, and which int8 file the board's runtime chose."""
-    rows = [[*_ocr_cells(b), f"`{b['artifacts']['int8']['board']}`", _passed(b)] for b in files.values()]
+    rows = [[f"{b['model']} (`ppocr-{Path(rel).stem.removeprefix('board-parity-')}`)", *_ocr_cells(b)[1:],
+             f"`{b['artifacts']['int8']['board']}`", _passed(b)] for rel, b in files.items()]
     boards = sorted({_board_where(b) for b in files.values()})
-    table = _table([*_ocr_columns("board"), "int8 file the board ran", "checks"], rows)
+    table = _table(["model (bundle)", *_ocr_columns("board")[1:], "int8 file the board ran", "checks"], rows)
     return f"{table}\n\nOn {'; '.join(boards)}.\n\n{_provenance(files)}"
 
 
