@@ -52,7 +52,7 @@ MORE_ROUNDS = 20
 KEEP = 2  # survivors of the halving per race (a precision on one backend), besides the untuned configurations
 # how the choice for either precision was made, recorded in the report (files written before this key took the fastest
 # candidate when picking, which could be a configuration a precision's own choice was preferred to)
-EITHER_RULE = "the fp32 and int8 choices against the untuned configuration of auto"
+EITHER_RULE = "the fp32 and int8 choices (fp32's alone where the bundle's scores rule int8 out) against the untuned configuration of auto"
 GOAL = (1.0, "min")  # per batch size: the untuned configuration's time over the choice's (reported, never gating)
 # what decides tune's exit code: some configuration passed, and the one the runtime runs untuned did
 CHECKS = {"passing_candidates": (1.0, "min"), "untuned_configuration_parity": (1.0, "min")}
@@ -102,7 +102,7 @@ def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequen
     configs += [c for c in untuned_configs.values() if c not in configs]
     found = [Candidate(f"c{i}", *config) for i, config in enumerate(configs)]
     untuned = {p: next(c.tag for c in found if (c.backend, c.precision, c.threads, c.settings) == config) for p, config in untuned_configs.items()}
-    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)[0]
+    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND).precision
     return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
 
 
@@ -265,9 +265,10 @@ def _against_untuned(tag: str, base: Optional[str], b: int, passed: Sequence[str
 
 
 def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str],
-           fresh: Fresh) -> Dict[int, Dict[str, Dict[str, Any]]]:
+           fresh: Fresh, int8_ruled_out: bool = False) -> Dict[int, Dict[str, Dict[str, Any]]]:
     """Per batch size: each precision's pick against its untuned configuration (_against_untuned), then either precision
-    (ANY): the two precisions' own choices contend against the untuned configuration of `precision="auto"`, so that the
+    (ANY): the two precisions' own choices (fp32's alone where `int8_ruled_out`: the bundle's scores rule its int8 file
+    out of auto, runtime.default_precision) contend against the untuned configuration of `precision="auto"`, so that the
     choice for either is never a configuration that a precision's own choice was preferred to. Of the contenders that
     clear it, the one with the lowest median on the first fresh rounds; if none does, the untuned one stays. Either's
     entry lists its contenders."""
@@ -277,8 +278,7 @@ def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Se
         for key, tag in per.items():
             out[key] = _against_untuned(tag, untuned.get(key), b, passed, fresh)
         base = untuned.get(ANY)
-        only_fp32 = base is not None and base == untuned.get("fp32")  # auto's rule runs fp32 here: int8 does not contend
-        others = [t for t in dict.fromkeys(e["chosen"] for k, e in out.items() if k == "fp32" or not only_fp32) if t != base]
+        others = [t for t in dict.fromkeys(e["chosen"] for k, e in out.items() if k == "fp32" or not int8_ruled_out) if t != base]
         contenders = [_against_untuned(t, base, b, passed, fresh) for t in others or [base]]
         cleared = [e for e in contenders if e["switched"]]
         out[ANY] = {**min(cleared or contenders, key=lambda e: fresh.p50_us(e["pick"], b)), "contenders": contenders}
@@ -299,12 +299,13 @@ def open_contests(decided: Dict[int, Dict[str, Dict[str, Any]]]) -> List[Contest
 
 
 def settle(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Sequence[str], first: Rounds,
-           more: Callable[[Sequence[str]], Rounds]) -> Tuple[Dict[int, Dict[str, Dict[str, Any]]], Optional[Dict[str, Any]]]:
+           more: Callable[[Sequence[str]], Rounds], int8_ruled_out: bool = False
+           ) -> Tuple[Dict[int, Dict[str, Dict[str, Any]]], Optional[Dict[str, Any]]]:
     """decide() on the first fresh rounds; where that leaves contests open, `more(tags)` times their configurations in
     more rounds, once, and each open contest is decided on all of its rounds, every other one on the first run's (a
     contest that appears only then, either precision's when a precision's choice changed, too). Also what was timed
     again (None if nothing): a run that fails leaves the first decision, with its error."""
-    decided = decide(picks, untuned, passed, Fresh(first))
+    decided = decide(picks, untuned, passed, Fresh(first), int8_ruled_out)
     contests = open_contests(decided)
     if not contests:
         return decided, None
@@ -314,7 +315,7 @@ def settle(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Se
         extra = more(tags)
     except PaddleEdgeError as e:
         return decided, {**again, "error": str(e)}
-    return decide(picks, untuned, passed, Fresh(first, extra, frozenset(contests))), again
+    return decide(picks, untuned, passed, Fresh(first, extra, frozenset(contests)), int8_ruled_out), again
 
 
 def _tuning_path(bundle_path: Path, board: Board) -> Path:
@@ -368,7 +369,8 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
                                   "run tune again; if it repeats, leave that backend out with --backends")
         return by_round(seconds, rounds)
 
-    decided, again = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS))
+    decided, again = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS),
+                            runtime.default_precision(manifest, runtime.DEFAULT_BACKEND).over_limit)
     for per in decided.values():
         for entry in per.values():
             for e in (entry, *entry.get("contenders", ())):

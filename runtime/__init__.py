@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple, Union
+from typing import List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import backends
 from .bundle import Bundle, load_bundle
@@ -100,24 +100,33 @@ def _has(manifest: Manifest, backend: str, precision: str, target: Optional[str]
         return None
 
 
-def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> Tuple[str, str]:
+class PrecisionRule(NamedTuple):
+    """What precision "auto" opens without a tuning, and why; `over_limit`: the bundle's own scores show its int8 file
+    losing more than parity allows (then fp32, where the bundle has it: a tuning's choice for either precision does not
+    apply, its choice for fp32 does)."""
+
+    precision: str
+    why: str
+    over_limit: bool
+
+
+def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> PrecisionRule:
     """The rule for precision "auto": int8 where the bundle has an int8 model for `backend` and the scores export
     recorded do not show it losing more than parity allows (metrics.INT8_DROP_LIMITS, an MSE ratio for regression),
-    else fp32; and a sentence saying which and why. A tuning's choice for either precision applies only where this
-    rule allows int8."""
+    else fp32."""
     artifact = _has(manifest, backend, "int8", target)
     if artifact is None:
-        return "fp32", "fp32: the bundle has no int8 model for it"
+        return PrecisionRule("fp32", "fp32: the bundle has no int8 model for it", False)
     losses = _int8_losses(manifest, artifact)
     if not losses:
-        return "int8", "int8: the bundle has it (export recorded no score of it to judge it by)"
+        return PrecisionRule("int8", "int8: the bundle has it (export recorded no score of it to judge it by)", False)
     said = (f"the bundle's {artifact} lost {'; '.join(text for text, _ in losses)} against float on "
             f"{manifest.accuracy[artifact].get('data', 'the data export scored')} at export")
     if all(allowed for _, allowed in losses):
-        return "int8", f"int8: {said}"
+        return PrecisionRule("int8", f"int8: {said}", False)
     if _has(manifest, backend, "fp32", target) is None:
-        return "int8", f"int8 though {said}: the bundle has no fp32 model for it"
-    return "fp32", f"fp32, because {said}"
+        return PrecisionRule("int8", f"int8 though {said}: the bundle has no fp32 model for it", True)
+    return PrecisionRule("fp32", f"fp32, because {said}", True)
 
 
 def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str = "auto",  # noqa: A001
@@ -127,10 +136,11 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
 
     `backend="auto"` takes the choice `paddle-edge tune` measured on this machine for the batch size nearest `batch`
     (runtime/tuning.py), for `precision` ("auto": whichever was faster); its threads and settings apply unless given.
-    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime. Precision "auto" is never
-    an int8 file the scores export recorded in the manifest show losing more of the task metric against float than
-    parity allows (default_precision): then fp32, a tuning's fp32 choice where there is one; untuned, it is int8 where
-    the bundle has an int8 model for the backend (`artifact` given: that file's precision).
+    Without a tuning, or with `target` or `artifact` given, it runs the ONNX with onnxruntime. Precision "auto" opens no
+    int8 file that the scores export recorded in the manifest show losing more of the task metric against float than
+    parity allows, where the bundle has fp32 (default_precision): it opens fp32, a tuning's fp32 choice where there is
+    one; otherwise it is a tuning's choice for either precision, or untuned int8 where the bundle has an int8 model for
+    the backend (`artifact` given: that file's precision).
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
     (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
     for the backend (OpenVINO gets the one with int8 activations), else the one for any CPU; `target`
@@ -142,11 +152,12 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     loaded = bundle if isinstance(bundle, Bundle) else load_bundle(Path(bundle))
     if precision == "auto" and artifact in loaded.manifest.artifacts:
         precision = loaded.manifest.artifacts[artifact].precision
-    name, chosen_by, why = backend, "named by the caller", ""
+    name, chosen_by, why, rule = backend, "named by the caller", "", None
     if precision == "auto":
-        rule, why = default_precision(loaded.manifest, DEFAULT_BACKEND if backend == "auto" else backend, target)
-        if backend != "auto" or rule == "fp32":  # the scores rule int8 out: a tuning's choice for fp32 applies, if any
-            precision = rule
+        rule = default_precision(loaded.manifest, DEFAULT_BACKEND if backend == "auto" else backend, target)
+        why = rule.why
+        if backend != "auto" or rule.over_limit:  # the scores rule int8 out: a tuning's choice for fp32 applies, if any
+            precision = rule.precision
     if backend == "auto":
         tuned, chosen_by = (None, "untuned (the caller named the file): the default rule") if artifact or target else _tuned(loaded, precision, batch)
         if tuned is not None:
@@ -154,9 +165,9 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
             name, precision = choice.backend, choice.precision
             threads = threads or choice.threads
             settings = choice.settings if settings is None else settings
-            why = why if why.startswith("fp32, because") else ""
+            why = why if rule is not None and rule.over_limit else ""  # said where the scores decided, or warn
         else:
-            precision = rule if precision == "auto" else precision
+            precision = rule.precision if rule is not None and precision == "auto" else precision
             _require_precision(loaded.manifest, precision)
             name = _default_backend(loaded.manifest, precision)
     else:

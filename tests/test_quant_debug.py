@@ -257,6 +257,22 @@ def test_when_float_layers_stop_helping_every_ranked_layer_goes_to_float_at_once
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40]
 
 
+def test_the_all_layers_trial_may_be_slower_than_fp32_and_the_bisection_below_it_finds_one_that_is_not():
+    """Where the speed rule applies, every ranked layer in float at once is the likeliest to be surely slower: it does
+    not end the search, a smaller k below it that meets the drop in time does; if none does, the search says so."""
+    def measure(algo, keep):
+        return 1.0, {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989}.get(len(keep), 0.996 if len(keep) >= 16 else 0.99)
+
+    fast, slow = (0.7, 0.6, 0.8), (1.3, 1.2, 1.4)
+    search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 30 else fast)
+    assert len(search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)]).keep_float) == 16
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40, 22, 13, 17, 15, 16]
+    search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 10 else fast)
+    with pytest.raises(SlowerThanFloat, match=r"with 40 layers in float \(avg calibration\) the int8 file takes 1.30x "
+                                              r"\[1.20, 1.40\] fp32's time on .*, though it meets the drop"):
+        search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
+
+
 def test_float_layers_that_would_make_int8_slower_than_fp32_stop_the_search():
     """Where int8 with no layer in float is surely faster than fp32, each float-layer candidate is timed, and the first
     surely slower one ends the search, saying so, before the drop is met; every timed trial keeps its ratio."""

@@ -83,10 +83,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "export-loss": {"ocr/avx2/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
                                                      "--int8-model runs/ocr/det-int8 --json quant-debug-det.json",
                     **QUANT_DEBUG_REC},
-    # NNCF beside the tour's accuracy control, where it keeps no op in float (rec-ac) and where it must (rec-float: abs_max)
-    "peer-nncf": {f"ocr/avx2/peer-nncf-{name}.json": f"paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-{ours} --calibration "
+    "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
-                  f"--json peer-nncf-{name}.json" for name, ours in (("rec", "rec-ac"), ("rec-float", "rec-float"))},
+                  "--json peer-nncf-rec.json"},
 }
 OCR_METRICS = {"classification": ("top1", "top-1"), "text_recognition": ("char_acc", "character accuracy"),
                "text_detection": ("f1", "box F1 at IoU 0.5")}
