@@ -563,8 +563,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--backend", default="auto")
     p.add_argument("--precision", default="auto", choices=["int8", "fp32", "auto"],
-                   help="which of the bundle's models to run (default: auto: the faster one `paddle-edge tune` measured here; "
-                        "untuned, int8 unless the bundle's own scores show it losing more than parity allows)")
+                   help="which of the bundle's models to run (default: auto: the faster one `paddle-edge tune` measured here, or "
+                        "its fp32 choice where the bundle's own scores rule int8 out; untuned, int8 unless those scores show "
+                        "it losing more than parity allows)")
     p.add_argument("--threads", type=int)
     p.add_argument("--draw", type=Path, help="text detection: draw the boxes on copies of the images in this folder")
 

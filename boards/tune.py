@@ -106,6 +106,12 @@ def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequen
     return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
 
 
+def int8_ruled_out(manifest: runtime.Manifest) -> bool:
+    """Whether the bundle's own scores rule its int8 file out of precision "auto" where it has fp32 to open instead."""
+    rule = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)
+    return rule.over_limit and rule.precision == "fp32"
+
+
 class TuneReport(CheckedReport):
     """Every candidate's parity and speed on the board, the confirmation of each pick, and the choices written."""
 
@@ -370,7 +376,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
         return by_round(seconds, rounds)
 
     decided, again = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS),
-                            runtime.default_precision(manifest, runtime.DEFAULT_BACKEND).over_limit)
+                            int8_ruled_out(manifest))
     for per in decided.values():
         for entry in per.values():
             for e in (entry, *entry.get("contenders", ())):

@@ -15,8 +15,9 @@ layer in float at once, and if that meets the drop the search bisects below it, 
 
 Float layers cost speed. Where int8 with none in float is surely faster than fp32 on this CPU (its time ratio's 95 %
 interval below 1), each float-layer candidate is timed too, and the search ends with an error once a doubling is surely
-slower than fp32 (interval above 1): an int8 file slower than the float one is not what int8 is for. While bisecting
-below a candidate that met the drop and passed, a surely slower one counts as a miss. Where int8 is not surely faster to
+slower than fp32 (interval above 1): an int8 file slower than the float one is not what int8 is for. While bisecting,
+and at the all-layers trial, a surely slower one that meets the drop is no answer: the search looks below it (fewer
+layers in float) for one that is not slower, and ends with that error only if none is. Where int8 is not surely faster to
 begin with (an AVX2 CPU without int8 dot products, say), the rule cannot apply; the search says so and goes on."""
 from __future__ import annotations
 
@@ -114,8 +115,8 @@ class AccuracySearch:
         while high - low > 1:
             middle = (low + high) // 2
             t = self._float_trial(start.algo, tuple(ranked[:middle]), timed, stop=False)
-            if self.met(t) and not self._slower(t):
-                best, high = t, middle
+            if self.met(t):  # met: look below it; it replaces the best only if not surely slower than fp32
+                best, high = (best if self._slower(t) else t), middle
             else:
                 low = middle
         if self._slower(best):  # only the all-layers trial can be: no smaller k below it met the drop in time
@@ -149,8 +150,8 @@ class AccuracySearch:
 
     def _float_trial(self, algo: str, keep: Tuple[str, ...], timed: bool, stop: bool) -> Trial:
         """Measure a float-layer candidate; where the speed rule applies, time it too, and with `stop` (while doubling)
-        end the search if it is surely slower than fp32 (bisecting, such a candidate counts as a miss: a larger one has
-        already met the drop and passed)."""
+        end the search if it is surely slower than fp32 (bisecting, or at the all-layers trial, such a candidate that
+        meets the drop is no answer, and the search looks below it for one that is not slower)."""
         found = self.trial(algo, keep)
         if not timed:
             return found

@@ -73,7 +73,7 @@ def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optio
 def _int8_losses(manifest: Manifest, artifact: str) -> List[Tuple[str, bool]]:
     """What the int8 `artifact` lost against the float model by the scores export recorded in the manifest on the same
     data (the float program's, else an fp32 file's), each said in words with whether parity allows it; empty where
-    export recorded none (a manifest before schema 3 has no such scores)."""
+    export recorded no score for the file."""
     scored = manifest.accuracy.get(artifact, {})
     floats = sorted((s for n, s in manifest.accuracy.items() if n in manifest.artifacts and manifest.artifacts[n].precision == "fp32"
                      and s.get("measured") and s.get("data") == scored.get("data")),

@@ -62,10 +62,10 @@ def test_run_on_an_fp32_only_bundle_runs_fp32_and_names_the_precision_to_pass(le
     assert out.returncode == 2 and "has no int8 model; it has fp32" in out.stderr and "`paddle-edge run --precision fp32`" in out.stderr, out.stderr
     with pytest.raises(BackendError, match="precision='fp32'"):
         runtime.open(fp32_only, backend="onnxruntime", precision="int8")
-    for asked in ([], ["--precision", "fp32"]):  # the default (auto) runs the precision the bundle has
-        out = cli("run", str(fp32_only), str(digit_png), *asked)
-        assert out.returncode == 0 and out.stdout.split(": ")[1].startswith("3 ("), out.stderr
-    assert "engine: onnxruntime fp32 (untuned" in out.stderr and "no int8 model" in cli("run", str(fp32_only), str(digit_png)).stderr
+    for asked, said in (([], "fp32: the bundle has no int8 model"), (["--precision", "fp32"], "the default rule")):
+        out = cli("run", str(fp32_only), str(digit_png), *asked)  # the default (auto) runs the precision the bundle has
+        assert out.returncode == 0 and out.stdout.split(": ")[1].startswith("3 (") and said in out.stderr, out.stderr
+        assert "engine: onnxruntime fp32 (untuned" in out.stderr
 
 
 @pytest.mark.parametrize("method", ["ptq", "qat"])

@@ -267,6 +267,9 @@ def test_the_all_layers_trial_may_be_slower_than_fp32_and_the_bisection_below_it
     search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 30 else fast)
     assert len(search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)]).keep_float) == 16
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40, 22, 13, 17, 15, 16]
+    search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 16 else fast)
+    assert len(search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)]).keep_float) == 16  # 22 met, slower:
+    assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40, 22, 13, 17, 15, 16]  # looked below it
     search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 10 else fast)
     with pytest.raises(SlowerThanFloat, match=r"with 40 layers in float \(avg calibration\) the int8 file takes 1.30x "
                                               r"\[1.20, 1.40\] fp32's time on .*, though it meets the drop"):
@@ -287,9 +290,9 @@ def test_float_layers_that_would_make_int8_slower_than_fp32_stop_the_search():
     assert [t.time_vs_fp32 for t in search.trials] == [ratios[0], ratios[1], ratios[2]]
 
 
-def test_a_surely_slower_candidate_while_bisecting_counts_as_a_miss_not_an_end():
+def test_a_surely_slower_candidate_while_bisecting_is_no_answer_not_an_end():
     """Bisecting below a candidate that met the drop and passed the speed rule, a smaller one that meets the drop but
-    times surely slower (noise: it has fewer float layers) is a miss; the search keeps the larger one."""
+    times surely slower (noise: it has fewer float layers) is no answer; the search keeps the larger one."""
     scores = {0: 0.95, 1: 0.96, 2: 0.97, 3: 0.995, 4: 0.995}
     fast, slow = (0.7, 0.6, 0.8), (1.3, 1.2, 1.4)
     search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=1.0,

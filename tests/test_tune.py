@@ -90,6 +90,9 @@ def test_a_tuning_never_opens_by_default_an_int8_file_its_bundle_shows_losing_to
     report = tune(HostBoard(get_profile("x86-64")), bundle, names=("onnxruntime",), threads=[CORES], batches=(1,), calls=20,
                   limit=200, keep=None)
     assert report.ok, report.render()
+    either = report.data["confirmation"]["1"][ANY]
+    fp32 = {r["tag"] for r in report.data["candidates"] if r["precision"] == "fp32"}
+    assert either["contenders"] and {c["pick"] for c in either["contenders"]} <= fp32, either  # no int8 choice contends
     predictor = runtime.open(bundle)
     assert predictor.precision == "fp32" and predictor.chosen_by.startswith("tuned on x86-64 for batch 1"), predictor.chosen_by
     assert f"fp32, because the bundle's {int8} lost 0.60 points of top-1" in predictor.chosen_by
