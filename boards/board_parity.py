@@ -16,7 +16,7 @@ from ..export.artifact_engines import artifact_runner
 from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.manifest import Manifest
-from ..runtime.metrics import format_scores
+from ..runtime.metrics import drops, format_scores
 from ..runtime.timing import time_calls
 from .board_run import Board, BoardRun, describe_run, run_bundle, run_kernel_models
 from .browser.board import GPU_BACKENDS, PADDLEJS_ARTIFACT, BrowserBoard, gpu_device
@@ -25,7 +25,7 @@ from .browser.kernels import unchecked_text
 from .browser.page_preprocessing import WRITTEN_BACK, PagePreprocessing, page_preprocessing, written_back
 from .checks import CheckedReport, judge
 from .parity import TOLERANCES as PARITY_TOLERANCES
-from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, drops, evaluation_set, first_samples,
+from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .provenance import provenance
 from .quant_debug.debugger import kernel_cases

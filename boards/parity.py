@@ -22,8 +22,8 @@ from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..runtime.manifest import PARAMETER_FORMATS
-from ..runtime.metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS, format_scores
-from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, drops, evaluation_set, first_samples,
+from ..runtime.metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS, drops, format_scores
+from ..export.evaluation import (EvaluationSet, Outputs, checked_values, compare, evaluation_set, first_samples,
                                  run_groups, task_scores)
 from .checks import CheckedReport, judge, judge_goals
 from .quant_debug.debugger import kernel_steps

@@ -28,10 +28,11 @@ import numpy as np
 
 from .. import runtime
 from ..export.artifact_engines import NoEngineHere, artifact_runner
-from ..export.evaluation import EvaluationSet, Outputs, drops, evaluation_set, run_groups, task_scores
+from ..export.evaluation import EvaluationSet, Outputs, evaluation_set, run_groups, task_scores
 from ..runtime import backends
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
+from ..runtime.metrics import drops
 from ..runtime.tuning import ANY, Choice, Tuning, bundle_sha256, tuning_dir
 from .bench.grid import calls_for
 from .board_parity import BOARD_TOLERANCES, answer_values
@@ -87,10 +88,12 @@ def default_thread_counts(cores: int) -> List[int]:
     return sorted({1 << k for k in range(cores.bit_length()) if 1 << k <= cores} | {cores})
 
 
-def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequence[int], cores: int) -> Tuple[List[Candidate], Dict[str, str]]:
+def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequence[int], cores: int,
+               auto: str) -> Tuple[List[Candidate], Dict[str, str]]:
     """Every configuration of the named backends that the bundle has a file for (precision x threads x settings), and
     always the ones runtime.open runs untuned (onnxruntime, `cores` threads, its default settings: the first listed);
-    with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto"."""
+    with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto" (`auto`:
+    runtime.default_precision's choice)."""
     configs: List[Tuple[str, str, int, Dict[str, str]]] = []
     for name in names:
         backends.require_known(name)
@@ -102,14 +105,7 @@ def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequen
     configs += [c for c in untuned_configs.values() if c not in configs]
     found = [Candidate(f"c{i}", *config) for i, config in enumerate(configs)]
     untuned = {p: next(c.tag for c in found if (c.backend, c.precision, c.threads, c.settings) == config) for p, config in untuned_configs.items()}
-    auto = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND).precision
     return found, {**untuned, **({ANY: untuned[auto]} if auto in untuned else {})}
-
-
-def int8_ruled_out(manifest: runtime.Manifest) -> bool:
-    """Whether the bundle's own scores rule its int8 file out of precision "auto" where it has fp32 to open instead."""
-    rule = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)
-    return rule.over_limit and rule.precision == "fp32"
 
 
 class TuneReport(CheckedReport):
@@ -274,7 +270,7 @@ def decide(picks: Dict[int, Dict[str, str]], untuned: Dict[str, str], passed: Se
            fresh: Fresh, int8_ruled_out: bool = False) -> Dict[int, Dict[str, Dict[str, Any]]]:
     """Per batch size: each precision's pick against its untuned configuration (_against_untuned), then either precision
     (ANY): the two precisions' own choices (fp32's alone where `int8_ruled_out`: the bundle's scores rule its int8 file
-    out of auto, runtime.default_precision) contend against the untuned configuration of `precision="auto"`, so that the
+    out of auto, PrecisionRule.rules_int8_out) contend against the untuned configuration of `precision="auto"`, so that the
     choice for either is never a configuration that a precision's own choice was preferred to. Of the contenders that
     clear it, the one with the lowest median on the first fresh rounds; if none does, the untuned one stays. Either's
     entry lists its contenders."""
@@ -350,7 +346,8 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     cores = board_cores(board)
-    found, untuned = candidates(manifest, names, threads or default_thread_counts(cores), cores)
+    rule = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)
+    found, untuned = candidates(manifest, names, threads or default_thread_counts(cores), cores, rule.precision)
     evaluation = evaluation_set(manifest, data, limit, shapes)
     calls_per = {str(b): calls_for(b, calls) for b in batches}
     ran = run_tune_plan(board, bundle.root, evaluation.groups,
@@ -376,7 +373,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
         return by_round(seconds, rounds)
 
     decided, again = settle(picks, untuned, passed, fresh_rounds(timed, CONFIRM_ROUNDS), lambda tags: fresh_rounds(tags, MORE_ROUNDS),
-                            int8_ruled_out(manifest))
+                            rule.rules_int8_out)
     for per in decided.values():
         for entry in per.values():
             for e in (entry, *entry.get("contenders", ())):

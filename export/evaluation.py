@@ -30,7 +30,6 @@ Outputs = List[List[np.ndarray]]  # per group, per model output
 LABEL_KINDS = {"classification": "classification", "text_recognition": "recognition", "text_detection": "detection"}
 LINES_PER_GROUP = 8  # text lines per recogniser batch, each padded to its widest line as the runtime pads a call
 IMAGES_PER_GROUP = 256  # a fixed-size classifier's images per batch
-DRIFT_METRICS = ("top1", "char_acc", "f1")  # accuracy-like scores whose loss against float is reported in points
 TASK_METRICS = {"classification": "top1", "text_recognition": "char_acc", "text_detection": "f1"}  # what accuracy control holds a task to
 COSINE = "cosine"  # or any task: int8's outputs against fp32's, as a score in [-1, 1] (its drop in points: 100 x (1 - cosine))
 IDENTICAL_SQNR_DB = 999.0  # what a check sees for identical outputs (no noise: the SQNR is infinite); reports say "exact"
@@ -237,12 +236,3 @@ def checked_values(found: Dict[str, Any], prefix: str, measures: Optional[Sequen
     match's SQNR as IDENTICAL_SQNR_DB; the per-output figures are reported, not judged."""
     return {f"{prefix}{k}": IDENTICAL_SQNR_DB if v is None else v for k, v in found.items()
             if k != "per_output" and (measures is None or k in measures)}
-
-
-def drops(scores: Dict[str, float], float_scores: Dict[str, float]) -> Dict[str, float]:
-    """The accuracy lost against float: points of top-1, character accuracy or box F1; or the ratio of MSEs."""
-    # rounded to 1e-9 points: one image of 200 is 0.5 points, not the 0.5000000000000004 that 0.975 - 0.97 gives in binary
-    found = {f"{m}_drop_points": round((float_scores[m] - scores[m]) * 100, 9) for m in DRIFT_METRICS if m in scores and m in float_scores}
-    if "mse" in scores and "mse" in float_scores:
-        found["mse_ratio"] = scores["mse"] / max(float_scores["mse"], 1e-12)
-    return found

@@ -11,7 +11,7 @@ from .bundle import Bundle, load_bundle
 from .cpu import lite_target, onnx_target
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
-from .metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS
+from .metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS, drops
 from .predictor import Predictor
 from .tuning import Choice, bundle_sha256, find_tuning
 
@@ -78,17 +78,12 @@ def _int8_losses(manifest: Manifest, artifact: str) -> List[Tuple[str, bool]]:
     floats = sorted((s for n, s in manifest.accuracy.items() if n in manifest.artifacts and manifest.artifacts[n].precision == "fp32"
                      and s.get("measured") and s.get("data") == scored.get("data")),
                     key=lambda s: str(s.get("engine", "")).startswith("Paddle Inference"), reverse=True)
-    found = []
-    for metric, limit in (*INT8_DROP_LIMITS.items(), ("mse", INT8_MSE_RATIO_LIMIT)):
-        reference = next((s[metric] for s in floats if metric in s), None)
-        if metric not in scored or reference is None:
-            continue
-        if metric == "mse":
-            ratio = scored[metric] / max(reference, 1e-12)
-            found.append((f"an MSE {ratio:.3g}x float's (limit {limit:g}x)", ratio <= limit))
-        else:
-            lost = (reference - scored[metric]) * 100
-            found.append((f"{lost:.2f} points of {LABELS[metric]} (limit {limit:g})", lost <= limit + 1e-9))
+    reference = {m: next(s[m] for s in floats if m in s) for m in (*INT8_DROP_LIMITS, "mse") if any(m in s for s in floats)}
+    lost = drops(scored, reference)
+    found = [(f"{lost[f'{m}_drop_points']:.2f} points of {LABELS[m]} (limit {limit:g})", lost[f"{m}_drop_points"] <= limit)
+             for m, limit in INT8_DROP_LIMITS.items() if f"{m}_drop_points" in lost]
+    if "mse_ratio" in lost:
+        found.append((f"an MSE {lost['mse_ratio']:.3g}x float's (limit {INT8_MSE_RATIO_LIMIT:g}x)", lost["mse_ratio"] <= INT8_MSE_RATIO_LIMIT))
     return found
 
 
@@ -108,6 +103,11 @@ class PrecisionRule(NamedTuple):
     precision: str
     why: str
     over_limit: bool
+
+    @property
+    def rules_int8_out(self) -> bool:
+        """The scores rule the int8 file out and the bundle has fp32 to open instead."""
+        return self.over_limit and self.precision == "fp32"
 
 
 def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> PrecisionRule:

@@ -37,3 +37,12 @@ FRACTIONS = ("top1", "char_acc", "line_acc", "f1", "precision", "recall", "norm_
 # opens no int8 model by default that its bundle's own scores show losing more.
 INT8_DROP_LIMITS = {"top1": 0.5, "char_acc": 1.0, "f1": 1.0}
 INT8_MSE_RATIO_LIMIT = 1.1  # a regression model's: int8's MSE against the labels over float's
+
+
+def drops(scores: Dict[str, float], float_scores: Dict[str, float]) -> Dict[str, float]:
+    """The accuracy lost against float: points of top-1, character accuracy or box F1; or the ratio of MSEs."""
+    # rounded to 1e-9 points: one image of 200 is 0.5 points, not the 0.5000000000000004 that 0.975 - 0.97 gives in binary
+    found = {f"{m}_drop_points": round((float_scores[m] - scores[m]) * 100, 9) for m in INT8_DROP_LIMITS if m in scores and m in float_scores}
+    if "mse" in scores and "mse" in float_scores:
+        found["mse_ratio"] = scores["mse"] / max(float_scores["mse"], 1e-12)
+    return found

@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 
-from paddle_edge.export.evaluation import EvaluationSet, compare, drops
+from paddle_edge.export.evaluation import EvaluationSet, compare
 from paddle_edge.runtime.manifest import Manifest, Preprocess, TensorSpec
+from paddle_edge.runtime.metrics import drops
 
 
 def _manifest(task: str) -> Manifest:

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import onnx
 import onnxruntime as ort
 
-from ...export.evaluation import EvaluationSet, compare, drops, evaluation_set, run_groups, task_metric, task_scores
+from ...export.evaluation import EvaluationSet, compare, evaluation_set, run_groups, task_metric, task_scores
 from ...runtime import load_bundle
 from ...runtime.backends.onnxruntime import OnnxRuntimeBackend
 from ...runtime.bundle import Bundle
@@ -24,7 +24,7 @@ from ...runtime.cpu import cpu_info, onnx_target
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.files import atomic_file, sha256_file
 from ...runtime.manifest import Manifest
-from ...runtime.metrics import LABELS
+from ...runtime.metrics import LABELS, drops
 from ..latency import latency_against
 from ..provenance import provenance
 from ..quant_debug.graph import COMPUTE_OPS
