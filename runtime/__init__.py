@@ -8,7 +8,7 @@ from typing import List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import backends
 from .bundle import Bundle, load_bundle
-from .cpu import lite_target, onnx_target
+from .cpu import lite_target, onnx_target, openvino_takes_int8_activations
 from .errors import BackendError, BundleError, InputError, PaddleEdgeError
 from .manifest import Manifest
 from .metrics import INT8_DROP_LIMITS, INT8_MSE_RATIO_LIMIT, LABELS, drops
@@ -61,12 +61,15 @@ def _tuned(loaded: Bundle, precision: str, batch: Optional[int]) -> Tuple[Option
 
 def artifact_for(manifest: Manifest, backend: str, precision: str, target: Optional[str] = None) -> str:
     """The artifact `open` runs for a named backend and precision on this machine: the one made for this CPU's kind,
-    else for the backend, else for any CPU; a .nb is made for one CPU architecture: this machine's, unless `target`
-    (Lite's arch) names another."""
+    else for the backend (OpenVINO's int8-activation file only where its plugin takes them, cpu.py), else for any CPU;
+    a .nb is made for one CPU architecture: this machine's, unless `target` (Lite's arch) names another."""
     backends.require_known(backend)
     fmt = backends.BACKENDS[backend][2]
+    made_for_backend = backends.FILE_TARGETS.get(backend)
+    if made_for_backend == backends.OPENVINO_TARGET and not openvino_takes_int8_activations():
+        made_for_backend = None
     name, _ = manifest.pick(fmt, precision, target or (lite_target() if fmt == "nb" else None),
-                            prefer=onnx_target() or backends.FILE_TARGETS.get(backend))
+                            prefer=onnx_target() or made_for_backend)
     return name
 
 
@@ -143,8 +146,8 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     the backend (`artifact` given: that file's precision).
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
     (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
-    for the backend (OpenVINO gets the one with int8 activations), else the one for any CPU; `target`
-    (Lite's arch) or `artifact` (a manifest artifact name) choose it explicitly."""
+    for the backend (OpenVINO gets the one with int8 activations where its plugin takes them, cpu.py), else the one for
+    any CPU; `target` (Lite's arch) or `artifact` (a manifest artifact name) choose it explicitly."""
     if precision not in (*PRECISIONS, "auto"):
         raise BackendError(f"unknown precision {precision!r}", f"use one of {PRECISIONS} or 'auto'")
     if backend != "auto":

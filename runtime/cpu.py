@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Callable, Dict, FrozenSet, List, Optional, Union
 
 # amx_int8: Intel's int8 tile multiply (Sapphire Rapids on); OpenVINO's int8 convs use it (its profile: brgconv_avx512_amx)
-INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp", "i8mm", "sve", "sve2")
+# avx_vnni_int8 with avx_ne_convert: oneDNN's avx2_vnni_2 (Sierra Forest, Arrow Lake on)
+INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx_vnni_int8", "avx_ne_convert", "amx_int8",
+              "neon", "asimd", "asimddp", "i8mm", "sve", "sve2")
 VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni"})
 CpuInfo = Dict[str, Union[str, bool, List[str]]]
 
@@ -119,6 +121,19 @@ NO_VNNI_TARGET = "x86-64-no-vnni"  # the manifest target of the int8 ONNX with u
 def onnx_target(machine: str = "", flags: FrozenSet[str] = frozenset()) -> Optional[str]:
     """The ONNX artifact target this CPU prefers: NO_VNNI_TARGET where int8 kernels would saturate, else None (any CPU)."""
     return NO_VNNI_TARGET if has_int8_saturation(machine, flags) else None
+
+
+def openvino_takes_int8_activations(machine: str = "", flags: FrozenSet[str] = frozenset()) -> bool:
+    """Whether OpenVINO's CPU plugin runs convolutions on signed int8 activations here, so that it may be given the int8
+    file made for it (activations int8, zero point 0): on x86 only with AMX or AVX2-VNNI-2, as its
+    `Transformations::Lpt` decides; elsewhere on x86 it shifts them to uint8, and on the PP-OCRv4 detector (AMD EPYC,
+    AVX-512 VNNI, OpenVINO 2026.4) that shift, after `MoveFakeQuantize` copied a quantized Concat's quantizer onto its
+    inputs, dropped the Concat's scale: no text box was left. Its ARM plugin is not concerned (True)."""
+    machine = (machine or platform.machine()).lower()
+    if machine not in ("x86_64", "amd64"):
+        return True
+    flags = flags or cpu_flags()
+    return "amx_int8" in flags or {"avx_vnni_int8", "avx_ne_convert"} <= flags
 
 
 def lite_target(machine: str = "") -> Optional[str]:

@@ -6,6 +6,7 @@ Both x86 kernel paths are exercised on any machine of the class: natively where 
 """
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,14 @@ from paddle_edge.export.artifact_engines import run_artifact
 from paddle_edge.runtime.evaluate import load_groups, save_groups
 from paddle_edge.export.debian_rootfs import debian_tool
 from paddle_edge.runtime import cpu
-from paddle_edge.runtime.cpu import NO_VNNI_TARGET, cpu_flags, cpu_info, has_int8_saturation, onnx_target
+from paddle_edge.runtime.cpu import (NO_VNNI_TARGET, cpu_flags, cpu_info, has_int8_saturation, onnx_target,
+                                    openvino_takes_int8_activations)
 
 AVX2_ONLY = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2\n\nprocessor\t: 1\n"
 AVX512_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw avx512_vnni\n"
+ZEN_4 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: avx2 avx512f avx512bw avx512_vnni avx512_bf16\n"
+SAPPHIRE_RAPIDS = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512_vnni avx_vnni amx_bf16 amx_tile amx_int8\n"
+AVX2_VNNI_2 = "processor\t: 0\nmodel name\t: Intel Xeon 6\nflags\t\t: avx2 avx_vnni avx_vnni_int8 avx_ne_convert\n"
 AVX512_NO_VNNI = "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: avx2 avx512f avx512bw\n"
 ARM = "processor\t: 0\nFeatures\t: fp asimd evtstrm crc32 asimddp\nCPU part\t: 0xd0b\n"
 PI_4 = ("processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\n"
@@ -41,6 +46,23 @@ def test_each_cpu_kind_gets_its_int8_file(lenet_bundle):
     here = runtime.open(lenet_bundle.directory, precision="int8", threads=1).artifact
     print(f"{cpu_info()['label']}: runs {here}")
     assert here == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8")
+
+
+def test_openvino_is_given_its_int8_activation_file_only_where_its_plugin_takes_int8_activations(lenet_bundle, monkeypatch):
+    """OpenVINO's CPU plugin convolves signed int8 activations only with AMX or AVX2-VNNI-2; on other x86 CPUs (a Zen 4
+    with AVX-512 VNNI) its shift to uint8 lost a quantized Concat's scale, so it gets the file the thin runtime runs."""
+    assert openvino_takes_int8_activations("x86_64", cpu_flags(SAPPHIRE_RAPIDS))
+    assert openvino_takes_int8_activations("x86_64", cpu_flags(AVX2_VNNI_2))
+    assert not openvino_takes_int8_activations("x86_64", cpu_flags(ZEN_4))
+    assert not openvino_takes_int8_activations("x86_64", cpu_flags(AVX512_VNNI))
+    assert openvino_takes_int8_activations("aarch64", cpu_flags(ARM))
+    manifest = runtime.load_bundle(lenet_bundle.directory).manifest
+    for flags, expected in ((ZEN_4, "onnx-int8"), (SAPPHIRE_RAPIDS, "onnx-int8-openvino"), (AVX2_ONLY, "onnx-int8-u8w")):
+        monkeypatch.setattr(cpu, "_read_cpuinfo", lambda flags=flags: flags)
+        monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+        want = expected if expected in manifest.artifacts else "onnx-int8"  # LeNet's layout may leave nothing to re-encode
+        assert runtime.artifact_for(manifest, "openvino", "int8") == want, flags
+        assert runtime.artifact_for(manifest, "onnxruntime", "int8") != "onnx-int8-openvino"
 
 
 def test_every_speed_figure_names_the_cpu_and_its_int8_instructions(monkeypatch):
