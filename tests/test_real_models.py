@@ -100,7 +100,7 @@ def test_classifier_int8_is_gated_on_the_users_lines(cls_bundle, rendered):
 
 def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rendered):
     """The int8 file made for OpenVINO (activations int8 with zero point 0, where onnxruntime's has uint8 with 128) is
-    the same function, and the one OpenVINO opens; onnxruntime never opens it."""
+    the same function, and the one OpenVINO opens where its plugin takes int8 activations; onnxruntime never opens it."""
     test, _ = rendered
     manifest = cls_bundle.manifest
     assert manifest.artifacts["onnx-int8-openvino"].target == "openvino"
