@@ -72,7 +72,7 @@ TOLERANCES: Dict[str, Tuple[float, str]] = {
     "onnx_int8_exact_f1_drop_points": (INT8_DROP_LIMITS["f1"], "max"),
     "onnx_int8_f1_drop_points": (INT8_DROP_LIMITS["f1"], "max"),
     # OpenVINO (the optional backend, where installed: installing it adds these gates) runs the same model (the int8 file
-    # made for it, the same function) and is held to the same float and task-metric limits; its int8 kernels are not cut out op by op, so
+    # it opens on this CPU, runtime.artifact_for: the same function) and is held to the same float and task-metric limits; its int8 kernels are not cut out op by op, so
     # its agreement with the exact int8 model is reported, not gated
     "openvino_fp32_runnable": (1.0, "min"),
     "openvino_int8_runnable": (1.0, "min"),
@@ -185,7 +185,7 @@ class _Engines:
 def _int8(engines: _Engines, bundle: runtime.Bundle) -> Optional[runtime.Predictor]:
     """The int8 ONNX artifacts: each one's exact semantics, the one the thin runtime picks here with fused kernels (gated
     against the exact one), and the others made for a CPU with fused kernels on this CPU (reported: they are made for
-    other CPUs; a file made for another backend is run by that backend, in `_openvino`)."""
+    other CPUs; a file made for another backend is run by that backend, in `_openvino`, where this CPU suits it)."""
     names = [n for n, a in bundle.manifest.artifacts.items() if a.format == "onnx" and a.precision == "int8"]
     if not names:
         return None

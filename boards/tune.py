@@ -379,7 +379,8 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
             for e in (entry, *entry.get("contenders", ())):
                 e.update({f"{k}_what": by_tag[e[k]]["what"] for k in ("pick", "chosen")})
     choices = {b: {key: Choice(by_tag[e["chosen"]]["backend"], by_tag[e["chosen"]]["precision"], by_tag[e["chosen"]]["threads"],
-                               by_tag[e["chosen"]]["settings"], e["p50_us"]) for key, e in per.items()} for b, per in decided.items()}
+                               by_tag[e["chosen"]]["settings"], e["p50_us"], by_tag[e["chosen"]]["artifact"])
+                   for key, e in per.items()} for b, per in decided.items()}
     tuning = Tuning(board.profile.name, board.emulated, bundle_sha256(bundle.root), ran.info["machine_key"], choices, provenance())
     path = _tuning_path(Path(bundle_path), board)
     if choices:

@@ -52,10 +52,14 @@ def _tuned(loaded: Bundle, precision: str, batch: Optional[int]) -> Tuple[Option
     """This machine's tuned choice for the bundle, and a sentence saying where it came from or why there is none."""
     tuning, passed_over = find_tuning(loaded.source or loaded.root, bundle_sha256(loaded.root))
     found = tuning.choice(precision, batch) if tuning else None
-    if found is not None and backends.available(found[1].backend):
+    opens = _has(loaded.manifest, found[1].backend, found[1].precision, None) if found is not None else None
+    if found is not None and backends.available(found[1].backend) and opens == found[1].artifact:
         return found, f"tuned on {tuning.board} for batch {found[0]} ({found[1].p50_us:,.0f} us per call there)"
     why = ("; ".join(passed_over) if passed_over else "no tuning file") if tuning is None else (
-        f"the tuning on {tuning.board} has no {precision} choice" if found is None else f"the tuned {found[1].backend} is not installed")
+        f"the tuning on {tuning.board} has no {precision} choice" if found is None else
+        f"the tuned {found[1].backend} is not installed" if not backends.available(found[1].backend) else
+        f"the tuning on {tuning.board} judged {found[1].describe()} on {found[1].artifact}, which is not the file it opens "
+        f"here ({opens}): run `paddle-edge tune` again")
     return None, f"untuned ({why}): the default rule"
 
 

@@ -128,7 +128,9 @@ def openvino_takes_int8_activations(machine: str = "", flags: FrozenSet[str] = f
     file made for it (activations int8, zero point 0): on x86 only with AMX or AVX2-VNNI-2, as its
     `Transformations::Lpt` decides; elsewhere on x86 it shifts them to uint8, and on the PP-OCRv4 detector (AMD EPYC,
     AVX-512 VNNI, OpenVINO 2026.4) that shift, after `MoveFakeQuantize` copied a quantized Concat's quantizer onto its
-    inputs, dropped the Concat's scale: no text box was left. Its ARM plugin is not concerned (True)."""
+    inputs, dropped the Concat's scale: no text box was left. Its ARM plugin is not concerned (True). The flags stand in
+    for what OpenVINO asks oneDNN at run time: an ONEDNN_MAX_CPU_ISA below AMX, or a kernel that denies AMX to the
+    process, would make the two disagree."""
     machine = (machine or platform.machine()).lower()
     if machine not in ("x86_64", "amd64"):
         return True

@@ -1,10 +1,11 @@
 """Tuned engine choices for one bundle on one machine: what `paddle-edge tune` measured, read back by `runtime.open`.
 
-A tuning file (schema paddle-edge.tuning/1) is `<board>.json` in the bundle directory's `tuning/` folder (beside a
+A tuning file (schema paddle-edge.tuning/2) is `<board>.json` in the bundle directory's `tuning/` folder (beside a
 .tar.gz: `<archive>.tuning/`). The signed manifest is never touched. `open(backend="auto")` uses a tuning file only if
 it names this bundle (the sha256 of its manifest.json), was measured natively (not under emulation), on a CPU with this
 machine's model, label and core count, and with the engine versions installed here; every choice in it passed parity
-on that machine when it was measured. A file it cannot use is passed over with the reason, never fatal: the runtime
+on that machine when it was measured, on the artifact each choice names (a choice whose backend and precision this
+release would run on another file of the bundle is passed over: nothing judged that file). A file it cannot use is passed over with the reason, never fatal: the runtime
 then follows its untuned rule and says why (`Predictor.chosen_by`).
 """
 from __future__ import annotations
@@ -23,20 +24,22 @@ from .files import sha256_file
 from .manifest import MANIFEST_NAME
 from .versions import package_versions
 
-SCHEMA = "paddle-edge.tuning/1"
+SCHEMA = "paddle-edge.tuning/2"  # 2: each choice names the artifact it was judged on
 ANY = "any"  # the choice for either precision (precision="auto"): one of the fp32 and int8 choices
 ENGINES = ("onnxruntime", "openvino", "paddlelite")  # packages whose version is part of a tuning's machine
 
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """One engine configuration: backend, precision, threads and the backend's settings, with its measured median call."""
+    """One engine configuration: backend, precision, threads and the backend's settings, with its measured median call
+    and the bundle's artifact it ran (and passed parity) on."""
 
     backend: str
     precision: str
     threads: int
     settings: Dict[str, str]
     p50_us: float
+    artifact: str = ""
 
     def describe(self) -> str:
         settings = "".join(f", {k}={v}" for k, v in sorted(self.settings.items()))
@@ -65,7 +68,8 @@ class Tuning:
             raise BundleError(f"{source} is not a tuning file this release reads (schema {d.get('schema')!r}, not {SCHEMA!r})",
                               "delete it, or run `paddle-edge tune` again")
         try:
-            choices = {int(b): {p: Choice(c["backend"], c["precision"], int(c["threads"]), dict(c["settings"]), float(c["p50_us"]))
+            choices = {int(b): {p: Choice(c["backend"], c["precision"], int(c["threads"]), dict(c["settings"]), float(c["p50_us"]),
+                                       str(c["artifact"]))
                                 for p, c in per.items()} for b, per in d["choices"].items()}
             for batch, per in choices.items():
                 for choice in per.values():

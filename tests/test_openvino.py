@@ -9,9 +9,10 @@ import pytest
 
 from paddle_edge import runtime
 from paddle_edge.export.evaluation import evaluation_set
-from paddle_edge.runtime.cpu import has_int8_saturation, openvino_takes_int8_activations
 from paddle_edge.runtime.errors import InputError, PaddleEdgeError
 from paddle_edge.runtime.quiet_import import import_quietly
+
+from cpu_kinds import openvino_int8_file
 
 
 @pytest.fixture(scope="module")
@@ -19,20 +20,12 @@ def images(lenet_bundle):
     return evaluation_set(runtime.load_bundle(lenet_bundle.directory).manifest, None, 256, None).groups[0]
 
 
-def _made_for_openvino(manifest) -> str:
-    """The int8 file OpenVINO must open here: the uint8-weight one where u8 x s8 kernels saturate, else the one made for
-    it where the bundle has one (LeNet's layout may leave no activation with zero point 128 to re-encode)."""
-    if has_int8_saturation():
-        return "onnx-int8-u8w"
-    return "onnx-int8-openvino" if "onnx-int8-openvino" in manifest.artifacts and openvino_takes_int8_activations() else "onnx-int8"
-
-
 def test_openvino_runs_its_files_and_agrees_in_fp32(lenet_bundle, images):
     for precision in ("fp32", "int8"):
         ort = runtime.open(lenet_bundle.directory, backend="onnxruntime", precision=precision, threads=2)
         ov = runtime.open(lenet_bundle.directory, backend="openvino", precision=precision, threads=2)
         assert ov.backend_name == "openvino"
-        assert ov.artifact == (_made_for_openvino(ov.manifest) if precision == "int8" else "onnx-fp32")
+        assert ov.artifact == (openvino_int8_file(ov.manifest.artifacts) if precision == "int8" else "onnx-fp32")
         a, b = ort.predict(images)[0], ov.predict(images)[0]
         assert a.shape == b.shape == (256, 10)
         if precision == "fp32":  # float32 sums in another order: SQNR far above parity's 80 dB, the same classes

@@ -5,7 +5,9 @@ import json
 
 from paddle_edge.boards.parity import TOLERANCES, run_parity
 from paddle_edge.runtime import load_bundle
-from paddle_edge.runtime.cpu import has_int8_saturation, openvino_takes_int8_activations
+from paddle_edge.runtime.cpu import has_int8_saturation
+
+from cpu_kinds import openvino_int8_file
 
 REPORT_KEYS = {"schema", "model", "engines", "checks", "goals", "latency_us", "runtime_overhead", "artifacts", "cpu"}
 
@@ -24,8 +26,7 @@ def test_parity_gates_every_artifact_on_the_full_test_set(lenet_bundle, tmp_path
             "onnx_int8_vs_exact_argmax_agreement", "onnx_int8_variants_max_abs_diff", "onnx_int8_kernel_max_steps"} <= gated
     assert engines["onnx_int8"]["kernels"]["checked"] > 0 and not engines["onnx_int8"]["kernels"]["deviating"]
     assert {"openvino_fp32_sqnr_db", "openvino_int8_top1_drop_points", "openvino_int8_argmax_agreement"} <= gated  # the
-    made_for_openvino = "onnx-int8-openvino" if "onnx-int8-openvino" in data["artifacts"] and openvino_takes_int8_activations() else "onnx-int8"
-    assert engines["openvino_int8"]["artifact"] == ("onnx-int8-u8w" if has_int8_saturation() else made_for_openvino)
+    assert engines["openvino_int8"]["artifact"] == openvino_int8_file(data["artifacts"])
     assert "runtime_overhead_ratio" not in gated and "runtime_overhead_ratio" in data["goals"]  # speed never gates
     assert data["checks"]["onnx_int8_vs_exact_argmax_agreement"]["value"] >= 0.999
     assert all(v > 0 for v in data["latency_us"].values())

@@ -33,13 +33,13 @@ from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.check import check_model
 from paddle_edge.export.evaluation import compare, evaluation_set, run_groups
 from paddle_edge.export.lite import LiteExportError, export_lite
-from paddle_edge.runtime.cpu import has_int8_saturation, openvino_takes_int8_activations
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.runtime.ocr_metrics import detection_scores
 from paddle_edge.source.fetch import fetch_published
 from paddle_edge.source.labels import read_labelled
 from paddle_edge.source.model import resolve_model
 from paddle_edge.source.synthetic_text import render
+from cpu_kinds import openvino_int8_file
 from gain_cut import assert_cut_matches_whole
 from readme_snippets import readme_python
 
@@ -109,8 +109,7 @@ def test_openvino_runs_its_own_encoding_of_the_same_int8_model(cls_bundle, rende
     exact = [artifact_runner(bundle, name)(feeds)[0] for name in ("onnx-int8", "onnx-int8-openvino")]
     np.testing.assert_array_equal(*exact)
     opened = runtime.open(cls_bundle.directory, backend="openvino", precision="int8").artifact
-    # u8 x s8 saturation first; then whether OpenVINO's plugin takes int8 activations on this CPU (AMX, AVX2-VNNI-2)
-    assert opened == ("onnx-int8-u8w" if has_int8_saturation() else "onnx-int8-openvino" if openvino_takes_int8_activations() else "onnx-int8")
+    assert opened == openvino_int8_file(manifest.artifacts)  # u8 x s8 saturation first, then what OpenVINO's plugin takes
     assert runtime.open(cls_bundle.directory, backend="onnxruntime", precision="int8").artifact != "onnx-int8-openvino"
     constants = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(cls_bundle.directory / "model.int8.openvino.onnx")).graph.initializer]
     assert not any(c.dtype == np.uint8 and c.size == 1 and int(c.flat[0]) == 128 for c in constants)  # no activation zero point 128 left

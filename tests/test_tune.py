@@ -68,7 +68,7 @@ def test_auto_opens_the_tuned_choice_and_says_so(tuned):
     for precision, batch, key in (("int8", None, ("1", "int8")), ("fp32", 16, ("16", "fp32")), ("auto", 12, ("16", ANY))):
         want = tuning["choices"][key[0]][key[1]]
         predictor = runtime.open(bundle, precision=precision, batch=batch)
-        assert (predictor.backend_name, predictor.precision) == (want["backend"], want["precision"])
+        assert (predictor.backend_name, predictor.precision, predictor.artifact) == (want["backend"], want["precision"], want["artifact"])
         assert predictor.chosen_by.startswith(f"tuned on x86-64 for batch {key[0]}")
         named = runtime.open(bundle, backend=want["backend"], precision=want["precision"], threads=want["threads"],
                              settings=want["settings"])
@@ -105,6 +105,7 @@ def test_a_tuning_from_elsewhere_is_passed_over_with_the_reason(tuned, tmp_path)
     shutil.copytree(bundle, copy)
     path = tuning_dir(copy) / "x86-64.json"
     good = json.loads(path.read_text())
+    other_file = next(n for n in runtime.load_bundle(copy).manifest.artifacts if n != good["choices"]["1"][ANY]["artifact"])
     for change, reason in (({"machine": {**good["machine"], "cores": CORES + 1}}, f"cores {CORES + 1} there, {CORES} here"),
                            ({"machine": {**good["machine"], "engines": {**good["machine"]["engines"], "onnxruntime": "1.0.0"}}},
                             "engines {"),  # parity was judged on other kernels
@@ -112,7 +113,10 @@ def test_a_tuning_from_elsewhere_is_passed_over_with_the_reason(tuned, tmp_path)
                            ({"bundle_sha256": "0" * 64}, "measured on another bundle"),
                            ({"schema": "paddle-edge.tuning/0"}, "not a tuning file this release reads"),
                            ({"choices": {"1": {"int8": {**good["choices"]["1"]["int8"], "backend": "tensorrt"}}}},
-                            "mistypes a field: unknown backend 'tensorrt'")):
+                            "mistypes a field: unknown backend 'tensorrt'"),
+                           ({"choices": {"1": {ANY: {**good["choices"]["1"][ANY], "artifact": other_file}}}},
+                            f"on {other_file}, which is not the file it opens here")):  # judged on another file than
+        # the one this release would run for that choice (its rule for this CPU changed since, say)
         path.write_text(json.dumps({**good, **change}))
         predictor = runtime.open(copy)
         assert predictor.chosen_by.startswith("untuned (") and reason in predictor.chosen_by

@@ -31,7 +31,8 @@ BACKENDS: Dict[str, Tuple[str, str, str, str]] = {
 EXTRAS = {"openvino": "'paddle-edge[openvino]' (its tested version)"}  # packages paddle-edge pins in an extra of its own
 
 # The manifest target of the int8 ONNX made for OpenVINO (export/onnx_openvino_layout.py): on a CPU that has no file
-# made for its kind, a backend named here opens the file made for it where the bundle has one, else the one for any CPU.
+# made for its kind, a backend named here opens the file made for it where the bundle has one and the CPU suits it
+# (runtime.artifact_for: OpenVINO's only where its plugin takes int8 activations), else the one for any CPU.
 OPENVINO_TARGET = "openvino"
 FILE_TARGETS: Dict[str, str] = {"openvino": OPENVINO_TARGET, "openvino-throughput": OPENVINO_TARGET}
 
