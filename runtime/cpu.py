@@ -63,10 +63,14 @@ def _read_cpuinfo() -> str:
         return ""
 
 
+def _x86(machine: str = "") -> bool:
+    """Whether `machine` (this one's, platform.machine(), if empty) is x86-64."""
+    return (machine or platform.machine()).lower() in ("x86_64", "amd64")
+
+
 def has_int8_saturation(machine: str = "", flags: FrozenSet[str] = frozenset(), cpuinfo: str = "") -> bool:
     """True on x86-64 without VNNI: onnxruntime's u8 x s8 kernels can saturate there (see the module docstring)."""
-    machine = (machine or platform.machine()).lower()
-    if machine not in ("x86_64", "amd64"):
+    if not _x86(machine):
         return False
     flags = flags or cpu_flags(cpuinfo)
     return not (flags & VNNI_FLAGS)
@@ -131,8 +135,7 @@ def openvino_takes_int8_activations(machine: str = "", flags: FrozenSet[str] = f
     inputs, dropped the Concat's scale: no text box was left. Its ARM plugin is not concerned (True). The flags stand in
     for what OpenVINO asks oneDNN at run time: an ONEDNN_MAX_CPU_ISA below AMX, or a kernel that denies AMX to the
     process, would make the two disagree."""
-    machine = (machine or platform.machine()).lower()
-    if machine not in ("x86_64", "amd64"):
+    if not _x86(machine):
         return True
     flags = flags or cpu_flags()
     return "amx_int8" in flags or {"avx_vnni_int8", "avx_ne_convert"} <= flags
@@ -140,8 +143,7 @@ def openvino_takes_int8_activations(machine: str = "", flags: FrozenSet[str] = f
 
 def lite_target(machine: str = "") -> Optional[str]:
     """The Paddle Lite .nb target this machine runs: "arm" on ARM, "x86" on x86-64 (the manifest's `target`)."""
-    machine = (machine or platform.machine()).lower()
-    return "arm" if machine.startswith(("aarch64", "arm")) else "x86" if machine in ("x86_64", "amd64") else None
+    return "arm" if (machine or platform.machine()).lower().startswith(("aarch64", "arm")) else "x86" if _x86(machine) else None
 
 
 AT_HWCAP, AT_HWCAP2 = 16, 26  # getauxval's keys for the kernel's words of CPU features
