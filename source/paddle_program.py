@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import FrozenSet, Iterable, Optional, Sequence, Tuple
 
 from google.protobuf.message import DecodeError
 from paddle.base.proto import framework_pb2
@@ -42,6 +42,17 @@ class ModelFiles:
 
 
 QUANTIZE_OPS = ("quantize_linear", "dequantize_linear")  # what PaddleSlim adds to a program it quantizes
+
+
+def constant_variables(block: framework_pb2.BlockDesc) -> FrozenSet[str]:
+    """The variables of a block whose value no input changes: its parameters, and what ops compute from parameters
+    alone (a conv's bias reshaped for its add, as Paddle 3 saves a `paddle.nn.Conv2D`; PaddleSlim's quantizer on it)."""
+    constant = {v.name for v in block.vars if v.persistable and v.name not in ("feed", "fetch")}
+    for op in block.ops:
+        inputs = [a for slot in op.inputs for a in slot.arguments]
+        if op.type not in ("feed", "fetch") and inputs and all(a in constant for a in inputs):
+            constant.update(a for slot in op.outputs for a in slot.arguments)
+    return frozenset(constant)
 
 
 def op_count_difference(float_ops: Sequence[str], int8_ops: Sequence[str]) -> Optional[str]:

@@ -182,6 +182,13 @@ def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(len
     assert all(r["paddle_global_sqnr_db"] is not None and 0.9 < r["paddle_global_cosine"] <= 1 for r in compared)
     # the cosine and the SQNR of one comparison: a noise power of 10^(-SQNR/10) of the signal's bounds 1 - cosine
     assert all(1 - r["paddle_global_cosine"] <= 10 ** (-r["paddle_global_sqnr_db"] / 10) + 1e-12 for r in compared), compared
+    # each op of the program again, computed from the float model's own inputs (local): the first conv reads the model's
+    # input, so that is its value along the run; on LeNet the export keeps the error each op adds on its own within
+    # half a dB (the thin first conv runs in float in ONNX, rewrite 1, but with weights rounded as the program's)
+    assert all(r["paddle_local_sqnr_db"] is not None and 0.9 < r["paddle_local_cosine"] <= 1 for r in compared), compared
+    assert compared[0]["paddle_local_sqnr_db"] == compared[0]["paddle_global_sqnr_db"], compared[0]
+    assert all(abs(r["paddle_local_sqnr_db"] - r["local_sqnr_db"]) < 0.5 for r in compared), compared
+    assert found["lost_in_export_locally"] == [], found["lost_in_export_locally"]
     # the value the ONNX quantizes and the program only observes: the last conv's output (its ReLU folded in). On LeNet
     # it costs nothing: the flatten's quantizer, which the program has too, rounds the same values to the same grid
     extra = {k: found[k] for k in ("rounded_only_in_export", "output_sqnr_db", "output_sqnr_db_unrounded", "paddle_output_sqnr_db")}

@@ -327,7 +327,7 @@ def test_the_exports_own_names_are_matched_to_the_programs_variables_holding_the
     float_onnx = onnx.load(str(bundle.path_of("onnx-fp32")))
     names = program_names(program, float_onnx)
     feeds = evaluation_set(bundle.manifest, test["rec"], 2, None).groups[0]
-    paddle = PaddleTensors(program, sorted(set(names.values())), threads=2).run(feeds)
+    paddle = PaddleTensors(program, sorted(set(names.values())), threads=2).run(feeds)[0]
     exported = Session(exposing(float_onnx, list(names)), list(names), fused=False, threads=2).run(feeds)
     for tensor, variable in names.items():
         agreement = Agreement()

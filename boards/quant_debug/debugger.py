@@ -30,7 +30,8 @@ from ...source.paddle_program import read_program
 from ..provenance import provenance
 from .export_steps import export_steps
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
-from .paddle_tensors import PaddleTensors, program_names, rounded, variables
+from .paddle_local import FEED_SUFFIX, LocalPlan
+from .paddle_tensors import PaddleTensors, plans, program_names, rounded, value_holder, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
 from .sessions import FLOAT_FEED, Session, exposing, float_input_part, rewired_to_float, with_float_inputs, without_rounding
@@ -53,14 +54,16 @@ class _Runs:
     """The sessions of one debugger run and the running statistics they feed."""
 
     def __init__(self, float_model: onnx.ModelProto, int8_model: onnx.ModelProto, fused_model: onnx.ModelProto,
-                 ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int, unrounded: Sequence[Quantizer] = ()) -> None:
-        """`unrounded`: quantizers a run of the whole model leaves out (neither rounding nor clipping), to measure their cost."""
+                 ops: List[ComputeOp], quantizers: List[ActivationQuantizer], threads: int, unrounded: Sequence[Quantizer] = (),
+                 float_tensors: Sequence[str] = ()) -> None:
+        """`unrounded`: quantizers a run of the whole model leaves out (neither rounding nor clipping), to measure their
+        cost. `float_tensors`: more of the float model's tensors to return (what PaddleSlim's program is fed)."""
         self.ops = ops
         self.local_ops = [op for op in ops if all(s is not None for s in op.float_sources)]
         self.quantizers = [q for q in quantizers if q.reference is not None]
         self.model_output = int8_model.graph.output[0].name  # the same Paddle variable in both models
         wanted = sorted({op.reference for op in ops} | {s for op in self.local_ops for s in op.float_sources}
-                        | {q.reference for q in self.quantizers} | {self.model_output})
+                        | {q.reference for q in self.quantizers} | {self.model_output} | set(float_tensors))
         int8_ops = [op for op in ops if op.precision == INT8]
         inputs = {i.name for i in int8_model.graph.input}
         parts = {op.output: float_input_part(int8_model, op) for op in int8_ops}
@@ -124,8 +127,10 @@ class _Runs:
         self.kernels.add(feeds)
         return ref
 
-    def row(self, op: ComputeOp, flops: Dict[str, int], paddle: Optional[Agreement]) -> LayerRow:
+    def row(self, op: ComputeOp, flops: Dict[str, int], paddle: Tuple[Optional[Agreement], Optional[Agreement]]) -> LayerRow:
+        """`paddle`: PaddleSlim's program on the same tensor, along its run and from the float model's inputs."""
         total = sum(flops.values()) or 1
+        paddle_global, paddle_local = paddle
         local = self.local_.get(op.output)
         cover = self.coverage.get(op.output)
         quantizer = op.inputs[0] if op.inputs else None
@@ -138,7 +143,10 @@ class _Runs:
             flops_share=flops.get(op.output, 0) / total,
             local_sqnr_db=local.sqnr_db if local else None, local_cosine=local.cosine if local else None,
             global_sqnr_db=self.global_[op.output].sqnr_db, global_cosine=self.global_[op.output].cosine,
-            paddle_global_sqnr_db=paddle.sqnr_db if paddle else None, paddle_global_cosine=paddle.cosine if paddle else None,
+            paddle_global_sqnr_db=paddle_global.sqnr_db if paddle_global else None,
+            paddle_global_cosine=paddle_global.cosine if paddle_global else None,
+            paddle_local_sqnr_db=paddle_local.sqnr_db if paddle_local else None,
+            paddle_local_cosine=paddle_local.cosine if paddle_local else None,
             float_input_gain_db=(self.output_with_float_inputs[op.output].sqnr_db - self.output_base.sqnr_db
                                  if op.output in self.output_with_float_inputs else None),
             weight_range=op.weight_range, weight_scale=op.weight_scale,
@@ -177,10 +185,9 @@ class _PaddleRuns:
     variable whose shape is not the ONNX tensor's is not compared (None). The model's output is compared too."""
 
     def __init__(self, float_dir: Path, int8_dir: Path, float_onnx: onnx.ModelProto, ops: List[ComputeOp], threads: int,
-                 largest: Dict[str, np.ndarray], model_output: str) -> None:
-        """`float_onnx`: the float program's export, whose tensors are the reference. `largest`: the largest group of
-        inputs, run first: Paddle sizes its buffers on the first run, and a larger input later sizes them all again
-        (10 s of PP-OCRv4 rec's 20 s). `model_output`: the variable both models output."""
+                 model_output: str) -> None:
+        """`float_onnx`: the float program's export, whose tensors are the reference. `model_output`: the variable both
+        models output."""
         self.shared = variables(float_dir) & variables(int8_dir)
         self.program_names = program_names(float_dir, float_onnx)
         self.rounded = rounded(int8_dir)
@@ -188,21 +195,58 @@ class _PaddleRuns:
         self.names = {op.output: self.paddle_name(op.reference) for op in self.ops}
         self.model_output = model_output if model_output in self.shared else None
         fetched = [*self.names.values(), *([self.model_output] if self.model_output else [])]
-        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys(fetched)), threads)
+        planned = plans(int8_dir, list(self.names.values()))
+        self.feeds = self._local_feeds(int8_dir, planned, float_onnx)
+        self.int8 = PaddleTensors(int8_dir, list(dict.fromkeys(fetched)), threads,
+                                  list({self.names[o]: planned[self.names[o]] for o in self.feeds}.values()))
         self.agreement = {op.output: Agreement() for op in self.ops}
+        self.local = {op.output: Agreement() for op in self.ops if self.names[op.output] in self.int8.copies}
         self.output: Optional[Agreement] = Agreement() if self.model_output else None
         self.other_shape: Set[str] = set()
-        self.first = (largest, self.int8.run(largest))
+        self.first: Optional[Tuple[Dict[str, np.ndarray], Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]]] = None
+
+    def _local_feeds(self, int8_dir: Path, planned: Dict[str, LocalPlan], float_onnx: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
+        """Each op whose program variable a compute op writes from float variables (`planned`) that the float ONNX
+        holds, all of them -> the feed of each such variable -> the float ONNX tensor holding its value."""
+        holder = value_holder(int8_dir)
+        tensors = {i.name for i in float_onnx.graph.input} | {o for n in float_onnx.graph.node for o in n.output}
+        # a tensor the export names after a variable holding another value (a Conv's output, bias added) is that other's
+        onnx_of = {**{name: name for name in tensors if name not in self.program_names}, **{v: o for o, v in self.program_names.items()}}
+        found: Dict[str, Dict[str, str]] = {}
+        for op in self.ops:
+            plan = planned.get(self.names[op.output])
+            if plan is None:
+                continue
+            sources = {s + FEED_SUFFIX: onnx_of.get(s, onnx_of.get(holder(s))) for s in plan.sources}
+            if all(sources.values()):
+                found[op.output] = sources
+        return found
+
+    @property
+    def float_tensors(self) -> List[str]:
+        """The float ONNX tensors the local copies are fed."""
+        return sorted({source for names in self.feeds.values() for source in names.values()})
+
+    def prime(self, largest: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> None:
+        """Run the largest group of inputs first (`reference`: the float ONNX's tensors for it): Paddle sizes its
+        buffers on the first run, and a larger input later sizes them all again (10 s of PP-OCRv4 rec's 20 s)."""
+        self.first = (largest, self._run(largest, reference))
+
+    def _run(self, feeds: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+        local = {feed: reference[source] for names in self.feeds.values() for feed, source in names.items()}
+        return self.int8.run({**feeds, **local})
 
     def add(self, feeds: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> None:
         """Measure one group, `reference` holding the float ONNX's tensors for it."""
-        got = self.first[1] if feeds is self.first[0] else self.int8.run(feeds)
+        got, local = self.first[1] if self.first is not None and feeds is self.first[0] else self._run(feeds, reference)
         for op in self.ops:
             mine, theirs = got[self.names[op.output]], reference[op.reference]
             if mine.shape != theirs.shape:
                 self.other_shape.add(op.output)
             else:
                 self.agreement[op.output].add(theirs, mine)
+                if op.output in self.local:
+                    self.local[op.output].add(theirs, local[self.names[op.output]])
         if self.output is not None:
             mine, theirs = got[self.model_output], reference[self.model_output]
             if mine.shape == theirs.shape:
@@ -231,9 +275,12 @@ class _PaddleRuns:
         or not of its shape)."""
         return self.output.sqnr_db if self.output is not None else None
 
-    def compared(self, output: str) -> Optional[Agreement]:
-        """The program's value of the ONNX tensor `output` against the float ONNX's (None: no variable of its shape)."""
-        return self.agreement[output] if output in self.agreement and output not in self.other_shape else None
+    def compared(self, output: str) -> Tuple[Optional[Agreement], Optional[Agreement]]:
+        """The program's value of the ONNX tensor `output` against the float ONNX's, along the run and computed from
+        the float model's inputs (None: no variable of its shape; no local copy for the op that writes it)."""
+        if output not in self.agreement or output in self.other_shape:
+            return None, None
+        return self.agreement[output], self.local.get(output)
 
 
 def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
@@ -290,10 +337,13 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         steps = export_steps(int8, int8_onnx, float_onnx, rewrites, first_samples(evaluation, GAIN_SAMPLES, len(evaluation.groups)).groups,
                              threads)
         paddle = _PaddleRuns(bundle.path_of(REFERENCE_ARTIFACT).parent, Path(int8_model), float_onnx, ops, threads,
-                             max(evaluation.groups, key=lambda group: sum(x.size for x in group.values())),
                              int8_onnx.graph.output[0].name)
         unrounded, unjudged = paddle.judged(quantizers)
-    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in unrounded])
+    runs = _Runs(float_onnx, int8_onnx, onnx.load(str(fused_path)), ops, quantizers, threads, [q.quantizer for q in unrounded],
+                 paddle.float_tensors if paddle is not None else ())
+    if paddle is not None:
+        largest = max(evaluation.groups, key=lambda group: sum(x.size for x in group.values()))
+        paddle.prime(largest, runs.float.run(largest))
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
         float_tensors = runs.add(group)
         if paddle is not None:
@@ -307,7 +357,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
         output_sqnr_db_unrounded=runs.output_unrounded.sqnr_db if unrounded else None,
         paddle_output_sqnr_db=paddle.output_sqnr_db() if paddle else None,
         rewrites=rewrites, export_steps=dataclasses.asdict(steps) if steps else None,
-        data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.compared(op.output) if paddle else None) for op in ops]
+        data=evaluation.description, rows=tuple(sorted([runs.row(op, flops, paddle.compared(op.output) if paddle else (None, None)) for op in ops]
                           + [runs.quantizer_row(q) for q in runs.quantizers], key=lambda r: r.position)),
         seconds=round(time.perf_counter() - start, 1), provenance=provenance())
 

@@ -14,9 +14,10 @@ import numpy as np
 import onnx
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import QUANTIZE_OPS, find_model_files, program_desc
+from ...source.paddle_program import QUANTIZE_OPS, constant_variables, find_model_files, program_desc
 from ...source.paddle_predictor import PaddlePredictor
 from .graph import MADE_UP_NAME
+from .paddle_local import LocalPlan, add_local_copies, local_plans
 
 _ONNX_TYPE = {"elementwise_add": "Add", "elementwise_sub": "Sub", "elementwise_mul": "Mul", "elementwise_div": "Div",
               "concat": "Concat", "matmul_v2": "MatMul"}  # Paddle ops paddle2onnx writes as one ONNX node of this type
@@ -63,6 +64,16 @@ def _first_holders(ops: Sequence[framework_pb2.OpDesc]) -> Callable[[str], str]:
     return of
 
 
+def plans(model_dir: Path, targets: Sequence[str]) -> Dict[str, LocalPlan]:
+    """How the program computes each target from float inputs, where a compute op writes it (paddle_local.py)."""
+    return local_plans(_program(model_dir).blocks[0], targets)
+
+
+def value_holder(model_dir: Path) -> Callable[[str], str]:
+    """Variable -> the first variable of the program holding its value (through assign, dropout, an observer)."""
+    return _first_holders(_program(model_dir).blocks[0].ops)
+
+
 def rounded(model_dir: Path) -> FrozenSet[str]:
     """The variables whose value PaddleSlim's int8 program rounds: read, under its own name or a copy's (assign, dropout,
     an observer's output), by a quantize_linear that is not only an observer (one with `only_observer` records a scale,
@@ -79,7 +90,7 @@ def after_bias(block: framework_pb2.BlockDesc, names: Sequence[str]) -> Dict[str
     """Each name (a conv's output) -> the variable holding the same value as the ONNX tensor of that name: paddle2onnx
     gives an ONNX Conv the bias Paddle adds in a separate elementwise_add, under the name of the conv's output before
     the add (a MatMul keeps its add apart, so its name needs no mapping). `block`: the program's main block."""
-    persistable = {v.name for v in block.vars if v.persistable}
+    constant = constant_variables(block)
     readers: Dict[str, List[framework_pb2.OpDesc]] = {}
     for op in block.ops:
         for slot in op.inputs:
@@ -90,7 +101,7 @@ def after_bias(block: framework_pb2.BlockDesc, names: Sequence[str]) -> Dict[str
         users = readers.get(name, [])
         add = users[0] if len(users) == 1 and users[0].type == "elementwise_add" else None
         operands = [a for slot in add.inputs for a in slot.arguments] if add else []
-        if add and any(a in persistable for a in operands if a != name):
+        if add and any(a in constant for a in operands if a != name):
             mapped[name] = next(a for slot in add.outputs if slot.parameter == "Out" for a in slot.arguments)
         else:
             mapped[name] = name
@@ -141,9 +152,12 @@ def program_names(model_dir: Path, onnx_model: onnx.ModelProto) -> Dict[str, str
     return found
 
 
-def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path) -> Path:
-    """A copy of the program in `out_dir` that also fetches `names`, after its own outputs."""
+def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path, plans: Sequence[LocalPlan] = ()) -> Tuple[Path, Dict[str, str]]:
+    """A copy of the program in `out_dir` that also computes each plan's target from float inputs (paddle_local.py) and
+    fetches `names` and those copies, after its own outputs; and each plan's target -> its copy's variable."""
     desc = _program(model_dir)
+    copies = add_local_copies(desc, plans)
+    names = [*names, *copies.values()]
     block = desc.blocks[0]
     first = sum(op.type == "fetch" for op in block.ops)
     for col, name in enumerate(names, first):
@@ -156,19 +170,20 @@ def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "model.pdmodel").write_bytes(desc.SerializeToString())
     shutil.copy(files.params, out_dir / "model.pdiparams")
-    return out_dir
+    return out_dir, copies
 
 
 class PaddleTensors:
-    """Runs a Paddle program and returns the wanted intermediate tensors by name."""
+    """Runs a Paddle program and returns the wanted intermediate tensors by name, and, for each local plan, its target
+    computed from float inputs (fed as source + FEED_SUFFIX) under the target's name in `local`."""
 
-    def __init__(self, model_dir: Path, names: Sequence[str], threads: int) -> None:
+    def __init__(self, model_dir: Path, names: Sequence[str], threads: int, plans: Sequence[LocalPlan] = ()) -> None:
         self.names = list(names)
         with tempfile.TemporaryDirectory(prefix="paddle-tensors-") as work:  # the predictor holds the program once made
-            self.predictor = PaddlePredictor(_with_fetches(Path(model_dir), self.names, Path(work)), threads, mkldnn=False,
-                                             ir_optim=False)
+            program, self.copies = _with_fetches(Path(model_dir), self.names, Path(work), plans)
+            self.predictor = PaddlePredictor(program, threads, mkldnn=False, ir_optim=False)
 
-    def run(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        """The wanted tensors for `feeds`."""
+    def run(self, feeds: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+        """The wanted tensors for `feeds`, and each local plan's target from float inputs."""
         by_name = dict(zip(self.predictor.output_names, self.predictor.run(feeds)))
-        return {name: by_name[name] for name in self.names}
+        return {name: by_name[name] for name in self.names}, {target: by_name[copy] for target, copy in self.copies.items()}

@@ -30,6 +30,10 @@ def sqnr_along_graph(debug: Debug) -> Figure:
     if any(r["paddle_global_sqnr_db"] is not None for r in rows):
         ax.plot(x, [_measured(r["paddle_global_sqnr_db"]) for r in rows], color="#4c72b0", ls="--",
                 label="global, PaddleSlim's program in Paddle")
+    paddle_local = [i for i, r in enumerate(rows) if r.get("paddle_local_sqnr_db") is not None]
+    if paddle_local:
+        ax.scatter(x[paddle_local], [_measured(rows[i]["paddle_local_sqnr_db"]) for i in paddle_local], marker="+", s=20,
+                   color="#4c72b0", label="local (compute ops), PaddleSlim's program in Paddle")
     ax.set(xlabel="position in the graph (compute ops and quantizers)", ylabel="SQNR vs float (dB)",
            title=f"{debug['model']}: where int8 departs from float ({debug['samples']} samples)")
     ax.legend(fontsize=7)

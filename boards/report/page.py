@@ -117,10 +117,10 @@ def _db(value: Any) -> str:
 def _quant_debug(debug: Dict[str, Any], top: int = 15) -> List[str]:
     """The quant-debug section: the worst rows, then SQNR along the graph and the worst tensors' histograms."""
     ranked = [next(r for r in debug["rows"] if r["output"] == o) for o in debug["ranking"][:top]]
-    table = _table(("op", "kind", "type", "precision", "FLOPs", "local dB", "global dB", "Paddle dB", "Paddle cosine", "clipped",
+    table = _table(("op", "kind", "type", "precision", "FLOPs", "local dB", "global dB", "Paddle local dB", "Paddle dB", "Paddle cosine", "clipped",
                     "fused vs exact"),
                    ((html.escape(r["output"]), r["kind"], r["op_type"], html.escape(r["precision"]), f"{100 * r['flops_share']:.1f} %",
-                     _db(r["local_sqnr_db"]), _db(r["global_sqnr_db"]), _db(r["paddle_global_sqnr_db"]),
+                     _db(r["local_sqnr_db"]), _db(r["global_sqnr_db"]), _db(r.get("paddle_local_sqnr_db")), _db(r["paddle_global_sqnr_db"]),
                      "" if r.get("paddle_global_cosine") is None else f"{r['paddle_global_cosine']:.5f}",
                      "" if r["clipped_fraction"] is None else f"{100 * r['clipped_fraction']:.3f} %",
                      "" if r["fused"] is None else f"{r['fused']['local_max_steps']} step, {100 * r['fused']['global_differing']:.1f} %")
