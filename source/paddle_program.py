@@ -44,15 +44,36 @@ class ModelFiles:
 QUANTIZE_OPS = ("quantize_linear", "dequantize_linear")  # what PaddleSlim adds to a program it quantizes
 
 
+# Ops whose output is a fixed function of their inputs alone (no randomness, no sub-block): what a parameter's value
+# may pass through and stay a constant
+_PURE_OPS = ("reshape2", "reshape", "unsqueeze2", "unsqueeze", "squeeze2", "squeeze", "transpose2", "flatten_contiguous_range",
+             "cast", "scale", "assign", *QUANTIZE_OPS)
+
+
 def constant_variables(block: framework_pb2.BlockDesc) -> FrozenSet[str]:
-    """The variables of a block whose value no input changes: its parameters, and what ops compute from parameters
-    alone (a conv's bias reshaped for its add, as Paddle 3 saves a `paddle.nn.Conv2D`; PaddleSlim's quantizer on it)."""
+    """The variables of a block whose value no input changes: its parameters, and what a pure op computes from
+    parameters alone (a conv's bias reshaped for its add, as Paddle 3 saves a `paddle.nn.Conv2D`; PaddleSlim's
+    quantizer on it)."""
     constant = {v.name for v in block.vars if v.persistable and v.name not in ("feed", "fetch")}
     for op in block.ops:
         inputs = [a for slot in op.inputs for a in slot.arguments]
-        if op.type not in ("feed", "fetch") and inputs and all(a in constant for a in inputs):
+        if op.type in _PURE_OPS and inputs and all(a in constant for a in inputs):
             constant.update(a for slot in op.outputs for a in slot.arguments)
     return frozenset(constant)
+
+
+def only_observes(op: framework_pb2.OpDesc) -> bool:
+    """A PaddleSlim quantizer with `only_observer`: it records a scale, for an engine that quantizes there, but passes
+    the value on as it is."""
+    return any(a.name == "only_observer" and a.b for a in op.attrs)
+
+
+def copies_its_input(op: framework_pb2.OpDesc) -> bool:
+    """An op whose output holds its input's value in an inference run (paddle2onnx writes no node for it)."""
+    if op.type in ("assign", "dropout", "share_data") or (op.type in QUANTIZE_OPS and only_observes(op)):
+        return True
+    attrs = {a.name: a.f for a in op.attrs}
+    return op.type == "scale" and attrs.get("scale") == 1.0 and attrs.get("bias") == 0.0
 
 
 def op_count_difference(float_ops: Sequence[str], int8_ops: Sequence[str]) -> Optional[str]:

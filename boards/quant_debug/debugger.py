@@ -179,7 +179,8 @@ def _fake_quantized(x: np.ndarray, q: Quantizer) -> np.ndarray:
 
 
 class _PaddleRuns:
-    """PaddleSlim's int8 program in Paddle, on the variables holding the debugged ops' outputs, against the float ONNX's
+    """PaddleSlim's int8 program in Paddle, on the variables holding the debugged ops' outputs (along its run, and each
+    op computed again from the float model's own inputs: paddle_local.py), against the float ONNX's
     same tensors (the float program's own values: the bundle's float ONNX matches them within ~1e-5 relative, >100 dB
     on PP-OCRv4 rec, so the int8 program is held to the same reference as the int8 ONNX, at half the Paddle runs). A
     variable whose shape is not the ONNX tensor's is not compared (None). The model's output is compared too."""
@@ -206,8 +207,8 @@ class _PaddleRuns:
         self.first: Optional[Tuple[Dict[str, np.ndarray], Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]]] = None
 
     def _local_feeds(self, int8_dir: Path, planned: Dict[str, LocalPlan], float_onnx: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
-        """Each op whose program variable a compute op writes from float variables (`planned`) that the float ONNX
-        holds, all of them -> the feed of each such variable -> the float ONNX tensor holding its value."""
+        """For each op with a plan (`planned`, by program variable) whose float variables the float ONNX all holds:
+        {feed name: the float ONNX tensor fed to it}."""
         holder = value_holder(int8_dir)
         tensors = {i.name for i in float_onnx.graph.input} | {o for n in float_onnx.graph.node for o in n.output}
         # a tensor the export names after a variable holding another value (a Conv's output, bias added) is that other's
@@ -245,8 +246,11 @@ class _PaddleRuns:
                 self.other_shape.add(op.output)
             else:
                 self.agreement[op.output].add(theirs, mine)
-                if op.output in self.local:
-                    self.local[op.output].add(theirs, local[self.names[op.output]])
+            alone = local.get(self.names[op.output])
+            if op.output in self.local and alone is not None and alone.shape == theirs.shape:
+                self.local[op.output].add(theirs, alone)
+            elif op.output in self.local:
+                del self.local[op.output]  # a copy fed another shape than the program's own: not comparable
         if self.output is not None:
             mine, theirs = got[self.model_output], reference[self.model_output]
             if mine.shape == theirs.shape:
@@ -343,7 +347,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
                  paddle.float_tensors if paddle is not None else ())
     if paddle is not None:
         largest = max(evaluation.groups, key=lambda group: sum(x.size for x in group.values()))
-        paddle.prime(largest, runs.float.run(largest))
+        paddle.prime(largest, runs.float.run(largest) if paddle.feeds else {})
     for group in tqdm(evaluation.groups, desc="quant-debug", unit="group", leave=False):
         float_tensors = runs.add(group)
         if paddle is not None:

@@ -1,20 +1,23 @@
 """PaddleSlim's int8 program, each debugged op run again on the float model's own inputs ("local"), in the same Paddle run.
 
 The program copy keeps the program as it is and adds, per compute op (conv2d, depthwise_conv2d, conv2d_transpose,
-matmul_v2, matmul, mul): a feed per float variable its activations are computed from, a copy of the quantize and
-dequantize ops between that variable and the op, a copy of the op and of the ops after it up to the variable the
-debugger compares (its bias add, a batch norm). The copy's output carries only the error the op's own quantizers and
-weights add, as the int8 ONNX's local run (sessions.py) measures it there, so the two representations can be compared
-op by op: an op that loses more in ONNX than in Paddle on the same float inputs computes something else after export.
+matmul_v2, matmul, mul) whose activations come from variables the float model holds: a feed per such variable, a copy
+of the quantize and dequantize ops (and value copies) between it and the op, a copy of the op and of its bias add or
+batch norm up to the variable the debugger compares. Where PaddleSlim rounds the op's output before that add or batch
+norm, the copy reads it unrounded, as the ONNX op's output is measured before its output quantizer. So the copy's
+output carries only the error the op's input quantizers and weights add, as the int8 ONNX's local run (sessions.py)
+measures it, and the two representations can be compared op by op: an op that loses more in ONNX than in Paddle on the
+same float inputs computes something else after export. The copies read every other name (a weight's dequantized value)
+as the program's run leaves it.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import QUANTIZE_OPS, constant_variables
+from ...source.paddle_program import QUANTIZE_OPS, constant_variables, copies_its_input
 
 # A compute op's input slots that may carry activations (the others, and an input computed from a parameter, are weights).
 ACTIVATION_SLOTS = {"conv2d": ("Input",), "depthwise_conv2d": ("Input",), "conv2d_transpose": ("Input",),
@@ -54,19 +57,29 @@ class _Writers:
                     self.writes.setdefault(arg, []).append(i)
 
     def before(self, name: Optional[str], reader: int) -> Optional[int]:
-        """The index of the op that wrote `name` last before op `reader` (len(ops): at the end of the program)."""
+        """The index of the op that wrote `name` last before the op at index `reader` (a reader index of len(ops): the
+        value the run ends with)."""
         return max((i for i in self.writes.get(name or "", ()) if i < reader), default=None)
 
-    def of_type(self, name: Optional[str], reader: int, types: Sequence[str]) -> Optional[int]:
+    def of_type(self, name: Optional[str], reader: int, passes: Callable[[framework_pb2.OpDesc], bool]) -> Optional[int]:
+        """`before`'s op, where `passes` takes it."""
         index = self.before(name, reader)
-        return index if index is not None and self.block.ops[index].type in types else None
+        return index if index is not None and passes(self.block.ops[index]) else None
+
+
+def _is(*types: str) -> Callable[[framework_pb2.OpDesc], bool]:
+    return lambda op: op.type in types
+
+
+def _rounds_or_copies(op: framework_pb2.OpDesc) -> bool:
+    return op.type in QUANTIZE_OPS or copies_its_input(op)
 
 
 def _chain(writers: _Writers, constant: FrozenSet[str], name: str, reader: int) -> Tuple[List[int], Optional[str]]:
     """The quantize/dequantize ops (and value copies) that compute `name`, read by op `reader`, from one variable, and
     that variable; None where it is constant (a weight, a bias)."""
     chain: List[int] = []
-    while (index := writers.of_type(name, reader, (*QUANTIZE_OPS, "assign", "share_data"))) is not None:
+    while (index := writers.of_type(name, reader, _rounds_or_copies)) is not None:
         chain.insert(0, index)
         name, reader = _args(writers.block.ops[index], "X")[0], index
     return chain, None if name in constant else name
@@ -83,7 +96,7 @@ def local_plans(block: framework_pb2.BlockDesc, targets: Sequence[str]) -> Dict[
         unrounded: List[Tuple[str, str]] = []
         name: Optional[str] = target
         reader = len(block.ops)
-        while (index := writers.of_type(name, reader, (*AFTER_OP, *QUANTIZE_OPS))) is not None and len(after) < len(AFTER_OP):
+        while (index := writers.of_type(name, reader, _is(*AFTER_OP, *QUANTIZE_OPS))) is not None and len(after) < len(AFTER_OP):
             if block.ops[index].type in QUANTIZE_OPS:
                 chain, source = _chain(writers, constant, name, reader)
                 unrounded.append((name, source))
@@ -92,7 +105,7 @@ def local_plans(block: framework_pb2.BlockDesc, targets: Sequence[str]) -> Dict[
             computed = [a for s in block.ops[index].inputs for a in s.arguments if a not in constant]
             after.insert(0, index)
             name, reader = (computed[0] if len(computed) == 1 else None), index
-        op_index = writers.of_type(name, reader, tuple(ACTIVATION_SLOTS))
+        op_index = writers.of_type(name, reader, _is(*ACTIVATION_SLOTS))
         if op_index is None:
             continue
         op = block.ops[op_index]
@@ -103,7 +116,9 @@ def local_plans(block: framework_pb2.BlockDesc, targets: Sequence[str]) -> Dict[
                 if source is not None:
                     chains += chain
                     sources.append(source)
-        if sources:
+        declared = {v.name for v in block.vars}
+        written = {a for i in (*chains, op_index, *after) for slot in block.ops[i].outputs for a in slot.arguments}
+        if sources and set(sources) | written <= declared:
             plans[target] = LocalPlan(target, (*sorted(set(chains)), op_index, *after), tuple(dict.fromkeys(sources)), tuple(unrounded))
     return plans
 

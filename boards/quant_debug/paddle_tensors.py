@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from paddle.base.proto import framework_pb2
 
-from ...source.paddle_program import QUANTIZE_OPS, constant_variables, find_model_files, program_desc
+from ...source.paddle_program import constant_variables, copies_its_input, find_model_files, only_observes, program_desc
 from ...source.paddle_predictor import PaddlePredictor
 from .graph import MADE_UP_NAME
 from .paddle_local import LocalPlan, add_local_copies, local_plans
@@ -33,18 +33,6 @@ def variables(model_dir: Path) -> FrozenSet[str]:
     return frozenset(v.name for v in _program(model_dir).blocks[0].vars)
 
 
-def _observer(op: framework_pb2.OpDesc) -> bool:
-    return any(a.name == "only_observer" and a.b for a in op.attrs)
-
-
-def _copies(op: framework_pb2.OpDesc) -> bool:
-    """An op whose output holds its input's value in an inference run (paddle2onnx writes no node for it)."""
-    if op.type in ("assign", "dropout", "share_data") or (op.type in QUANTIZE_OPS and _observer(op)):
-        return True
-    attrs = {a.name: a.f for a in op.attrs}
-    return op.type == "scale" and attrs.get("scale") == 1.0 and attrs.get("bias") == 0.0
-
-
 def _first_holders(ops: Sequence[framework_pb2.OpDesc]) -> Callable[[str], str]:
     """Variable -> the first variable holding its value, through the program's copies (assign, dropout, an observer's
     output)."""
@@ -56,7 +44,7 @@ def _first_holders(ops: Sequence[framework_pb2.OpDesc]) -> Callable[[str], str]:
         return name
 
     for op in ops:
-        if _copies(op):
+        if copies_its_input(op):
             source = of(next(a for slot in op.inputs if slot.parameter == "X" for a in slot.arguments))
             for out in (a for slot in op.outputs if slot.parameter in ("Out", "Y") for a in slot.arguments):
                 if of(out) != source:
@@ -80,7 +68,7 @@ def rounded(model_dir: Path) -> FrozenSet[str]:
     for an engine that quantizes there, but passes the value on as it is)."""
     ops = _program(model_dir).blocks[0].ops
     of = _first_holders(ops)
-    held = {of(a) for op in ops if op.type == "quantize_linear" and not _observer(op)
+    held = {of(a) for op in ops if op.type == "quantize_linear" and not only_observes(op)
             for slot in op.inputs if slot.parameter == "X" for a in slot.arguments}
     names = {a for op in ops for slots in (op.inputs, op.outputs) for slot in slots for a in slot.arguments}
     return frozenset(name for name in names if of(name) in held)
@@ -175,7 +163,7 @@ def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path, plans: S
 
 class PaddleTensors:
     """Runs a Paddle program and returns the wanted intermediate tensors by name, and, for each local plan, its target
-    computed from float inputs (fed as source + FEED_SUFFIX) under the target's name in `local`."""
+    computed from float inputs (fed as source + FEED_SUFFIX), by target (`copies`: the plans copied)."""
 
     def __init__(self, model_dir: Path, names: Sequence[str], threads: int, plans: Sequence[LocalPlan] = ()) -> None:
         self.names = list(names)

@@ -253,9 +253,11 @@ def format_table(report: QuantDebugReport, top: int) -> str:
                      + (f"{len(lost)} ops lose more than {EXPORT_LOSS_DB:g} dB in export, first {lost[0].output} "
                         f"(Paddle {_db(lost[0].paddle_global_sqnr_db).strip()} dB, ONNX {_db(lost[0].global_sqnr_db).strip()} dB)"
                         if lost else f"no op loses more than {EXPORT_LOSS_DB:g} dB in export")
-                     + (f"; {len(alone)} of them on their own inputs, first {alone[0].output} (Paddle "
-                        f"{_db(alone[0].paddle_local_sqnr_db).strip()} dB, ONNX {_db(alone[0].local_sqnr_db).strip()} dB)"
-                        if alone else f"; no op adds more than {EXPORT_LOSS_DB:g} dB in export on its own inputs"))
+                     + (f"; on the float model's own inputs, {len(alone)} ops add more than {EXPORT_LOSS_DB:g} dB more error in "
+                        f"the ONNX than in the program, first {alone[0].output} (Paddle {_db(alone[0].paddle_local_sqnr_db).strip()} "
+                        f"dB, ONNX {_db(alone[0].local_sqnr_db).strip()} dB)"
+                        if alone else f"; on the float model's own inputs, no op adds more than {EXPORT_LOSS_DB:g} dB more error "
+                        "in the ONNX than in the program"))
         lines.append(export_loss_text({k: getattr(report, k) for k in EXPORT_LOSS_KEYS}))
         if report.export_steps:
             lines.append(export_steps_text(report.export_steps))

@@ -117,7 +117,7 @@ def _db(value: Any) -> str:
 def _quant_debug(debug: Dict[str, Any], top: int = 15) -> List[str]:
     """The quant-debug section: the worst rows, then SQNR along the graph and the worst tensors' histograms."""
     ranked = [next(r for r in debug["rows"] if r["output"] == o) for o in debug["ranking"][:top]]
-    table = _table(("op", "kind", "type", "precision", "FLOPs", "local dB", "global dB", "Paddle local dB", "Paddle dB", "Paddle cosine", "clipped",
+    table = _table(("op", "kind", "type", "precision", "FLOPs", "local dB", "global dB", "Paddle local dB", "Paddle global dB", "Paddle global cosine", "clipped",
                     "fused vs exact"),
                    ((html.escape(r["output"]), r["kind"], r["op_type"], html.escape(r["precision"]), f"{100 * r['flops_share']:.1f} %",
                      _db(r["local_sqnr_db"]), _db(r["global_sqnr_db"]), _db(r.get("paddle_local_sqnr_db")), _db(r["paddle_global_sqnr_db"]),

@@ -689,8 +689,8 @@ def export_loss(files: Mapping[str, Json]) -> str:
     said = [f"- {debug['model']}, `quant-debug` of the tour's int8 bundle with `--int8-model` on {debug['data']} "
             f"({debug['seconds']:.0f} s): {len(debug['lost_in_export'])} compute ops' outputs are more than "
             f"{debug['export_loss_db']:g} dB further from float in the int8 ONNX than in PaddleSlim's program"
-            + (f" ({len(debug['lost_in_export_locally'])} add that much more on the float model's own inputs)"
-               if "lost_in_export_locally" in debug else "")
+            + (f"; on the float model's own inputs, {len(debug['lost_in_export_locally'])} ops add that much more error in the "
+               "int8 ONNX than in the program" if "lost_in_export_locally" in debug else "")
             + f"; {export_loss_text(debug)}" + (f"; {export_steps_text(debug['export_steps'])}" if debug.get("export_steps") else "")
             for debug in files.values()]
     return "\n".join(said) + f"\n\n{_provenance(files)}"
