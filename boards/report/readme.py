@@ -34,8 +34,8 @@ OCR_BENCH_COMMANDS = {f"bench-{name}.json": f"paddle-edge bench bundles/ppocr-{n
                       for name, batch, size, calls, int8 in (("cls", "1,6", "48x192", 100, "cls-int8"),
                                                              ("rec-ac", "1,6", "48x320", 50, "rec-int8-ac"),
                                                              ("det", "1", "640x640", 30, "det-int8"))}
-QUANT_DEBUG_REC = {"ocr/avx2/quant-debug-rec.json": "paddle-edge quant-debug bundles/ppocr-rec --data runs/ocr/rec-val/rec_gt.txt "
-                                                    "--int8-model runs/ocr/rec-int8 --json quant-debug-rec.json"}
+QUANT_DEBUG_REC = {f"ocr/{kind}/quant-debug-rec.json": "paddle-edge quant-debug bundles/ppocr-rec --data runs/ocr/rec-val/rec_gt.txt "
+                                                       "--int8-model runs/ocr/rec-int8 --json quant-debug-rec.json" for kind in ("avx2", "vnni")}
 OCR_TUNE_COMMANDS = {f"tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                      f"--batch {batch} --calls {calls} --json tune-{name}.json"
                      for name, kind, batch, calls in (("cls", "cls", "1,6", 100), ("rec-ac", "rec", "1,6", 50), ("det", "det", "1", 30))}
@@ -74,16 +74,16 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "speed-peers-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
     # the debugger's run on the recogniser's plain int8 bundle, then accuracy control keeping ops in float, shipped and debugged
     "accuracy-control": {
-        **QUANT_DEBUG_REC,
+        "ocr/avx2/quant-debug-rec.json": QUANT_DEBUG_REC["ocr/avx2/quant-debug-rec.json"],
         "ocr/avx2/parity-rec-float.json": "paddle-edge parity bundles/ppocr-rec-float --data runs/ocr/rec-test/rec_gt.txt --no-latency "
                                           "--json parity-rec-float.json",
         "ocr/avx2/quant-debug-rec-float.json": "paddle-edge quant-debug bundles/ppocr-rec-float --data runs/ocr/rec-val/rec_gt.txt "
                                                "--json quant-debug-rec-float.json"},
     # the debugger on the detector's int8 bundle with PaddleSlim's program: where the ONNX parts from it
-    "export-loss": {"ocr/avx2/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
+    "export-loss": {"ocr/vnni/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
                                                      "--int8-model runs/ocr/det-int8 --json quant-debug-det.json",
-                    **QUANT_DEBUG_REC},
-    "peer-nncf": {"ocr/avx2/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
+                    "ocr/vnni/quant-debug-rec.json": QUANT_DEBUG_REC["ocr/vnni/quant-debug-rec.json"]},
+    "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
 }
