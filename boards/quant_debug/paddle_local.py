@@ -40,8 +40,8 @@ class LocalPlan:
     unrounded: Tuple[Tuple[str, str], ...] = ()
 
 
-def _args(op: framework_pb2.OpDesc, slot: str, outputs: bool = False) -> List[str]:
-    return [a for s in (op.outputs if outputs else op.inputs) if s.parameter == slot for a in s.arguments]
+def _args(op: framework_pb2.OpDesc, slot: str) -> List[str]:
+    return [a for s in op.inputs if s.parameter == slot for a in s.arguments]
 
 
 class _Writers:
@@ -61,7 +61,7 @@ class _Writers:
         value the run ends with)."""
         return max((i for i in self.writes.get(name or "", ()) if i < reader), default=None)
 
-    def of_type(self, name: Optional[str], reader: int, passes: Callable[[framework_pb2.OpDesc], bool]) -> Optional[int]:
+    def writer(self, name: Optional[str], reader: int, passes: Callable[[framework_pb2.OpDesc], bool]) -> Optional[int]:
         """`before`'s op, where `passes` takes it."""
         index = self.before(name, reader)
         return index if index is not None and passes(self.block.ops[index]) else None
@@ -79,7 +79,7 @@ def _chain(writers: _Writers, constant: FrozenSet[str], name: str, reader: int) 
     """The quantize/dequantize ops (and value copies) that compute `name`, read by op `reader`, from one variable, and
     that variable; None where it is constant (a weight, a bias)."""
     chain: List[int] = []
-    while (index := writers.of_type(name, reader, _rounds_or_copies)) is not None:
+    while (index := writers.writer(name, reader, _rounds_or_copies)) is not None:
         chain.insert(0, index)
         name, reader = _args(writers.block.ops[index], "X")[0], index
     return chain, None if name in constant else name
@@ -96,7 +96,7 @@ def local_plans(block: framework_pb2.BlockDesc, targets: Sequence[str]) -> Dict[
         unrounded: List[Tuple[str, str]] = []
         name: Optional[str] = target
         reader = len(block.ops)
-        while (index := writers.of_type(name, reader, _is(*AFTER_OP, *QUANTIZE_OPS))) is not None and len(after) < len(AFTER_OP):
+        while (index := writers.writer(name, reader, _is(*AFTER_OP, *QUANTIZE_OPS))) is not None and len(after) < len(AFTER_OP):
             if block.ops[index].type in QUANTIZE_OPS:
                 chain, source = _chain(writers, constant, name, reader)
                 unrounded.append((name, source))
@@ -105,7 +105,7 @@ def local_plans(block: framework_pb2.BlockDesc, targets: Sequence[str]) -> Dict[
             computed = [a for s in block.ops[index].inputs for a in s.arguments if a not in constant]
             after.insert(0, index)
             name, reader = (computed[0] if len(computed) == 1 else None), index
-        op_index = writers.of_type(name, reader, _is(*ACTIVATION_SLOTS))
+        op_index = writers.writer(name, reader, _is(*ACTIVATION_SLOTS))
         if op_index is None:
             continue
         op = block.ops[op_index]
