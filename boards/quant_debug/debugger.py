@@ -30,7 +30,7 @@ from ...source.paddle_program import read_program
 from ..provenance import provenance
 from .export_steps import export_steps
 from .graph import INT8, ActivationQuantizer, ComputeOp, Quantizer, activation_quantizers, match_networks
-from .paddle_local import FEED_SUFFIX, LocalPlan
+from .paddle_local import LocalPlan
 from .paddle_tensors import PaddleTensors, plans, program_names, rounded, value_holder, variables
 from .report import FusedVsExact, LayerRow, QuantDebugReport
 from .kernels import KernelCases, KernelRuns
@@ -208,7 +208,7 @@ class _PaddleRuns:
 
     def _local_feeds(self, int8_dir: Path, planned: Dict[str, LocalPlan], float_onnx: onnx.ModelProto) -> Dict[str, Dict[str, str]]:
         """For each op with a plan (`planned`, by program variable) whose float variables the float ONNX all holds:
-        {feed name: the float ONNX tensor fed to it}."""
+        {program variable the plan reads: the float ONNX tensor holding its value}."""
         holder = value_holder(int8_dir)
         tensors = {i.name for i in float_onnx.graph.input} | {o for n in float_onnx.graph.node for o in n.output}
         # a tensor the export names after a variable holding another value (a Conv's output, bias added) is that other's
@@ -218,7 +218,7 @@ class _PaddleRuns:
             plan = planned.get(self.names[op.output])
             if plan is None:
                 continue
-            sources = {s + FEED_SUFFIX: onnx_of.get(s, onnx_of.get(holder(s))) for s in plan.sources}
+            sources = {s: onnx_of.get(s, onnx_of.get(holder(s))) for s in plan.sources}
             if all(sources.values()):
                 found[op.output] = sources
         return found
@@ -234,8 +234,7 @@ class _PaddleRuns:
         self.first = (largest, self._run(largest, reference))
 
     def _run(self, feeds: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-        local = {feed: reference[source] for names in self.feeds.values() for feed, source in names.items()}
-        return self.int8.run({**feeds, **local})
+        return self.int8.run(feeds, {name: reference[tensor] for names in self.feeds.values() for name, tensor in names.items()})
 
     def add(self, feeds: Dict[str, np.ndarray], reference: Dict[str, np.ndarray]) -> None:
         """Measure one group, `reference` holding the float ONNX's tensors for it."""

@@ -17,7 +17,7 @@ from paddle.base.proto import framework_pb2
 from ...source.paddle_program import constant_variables, copies_its_input, find_model_files, only_observes, program_desc
 from ...source.paddle_predictor import PaddlePredictor
 from .graph import MADE_UP_NAME
-from .paddle_local import LocalPlan, add_local_copies, local_plans
+from .paddle_local import FEED_SUFFIX, LocalPlan, add_local_copies, local_plans
 
 _ONNX_TYPE = {"elementwise_add": "Add", "elementwise_sub": "Sub", "elementwise_mul": "Mul", "elementwise_div": "Div",
               "concat": "Concat", "matmul_v2": "MatMul"}  # Paddle ops paddle2onnx writes as one ONNX node of this type
@@ -163,7 +163,7 @@ def _with_fetches(model_dir: Path, names: Sequence[str], out_dir: Path, plans: S
 
 class PaddleTensors:
     """Runs a Paddle program and returns the wanted intermediate tensors by name, and, for each local plan, its target
-    computed from float inputs (fed as source + FEED_SUFFIX), by target (`copies`: the plans copied)."""
+    computed from float inputs, by target (`copies`: the plans copied)."""
 
     def __init__(self, model_dir: Path, names: Sequence[str], threads: int, plans: Sequence[LocalPlan] = ()) -> None:
         self.names = list(names)
@@ -171,7 +171,10 @@ class PaddleTensors:
             program, self.copies = _with_fetches(Path(model_dir), self.names, Path(work), plans)
             self.predictor = PaddlePredictor(program, threads, mkldnn=False, ir_optim=False)
 
-    def run(self, feeds: Dict[str, np.ndarray]) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-        """The wanted tensors for `feeds`, and each local plan's target from float inputs."""
-        by_name = dict(zip(self.predictor.output_names, self.predictor.run(feeds)))
+    def run(self, feeds: Dict[str, np.ndarray], float_values: Optional[Dict[str, np.ndarray]] = None
+            ) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+        """The wanted tensors for `feeds`, and each local plan's target computed from `float_values` (the float model's
+        value of each variable the plans read, by its name in the program)."""
+        fed = {name + FEED_SUFFIX: value for name, value in (float_values or {}).items()}
+        by_name = dict(zip(self.predictor.output_names, self.predictor.run({**feeds, **fed})))
         return {name: by_name[name] for name in self.names}, {target: by_name[copy] for target, copy in self.copies.items()}
