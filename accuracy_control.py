@@ -94,11 +94,13 @@ def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
 
 def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqRecipe, calibration: Path,
                                    data: Path, max_drop: float, metric: Optional[str] = None,
-                                   algos: Sequence[str] = CALIBRATION_ORDER, allow_slower: bool = False) -> CompressResult:
+                                   algos: Sequence[str] = CALIBRATION_ORDER, allow_slower: bool = False,
+                                   fold_quantizers: bool = False) -> CompressResult:
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
     images): the recipe's calibration, then each of `algos`, then the fewest of the debugger's worst-ranked layers in
     float on the best of them, stopping where float layers would make int8 slower than fp32 on this CPU (unless
-    `allow_slower`); written to `out_dir` all at once."""
+    `allow_slower`); written to `out_dir` all at once. With `fold_quantizers` every candidate is scored and timed as
+    `export --fold-quantizers` writes it, and its card says so, so that `export` ships that file."""
     model = as_source(model)
     metric = task_metric(model.task, metric)
     if metric != COSINE:
@@ -115,7 +117,8 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             trial = trials[algo, keep] = Path(work) / f"trial-{len(trials)}"
             quantize_ptq(model, trial / "int8", dataclasses.replace(recipes[algo], keep_float=keep), calibration=calibration)
             built = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",), include_reference=False,
-                                 data=None if metric == COSINE else data)  # cosine: scored below, not twice
+                                 data=None if metric == COSINE else data,  # cosine: scored below, not twice
+                                 fold_quantizers=fold_quantizers)
             if metric == COSINE:
                 return 1.0, output_cosine(built.directory, data)
             accuracy = built.manifest.accuracy
@@ -140,7 +143,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
                    "calibrations": candidates, "calibration": best.algo,
                    "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
                    "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
-                   "speed_rule": search.speed_rule,
+                   "speed_rule": search.speed_rule, "export": {"fold_quantizers": fold_quantizers},
                    "latency": timed.get(chosen) or _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
         card.save(chosen / "int8")

@@ -74,6 +74,9 @@ def _compress(args: argparse.Namespace) -> None:
         raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
     if args.allow_slower and args.max_drop is None:
         raise PaddleEdgeError("--allow-slower lifts accuracy control's speed rule", "use it with --max-drop")
+    if args.fold_quantizers and args.max_drop is None:
+        raise PaddleEdgeError("--fold-quantizers has accuracy control score its candidates as `export --fold-quantizers` "
+                              "writes them", "use it with --max-drop (or pass it to `export`)")
     calibrations = [args.algo, *(_calibrations(args) if args.max_drop is not None else [])]
     if args.hist_percent is not None and (args.method != "ptq" or "hist" not in calibrations):
         raise PaddleEdgeError("--hist-percent sets the share of values the hist calibration's scale covers, and no hist "
@@ -116,7 +119,7 @@ def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argpar
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
     algos = _calibrations(args)
     result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos,
-                                            args.allow_slower)
+                                            args.allow_slower, args.fold_quantizers)
     control = result.card.quantization["accuracy_control"]
     kept = result.card.quantization["keep_float"]
     print(f"{control['calibration']} calibration, kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after "
@@ -140,6 +143,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def _export(args: argparse.Namespace) -> None:
     from .export.bundle import build_bundle
+    from .export.onnx_qdq_layout import FOLD_REWRITES
     from .source.model import resolve_model
 
     targets = args.target.split(",")
@@ -153,9 +157,12 @@ def _export(args: argparse.Namespace) -> None:
     model = resolve_model(args.model_dir, args.preprocess)
     print(model.describe(), flush=True)
     result = build_bundle(model, args.out, int8_dir=args.int8, targets=targets, include_reference=not args.no_reference,
-                          ort_layout=not args.paddleslim_layout, fold_quantizers=args.fold_quantizers, data=args.data)
+                          ort_layout=not args.paddleslim_layout, fold_quantizers=args.fold_quantizers or None, data=args.data)
     for name, art in result.manifest.artifacts.items():
         print(f"{name:24} {art.bytes:>10,} B  {art.path}")
+    rewrites = (result.manifest.quantization or {}).get("onnx_rewrites", {})
+    if not args.fold_quantizers and any(rewrites.get(k) for k in FOLD_REWRITES):
+        print("int8 ONNX written with --fold-quantizers' folds: its accuracy control scored its candidates so")
     print(f"bundle: {result.directory}  archive: {result.archive}")
 
 
@@ -535,6 +542,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-slower", action="store_true", help="with --max-drop: keep layers in float even where that makes "
                    "int8 surely slower than fp32 on this CPU (by default, where int8 with none in float is surely faster, the search "
                    "ends there with an error)")
+    p.add_argument("--fold-quantizers", action="store_true", help="with --max-drop: score and time each candidate's int8 ONNX "
+                   "as `export --fold-quantizers` writes it (faster int8 for PP-OCRv4 in onnxruntime); `export` then folds too")
 
     p = add("check", _check, "list a model's ops and those a target cannot run")
     p.add_argument("model_dir", type=Path)
@@ -556,7 +565,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep the int8 ONNX exactly as PaddleSlim quantized it (bit-identical to its fake-quant model, slower in ONNX Runtime)")
     p.add_argument("--fold-quantizers", action="store_true",
                    help="int8 ONNX: also fold into the quantizers the float reads beside a conv's quantizer and PP-LCNetV3's affine "
-                        "block after a conv (faster int8 for PP-OCRv4 in onnxruntime, values moved by up to a step: check with parity)")
+                        "block after a conv, and run its HardSwish on int8 kernels (faster int8 for PP-OCRv4 in onnxruntime, "
+                        "values moved by up to a step: check with parity); an int8 model whose accuracy control scored "
+                        "its candidates so (`compress --max-drop --fold-quantizers`) gets them without this flag")
 
     p = add("run", _run, "what a bundle's model says about images (class, text or text boxes), with the thin runtime only")
     p.add_argument("bundle", type=Path)

@@ -160,14 +160,21 @@ def _same_inputs(model: SourceModel, int8_card: ModelCard, int8_dir: Path) -> No
             "or compress again with this one")
 
 
+def scored_with_folds(card: Optional[ModelCard]) -> bool:
+    """Whether an int8 model's accuracy control scored and timed its candidates exported with `--fold-quantizers`."""
+    control = ((card.quantization if card else None) or {}).get("accuracy_control") or {}
+    return bool((control.get("export") or {}).get("fold_quantizers"))
+
+
 def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir: Optional[Path] = None,
                  targets: Sequence[str] = ("onnx",), include_reference: bool = True, ort_layout: bool = True,
-                 data: Optional[Path] = None, fold_quantizers: bool = False) -> BundleResult:
+                 data: Optional[Path] = None, fold_quantizers: Optional[bool] = None) -> BundleResult:
     """Export the float model (its directory, or the value resolved with its preprocessing) and its int8 twin for
     `targets` into the bundle `out_dir` and `out_dir`.tar.gz, each artifact scored on `data` (see measure_accuracy).
 
     With `ort_layout` the int8 ONNX is laid out for ONNX Runtime's int8 kernels (export/onnx_qdq_layout.py), and with
-    `fold_quantizers` also its two folds that move values by a step (rewrite 4 and the affine blocks)."""
+    `fold_quantizers` also its folds that move values by a step (rewrite 4, the affine blocks, HardSwish); None: as
+    the int8 model's accuracy control scored its candidates (`compress --max-drop --fold-quantizers`), else without."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise PaddleEdgeError(f"unknown export target(s) {unknown}", f"use some of: {', '.join(TARGETS)}")
@@ -176,6 +183,8 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
     int8_card = int8.card if int8 else None
     if int8_card is not None:
         _same_inputs(model, int8_card, Path(int8_dir))
+    if fold_quantizers is None:
+        fold_quantizers = scored_with_folds(int8_card)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
         artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout, fold_quantizers)

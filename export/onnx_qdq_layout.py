@@ -23,7 +23,9 @@ int8 conv is slower than its float one on a conv over one to four channels (LeNe
    uint8 (the PP-OCRv4 detector's FPN).
 
 With `--fold-quantizers`, between 3 and 4, PP-LCNetV3's scalar affine blocks after a conv fold into the conv's
-quantizer too (export/onnx_affine_quantizers.py). They are not the default: on the README's PaddleOCR sets they moved
+quantizer too (export/onnx_affine_quantizers.py), and then its HardSwish between two quantizers becomes a requantizing
+lookup and an int8 multiply, the affine block after it folded into the product's quantizer (export/onnx_hardswish.py).
+They are not the default: on the README's PaddleOCR sets they moved
 answers within the gates' resolution (the detector's box F1 up, one recogniser character and one classifier line of
 the fused kernels' agreement with the exact model down), and parity should judge them on the user's own data. Rewrites 1, 3, 4 and the affine folds change results slightly, towards the float model (fewer roundings); accuracy is measured on the
 rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps PaddleSlim's graph as it was.
@@ -38,6 +40,7 @@ from onnx import helper
 
 from .onnx_affine_quantizers import fold_affine_after_conv
 from .onnx_fold import constant_values
+from .onnx_hardswish import requantize_hardswish
 from .onnx_graph import GraphIndex, add_constant, sort_topologically
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
@@ -45,6 +48,8 @@ FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "C
 # (to see it on a CPU: export with and without --paddleslim-layout and compare the two files' onnxruntime profiles per node).
 THIN_CONV_CHANNELS = 4
 COPY_SUFFIX = ".pooled"  # rewrite 5 renames a value copy's output to its name with this, its requantizer writing the name
+# export --fold-quantizers' rewrites, in the order they apply and by the names files record them under
+FOLD_REWRITES = ("affine_after_conv_folded", "hardswish_requantized", "float_readers_dequantized")
 
 
 def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
@@ -210,10 +215,12 @@ def _dequantize(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndar
 
 
 def layout_rewrites(fold_quantizers: bool = False) -> List[Tuple[str, Callable[[onnx.ModelProto], int]]]:
-    """The rewrites in the order they apply (4 and the affine folds only with `fold_quantizers`), each working in place
+    """The rewrites in the order they apply (4, the affine folds and HardSwish's only with `fold_quantizers`), each working in place
     and returning how often it applied, named as a file's metadata records them."""
     steps: List[Tuple[str, Callable[[onnx.ModelProto], int]]] = [
         ("float_thin_convs", float_thin_convs), ("uint8_activations", to_uint8_activations), ("relu_folded", fold_relu_into_quantizer)]
     if fold_quantizers:
-        steps += [("affine_after_conv_folded", fold_affine_after_conv), ("float_readers_dequantized", float_readers_read_dequantized)]
+        folds = {"affine_after_conv_folded": fold_affine_after_conv, "hardswish_requantized": requantize_hardswish,
+                 "float_readers_dequantized": float_readers_read_dequantized}
+        steps += [(name, folds[name]) for name in FOLD_REWRITES]
     return steps + [("value_copies_requantized", requantize_value_copies)]

@@ -338,3 +338,108 @@ def test_the_openvino_layout_re_encodes_only_pairs_it_can_change_together():
     x = np.linspace(-8, 8, 64, dtype=np.float32)
     for a, b in zip(_session(rewritten, fused=False).run(None, {"x": x}), _session(model, fused=False).run(None, {"x": x})):
         np.testing.assert_array_equal(a, b)
+
+
+def _hardswish_between_quantizers(x_scale: float, s: float, b: float, out_scale: float, out_zero: int) -> onnx.ModelProto:
+    """DQ -> HardSwish -> Mul(s) -> Add(b) -> Q -> DQ over every uint8 code of the input (zero point 128)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    init = {"x_s": np.float32(x_scale), "x_z": np.uint8(128), "s": np.array([s], np.float32), "b": np.array([b], np.float32),
+            "o_s": np.float32(out_scale), "o_z": np.uint8(out_zero)}
+    n = helper.make_node
+    nodes = [n("DequantizeLinear", ["codes", "x_s", "x_z"], ["x"]), n("HardSwish", ["x"], ["h"]), n("Mul", ["h", "s"], ["m"]),
+             n("Add", ["m", "b"], ["a"]), n("QuantizeLinear", ["a", "o_s", "o_z"], ["q"]), n("DequantizeLinear", ["q", "o_s", "o_z"], ["out"])]
+    graph = helper.make_graph(nodes, "hardswish", [helper.make_tensor_value_info("codes", TensorProto.UINT8, [1, 256])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 256])],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in init.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+
+
+@pytest.mark.parametrize("x_scale,s,b,out_scale,out_zero", [(0.05, 0.8, -0.1, 0.03, 100), (0.02, 1.7, 0.33, 0.045, 12), (0.1, 1.0, 0.0, 0.05, 40)])
+def test_hardswish_between_quantizers_runs_on_int8_kernels_within_a_step_and_a_half(tmp_path, x_scale, s, b, out_scale, out_zero):
+    """Every input code: the requantized HardSwish returns the original's value to within 1.5 output steps (its
+    product rounded once, b rounded to whole codes, HardSigmoid rounded to 1/255), and onnxruntime runs it as
+    QLinearLeakyRelu and QLinearMul, with the same values as the file's exact QDQ semantics."""
+    import onnxruntime as ort
+
+    from paddle_edge.export.onnx_hardswish import requantize_hardswish
+
+    model = _hardswish_between_quantizers(x_scale, s, b, out_scale, out_zero)
+    rewritten = onnx.ModelProto.FromString(model.SerializeToString())
+    assert requantize_hardswish(rewritten) == 1
+    onnx.checker.check_model(rewritten, full_check=True)
+    codes = np.arange(256, dtype=np.uint8)[None]
+    want, exact, fused = (_session(m, fused=f).run(None, {"codes": codes})[0] for m, f in ((model, False), (rewritten, False), (rewritten, True)))
+    steps = np.abs(exact - want) / out_scale
+    print(f"output steps moved: max {steps.max():.2f}, mean {steps.mean():.3f}")
+    assert steps.max() <= 1.5 + 1e-4 and steps.mean() <= 0.5
+    np.testing.assert_allclose(fused, exact, atol=out_scale * 1.001)  # the lookup and the int8 multiply: one step at most
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(rewritten.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    ops = op_histogram(tmp_path / "optimized.onnx")
+    assert ops.get("QLinearLeakyRelu") == 1 and ops.get("QLinearMul") == 1, ops
+    assert not {"HardSwish", "HardSigmoid", "Mul", "Add"} & set(ops), ops  # no float pass over the tensor left
+
+
+def test_hardswish_with_a_negative_scale_after_it_is_left_alone():
+    from paddle_edge.export.onnx_hardswish import requantize_hardswish
+
+    model = _hardswish_between_quantizers(0.05, -0.8, 0.1, 0.03, 100)
+    assert requantize_hardswish(model) == 0 and "HardSwish" in [n.op_type for n in model.graph.node]
+
+
+def test_a_pplcnet_block_with_its_folds_runs_in_int8_from_conv_to_quantizer(tmp_path):
+    """Conv -> affine -> HardSwish -> affine, after the affine fold and the HardSwish rewrite: onnxruntime fuses all of it
+    into QLinearConv, QLinearLeakyRelu and QLinearMul (the block's readers keep the quantizer the conv after reads)."""
+    import onnxruntime as ort
+
+    from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
+    from paddle_edge.export.onnx_hardswish import requantize_hardswish
+
+    model = _pplcnet_block(squeeze=False)
+    assert fold_affine_after_conv(model) == 1 and requantize_hardswish(model) == 1
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    ops = op_histogram(tmp_path / "optimized.onnx")
+    assert ops.get("QLinearConv") == ops.get("QLinearLeakyRelu") == ops.get("QLinearMul") == 1, ops
+    assert not {"Conv", "HardSwish", "HardSigmoid", "Mul", "Add"} & set(ops), ops
+
+
+def _with_channel_scale(model: onnx.ModelProto, weight_scale: float) -> onnx.ModelProto:
+    """The block with its conv's first channel at `weight_scale` (its bias scale to match, its bias codes 0)."""
+    from paddle_edge.export.onnx_fold import constant_values
+
+    inits = {i.name: i for i in model.graph.initializer}
+    for name, value in (("w_s", weight_scale), ("b_s", np.float32(0.02) * np.float32(weight_scale)), ("b", 0)):
+        array = constant_values(model.graph)[name].copy()
+        array[0] = np.asarray(value).astype(array.dtype)
+        inits[name].CopyFrom(onnx.numpy_helper.from_array(array, name))
+    return model
+
+
+@pytest.mark.parametrize("weight_scale", [5.7e-44, 0.0])
+def test_an_affine_block_after_a_conv_with_a_dead_channel_folds_within_a_step(weight_scale):
+    """A channel of near-zero weights gets a zero or denormal scale from PaddleSlim's abs-max, in whose bias units no
+    shift fits int32 (it once overflowed int64 and wrote a wrong bias). Its weights reach less than a thousandth of the
+    output step, so they become 0 with a live scale, and the block folds like any other."""
+    from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
+
+    model = _with_channel_scale(_pplcnet_block(squeeze=False), weight_scale)
+    folded = onnx.ModelProto.FromString(model.SerializeToString())
+    assert fold_affine_after_conv(folded) == 1
+    onnx.checker.check_model(folded, full_check=True)
+    x = np.random.default_rng(4).uniform(-2, 2, (2, 4, 16, 16)).astype(np.float32)
+    for m, block in ((model, "a1"), (folded, "yd")):
+        m.graph.output.append(onnx.helper.make_value_info(block, onnx.helper.make_tensor_type_proto(onnx.TensorProto.FLOAT, None)))
+    (a1,), (yd,) = (_session(m, fused=False).run([block], {"x": x}) for m, block in ((model, "a1"), (folded, "yd")))
+    assert np.abs(yd - a1).max() <= 0.05 * 1.3 + 1e-6  # one step of the folded quantizer, the dead channel included
+
+
+def test_an_affine_block_after_a_conv_whose_shift_does_not_fit_a_live_channel_is_left_alone():
+    from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
+
+    model = _with_channel_scale(_pplcnet_block(squeeze=False), 5e-9)  # live (reaches a tenth of a step), bias unit too fine
+    assert fold_affine_after_conv(model) == 0
+    assert [n.op_type for n in model.graph.node].count("Mul") == 2

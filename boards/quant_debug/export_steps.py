@@ -13,13 +13,13 @@ import numpy as np
 import onnx
 
 from ...export.onnx import paddle2onnx_graph, rewritten
+from ...export.onnx_qdq_layout import FOLD_REWRITES
 from ...source.model import SourceModel
 from .report import step_changes
 from .sessions import Feeds, Session
 from .tensor_stats import Agreement
 
 PADDLE2ONNX = "paddle2onnx"  # the first step: the graph as paddle2onnx writes it
-FOLD_QUANTIZERS = ("affine_after_conv_folded", "float_readers_dequantized")  # export --fold-quantizers, as files record it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,7 +66,7 @@ def export_steps(int8: SourceModel, bundle_int8: onnx.ModelProto, float_model: o
     steps.append(measured(PADDLE2ONNX, {}, model))
     layout = "uint8_activations" in rewrites
     for step, applied, model in rewritten(model, int8, fold_weights="weights_folded" in rewrites, ort_layout=layout,
-                                           fold_quantizers=any(k in rewrites for k in FOLD_QUANTIZERS)):
+                                           fold_quantizers=any(k in rewrites for k in FOLD_REWRITES)):
         steps.append(measured(step, applied, model))
     last, shipped = _outputs(model, output, groups, threads), _outputs(bundle_int8, output, groups, threads)
     return ExportSteps(steps, all(np.array_equal(a, b) for a, b in zip(last, shipped)), sum(len(r) for r in reference))

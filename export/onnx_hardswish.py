@@ -1,0 +1,102 @@
+"""Run PP-LCNetV3's quantized HardSwish on onnxruntime's int8 kernels: a requantizing lookup and an int8 multiply.
+
+In PaddleSlim's int8 graph every HardSwish of PP-LCNetV3 (the PP-OCRv4 detector's and recogniser's backbone) sits
+between two quantizers, often with the scalar affine block `y * s + b` after it: DQ(x) -> HardSwish -> Mul(s) ->
+Add(b) -> Q(S, z). onnxruntime has no int8 kernel for HardSwish, so this is six float passes over the tensor
+(it runs HardSwish as HardSigmoid and Mul); on the accuracy-controlled recogniser at batch 6 these passes took more
+time than its int8 convs. HardSwish(x) = x * HardSigmoid(x), and HardSigmoid(x) = clip(x / 6 + 1/2, 0, 1) is a
+quantization of x: its codes on the grid of step 1/255 are Q(x; 6/255, 127.5). The rewrite:
+
+    DQ(x) -> LeakyRelu(alpha=1) -> Q(6/255, 128) -> DQ(1/255, 0) -> h      (HardSigmoid's codes)
+    DQ(x), h -> Mul -> Q(S / s, z + round(b / S))                          (the product, its affine block folded in)
+
+LeakyRelu with alpha 1 is the identity, there only so that onnxruntime fuses DQ -> LeakyRelu -> Q into its
+QLinearLeakyRelu, a 256-entry lookup that requantizes in one pass; DQ -> Mul -> Q becomes QLinearMul. The readers of
+the old quantizer keep their DequantizeLinear (S, z), so they read s * x * h + b as before, rounded once. What it
+changes: HardSigmoid is rounded to a step of 1/255 with zero point 128 for 127.5 (half a step high, at most 0.002),
+the product is rounded once instead of being exact in float, and b / S is rounded to a whole code. It is one of
+`export --fold-quantizers`' folds, judged by `paddle-edge parity` on the user's data.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import onnx
+from onnx import helper
+
+from .onnx_fold import constant_values, drop_unused
+from .onnx_graph import GraphIndex, add_constant
+
+HARD_SIGMOID_INPUT_SCALE = 6 / 255  # x's step for HardSigmoid's codes: x / 6 + 1/2 on a grid of 1/255
+HARD_SIGMOID_ZERO_POINT = 128  # the code of x = 0 (127.5, one whole code up)
+
+
+def _scalar(node: onnx.NodeProto, tensor: str, constants: Dict[str, np.ndarray]) -> Optional[float]:
+    """The single-valued constant a Mul or Add applies to `tensor`, if it is one."""
+    others = [name for name in node.input if name != tensor]
+    if len(node.input) != 2 or len(others) != 1 or others[0] not in constants or constants[others[0]].size != 1:
+        return None
+    return float(constants[others[0]].reshape(()))
+
+
+def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
+                  ) -> Tuple[str, float, float, Tuple[onnx.NodeProto, ...]]:
+    """(the tensor after it, s, b, its nodes) for a Mul by a positive scalar then an Add of a scalar that only `tensor`
+    feeds; (tensor, 1, 0, ()) where there is none."""
+    mul = g.only_consumer(tensor, "Mul")
+    s = _scalar(mul, tensor, constants) if mul else None
+    add = g.only_consumer(mul.output[0], "Add") if s is not None and s > 0 else None
+    b = _scalar(add, mul.output[0], constants) if add else None
+    return (add.output[0], s, b, (mul, add)) if b is not None else (tensor, 1.0, 0.0, ())
+
+
+def _uint8_per_tensor(node: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
+    """A Q or DQ with a constant scalar scale and a uint8 zero point (an activation quantizer after export's rewrite 2)."""
+    return (len(node.input) == 3 and all(name in constants for name in node.input[1:])
+            and constants[node.input[1]].size == 1 and constants[node.input[2]].dtype == np.uint8)
+
+
+def requantize_hardswish(model: onnx.ModelProto) -> int:
+    """The rewrite, in place, after export's uint8 activations; how many HardSwish nodes it replaced."""
+    graph = model.graph
+    constants = constant_values(graph)
+    g = GraphIndex(graph)
+    replaced = 0
+    for hard_swish in [n for n in graph.node if n.op_type == "HardSwish"]:
+        dq = g.producer.get(hard_swish.input[0])
+        if dq is None or dq.op_type != "DequantizeLinear" or not _uint8_per_tensor(dq, constants):
+            continue
+        tensor, s, b, affine = _affine_after(g, hard_swish.output[0], constants)
+        q = g.only_consumer(tensor, "QuantizeLinear")
+        if q is None or not _uint8_per_tensor(q, constants) or q.output[0] in g.outputs:
+            continue
+        scale = float(constants[q.input[1]].reshape(()))
+        zero = int(constants[q.input[2]].reshape(())) + int(np.round(b / scale))
+        if not 0 <= zero <= 255 or scale <= 0:
+            continue
+        name = hard_swish.output[0]
+        x_scale, x_zero = dq.input[1], dq.input[2]
+        nodes = [
+            helper.make_node("LeakyRelu", [dq.output[0]], [f"{name}.x"], alpha=1.0, name=f"{name}.requantize"),
+            helper.make_node("QuantizeLinear", [f"{name}.x", add_constant(graph, f"{name}.sigmoid_input_scale",
+                                                                           np.array(HARD_SIGMOID_INPUT_SCALE, np.float32)),
+                                                add_constant(graph, f"{name}.sigmoid_zero_point", np.array(HARD_SIGMOID_ZERO_POINT, np.uint8))],
+                             [f"{name}.sigmoid_codes"], name=f"{name}.sigmoid_quantize"),
+            helper.make_node("DequantizeLinear", [f"{name}.sigmoid_codes", add_constant(graph, f"{name}.sigmoid_scale", np.array(1 / 255, np.float32)),
+                                                  add_constant(graph, f"{name}.zero", np.array(0, np.uint8))],
+                             [f"{name}.sigmoid"], name=f"{name}.sigmoid_dequantize"),
+            helper.make_node("DequantizeLinear", [dq.input[0], x_scale, x_zero], [f"{name}.input"], name=f"{name}.input_dequantize"),
+            helper.make_node("Mul", [f"{name}.input", f"{name}.sigmoid"], [f"{name}.product"], name=f"{name}.multiply"),
+        ]
+        q.input[0] = f"{name}.product"
+        q.input[1] = add_constant(graph, f"{name}.product_scale", np.array(scale / s, np.float32))
+        q.input[2] = add_constant(graph, f"{name}.product_zero_point", np.array(zero, np.uint8))
+        at = list(graph.node).index(hard_swish)
+        for offset, node in enumerate(nodes):
+            graph.node.insert(at + offset, node)
+        for node in (hard_swish, *affine):
+            graph.node.remove(node)
+        replaced += 1
+    drop_unused(graph)
+    return replaced
