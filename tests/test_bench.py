@@ -90,6 +90,9 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     per_round = [np.median(f) / np.median(i) for f, i in zip(rounds[best["fp32"]["engine"]], rounds[best["int8"]["engine"]])][PICK_ROUNDS:]
     assert [speedup["value"], *speedup["interval"]] == pytest.approx(Ratio.of(np.array(per_round)).triple(), rel=1e-4)  # samples_us: to 0.01 us
     assert speedup["limit"] == (1.5 if data["host"]["cpu"]["vnni"] else 1.0)  # the speed issue's int8 target needs VNNI
+    ort_int8 = [np.median(i) / np.median(f) for f, i in zip(rounds["onnxruntime_fp32"], rounds["onnxruntime_int8"])]  # every round
+    assert data["int8_time_vs_fp32"]["onnxruntime"]["8"] == pytest.approx(Ratio.of(np.array(ort_int8)).triple(), rel=1e-4)
+    assert set(data["int8_time_vs_fp32"]["onnxruntime"]) == {"1", "8"}
     assert data["checks"] == {}  # speed is reported as goals, never as a check that fails the run
     for goal in data["goals"].values():
         low, high = goal["interval"]

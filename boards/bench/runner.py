@@ -116,6 +116,18 @@ def _goals(by_key: Dict[tuple, Cell], overhead: Dict[int, Ratio], threads: int,
     return values
 
 
+def int8_time_vs_fp32(by_key: Dict[tuple, Cell], threads: int) -> Dict[str, Dict[str, List[float]]]:
+    """Per engine timed in both precisions (the int8 engine named as the fp32 one with int8 for fp32) and batch, at
+    `threads`: int8's time over fp32's with its 95 % interval, on every round (measured_ratio): what int8 is worth in
+    that engine, below 1 where it is faster. A report, never a goal."""
+    found: Dict[str, Dict[str, List[float]]] = {}
+    for (engine, n, batch), fp32 in sorted(by_key.items()):
+        int8 = by_key.get((engine.replace("fp32", "int8"), n, batch))
+        if n == threads and "fp32" in engine and int8 is not None:
+            found.setdefault(engine.replace("_fp32", ""), {})[str(batch)] = list(measured_ratio(int8, fp32, picked=False).triple())
+    return found
+
+
 def best_by_precision(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]], threads: int) -> Dict[str, Cell]:
     """At `threads` and the largest batch timed there: the cell of each precision (as its row says: the tuned runtime's
     is what it opened) with the lowest median of its picking calls (split_calls), of any engine: the int8 targets' pair."""
@@ -346,7 +358,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
                                   "paired_by_round": paired_by_round(ours, peer),
                                   "peers_left_out": sorted(meant - {e for e, t, n in by_key if (t, n) == (goal_threads, b)})}
                         for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
-            "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE}
+            "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE, "int8_time_vs_fp32": int8_time_vs_fp32(by_key, goal_threads)}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
     best = best_by_precision(by_key, data["cells"], goal_threads)
     data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": next((c.batch for c in best.values()), None),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 from ...compress.accuracy_search import ratio_text
+from ...export.onnx_qdq_layout import FOLD_REWRITES
 from ...runtime.errors import PaddleEdgeError
 from ..bench.engines import is_peer
 from ..board_parity import ANSWER_KEYS
@@ -83,6 +84,16 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "export-loss": {"ocr/vnni/quant-debug-det.json": "paddle-edge quant-debug bundles/ppocr-det --data runs/ocr/det-test/det_gt.txt "
                                                      "--int8-model runs/ocr/det-int8 --json quant-debug-det.json",
                     "ocr/vnni/quant-debug-rec.json": QUANT_DEBUG_REC["ocr/vnni/quant-debug-rec.json"]},
+    # export --fold-quantizers on the VNNI machine: the accuracy-controlled recogniser scored with the folds, the detector
+    # exported with them, each one's parity, and int8's time over fp32's per engine beside the default layout's bundles
+    "folds": {"ocr/vnni/parity-rec-ac-fold.json": "paddle-edge parity bundles/ppocr-rec-ac-fold --data runs/ocr/rec-test/rec_gt.txt "
+                                                  "--no-latency --json parity-rec-ac-fold.json",
+              "ocr/vnni/parity-det-fold.json": "paddle-edge parity bundles/ppocr-det-fold --data runs/ocr/det-test/det_gt.txt "
+                                               "--no-latency --json parity-det-fold.json",
+              **{f"ocr/vnni/{name}": command for name, command in OCR_BENCH_COMMANDS.items() if "cls" not in name},
+              **{f"ocr/vnni/bench-{name}-fold.json": f"paddle-edge bench bundles/ppocr-{name}-fold --threads 2 --batch {batch} "
+                 f"--shape x:1x3x{size} --calls {calls} --json bench-{name}-fold.json"
+                 for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -602,6 +613,33 @@ def browser_zoo(files: Mapping[str, Json]) -> str:
     return f"{table}\n\n{_provenance(files)}"
 
 
+def _ocr_model(parity: Json) -> str:
+    """The model's name, and how its int8 was made where not the default way: accuracy control, export's folds."""
+    quant = parity.get("quantization") or {}
+    folded = any((quant.get("onnx_rewrites") or {}).get(name) for name in FOLD_REWRITES)
+    return (parity["model"] + (", accuracy-controlled int8" if quant.get("accuracy_control") else "")
+            + (", int8 ONNX with --fold-quantizers" if folded else ""))
+
+
+def folds(files: Mapping[str, Json]) -> str:
+    """The folded bundles' parity (the OCR table), then per model and engine int8's time over fp32's in the default
+    layout's bundle and the folded one, each measured in one bench run (a report, never gating)."""
+    parity = {name: data for name, data in files.items() if "parity-" in name}
+    rows = []
+    for name, bench in files.items():
+        ratios = bench.get("int8_time_vs_fp32")
+        if "bench-" not in name or ratios is None:
+            continue
+        layout = "--fold-quantizers" if "-fold" in name else "default"
+        for engine, by_batch in sorted(ratios.items()):
+            for batch, (value, low, high) in sorted(by_batch.items(), key=lambda kv: int(kv[0])):
+                rows.append([bench["model"], layout, engine, batch, f"{value:.2f} [{low:.2f}, {high:.2f}]"])
+    missing = [name for name, bench in files.items() if "bench-" in name and "int8_time_vs_fp32" not in bench]
+    table = _table(["model", "int8 ONNX layout", "engine", "batch", "int8 time / fp32 time (95 % interval; below 1: int8 faster)"], rows)
+    note = f"\n\n{', '.join(f'`{m}`' for m in missing)} predate the per-engine ratio (bench schema 6 without int8_time_vs_fp32)." if missing else ""
+    return f"{ocr(parity)}\n\n{table}{note}\n\n{_provenance({k: v for k, v in files.items() if k not in parity})}"
+
+
 def ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR models on rendered data: each artifact's task metric, its drop against float, and how its outputs
     and answers compare with the float model's (int8: also with the int8 model's exact semantics)."""
@@ -609,7 +647,7 @@ def ocr(files: Mapping[str, Json]) -> str:
     for parity in files.values():
         metric, name = OCR_METRICS[parity["task"]]
         quant = parity.get("quantization") or {}
-        model = parity["model"] + (", accuracy-controlled int8" if quant.get("accuracy_control") else "")
+        model = _ocr_model(parity)
         recipe = f"PTQ {quant.get('algo', '?')}, {quant.get('batch_nums', '?')} x {quant.get('batch_size', '?')} images" if quant else "-"
         if quant.get("accuracy_control"):
             control = quant["accuracy_control"]
@@ -626,7 +664,7 @@ def ocr(files: Mapping[str, Json]) -> str:
                          f"{-drop:+.2f} points".replace("-0.00", "+0.00") if drop is not None else "reference",
                          answers, f"{sqnr:.1f} dB" if sqnr is not None else ("exact" if "vs_float" in e else "-"),
                          f"{diff:.1e}" if diff is not None else "-", recipe if e["precision"] == "int8" else "-"])
-    checks = [f"{p['model']}{', accuracy-controlled int8' if (p.get('quantization') or {}).get('accuracy_control') else ''}: "
+    checks = [f"{_ocr_model(p)}: "
               f"{sum(c['passed'] for c in p['checks'].values())} of {len(p['checks'])} checks passed"
               + "".join(f"; **{n} {c['value']:.4g} (limit {c['limit']:g}) FAILED**" for n, c in p["checks"].items() if not c["passed"])
               for p in files.values()]
@@ -723,7 +761,7 @@ GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "board-ocr": board_ocr,
     "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
-    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
+    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "folds": folds, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
 
 
