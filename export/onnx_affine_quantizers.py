@@ -9,10 +9,11 @@ Add(b1) becomes Conv(s1 W, s1 bias + b1) -> Q(s1 S, z - round(b1 / (s1 S))) -> D
 multiplied by s1 (their int8 and int32 codes kept, b1 added to the bias codes in the new bias unit). It moves a value by
 at most one quantization step (b1 / scale is rounded to a whole code once) and keeps the saturation range within a
 step; accuracy is measured on the rewritten file by `paddle-edge parity`. (The second block, in front of the next
-quantizer, folds the same way into that quantizer's scale and zero point, but on the PP-OCRv4 detector that cost 1.5
-points of box F1 more on the README's 12 pages, so it is not folded.) Only a positive scalar s (a negative one would
-flip the grid) and a zero point that stays in its type's range are folded; a bias whose new codes would leave int32
-(weight scales near zero), or with a channel of zero weights (scale 0), is left alone.
+quantizer, folds into the quantizer of HardSwish's int8 product: export/onnx_hardswish.py.) Only a positive scalar s (a
+negative one would flip the grid) and a zero point that stays in its type's range are folded. A channel of near-zero
+weights, whose scale PaddleSlim's abs-max makes zero or denormal, has no bias unit the shift fits in int32: where its
+weights cannot reach a thousandth of the output step it is dead, and gets zero codes under the median live scale (its
+bias value kept); a block with a live channel whose shift does not fit is left alone.
 """
 from __future__ import annotations
 

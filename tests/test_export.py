@@ -443,3 +443,35 @@ def test_an_affine_block_after_a_conv_whose_shift_does_not_fit_a_live_channel_is
     model = _with_channel_scale(_pplcnet_block(squeeze=False), 5e-9)  # live (reaches a tenth of a step), bias unit too fine
     assert fold_affine_after_conv(model) == 0
     assert [n.op_type for n in model.graph.node].count("Mul") == 2
+
+
+def test_the_rounded_shift_of_hardswish_s_affine_block_is_taken_out_of_the_conv_that_reads_it():
+    """b / S = 3.4 codes rounds to 3: every value of the product reads 0.4 of a step low on average, a drift the 1x1
+    conv after it sums over its 16 input channels; its int32 bias takes the mean back."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from paddle_edge.export.onnx_hardswish import requantize_hardswish
+
+    rng = np.random.default_rng(5)
+    out_scale, b = 0.05, 3.4 * 0.05
+    weights = rng.integers(0, 60, (8, 16, 1, 1)).astype(np.int8)  # positive sums: the drift adds up
+    init = {"x_s": np.float32(0.04), "x_z": np.uint8(128), "s": np.array([0.9], np.float32), "b": np.array([b], np.float32),
+            "o_s": np.float32(out_scale), "o_z": np.uint8(30), "w": weights, "w_s": np.full(8, 0.01, np.float32),
+            "bias": np.zeros(8, np.int32), "b_s": np.full(8, out_scale * 0.01, np.float32)}
+    n = helper.make_node
+    nodes = [n("DequantizeLinear", ["codes", "x_s", "x_z"], ["x"]), n("HardSwish", ["x"], ["h"]), n("Mul", ["h", "s"], ["m"]),
+             n("Add", ["m", "b"], ["a"]), n("QuantizeLinear", ["a", "o_s", "o_z"], ["q"]), n("DequantizeLinear", ["q", "o_s", "o_z"], ["y"]),
+             n("DequantizeLinear", ["w", "w_s"], ["wd"], axis=0), n("DequantizeLinear", ["bias", "b_s"], ["bd"], axis=0),
+             n("Conv", ["y", "wd", "bd"], ["out"])]
+    graph = helper.make_graph(nodes, "read", [helper.make_tensor_value_info("codes", TensorProto.UINT8, [4, 16, 8, 8])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [4, 8, 8, 8])],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in init.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+    rewritten = onnx.ModelProto.FromString(model.SerializeToString())
+    assert requantize_hardswish(rewritten) == 1
+    codes = rng.integers(40, 256, (4, 16, 8, 8)).astype(np.uint8)
+    want, got = (_session(m, fused=False).run(None, {"codes": codes})[0] for m in (model, rewritten))
+    drift = 0.4 * out_scale * (weights.reshape(8, -1).sum(axis=1) * 0.01)  # what the rounding alone would move each channel by
+    mean_error = (got - want).mean(axis=(0, 2, 3))
+    print(f"mean error per channel {np.abs(mean_error).max():.4f}, uncorrected drift {drift.min():.4f}-{drift.max():.4f}")
+    assert np.all(np.abs(mean_error) < 0.25 * drift)

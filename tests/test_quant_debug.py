@@ -375,22 +375,29 @@ def test_accuracy_control_refuses_data_the_float_model_scores_nothing_on(tmp_pat
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob("accuracy-control-*"))
 
 
-def test_allow_slower_without_accuracy_control_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("flag,says", [("--allow-slower", "--allow-slower lifts accuracy control's speed rule"),
+                                        ("--fold-quantizers", "--fold-quantizers has accuracy control score its candidates")])
+def test_accuracy_control_flags_without_accuracy_control_are_refused(tmp_path, capsys, flag, says):
     with pytest.raises(SystemExit):
-        main(["compress", str(fetch_published("ppocr-cls")), "--allow-slower", "--out", str(tmp_path / "out")])
-    assert "--allow-slower lifts accuracy control's speed rule" in capsys.readouterr().err and not (tmp_path / "out").exists()
+        main(["compress", str(fetch_published("ppocr-cls")), flag, "--out", str(tmp_path / "out")])
+    assert says in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
-def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_keeps(tmp_path):
+@pytest.mark.parametrize("fold", [False, True], ids=["default-layout", "fold-quantizers"])
+def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_keeps(tmp_path, fold):
+    """With --fold-quantizers the candidates are scored as folded files, and the bundle exported from the result
+    without naming the flag is that file (the classifier's HardSwishes and its pooled convs' readers fold)."""
     from paddle_edge.accuracy_control import output_cosine
     from paddle_edge.export.bundle import build_bundle
+    from paddle_edge.export.onnx_qdq_layout import FOLD_REWRITES
 
     model = resolve_model(fetch_published("ppocr-cls"))
     images = render("cls", tmp_path / "lines", 16, seed=1).parent / "images"  # a plain folder: no labels
     recipe = PtqRecipe(algo="avg", batch_nums=1, batch_size=8)
     result = quantize_with_accuracy_control(model, tmp_path / "runs" / "int8", recipe, images, images, max_drop=1.0,
-                                            metric="cosine", algos=("avg",))  # into a folder that does not exist yet
+                                            metric="cosine", algos=("avg",), fold_quantizers=fold)  # into a folder not there yet
     control = result.card.quantization["accuracy_control"]
+    assert control["export"] == {"fold_quantizers": fold}
     assert control["metric"] == "cosine" and control["float_score"] == 1.0
     kept = control["trials"][-1]
     assert control["speed_rule"] == "not needed: no layer went to float" if not kept["keep_float"] else \
@@ -398,3 +405,6 @@ def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_kee
     assert kept["drop_points"] <= 1.0 and kept["drop_points"] == round((1 - kept["score"]) * 100, 9)
     bundle = build_bundle(model, tmp_path / "bundle", int8_dir=result.model_dir, targets=("onnx",), include_reference=False)
     assert output_cosine(bundle.directory, images) == pytest.approx(kept["score"], abs=1e-9)  # the kept file's own figure
+    rewrites = bundle.manifest.quantization["onnx_rewrites"]
+    assert all(rewrites.get(name, 0) > 0 for name in ("hardswish_requantized", "float_readers_dequantized")) == fold
+    assert any(rewrites.get(name) for name in FOLD_REWRITES) == fold

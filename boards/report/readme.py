@@ -622,20 +622,20 @@ def _ocr_model(parity: Json) -> str:
 
 
 def folds(files: Mapping[str, Json]) -> str:
-    """The folded bundles' parity (the OCR table), then per model and engine int8's time over fp32's in the default
-    layout's bundle and the folded one, each measured in one bench run (a report, never gating)."""
+    """The folded bundles' parity (the OCR table), then per model, engine and batch int8's time over fp32's in the
+    default layout's bundle and in the folded one, each from its own bench run (a report, never gating)."""
     parity = {name: data for name, data in files.items() if "parity-" in name}
-    rows = []
+    ratios: Dict[tuple, Dict[str, str]] = {}
     for name, bench in files.items():
-        ratios = bench.get("int8_time_vs_fp32")
-        if "bench-" not in name or ratios is None:
-            continue
-        layout = "--fold-quantizers" if "-fold" in name else "default"
-        for engine, by_batch in sorted(ratios.items()):
-            for batch, (value, low, high) in sorted(by_batch.items(), key=lambda kv: int(kv[0])):
-                rows.append([bench["model"], layout, engine, batch, f"{value:.2f} [{low:.2f}, {high:.2f}]"])
+        layout = "fold" if "-fold" in name else "default"
+        for engine, by_batch in (bench.get("int8_time_vs_fp32") or {}).items() if "bench-" in name else ():
+            for batch, (value, low, high) in by_batch.items():
+                ratios.setdefault((bench["model"], engine, int(batch)), {})[layout] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    rows = [[model, engine, str(batch), cells.get("default", "-"), cells.get("fold", "-")]
+            for (model, engine, batch), cells in sorted(ratios.items())]
+    table = _table(["model", "engine", "batch", "int8 time / fp32 time, default layout (95 % interval)",
+                    "the same, --fold-quantizers (below 1: int8 faster)"], rows)
     missing = [name for name, bench in files.items() if "bench-" in name and "int8_time_vs_fp32" not in bench]
-    table = _table(["model", "int8 ONNX layout", "engine", "batch", "int8 time / fp32 time (95 % interval; below 1: int8 faster)"], rows)
     note = f"\n\n{', '.join(f'`{m}`' for m in missing)} predate the per-engine ratio (bench schema 6 without int8_time_vs_fp32)." if missing else ""
     return f"{ocr(parity)}\n\n{table}{note}\n\n{_provenance({k: v for k, v in files.items() if k not in parity})}"
 
