@@ -185,6 +185,10 @@ def build_bundle(float_model: Union[Path, SourceModel], out_dir: Path, int8_dir:
         _same_inputs(model, int8_card, Path(int8_dir))
     if fold_quantizers is None:
         fold_quantizers = scored_with_folds(int8_card)
+    if fold_quantizers and int8_card is not None and scored_with_folds(int8_card) and not ort_layout:
+        raise PaddleEdgeError(f"{int8_dir}'s accuracy control scored its int8 ONNX with export's layout and folds, and "
+                              "--paddleslim-layout would ship another file than the one it scored",
+                              "export without --paddleslim-layout, or compress again without --fold-quantizers")
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as root:
         artifacts, skipped = _export_all(root, model, int8, targets, include_reference, ort_layout, fold_quantizers)

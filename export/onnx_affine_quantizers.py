@@ -63,8 +63,8 @@ def _dead_channels_revived(w: np.ndarray, w_scale: np.ndarray, bias: np.ndarray,
 
     PaddleSlim's abs-max gives a channel of near-zero weights a scale of zero or of denormals, in whose bias units no
     affine shift fits. A channel is dead where the largest output its weights can make (127 codes times its scale, its
-    fan-in and the input's largest magnitude) is under a thousandth of the output quantizer's step: zeroing it changes no
-    output code."""
+    fan-in and the input's largest magnitude) is under a thousandth of the output quantizer's step: zeroing it moves
+    that channel's output by less than that."""
     reach = 127 * w_scale.astype(np.float64) * (w.size // w.shape[0]) * x_reach
     dead = reach < DEAD_FRACTION * out_step
     if not dead.any() or dead.all():
@@ -105,7 +105,7 @@ def fold_affine_after_conv(model: onnx.ModelProto) -> int:
         if not _shift_fits(bias_codes, bias_scale, s, b):
             revived = _revivable(x_dq, w_dq, constants) and _dead_channels_revived(
                 w, w_scale, bias_codes, bias_scale, *_input_range(x_dq, constants), step)
-            if revived is None or not _shift_fits(revived[2], revived[3], s, b):
+            if not revived or not _shift_fits(revived[2], revived[3], s, b):
                 continue
             w, w_scale, bias_codes, bias_scale = revived
             w_dq.input[0] = add_constant(graph, f"{conv.output[0]}.live_weight", w)

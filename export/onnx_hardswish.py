@@ -13,7 +13,8 @@ quantization of x: its codes on the grid of step 1/255 are Q(x; 6/255, 127.5). T
 LeakyRelu with alpha 1 is the identity, there only so that onnxruntime fuses DQ -> LeakyRelu -> Q into its
 QLinearLeakyRelu, a 256-entry lookup that requantizes in one pass; DQ -> Mul -> Q becomes QLinearMul. The readers of
 the old quantizer keep their DequantizeLinear (S, z), so they read s * x * h + b as before, rounded once. What it
-changes: HardSigmoid is rounded to a step of 1/255 with zero point 128 for 127.5 (half a step high, at most 0.002),
+changes: HardSigmoid is rounded to a step of 1/255 with zero point 128 for 127.5 (up to one step high, half a step,
+0.002, on average; not corrected),
 the product is rounded once instead of being exact in float, and b / S is rounded to a whole code, whose mean error
 (S (round(b / S) - b / S) on every value) the int32 biases of the convs that read the product take back. It is one of
 `export --fold-quantizers`' folds, judged by `paddle-edge parity` on the user's data.
@@ -73,8 +74,10 @@ def requantize_hardswish(model: onnx.ModelProto) -> int:
         if q is None or not _uint8_per_tensor(q, constants) or q.output[0] in g.outputs:
             continue
         scale = float(constants[q.input[1]].reshape(()))
+        if scale <= 0:
+            continue
         zero = int(constants[q.input[2]].reshape(())) + int(np.round(b / scale))
-        if not 0 <= zero <= 255 or scale <= 0:
+        if not 0 <= zero <= 255:
             continue
         name = hard_swish.output[0]
         x_scale, x_zero = dq.input[1], dq.input[2]

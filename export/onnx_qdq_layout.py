@@ -25,9 +25,10 @@ int8 conv is slower than its float one on a conv over one to four channels (LeNe
 With `--fold-quantizers`, between 3 and 4, PP-LCNetV3's scalar affine blocks after a conv fold into the conv's
 quantizer too (export/onnx_affine_quantizers.py), and then its HardSwish between two quantizers becomes a requantizing
 lookup and an int8 multiply, the affine block after it folded into the product's quantizer (export/onnx_hardswish.py).
-They are not the default: on the README's PaddleOCR sets they moved
-answers within the gates' resolution (the detector's box F1 up, one recogniser character and one classifier line of
-the fused kernels' agreement with the exact model down), and parity should judge them on the user's own data. Rewrites 1, 3, 4 and the affine folds change results slightly, towards the float model (fewer roundings); accuracy is measured on the
+They are not the default (export applies them when asked, or when the int8 model's accuracy control scored its
+candidates with them): on the README's PaddleOCR sets they move answers by about the gates' resolution (its block
+folds), and parity should judge them on the user's own data. Rewrites 1 and 3 drop roundings (towards the float model);
+4, the affine folds and HardSwish's move values by up to a step; accuracy is measured on the
 rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps PaddleSlim's graph as it was.
 """
 from __future__ import annotations

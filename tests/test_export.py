@@ -341,21 +341,24 @@ def test_the_openvino_layout_re_encodes_only_pairs_it_can_change_together():
 
 
 def _hardswish_between_quantizers(x_scale: float, s: float, b: float, out_scale: float, out_zero: int) -> onnx.ModelProto:
-    """DQ -> HardSwish -> Mul(s) -> Add(b) -> Q -> DQ over every uint8 code of the input (zero point 128)."""
+    """DQ -> HardSwish -> Mul(s) -> Add(b) -> Q -> DQ over every uint8 code of the input (zero point 128); with s = None,
+    no affine block: DQ -> HardSwish -> Q -> DQ (MobileNetV3's)."""
     from onnx import TensorProto, helper, numpy_helper
 
-    init = {"x_s": np.float32(x_scale), "x_z": np.uint8(128), "s": np.array([s], np.float32), "b": np.array([b], np.float32),
-            "o_s": np.float32(out_scale), "o_z": np.uint8(out_zero)}
+    init = {"x_s": np.float32(x_scale), "x_z": np.uint8(128), "o_s": np.float32(out_scale), "o_z": np.uint8(out_zero),
+            **({} if s is None else {"s": np.array([s], np.float32), "b": np.array([b], np.float32)})}
     n = helper.make_node
-    nodes = [n("DequantizeLinear", ["codes", "x_s", "x_z"], ["x"]), n("HardSwish", ["x"], ["h"]), n("Mul", ["h", "s"], ["m"]),
-             n("Add", ["m", "b"], ["a"]), n("QuantizeLinear", ["a", "o_s", "o_z"], ["q"]), n("DequantizeLinear", ["q", "o_s", "o_z"], ["out"])]
+    affine = [] if s is None else [n("Mul", ["h", "s"], ["m"]), n("Add", ["m", "b"], ["a"])]
+    nodes = [n("DequantizeLinear", ["codes", "x_s", "x_z"], ["x"]), n("HardSwish", ["x"], ["h"]), *affine,
+             n("QuantizeLinear", ["a" if affine else "h", "o_s", "o_z"], ["q"]), n("DequantizeLinear", ["q", "o_s", "o_z"], ["out"])]
     graph = helper.make_graph(nodes, "hardswish", [helper.make_tensor_value_info("codes", TensorProto.UINT8, [1, 256])],
                               [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 256])],
                               [numpy_helper.from_array(np.asarray(v), k) for k, v in init.items()])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
 
 
-@pytest.mark.parametrize("x_scale,s,b,out_scale,out_zero", [(0.05, 0.8, -0.1, 0.03, 100), (0.02, 1.7, 0.33, 0.045, 12), (0.1, 1.0, 0.0, 0.05, 40)])
+@pytest.mark.parametrize("x_scale,s,b,out_scale,out_zero", [(0.05, 0.8, -0.1, 0.03, 100), (0.02, 1.7, 0.33, 0.045, 12),
+                                                           (0.1, 1.0, 0.0, 0.05, 40), (0.04, None, None, 0.03, 20)])
 def test_hardswish_between_quantizers_runs_on_int8_kernels_within_a_step_and_a_half(tmp_path, x_scale, s, b, out_scale, out_zero):
     """Every input code: the requantized HardSwish returns the original's value to within 1.5 output steps (its
     product rounded once, b rounded to whole codes, HardSigmoid rounded to 1/255), and onnxruntime runs it as
@@ -380,6 +383,8 @@ def test_hardswish_between_quantizers_runs_on_int8_kernels_within_a_step_and_a_h
     ops = op_histogram(tmp_path / "optimized.onnx")
     assert ops.get("QLinearLeakyRelu") == 1 and ops.get("QLinearMul") == 1, ops
     assert not {"HardSwish", "HardSigmoid", "Mul", "Add"} & set(ops), ops  # no float pass over the tensor left
+    kinds = [n.op_type for n in rewritten.graph.node]
+    assert kinds.count("Mul") == 1 and "Add" not in kinds and "HardSwish" not in kinds  # the product only: the affine block folded
 
 
 def test_hardswish_with_a_negative_scale_after_it_is_left_alone():
@@ -440,9 +445,19 @@ def test_an_affine_block_after_a_conv_with_a_dead_channel_folds_within_a_step(we
 def test_an_affine_block_after_a_conv_whose_shift_does_not_fit_a_live_channel_is_left_alone():
     from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
 
-    model = _with_channel_scale(_pplcnet_block(squeeze=False), 5e-9)  # live (reaches a tenth of a step), bias unit too fine
+    model = _with_channel_scale(_pplcnet_block(squeeze=False), 5e-9)  # live (just over a thousandth of a step), bias unit too fine
     assert fold_affine_after_conv(model) == 0
     assert [n.op_type for n in model.graph.node].count("Mul") == 2
+
+
+def test_an_affine_block_after_a_conv_of_float_input_with_a_dead_channel_is_left_alone():
+    """A dead channel is revived only where the conv reads a quantized input (its bias unit needs the input's scale)."""
+    from paddle_edge.export.onnx_affine_quantizers import fold_affine_after_conv
+
+    model = _with_channel_scale(_pplcnet_block(squeeze=False), 5.7e-44)
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    conv.input[0] = "x"  # the float input, as export's rewrite 1 leaves a conv over an image
+    assert fold_affine_after_conv(model) == 0
 
 
 def test_the_rounded_shift_of_hardswish_s_affine_block_is_taken_out_of_the_conv_that_reads_it():

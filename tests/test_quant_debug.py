@@ -408,3 +408,8 @@ def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_kee
     rewrites = bundle.manifest.quantization["onnx_rewrites"]
     assert all(rewrites.get(name, 0) > 0 for name in ("hardswish_requantized", "float_readers_dequantized")) == fold
     assert any(rewrites.get(name) for name in FOLD_REWRITES) == fold
+    if fold:  # PaddleSlim's layout would ship another file than the one scored
+        with pytest.raises(PaddleEdgeError, match="--paddleslim-layout would ship another file"):
+            build_bundle(model, tmp_path / "other", int8_dir=result.model_dir, targets=("onnx",), include_reference=False,
+                         ort_layout=False)
+        assert not (tmp_path / "other").exists()
