@@ -43,8 +43,8 @@ def _zero_point(zero: np.ndarray, shift: float) -> Optional[np.ndarray]:
     return np.array(moved, zero.dtype) if info.min <= moved <= info.max else None
 
 
-def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
-                  ) -> Optional[Tuple[onnx.NodeProto, onnx.NodeProto, float, float]]:
+def affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
+                 ) -> Optional[Tuple[onnx.NodeProto, onnx.NodeProto, float, float]]:
     """(Mul, Add, s, b) if `tensor` goes only to Mul by a positive scalar and that only to Add of a scalar (no graph
     output among them)."""
     mul = g.only_consumer(tensor, "Mul")
@@ -89,7 +89,7 @@ def fold_affine_after_conv(model: onnx.ModelProto) -> int:
     for conv in [n for n in graph.node if n.op_type == "Conv" and len(n.input) == 3]:
         q = g.only_consumer(conv.output[0], "QuantizeLinear")
         dq = q and g.only_consumer(q.output[0], "DequantizeLinear")
-        affine = dq and _affine_after(g, dq.output[0], constants)
+        affine = dq and affine_after(g, dq.output[0], constants)
         x_dq, w_dq, b_dq = (g.producer.get(name) for name in conv.input)
         if not affine or any(d is None or d.op_type != "DequantizeLinear" or not all(i in constants for i in d.input[:2])
                              for d in (w_dq, b_dq)) or len(q.input) < 3 or any(i not in constants for i in q.input[1:]):

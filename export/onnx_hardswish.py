@@ -27,6 +27,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from .onnx_affine_quantizers import affine_after
 from .onnx_fold import constant_values, drop_unused
 from .onnx_graph import GraphIndex, add_constant
 
@@ -34,23 +35,15 @@ HARD_SIGMOID_INPUT_SCALE = 6 / 255  # x's step for HardSigmoid's codes: x / 6 + 
 HARD_SIGMOID_ZERO_POINT = 128  # the code of x = 0 (127.5, one whole code up)
 
 
-def _scalar(node: onnx.NodeProto, tensor: str, constants: Dict[str, np.ndarray]) -> Optional[float]:
-    """The single-valued constant a Mul or Add applies to `tensor`, if it is one."""
-    others = [name for name in node.input if name != tensor]
-    if len(node.input) != 2 or len(others) != 1 or others[0] not in constants or constants[others[0]].size != 1:
-        return None
-    return float(constants[others[0]].reshape(()))
-
-
 def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
                   ) -> Tuple[str, float, float, Tuple[onnx.NodeProto, ...]]:
-    """(the tensor after it, s, b, its nodes) for a Mul by a positive scalar then an Add of a scalar that only `tensor`
-    feeds; (tensor, 1, 0, ()) where there is none."""
-    mul = g.only_consumer(tensor, "Mul")
-    s = _scalar(mul, tensor, constants) if mul else None
-    add = g.only_consumer(mul.output[0], "Add") if s is not None and s > 0 else None
-    b = _scalar(add, mul.output[0], constants) if add else None
-    return (add.output[0], s, b, (mul, add)) if b is not None else (tensor, 1.0, 0.0, ())
+    """(the tensor after it, s, b, its nodes) for the affine block that only `tensor` feeds (affine_after); (tensor, 1,
+    0, ()) where there is none."""
+    affine = affine_after(g, tensor, constants)
+    if affine is None:
+        return tensor, 1.0, 0.0, ()
+    mul, add, s, b = affine
+    return add.output[0], s, b, (mul, add)
 
 
 def _uint8_per_tensor(node: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
