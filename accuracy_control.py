@@ -5,8 +5,10 @@ float's, on images without labels).
 
 Every candidate is what would ship: PaddleSlim quantizes with the layers in its `skip_tensor_list` (so the other layers
 keep PaddleSlim's own scales), export writes the int8 ONNX, and the candidate is scored on its exact int8 semantics
-(onnxruntime, graph optimizations off) against the fp32 ONNX, on the validation images, never the test set. The chosen
-int8 model's card records every trial; parity then measures the exported bundle on the user's test data.
+(onnxruntime, graph optimizations off) against the fp32 ONNX, on the validation images, never the test set. Each trial's drop carries its 95 % interval, a paired bootstrap over
+the validation samples (export/drop_interval.py), and the card says whether the chosen file is within the limit across
+it: where not, the validation set is too small to tell. The chosen int8 model's card records every trial; parity then
+measures the exported bundle on the user's test data.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
 from .export.artifact_engines import artifact_runner
-from .export.evaluation import COSINE, LABEL_KINDS, compare, evaluation_set, first_samples, run_groups, task_metric
+from .export.drop_interval import drop_interval, paired_counts, resolution_text
+from .export.evaluation import (COSINE, LABEL_KINDS, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
+                                task_metric, task_scores)
 from .runtime.cpu import cpu_info
 from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_dir
@@ -63,13 +67,36 @@ def _float_scores(float_score: float, metric: str, data: Path) -> None:
                               "the images are what it reads")
 
 
+class Validation:
+    """The user's validation images, scored for one metric: the fp32 file's outputs run once (every trial exports the
+    same fp32 ONNX), each trial's int8 file on its exact semantics (onnxruntime, graph optimizations off), and how sure
+    the drop is (export/drop_interval.py)."""
+
+    def __init__(self, data: Path, metric: str) -> None:
+        self.data, self.metric = Path(data), metric
+        self.evaluation: Optional[EvaluationSet] = None
+        self.fp32: Outputs = []
+
+    def score(self, bundle_dir: Path) -> Tuple[float, float, Tuple[float, float]]:
+        """(fp32's score, int8's score, the drop's 95 % interval in points) of a bundle's two ONNX files."""
+        bundle = runtime.load_bundle(bundle_dir)
+        manifest = bundle.manifest
+        if self.evaluation is None:
+            self.evaluation = evaluation_set(manifest, self.data, None, None)
+            self.fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), self.evaluation)
+        int8 = run_groups(artifact_runner(bundle, "onnx-int8"), self.evaluation)
+        interval = drop_interval(*paired_counts(int8, self.fp32, manifest, self.evaluation, self.metric), self.metric)
+        if self.metric == COSINE:
+            return 1.0, compare(int8, self.fp32, manifest, self.evaluation)["cosine"], interval
+        fp32_score, int8_score = (task_scores(o, manifest, self.evaluation)[self.metric] for o in (self.fp32, int8))
+        _float_scores(fp32_score, self.metric, self.data)
+        return fp32_score, int8_score, interval
+
+
 def output_cosine(bundle_dir: Path, data: Path) -> float:
     """The cosine similarity of the int8 file's exact outputs (onnxruntime, graph optimizations off) with the fp32 file's,
     over every value they give for `data`'s images: the metric of `--metric cosine`, which needs no labels."""
-    bundle = runtime.load_bundle(bundle_dir)
-    evaluation = evaluation_set(bundle.manifest, data, None, None)
-    fp32, int8 = (run_groups(artifact_runner(bundle, name), evaluation) for name in ("onnx-fp32", "onnx-int8"))
-    return compare(int8, fp32, bundle.manifest, evaluation)["cosine"]
+    return Validation(data, COSINE).score(bundle_dir)[1]
 
 
 def _ranked_weights(bundle_dir: Path, data: Path) -> List[str]:
@@ -113,17 +140,14 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
     with tempfile.TemporaryDirectory(prefix="accuracy-control-", dir=Path(out_dir).parent) as work:
         trials: Dict[Tuple[str, Tuple[str, ...]], Path] = {}
 
-        def measure(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float]:
+        validation = Validation(data, metric)
+
+        def measure(algo: str, keep: Tuple[str, ...]) -> Tuple[float, float, Tuple[float, float]]:
             trial = trials[algo, keep] = Path(work) / f"trial-{len(trials)}"
             quantize_ptq(model, trial / "int8", dataclasses.replace(recipes[algo], keep_float=keep), calibration=calibration)
             built = build_bundle(model, trial / "bundle", int8_dir=trial / "int8", targets=("onnx",), include_reference=False,
-                                 data=None if metric == COSINE else data,  # cosine: scored below, not twice
                                  fold_quantizers=fold_quantizers)
-            if metric == COSINE:
-                return 1.0, output_cosine(built.directory, data)
-            accuracy = built.manifest.accuracy
-            _float_scores(accuracy["onnx-fp32"][metric], metric, data)
-            return accuracy["onnx-fp32"][metric], accuracy["onnx-int8"][metric]
+            return validation.score(built.directory)
 
         timed: Dict[Path, Dict[str, Any]] = {}  # trial -> its timing, which the chosen one reuses
 
@@ -138,12 +162,19 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
         best = search.keep_float(calibrated, ranked)
         chosen = trials[best.algo, best.keep_float]
         card = as_source(chosen / "int8").card
+        samples = validation.evaluation.samples if validation.evaluation else 0
+        sure = search.sure(best)
+        print(f"  kept: {best.algo} calibration, {len(best.keep_float)} in float, drop {best.drop_points:.2f} points, 95 % "
+              f"interval {resolution_text(best.drop_interval, samples)}: "
+              + ("within the limit across it" if sure else f"reaching past the limit {max_drop:g}, so {samples} validation "
+                 "samples cannot tell whether it keeps to it; validate on more images to be sure"), flush=True)
         control = {"metric": metric, "max_drop_points": max_drop, "validation": str(data), "float_score": search.float_score,
                    "engine": "onnxruntime, graph optimizations off (exact int8 semantics of the exported file)",
                    "calibrations": candidates, "calibration": best.algo,
                    "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
                    "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
-                   "speed_rule": search.speed_rule, "export": {"fold_quantizers": fold_quantizers},
+                   "speed_rule": search.speed_rule,
+                   "validation_samples": samples, "drop_interval": list(best.drop_interval), "within_limit_across_interval": sure, "export": {"fold_quantizers": fold_quantizers},
                    "latency": timed.get(chosen) or _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
         card.save(chosen / "int8")

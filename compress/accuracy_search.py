@@ -1,5 +1,6 @@
 """Which calibration, and how many of the most harmful layers in float, so that int8 loses at most `max_drop` points:
-measured, not assumed.
+measured, not assumed. Every limit is held to the measured drop; its 95 % interval is recorded beside it (`sure` says
+whether a trial is within the limit across it).
 
 Calibration comes first, since it changes no layer's precision: each candidate algorithm is measured in turn and the
 first within the limit wins; if none is, the best-scoring one goes on. Then layers ranked worst first (by the
@@ -29,7 +30,8 @@ from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
 
 PATIENCE = 2  # doublings in a row that score no better than the best so far, before every ranked layer goes to float
-Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float]]  # (algorithm, kept in float) -> (float score, int8 score)
+# (algorithm, kept in float) -> (float score, int8 score, the drop's 95 % interval in points)
+Measure = Callable[[str, Tuple[str, ...]], Tuple[float, float, Tuple[float, float]]]
 # (algorithm, kept in float) -> the int8 file's time over fp32's on this CPU: (median ratio, 95 % interval low, high)
 Speed = Callable[[str, Tuple[str, ...]], Tuple[float, float, float]]
 
@@ -44,6 +46,7 @@ class Trial:
     score: float
     drop_points: float
     seconds: float
+    drop_interval: Tuple[float, float]  # 95 % paired bootstrap interval of drop_points over the validation samples
     time_vs_fp32: Optional[Tuple[float, float, float]] = None  # (ratio, low, high) where the speed rule timed it
 
 
@@ -68,16 +71,22 @@ class AccuracySearch:
     def trial(self, algo: str, keep: Tuple[str, ...]) -> Trial:
         """Measure one candidate and record it."""
         start = time.perf_counter()
-        self.float_score, score = self.measure(algo, keep)
-        found = Trial(algo, keep, score, round((self.float_score - score) * 100, 9), round(time.perf_counter() - start, 1))
+        self.float_score, score, interval = self.measure(algo, keep)
+        found = Trial(algo, keep, score, round((self.float_score - score) * 100, 9), round(time.perf_counter() - start, 1),
+                      tuple(interval))
         self.trials.append(found)
         print(f"  {algo} calibration, {len(keep):3d} kept in float: {100 * score:.2f} % (drop {found.drop_points:.2f} points, "
-              f"limit {self.max_drop:g})", flush=True)
+              f"95 % interval [{interval[0]:.2f}, {interval[1]:.2f}], limit {self.max_drop:g})", flush=True)
         return found
 
     def met(self, trial: Trial) -> bool:
         """Whether `trial` loses at most the allowed points."""
         return trial.drop_points <= self.max_drop
+
+    def sure(self, trial: Trial) -> bool:
+        """Whether `trial` is within the limit on its drop's whole 95 % interval, not only on the measured drop: where it
+        is not, the validation set is too small to tell whether the int8 file keeps to the limit."""
+        return trial.drop_interval[1] <= self.max_drop
 
     def calibration(self, algos: Sequence[str]) -> Trial:
         """The first of `algos` whose drop is within the limit, else the best-scoring one (the earlier on a tie)."""

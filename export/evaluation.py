@@ -175,8 +175,7 @@ def task_scores(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet)
         texts = [text for group in outputs for text, _ in texts_of(group, manifest)]
         return ocr_metrics.recognition_scores(texts, list(evaluation.truth))
     if manifest.task == "text_detection":
-        found = boxes(outputs, manifest, evaluation)
-        cared = [[box for box in image if not _ignored(box, regions)] for image, regions in zip(found, evaluation.truth)]
+        cared = cared_boxes(boxes(outputs, manifest, evaluation), evaluation)
         return ocr_metrics.detection_scores(cared, [[r.points for r in regions if not r.ignore] for regions in evaluation.truth])
     return score(_joined(outputs)[0], evaluation.truth, manifest.task)
 
@@ -184,6 +183,11 @@ def task_scores(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet)
 def boxes(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet) -> List[List[np.ndarray]]:
     """Each image's text boxes (corner arrays) from a detector's outputs."""
     return [[box.points for box in boxes_of(group, manifest, size)] for group, size in zip(outputs, evaluation.sizes)]
+
+
+def cared_boxes(found: List[List[np.ndarray]], evaluation: EvaluationSet) -> List[List[np.ndarray]]:
+    """Each image's found boxes but those on its don't-care regions, which count neither way."""
+    return [[box for box in image if not _ignored(box, regions)] for image, regions in zip(found, evaluation.truth)]
 
 
 def _ignored(box: np.ndarray, regions: Sequence[Any], iou: float = 0.5) -> bool:

@@ -208,6 +208,12 @@ def test_quant_debug_takes_the_float_and_int8_paddle_models_without_a_bundle(len
     assert "is not an int8 model written by `paddle-edge compress`" in capsys.readouterr().err
 
 
+def _scored(score):
+    """A float score of 1 and int8's `score`, the drop's interval a point either side of it."""
+    drop = (1 - score) * 100
+    return 1.0, score, (drop - 1, drop + 1)
+
+
 def _measured(calibrated=None):
     """A measurement that improves as more ranked layers are kept in float: k layers give 0.95 + 0.01 k on top of the
     calibration's own score (`calibrated`, 0.95 for any algorithm not in it)."""
@@ -215,7 +221,7 @@ def _measured(calibrated=None):
 
     def measure(algo, keep):
         calls.append((algo, len(keep)))
-        return 1.0, (calibrated or {}).get(algo, 0.95) + 0.01 * len(keep)
+        return _scored((calibrated or {}).get(algo, 0.95) + 0.01 * len(keep))
 
     return measure, calls
 
@@ -242,7 +248,7 @@ def test_calibration_is_tried_before_any_layer_goes_to_float():
 
 
 def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
-    search = AccuracySearch(lambda algo, keep: (1.0, 0.5 + 0.01 * len(keep)), max_drop=1.0)
+    search = AccuracySearch(lambda algo, keep: _scored(0.5 + 0.01 * len(keep)), max_drop=1.0)
     with pytest.raises(DropNotMet, match="47.00 points with avg calibration and all 3 ranked layers in float"):
         search.keep_float(search.trial("avg", ()), ["a", "b", "c"])
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 3]
@@ -253,11 +259,11 @@ def test_when_float_layers_stop_helping_every_ranked_layer_goes_to_float_at_once
     calibration of the rest) send every ranked layer to float in one trial rather than doubling on: if that meets the
     drop, the search bisects below it; if not, it says the limit cannot be met, naming the best trial."""
     scores = {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989, 40: 0.998, 22: 0.996, 13: 0.99, 17: 0.996, 15: 0.993, 16: 0.996}
-    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=0.5)
+    search = AccuracySearch(lambda algo, keep: _scored(scores[len(keep)]), max_drop=0.5)
     best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
     assert [len(t.keep_float) for t in search.trials] == [0, 1, 2, 4, 40, 22, 13, 17, 15, 16] and len(best.keep_float) == 16
     scores[40] = 0.99
-    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=0.5)
+    search = AccuracySearch(lambda algo, keep: _scored(scores[len(keep)]), max_drop=0.5)
     with pytest.raises(DropNotMet, match=r"1.00 points with avg calibration and all 40 ranked layers in float \(limit 0.5; "
                                          r"at best 1.00, with 1 kept in float\)"):
         search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(40)])
@@ -268,7 +274,7 @@ def test_the_all_layers_trial_may_be_slower_than_fp32_and_the_bisection_below_it
     """Where the speed rule applies, every ranked layer in float at once is the likeliest to be surely slower: it does
     not end the search, a smaller k below it that meets the drop in time does; if none does, the search says so."""
     def measure(algo, keep):
-        return 1.0, {0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989}.get(len(keep), 0.996 if len(keep) >= 16 else 0.99)
+        return _scored({0: 0.985, 1: 0.990, 2: 0.984, 4: 0.989}.get(len(keep), 0.996 if len(keep) >= 16 else 0.99))
 
     fast, slow = (0.7, 0.6, 0.8), (1.3, 1.2, 1.4)
     search = AccuracySearch(measure, max_drop=0.5, speed=lambda algo, keep: slow if len(keep) > 30 else fast)
@@ -302,7 +308,7 @@ def test_a_surely_slower_candidate_while_bisecting_is_no_answer_not_an_end():
     times surely slower (noise: it has fewer float layers) is no answer; the search keeps the larger one."""
     scores = {0: 0.95, 1: 0.96, 2: 0.97, 3: 0.995, 4: 0.995}
     fast, slow = (0.7, 0.6, 0.8), (1.3, 1.2, 1.4)
-    search = AccuracySearch(lambda algo, keep: (1.0, scores[len(keep)]), max_drop=1.0,
+    search = AccuracySearch(lambda algo, keep: _scored(scores[len(keep)]), max_drop=1.0,
                             speed=lambda algo, keep: slow if len(keep) == 3 else fast)
     best = search.keep_float(search.trial("avg", ()), [f"w{i}" for i in range(8)])
     assert len(best.keep_float) == 4 and best.time_vs_fp32 == fast
@@ -403,6 +409,9 @@ def test_accuracy_control_on_cosine_needs_no_labels_and_measures_the_file_it_kee
     assert control["speed_rule"] == "not needed: no layer went to float" if not kept["keep_float"] else \
         control["speed_rule"].startswith(("applied: ", "not applied: "))
     assert kept["drop_points"] <= 1.0 and kept["drop_points"] == round((1 - kept["score"]) * 100, 9)
+    low, high = control["drop_interval"]  # over the 16 lines: int8's outputs resampled with fp32's on the same ones
+    assert control["validation_samples"] == 16 and low <= kept["drop_points"] <= high and list(kept["drop_interval"]) == [low, high]
+    assert control["within_limit_across_interval"] == (high <= 1.0)
     bundle = build_bundle(model, tmp_path / "bundle", int8_dir=result.model_dir, targets=("onnx",), include_reference=False)
     assert output_cosine(bundle.directory, images) == pytest.approx(kept["score"], abs=1e-9)  # the kept file's own figure
     rewrites = bundle.manifest.quantization["onnx_rewrites"]

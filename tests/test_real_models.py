@@ -31,7 +31,8 @@ from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.artifact_engines import artifact_runner
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.check import check_model
-from paddle_edge.export.evaluation import compare, evaluation_set, run_groups
+from paddle_edge.export.drop_interval import drop_interval, metric_of, paired_counts
+from paddle_edge.export.evaluation import compare, evaluation_set, run_groups, task_scores
 from paddle_edge.export.lite import LiteExportError, export_lite
 from paddle_edge.runtime.errors import PaddleEdgeError
 from paddle_edge.runtime.ocr_metrics import detection_scores
@@ -255,6 +256,27 @@ def test_detector_finds_the_rendered_lines_in_fp32_and_int8(det_bundle, rendered
     found = detection_scores([[b.points for b in boxes]], [[r.points for r in data.labels[0]]])
     assert found["recall"] >= 0.7 and found["precision"] >= 0.8, found  # seed 0, page 0: a hard page, most lines found
     assert all(0 <= b.points[:, 0].min() and b.points[:, 0].max() <= page_w and b.points[:, 1].max() <= page_h for b in boxes)
+
+
+def test_per_sample_counts_score_each_model_as_its_whole_set_does(cls_bundle, rec_bundle, det_bundle, rendered):
+    """The drop's interval resamples per-sample counts (export/drop_interval.py): summed over the set they give exactly
+    the score parity gives, for each task's metric and for cosine, on fp32's and int8's own outputs."""
+    test, _ = rendered
+    for bundle, kind, metric in ((cls_bundle, "cls", "top1"), (rec_bundle, "rec", "char_acc"), (det_bundle, "det", "f1")):
+        manifest = runtime.load_bundle(bundle.directory).manifest
+        evaluation = evaluation_set(manifest, test[kind], None, None)
+        int8, fp32 = (run_groups(artifact_runner(runtime.load_bundle(bundle.directory), name), evaluation)
+                      for name in ("onnx-int8", "onnx-fp32"))
+        fp32_counts, int8_counts = paired_counts(int8, fp32, manifest, evaluation, metric)
+        assert len(int8_counts) == evaluation.samples
+        for outputs, counts in ((fp32, fp32_counts), (int8, int8_counts)):
+            assert metric_of(counts, metric) == pytest.approx(task_scores(outputs, manifest, evaluation)[metric], abs=1e-12), kind
+        low, high = drop_interval(fp32_counts, int8_counts, metric)
+        drop = 100 * (metric_of(fp32_counts, metric) - metric_of(int8_counts, metric))
+        assert low <= drop <= high, (kind, low, drop, high)
+        fp32_counts, int8_counts = paired_counts(int8, fp32, manifest, evaluation, "cosine")
+        assert metric_of(fp32_counts, "cosine") == 1.0
+        assert metric_of(int8_counts, "cosine") == pytest.approx(compare(int8, fp32, manifest, evaluation)["cosine"], abs=1e-9), kind
 
 
 def _output_sqnr_of_exact_int8(model, root: Path, keep: tuple, calibration: Path, data: Path) -> float:
