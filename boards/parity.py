@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import runtime
 from ..export.artifact_engines import NoEngineHere, artifact_runner, engine_label
+from ..export.drop_interval import drop_interval, paired_counts
 from ..export.lite_sidecar import SidecarError
 from ..runtime import backends
 from ..runtime.cpu import cpu_info
@@ -119,8 +120,14 @@ def _fmt_drop(engine: Dict[str, Any]) -> str:
     """What an engine loses against the float reference: points of its accuracy metric (negative: it scored higher), or
     the MSE ratio."""
     drops = {k[:-len("_drop_points")]: v for k, v in engine.items() if k.endswith("_drop_points")}
-    points = [f"{LABELS.get(k, k) + ' ' if len(drops) > 1 else ''}drop {v:+.2f} points" for k, v in drops.items()]
+    points = [f"{LABELS.get(k, k) + ' ' if len(drops) > 1 else ''}drop {v:+.2f} points{_fmt_interval(engine, k)}"
+              for k, v in drops.items()]
     return ", ".join(points) or (f"{engine['mse_ratio']:.3f}x float's MSE" if "mse_ratio" in engine else "")
+
+
+def _fmt_interval(engine: Dict[str, Any], metric: str) -> str:
+    interval = engine.get(f"{metric}_drop_interval")
+    return f" (95 % interval [{interval[0]:+.2f}, {interval[1]:+.2f}])" if interval else ""
 
 
 AGREEMENTS = (("argmax_agreement", "argmax agreement"), ("text_agreement", "same text"), ("box_precision_vs_float", "box precision"),
@@ -164,6 +171,7 @@ class _Engines:
         if key != REFERENCE:
             row["vs_float"] = self.compare(outputs, self.outputs[REFERENCE])
             row.update(drops(row["scores"], self.rows[REFERENCE]["scores"]))
+            row.update(self.drop_intervals(outputs, row["scores"]))
             measured.update(checked_values(row["vs_float"], f"{key}_"))
             measured.update({f"{key}_{k}": v for k, v in row.items() if k.endswith("_drop_points") or k == "mse_ratio"})
         if exact:
@@ -173,6 +181,14 @@ class _Engines:
         if gated:
             self.values.update(measured)
         self.rows[key], self.outputs[key] = row, outputs
+
+    def drop_intervals(self, outputs: Outputs, scores: Dict[str, float]) -> Dict[str, List[float]]:
+        """The 95 % interval of each task-metric drop against the reference, resampling the samples (the same ones for
+        both): how far the drop could move on another draw of this many samples (a report; the checks judge the drop)."""
+        reference = self.outputs[REFERENCE]
+        return {f"{metric}_drop_interval": list(drop_interval(*paired_counts(outputs, reference, self.manifest, self.evaluation,
+                                                                             metric), metric))
+                for metric in INT8_DROP_LIMITS if metric in scores}
 
     def run(self, run: Any) -> Outputs:
         return run_groups(run, self.evaluation)

@@ -642,6 +642,13 @@ def folds(files: Mapping[str, Json]) -> str:
     return f"{ocr(parity)}\n\n{table}{note}\n\n{_provenance({k: v for k, v in files.items() if k not in parity})}"
 
 
+def _vs_float(engine: Json, metric: str) -> str:
+    """Points an engine gains over float (negative: lost), with the 95 % interval where parity measured one."""
+    interval = engine.get(f"{metric}_drop_interval")
+    around = f" [{-interval[1]:+.2f}, {-interval[0]:+.2f}]" if interval else ""
+    return f"{-engine[f'{metric}_drop_points']:+.2f} points{around}".replace("-0.00", "+0.00")
+
+
 def ocr(files: Mapping[str, Json]) -> str:
     """The PaddleOCR models on rendered data: each artifact's task metric, its drop against float, and how its outputs
     and answers compare with the float model's (int8: also with the int8 model's exact semantics)."""
@@ -656,6 +663,10 @@ def ocr(files: Mapping[str, Json]) -> str:
             tried = list(dict.fromkeys(t.get("algo", quant.get("algo")) for t in control["trials"]))
             recipe += (f"; accuracy control (max drop {control['max_drop_points']:g} points on validation, {len(control['trials'])} "
                        f"trials) chose {quant.get('algo')} of {', '.join(tried)} and kept {len(quant['keep_float'])} ops in float")
+            kept = next((t for t in control["trials"] if t.get("algo") == control.get("calibration")
+                         and list(t["keep_float"]) == list(quant["keep_float"])), None)
+            if kept is not None and kept.get("drop_interval"):
+                recipe += f", validation drop {_drop(kept)} points"
         for key in _ordered(list(parity["engines"]), PARITY_ENGINES):
             e = parity["engines"][key]
             drop = e.get(f"{metric}_drop_points")
@@ -663,16 +674,24 @@ def ocr(files: Mapping[str, Json]) -> str:
                             ("text_agreement", "same text"), ("box_f1_vs_float", "box F1")) if k in e.get("vs_float", {})), "-")
             sqnr, diff = (e.get("vs_float", {}).get(k) for k in ("sqnr_db", "max_abs_diff"))
             rows.append([f"{model} ({parity['samples']:,})", e["title"], f"{name} {_pct(e['scores'][metric])}",
-                         f"{-drop:+.2f} points".replace("-0.00", "+0.00") if drop is not None else "reference",
+                         _vs_float(e, metric) if drop is not None else "reference",
                          answers, f"{sqnr:.1f} dB" if sqnr is not None else ("exact" if "vs_float" in e else "-"),
                          f"{diff:.1e}" if diff is not None else "-", recipe if e["precision"] == "int8" else "-"])
     checks = [f"{_ocr_model(p)}: "
               f"{sum(c['passed'] for c in p['checks'].values())} of {len(p['checks'])} checks passed"
               + "".join(f"; **{n} {c['value']:.4g} (limit {c['limit']:g}) FAILED**" for n, c in p["checks"].items() if not c["passed"])
               for p in files.values()]
-    table = _table(["model (samples)", "engine", "task metric", "vs float", "answers vs float", "SQNR vs float",
+    intervals = any(k.endswith("_drop_interval") for p in files.values() for e in p["engines"].values() for k in e)
+    table = _table(["model (samples)", "engine", "task metric", "vs float [95 % interval]" if intervals else "vs float",
+                    "answers vs float", "SQNR vs float",
                     "max abs diff vs float", "int8 recipe"], rows)
     return f"{table}\n\n" + "\n".join(f"- {c}" for c in checks) + f"\n\n{_provenance(files)}"
+
+
+def _drop(trial: Json) -> str:
+    """An accuracy-control trial's drop in points, with its paired bootstrap interval where the card has one."""
+    interval = trial.get("drop_interval")
+    return f"{trial['drop_points']:.2f}" + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
 
 
 def accuracy_control(files: Mapping[str, Json]) -> str:
@@ -683,10 +702,10 @@ def accuracy_control(files: Mapping[str, Json]) -> str:
     metric, label = OCR_METRICS[parity["task"]]
     quant = parity["quantization"]
     control = quant["accuracy_control"]
-    rows = [[str(i), t["algo"], str(len(t["keep_float"])), _pct(t["score"]), f"{t['drop_points']:.2f}",
+    rows = [[str(i), t["algo"], str(len(t["keep_float"])), _pct(t["score"]), _drop(t),
              ratio_text(t["time_vs_fp32"]) if t.get("time_vs_fp32") else "not timed", f"{t['seconds']:.0f} s"]
             for i, t in enumerate(control["trials"], 1)]
-    trials = _table(["trial", "calibration", "ops in float", f"{label} on validation", "drop (points)",
+    trials = _table(["trial", "calibration", "ops in float", f"{label} on validation", "drop (points" + ("; 95 % interval)" if any(t.get("drop_interval") for t in control["trials"]) else ")"),
                      "int8 time vs fp32 (95 % interval)", "took"], rows)
     ops = [r for r in debug["rows"] if r["kind"] == "op"]
     tested = [f"{parity['engines'][e]['title']}: {_pct(parity['engines'][e]['scores'][metric])} "
