@@ -5,10 +5,10 @@ float's, on images without labels).
 
 Every candidate is what would ship: PaddleSlim quantizes with the layers in its `skip_tensor_list` (so the other layers
 keep PaddleSlim's own scales), export writes the int8 ONNX, and the candidate is scored on its exact int8 semantics
-(onnxruntime, graph optimizations off) against the fp32 ONNX, on the validation images, never the test set. Each trial's drop carries its 95 % interval, a paired bootstrap over
-the validation samples (export/drop_interval.py), and the card says whether the chosen file is within the limit across
-it: where not, the validation set is too small to tell. The chosen int8 model's card records every trial; parity then
-measures the exported bundle on the user's test data.
+(onnxruntime, graph optimizations off) against the fp32 ONNX, on the validation images, never the test set. Each
+trial's drop carries its 95 % interval, a paired bootstrap over the validation samples (export/drop_interval.py), and
+the card says whether the chosen file is within the limit across it: where not, the validation set is too small to
+tell. The chosen int8 model's card records every trial; parity then measures the exported bundle on the user's test data.
 """
 from __future__ import annotations
 
@@ -122,12 +122,13 @@ def _latency(bundle_dir: Path, data: Path, threads: int = 2) -> Dict[str, Any]:
 def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Path, recipe: PtqRecipe, calibration: Path,
                                    data: Path, max_drop: float, metric: Optional[str] = None,
                                    algos: Sequence[str] = CALIBRATION_ORDER, allow_slower: bool = False,
-                                   fold_quantizers: bool = False) -> CompressResult:
+                                   fold_quantizers: bool = False, within_interval: bool = False) -> CompressResult:
     """PTQ whose exact int8 model loses at most `max_drop` points of the task metric on `data` (labelled validation
     images): the recipe's calibration, then each of `algos`, then the fewest of the debugger's worst-ranked layers in
     float on the best of them, stopping where float layers would make int8 slower than fp32 on this CPU (unless
     `allow_slower`); written to `out_dir` all at once. With `fold_quantizers` every candidate is scored and timed as
-    `export --fold-quantizers` writes it, and its card says so, so that `export` ships that file."""
+    `export --fold-quantizers` writes it, and its card says so, so that `export` ships that file. With
+    `within_interval` the limit holds for the upper end of each drop's 95 % interval, not only the measured drop."""
     model = as_source(model)
     metric = task_metric(model.task, metric)
     if metric != COSINE:
@@ -156,7 +157,7 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
             ratio = latency["vs_fp32"]
             return ratio["value"], ratio["interval"][0], ratio["interval"][1]
 
-        search = AccuracySearch(measure, max_drop, None if allow_slower else speed)
+        search = AccuracySearch(measure, max_drop, None if allow_slower else speed, within_interval)
         calibrated = search.calibration(candidates)
         ranked = [] if search.met(calibrated) else _ranked_weights(trials[calibrated.algo, ()] / "bundle", data)
         best = search.keep_float(calibrated, ranked)
@@ -164,17 +165,18 @@ def quantize_with_accuracy_control(model: Union[Path, SourceModel], out_dir: Pat
         card = as_source(chosen / "int8").card
         samples = validation.evaluation.samples if validation.evaluation else 0
         sure = search.sure(best)
-        print(f"  kept: {best.algo} calibration, {len(best.keep_float)} in float, drop {best.drop_points:.2f} points, 95 % "
-              f"interval {resolution_text(best.drop_interval, samples)}: "
+        print(f"  kept: {best.algo} calibration, {len(best.keep_float)} in float, drop {best.drop_points:.2f} points "
+              f"{resolution_text(best.drop_interval, samples)}: "
               + ("within the limit across it" if sure else f"reaching past the limit {max_drop:g}, so {samples} validation "
                  "samples cannot tell whether it keeps to it; validate on more images to be sure"), flush=True)
         control = {"metric": metric, "max_drop_points": max_drop, "validation": str(data), "float_score": search.float_score,
+                   "limit_held_to": "the upper end of the drop's 95 % interval" if within_interval else "the measured drop",
                    "engine": "onnxruntime, graph optimizations off (exact int8 semantics of the exported file)",
                    "calibrations": candidates, "calibration": best.algo,
                    "ranked_by": "paddle-edge quant-debug: measured gain of float inputs, then local SQNR, worst first",
                    "ranked": ranked, "trials": [dataclasses.asdict(t) for t in search.trials],
-                   "speed_rule": search.speed_rule,
-                   "validation_samples": samples, "drop_interval": list(best.drop_interval), "within_limit_across_interval": sure, "export": {"fold_quantizers": fold_quantizers},
+                   "speed_rule": search.speed_rule, "validation_samples": samples, "drop_interval": list(best.drop_interval),
+                   "within_limit_across_interval": sure, "export": {"fold_quantizers": fold_quantizers},
                    "latency": timed.get(chosen) or _latency(chosen / "bundle", data)}
         card = dataclasses.replace(card, quantization={**card.quantization, "accuracy_control": control})
         card.save(chosen / "int8")

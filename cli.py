@@ -74,6 +74,8 @@ def _compress(args: argparse.Namespace) -> None:
         raise PaddleEdgeError("--calibrations lists what accuracy control tries", "use it with --max-drop, or choose one with --algo")
     if args.allow_slower and args.max_drop is None:
         raise PaddleEdgeError("--allow-slower lifts accuracy control's speed rule", "use it with --max-drop")
+    if args.within_interval and args.max_drop is None:
+        raise PaddleEdgeError("--within-interval holds accuracy control's limit to the drop's interval", "use it with --max-drop")
     if args.fold_quantizers and args.max_drop is None:
         raise PaddleEdgeError("--fold-quantizers has accuracy control score its candidates as `export --fold-quantizers` "
                               "writes them", "use it with --max-drop (or pass it to `export`)")
@@ -119,7 +121,7 @@ def _accuracy_controlled(model: "SourceModel", recipe: "PtqRecipe", args: argpar
                               "and --data (labelled validation images)", "pass both; for a model trained here use --method qat")
     algos = _calibrations(args)
     result = quantize_with_accuracy_control(model, args.out, recipe, args.calibration, args.data, args.max_drop, args.metric, algos,
-                                            args.allow_slower, args.fold_quantizers)
+                                            args.allow_slower, args.fold_quantizers, args.within_interval)
     control = result.card.quantization["accuracy_control"]
     kept = result.card.quantization["keep_float"]
     print(f"{control['calibration']} calibration, kept in float: {len(kept)} ops ({', '.join(kept) or 'none'}) after "
@@ -542,6 +544,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-slower", action="store_true", help="with --max-drop: keep layers in float even where that makes "
                    "int8 surely slower than fp32 on this CPU (by default, where int8 with none in float is surely faster, the search "
                    "ends there with an error)")
+    p.add_argument("--within-interval", action="store_true", help="with --max-drop: hold the upper end of the drop's 95 %% "
+                   "interval (paired bootstrap over --data's samples) to the limit, not only the measured drop: the drop on images "
+                   "like --data's, not only on these, is then within it with that confidence")
     p.add_argument("--fold-quantizers", action="store_true", help="with --max-drop: score and time each candidate's int8 ONNX "
                    "as `export --fold-quantizers` writes it (faster int8 for PP-OCRv4 in onnxruntime); `export` then folds too")
 

@@ -1,6 +1,7 @@
 """Which calibration, and how many of the most harmful layers in float, so that int8 loses at most `max_drop` points:
-measured, not assumed. Every limit is held to the measured drop; its 95 % interval is recorded beside it (`sure` says
-whether a trial is within the limit across it).
+measured, not assumed. The limit is held to the measured drop, or (`within_interval`) to the upper end of its 95 %
+interval over the validation samples, so that the drop on images like them, not only on these, is within the limit
+with that confidence; the interval is recorded either way (`sure` says whether a trial is within the limit across it).
 
 Calibration comes first, since it changes no layer's precision: each candidate algorithm is measured in turn and the
 first within the limit wins; if none is, the best-scoring one goes on. Then layers ranked worst first (by the
@@ -62,8 +63,8 @@ class AccuracySearch:
     """One search: every candidate measured by `measure` and recorded, in order, in `trials`; with `speed`, float-layer
     candidates are held to being faster than fp32 where int8 is (`speed_rule` says whether it applied and why)."""
 
-    def __init__(self, measure: Measure, max_drop: float, speed: Optional[Speed] = None) -> None:
-        self.measure, self.max_drop, self.speed = measure, max_drop, speed
+    def __init__(self, measure: Measure, max_drop: float, speed: Optional[Speed] = None, within_interval: bool = False) -> None:
+        self.measure, self.max_drop, self.speed, self.within_interval = measure, max_drop, speed, within_interval
         self.trials: List[Trial] = []
         self.float_score: Optional[float] = None
         self.speed_rule = "off" if speed is None else "not needed: no layer went to float"
@@ -80,8 +81,9 @@ class AccuracySearch:
         return found
 
     def met(self, trial: Trial) -> bool:
-        """Whether `trial` loses at most the allowed points."""
-        return trial.drop_points <= self.max_drop
+        """Whether `trial` loses at most the allowed points: its measured drop, or with `within_interval` the upper end
+        of the drop's 95 % interval."""
+        return self.sure(trial) if self.within_interval else trial.drop_points <= self.max_drop
 
     def sure(self, trial: Trial) -> bool:
         """Whether `trial` is within the limit on its drop's whole 95 % interval, not only on the measured drop: where it
@@ -108,7 +110,8 @@ class AccuracySearch:
         while best is None:
             if k >= len(ranked):
                 raise DropNotMet(f"int8 loses {last.drop_points:.2f} points with {start.algo} calibration and all "
-                                 f"{len(ranked)} ranked layers in float (limit {self.max_drop:g}; at best "
+                                 f"{len(ranked)} ranked layers in float (limit {self.max_drop:g}"
+                                 f"{', held to the upper end of its 95 % interval' if self.within_interval else ''}; at best "
                                  f"{top.drop_points:.2f}, with {len(top.keep_float)} kept in float)",
                                  "allow a larger --max-drop, validate on more images (on a small set a few characters or "
                                  "images move the score by more than the limit), or calibrate on more or better images")

@@ -247,6 +247,20 @@ def test_calibration_is_tried_before_any_layer_goes_to_float():
     assert (best.algo, len(best.keep_float)) == ("mse", 2) and calls[3:] == [("mse", 1), ("mse", 2)]
 
 
+def test_within_interval_holds_the_upper_end_of_each_drop_to_the_limit():
+    """The same measurements held to the drop's interval (here a point either side): mse's 0.8-point drop could be 1.8,
+    so the search goes on to hist (0.1, up to 1.1), the best, and keeps one layer in float; a limit the interval can
+    never meet says what it was held to."""
+    measure, calls = _measured({"avg": 0.95, "mse": 0.992, "hist": 0.999})
+    search = AccuracySearch(measure, max_drop=1.0, within_interval=True)
+    best = search.keep_float(search.calibration(["avg", "mse", "hist"]), ["w0", "w1"])
+    assert (best.algo, len(best.keep_float)) == ("hist", 1) and calls == [("avg", 0), ("mse", 0), ("hist", 0), ("hist", 1)]
+    assert search.sure(best) and not search.sure(search.trials[1]) and search.met(search.trials[1]) is False
+    search = AccuracySearch(lambda algo, keep: _scored(0.995), max_drop=1.0, within_interval=True)
+    with pytest.raises(DropNotMet, match=r"\(limit 1, held to the upper end of its 95 % interval; at best 0.50"):
+        search.keep_float(search.trial("avg", ()), ["a", "b"])
+
+
 def test_a_drop_that_float_layers_cannot_meet_is_said_not_looped():
     search = AccuracySearch(lambda algo, keep: _scored(0.5 + 0.01 * len(keep)), max_drop=1.0)
     with pytest.raises(DropNotMet, match="47.00 points with avg calibration and all 3 ranked layers in float"):
@@ -382,7 +396,8 @@ def test_accuracy_control_refuses_data_the_float_model_scores_nothing_on(tmp_pat
 
 
 @pytest.mark.parametrize("flag,says", [("--allow-slower", "--allow-slower lifts accuracy control's speed rule"),
-                                        ("--fold-quantizers", "--fold-quantizers has accuracy control score its candidates")])
+                                        ("--fold-quantizers", "--fold-quantizers has accuracy control score its candidates"),
+                                        ("--within-interval", "--within-interval holds accuracy control's limit to the drop's")])
 def test_accuracy_control_flags_without_accuracy_control_are_refused(tmp_path, capsys, flag, says):
     with pytest.raises(SystemExit):
         main(["compress", str(fetch_published("ppocr-cls")), flag, "--out", str(tmp_path / "out")])

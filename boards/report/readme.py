@@ -96,6 +96,12 @@ SOURCES: Dict[str, Dict[str, str]] = {
               **{f"ocr/vnni/layout/bench-{name}-fold.json": f"paddle-edge bench bundles/ppocr-{name}-fold --threads 2 --batch {batch} "
                  f"--shape x:1x3x{size} --calls {calls} --json bench-{name}-fold.json"
                  for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
+    # accuracy control of the recogniser with --fold-quantizers on 256 validation and 128 calibration lines, the kept
+    # file's parity on 300 test lines, and its bench (the VNNI machine)
+    "more-lines": {"ocr/vnni/lines/parity-rec-ac256.json": "paddle-edge parity bundles/ppocr-rec-ac256 --data "
+                                                           "runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-rec-ac256.json",
+                   "ocr/vnni/lines/bench-rec-ac256.json": "paddle-edge bench bundles/ppocr-rec-ac256 --threads 2 --batch 1,6 "
+                                                          "--shape x:1x3x48x320 --calls 50 --json bench-rec-ac256.json"},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -623,16 +629,22 @@ def _ocr_model(parity: Json) -> str:
             + (", int8 ONNX with --fold-quantizers" if folded else ""))
 
 
+def _int8_ratios(files: Mapping[str, Json], column: Callable[[str], str]) -> Dict[tuple, Dict[str, str]]:
+    """Per (model, engine, batch), int8's time over fp32's with its interval from each bench file, keyed by the
+    column `column` names for that file."""
+    ratios: Dict[tuple, Dict[str, str]] = {}
+    for name, bench in files.items():
+        for engine, by_batch in (bench.get("int8_time_vs_fp32") or {}).items() if "bench-" in name else ():
+            for batch, (value, low, high) in by_batch.items():
+                ratios.setdefault((bench["model"], engine, int(batch)), {})[column(name)] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    return ratios
+
+
 def folds(files: Mapping[str, Json]) -> str:
     """The folded bundles' parity (the OCR table), then per model, engine and batch int8's time over fp32's in the
     default layout's bundle and in the folded one, each from its own bench run (a report, never gating)."""
     parity = {name: data for name, data in files.items() if "parity-" in name}
-    ratios: Dict[tuple, Dict[str, str]] = {}
-    for name, bench in files.items():
-        layout = "fold" if "-fold" in name else "default"
-        for engine, by_batch in (bench.get("int8_time_vs_fp32") or {}).items() if "bench-" in name else ():
-            for batch, (value, low, high) in by_batch.items():
-                ratios.setdefault((bench["model"], engine, int(batch)), {})[layout] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+    ratios = _int8_ratios(files, lambda name: "fold" if "-fold" in name else "default")
     rows = [[model, engine, str(batch), cells.get("default", "-"), cells.get("fold", "-")]
             for (model, engine, batch), cells in sorted(ratios.items())]
     table = _table(["model", "engine", "batch", "int8 time / fp32 time, default layout (95 % interval)",
@@ -640,6 +652,24 @@ def folds(files: Mapping[str, Json]) -> str:
     missing = [name for name, bench in files.items() if "bench-" in name and "int8_time_vs_fp32" not in bench]
     note = f"\n\n{', '.join(f'`{m}`' for m in missing)} predate the per-engine ratio (bench schema 6 without int8_time_vs_fp32)." if missing else ""
     return f"{ocr(parity)}\n\n{table}{note}\n\n{_provenance({k: v for k, v in files.items() if k not in parity})}"
+
+
+def more_lines(files: Mapping[str, Json]) -> str:
+    """Accuracy control on more validation and calibration lines: the kept file's trials with their drops' intervals,
+    its parity on more test lines, and int8's time over fp32's per engine and batch (a report, never gating)."""
+    parity = next(data for name, data in files.items() if "parity-" in name)
+    control = parity["quantization"]["accuracy_control"]
+    trials = _table(["trial", "calibration", "ops in float", "drop on validation (points; 95 % interval)", "took"],
+                    [[str(i), t["algo"], str(len(t["keep_float"])), _drop(t), f"{t['seconds']:.0f} s"]
+                     for i, t in enumerate(control["trials"], 1)])
+    sure = "within" if control["within_limit_across_interval"] else "not within"
+    said = (f"Validation: {control['validation_samples']} lines, limit {control['max_drop_points']:g} points; the kept file is "
+            f"{sure} the limit across its interval.")
+    ratios = _int8_ratios(files, lambda name: "ratio")
+    speed = _table(["model", "engine", "batch", "int8 time / fp32 time (95 % interval; below 1: int8 faster)"],
+                   [[model, engine, str(batch), cells["ratio"]] for (model, engine, batch), cells in sorted(ratios.items())])
+    benches = {k: v for k, v in files.items() if "bench-" in k}
+    return f"{trials}\n\n{said}\n\n{ocr({k: v for k, v in files.items() if 'parity-' in k})}\n\n{speed}\n\n{_provenance(benches)}"
 
 
 def _vs_float(engine: Json, metric: str) -> str:
@@ -782,7 +812,7 @@ GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
     "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "board-ocr": board_ocr,
     "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
-    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "folds": folds, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
+    "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "folds": folds, "more-lines": more_lines, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,
     "speed-peers-avx2": speed_peers, "tune-avx2": tune}
 
 
