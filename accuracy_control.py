@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import onnxruntime as ort
 
 from . import runtime
@@ -30,7 +31,7 @@ from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
 from .export.artifact_engines import artifact_runner
-from .export.drop_interval import drop_interval, paired_counts, resolution_text
+from .export.drop_interval import drop_interval, paired_counts, resolution_text, sample_counts
 from .export.evaluation import (COSINE, LABEL_KINDS, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
                                 task_metric, task_scores)
 from .runtime.cpu import cpu_info
@@ -75,7 +76,8 @@ class Validation:
     def __init__(self, data: Path, metric: str) -> None:
         self.data, self.metric = Path(data), metric
         self.evaluation: Optional[EvaluationSet] = None
-        self.fp32: Outputs = []
+        self.fp32: Outputs = []  # kept for cosine only; a task metric keeps fp32's score and per-sample counts
+        self.fp32_score, self.fp32_counts = 1.0, np.zeros((0, 0))
 
     def score(self, bundle_dir: Path) -> Tuple[float, float, Tuple[float, float]]:
         """(fp32's score, int8's score, the drop's 95 % interval in points) of a bundle's two ONNX files."""
@@ -83,14 +85,19 @@ class Validation:
         manifest = bundle.manifest
         if self.evaluation is None:
             self.evaluation = evaluation_set(manifest, self.data, None, None)
-            self.fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), self.evaluation)
+            fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), self.evaluation)
+            if self.metric == COSINE:
+                self.fp32 = fp32
+            else:
+                self.fp32_score = task_scores(fp32, manifest, self.evaluation)[self.metric]
+                self.fp32_counts = sample_counts(fp32, manifest, self.evaluation, self.metric)
+        _float_scores(self.fp32_score, self.metric, self.data)
         int8 = run_groups(artifact_runner(bundle, "onnx-int8"), self.evaluation)
-        interval = drop_interval(*paired_counts(int8, self.fp32, manifest, self.evaluation, self.metric), self.metric)
         if self.metric == COSINE:
+            interval = drop_interval(*paired_counts(int8, self.fp32, manifest, self.evaluation, COSINE), COSINE)
             return 1.0, compare(int8, self.fp32, manifest, self.evaluation)["cosine"], interval
-        fp32_score, int8_score = (task_scores(o, manifest, self.evaluation)[self.metric] for o in (self.fp32, int8))
-        _float_scores(fp32_score, self.metric, self.data)
-        return fp32_score, int8_score, interval
+        interval = drop_interval(self.fp32_counts, sample_counts(int8, manifest, self.evaluation, self.metric), self.metric)
+        return self.fp32_score, task_scores(int8, manifest, self.evaluation)[self.metric], interval
 
 
 def output_cosine(bundle_dir: Path, data: Path) -> float:

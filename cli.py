@@ -545,8 +545,8 @@ def _parser() -> argparse.ArgumentParser:
                    "int8 surely slower than fp32 on this CPU (by default, where int8 with none in float is surely faster, the search "
                    "ends there with an error)")
     p.add_argument("--within-interval", action="store_true", help="with --max-drop: hold the upper end of the drop's 95 %% "
-                   "interval (paired bootstrap over --data's samples) to the limit, not only the measured drop: the drop on images "
-                   "like --data's, not only on these, is then within it with that confidence")
+                   "interval (paired bootstrap over --data's samples) to the limit, not only the measured drop: more cautious where "
+                   "the validation set is small")
     p.add_argument("--fold-quantizers", action="store_true", help="with --max-drop: score and time each candidate's int8 ONNX "
                    "as `export --fold-quantizers` writes it (faster int8 for PP-OCRv4 in onnxruntime); `export` then folds too")
 

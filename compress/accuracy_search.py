@@ -1,7 +1,9 @@
 """Which calibration, and how many of the most harmful layers in float, so that int8 loses at most `max_drop` points:
 measured, not assumed. The limit is held to the measured drop, or (`within_interval`) to the upper end of its 95 %
-interval over the validation samples, so that the drop on images like them, not only on these, is within the limit
-with that confidence; the interval is recorded either way (`sure` says whether a trial is within the limit across it).
+interval over the validation samples: a more cautious rule, since a drop measured on a few dozen samples could be a
+point higher on others like them (each trial's interval is taken alone, and the kept one is chosen on the same
+samples, so it is no 95 % guarantee). The interval is recorded either way (`sure` says whether a trial is within the
+limit across it).
 
 Calibration comes first, since it changes no layer's precision: each candidate algorithm is measured in turn and the
 first within the limit wins; if none is, the best-scoring one goes on. Then layers ranked worst first (by the
@@ -61,7 +63,8 @@ class SlowerThanFloat(PaddleEdgeError):
 
 class AccuracySearch:
     """One search: every candidate measured by `measure` and recorded, in order, in `trials`; with `speed`, float-layer
-    candidates are held to being faster than fp32 where int8 is (`speed_rule` says whether it applied and why)."""
+    candidates are held to being faster than fp32 where int8 is (`speed_rule` says whether it applied and why); with
+    `within_interval` the limit holds for the upper end of each drop's 95 % interval."""
 
     def __init__(self, measure: Measure, max_drop: float, speed: Optional[Speed] = None, within_interval: bool = False) -> None:
         self.measure, self.max_drop, self.speed, self.within_interval = measure, max_drop, speed, within_interval
@@ -100,7 +103,7 @@ class AccuracySearch:
         return max(tried, key=lambda t: t.score)
 
     def keep_float(self, start: Trial, ranked: Sequence[str]) -> Trial:
-        """A top-k of `ranked` kept in float, on `start`'s calibration, whose measured drop is within the limit (the smallest
+        """A top-k of `ranked` kept in float, on `start`'s calibration, that meets the limit (`met`; the smallest
         such k where keeping more in float never loses accuracy; see the module's docstring)."""
         if self.met(start):
             return start
@@ -112,7 +115,9 @@ class AccuracySearch:
                 raise DropNotMet(f"int8 loses {last.drop_points:.2f} points with {start.algo} calibration and all "
                                  f"{len(ranked)} ranked layers in float (limit {self.max_drop:g}"
                                  f"{', held to the upper end of its 95 % interval' if self.within_interval else ''}; at best "
-                                 f"{top.drop_points:.2f}, with {len(top.keep_float)} kept in float)",
+                                 f"{top.drop_points:.2f}"
+                                 f"{f', up to {top.drop_interval[1]:.2f} in its interval' if self.within_interval else ''}, "
+                                 f"with {len(top.keep_float)} kept in float)",
                                  "allow a larger --max-drop, validate on more images (on a small set a few characters or "
                                  "images move the score by more than the limit), or calibrate on more or better images")
             jump = idle == PATIENCE  # every ranked layer at once: if it meets though slower, a smaller k may be neither

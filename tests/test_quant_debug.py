@@ -257,7 +257,8 @@ def test_within_interval_holds_the_upper_end_of_each_drop_to_the_limit():
     assert (best.algo, len(best.keep_float)) == ("hist", 1) and calls == [("avg", 0), ("mse", 0), ("hist", 0), ("hist", 1)]
     assert search.sure(best) and not search.sure(search.trials[1]) and search.met(search.trials[1]) is False
     search = AccuracySearch(lambda algo, keep: _scored(0.995), max_drop=1.0, within_interval=True)
-    with pytest.raises(DropNotMet, match=r"\(limit 1, held to the upper end of its 95 % interval; at best 0.50"):
+    with pytest.raises(DropNotMet, match=r"\(limit 1, held to the upper end of its 95 % interval; at best 0.50, up to 1.50 "
+                                         r"in its interval, with 0 kept in float\)"):
         search.keep_float(search.trial("avg", ()), ["a", "b"])
 
 
