@@ -97,11 +97,11 @@ SOURCES: Dict[str, Dict[str, str]] = {
                  f"--shape x:1x3x{size} --calls {calls} --json bench-{name}-fold.json"
                  for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
     # accuracy control of the recogniser with --fold-quantizers on 256 validation and 128 calibration lines, the kept
-    # file's parity on 300 test lines, and its bench (the VNNI machine); more such runs (another rule) add a pair of files
-    "more-lines": {"ocr/vnni/lines/parity-rec-ac256.json": "paddle-edge parity bundles/ppocr-rec-ac256 --data "
-                                                           "runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-rec-ac256.json",
-                   "ocr/vnni/lines/bench-rec-ac256.json": "paddle-edge bench bundles/ppocr-rec-ac256 --threads 2 --batch 1,6 "
-                                                          "--shape x:1x3x48x320 --calls 50 --json bench-rec-ac256.json"},
+    # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval
+    "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
+                      f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
+                   **{f"ocr/vnni/lines/bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch 1,6 "
+                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}.json" for name in ("rec-ac256", "rec-ac256w")}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
