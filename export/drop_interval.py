@@ -4,8 +4,8 @@ A task metric on a few dozen images or lines moves by whole samples: on the tour
 one character is 0.11 points of character accuracy, and which lines a calibration happens to misread moves the drop by
 more than that. Float and int8 are scored on the same samples, so the drop's uncertainty is that of a paired
 difference: resample the samples (the same ones for both), score both on each resample, and take the spread of the
-difference (scipy.stats.bootstrap, percentile interval). Each metric is a ratio of per-sample counts summed over the set, so a resample is scored exactly
-as the whole set is:
+difference (scipy.stats.bootstrap, percentile interval). Each metric is a ratio of per-sample counts summed over the
+set, so a resample is scored exactly as the whole set is:
 
 - top1: (correct,) over samples;
 - char_acc: 1 - sum(edit distance) / sum(true length), floored at 0 (runtime/ocr_metrics.recognition_scores);
@@ -29,8 +29,8 @@ CONFIDENCE = 0.95
 
 
 def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet, metric: str) -> np.ndarray:
-    """Each validation sample's counts for `metric` (not cosine, which is paired by nature: see paired_counts), one
-    row per sample in the evaluation set's order."""
+    """Each sample's counts for `metric` (not cosine, which is paired by nature: see paired_counts), one row per
+    sample in the evaluation set's order."""
     if metric == "top1":
         logits = np.concatenate([group[0] for group in outputs])
         return (logits.argmax(axis=1) == np.asarray(evaluation.truth).reshape(-1)).astype(np.float64)[:, None]
@@ -90,7 +90,7 @@ def drop_interval(fp32: np.ndarray, int8: np.ndarray, metric: str, confidence: f
     if len(samples) < 2:
         whole = float(drop(samples[None, :])[0])
         return whole, whole
-    from scipy import stats  # the build side's: boards run parity's checks, not its intervals
+    from scipy import stats  # the build side's (train extra); nothing a board runs imports this module
 
     found = stats.bootstrap((samples,), drop, n_resamples=RESAMPLES, confidence_level=confidence, method="percentile",
                             vectorized=True, batch=BATCH, rng=np.random.default_rng(seed))
