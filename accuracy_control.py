@@ -31,9 +31,9 @@ from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
 from .export.artifact_engines import artifact_runner
-from .export.drop_interval import drop_interval, paired_counts, resolution_text, sample_counts
-from .export.evaluation import (COSINE, LABEL_KINDS, EvaluationSet, Outputs, compare, evaluation_set, first_samples, run_groups,
-                                task_metric, task_scores)
+from .export.drop_interval import drop_interval, metric_of, paired_counts, resolution_text, sample_counts
+from .export.evaluation import (COSINE, LABEL_KINDS, EvaluationSet, Outputs, evaluation_set, first_samples, run_groups,
+                                task_metric)
 from .runtime.cpu import cpu_info
 from .runtime.errors import PaddleEdgeError
 from .runtime.files import atomic_dir
@@ -77,7 +77,8 @@ class Validation:
         self.data, self.metric = Path(data), metric
         self.evaluation: Optional[EvaluationSet] = None
         self.fp32: Outputs = []  # kept for cosine only; a task metric keeps fp32's score and per-sample counts
-        self.fp32_score, self.fp32_counts = 1.0, np.zeros((0, 0))
+        self.fp32_score = 1.0
+        self.fp32_counts: Optional[np.ndarray] = None
 
     def score(self, bundle_dir: Path) -> Tuple[float, float, Tuple[float, float]]:
         """(fp32's score, int8's score, the drop's 95 % interval in points) of a bundle's two ONNX files."""
@@ -89,15 +90,16 @@ class Validation:
             if self.metric == COSINE:
                 self.fp32 = fp32
             else:
-                self.fp32_score = task_scores(fp32, manifest, self.evaluation)[self.metric]
                 self.fp32_counts = sample_counts(fp32, manifest, self.evaluation, self.metric)
+                self.fp32_score = float(metric_of(self.fp32_counts, self.metric))
         _float_scores(self.fp32_score, self.metric, self.data)
         int8 = run_groups(artifact_runner(bundle, "onnx-int8"), self.evaluation)
         if self.metric == COSINE:
-            interval = drop_interval(*paired_counts(int8, self.fp32, manifest, self.evaluation, COSINE), COSINE)
-            return 1.0, compare(int8, self.fp32, manifest, self.evaluation)["cosine"], interval
-        interval = drop_interval(self.fp32_counts, sample_counts(int8, manifest, self.evaluation, self.metric), self.metric)
-        return self.fp32_score, task_scores(int8, manifest, self.evaluation)[self.metric], interval
+            fp32_counts, int8_counts = paired_counts(int8, self.fp32, manifest, self.evaluation, COSINE)
+        else:
+            fp32_counts, int8_counts = self.fp32_counts, sample_counts(int8, manifest, self.evaluation, self.metric)
+        return (self.fp32_score, float(metric_of(int8_counts, self.metric)),
+                drop_interval(fp32_counts, int8_counts, self.metric))
 
 
 def output_cosine(bundle_dir: Path, data: Path) -> float:

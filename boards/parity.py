@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import runtime
 from ..export.artifact_engines import NoEngineHere, artifact_runner, engine_label
-from ..export.drop_interval import drop_interval, paired_counts
+from ..export.drop_interval import drop_interval, sample_counts
 from ..export.lite_sidecar import SidecarError
 from ..runtime import backends
 from ..runtime.cpu import cpu_info
@@ -155,6 +155,7 @@ class _Engines:
         self.rows: Dict[str, Dict[str, Any]] = {}
         self.outputs: Dict[str, Outputs] = {}
         self.values: Dict[str, float] = {}
+        self.counts: Dict[str, np.ndarray] = {}
 
     def compare(self, outputs: Outputs, reference: Outputs) -> Dict[str, float]:
         return compare(outputs, reference, self.manifest, self.evaluation)
@@ -185,10 +186,15 @@ class _Engines:
     def drop_intervals(self, outputs: Outputs, scores: Dict[str, float]) -> Dict[str, List[float]]:
         """The 95 % interval of each task-metric drop against the reference, resampling the samples (the same ones for
         both): how far the drop could move on another draw of this many samples (a report; the checks judge the drop)."""
-        reference = self.outputs[REFERENCE]
-        return {f"{metric}_drop_interval": list(drop_interval(*paired_counts(outputs, reference, self.manifest, self.evaluation,
-                                                                             metric), metric))
+        return {f"{metric}_drop_interval": list(drop_interval(self.reference_counts(metric),
+                                                              sample_counts(outputs, self.manifest, self.evaluation, metric), metric))
                 for metric in INT8_DROP_LIMITS if metric in scores}
+
+    def reference_counts(self, metric: str) -> np.ndarray:
+        """The reference's per-sample counts for `metric`, counted once per run."""
+        if metric not in self.counts:
+            self.counts[metric] = sample_counts(self.outputs[REFERENCE], self.manifest, self.evaluation, metric)
+        return self.counts[metric]
 
     def run(self, run: Any) -> Outputs:
         return run_groups(run, self.evaluation)

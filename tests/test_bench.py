@@ -58,6 +58,9 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     assert data["flops_per_sample"] == LENET_FLOPS
     peak = data["peak"]  # measured in the same run: int8 and fp32 GEMM at every thread count of the grid, and one
     assert set(peak["gops"]) == {"fp32", "int8_u8s8", "int8_u8u8"} and all(set(v) == {"1", "2"} for v in peak["gops"].values())
+    probed = data["cores"]  # the goals' 2 threads: probed before and after the grid, 3 times each
+    assert probed["cores"] == data["goal_threads"] == 2 and len(probed["side_by_side"]) == 6, probed
+    assert probed["shared"] == sum(r > 1.3 for r in probed["side_by_side"]) and all(r > 0.5 for r in probed["side_by_side"])
     for cell in data["cells"]:
         precision = ENGINES[cell["engine"]].precision
         assert cell["precision"] == precision

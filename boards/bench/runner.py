@@ -21,12 +21,13 @@ from .cold_start import TIMEOUT_S, ColdStart, ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, PEER_PREFIXES, REFERENCE, TUNED, Engine, engines_for, is_peer, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
+from .cores import SHARED_ABOVE, probe_cores
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/6"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+SCHEMA = "paddle-edge.bench/7"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
-# 6: each fastest pair's peers_left_out
+# 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -239,6 +240,19 @@ def fastest(by_key: Dict[tuple, Cell], threads: int, tuning: Optional[Tuning] = 
 class BenchReport(CheckedReport):
     """Cold start, size, latency and throughput of one bundle per engine, with the goals judged."""
 
+    def cores_lines(self) -> List[str]:
+        """What the core probes before and after the grid saw (cores.py), where the goals' thread count is above 1."""
+        cores = self.data.get("cores") or {}
+        ratios = cores.get("side_by_side")
+        if not ratios:
+            return []
+        line = (f"{cores['cores']} cores side by side (cores.py, before and after the grid): "
+                f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone")
+        if cores["shared"]:
+            line += (f"; {cores['shared']} of {len(ratios)} probes over {SHARED_ABOVE}: the cores shared a core at times "
+                     f"in this run, so figures at {cores['cores']} threads move with it (those at one thread do not)")
+        return [line]
+
     def render(self) -> str:
         d = self.data
         peak = d["peak"]
@@ -246,7 +260,7 @@ class BenchReport(CheckedReport):
                  f"this CPU's GEMM peak in {peak['engine']} (fastest of {'/'.join(map(str, peak['gemm_sizes']))}^3, "
                  f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
                  + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))
-                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", "",
+                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", *self.cores_lines(), "",
                  f"{'engine':<26}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
         for name, e in d["engines"].items():
             c = e.get("cold") or {}
@@ -321,6 +335,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     flops, traffic = count_work(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else (0, Traffic(0, 0))
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
     peak = measure_peak(peak_threads)
+    cores = probe_cores(goal_threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
     first_failing: Dict[str, int] = {}  # an engine's first batch size that failed in its cold-start process
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
@@ -343,12 +358,14 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     peak = higher_peak(peak, measure_peak(peak_threads))
+    after = probe_cores(goal_threads)
+    cores = {**after, "side_by_side": cores["side_by_side"] + after["side_by_side"], "shared": cores["shared"] + after["shared"]}
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
-            "goal_threads": goal_threads, "engines": engine_rows, "peak": peak,
+            "goal_threads": goal_threads, "engines": engine_rows, "peak": peak, "cores": cores,
             "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
             "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key, tuning, opened) for c in cells],
             "above_peak": [],

@@ -100,8 +100,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
     # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval
     "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
                       f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
-                   **{f"ocr/vnni/lines/bench-{name}.json": f"paddle-edge bench bundles/ppocr-{name} --threads 2 --batch 1,6 "
-                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}.json" for name in ("rec-ac256", "rec-ac256w")}},
+                   **{f"ocr/vnni/lines/bench-{name}{suffix}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
+                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}{suffix}.json"
+                      for name, threads, suffix in (("rec-ac256", 2, ""), ("rec-ac256w", 2, ""), ("rec-ac256w", 1, "-1thread"))}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -668,13 +669,30 @@ def more_lines(files: Mapping[str, Json]) -> str:
                      f"{control.get('limit_held_to', 'the measured drop')}, on {control['validation_samples']} validation "
                      f"lines; the kept file is {sure} the limit across its interval.\n\n"
                      + _trials(control, OCR_METRICS[parity["task"]][1]))
-    bundles = [_stem(name)[len("bench-"):] for name in files if "bench-" in name]
-    ratios = _int8_ratios(files, lambda name: _stem(name)[len("bench-"):])
-    speed = _table(["model", "engine", "batch", *(f"int8 time / fp32 time, {b} (95 % interval)" for b in bundles)],
-                   [[model, engine, str(batch), *(cells.get(b, "-") for b in bundles)]
-                    for (model, engine, batch), cells in sorted(ratios.items())])
     benches = {k: v for k, v in files.items() if "bench-" in k}
-    return "\n\n".join([*parts, ocr(parities), speed, _provenance(benches)])
+    columns = {name: _bench_column(bench) for name, bench in benches.items()}
+    ratios = _int8_ratios(benches, columns.__getitem__)
+    speed = _table(["model", "engine", "batch", *(f"int8 time / fp32 time, {c} (95 % interval)" for c in columns.values())],
+                   [[model, engine, str(batch), *(cells.get(c, "-") for c in columns.values())]
+                    for (model, engine, batch), cells in sorted(ratios.items())])
+    probes = [f"{columns[name]}: {_cores(bench)}" for name, bench in benches.items() if bench.get("cores", {}).get("side_by_side")]
+    probed = f"\n\nCores side by side (`boards/bench/cores.py`, before and after each grid): {'; '.join(probes)}." if probes else ""
+    return "\n\n".join([*parts, ocr(parities), speed + probed, _provenance(benches)])
+
+
+def _bench_column(bench: Json) -> str:
+    """A bench run as a column: its bundle and the thread count its ratios are at, "rec-ac256w, 2 threads"."""
+    threads = bench["goal_threads"]
+    return f"{Path(bench['bundle']).name.removeprefix('ppocr-')}, {threads} thread{'' if threads == 1 else 's'}"
+
+
+def _cores(bench: Json) -> str:
+    """What a bench run's core probes read: each probe's time of the job on every core over one alone, and how many
+    read the cores as shared."""
+    cores = bench["cores"]
+    ratios = cores["side_by_side"]
+    return (f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone on {cores['cores']} cores, "
+            f"{cores['shared']} of {len(ratios)} probes sharing a core")
 
 
 def _stem(name: str) -> str:
