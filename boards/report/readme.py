@@ -100,9 +100,11 @@ SOURCES: Dict[str, Dict[str, str]] = {
     # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval
     "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
                       f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
-                   **{f"ocr/vnni/lines/bench-{name}{suffix}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
-                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}{suffix}.json"
-                      for name, threads, suffix in (("rec-ac256", 2, ""), ("rec-ac256w", 2, ""), ("rec-ac256w", 1, "-1thread"))}},
+                   **{f"ocr/vnni/lines/bench-{name}{run}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
+                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}{run}.json"
+                      for name, threads, run in (("rec-ac256", 2, ""), ("rec-ac256w", 2, ""), ("rec-ac256w", 2, "-0801"),
+                                                 ("rec-ac256w", 2, "-0814"), ("rec-ac256w", 1, "-1thread-0807"),
+                                                 ("rec-ac256w", 1, "-1thread-0817"))}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -670,34 +672,37 @@ def more_lines(files: Mapping[str, Json]) -> str:
                      f"lines; the kept file is {sure} the limit across its interval.\n\n"
                      + _trials(control, OCR_METRICS[parity["task"]][1]))
     benches = {k: v for k, v in files.items() if "bench-" in k}
-    columns = {name: _bench_column(bench) for name, bench in benches.items()}
-    ratios = _int8_ratios(benches, columns.__getitem__)
-    speed = _table(["model", "engine", "batch", *(f"int8 time / fp32 time, {c} (95 % interval)" for c in columns.values())],
-                   [[model, engine, str(batch), *(cells.get(c, "-") for c in columns.values())]
-                    for (model, engine, batch), cells in sorted(ratios.items())])
-    probes = [f"{columns[name]}: {_cores(bench)}" for name, bench in benches.items() if bench.get("cores", {}).get("side_by_side")]
-    probed = f"\n\nCores side by side (`boards/bench/cores.py`, before and after each grid): {'; '.join(probes)}." if probes else ""
-    return "\n\n".join([*parts, ocr(parities), speed + probed, _provenance(benches)])
-
-
-def _bench_column(bench: Json) -> str:
-    """A bench run as a column: its bundle and the thread count its ratios are at, "rec-ac256w, 2 threads"."""
-    threads = bench["goal_threads"]
-    return f"{Path(bench['bundle']).name.removeprefix('ppocr-')}, {threads} thread{'' if threads == 1 else 's'}"
-
-
-def _cores(bench: Json) -> str:
-    """What a bench run's core probes read: each probe's time of the job on every core over one alone, and how many
-    read the cores as shared."""
-    cores = bench["cores"]
-    ratios = cores["side_by_side"]
-    return (f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone on {cores['cores']} cores, "
-            f"{cores['shared']} of {len(ratios)} probes sharing a core")
+    return "\n\n".join([*parts, ocr(parities), _runs_table(benches), _provenance(benches)])
 
 
 def _stem(name: str) -> str:
     """A figures file's name without its folder and extension: "bench-rec-ac256"."""
     return Path(name).stem
+
+
+def _runs_table(benches: Mapping[str, Json]) -> str:
+    """One row per bench run, in the order they ran: its bundle and thread count, int8's time over fp32's per engine and
+    batch, and what its core probes read (runs before bench schema 7 were not probed)."""
+    runs = sorted(benches.values(), key=lambda b: b["provenance"]["date"])
+    pairs = sorted({(engine, int(batch)) for b in runs for engine, by in b["int8_time_vs_fp32"].items() for batch in by})
+
+    def ratio(bench: Json, engine: str, batch: int) -> str:
+        found = bench["int8_time_vs_fp32"].get(engine, {}).get(str(batch))
+        return "-" if found is None else f"{found[0]:.2f} [{found[1]:.2f}, {found[2]:.2f}]"
+
+    return _table(["bundle", "threads", "run ended (UTC)", *(f"int8 / fp32 time, {e}, batch {b} (95 % interval)" for e, b in pairs),
+                   "cores side by side: each probe's time over one alone (probes sharing a core)"],
+                  [[Path(b["bundle"]).name, str(b["goal_threads"]), b["provenance"]["date"][:16].replace("T", " "),
+                    *(ratio(b, e, n) for e, n in pairs), _cores(b)] for b in runs])
+
+
+def _cores(bench: Json) -> str:
+    """What a bench run's core probes read (boards/bench/cores.py), before and after its grid."""
+    cores = bench.get("cores")
+    if cores is None:
+        return "not probed (bench schema before 7)"
+    ratios = cores["side_by_side"]
+    return f"{', '.join(f'{r:.2f}' for r in ratios)} ({cores['shared']} of {len(ratios)})" if ratios else "one core: nothing to probe"
 
 
 def _vs_float(engine: Json, metric: str) -> str:
