@@ -31,7 +31,7 @@ from .compress.recipe import CALIBRATION_ORDER, PtqRecipe
 from .compress.result import CompressResult
 from .export.bundle import build_bundle
 from .export.artifact_engines import artifact_runner
-from .export.drop_interval import drop_interval, metric_of, paired_counts, resolution_text, sample_counts
+from .export.drop_interval import cosine_counts, drop_interval, metric_of, resolution_text, sample_counts
 from .export.evaluation import (COSINE, LABEL_KINDS, EvaluationSet, Outputs, evaluation_set, first_samples, run_groups,
                                 task_metric)
 from .runtime.cpu import cpu_info
@@ -84,18 +84,19 @@ class Validation:
         """(fp32's score, int8's score, the drop's 95 % interval in points) of a bundle's two ONNX files."""
         bundle = runtime.load_bundle(bundle_dir)
         manifest = bundle.manifest
-        if self.evaluation is None:
-            self.evaluation = evaluation_set(manifest, self.data, None, None)
-            fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), self.evaluation)
+        if self.evaluation is None:  # set last: a failed first score leaves nothing half-made
+            evaluation = evaluation_set(manifest, self.data, None, None)
+            fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), evaluation)
             if self.metric == COSINE:
                 self.fp32 = fp32
             else:
-                self.fp32_counts = sample_counts(fp32, manifest, self.evaluation, self.metric)
+                self.fp32_counts = sample_counts(fp32, manifest, evaluation, self.metric)
                 self.fp32_score = float(metric_of(self.fp32_counts, self.metric))
+            self.evaluation = evaluation
         _float_scores(self.fp32_score, self.metric, self.data)
         int8 = run_groups(artifact_runner(bundle, "onnx-int8"), self.evaluation)
         if self.metric == COSINE:
-            fp32_counts, int8_counts = paired_counts(int8, self.fp32, manifest, self.evaluation, COSINE)
+            fp32_counts, int8_counts = cosine_counts(int8, self.fp32)
         else:
             fp32_counts, int8_counts = self.fp32_counts, sample_counts(int8, manifest, self.evaluation, self.metric)
         return (self.fp32_score, float(metric_of(int8_counts, self.metric)),

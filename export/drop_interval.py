@@ -29,13 +29,15 @@ CONFIDENCE = 0.95
 
 
 def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet, metric: str) -> np.ndarray:
-    """Each sample's counts for `metric` (not cosine, which is paired by nature: see paired_counts), one row per
+    """Each sample's counts for `metric` (not cosine, which is paired by nature: see cosine_counts), one row per
     sample in the evaluation set's order."""
     if metric == "top1":
         logits = np.concatenate([group[0] for group in outputs])
         return (logits.argmax(axis=1) == np.asarray(evaluation.truth).reshape(-1)).astype(np.float64)[:, None]
     if metric == "char_acc":
         texts = [text for group in outputs for text, _ in texts_of(group, manifest)]
+        if len(texts) != len(evaluation.truth):
+            raise ValueError(f"{len(texts)} texts read for {len(evaluation.truth)} labelled lines: the outputs are not of this set")
         return np.array([(ocr_metrics.edit_distance(p, t), len(t)) for p, t in zip(texts, evaluation.truth)], dtype=np.float64)
     if metric == "f1":
         truth = [[r.points for r in regions if not r.ignore] for regions in evaluation.truth]
@@ -45,12 +47,9 @@ def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSe
     raise ValueError(f"no per-sample counts for metric {metric!r}")
 
 
-def paired_counts(int8: Outputs, fp32: Outputs, manifest: Manifest, evaluation: EvaluationSet,
-                  metric: str) -> Tuple[np.ndarray, np.ndarray]:
-    """(fp32's, int8's) per-sample counts for `metric`, row i of both from sample i (for cosine, a group whose outputs
-    do not all have a row per input is one sample)."""
-    if metric != COSINE:
-        return sample_counts(fp32, manifest, evaluation, metric), sample_counts(int8, manifest, evaluation, metric)
+def cosine_counts(int8: Outputs, fp32: Outputs) -> Tuple[np.ndarray, np.ndarray]:
+    """(fp32's, int8's) per-sample counts for cosine against fp32, row i of both from sample i (a group whose outputs
+    do not all have a row per input is one sample): a.b, |a|^2, |b|^2 of int8's values a and fp32's b, and fp32's own."""
     rows: List[Tuple[float, float, float]] = []
     for group_a, group_b in zip(int8, fp32):
         batch = len(group_b[0])

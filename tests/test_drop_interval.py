@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paddle_edge.export.drop_interval import drop_interval, metric_of, paired_counts
+from paddle_edge.export.drop_interval import cosine_counts, drop_interval, metric_of
 from paddle_edge.runtime.ocr_metrics import edit_distance, recognition_scores
 
 
@@ -55,7 +55,7 @@ def test_cosine_counts_are_per_row_where_every_output_has_a_row_per_input_else_p
     rng = np.random.default_rng(0)
     fp32 = [[rng.normal(size=(2, 3)), rng.normal(size=(2, 5))], [rng.normal(size=(2, 3)), rng.normal(size=(4, 5))]]
     int8 = [[x + rng.normal(scale=0.3, size=x.shape) for x in group] for group in fp32]
-    fp32_counts, int8_counts = paired_counts(int8, fp32, None, None, "cosine")
+    fp32_counts, int8_counts = cosine_counts(int8, fp32)
     assert len(int8_counts) == 3  # the first group's two rows, then the second group whole (its outputs have 2 and 4 rows)
     a, b = (np.concatenate([x.ravel() for group in o for x in group]) for o in (int8, fp32))
     assert metric_of(int8_counts, "cosine") == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-12)

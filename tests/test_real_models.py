@@ -31,7 +31,7 @@ from paddle_edge.compress.recipe import PtqRecipe
 from paddle_edge.export.artifact_engines import artifact_runner
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.check import check_model
-from paddle_edge.export.drop_interval import drop_interval, metric_of, paired_counts
+from paddle_edge.export.drop_interval import cosine_counts, drop_interval, metric_of, sample_counts
 from paddle_edge.export.evaluation import compare, evaluation_set, run_groups, task_scores
 from paddle_edge.export.lite import LiteExportError, export_lite
 from paddle_edge.runtime.errors import PaddleEdgeError
@@ -270,14 +270,14 @@ def test_per_sample_counts_score_each_model_as_its_whole_set_does(cls_bundle, re
         evaluation = evaluation_set(manifest, test[kind], None, None)
         int8, fp32 = (run_groups(artifact_runner(runtime.load_bundle(bundle.directory), name), evaluation)
                       for name in ("onnx-int8", "onnx-fp32"))
-        fp32_counts, int8_counts = paired_counts(int8, fp32, manifest, evaluation, metric)
+        fp32_counts, int8_counts = (sample_counts(outputs, manifest, evaluation, metric) for outputs in (fp32, int8))
         assert len(int8_counts) == evaluation.samples
         for outputs, counts in ((fp32, fp32_counts), (int8, int8_counts)):
             assert metric_of(counts, metric) == pytest.approx(task_scores(outputs, manifest, evaluation)[metric], abs=1e-12), kind
         low, high = drop_interval(fp32_counts, int8_counts, metric)
         drop = 100 * (metric_of(fp32_counts, metric) - metric_of(int8_counts, metric))
         assert low <= drop <= high, (kind, low, drop, high)
-        fp32_counts, int8_counts = paired_counts(int8, fp32, manifest, evaluation, "cosine")
+        fp32_counts, int8_counts = cosine_counts(int8, fp32)
         assert metric_of(fp32_counts, "cosine") == 1.0
         assert metric_of(int8_counts, "cosine") == pytest.approx(compare(int8, fp32, manifest, evaluation)["cosine"], abs=1e-9), kind
 

@@ -21,13 +21,13 @@ from .cold_start import TIMEOUT_S, ColdStart, ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, PEER_PREFIXES, REFERENCE, TUNED, Engine, engines_for, is_peer, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
-from .cores import SHARED_ABOVE, probe_cores
+from .cores import merged, probe_cores
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/7"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+SCHEMA = "paddle-edge.bench/8"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
-# 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py)
+# 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py); 8: the probe's threads, CPUs, threshold, error
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -242,15 +242,17 @@ class BenchReport(CheckedReport):
 
     def cores_lines(self) -> List[str]:
         """What the core probes before and after the grid saw (cores.py), where the goals' thread count is above 1."""
-        cores = self.data.get("cores") or {}
-        ratios = cores.get("side_by_side")
+        cores = self.data["cores"]
+        if cores.get("error"):
+            return [f"cores side by side: not probed ({cores['error']})"]
+        ratios = cores["side_by_side"]
         if not ratios:
             return []
-        line = (f"{cores['cores']} cores side by side (cores.py, before and after the grid): "
+        line = (f"{cores['threads']} CPUs side by side (cores.py, before and after the grid): "
                 f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone")
         if cores["shared"]:
-            line += (f"; {cores['shared']} of {len(ratios)} probes over {SHARED_ABOVE}: the cores shared a core at times "
-                     f"in this run, so figures at {cores['cores']} threads move with it (those at one thread do not)")
+            line += (f"; {cores['shared']} of {len(ratios)} probes over {cores['shared_above']}: the CPUs shared a core at "
+                     f"times in this run, so figures at more than one thread can move with it")
         return [line]
 
     def render(self) -> str:
@@ -358,8 +360,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     peak = higher_peak(peak, measure_peak(peak_threads))
-    after = probe_cores(goal_threads)
-    cores = {**after, "side_by_side": cores["side_by_side"] + after["side_by_side"], "shared": cores["shared"] + after["shared"]}
+    cores = merged(cores, probe_cores(goal_threads))
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),

@@ -97,7 +97,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                  f"--shape x:1x3x{size} --calls {calls} --json bench-{name}-fold.json"
                  for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
     # accuracy control of the recogniser with --fold-quantizers on 256 validation and 128 calibration lines, the kept
-    # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval
+    # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval,
+    # benched more than once, at two threads and at one (the file name ends in the time the run ended, UTC)
     "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
                       f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
                    **{f"ocr/vnni/lines/bench-{name}{run}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
@@ -632,14 +633,15 @@ def _ocr_model(parity: Json) -> str:
             + (", int8 ONNX with --fold-quantizers" if folded else ""))
 
 
-def _int8_ratios(files: Mapping[str, Json], column: Callable[[str], str]) -> Dict[tuple, Dict[str, str]]:
-    """Per (model, engine, batch), int8's time over fp32's with its interval from each bench file, keyed by the
-    column `column` names for that file."""
+def _layout_ratios(files: Mapping[str, Json]) -> Dict[tuple, Dict[str, str]]:
+    """Per (model, engine, batch), int8's time over fp32's with its interval from each bench file, under "fold" for a
+    --fold-quantizers bundle's and "default" for the others'."""
     ratios: Dict[tuple, Dict[str, str]] = {}
     for name, bench in files.items():
         for engine, by_batch in (bench.get("int8_time_vs_fp32") or {}).items() if "bench-" in name else ():
             for batch, (value, low, high) in by_batch.items():
-                ratios.setdefault((bench["model"], engine, int(batch)), {})[column(name)] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+                layout = "fold" if "-fold" in name else "default"
+                ratios.setdefault((bench["model"], engine, int(batch)), {})[layout] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
     return ratios
 
 
@@ -647,7 +649,7 @@ def folds(files: Mapping[str, Json]) -> str:
     """The folded bundles' parity (the OCR table), then per model, engine and batch int8's time over fp32's in the
     default layout's bundle and in the folded one, each from its own bench run (a report, never gating)."""
     parity = {name: data for name, data in files.items() if "parity-" in name}
-    ratios = _int8_ratios(files, lambda name: "fold" if "-fold" in name else "default")
+    ratios = _layout_ratios(files)
     rows = [[model, engine, str(batch), cells.get("default", "-"), cells.get("fold", "-")]
             for (model, engine, batch), cells in sorted(ratios.items())]
     table = _table(["model", "engine", "batch", "int8 time / fp32 time, default layout (95 % interval)",
@@ -659,8 +661,8 @@ def folds(files: Mapping[str, Json]) -> str:
 
 def more_lines(files: Mapping[str, Json]) -> str:
     """Accuracy control on more validation and calibration lines, once per rule: each kept file's trials with their
-    drops' intervals, the kept files' parity on more test lines, and int8's time over fp32's per engine and batch in each
-    bundle (a report, never gating)."""
+    drops' intervals, the kept files' parity on more test lines, and a row per bench run of their bundles: its thread
+    count, int8's time over fp32's per engine and batch, and its core probes (a report, never gating)."""
     parities = {name: data for name, data in files.items() if "parity-" in name}
     parts = []
     for name, parity in parities.items():
@@ -684,10 +686,10 @@ def _runs_table(benches: Mapping[str, Json]) -> str:
     """One row per bench run, in the order they ran: its bundle and thread count, int8's time over fp32's per engine and
     batch, and what its core probes read (runs before bench schema 7 were not probed)."""
     runs = sorted(benches.values(), key=lambda b: b["provenance"]["date"])
-    pairs = sorted({(engine, int(batch)) for b in runs for engine, by in b["int8_time_vs_fp32"].items() for batch in by})
+    pairs = sorted({(engine, int(batch)) for b in runs for engine, by in (b.get("int8_time_vs_fp32") or {}).items() for batch in by})
 
     def ratio(bench: Json, engine: str, batch: int) -> str:
-        found = bench["int8_time_vs_fp32"].get(engine, {}).get(str(batch))
+        found = (bench.get("int8_time_vs_fp32") or {}).get(engine, {}).get(str(batch))
         return "-" if found is None else f"{found[0]:.2f} [{found[1]:.2f}, {found[2]:.2f}]"
 
     return _table(["bundle", "threads", "run ended (UTC)", *(f"int8 / fp32 time, {e}, batch {b} (95 % interval)" for e, b in pairs),
@@ -701,8 +703,12 @@ def _cores(bench: Json) -> str:
     cores = bench.get("cores")
     if cores is None:
         return "not probed (bench schema before 7)"
+    if cores.get("error"):
+        return f"not probed: {cores['error']}"
+    if bench["goal_threads"] == 1:
+        return "one thread: nothing to probe"
     ratios = cores["side_by_side"]
-    return f"{', '.join(f'{r:.2f}' for r in ratios)} ({cores['shared']} of {len(ratios)})" if ratios else "one core: nothing to probe"
+    return f"{', '.join(f'{r:.2f}' for r in ratios)} ({cores['shared']} of {len(ratios)})"
 
 
 def _vs_float(engine: Json, metric: str) -> str:
