@@ -105,7 +105,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                       f"--shape x:1x3x48x320 --calls 50 --json bench-{name}{run}.json"
                       for name, threads, run in (("rec-ac256", 2, ""), ("rec-ac256w", 2, ""), ("rec-ac256w", 2, "-0801"),
                                                  ("rec-ac256w", 2, "-0814"), ("rec-ac256w", 1, "-1thread-0807"),
-                                                 ("rec-ac256w", 1, "-1thread-0817"))}},
+                                                 ("rec-ac256w", 1, "-1thread-0817"), ("rec-ac256w", 2, "-0852"),
+                                                 ("rec-ac256w", 2, "-0854"), ("rec-ac256w", 2, "-0857"))}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
