@@ -84,14 +84,12 @@ class Validation:
         """(fp32's score, int8's score, the drop's 95 % interval in points) of a bundle's two ONNX files."""
         bundle = runtime.load_bundle(bundle_dir)
         manifest = bundle.manifest
-        if self.evaluation is None:  # set last: a failed first score leaves nothing half-made
+        if self.evaluation is None:  # all set at the end: a failed first score leaves nothing half-made
             evaluation = evaluation_set(manifest, self.data, None, None)
             fp32 = run_groups(artifact_runner(bundle, "onnx-fp32"), evaluation)
-            if self.metric == COSINE:
-                self.fp32 = fp32
-            else:
-                self.fp32_counts = sample_counts(fp32, manifest, evaluation, self.metric)
-                self.fp32_score = float(metric_of(self.fp32_counts, self.metric))
+            counts = None if self.metric == COSINE else sample_counts(fp32, manifest, evaluation, self.metric)
+            self.fp32 = fp32 if counts is None else []
+            self.fp32_counts, self.fp32_score = counts, 1.0 if counts is None else float(metric_of(counts, self.metric))
             self.evaluation = evaluation
         _float_scores(self.fp32_score, self.metric, self.data)
         int8 = run_groups(artifact_runner(bundle, "onnx-int8"), self.evaluation)

@@ -28,6 +28,13 @@ BATCH = 200  # resamples drawn at once: a 10,000-image test set then holds 2 mil
 CONFIDENCE = 0.95
 
 
+def _one_per_label(answers: list, evaluation: EvaluationSet) -> list:
+    """`answers` (a text per line, the boxes of a page), checked to be one per labelled sample."""
+    if len(answers) != len(evaluation.truth):
+        raise ValueError(f"{len(answers)} answers for {len(evaluation.truth)} labelled samples: the outputs are not of this set")
+    return answers
+
+
 def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSet, metric: str) -> np.ndarray:
     """Each sample's counts for `metric` (not cosine, which is paired by nature: see cosine_counts), one row per
     sample in the evaluation set's order."""
@@ -35,13 +42,11 @@ def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSe
         logits = np.concatenate([group[0] for group in outputs])
         return (logits.argmax(axis=1) == np.asarray(evaluation.truth).reshape(-1)).astype(np.float64)[:, None]
     if metric == "char_acc":
-        texts = [text for group in outputs for text, _ in texts_of(group, manifest)]
-        if len(texts) != len(evaluation.truth):
-            raise ValueError(f"{len(texts)} texts read for {len(evaluation.truth)} labelled lines: the outputs are not of this set")
+        texts = _one_per_label([text for group in outputs for text, _ in texts_of(group, manifest)], evaluation)
         return np.array([(ocr_metrics.edit_distance(p, t), len(t)) for p, t in zip(texts, evaluation.truth)], dtype=np.float64)
     if metric == "f1":
         truth = [[r.points for r in regions if not r.ignore] for regions in evaluation.truth]
-        found = cared_boxes(boxes(outputs, manifest, evaluation), evaluation)
+        found = cared_boxes(_one_per_label(boxes(outputs, manifest, evaluation), evaluation), evaluation)
         per_image = [ocr_metrics.detection_scores([f], [t]) for f, t in zip(found, truth)]
         return np.array([(s["tp"], s["predicted"], s["truth"]) for s in per_image], dtype=np.float64)
     raise ValueError(f"no per-sample counts for metric {metric!r}")
@@ -50,6 +55,8 @@ def sample_counts(outputs: Outputs, manifest: Manifest, evaluation: EvaluationSe
 def cosine_counts(int8: Outputs, fp32: Outputs) -> Tuple[np.ndarray, np.ndarray]:
     """(fp32's, int8's) per-sample counts for cosine against fp32, row i of both from sample i (a group whose outputs
     do not all have a row per input is one sample): a.b, |a|^2, |b|^2 of int8's values a and fp32's b, and fp32's own."""
+    if len(int8) != len(fp32):
+        raise ValueError(f"{len(int8)} groups of int8 outputs against {len(fp32)} of fp32: not the same samples")
     rows: List[Tuple[float, float, float]] = []
     for group_a, group_b in zip(int8, fp32):
         batch = len(group_b[0])

@@ -60,6 +60,7 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     assert set(peak["gops"]) == {"fp32", "int8_u8s8", "int8_u8u8"} and all(set(v) == {"1", "2"} for v in peak["gops"].values())
     probed = data["cores"]  # the goals' 2 threads: probed before and after the grid, 3 times each
     assert probed["threads"] == data["goal_threads"] == 2 and len(probed["side_by_side"]) == 6 and "error" not in probed, probed
+    assert len(set(probed["cpus"])) == 2 and set(probed["alone_s"]) == {*map(str, probed["cpus"]), *(f"{c} after" for c in probed["cpus"])}
     assert probed["shared"] == sum(r > probed["shared_above"] for r in probed["side_by_side"]) and min(probed["side_by_side"]) > 0.5
     for cell in data["cells"]:
         precision = ENGINES[cell["engine"]].precision

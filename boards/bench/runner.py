@@ -21,7 +21,7 @@ from .cold_start import TIMEOUT_S, ColdStart, ColdStartFailed, cold_start
 from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, PEER_PREFIXES, REFERENCE, TUNED, Engine, engines_for, is_peer, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
-from .cores import merged, probe_cores
+from .cores import merged, probe_cores, probe_cpus
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
@@ -241,19 +241,15 @@ class BenchReport(CheckedReport):
     """Cold start, size, latency and throughput of one bundle per engine, with the goals judged."""
 
     def cores_lines(self) -> List[str]:
-        """What the core probes before and after the grid saw (cores.py), where the goals' thread count is above 1."""
+        """What the core probes just before and after the grid saw (cores.py), where the goals' thread count is
+        above 1; and why a probe could not run."""
         cores = self.data["cores"]
-        if cores.get("error"):
-            return [f"cores side by side: not probed ({cores['error']})"]
         ratios = cores["side_by_side"]
-        if not ratios:
-            return []
-        line = (f"{cores['threads']} CPUs side by side (cores.py, before and after the grid): "
-                f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone")
-        if cores["shared"]:
-            line += (f"; {cores['shared']} of {len(ratios)} probes over {cores['shared_above']}: the CPUs shared a core at "
-                     f"times in this run, so figures at more than one thread can move with it")
-        return [line]
+        lines = [f"CPUs {cores['cpus']} side by side (cores.py, just before and after the grid): "
+                 f"{', '.join(f'{r:.2f}' for r in ratios)} the time of one alone"
+                 + (f"; {cores['shared']} of {len(ratios)} probes over {cores['shared_above']}: the CPUs shared a core at "
+                    "times in this run, so figures at more than one thread can move with it" if cores["shared"] else "")] if ratios else []
+        return lines + ([f"core probe failed: {cores['error']}"] if cores.get("error") else [])
 
     def render(self) -> str:
         d = self.data
@@ -337,7 +333,6 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     flops, traffic = count_work(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else (0, Traffic(0, 0))
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
     peak = measure_peak(peak_threads)
-    cores = probe_cores(goal_threads)
     engine_rows: Dict[str, Dict[str, Any]] = {}
     first_failing: Dict[str, int] = {}  # an engine's first batch size that failed in its cold-start process
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
@@ -354,13 +349,15 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             _failed_at(e, cold, first_failing, skipped)
         engine_rows[e.name] = {"label": e.label, "precision": e.precision, "bytes": _engine_bytes(e, manifest, paddle_int8, opened),
                                "cold": cold.figures if cold else None}
+    cpus = probe_cpus(goal_threads)
+    cores = probe_cores(goal_threads, cpus)
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads,
                                    first_failing)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
+    cores = merged(cores, probe_cores(goal_threads, cpus))
     peak = higher_peak(peak, measure_peak(peak_threads))
-    cores = merged(cores, probe_cores(goal_threads))
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),

@@ -98,7 +98,7 @@ SOURCES: Dict[str, Dict[str, str]] = {
                  for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
     # accuracy control of the recogniser with --fold-quantizers on 256 validation and 128 calibration lines, the kept
     # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval,
-    # benched more than once, at two threads and at one (the file name ends in the time the run ended, UTC)
+    # benched more than once, at two threads and at one (a later run's file name ends in the time it ended, UTC)
     "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
                       f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
                    **{f"ocr/vnni/lines/bench-{name}{run}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
@@ -700,16 +700,16 @@ def _runs_table(benches: Mapping[str, Json]) -> str:
 
 
 def _cores(bench: Json) -> str:
-    """What a bench run's core probes read (boards/bench/cores.py), before and after its grid."""
+    """What a bench run's core probes read (boards/bench/cores.py), just before and after its grid."""
     cores = bench.get("cores")
-    if cores is None:
-        return "not probed (bench schema before 7)"
-    if cores.get("error"):
-        return f"not probed: {cores['error']}"
     if bench["goal_threads"] == 1:
         return "one thread: nothing to probe"
+    if cores is None:
+        return "not probed (bench schema before 7)"
     ratios = cores["side_by_side"]
-    return f"{', '.join(f'{r:.2f}' for r in ratios)} ({cores['shared']} of {len(ratios)})"
+    read = f"{', '.join(f'{r:.2f}' for r in ratios)} ({cores['shared']} of {len(ratios)})" if ratios else "not probed"
+    failed = cores.get("error", "").splitlines()
+    return read + (f"; failed: {failed[0]}".replace("|", "\\|") if failed else "")
 
 
 def _vs_float(engine: Json, metric: str) -> str:
