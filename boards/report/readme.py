@@ -142,6 +142,11 @@ def _provenance(files: Mapping[str, Json]) -> str:
     return f"<sub>Written by `paddle-edge readme` from {', '.join(parts)}" + (f"; on {where(runs[0][1])}" if shared else "") + ".</sub>"
 
 
+def _interval_text(value: float, low: float, high: float) -> str:
+    """A ratio with its 95 % interval: "0.79 [0.75, 0.82]"."""
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
 def _ordered(keys: Sequence[str], first: Sequence[str]) -> List[str]:
     """`keys` with those named in `first` leading, in that order (the JSON is written with sorted keys)."""
     return sorted(keys, key=lambda k: (first.index(k) if k in first else len(first), k))
@@ -310,7 +315,7 @@ def speed_peers(files: Mapping[str, Json]) -> str:
             rows.append([bench["model"], str(batch), f"{_engine(bench, pair['runtime'], batch)}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
                          f"{pair['peer']}: {_us(peer['p50_us'])} ({peer['peak_fraction'] * 100:.0f} % of peak)"
                          + (f"; {pair['tuned_twin']}, the tuned configuration itself, not counted" if pair.get("tuned_twin") else ""),
-                         f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}]"
+                         _interval_text(goal['value'], *goal['interval'])
                          + (" (a Lite cell: calls, not rounds)" if pair.get("paired_by_round") is False else ""),
                          f"{'met' if goal['met'] else 'missed'} by {abs(goal['margin']) * 100:.0f} %"
                          + ("" if goal["interval_clear_of_limit"] else " (interval spans the limit)")])
@@ -377,7 +382,7 @@ def _said(lead: str, rule: Mapping[str, str]) -> str:
 
 def _goal_cell(goal: Json) -> str:
     """A goal as one table cell: value, interval, its limit, met or missed (reported, never gating)."""
-    return (f"{goal['value']:.2f} [{goal['interval'][0]:.2f}, {goal['interval'][1]:.2f}] {'<=' if goal['kind'] == 'max' else '>='} "
+    return (f"{_interval_text(goal['value'], *goal['interval'])} {'<=' if goal['kind'] == 'max' else '>='} "
             f"{goal['limit']:g}: {'met' if goal['met'] else 'missed'}" + ("" if goal["interval_clear_of_limit"] else " (interval spans it)"))
 
 
@@ -642,7 +647,7 @@ def _layout_ratios(files: Mapping[str, Json]) -> Dict[tuple, Dict[str, str]]:
         for engine, by_batch in (bench.get("int8_time_vs_fp32") or {}).items() if "bench-" in name else ():
             for batch, (value, low, high) in by_batch.items():
                 layout = "fold" if "-fold" in name else "default"
-                ratios.setdefault((bench["model"], engine, int(batch)), {})[layout] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+                ratios.setdefault((bench["model"], engine, int(batch)), {})[layout] = _interval_text(value, low, high)
     return ratios
 
 
@@ -691,7 +696,7 @@ def _runs_table(benches: Mapping[str, Json]) -> str:
 
     def ratio(bench: Json, engine: str, batch: int) -> str:
         found = (bench.get("int8_time_vs_fp32") or {}).get(engine, {}).get(str(batch))
-        return "-" if found is None else f"{found[0]:.2f} [{found[1]:.2f}, {found[2]:.2f}]"
+        return "-" if found is None else _interval_text(*found)
 
     return _table(["bundle", "threads", "run ended (UTC)", *(f"int8 / fp32 time, {e}, batch {b} (95 % interval)" for e, b in pairs),
                    "cores side by side: each probe's time over one alone (probes sharing a core)"],
