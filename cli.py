@@ -291,12 +291,21 @@ def _int_list(text: str) -> List[int]:
         raise PaddleEdgeError(f"{text!r} is not a comma-separated list of whole numbers", "write it like 1,2,4") from None
 
 
+def _settings(text: Optional[str]) -> Dict[str, str]:
+    """KEY=VALUE[,KEY=VALUE] as a dict; a clear error for anything else."""
+    pairs = [item.partition("=") for item in (text or "").split(",") if item]
+    if any(not key or not sep or not value for key, sep, value in pairs):
+        raise PaddleEdgeError(f"{text!r} is not a comma-separated list of KEY=VALUE settings", "write it like parallel=batch")
+    return {key: value for key, _, value in pairs}
+
+
 def _bench(args: argparse.Namespace) -> None:
     from .boards.bench.runner import run_bench
 
     report = run_bench(args.bundle, backends=args.backends.split(",") if args.backends else None,
                        threads=_int_list(args.threads) if args.threads else None, batches=_int_list(args.batch), calls=args.calls,
-                       shapes=_shapes(args.shape), paddle_int8=args.paddle_int8, timeout=args.timeout)
+                       shapes=_shapes(args.shape), paddle_int8=args.paddle_int8, timeout=args.timeout,
+                       settings=_settings(args.settings))
     print(report.render())
     print(f"bench: {report.save(args.json or Path(f'{args.bundle}.bench.json'))}")
 
@@ -646,6 +655,8 @@ def _parser() -> argparse.ArgumentParser:
                    "(its batch dim is replaced by the grid's)")
     p.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (what `compress` wrote): adds Paddle "
                    "Inference's oneDNN int8 as an engine")
+    p.add_argument("--settings", help="KEY=VALUE,... for the thin runtime's onnxruntime engines, as runtime.open(settings=...) "
+                   "takes them: parallel=batch (the batch split over the threads), graph_optimization_level, allow_spinning")
 
     p = add("tune", _tune, "the fastest engine, precision, thread count and settings for a bundle on a board, among those "
             "whose outputs pass parity there; written to the bundle's tuning file, which the runtime's backend 'auto' reads")

@@ -90,16 +90,17 @@ def default_thread_counts(cores: int) -> List[int]:
 
 def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequence[int], cores: int,
                auto: str) -> Tuple[List[Candidate], Dict[str, str]]:
-    """Every configuration of the named backends that the bundle has a file for (precision x threads x settings), and
-    always the ones runtime.open runs untuned (onnxruntime, `cores` threads, its default settings: the first listed);
-    with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto" (`auto`:
+    """Every distinct configuration of the named backends that the bundle has a file for (precision x threads x
+    settings, less those backends.distinct rules out), and always the ones runtime.open runs untuned (onnxruntime,
+    `cores` threads, its default settings: the first listed); with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto" (`auto`:
     runtime.default_precision's choice)."""
     configs: List[Tuple[str, str, int, Dict[str, str]]] = []
     for name in names:
         backends.require_known(name)
         settings = backends.SETTINGS[name]
         for precision in manifest.precisions(backends.BACKENDS[name][2]):
-            configs += [(name, precision, n, dict(zip(settings, values))) for n in threads for values in itertools.product(*settings.values())]
+            configs += [(name, precision, n, chosen) for n in threads for values in itertools.product(*settings.values())
+                        for chosen in [dict(zip(settings, values))] if backends.distinct(name, n, chosen)]
     default_settings = {k: v[0] for k, v in backends.SETTINGS[runtime.DEFAULT_BACKEND].items()}
     untuned_configs = {p: (runtime.DEFAULT_BACKEND, p, cores, default_settings) for p in manifest.precisions("onnx")}
     configs += [c for c in untuned_configs.values() if c not in configs]

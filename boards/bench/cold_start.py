@@ -53,7 +53,7 @@ def _feeds(bundle: Any, batch: int, shapes: Dict[str, List[int]]) -> Dict[str, A
 
 
 def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddle_int8: Optional[Path],
-             shapes: Dict[str, List[int]]) -> Tuple[Dict[str, float], Callable[[int], Any]]:
+             shapes: Dict[str, List[int]], settings: Dict[str, str]) -> Tuple[Dict[str, float], Callable[[int], Any]]:
     """Everything after the interpreter's start-up counts: numpy, the engine's library, the bundle, the first call.
     Also returns a call at a batch size, for the batch sizes the bench will time."""
     start = time.perf_counter()
@@ -71,7 +71,7 @@ def _measure(bundle_dir: Path, engine_name: str, threads: int, batch: int, paddl
         import onnxruntime  # noqa: F401
     imported = time.perf_counter()
     bundle = runtime.load_bundle(bundle_dir)
-    run = load(engine, bundle, threads, paddle_int8)
+    run = load(engine, bundle, threads, paddle_int8, settings)
     loaded = time.perf_counter()
     run(_feeds(bundle, batch, shapes))
     first = time.perf_counter()
@@ -145,16 +145,18 @@ def _steps(proc: subprocess.Popen, timeout: float) -> Tuple[List[Dict[str, Any]]
 
 
 def cold_start(bundle_dir: Path, engine_name: str, threads: int, batches: Sequence[int] = (1,), timeout: float = TIMEOUT_S,
-               paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None) -> ColdStart:
+               paddle_int8: Optional[Path] = None, shapes: Optional[Dict[str, Sequence[int]]] = None,
+               settings: Optional[Dict[str, str]] = None) -> ColdStart:
     """Run the measurement (at batch 1) in a new interpreter, then one call at each of `batches`, each step given
     `timeout` seconds. `shapes` (an input's shape, its first dim replaced by the batch size) is what is benchmarked where
-    the model's own shape has dynamic dims (a detector's page). Raises ColdStartFailed where the cold start itself
+    the model's own shape has dynamic dims (a detector's page); `settings` as engines.load takes them. Raises ColdStartFailed where the cold start itself
     failed; a failure at a batch size is in the result."""
     batches = sorted(set(batches))
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", "1",
            "--batches", ",".join(map(str, batches))]
     cmd += ["--paddle-int8", str(paddle_int8)] if paddle_int8 else []
     cmd += ["--shapes", json.dumps({name: list(map(int, shape)) for name, shape in (shapes or {}).items()})]
+    cmd += ["--settings", json.dumps(dict(settings or {}))]
     with tempfile.TemporaryFile("w+", errors="replace") as stderr:  # a file, not a pipe: a chatty engine never blocks on it
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, errors="replace")
         try:
@@ -183,8 +185,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--batches", default="", help="the batch sizes to run once each after it, ascending: 1,8,64")
     parser.add_argument("--paddle-int8", type=Path, help="PaddleSlim's int8 model directory (engine paddle_inference_int8)")
     parser.add_argument("--shapes", type=json.loads, default={}, help='the benchmarked input shapes, {"x": [1, 3, 640, 640]}')
+    parser.add_argument("--settings", type=json.loads, default={}, help='the thin runtime\'s ONNX Runtime settings, {"parallel": "batch"}')
     args = parser.parse_args(argv)
-    figures, run_batch = _measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, args.shapes)
+    figures, run_batch = _measure(args.bundle, args.engine, args.threads, args.batch, args.paddle_int8, args.shapes, args.settings)
     print(LINE + json.dumps({"cold": figures}), flush=True)
     for batch in (int(b) for b in args.batches.split(",") if b):
         if batch != args.batch:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -137,8 +137,10 @@ def _tuned_run(bundle: runtime.Bundle) -> Run:
     return run
 
 
-def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Optional[Path] = None) -> Run:
-    """Load an in-process engine; return its run(feeds) -> outputs (the tuned runtime runs at its tuning's threads)."""
+def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Optional[Path] = None,
+         settings: Optional[Mapping[str, str]] = None) -> Run:
+    """Load an in-process engine; return its run(feeds) -> outputs (the tuned runtime runs at its tuning's threads).
+    `settings` (`bench --settings`) are the thin runtime's ONNX Runtime settings, for its two onnxruntime engines."""
     if engine.tuned:
         return _tuned_run(bundle)
     if engine.name in (REFERENCE, PADDLE_INT8):
@@ -159,5 +161,6 @@ def load(engine: Engine, bundle: runtime.Bundle, threads: int, paddle_int8: Opti
         session = ort.InferenceSession(str(bundle.path_of("onnx-fp32")), options, providers=["CPUExecutionProvider"])
         return lambda feeds: session.run(None, feeds)
     if engine.backend:
-        return runtime.open(bundle, backend=engine.backend, precision=engine.precision, threads=threads).predict
+        return runtime.open(bundle, backend=engine.backend, precision=engine.precision, threads=threads,
+                            settings=settings if engine.backend == runtime.DEFAULT_BACKEND else None).predict
     raise PaddleEdgeError(f"{engine.name} runs in the Paddle Lite sidecar, not in this process", "time it with the sidecar")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ... import runtime
 from ...runtime.batching import batch_of
@@ -68,14 +68,14 @@ def _lite_cells(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds,
 
 
 def _runnable(engines: Sequence[Engine], bundle: runtime.Bundle, threads: int, smallest: int, paddle_int8: Optional[Path],
-              tuned_at: int, failing: Dict[str, int], skipped: Dict[str, str]) -> Dict[str, Run]:
+              tuned_at: int, failing: Dict[str, int], skipped: Dict[str, str], settings: Mapping[str, str]) -> Dict[str, Run]:
     """The in-process engines loaded at `threads` (the tuned runtime only at `tuned_at`; none that failed at the
     `smallest` batch size or below), a peer that fails to load left out."""
     loaded = {}
     for e in engines:
         if e.in_process and (not e.tuned or threads == tuned_at) and failing.get(e.name, smallest + 1) > smallest:
             try:
-                loaded[e.name] = load(e, bundle, threads, paddle_int8)
+                loaded[e.name] = load(e, bundle, threads, paddle_int8, settings)
             except Exception as exc:  # noqa: BLE001 - a peer's own error, whatever its type, is a finding, not the bench's end
                 _failed(e.name, exc, f"loaded at {threads} thread(s)", 0, failing, skipped)
     return loaded
@@ -100,17 +100,18 @@ def _guarded(name: str, run: Run, chunk: Feeds, raised: Dict[str, Exception]) ->
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
              calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
              paddle_int8: Optional[Path] = None, tuned_at: int = 0,
-             first_failing: Optional[Dict[str, int]] = None) -> Tuple[List[Cell], Dict[int, Ratio]]:
+             first_failing: Optional[Dict[str, int]] = None, settings: Optional[Mapping[str, str]] = None
+             ) -> Tuple[List[Cell], Dict[int, Ratio]]:
     """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
     thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
     count, is timed in the `tuned_at` cells only; an engine in `first_failing` (its first failing batch size) only below
-    it. A peer that fails in the grid (to load, on any call, in its sidecar) is left out from there on and named in
+    it. `settings`: the thin runtime's ONNX Runtime settings (engines.load). A peer that fails in the grid (to load, on any call, in its sidecar) is left out from there on and named in
     `skipped`."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     failing = dict(first_failing or {})
     for n in threads:
-        loaded = _runnable(engines, bundle, n, min(batches), paddle_int8, tuned_at, failing, skipped)
+        loaded = _runnable(engines, bundle, n, min(batches), paddle_int8, tuned_at, failing, skipped, settings or {})
         for batch in batches:
             chunk = batch_of(feeds, batch)
             raised: Dict[str, Exception] = {}
@@ -125,7 +126,7 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
             if progress is not None:
                 progress.update(1)
         if "onnxruntime_fp32" in loaded:
-            thin = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=n)
+            thin = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=n, settings=settings)
             one = batch_of(feeds, 1)
             overhead[n] = paired_ratio(lambda t=thin, x=one: t.predict(x), lambda t=thin, x=one: t.backend.session.run(None, x), calls=4 * calls)
     return cells, overhead

@@ -10,6 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ... import runtime
+from ...runtime import backends as rt_backends
 from ...runtime.cpu import cpu_info, has_int8_saturation
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.tuning import ANY, Tuning
@@ -25,10 +26,10 @@ from .cores import merged, probe_cores, probe_cpus
 from .peak import higher_peak, measure_peak, peak_gops
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/9"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+SCHEMA = "paddle-edge.bench/10"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
 # 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py); 8: the probe's threads, CPUs, threshold, error;
-# 9: the probe's CPUs fixed for the run, its job's seconds alone
+# 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -259,7 +260,9 @@ class BenchReport(CheckedReport):
                  f"this CPU's GEMM peak in {peak['engine']} (fastest of {'/'.join(map(str, peak['gemm_sizes']))}^3, "
                  f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
                  + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))
-                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", *self.cores_lines(), "",
+                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", *self.cores_lines(),
+                 *([f"the thin runtime's onnxruntime engines with {', '.join(f'{k}={v}' for k, v in d['runtime_settings'].items())}"]
+                   if d["runtime_settings"] else []), "",
                  f"{'engine':<26}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
         for name, e in d["engines"].items():
             c = e.get("cold") or {}
@@ -312,12 +315,16 @@ def _failed_at(engine: Engine, cold: ColdStart, first_failing: Dict[str, int], s
 
 def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threads: Optional[Sequence[int]] = None,
               batches: Sequence[int] = (1, 8, 64), calls: int = 200, data: Optional[Path] = None,
-              shapes: Optional[Dict[str, Sequence[int]]] = None, paddle_int8: Optional[Path] = None, timeout: float = TIMEOUT_S) -> BenchReport:
+              shapes: Optional[Dict[str, Sequence[int]]] = None, paddle_int8: Optional[Path] = None, timeout: float = TIMEOUT_S,
+              settings: Optional[Dict[str, str]] = None) -> BenchReport:
     """Measure every engine the bundle can run on (or those named) over threads x batches, then judge the goals.
     Inputs are the dataset's test samples for a model trained here, else seeded random inputs of `shapes` (a
     detector's 1x3x640x640, a recogniser's 1x3x48x320: the batch dim is the grid's). `paddle_int8` (PaddleSlim's int8
     model directory) adds Paddle Inference's oneDNN int8. `timeout`: seconds for each step of an engine's cold-start
-    process (cold_start)."""
+    process (cold_start). `settings` (runtime/backends SETTINGS of onnxruntime, e.g. parallel=batch) apply to the thin
+    runtime's two onnxruntime engines, as runtime.open(settings=...) does."""
+    settings = dict(settings or {})
+    rt_backends.check_settings(runtime.DEFAULT_BACKEND, settings)
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     skipped: Dict[str, str] = {}
@@ -339,7 +346,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
         try:
             cold = cold_start(bundle.root, e.name, goal_threads, batches, timeout, paddle_int8=paddle_int8,
-                              shapes={k: x.shape for k, x in feeds.items()}) if e.in_process else None
+                              shapes={k: x.shape for k, x in feeds.items()}, settings=settings) if e.in_process else None
         except ColdStartFailed as exc:  # a peer that cannot run this model here keeps its row, as not runnable
             if not is_peer(e.name):
                 raise  # the runtime's own engines and the reference must run: that is a broken bundle, not a finding
@@ -354,7 +361,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     cores = probe_cores(goal_threads, cpus)
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
         cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads,
-                                   first_failing)
+                                   first_failing, settings)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     cores = merged(cores, probe_cores(goal_threads, cpus))
@@ -364,7 +371,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
             "toolchain": manifest.toolchain, "quantization": manifest.quantization, "threads": threads, "batches": list(batches),
-            "goal_threads": goal_threads, "engines": engine_rows, "peak": peak, "cores": cores,
+            "goal_threads": goal_threads, "runtime_settings": settings, "engines": engine_rows, "peak": peak, "cores": cores,
             "traffic": {"weight_elements": traffic.weight_elements, "activation_elements_per_sample": traffic.activation_elements},
             "cells": [_cell_row(c, flops, traffic, peak, uint8_weights, by_key, tuning, opened) for c in cells],
             "above_peak": [],

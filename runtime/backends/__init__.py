@@ -40,12 +40,21 @@ FILE_TARGETS: Dict[str, str] = {"openvino": OPENVINO_TARGET, "openvino-throughpu
 # backend name -> the settings it takes beyond threads: setting -> its values, the backend's default first. What
 # `paddle-edge tune` varies; a choice in a tuning file passes them back to the backend.
 SETTINGS: Dict[str, Dict[str, Tuple[str, ...]]] = {
-    "onnxruntime": {"graph_optimization_level": ("all", "extended", "basic"), "allow_spinning": ("1", "0")},
+    "onnxruntime": {"graph_optimization_level": ("all", "extended", "basic"), "allow_spinning": ("1", "0"),
+                    "parallel": ("intra_op", "batch")},
     "onnxruntime-unfused": {},
     "paddlelite": {},
     "openvino": {},
     "openvino-throughput": {},
 }
+
+
+def distinct(name: str, threads: int, settings: Mapping[str, str]) -> bool:
+    """Whether `settings` at `threads` can run differently from every other combination tune tries: ONNX Runtime's
+    batch split at one thread is its default run, and its spinning setting has no pool to act on in a batch split."""
+    if name != "onnxruntime" or settings.get("parallel") != "batch":
+        return True
+    return threads > 1 and settings.get("allow_spinning", "1") == "1"
 
 
 def available(name: str) -> bool:
