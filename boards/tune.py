@@ -19,7 +19,6 @@ tuning measured under emulation is written apart, labelled, and never used for a
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 from pathlib import Path
 from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
@@ -89,18 +88,16 @@ def default_thread_counts(cores: int) -> List[int]:
 
 
 def candidates(manifest: runtime.Manifest, names: Sequence[str], threads: Sequence[int], cores: int,
-               auto: str) -> Tuple[List[Candidate], Dict[str, str]]:
-    """Every distinct configuration of the named backends that the bundle has a file for (precision x threads x
-    settings, less those backends.distinct rules out), and always the ones runtime.open runs untuned (onnxruntime,
-    `cores` threads, its default settings: the first listed); with the tags of those untuned ones by precision, and under ANY the one it runs for precision "auto" (`auto`:
-    runtime.default_precision's choice)."""
+               auto: str, largest_batch: int) -> Tuple[List[Candidate], Dict[str, str]]:
+    """Every configuration of the named backends that the bundle has a file for (precision x threads x the settings
+    that can differ up to `largest_batch`, backends.combinations), and always the ones runtime.open runs untuned
+    (onnxruntime, `cores` threads, its default settings: the first listed); with the tags of those untuned ones by
+    precision, and under ANY the one it runs for precision "auto" (`auto`: runtime.default_precision's choice)."""
     configs: List[Tuple[str, str, int, Dict[str, str]]] = []
     for name in names:
         backends.require_known(name)
-        settings = backends.SETTINGS[name]
         for precision in manifest.precisions(backends.BACKENDS[name][2]):
-            configs += [(name, precision, n, chosen) for n in threads for values in itertools.product(*settings.values())
-                        for chosen in [dict(zip(settings, values))] if backends.distinct(name, n, chosen)]
+            configs += [(name, precision, n, chosen) for n in threads for chosen in backends.combinations(name, n, largest_batch)]
     default_settings = {k: v[0] for k, v in backends.SETTINGS[runtime.DEFAULT_BACKEND].items()}
     untuned_configs = {p: (runtime.DEFAULT_BACKEND, p, cores, default_settings) for p in manifest.precisions("onnx")}
     configs += [c for c in untuned_configs.values() if c not in configs]
@@ -348,7 +345,7 @@ def tune(board: Board, bundle_path: Path, names: Sequence[str] = TUNED_BACKENDS,
     manifest = bundle.manifest
     cores = board_cores(board)
     rule = runtime.default_precision(manifest, runtime.DEFAULT_BACKEND)
-    found, untuned = candidates(manifest, names, threads or default_thread_counts(cores), cores, rule.precision)
+    found, untuned = candidates(manifest, names, threads or default_thread_counts(cores), cores, rule.precision, max(batches))
     evaluation = evaluation_set(manifest, data, limit, shapes)
     calls_per = {str(b): calls_for(b, calls) for b in batches}
     ran = run_tune_plan(board, bundle.root, evaluation.groups,

@@ -40,6 +40,8 @@ QUANT_DEBUG_REC = {f"ocr/{kind}/quant-debug-rec.json": "paddle-edge quant-debug 
 OCR_TUNE_COMMANDS = {f"tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                      f"--batch {batch} --calls {calls} --json tune-{name}.json"
                      for name, kind, batch, calls in (("cls", "cls", "1,6", 100), ("rec-ac", "rec", "1,6", 50), ("det", "det", "1", 30))}
+# when each two-thread run of rec-ac256w with the batch split (bench --settings parallel=batch) ended, UTC
+SPLIT_RUNS = ("1108", "1111", "1113", "1122", "1127", "1132")
 # Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
 SOURCES: Dict[str, Dict[str, str]] = {
     "demo": {"demo/demo.json": "make demo", "demo/parity.json": "make demo"},
@@ -63,7 +65,10 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "page": {"browser/page.json": "make test"},  # with browser/page.png, the screenshot the same test keeps
     "tune": {"demo/tune.json": "make demo",
              "tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
-             **{f"ocr/vnni/{name}": command for name, command in OCR_TUNE_COMMANDS.items()}},
+             **{f"ocr/vnni/{name}": command for name, command in OCR_TUNE_COMMANDS.items()},
+             # the recogniser held to its interval on 256 lines, in ONNX Runtime at two threads, where the batch split is a candidate
+             "ocr/vnni/lines/tune-rec-ac256w.json": "paddle-edge tune bundles/ppocr-rec-ac256w --backends onnxruntime --threads 2 "
+             "--data runs/ocr/rec-test300/rec_gt.txt --batch 1,6 --calls 50 --json tune-rec-ac256w.json"},
     "tune-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_TUNE_COMMANDS.items()},
     # the same commands on two kinds of x86 CPU: AVX2 only (the runtime runs the uint8-weight file) and with VNNI
     **{block: {f"ocr/{folder}parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
@@ -102,11 +107,13 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "more-lines": {**{f"ocr/vnni/lines/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data "
                       f"runs/ocr/rec-test300/rec_gt.txt --no-latency --json parity-{name}.json" for name in ("rec-ac256", "rec-ac256w")},
                    **{f"ocr/vnni/lines/bench-{name}{run}.json": f"paddle-edge bench bundles/ppocr-{name} --threads {threads} --batch 1,6 "
-                      f"--shape x:1x3x48x320 --calls 50 --json bench-{name}{run}.json"
+                      f"--shape x:1x3x48x320 --calls 50{' --settings parallel=batch' if '-split' in run else ''} --json bench-{name}{run}.json"
                       for name, threads, run in (("rec-ac256", 2, ""), ("rec-ac256w", 2, ""), ("rec-ac256w", 2, "-0801"),
                                                  ("rec-ac256w", 2, "-0814"), ("rec-ac256w", 1, "-1thread-0807"),
                                                  ("rec-ac256w", 1, "-1thread-0817"), ("rec-ac256w", 2, "-0852"),
-                                                 ("rec-ac256w", 2, "-0854"), ("rec-ac256w", 2, "-0857"))}},
+                                                 ("rec-ac256w", 2, "-0854"), ("rec-ac256w", 2, "-0857"), ("rec-ac256w", 2, "-1119"),
+                                                 ("rec-ac256w", 2, "-1124"), ("rec-ac256w", 2, "-1129"),
+                                                 *(("rec-ac256w", 2, f"-split-{end}") for end in SPLIT_RUNS))}},
     "peer-nncf": {"ocr/vnni/peer-nncf-rec.json": "paddle-edge peer nncf bundles/ppocr-rec --ours bundles/ppocr-rec-ac --calibration "
                   "runs/ocr/rec-calibration --data runs/ocr/rec-val/rec_gt.txt --test runs/ocr/rec-test/rec_gt.txt --max-drop 0.75 "
                   "--json peer-nncf-rec.json"},
@@ -689,8 +696,9 @@ def _stem(name: str) -> str:
 
 
 def _runs_table(benches: Mapping[str, Json]) -> str:
-    """One row per bench run, in the order they ran: its bundle and thread count, int8's time over fp32's per engine and
-    batch, and what its core probes read (runs before bench schema 7 were not probed)."""
+    """One row per bench run, in the order they ran: its bundle, thread count and the thin runtime's onnxruntime settings
+    (bench --settings, from schema 10), int8's time over fp32's per engine and batch, and what its core probes read
+    (runs before bench schema 7 were not probed)."""
     runs = sorted(benches.values(), key=lambda b: b["provenance"]["date"])
     pairs = sorted({(engine, int(batch)) for b in runs for engine, by in (b.get("int8_time_vs_fp32") or {}).items() for batch in by})
 
@@ -698,9 +706,13 @@ def _runs_table(benches: Mapping[str, Json]) -> str:
         found = (bench.get("int8_time_vs_fp32") or {}).get(engine, {}).get(str(batch))
         return "-" if found is None else _interval_text(*found)
 
-    return _table(["bundle", "threads", "run ended (UTC)", *(f"int8 / fp32 time, {e}, batch {b} (95 % interval)" for e, b in pairs),
+    def threads(bench: Json) -> str:
+        settings = bench.get("runtime_settings") or {}
+        return str(bench["goal_threads"]) + "".join(f", {k}={v}" for k, v in settings.items())
+
+    return _table(["bundle", "threads, the thin runtime's onnxruntime settings", "run ended (UTC)", *(f"int8 / fp32 time, {e}, batch {b} (95 % interval)" for e, b in pairs),
                    "cores side by side: each probe's time over one alone (probes sharing a core)"],
-                  [[Path(b["bundle"]).name, str(b["goal_threads"]), b["provenance"]["date"][:16].replace("T", " "),
+                  [[Path(b["bundle"]).name, threads(b), b["provenance"]["date"][:16].replace("T", " "),
                     *(ratio(b, e, n) for e, n in pairs), _cores(b)] for b in runs])
 
 

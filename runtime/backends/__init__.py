@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Protocol, Tuple
 
@@ -49,12 +50,16 @@ SETTINGS: Dict[str, Dict[str, Tuple[str, ...]]] = {
 }
 
 
-def distinct(name: str, threads: int, settings: Mapping[str, str]) -> bool:
-    """Whether `settings` at `threads` can run differently from every other combination tune tries: ONNX Runtime's
-    batch split at one thread is its default run, and its spinning setting has no pool to act on in a batch split."""
-    if name != "onnxruntime" or settings.get("parallel") != "batch":
-        return True
-    return threads > 1 and settings.get("allow_spinning", "1") == "1"
+def combinations(name: str, threads: int, largest_batch: int) -> List[Dict[str, str]]:
+    """Every combination of backend `name`'s SETTINGS that can run differently at `threads` up to `largest_batch`
+    (what tune tries): ONNX Runtime's batch split only at more than one thread and batch, and without the spinning
+    setting, which has no pool to act on there."""
+    found = [dict(zip(SETTINGS[name], values)) for values in itertools.product(*SETTINGS[name].values())]
+    if name != "onnxruntime":
+        return found
+    split = threads > 1 and largest_batch > 1
+    return [{k: v for k, v in c.items() if k != "allow_spinning"} if c["parallel"] == "batch" else c
+            for c in found if c["parallel"] != "batch" or split and c["allow_spinning"] == SETTINGS[name]["allow_spinning"][0]]
 
 
 def available(name: str) -> bool:
