@@ -149,8 +149,8 @@ def cold_start(bundle_dir: Path, engine_name: str, threads: int, batches: Sequen
                settings: Optional[Dict[str, str]] = None) -> ColdStart:
     """Run the measurement (at batch 1) in a new interpreter, then one call at each of `batches`, each step given
     `timeout` seconds. `shapes` (an input's shape, its first dim replaced by the batch size) is what is benchmarked where
-    the model's own shape has dynamic dims (a detector's page); `settings` as engines.load takes them. Raises ColdStartFailed where the cold start itself
-    failed; a failure at a batch size is in the result."""
+    the model's own shape has dynamic dims (a detector's page); `settings` as engines.load takes them. Raises
+    ColdStartFailed where the cold start itself failed; a failure at a batch size is in the result."""
     batches = sorted(set(batches))
     cmd = [sys.executable, "-m", __name__, str(bundle_dir), engine_name, "--threads", str(threads), "--batch", "1",
            "--batches", ",".join(map(str, batches))]

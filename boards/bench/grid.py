@@ -105,8 +105,8 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
     """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
     thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
     count, is timed in the `tuned_at` cells only; an engine in `first_failing` (its first failing batch size) only below
-    it. `settings`: the thin runtime's ONNX Runtime settings (engines.load). A peer that fails in the grid (to load, on any call, in its sidecar) is left out from there on and named in
-    `skipped`."""
+    it. `settings`: the thin runtime's ONNX Runtime settings (engines.load). A peer that fails in the grid (to load, on
+    any call, in its sidecar) is left out from there on and named in `skipped`."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
     failing = dict(first_failing or {})

@@ -52,8 +52,8 @@ SETTINGS: Dict[str, Dict[str, Tuple[str, ...]]] = {
 
 def combinations(name: str, threads: int, largest_batch: int) -> List[Dict[str, str]]:
     """Every combination of backend `name`'s SETTINGS that can run differently at `threads` up to `largest_batch`
-    (what tune tries): ONNX Runtime's batch split only at more than one thread and batch, and without the spinning
-    setting, which has no pool to act on there."""
+    (what tune tries): ONNX Runtime's batch split only at more than one thread where the largest batch is above 1, and
+    without the spinning setting, which has no pool to act on there."""
     found = [dict(zip(SETTINGS[name], values)) for values in itertools.product(*SETTINGS[name].values())]
     if name != "onnxruntime":
         return found
