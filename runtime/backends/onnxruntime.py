@@ -39,8 +39,8 @@ class OnnxRuntimeBackend:
     def __init__(self, model_path: Path, threads: int, settings: Optional[Mapping[str, str]] = None) -> None:
         settings = settings or {}
         self.callers = max(1, threads) if settings.get("parallel") == "batch" else 1
-        self._pool = ThreadPoolExecutor(self.callers, thread_name_prefix="ort-batch") if self.callers > 1 else None
-        self._pool_pid = os.getpid()  # a forked child has the pool object but not its threads: it makes its own
+        self._pool: Optional[ThreadPoolExecutor] = None  # the callers' threads, made on the first split (_callers)
+        self._pool_pid = 0  # the process that made them: a forked child has the pool object but not its threads
         self._split_checked: Set[Tuple[Tuple[str, Tuple[int, ...]], ...]] = set()  # input shapes whose split matched the whole
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads // self.callers
@@ -62,10 +62,10 @@ class OnnxRuntimeBackend:
         if self.callers == 1:
             return self._run_whole(feeds)
         rows = {len(v) if getattr(v, "ndim", 0) else 0 for v in feeds.values()}
-        if len(rows) != 1 or min(rows) < 2:
-            if len(rows) > 1:  # checked for ORT's own refusal first: a wrong shape stays the caller's InputError
-                self._run_whole(feeds)
-                raise self._not_splittable(f"its inputs' first dimensions differ ({ {k: v.shape for k, v in feeds.items()} })")
+        if len(rows) > 1:
+            self._run_whole(feeds)  # ORT's own refusal first: a wrong shape stays the caller's InputError
+            raise self._not_splittable(f"its inputs' first dimensions differ ({ {k: v.shape for k, v in feeds.items()} })")
+        if min(rows, default=0) < 2:
             return self._run_whole(feeds)
         signature = tuple((k, v.shape) for k, v in feeds.items())
         whole = self._run_whole(feeds) if signature not in self._split_checked else None
@@ -77,15 +77,20 @@ class OnnxRuntimeBackend:
 
     def _run_split(self, feeds: Dict[str, np.ndarray], rows: int) -> List[np.ndarray]:
         """The batch in `callers` near-equal slices, run at once, each output's slices joined along its first axis."""
-        if self._pool is None or self._pool_pid != os.getpid():
-            self._pool, self._pool_pid = ThreadPoolExecutor(self.callers, thread_name_prefix="ort-batch"), os.getpid()
+        pool = self._callers()
         edges = np.linspace(0, rows, min(self.callers, rows) + 1).astype(int)
         bounds = list(zip(edges[:-1], edges[1:]))
-        parts = [f.result() for f in [self._pool.submit(self._run_whole, {k: v[a:b] for k, v in feeds.items()}) for a, b in bounds]]
+        parts = [f.result() for f in [pool.submit(self._run_whole, {k: v[a:b] for k, v in feeds.items()}) for a, b in bounds]]
         for part, (a, b) in zip(parts, bounds):
             if any(out.ndim == 0 or len(out) != b - a for out in part):
                 raise self._not_splittable(f"an output's first dimension is not the batch ({[o.shape for o in part]} for {b - a} sample(s))")
         return [np.concatenate(column) for column in zip(*parts)]
+
+    def _callers(self) -> ThreadPoolExecutor:
+        """This process's pool of caller threads, made on first use (again in a forked child)."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool, self._pool_pid = ThreadPoolExecutor(self.callers, thread_name_prefix="ort-batch"), os.getpid()
+        return self._pool
 
     def _check_split(self, split: List[np.ndarray], whole: List[np.ndarray]) -> None:
         """Refuse a batch split whose outputs are not the whole batch's: float outputs within SPLIT_SQNR_DB of it (a
