@@ -58,6 +58,16 @@ def fold_weight_quantizers(model: onnx.ModelProto) -> Tuple[onnx.ModelProto, int
     return folded, len(initializers)
 
 
+def dequantized(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndarray:
+    """What DequantizeLinear computes on constants: (q - zero point) * scale in float32, per tensor or along its axis."""
+    q, scale = constants[dq.input[0]], constants[dq.input[1]]
+    zero = constants[dq.input[2]] if len(dq.input) > 2 else np.zeros_like(scale, dtype=q.dtype)
+    shape = [1] * q.ndim
+    if scale.ndim:
+        shape[next((a.i for a in dq.attribute if a.name == "axis"), 1) % q.ndim] = -1
+    return ((q.astype(np.int32) - zero.reshape(shape).astype(np.int32)).astype(np.float32) * scale.reshape(shape)).astype(np.float32)
+
+
 def drop_unused(graph: onnx.GraphProto) -> None:
     """Remove nodes and initializers nothing reads any more, until none is left."""
     while True:

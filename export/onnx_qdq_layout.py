@@ -21,14 +21,17 @@ int8 conv is slower than its float one on a conv over one to four channels (LeNe
 5. a Q/DQ pair after MaxPool where PaddleSlim left none (exact): the max of values on a grid is on the grid; and after a
    nearest-neighbour Resize (exact: it copies values), so ONNX Runtime runs the upsampling and the Concat after it in
    uint8 (the PP-OCRv4 detector's FPN).
+6. a quantized nearest upsampling by whole factors becomes a channels-last copy of its codes (exact;
+   export/onnx_upsample.py): ONNX Runtime's Resize is slow on the channels-last tensors between its int8 convs.
 
 With `--fold-quantizers`, between 3 and 4, PP-LCNetV3's scalar affine blocks after a conv fold into the conv's
 quantizer too (export/onnx_affine_quantizers.py), and then its HardSwish between two quantizers becomes a requantizing
-lookup and an int8 multiply, the affine block after it folded into the product's quantizer (export/onnx_hardswish.py).
-They are not the default (export applies them when asked, or when the int8 model's accuracy control scored its
+lookup and an int8 multiply, the affine block after it folded into the product's quantizer (export/onnx_hardswish.py);
+after 4, a quantized ConvTranspose whose kernel equals its stride (the DB head's) becomes an int8 1x1 conv and a pixel
+shuffle, its bias and normalization folded in (export/onnx_conv_transpose.py). They are not the default (export applies them when asked, or when the int8 model's accuracy control scored its
 candidates with them): on the README's PaddleOCR sets they move answers by about the gates' resolution (its block
 folds), and parity should judge them on the user's own data. Rewrites 1 and 3 drop roundings (towards the float model);
-4, the affine folds and HardSwish's move values by up to a step; accuracy is measured on the
+4, the affine folds, HardSwish's and ConvTranspose's move values by up to a step; accuracy is measured on the
 rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps PaddleSlim's graph as it was.
 """
 from __future__ import annotations
@@ -40,9 +43,11 @@ import onnx
 from onnx import helper
 
 from .onnx_affine_quantizers import fold_affine_after_conv
-from .onnx_fold import constant_values
+from .onnx_conv_transpose import conv_transpose_as_conv
+from .onnx_fold import constant_values, dequantized
 from .onnx_hardswish import requantize_hardswish
 from .onnx_graph import GraphIndex, add_constant, sort_topologically
+from .onnx_upsample import upsample_channels_last
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
 # A conv over a grey or RGB image: onnxruntime's int8 conv over so few input channels is slower than its float one
@@ -50,7 +55,7 @@ FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "C
 THIN_CONV_CHANNELS = 4
 COPY_SUFFIX = ".pooled"  # rewrite 5 renames a value copy's output to its name with this, its requantizer writing the name
 # export --fold-quantizers' rewrites, in the order they apply and by the names files record them under
-FOLD_REWRITES = ("affine_after_conv_folded", "hardswish_requantized", "float_readers_dequantized")
+FOLD_REWRITES = ("affine_after_conv_folded", "hardswish_requantized", "float_readers_dequantized", "conv_transpose_as_conv")
 
 
 def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
@@ -177,7 +182,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
         conv.input[0] = x_q.input[0]
         for i, dq in enumerate(feeds[1:], start=1):
             if dq is not None and dq.op_type == "DequantizeLinear" and all(name in constants for name in dq.input):
-                conv.input[i] = add_constant(graph, f"{dq.output[0]}.float", _dequantize(dq, constants))
+                conv.input[i] = add_constant(graph, f"{dq.output[0]}.float", dequantized(dq, constants))
         _stay_float_until_quantized_op(g, conv.output[0])
         changed += 1
     return changed
@@ -205,23 +210,13 @@ def _stay_float_until_quantized_op(g: GraphIndex, tensor: str) -> None:
         tensor = after[0].output[0]
 
 
-def _dequantize(dq: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> np.ndarray:
-    """What DequantizeLinear computes on constants: (q - zero point) * scale in float32, per tensor or along its axis."""
-    q, scale = constants[dq.input[0]], constants[dq.input[1]]
-    zero = constants[dq.input[2]] if len(dq.input) > 2 else np.zeros_like(scale, dtype=q.dtype)
-    shape = [1] * q.ndim
-    if scale.ndim:
-        shape[next((a.i for a in dq.attribute if a.name == "axis"), 1) % q.ndim] = -1
-    return ((q.astype(np.int32) - zero.reshape(shape).astype(np.int32)).astype(np.float32) * scale.reshape(shape)).astype(np.float32)
-
-
 def layout_rewrites(fold_quantizers: bool = False) -> List[Tuple[str, Callable[[onnx.ModelProto], int]]]:
-    """The rewrites in the order they apply (4, the affine folds and HardSwish's only with `fold_quantizers`), each working in place
+    """The rewrites in the order they apply (4 and the folds only with `fold_quantizers`), each working in place
     and returning how often it applied, named as a file's metadata records them."""
     steps: List[Tuple[str, Callable[[onnx.ModelProto], int]]] = [
         ("float_thin_convs", float_thin_convs), ("uint8_activations", to_uint8_activations), ("relu_folded", fold_relu_into_quantizer)]
     if fold_quantizers:
         folds = {"affine_after_conv_folded": fold_affine_after_conv, "hardswish_requantized": requantize_hardswish,
-                 "float_readers_dequantized": float_readers_read_dequantized}
+                 "float_readers_dequantized": float_readers_read_dequantized, "conv_transpose_as_conv": conv_transpose_as_conv}
         steps += [(name, folds[name]) for name in FOLD_REWRITES]
-    return steps + [("value_copies_requantized", requantize_value_copies)]
+    return steps + [("value_copies_requantized", requantize_value_copies), ("upsampling_channels_last", upsample_channels_last)]

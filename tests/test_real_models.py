@@ -336,7 +336,7 @@ def test_the_debugger_pins_the_detectors_export_loss_on_values_only_the_onnx_qua
     steps = {step["step"]: step for step in report.export_steps["steps"]}
     assert report.export_steps["reproduces_bundle"] and list(steps)[0] == "paddle2onnx", report.export_steps
     names = list(steps)
-    for exact in ("weights_folded", "uint8_activations", "value_copies_requantized"):
+    for exact in ("weights_folded", "uint8_activations", "value_copies_requantized", "upsampling_channels_last"):
         before = steps[names[names.index(exact) - 1]]
         assert steps[exact]["output_sqnr_db"] == before["output_sqnr_db"], report.export_steps
 
