@@ -33,6 +33,7 @@ from .onnx_channels_last import blocks_to_pixels, to_channels_last
 from .onnx_fold import constant_values, dequantized, drop_unused
 from .onnx_graph import GraphIndex, add_constant, sort_topologically
 
+CONV_SUFFIX = ".conv"  # the 1x1 conv's output: the ConvTranspose's output name with this (boards/quant_debug matches by it)
 GRID_TOLERANCE = 1e-3  # in codes: how far from a whole code a weight may sit (float32 storage) and count as on the grid
 INT8_MAX = 127
 
@@ -42,30 +43,33 @@ def conv_transpose_as_conv(model: onnx.ModelProto) -> int:
     graph = model.graph
     constants = constant_values(graph)
     g = GraphIndex(graph)
-    replaced = 0
-    for conv_t in [n for n in graph.node if n.op_type == "ConvTranspose"]:
-        kernel = _stride_sized_kernel(conv_t)
-        x_dq = g.producer.get(conv_t.input[0])
-        weights = _weights(g, conv_t, constants)
-        if kernel is None or weights is None or x_dq is None or x_dq.op_type != "DequantizeLinear" or not _per_tensor(x_dq, constants):
-            continue
-        chain = _affine_chain(g, conv_t, weights.shape[1], constants)
-        if chain is None:
-            continue
-        gain, shift, q, absorbed = chain
-        bias = shift + gain * (constants[conv_t.input[2]].astype(np.float64) if len(conv_t.input) > 2 and conv_t.input[2] else 0.0)
-        x_scale = np.float32(constants[x_dq.input[1]].reshape(()))
-        quantized = _on_grid(weights, gain, bias, x_scale)
-        if quantized is None:
-            continue
-        graph.node.extend(_conv_and_shuffle(graph, conv_t, x_dq, q, (*quantized, x_scale), kernel))
-        for node in (conv_t, *absorbed, q):
-            graph.node.remove(node)
-        replaced += 1
+    replaced = sum(_replace(graph, g, constants, node) for node in [n for n in graph.node if n.op_type == "ConvTranspose"])
     if replaced:
         sort_topologically(graph)
     drop_unused(graph)
     return replaced
+
+
+def _replace(graph: onnx.GraphProto, g: GraphIndex, constants: Dict[str, np.ndarray], conv_t: onnx.NodeProto) -> bool:
+    """Replace one ConvTranspose and the nodes up to its quantizer, where the rewrite applies; whether it did."""
+    kernel = _stride_sized_kernel(conv_t)
+    x_dq = g.producer.get(conv_t.input[0])
+    weights = _weights(g, conv_t, constants)
+    if kernel is None or weights is None or x_dq is None or x_dq.op_type != "DequantizeLinear" or not _per_tensor(x_dq, constants):
+        return False
+    chain = _affine_chain(g, conv_t, weights.shape[1], constants)
+    if chain is None:
+        return False
+    gain, shift, q, absorbed = chain
+    bias = shift + gain * (constants[conv_t.input[2]].astype(np.float64) if len(conv_t.input) > 2 and conv_t.input[2] else 0.0)
+    x_scale = np.float32(constants[x_dq.input[1]].reshape(()))
+    quantized = _on_grid(weights, gain, bias, x_scale)
+    if quantized is None:
+        return False
+    graph.node.extend(_conv_and_shuffle(graph, conv_t, x_dq, q, (*quantized, x_scale), kernel))
+    for node in (conv_t, *absorbed, q):
+        graph.node.remove(node)
+    return True
 
 
 def _stride_sized_kernel(node: onnx.NodeProto) -> Optional[Tuple[int, int]]:
@@ -167,8 +171,8 @@ def _conv_and_shuffle(graph: onnx.GraphProto, conv_t: onnx.NodeProto, x_dq: onnx
     return [
         helper.make_node("DequantizeLinear", [names["w"], names["w_scale"], names["w_zero"]], [f"{prefix}.weight"], axis=0, name=f"{prefix}.weight"),
         helper.make_node("DequantizeLinear", [names["b"], names["b_scale"], names["b_zero"]], [f"{prefix}.bias"], axis=0, name=f"{prefix}.bias"),
-        helper.make_node("Conv", [x_dq.output[0], f"{prefix}.weight", f"{prefix}.bias"], [f"{prefix}.conv"], kernel_shape=[1, 1], name=f"{prefix}.conv"),
-        helper.make_node("QuantizeLinear", [f"{prefix}.conv", *q.input[1:]], [f"{prefix}.codes"], name=f"{prefix}.quantize"),
+        helper.make_node("Conv", [x_dq.output[0], f"{prefix}.weight", f"{prefix}.bias"], [prefix + CONV_SUFFIX], kernel_shape=[1, 1], name=f"{prefix}.conv"),
+        helper.make_node("QuantizeLinear", [prefix + CONV_SUFFIX, *q.input[1:]], [f"{prefix}.codes"], name=f"{prefix}.quantize"),
         nhwc,
         helper.make_node("Reshape", [nhwc.output[0], names["cut"]], [f"{prefix}.cut_blocks"], name=f"{prefix}.cut"),
         helper.make_node("Transpose", [f"{prefix}.cut_blocks"], [f"{prefix}.blocks"], perm=[0, 1, 3, 2, 4, 5], name=f"{prefix}.blocks"),

@@ -146,3 +146,24 @@ def test_a_stride_sized_conv_transpose_runs_as_an_int8_conv_within_a_step(tmp_pa
 def test_a_conv_transpose_that_is_not_stride_sized_on_a_grid_and_quantized_is_left_alone(change):
     model = _conv_transpose(kernel=3 if change == "overlapping" else 2, on_grid=change != "off_grid", quantized_out=change != "float_output")
     assert conv_transpose_as_conv(model) == 0 and "ConvTranspose" in [node.op_type for node in model.graph.node]
+
+
+def test_the_debuggers_matching_leaves_out_a_rewritten_conv_transpose_and_refuses_other_differences():
+    """The int8 file's 1x1 conv holds the ConvTranspose's value in another layout, which no float tensor holds:
+    quant-debug and board parity's kernel cases match the other ops and leave that one out, on both sides."""
+    from paddle_edge.boards.quant_debug.graph import DifferentNetworks, match_networks
+
+    int8 = _conv_transpose()
+    float_model = onnx.ModelProto.FromString(int8.SerializeToString())
+    del float_model.graph.node[:]
+    float_model.graph.node.extend([n("Cast", ["codes"], ["x"], to=TensorProto.FLOAT),
+                                   *[node for node in int8.graph.node if node.op_type in ("ConvTranspose", "Add", "BatchNormalization")],
+                                   n("Identity", ["bn"], ["out"])])
+    assert [op.op_type for op in match_networks(float_model, int8)] == ["ConvTranspose"]
+    rewritten = onnx.ModelProto.FromString(int8.SerializeToString())
+    assert conv_transpose_as_conv(rewritten) == 1
+    assert match_networks(float_model, rewritten) == []
+    renamed = onnx.ModelProto.FromString(rewritten.SerializeToString())
+    next(node for node in renamed.graph.node if node.op_type == "Conv").output[0] = "other.conv"
+    with pytest.raises(DifferentNetworks, match="the int8 model has Conv -> other.conv"):
+        match_networks(float_model, renamed)
