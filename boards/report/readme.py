@@ -40,6 +40,9 @@ QUANT_DEBUG_REC = {f"ocr/{kind}/quant-debug-rec.json": "paddle-edge quant-debug 
 OCR_TUNE_COMMANDS = {f"tune-{name}.json": f"paddle-edge tune bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
                      f"--batch {batch} --calls {calls} --json tune-{name}.json"
                      for name, kind, batch, calls in (("cls", "cls", "1,6", 100), ("rec-ac", "rec", "1,6", 50), ("det", "det", "1", 30))}
+# the detector exported with --fold-quantizers, tuned first: in the folds block and in the speed tables
+BENCH_DET_FOLD = ("paddle-edge bench bundles/ppocr-det-fold --threads 2 --batch 1 --shape x:1x3x640x640 --calls 30 "
+                  "--paddle-int8 runs/ocr/det-int8 --json bench-det-fold.json")
 # when each two-thread run of rec-ac256w with the batch split (bench --settings parallel=batch) ended, UTC
 SPLIT_RUNS = ("1108", "1111", "1113", "1122", "1127", "1132")
 # Block name -> the files (relative to FIGURES) it is written from, and the command that writes each in a checkout.
@@ -68,7 +71,10 @@ SOURCES: Dict[str, Dict[str, str]] = {
              **{f"ocr/vnni/{name}": command for name, command in OCR_TUNE_COMMANDS.items()},
              # the recogniser held to its interval on 256 lines, in ONNX Runtime at two threads, where the batch split is a candidate
              "ocr/vnni/lines/tune-rec-ac256w.json": "paddle-edge tune bundles/ppocr-rec-ac256w --backends onnxruntime --threads 2 "
-             "--data runs/ocr/rec-test300/rec_gt.txt --batch 1,6 --calls 50 --json tune-rec-ac256w.json"},
+             "--data runs/ocr/rec-test300/rec_gt.txt --batch 1,6 --calls 50 --json tune-rec-ac256w.json",
+             # the detector exported with --fold-quantizers (its upsamplings and DB head on int8 kernels), every engine
+             "ocr/vnni/layout/tune-det-fold.json": "paddle-edge tune bundles/ppocr-det-fold --data runs/ocr/det-test/det_gt.txt "
+             "--batch 1 --calls 30 --json tune-det-fold.json"},
     "tune-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_TUNE_COMMANDS.items()},
     # the same commands on two kinds of x86 CPU: AVX2 only (the runtime runs the uint8-weight file) and with VNNI
     **{block: {f"ocr/{folder}parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/{kind}-test/{kind}_gt.txt "
@@ -76,7 +82,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
        for block, folder in (("ocr", "avx2/"), ("ocr-vnni", "vnni/"))},
     "speed-peers": {"demo/bench.json": "make demo",
                     "resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
-                    **{f"ocr/vnni/{name}": command for name, command in OCR_BENCH_COMMANDS.items()}},
+                    **{f"ocr/vnni/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
+                    "ocr/vnni/layout/bench-det-fold.json": BENCH_DET_FOLD},
     "speed-peers-avx2": {f"ocr/avx2/{name}": command for name, command in OCR_BENCH_COMMANDS.items()},
     # the debugger's run on the recogniser's plain int8 bundle, then accuracy control keeping ops in float, shipped and debugged
     "accuracy-control": {
@@ -98,9 +105,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
               "ocr/vnni/layout/parity-det-fold.json": "paddle-edge parity bundles/ppocr-det-fold --data "
                                                       "runs/ocr/det-test/det_gt.txt --no-latency --json parity-det-fold.json",
               **{f"ocr/vnni/layout/{name}": command for name, command in OCR_BENCH_COMMANDS.items() if "cls" not in name},
-              **{f"ocr/vnni/layout/bench-{name}-fold.json": f"paddle-edge bench bundles/ppocr-{name}-fold --threads 2 --batch {batch} "
-                 f"--shape x:1x3x{size} --calls {calls} --json bench-{name}-fold.json"
-                 for name, batch, size, calls in (("rec-ac", "1,6", "48x320", 50), ("det", "1", "640x640", 30))}},
+              "ocr/vnni/layout/bench-rec-ac-fold.json": "paddle-edge bench bundles/ppocr-rec-ac-fold --threads 2 --batch 1,6 "
+                                                        "--shape x:1x3x48x320 --calls 50 --json bench-rec-ac-fold.json",
+              "ocr/vnni/layout/bench-det-fold.json": BENCH_DET_FOLD},
     # accuracy control of the recogniser with --fold-quantizers on 256 validation and 128 calibration lines, the kept
     # file's parity on 300 test lines, and its bench (the VNNI machine); then in the default layout, held to the interval,
     # benched more than once, at two threads and at one (a later run's file name ends in the time it ended, UTC)
@@ -292,10 +299,11 @@ def peers_not_compared(files: Mapping[str, Json]) -> List[str]:
     never: List[str] = []
     part_way: List[str] = []
     left_out: List[str] = []
-    for bench in files.values():
+    labels = _labels(files)
+    for file, bench in files.items():
         timed = {cell["engine"] for cell in bench["cells"]}
         for name, why in bench["skipped"].items():
-            said = f"{bench['model']}: {name} ({why})"
+            said = f"{labels[file]}: {name} ({why})"
             if not why.startswith("not runnable"):
                 left_out += [said] if is_peer(name) else []
             elif name.split(" ")[0] in timed:  # a key names where it failed: "X from batch 8", "X at 2 thread(s), batch 64"
@@ -308,18 +316,27 @@ def peers_not_compared(files: Mapping[str, Json]) -> List[str]:
     return [head + "; ".join(found) + "." for head, found in lines if found]
 
 
+def _labels(files: Mapping[str, Json]) -> Dict[str, str]:
+    """Each file's model name, with its bundle's folder after it where two files of a block are of one model (a bench
+    names its bundle; a tuning, the tuning file inside it)."""
+    def bundle(data: Json) -> str:
+        return Path(data["bundle"]).name if "bundle" in data else Path(data["tuning_file"]).parent.parent.name
+    models = [data["model"] for data in files.values()]
+    return {name: f"{data['model']} (`{bundle(data)}`)" if models.count(data["model"]) > 1 else data["model"] for name, data in files.items()}
+
+
 def speed_peers(files: Mapping[str, Json]) -> str:
     """Per model and batch (1 and the largest timed): the thin runtime's fastest cell against the fastest engine a user
     could pick instead, as a ratio with its 95 % interval (a goal, never gating; each file says how it measured it), and
     each one's share of this CPU's GEMM peak; then each run's measured peak."""
-    rows, peaks = [], []
-    for bench in files.values():
+    rows, peaks, labels = [], [], _labels(files)
+    for file, bench in files.items():
         t = bench["goal_threads"]
         for key, pair in bench["fastest"].items():
             batch = int(key[1:])
             ours, peer = _cell(bench["cells"], pair["runtime"], t, batch), _cell(bench["cells"], pair["peer"], t, batch)
             goal = bench["goals"][f"runtime_vs_fastest_peer_{'b1' if batch == 1 else 'largest_batch'}_ratio"]
-            rows.append([bench["model"], str(batch), f"{_engine(bench, pair['runtime'], batch)}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
+            rows.append([labels[file], str(batch), f"{_engine(bench, pair['runtime'], batch)}: {_us(ours['p50_us'])} ({ours['peak_fraction'] * 100:.0f} % of peak)",
                          f"{pair['peer']}: {_us(peer['p50_us'])} ({peer['peak_fraction'] * 100:.0f} % of peak)"
                          + (f"; {pair['tuned_twin']}, the tuned configuration itself, not counted" if pair.get("tuned_twin") else ""),
                          _interval_text(goal['value'], *goal['interval'])
@@ -327,7 +344,7 @@ def speed_peers(files: Mapping[str, Json]) -> str:
                          f"{'met' if goal['met'] else 'missed'} by {abs(goal['margin']) * 100:.0f} %"
                          + ("" if goal["interval_clear_of_limit"] else " (interval spans the limit)")])
         gops = bench["peak"]["gops"]
-        peaks.append(f"{bench['model']} run: fp32 GEMM {gops['fp32'][str(t)]:.0f} GFLOP/s, int8 GEMM u8 x s8 "
+        peaks.append(f"{labels[file]} run: fp32 GEMM {gops['fp32'][str(t)]:.0f} GFLOP/s, int8 GEMM u8 x s8 "
                      f"{gops['int8_u8s8'][str(t)]:.0f} / u8 x u8 {gops['int8_u8u8'][str(t)]:.0f} GOP/s, copy "
                      f"{bench['peak']['memory_gbs']:.0f} GB/s ({t} threads)")
     table = _table(["model", "batch", "thin runtime's fastest: p50 of all its calls (share of the GEMM peak of its precision)",
@@ -363,14 +380,14 @@ def _best_pair(bench: Json) -> Dict[str, Json]:
 def _best_engine_table(files: Mapping[str, Json]) -> str:
     """Per model at its largest batch: the fastest int8 engine over the fastest fp32 one, and each one's share of the
     GEMM peak of its precision (the speed issue's targets), with the CPU's int8 instructions: VNNI decides the limit."""
-    rows = []
-    for bench in files.values():
+    rows, labels = [], _labels(files)
+    for file, bench in files.items():
         best = _best_pair(bench)
         big = best["fp32"]["batch"]
         goals = [bench["goals"].get(name) or {"not": bench["skipped"].get(f"goal {name}", "not measured")}
                  for name in ("int8_vs_fp32_best_engine_largest_batch_speedup", "fp32_best_engine_largest_batch_peak_share",
                               "int8_best_engine_largest_batch_peak_share")]
-        rows.append([bench["model"], str(big), ", ".join(bench["host"]["cpu"]["int8_instructions"]),
+        rows.append([labels[file], str(big), ", ".join(bench["host"]["cpu"]["int8_instructions"]),
                      *[f"{_engine(bench, best[p]['engine'], big)}: {_us(best[p]['p50_us'])}" for p in ("fp32", "int8")],
                      *[goal["not"] if "not" in goal else _goal_cell(goal) for goal in goals]])
     table = _table(["model", "batch", "CPU's int8 instructions", "fastest fp32 engine (picked as said below): p50 of all its calls",
@@ -396,15 +413,15 @@ def _goal_cell(goal: Json) -> str:
 def tune(files: Mapping[str, Json]) -> str:
     """Per tuned batch size and precision: what was chosen, the pick held against the untuned configuration on fresh
     rounds (fp32, int8: the fastest when picking; either: a precision's choice), and their ratio; then how many candidates passed parity, failed it, or could not run here."""
-    rows, lines = [], []
-    for t in files.values():
+    rows, lines, labels = [], [], _labels(files)
+    for file, t in files.items():
         for batch, per in t["confirmation"].items():
             for key in ("any", "fp32", "int8"):
                 if key not in per:
                     continue
                 e = per[key]
                 ratio = e["untuned_over_pick"]
-                rows.append([t["model"], batch, "either" if key == "any" else key, f"{e['chosen_what']}: {_us(e['p50_us'])}",
+                rows.append([labels[file], batch, "either" if key == "any" else key, f"{e['chosen_what']}: {_us(e['p50_us'])}",
                              "the same" if e["pick"] == e["chosen"] else e["pick_what"],
                              f"{ratio['value']:.3f} [{ratio['interval'][0]:.3f}, {ratio['interval'][1]:.3f}], {ratio['pairs']} rounds" if ratio else "-",
                              "yes" if e["switched"] else "no"])
@@ -412,7 +429,7 @@ def tune(files: Mapping[str, Json]) -> str:
         failed = [c["what"] for c in t["candidates"] if c.get("passed") is False]
         cannot = sorted({c["error"] for c in t["candidates"] if c["error"]})
         dropped = sum(1 for c in t["candidates"] if c.get("dropped_at_rung") is not None)
-        lines.append(f"{t['model']} on {t['board']} ({'emulated' if t['emulated'] else 'native'}; {t['board_cpu']}), {t['samples']:,} samples judged per evaluated "
+        lines.append(f"{labels[file]} on {t['board']} ({'emulated' if t['emulated'] else 'native'}; {t['board_cpu']}), {t['samples']:,} samples judged per evaluated "
                      f"candidate: {len(t['candidates'])} candidates"
                      + (f", {dropped} dropped by the halving in {len(t['rungs']) - 1} rung(s) of brief timings" if dropped else "")
                      + f", {passed} passed parity, {len(failed)} failed" + (f" ({'; '.join(failed)})" if failed else "")
