@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Tuple, Union
+from typing import Callable, Collection, Dict, Iterator, Optional, Tuple, Union
 
 import onnx
 
@@ -47,8 +47,10 @@ def paddle2onnx_graph(model: SourceModel, path: Path, opset: int = OPSET) -> onn
 
 
 def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = True, ort_layout: bool = True,
-              fold_quantizers: bool = False) -> Iterator[Tuple[str, Dict[str, int], onnx.ModelProto]]:
-    """paddle2onnx's graph of `source` through each rewrite export applies, in order: the rewrite's name, how often it
+              fold_quantizers: bool = False, recorded: Optional[Collection[str]] = None
+              ) -> Iterator[Tuple[str, Dict[str, int], onnx.ModelProto]]:
+    """paddle2onnx's graph of `source` through each rewrite export applies, in order (of the layout rewrites, only those
+    named in `recorded` where given: a file's metadata, to replay a release that had fewer): the rewrite's name, how often it
     applied (by the names a file's metadata records), and the model after it (rewritten in place by the next: use it
     before asking for the next). Exhausting it leaves the model export writes."""
     yield "affine_constants", foldable_conv_affines(model), model
@@ -66,6 +68,8 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     yield "weights_folded", {"weights_folded": folded}, model
     if ort_layout and folded:
         for name, rewrite in layout_rewrites(fold_quantizers):
+            if recorded is not None and name not in recorded:
+                continue
             yield name, {name: rewrite(model)}, model
         drop_unused(model.graph)
 

@@ -3,8 +3,9 @@
 The PP-OCRv4 detector's DB head upsamples its 160 x 160 map twice with 2 x 2, stride 2 ConvTransposes (Paddle's
 conv2d_transpose), the first followed by a bias Add, a BatchNormalization and an int8 quantizer. onnxruntime has no int8
 ConvTranspose, so PaddleSlim's graph runs it in float from dequantized input (GEMM and col2im), then the Add and the
-BatchNormalization as two more float passes: 5 of the detector's 30 ms int8 call at 640 x 640 on two Zen 4 cores. With
-the kernel equal to the stride the output blocks do not overlap, and each input pixel's block is a matrix product:
+BatchNormalization as two more float passes: 5 of the detector's 30 ms int8 call at 640 x 640 (a scratch profile,
+onnxruntime 1.31.1, two threads of an AMD EPYC). With the kernel equal to the stride the output blocks do not overlap,
+and each input pixel's block is a matrix product:
 
     out[c, kh y + i, kw x + j] = sum_ci in[ci, y, x] W[ci, c, i, j]
 
@@ -31,7 +32,7 @@ from onnx import helper
 
 from .onnx_channels_last import blocks_to_pixels, to_channels_last
 from .onnx_fold import constant_values, dequantized, drop_unused
-from .onnx_graph import GraphIndex, add_constant, sort_topologically
+from .onnx_graph import AXES_AS_INPUTS, GraphIndex, add_constant, attributes, opset, per_tensor, sort_topologically
 
 CONV_SUFFIX = ".conv"  # the 1x1 conv's output: the ConvTranspose's output name with this (boards/quant_debug matches by it)
 GRID_TOLERANCE = 1e-3  # in codes: how far from a whole code a weight may sit (float32 storage) and count as on the grid
@@ -41,6 +42,8 @@ INT8_MAX = 127
 def conv_transpose_as_conv(model: onnx.ModelProto) -> int:
     """The rewrite, in place, after export's uint8 activations; how many ConvTranspose nodes it replaced."""
     graph = model.graph
+    if opset(model) < AXES_AS_INPUTS:  # per-channel DequantizeLinear
+        return 0
     constants = constant_values(graph)
     g = GraphIndex(graph)
     replaced = sum(_replace(graph, g, constants, node) for node in [n for n in graph.node if n.op_type == "ConvTranspose"])
@@ -54,19 +57,19 @@ def _replace(graph: onnx.GraphProto, g: GraphIndex, constants: Dict[str, np.ndar
     """Replace one ConvTranspose and the nodes up to its quantizer, where the rewrite applies; whether it did."""
     kernel = _stride_sized_kernel(conv_t)
     x_dq = g.producer.get(conv_t.input[0])
-    weights = _weights(g, conv_t, constants)
-    if kernel is None or weights is None or x_dq is None or x_dq.op_type != "DequantizeLinear" or not _per_tensor(x_dq, constants):
+    if kernel is None or x_dq is None or x_dq.op_type != "DequantizeLinear" or not per_tensor(x_dq, constants):
         return False
-    chain = _affine_chain(g, conv_t, weights.shape[1], constants)
+    weights = _constant(g, conv_t.input[1], constants)
+    own_bias = _constant(g, conv_t.input[2], constants) if len(conv_t.input) > 2 and conv_t.input[2] else np.zeros(1)
+    chain = None if weights is None or own_bias is None else _affine_chain(g, conv_t, weights.shape[1], constants)
     if chain is None:
         return False
     gain, shift, q, absorbed = chain
-    bias = shift + gain * (constants[conv_t.input[2]].astype(np.float64) if len(conv_t.input) > 2 and conv_t.input[2] else 0.0)
     x_scale = np.float32(constants[x_dq.input[1]].reshape(()))
-    quantized = _on_grid(weights, gain, bias, x_scale)
+    quantized = _on_grid(weights, gain, shift + gain * own_bias.reshape(-1), x_scale)
     if quantized is None:
         return False
-    graph.node.extend(_conv_and_shuffle(graph, conv_t, x_dq, q, (*quantized, x_scale), kernel))
+    graph.node.extend(_conv_and_shuffle(graph, conv_t, x_dq, q, quantized, x_scale, kernel))
     for node in (conv_t, *absorbed, q):
         graph.node.remove(node)
     return True
@@ -75,7 +78,7 @@ def _replace(graph: onnx.GraphProto, g: GraphIndex, constants: Dict[str, np.ndar
 def _stride_sized_kernel(node: onnx.NodeProto) -> Optional[Tuple[int, int]]:
     """(kh, kw) for a 2-D, ungrouped, undilated ConvTranspose whose strides equal its kernel, with no padding or output
     size given: the case whose output blocks neither overlap nor leave gaps."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    attrs = attributes(node)
     kernel = list(attrs.get("kernel_shape", []))
     if (len(kernel) != 2 or list(attrs.get("strides", [])) != kernel or attrs.get("group", 1) != 1 or "output_shape" in attrs
             or list(attrs.get("dilations", [1, 1])) != [1, 1] or any(attrs.get("pads", [0] * 4)) or any(attrs.get("output_padding", [0, 0]))
@@ -84,19 +87,14 @@ def _stride_sized_kernel(node: onnx.NodeProto) -> Optional[Tuple[int, int]]:
     return kernel[0], kernel[1]
 
 
-def _weights(g: GraphIndex, conv_t: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> Optional[np.ndarray]:
-    """The ConvTranspose's weights [C in, C out, kh, kw] in float64: a constant, or a DequantizeLinear of constants."""
-    if conv_t.input[1] in constants:
-        return constants[conv_t.input[1]].astype(np.float64)
-    dq = g.producer.get(conv_t.input[1])
-    if dq is not None and dq.op_type == "DequantizeLinear" and all(name in constants for name in dq.input):
+def _constant(g: GraphIndex, name: str, constants: Dict[str, np.ndarray]) -> Optional[np.ndarray]:
+    """A weight or bias in float64: a constant, or a DequantizeLinear of constants; None where it is computed."""
+    if name in constants:
+        return constants[name].astype(np.float64)
+    dq = g.producer.get(name)
+    if dq is not None and dq.op_type == "DequantizeLinear" and all(i in constants for i in dq.input):
         return dequantized(dq, constants).astype(np.float64)
     return None
-
-
-def _per_tensor(node: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
-    """A Q or DQ with one constant scale and zero point."""
-    return len(node.input) == 3 and all(name in constants and constants[name].size == 1 for name in node.input[1:])
 
 
 def _affine_chain(g: GraphIndex, conv_t: onnx.NodeProto, channels: int, constants: Dict[str, np.ndarray]
@@ -108,13 +106,13 @@ def _affine_chain(g: GraphIndex, conv_t: onnx.NodeProto, channels: int, constant
     add = g.only_consumer(tensor, "Add")
     if add is not None:
         value = constants.get(add.input[1] if add.input[0] == tensor else add.input[0])
-        if value is None or not (value.size == 1 or value.size == channels and value.shape[-3:] == (channels, 1, 1)):
+        if value is None or value.ndim > 4 or not (value.size == 1 or value.size == channels and value.shape[-3:] == (channels, 1, 1)):
             return None
         shift = shift + value.astype(np.float64).reshape(-1)
         tensor, absorbed = add.output[0], [add]
     norm = g.only_consumer(tensor, "BatchNormalization")
     if norm is not None:
-        attrs = {a.name: helper.get_attribute_value(a) for a in norm.attribute}
+        attrs = attributes(norm)
         params = [constants.get(name) for name in norm.input[1:5]]
         if attrs.get("training_mode", 0) or len(norm.output) != 1 or any(p is None or p.size != channels for p in params):
             return None
@@ -123,7 +121,7 @@ def _affine_chain(g: GraphIndex, conv_t: onnx.NodeProto, channels: int, constant
         gain, shift = factor, factor * (shift - mean) + offset
         tensor, absorbed = norm.output[0], [*absorbed, norm]
     q = g.only_consumer(tensor, "QuantizeLinear")
-    if q is None or not _per_tensor(q, constants):
+    if q is None or not per_tensor(q, constants):
         return None
     return gain, shift, q, absorbed
 
@@ -150,11 +148,11 @@ def _on_grid(weights: np.ndarray, gain: np.ndarray, bias: np.ndarray, x_scale: n
 
 
 def _conv_and_shuffle(graph: onnx.GraphProto, conv_t: onnx.NodeProto, x_dq: onnx.NodeProto, q: onnx.NodeProto,
-                      quantized: Tuple[np.ndarray, np.ndarray, np.ndarray, np.float32], kernel: Tuple[int, int]
+                      quantized: Tuple[np.ndarray, np.ndarray, np.ndarray], x_scale: np.float32, kernel: Tuple[int, int]
                       ) -> List[onnx.NodeProto]:
     """The 1x1 QDQ conv to kh kw C channels (channel (i kw + j) C + c, so per-channel values repeat kh kw times) and
     the pixel shuffle writing Q's output."""
-    codes, scales, bias, x_scale = quantized
+    codes, scales, bias = quantized
     (kh, kw), channels, prefix = kernel, codes.shape[1], conv_t.output[0]
     weights = codes.transpose(2, 3, 1, 0).reshape(kh * kw * channels, codes.shape[0], 1, 1)
     scales, bias = np.tile(scales, kh * kw), np.tile(bias, kh * kw)

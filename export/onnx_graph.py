@@ -2,13 +2,14 @@
 quantizer pairs (QuantizeLinear -> DequantizeLinear) the int8 layout rewrites re-encode."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")  # the ops that carry weights and do the arithmetic
+AXES_AS_INPUTS = 13  # the opset from which Unsqueeze takes its axes, and DequantizeLinear per-axis scales, as written here
 
 
 class GraphIndex:
@@ -66,3 +67,18 @@ def add_constant(graph: onnx.GraphProto, name: str, value: np.ndarray) -> str:
     """Add `value` to the graph as an initializer called `name`; return the name, for a node's input."""
     graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
     return name
+
+
+def opset(model: onnx.ModelProto) -> int:
+    """The model's version of the default ONNX domain."""
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def attributes(node: onnx.NodeProto) -> Dict[str, Any]:
+    """A node's attributes by name, as Python values."""
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def per_tensor(node: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
+    """A QuantizeLinear or DequantizeLinear with one constant scale and one constant zero point."""
+    return len(node.input) == 3 and all(name in constants and constants[name].size == 1 for name in node.input[1:])

@@ -29,7 +29,7 @@ from onnx import helper
 
 from .onnx_affine_quantizers import affine_after
 from .onnx_fold import constant_values, drop_unused
-from .onnx_graph import GraphIndex, add_constant
+from .onnx_graph import GraphIndex, add_constant, per_tensor
 
 HARD_SIGMOID_INPUT_SCALE = 6 / 255  # x's step for HardSigmoid's codes: x / 6 + 1/2 on a grid of 1/255
 HARD_SIGMOID_ZERO_POINT = 128  # the code of x = 0 (127.5, one whole code up)
@@ -48,8 +48,7 @@ def _affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
 
 def _uint8_per_tensor(node: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
     """A Q or DQ with a constant scalar scale and a uint8 zero point (an activation quantizer after export's rewrite 2)."""
-    return (len(node.input) == 3 and all(name in constants for name in node.input[1:])
-            and constants[node.input[1]].size == 1 and constants[node.input[2]].dtype == np.uint8)
+    return per_tensor(node, constants) and constants[node.input[2]].dtype == np.uint8
 
 
 def requantize_hardswish(model: onnx.ModelProto) -> int:

@@ -28,9 +28,10 @@ With `--fold-quantizers`, between 3 and 4, PP-LCNetV3's scalar affine blocks aft
 quantizer too (export/onnx_affine_quantizers.py), and then its HardSwish between two quantizers becomes a requantizing
 lookup and an int8 multiply, the affine block after it folded into the product's quantizer (export/onnx_hardswish.py);
 after 4, a quantized ConvTranspose whose kernel equals its stride (the DB head's) becomes an int8 1x1 conv and a pixel
-shuffle, its bias and normalization folded in (export/onnx_conv_transpose.py). They are not the default (export applies them when asked, or when the int8 model's accuracy control scored its
-candidates with them): on the README's PaddleOCR sets they move answers by about the gates' resolution (its block
-folds), and parity should judge them on the user's own data. Rewrites 1 and 3 drop roundings (towards the float model);
+shuffle, its bias and normalization folded in (export/onnx_conv_transpose.py). They are not the default (export
+applies them when asked, or when the int8 model's accuracy control scored its candidates with them): on the README's
+PaddleOCR sets they move answers by about the gates' resolution (its block folds), and parity should judge them on the
+user's own data. Rewrites 1 and 3 drop roundings (towards the float model);
 4, the affine folds, HardSwish's and ConvTranspose's move values by up to a step; accuracy is measured on the
 rewritten file by `paddle-edge parity`, and `export --paddleslim-layout` keeps PaddleSlim's graph as it was.
 """

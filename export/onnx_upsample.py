@@ -4,7 +4,7 @@ The PP-OCRv4 detector's FPN upsamples its int8 maps by 2, 4 and 8 (Paddle's near
 asymmetric coordinates, floor). After export's rewrite 5 each sits between a DequantizeLinear and a QuantizeLinear of one
 scale and zero point, which onnxruntime runs as a Resize of the uint8 codes; but between its channels-last int8 convs that
 Resize runs channels-last, in a per-element loop (export/onnx_channels_last.py): the six took 4.7 of the detector's
-30 ms int8 call at 640 x 640 on two Zen 4 cores. The rewrite:
+30 ms int8 call at 640 x 640 (a scratch profile, onnxruntime 1.31.1, two threads of an AMD EPYC). The rewrite:
 
     DQ(s, z) -> Resize(nearest, [1, 1, kh, kw]) -> Q(s, z)
     =>  codes -> Transpose to NHWC -> Unsqueeze -> Expand (each pixel over a kh x kw block) -> Reshape -> Transpose back
@@ -24,29 +24,22 @@ from onnx import helper
 
 from .onnx_channels_last import blocks_to_pixels, to_channels_last
 from .onnx_fold import constant_values, drop_unused
-from .onnx_graph import GraphIndex, add_constant
-
-UNSQUEEZE_AXES_INPUT = 13  # the opset from which Unsqueeze takes its axes as an input, as written here
-
-
-def opset(model: onnx.ModelProto) -> int:
-    """The model's version of the default ONNX domain."""
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+from .onnx_graph import AXES_AS_INPUTS, GraphIndex, add_constant, attributes, opset, per_tensor
 
 
 def upsample_channels_last(model: onnx.ModelProto) -> int:
     """The rewrite, in place, after export's rewrite 5; how many Resize nodes it replaced."""
     graph = model.graph
-    if opset(model) < UNSQUEEZE_AXES_INPUT:
+    if opset(model) < AXES_AS_INPUTS:
         return 0
     constants = constant_values(graph)
     g = GraphIndex(graph)
     replaced = 0
     for resize in [n for n in graph.node if n.op_type == "Resize"]:
-        factors = whole_factors(resize, constants)
+        factors = _whole_factors(resize, constants)
         dq = g.producer.get(resize.input[0])
         q = g.only_consumer(resize.output[0], "QuantizeLinear")
-        if factors is None or dq is None or dq.op_type != "DequantizeLinear" or q is None or not same_quantizer(dq, q, constants):
+        if factors is None or dq is None or dq.op_type != "DequantizeLinear" or q is None or not _same_quantizer(dq, q, constants):
             continue
         kh, kw = factors
         prefix = resize.output[0]
@@ -66,10 +59,10 @@ def upsample_channels_last(model: onnx.ModelProto) -> int:
     return replaced
 
 
-def whole_factors(resize: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> Optional[Tuple[int, int]]:
+def _whole_factors(resize: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> Optional[Tuple[int, int]]:
     """(kh, kw) for a 4-D nearest Resize with asymmetric coordinates and floor rounding by constant whole scales
     [1, 1, kh, kw] (not both 1); None for any other Resize."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in resize.attribute}
+    attrs = attributes(resize)
     if (attrs.get("mode", b"nearest"), attrs.get("coordinate_transformation_mode"), attrs.get("nearest_mode")) != (
             b"nearest", b"asymmetric", b"floor") or "axes" in attrs or len(resize.input) != 3:
         return None
@@ -80,10 +73,9 @@ def whole_factors(resize: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> O
     return (kh, kw) if min(kh, kw) >= 1 and kh * kw > 1 else None
 
 
-def same_quantizer(dq: onnx.NodeProto, q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
+def _same_quantizer(dq: onnx.NodeProto, q: onnx.NodeProto, constants: Dict[str, np.ndarray]) -> bool:
     """Whether a DequantizeLinear and a QuantizeLinear have one constant per-tensor scale and zero point of one type."""
-    if len(dq.input) != 3 or len(q.input) != 3 or not all(name in constants for name in (*dq.input[1:], *q.input[1:])):
+    if not (per_tensor(dq, constants) and per_tensor(q, constants)):
         return False
     (s1, z1), (s2, z2) = ((constants[n.input[1]], constants[n.input[2]]) for n in (dq, q))
-    return (s1.size == z1.size == 1 and s1.dtype == s2.dtype and z1.dtype == z2.dtype and s2.size == z2.size == 1
-            and float(s1.flat[0]) == float(s2.flat[0]) and int(z1.flat[0]) == int(z2.flat[0]))
+    return s1.dtype == s2.dtype and z1.dtype == z2.dtype and float(s1.flat[0]) == float(s2.flat[0]) and int(z1.flat[0]) == int(z2.flat[0])

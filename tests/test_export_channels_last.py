@@ -92,21 +92,23 @@ def test_between_int8_convs_the_copy_runs_channels_last_with_no_transpose_left(t
     assert after.get("Transpose", 0) <= before.get("Transpose", 0), (before, after)
 
 
-@pytest.mark.parametrize("change", ["half_pixel", "fractional", "other_quantizer"])
+@pytest.mark.parametrize("change", ["half_pixel", "fractional", "other_quantizer", "opset_12"])
 def test_an_upsampling_that_is_not_a_whole_copy_between_one_quantizer_is_left_alone(change):
     model = _upsampling((1, 1, 1.5, 1.5) if change == "fractional" else (1, 1, 2, 2),
                         mode=b"half_pixel" if change == "half_pixel" else b"asymmetric", out_scale=0.1 if change == "other_quantizer" else 0.05)
+    if change == "opset_12":  # Unsqueeze takes its axes as an input from 13
+        model.opset_import[0].version = 12
     assert upsample_channels_last(model) == 0 and "Resize" in [node.op_type for node in model.graph.node]
 
 
-def _conv_transpose(kernel=2, stride=2, on_grid=True, quantized_out=True, seed=0) -> onnx.ModelProto:
+def _conv_transpose(kernel=(2, 2), stride=(2, 2), on_grid=True, quantized_out=True, computed_bias=False, seed=0) -> onnx.ModelProto:
     """codes -> DQ -> ConvTranspose(W, b) -> Add -> BatchNormalization -> Q -> DQ: the DB head's first upsampling, with
     PaddleSlim's channel-wise weights (on a per-output-channel int8 grid), a negative and a zero gain, a dead channel."""
     rng = np.random.default_rng(seed)
     c_in, c_out = 6, 5
     step = rng.uniform(0.002, 0.02, c_out).astype(np.float32)
     step[3] = 0
-    codes = rng.integers(-127, 128, (c_in, c_out, kernel, kernel))
+    codes = rng.integers(-127, 128, (c_in, c_out, *kernel))
     codes[0, :, 0, 0] = 127  # abs-max: each channel's largest weight is its scale times 127
     weights = (codes * step[None, :, None, None]).astype(np.float32)
     if not on_grid:
@@ -116,19 +118,21 @@ def _conv_transpose(kernel=2, stride=2, on_grid=True, quantized_out=True, seed=0
     init = {"x_s": np.float32(0.04), "x_z": np.uint8(0), "w": weights, "b": rng.normal(0, 0.3, c_out).astype(np.float32),
             "add": rng.normal(0, 0.3, (1, c_out, 1, 1)).astype(np.float32), "gamma": gamma, "beta": rng.normal(0, 0.5, c_out).astype(np.float32),
             "mean": rng.normal(0, 0.5, c_out).astype(np.float32), "var": rng.uniform(0.5, 2, c_out).astype(np.float32),
-            "o_s": np.float32(0.03), "o_z": np.uint8(128)}
+            "o_s": np.float32(0.03), "o_z": np.uint8(128), "one": np.ones(c_out, np.float32)}
     nodes = [n("DequantizeLinear", ["codes", "x_s", "x_z"], ["x"]),
-             n("ConvTranspose", ["x", "w", "b"], ["t"], kernel_shape=[kernel, kernel], strides=[stride, stride]),
+             *([n("Mul", ["b", "one"], ["b_computed"])] if computed_bias else []),
+             n("ConvTranspose", ["x", "w", "b_computed" if computed_bias else "b"], ["t"], kernel_shape=list(kernel), strides=list(stride)),
              n("Add", ["t", "add"], ["a"]), n("BatchNormalization", ["a", "gamma", "beta", "mean", "var"], ["bn"], epsilon=1e-5)]
     nodes += [n("QuantizeLinear", ["bn", "o_s", "o_z"], ["q"]), n("DequantizeLinear", ["q", "o_s", "o_z"], ["out"])] if quantized_out else [
         n("Identity", ["bn"], ["out"])]
     return _model(nodes, init, c_in)
 
 
-def test_a_stride_sized_conv_transpose_runs_as_an_int8_conv_within_a_step(tmp_path):
+@pytest.mark.parametrize("kernel", [(2, 2), (2, 3)])
+def test_a_stride_sized_conv_transpose_runs_as_an_int8_conv_within_a_step(tmp_path, kernel):
     """The rewrite's output codes equal the original's but where a float value sat on a rounding boundary (at most one
     step), exact and fused; onnxruntime runs it as a QLinearConv with no ConvTranspose, Add or BatchNormalization left."""
-    model = _conv_transpose()
+    model = _conv_transpose(kernel, kernel)
     rewritten = onnx.ModelProto.FromString(model.SerializeToString())
     assert conv_transpose_as_conv(rewritten) == 1
     onnx.checker.check_model(rewritten, full_check=True)
@@ -137,14 +141,17 @@ def test_a_stride_sized_conv_transpose_runs_as_an_int8_conv_within_a_step(tmp_pa
     for fused in (False, True):
         got = _run(rewritten, codes, fused, tmp_path / "optimized.onnx" if fused else None)
         steps = np.abs(got - want) / 0.03
-        assert got.shape == want.shape == (2, 5, 18, 14) and steps.max() <= 1 + 1e-3 and (steps > 0.5).mean() < 0.01, (steps.max(), (steps > 0.5).mean())
+        assert got.shape == want.shape == (2, 5, 9 * kernel[0], 7 * kernel[1]) and steps.max() <= 1 + 1e-3 and (steps > 0.5).mean() < 0.01, (steps.max(), (steps > 0.5).mean())
     ops = op_histogram(tmp_path / "optimized.onnx")
     assert ops.get("QLinearConv") == 1 and not {"ConvTranspose", "Conv", "Add", "BatchNormalization"} & set(ops), ops
 
 
-@pytest.mark.parametrize("change", ["overlapping", "off_grid", "float_output"])
+@pytest.mark.parametrize("change", ["overlapping", "off_grid", "float_output", "computed_bias", "opset_12"])
 def test_a_conv_transpose_that_is_not_stride_sized_on_a_grid_and_quantized_is_left_alone(change):
-    model = _conv_transpose(kernel=3 if change == "overlapping" else 2, on_grid=change != "off_grid", quantized_out=change != "float_output")
+    model = _conv_transpose(kernel=(3, 3) if change == "overlapping" else (2, 2), on_grid=change != "off_grid",
+                            quantized_out=change != "float_output", computed_bias=change == "computed_bias")
+    if change == "opset_12":  # per-channel DequantizeLinear needs 13
+        model.opset_import[0].version = 12
     assert conv_transpose_as_conv(model) == 0 and "ConvTranspose" in [node.op_type for node in model.graph.node]
 
 
@@ -167,3 +174,29 @@ def test_the_debuggers_matching_leaves_out_a_rewritten_conv_transpose_and_refuse
     next(node for node in renamed.graph.node if node.op_type == "Conv").output[0] = "other.conv"
     with pytest.raises(DifferentNetworks, match="the int8 model has Conv -> other.conv"):
         match_networks(float_model, renamed)
+
+
+def test_the_debugger_finds_the_quantizer_behind_a_copy_of_its_codes():
+    """After rewrite 6 the second conv's DequantizeLinear reads codes the copy moved: its input is still the first
+    conv's quantizer (int8, not a float input), and that quantizer is still listed, standing for the first conv's
+    output."""
+    from paddle_edge.boards.quant_debug.graph import INT8, activation_quantizers, match_networks
+
+    int8 = _upsampling((1, 1, 2, 2), convs=True)
+    weights = {name: (numpy_helper.to_array(t).astype(np.float32) * 0.01) for name, t in
+               ((t.name, t) for t in int8.graph.initializer) if name in ("first_w", "second_w")}
+    float_model = _model([n("Cast", ["codes"], ["x0"], to=TensorProto.FLOAT), n("Conv", ["x0", "first_w"], ["first_y"], pads=[1, 1, 1, 1]),
+                          n("Resize", ["first_y", "roi", "scales"], ["up"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                            nearest_mode="floor"),
+                          n("Conv", ["up", "second_w"], ["second_y"], pads=[1, 1, 1, 1]), n("Identity", ["second_y"], ["out"])],
+                         {**weights, "roi": np.zeros(0, np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}, 8)
+    rewritten = onnx.ModelProto.FromString(int8.SerializeToString())
+    assert upsample_channels_last(rewritten) == 1
+    for model in (int8, rewritten):
+        ops = match_networks(float_model, model)
+        assert [op.output for op in ops] == ["first_y", "second_y"] and ops[1].precision == INT8, ops
+        # the second conv reads the upsampled values: its source is the copy's DequantizeLinear, not the first conv's output
+        assert ops[1].inputs[0].codes == ("q" if model is int8 else "a"), ops
+        assert ops[1].activation_sources == (("up",) if model is int8 else ("second_x",)), ops
+        found = {q.quantizer.codes: q for q in activation_quantizers(float_model, model, ops)}
+        assert found["a"].quantizer.source == "first_y" and found["a"].reference == "first_y", found

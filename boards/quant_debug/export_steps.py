@@ -66,7 +66,7 @@ def export_steps(int8: SourceModel, bundle_int8: onnx.ModelProto, float_model: o
     steps.append(measured(PADDLE2ONNX, {}, model))
     layout = "uint8_activations" in rewrites
     for step, applied, model in rewritten(model, int8, fold_weights="weights_folded" in rewrites, ort_layout=layout,
-                                           fold_quantizers=any(k in rewrites for k in FOLD_REWRITES)):
+                                           fold_quantizers=any(k in rewrites for k in FOLD_REWRITES), recorded=rewrites):
         steps.append(measured(step, applied, model))
     last, shipped = _outputs(model, output, groups, threads), _outputs(bundle_int8, output, groups, threads)
     return ExportSteps(steps, all(np.array_equal(a, b) for a, b in zip(last, shipped)), sum(len(r) for r in reference))

@@ -25,6 +25,9 @@ INT8 = "int8"
 ROUNDED_WEIGHTS = "float, int8-rounded weights"
 ROUNDED_INPUTS = "float, int8-rounded inputs"  # a float weight: onnxruntime computes in float on dequantized inputs
 FLOAT = "float"
+# ops export writes between a quantizer and its DequantizeLinear (rewrite 6's upsampling, the ConvTranspose's pixel
+# shuffle): they move uint8 codes, so the codes after them are the same quantizer's
+CODE_COPIES = ("Transpose", "Reshape", "Unsqueeze", "Expand")
 
 
 class DifferentNetworks(PaddleEdgeError):
@@ -100,14 +103,33 @@ class _Index:
         node = self.producer.get(name)
         return node if node is not None and node.op_type == "DequantizeLinear" else None
 
+    def uncopied(self, name: str) -> str:
+        """The tensor `name` copies codes of, back through CODE_COPIES; `name` itself where it is no such copy."""
+        node = self.producer.get(name)
+        while node is not None and node.op_type in CODE_COPIES:
+            name = node.input[0]
+            node = self.producer.get(name)
+        return name
+
+    def dequantizers_of(self, codes: str) -> List[onnx.NodeProto]:
+        """The DequantizeLinear nodes reading `codes`, directly or through CODE_COPIES."""
+        found: List[onnx.NodeProto] = []
+        for user in self.consumers.get(codes, []):
+            if user.input[0] == codes and user.op_type == "DequantizeLinear":
+                found.append(user)
+            elif user.input[0] == codes and user.op_type in CODE_COPIES:
+                found += self.dequantizers_of(user.output[0])
+        return found
+
 
 def _scalar(index: _Index, name: str) -> float:
     return float(np.asarray(index.constants[name]).reshape(-1)[0])
 
 
 def _quantizer(index: _Index, dq: onnx.NodeProto) -> Optional[Quantizer]:
-    """The activation quantizer behind a DequantizeLinear, or None if it dequantizes a constant (a weight)."""
-    q = index.producer.get(dq.input[0])
+    """The activation quantizer behind a DequantizeLinear (through copies of its codes), or None if it dequantizes a
+    constant (a weight)."""
+    q = index.producer.get(index.uncopied(dq.input[0]))
     if q is None or q.op_type != "QuantizeLinear" or index.is_constant(q.input[0]):
         return None
     zero = np.asarray(index.constants[q.input[2]]) if len(q.input) > 2 else np.zeros((), np.uint8)
@@ -148,7 +170,8 @@ class _FloatNames:
     Paddle's variable names are shared by both exports; the names paddle2onnx makes up (`Add.141`) are numbered per
     export and are not, so such a tensor is matched by structure: the float node of the same type reading the matched
     inputs. A quantizer's codes stand for the tensor it reads (a ReLU folded into it: for that ReLU's output), and a
-    conv whose batch norm PaddleSlim folded stands for the batch norm's output."""
+    conv whose batch norm PaddleSlim folded stands for the batch norm's output; codes copied on their way (CODE_COPIES)
+    are another tensor, matched by their dequantized name."""
 
     def __init__(self, float_index: _Index, int8_index: _Index, float_model: onnx.ModelProto) -> None:
         self.fi, self.qi = float_index, int8_index
@@ -168,7 +191,7 @@ class _FloatNames:
 
     def _match(self, name: str) -> Optional[str]:
         producer = self.qi.producer.get(name)
-        if producer is not None and producer.op_type == "DequantizeLinear":
+        if producer is not None and producer.op_type == "DequantizeLinear" and self.qi.uncopied(producer.input[0]) == producer.input[0]:
             q = self.qi.producer.get(producer.input[0])
             if q is None or q.op_type != "QuantizeLinear":
                 return None
@@ -189,18 +212,25 @@ def _compute_nodes(graph: onnx.GraphProto) -> List[onnx.NodeProto]:
     return [n for n in graph.node if n.op_type in COMPUTE_OPS]
 
 
+def _replaced_conv_transpose(node: onnx.NodeProto, float_nodes: Dict[str, onnx.NodeProto]) -> Optional[str]:
+    """The output of the float ConvTranspose that `node` replaces (export's 1x1 conv named after it), or None."""
+    name = node.output[0]
+    replaced = name[:-len(CONV_SUFFIX)] if node.op_type == "Conv" and name.endswith(CONV_SUFFIX) else None
+    return replaced if replaced is not None and getattr(float_nodes.get(replaced), "op_type", None) == "ConvTranspose" else None
+
+
 def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) -> List[ComputeOp]:
     """Every compute op of `int8_model` in graph order, matched to `float_model`'s op of the same output (parallel
     branches may come in another order), but a ConvTranspose export rewrote; refuses two models that are not the same
     network, naming the first difference."""
     float_nodes = {n.output[0]: n for n in _compute_nodes(float_model.graph)}
     int8_nodes = _compute_nodes(int8_model.graph)
-    rewritten = {n.output[0][:-len(CONV_SUFFIX)] for n in int8_nodes if n.op_type == "Conv" and n.output[0].endswith(CONV_SUFFIX)
-                 and getattr(float_nodes.get(n.output[0][:-len(CONV_SUFFIX)]), "op_type", None) == "ConvTranspose"}
     # a ConvTranspose that export made a 1x1 conv and a pixel shuffle (export/onnx_conv_transpose.py) computes its value in
     # another layout, which no tensor of the float model holds: left out of the ops compared, on both sides
-    int8_nodes = [n for n in int8_nodes if n.output[0][:-len(CONV_SUFFIX)] not in rewritten]
-    float_nodes = {name: n for name, n in float_nodes.items() if name not in rewritten}
+    rewritten = {n.output[0]: _replaced_conv_transpose(n, float_nodes) for n in int8_nodes}
+    int8_nodes = [n for n in int8_nodes if rewritten[n.output[0]] is None]
+    gone = set(rewritten.values())
+    float_nodes = {name: n for name, n in float_nodes.items() if name not in gone}
     fix = "give the int8 model quantized from this float model (a bundle's: export the bundle again from the two)"
     for i, q in enumerate(int8_nodes):
         f = float_nodes.get(q.output[0])
@@ -226,7 +256,8 @@ def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) ->
             if dq is not None and quantizer is None:
                 continue  # a dequantized weight
             quantizers.append(quantizer)
-            sources.append(quantizer.source if quantizer else name)
+            copied = dq is not None and qi.uncopied(dq.input[0]) != dq.input[0]  # its values: the copy's, not the quantizer's input
+            sources.append(quantizer.source if quantizer and not copied else name)
         weight, w_range, w_scale = _weight_stats(fi, f, qi, q)
         if any(quantizers):
             precision = ROUNDED_INPUTS if any(qi.is_constant(name) for name in q.input[:2]) else INT8
@@ -253,13 +284,15 @@ def activation_quantizers(float_model: onnx.ModelProto, int8_model: onnx.ModelPr
     for position, node in enumerate(int8_model.graph.node):
         if node.op_type != "QuantizeLinear" or qi.is_constant(node.input[0]):
             continue
-        dqs = [c for c in qi.consumers.get(node.output[0], []) if c.op_type == "DequantizeLinear"]
+        dqs = qi.dequantizers_of(node.output[0])
         quantizer = _quantizer(qi, dqs[0]) if dqs else None
         if quantizer is None:
             continue
         users = tuple(sorted({u.op_type for dq in dqs for u in qi.consumers.get(dq.output[0], [])}))
         owner = by_output.get(node.input[0]) or by_codes.get(node.output[0])
-        found.append(ActivationQuantizer(position, quantizer, float_name(dqs[0].output[0]), users, owner.weight if owner else None))
+        direct = [dq for dq in dqs if dq.input[0] == node.output[0]]  # its values as quantized, not copied
+        reference = float_name(direct[0].output[0]) if direct else float_name(node.input[0])
+        found.append(ActivationQuantizer(position, quantizer, reference, users, owner.weight if owner else None))
     return found
 
 
