@@ -66,7 +66,7 @@ class ComputeOp:
     output: str
     reference: str  # the float model's tensor holding the same value (its BatchNormalization's output where the int8 one folded it)
     precision: str
-    inputs: Tuple[Optional[Quantizer], ...]  # per activation input: its quantizer, or None where it enters in float
+    inputs: Tuple[Optional[Quantizer], ...]  # per activation input: its quantizer, or None where it enters in float or as copied codes
     activation_sources: Tuple[str, ...]  # the float tensor each activation input is computed from, in the int8 graph
     float_sources: Tuple[Optional[str], ...]  # the same values' tensors in the float graph (None: it has none)
     output_codes: Optional[str]  # the QuantizeLinear output right after the op, where the int8 graph has one
@@ -110,16 +110,6 @@ class _Index:
             name = node.input[0]
             node = self.producer.get(name)
         return name
-
-    def dequantizers_of(self, codes: str) -> List[onnx.NodeProto]:
-        """The DequantizeLinear nodes reading `codes`, directly or through CODE_COPIES."""
-        found: List[onnx.NodeProto] = []
-        for user in self.consumers.get(codes, []):
-            if user.input[0] == codes and user.op_type == "DequantizeLinear":
-                found.append(user)
-            elif user.input[0] == codes and user.op_type in CODE_COPIES:
-                found += self.dequantizers_of(user.output[0])
-        return found
 
 
 def _scalar(index: _Index, name: str) -> float:
@@ -248,6 +238,7 @@ def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) ->
         f = float_nodes[q.output[0]]
         quantizers: List[Optional[Quantizer]] = []
         sources: List[str] = []
+        rounded = False
         for name in q.input[:2]:
             if qi.is_constant(name):
                 continue
@@ -255,11 +246,14 @@ def match_networks(float_model: onnx.ModelProto, int8_model: onnx.ModelProto) ->
             quantizer = _quantizer(qi, dq) if dq is not None else None
             if dq is not None and quantizer is None:
                 continue  # a dequantized weight
-            quantizers.append(quantizer)
-            copied = dq is not None and qi.uncopied(dq.input[0]) != dq.input[0]  # its values: the copy's, not the quantizer's input
+            rounded = rounded or quantizer is not None
+            # codes copied on their way (export's rewrite 6, the pixel shuffle): the input is int8, but the op-alone runs
+            # feed a quantizer's own codes, so it counts as entering in float there
+            copied = dq is not None and qi.uncopied(dq.input[0]) != dq.input[0]
+            quantizers.append(None if copied else quantizer)
             sources.append(quantizer.source if quantizer and not copied else name)
         weight, w_range, w_scale = _weight_stats(fi, f, qi, q)
-        if any(quantizers):
+        if rounded:
             precision = ROUNDED_INPUTS if any(qi.is_constant(name) for name in q.input[:2]) else INT8
         elif weight is not None and not np.array_equal(fi.constants[weight], _dequantized_weight(qi, q)):
             precision = ROUNDED_WEIGHTS
@@ -284,15 +278,15 @@ def activation_quantizers(float_model: onnx.ModelProto, int8_model: onnx.ModelPr
     for position, node in enumerate(int8_model.graph.node):
         if node.op_type != "QuantizeLinear" or qi.is_constant(node.input[0]):
             continue
-        dqs = qi.dequantizers_of(node.output[0])
+        # its DequantizeLinear readers; one reading copies of its codes (export's rewrite 6) is not unrounded by the
+        # debugger's runs, so a quantizer read only so is not listed
+        dqs = [c for c in qi.consumers.get(node.output[0], []) if c.op_type == "DequantizeLinear"]
         quantizer = _quantizer(qi, dqs[0]) if dqs else None
         if quantizer is None:
             continue
         users = tuple(sorted({u.op_type for dq in dqs for u in qi.consumers.get(dq.output[0], [])}))
         owner = by_output.get(node.input[0]) or by_codes.get(node.output[0])
-        direct = [dq for dq in dqs if dq.input[0] == node.output[0]]  # its values as quantized, not copied
-        reference = float_name(direct[0].output[0]) if direct else float_name(node.input[0])
-        found.append(ActivationQuantizer(position, quantizer, reference, users, owner.weight if owner else None))
+        found.append(ActivationQuantizer(position, quantizer, float_name(dqs[0].output[0]), users, owner.weight if owner else None))
     return found
 
 
