@@ -47,7 +47,7 @@ from .onnx_affine_quantizers import fold_affine_after_conv
 from .onnx_conv_transpose import conv_transpose_as_conv
 from .onnx_fold import constant_values, dequantized
 from .onnx_hardswish import requantize_hardswish
-from .onnx_graph import GraphIndex, add_constant, sort_topologically
+from .onnx_graph import GraphIndex, add_constant, attributes, sort_topologically
 from .onnx_upsample import upsample_channels_last
 
 FLOAT_PASS_THROUGH = ("Relu", "MaxPool", "AveragePool", "BatchNormalization", "Clip")
@@ -64,10 +64,6 @@ def _is_activation_quantizer(q: onnx.NodeProto, constants: Dict[str, np.ndarray]
     return (q.op_type == "QuantizeLinear" and q.input[0] not in constants and len(q.input) == 3
             and q.input[1] in constants and q.input[2] in constants and constants[q.input[2]].dtype == np.int8
             and constants[q.input[1]].ndim == 0)
-
-
-def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
-    return next((int(helper.get_attribute_value(a)) for a in node.attribute if a.name == name), default)
 
 
 def to_uint8_activations(model: onnx.ModelProto) -> int:
@@ -110,7 +106,7 @@ def fold_relu_into_quantizer(model: onnx.ModelProto) -> int:
 def _copies_values(node: onnx.NodeProto) -> bool:
     """An op whose every output value is one of its input's values: MaxPool, or a nearest-neighbour Resize."""
     if node.op_type == "Resize":
-        return next((helper.get_attribute_value(a) for a in node.attribute if a.name == "mode"), b"nearest") == b"nearest"
+        return attributes(node).get("mode", b"nearest") == b"nearest"
     return node.op_type == "MaxPool" and len(node.output) == 1
 
 
@@ -175,7 +171,7 @@ def float_thin_convs(model: onnx.ModelProto, max_channels: int = THIN_CONV_CHANN
         weight_dq = feeds[1]
         if not all(f is not None and f.op_type == "DequantizeLinear" for f in feeds[:2]) or weight_dq.input[0] not in constants:
             continue
-        if constants[weight_dq.input[0]].shape[1] > max_channels or _attribute(conv, "group", 1) != 1:
+        if constants[weight_dq.input[0]].shape[1] > max_channels or attributes(conv).get("group", 1) != 1:
             continue
         x_q = g.producer.get(feeds[0].input[0])
         if x_q is None or x_q.op_type != "QuantizeLinear" or len(g.consumers[feeds[0].output[0]]) != 1:

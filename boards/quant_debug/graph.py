@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import onnx
 
+from ...export.onnx_channels_last import CODE_COPIES
 from ...export.onnx_conv_transpose import CONV_SUFFIX
 from ...export.onnx_fold import constant_values
 from ...export.onnx_graph import COMPUTE_OPS
@@ -25,9 +26,6 @@ INT8 = "int8"
 ROUNDED_WEIGHTS = "float, int8-rounded weights"
 ROUNDED_INPUTS = "float, int8-rounded inputs"  # a float weight: onnxruntime computes in float on dequantized inputs
 FLOAT = "float"
-# ops export writes between a quantizer and its DequantizeLinear (rewrite 6's upsampling, the ConvTranspose's pixel
-# shuffle): they move uint8 codes, so the codes after them are the same quantizer's
-CODE_COPIES = ("Transpose", "Reshape", "Unsqueeze", "Expand")
 
 
 class DifferentNetworks(PaddleEdgeError):
