@@ -17,7 +17,7 @@ from paddle_edge.runtime.cpu import has_int8_saturation
 from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 from paddle_edge.export.evaluation import evaluation_set
 from paddle_edge.boards.latency import Ratio
-from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, _goals, fastest, measured_ratio, paired_by_round, run_bench, tuned_twin
+from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, SHARE_RULE, _goals, fastest, measured_ratio, paired_by_round, run_bench, tuned_twin
 from paddle_edge.runtime.tuning import ANY, Choice, Tuning
 from paddle_edge.runtime.timing import Timing
 from paddle_edge.boards.report import run_dir
@@ -86,10 +86,16 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     picking = {name: np.median(np.concatenate(r[:PICK_ROUNDS])) for name, r in rounds.items()}
     best = {p: min((c for c in at_largest if c["precision"] == p), key=lambda c: picking[c["engine"]]) for p in ("fp32", "int8")}
     assert data["best_engine"] == {"fp32": best["fp32"]["engine"], "int8": best["int8"]["engine"], "batch": 8, "paired_by_round": True}
-    for precision, cell in best.items():  # the best engine of each precision at the largest batch, against its peak
+    kinds = {"fp32": "fp32", "int8": "int8_u8u8" if has_int8_saturation() else "int8_u8s8"}
+    assert {k: set(v) for k, v in peak["gops_per_round"].items()} == {kinds["fp32"]: {"2"}, kinds["int8"]: {"2"}}  # the goal cell's
+    for kind, per in peak["gops_per_round"].items():  # the GEMM at its peak's size, in each round; the peak is the highest
+        assert len(per["2"]) == ROUNDS and peak["gops"][kind]["2"] >= max(per["2"]) and peak["size"][kind]["2"] in peak["gemm_sizes"]
+    for precision, cell in best.items():  # the best engine of each precision at the largest batch, against the GEMM of its round
         share = data["goals"][f"{precision}_best_engine_largest_batch_peak_share"]
-        shares = cell["peak_fraction"] * cell["p50_us"] / np.array([np.median(r) for r in rounds[cell["engine"]][PICK_ROUNDS:]])
+        gflops = LENET_FLOPS * 8 / np.array([np.median(r) for r in rounds[cell["engine"]][PICK_ROUNDS:]]) / 1e3  # samples_us: us
+        shares = gflops / np.array(peak["gops_per_round"][kinds[precision]]["2"][PICK_ROUNDS:])
         assert [share["value"], *share["interval"]] == pytest.approx(Ratio.of(shares).triple(), rel=1e-4)  # per measuring round
+    assert data["share_rule"] == SHARE_RULE
     speedup = data["goals"]["int8_vs_fp32_best_engine_largest_batch_speedup"]  # on the rounds that did not pick the pair
     per_round = [np.median(f) / np.median(i) for f, i in zip(rounds[best["fp32"]["engine"]], rounds[best["int8"]["engine"]])][PICK_ROUNDS:]
     assert [speedup["value"], *speedup["interval"]] == pytest.approx(Ratio.of(np.array(per_round)).triple(), rel=1e-4)  # samples_us: to 0.01 us
@@ -210,7 +216,7 @@ def test_a_peer_that_fails_in_the_grid_is_left_out_from_there_and_named(lenet_bu
     batch_one = save_batch_one_net(tmp_path, spec.name, list(spec.shape))
     engines = engines_for(bundle.manifest, ["paddle_inference_int8", "onnxruntime_int8"], batch_one)
     skipped = {}
-    cells, _ = run_grid(bundle, engines, evaluation_set(bundle.manifest, None, 8, None).single, [1], [1, 8], 10, skipped, paddle_int8=batch_one)
+    cells, _, _ = run_grid(bundle, engines, evaluation_set(bundle.manifest, None, 8, None).single, [1], [1, 8], 10, skipped, paddle_int8=batch_one)
     assert skipped["paddle_inference_int8 at 1 thread(s), batch 8"].startswith("not runnable here at 1 thread(s), batch 8: ValueError: ")
     assert {(c.engine, c.batch) for c in cells} == {("paddle_inference_int8", 1), ("onnxruntime_int8", 1), ("onnxruntime_int8", 8)}
 

@@ -100,15 +100,18 @@ def _guarded(name: str, run: Run, chunk: Feeds, raised: Dict[str, Exception]) ->
 def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, threads: Sequence[int], batches: Sequence[int],
              calls: int, skipped: Dict[str, str], progress: Optional[object] = None,
              paddle_int8: Optional[Path] = None, tuned_at: int = 0,
-             first_failing: Optional[Dict[str, int]] = None, settings: Optional[Mapping[str, str]] = None
-             ) -> Tuple[List[Cell], Dict[int, Ratio]]:
+             first_failing: Optional[Dict[str, int]] = None, settings: Optional[Mapping[str, str]] = None,
+             probes: Optional[Mapping[Tuple[int, int], Mapping[str, Callable[[], object]]]] = None
+             ) -> Tuple[List[Cell], Dict[int, Ratio], Dict[Tuple[int, int], Dict[str, Timing]]]:
     """Time every engine in every (threads, batch) cell, in ROUNDS rounds of at least MIN_CALLS_PER_ROUND calls; also the
     thin runtime's overhead over its own session per thread count. The tuned runtime, which runs at its tuning's thread
     count, is timed in the `tuned_at` cells only; an engine in `first_failing` (its first failing batch size) only below
     it. `settings`: the thin runtime's ONNX Runtime settings (engines.load). A peer that fails in the grid (to load, on
-    any call, in its sidecar) is left out from there on and named in `skipped`."""
+    any call, in its sidecar) is left out from there on and named in `skipped`. `probes`, per (threads, batch) cell:
+    callables timed in its rounds beside its engines (peak.probes), their timings returned apart from the cells."""
     cells: List[Cell] = []
     overhead: Dict[int, Ratio] = {}
+    probed: Dict[Tuple[int, int], Dict[str, Timing]] = {}
     failing = dict(first_failing or {})
     for n in threads:
         loaded = _runnable(engines, bundle, n, min(batches), paddle_int8, tuned_at, failing, skipped, settings or {})
@@ -116,9 +119,12 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
             chunk = batch_of(feeds, batch)
             raised: Dict[str, Exception] = {}
             runners = {name: _guarded(name, run, chunk, raised) for name, run in loaded.items() if batch < failing.get(name, batch + 1)}
+            extra = dict((probes or {}).get((n, batch), {}))
             timed = max(calls_for(batch, calls), ROUNDS * MIN_CALLS_PER_ROUND)
-            for name, timing in time_in_rounds(runners, batch, timed, rounds=ROUNDS).items():
-                if name in raised:
+            for name, timing in time_in_rounds({**runners, **extra}, batch, timed, rounds=ROUNDS).items():
+                if name in extra:
+                    probed.setdefault((n, batch), {})[name] = timing
+                elif name in raised:
                     _failed(name, raised[name], f"at {n} thread(s), batch {batch}", batch, failing, skipped)
                 else:
                     cells.append(Cell(name, n, batch, timing, True))
@@ -129,4 +135,4 @@ def run_grid(bundle: runtime.Bundle, engines: Sequence[Engine], feeds: Feeds, th
             thin = runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=n, settings=settings)
             one = batch_of(feeds, 1)
             overhead[n] = paired_ratio(lambda t=thin, x=one: t.predict(x), lambda t=thin, x=one: t.backend.session.run(None, x), calls=4 * calls)
-    return cells, overhead
+    return cells, overhead, probed

@@ -2,6 +2,8 @@
 says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure). A shared
 machine's GEMM rate moves by a third from one measurement to the next, so the peak is the fastest of several square
 sizes, measured before and after the grid (`higher_peak`): a peak measured in a slow moment would flatter every share.
+The share goals do not lean on that: the GEMM of the peak's size runs in each round of the cell they judge (`probes`),
+so a model's share is taken round by round against the GEMM timed seconds from it, as every ratio of bench is.
 
 - Compute: large square matrix products in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
@@ -14,7 +16,7 @@ roofline the report draws.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Sequence
+from typing import Any, Callable, Dict, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -46,8 +48,13 @@ def _median_seconds(run: Any, calls: int) -> float:
     return float(np.median(times))
 
 
-def gemm_rate(kind: str, threads: int, n: int, calls: int = CALLS) -> float:
-    """Operations per second (2 n^3 per call, a multiply-add counting 2) of an n x n matrix product of `kind` (see GEMMS)."""
+def gemm_ops(n: int) -> int:
+    """The operations of an n x n matrix product: 2 n^3, a multiply-add counting 2."""
+    return 2 * n ** 3
+
+
+def gemm_call(kind: str, threads: int, n: int) -> Callable[[], object]:
+    """One n x n matrix product of `kind` (see GEMMS) in onnxruntime at `threads`, ready to call."""
     op, a_type, b_type = GEMMS[kind]
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
@@ -56,7 +63,12 @@ def gemm_rate(kind: str, threads: int, n: int, calls: int = CALLS) -> float:
     feeds = {name: (rng.standard_normal((n, n), np.float32) if t == TensorProto.FLOAT else
                     rng.integers(0, 128, (n, n)).astype(helper.tensor_dtype_to_np_dtype(t)))
              for name, t in (("a", a_type), ("b", b_type))}
-    return 2 * n ** 3 / _median_seconds(lambda: session.run(None, feeds), calls)
+    return lambda: session.run(None, feeds)
+
+
+def gemm_rate(kind: str, threads: int, n: int, calls: int = CALLS) -> float:
+    """Operations per second of an n x n matrix product of `kind`."""
+    return gemm_ops(n) / _median_seconds(gemm_call(kind, threads, n), calls)
 
 
 def copy_bandwidth(nbytes: int = COPY_BYTES, calls: int = CALLS) -> float:
@@ -70,19 +82,53 @@ def measure_peak(threads: Sequence[int]) -> Dict[str, Any]:
     """This CPU's compute peaks (per kind of GEMM, per thread count of the run, and one thread: the fastest of the
     GEMM_SIZES) and memory bandwidth."""
     counts = sorted(set(threads) | {1})
+    rates = {kind: {str(t): {n: gemm_rate(kind, t, n) for n in GEMM_SIZES} for t in counts} for kind in GEMMS}
     return {"gemm_sizes": list(GEMM_SIZES), "engine": f"onnxruntime {ort.__version__}",
-            "gops": {kind: {str(t): max(gemm_rate(kind, t, n) for n in GEMM_SIZES) / 1e9 for t in counts} for kind in GEMMS},
+            "gops": {kind: {t: max(by_n.values()) / 1e9 for t, by_n in per.items()} for kind, per in rates.items()},
+            "size": {kind: {t: max(by_n, key=by_n.get) for t, by_n in per.items()} for kind, per in rates.items()},
             "memory_gbs": copy_bandwidth() / 1e9}
 
 
 def higher_peak(first: Dict[str, Any], second: Dict[str, Any]) -> Dict[str, Any]:
-    """The higher of two measurements of the same peaks, entry by entry."""
-    return {**first, "gops": {kind: {t: max(v, second["gops"][kind][t]) for t, v in per.items()} for kind, per in first["gops"].items()},
+    """The higher of two measurements of the same peaks, entry by entry (the size of the higher with it)."""
+    def pick(kind: str, t: str) -> Dict[str, Any]:
+        return first if first["gops"][kind][t] >= second["gops"][kind][t] else second
+    return {**first, "gops": {kind: {t: pick(kind, t)["gops"][kind][t] for t in per} for kind, per in first["gops"].items()},
+            "size": {kind: {t: pick(kind, t)["size"][kind][t] for t in per} for kind, per in first["gops"].items()},
             "memory_gbs": max(first["memory_gbs"], second["memory_gbs"])}
 
 
+def gemm_kind(precision: str, uint8_weights: bool) -> str:
+    """The GEMM an engine of `precision` is measured against: fp32's, or the int8 file's the runtime picks for this CPU
+    (uint8 weights where u8 x s8 kernels saturate, runtime/cpu.py)."""
+    return "fp32" if precision == "fp32" else "int8_u8u8" if uint8_weights else "int8_u8s8"
+
+
+def probe_name(kind: str, threads: int) -> str:
+    """The name a GEMM probe is timed under among a cell's engines."""
+    return f"gemm {kind} at {threads} thread(s)"
+
+
+def probes(peak: Dict[str, Any], kinds: Sequence[str], threads: Sequence[int]) -> Dict[str, Callable[[], object]]:
+    """The GEMMs of `kinds` at each of `threads`, each at the size that gave `peak`, ready to time in a cell's rounds
+    beside its engines."""
+    return {probe_name(kind, t): gemm_call(kind, t, peak["size"][kind][str(t)]) for kind in kinds for t in threads}
+
+
+def with_probe_rounds(peak: Dict[str, Any], rounds: Dict[str, Sequence[np.ndarray]]) -> Dict[str, Any]:
+    """`peak` with each probe's per-round rates (its median call in each round, by probe_name) recorded, and its entry
+    raised to the fastest of them where that is higher."""
+    gops = {kind: dict(per) for kind, per in peak["gops"].items()}
+    per_round: Dict[str, Dict[str, list]] = {}
+    for kind, per in peak["size"].items():
+        for t, n in per.items():
+            if probe_name(kind, int(t)) in rounds:
+                rates = [gemm_ops(n) / float(np.median(r)) / 1e9 for r in rounds[probe_name(kind, int(t))]]
+                per_round.setdefault(kind, {})[t] = rates
+                gops[kind][t] = max(gops[kind][t], *rates)
+    return {**peak, "gops": gops, "gops_per_round": per_round}
+
+
 def peak_gops(peak: Dict[str, Any], precision: str, threads: int, uint8_weights: bool) -> float:
-    """The peak an engine of `precision` at `threads` is measured against: the fp32 GEMM for fp32; for int8 the GEMM of
-    the int8 file the runtime picks for this CPU (uint8 weights where u8 x s8 kernels saturate, runtime/cpu.py)."""
-    kind = "fp32" if precision == "fp32" else "int8_u8u8" if uint8_weights else "int8_u8s8"
-    return peak["gops"][kind][str(threads)]
+    """The peak an engine of `precision` at `threads` is measured against (gemm_kind)."""
+    return peak["gops"][gemm_kind(precision, uint8_weights)][str(threads)]

@@ -23,13 +23,14 @@ from ...source.paddle_program import find_model_files
 from .engines import BARE, ENGINES, PEER_PREFIXES, REFERENCE, TUNED, Engine, engines_for, is_peer, tuned_predictors, tuning_here
 from .flops import Traffic, count_work
 from .cores import merged, probe_cores, probe_cpus
-from .peak import higher_peak, measure_peak, peak_gops
+from .peak import gemm_kind, higher_peak, measure_peak, peak_gops, probes, with_probe_rounds
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/10"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+SCHEMA = "paddle-edge.bench/11"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
 # 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py); 8: the probe's threads, CPUs, threshold, error;
-# 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings)
+# 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings); 11: the share
+# goals against the GEMM timed in the same rounds (peak's size, gops_per_round; share_rule)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -52,6 +53,10 @@ RUNTIME_ENGINES = ("onnxruntime_fp32", "onnxruntime_int8", TUNED)
 FASTEST_RULE = (f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds; the ratio is the median of the per-round ratios on the other "
                 f"{ROUNDS - PICK_ROUNDS}, its interval the order statistics of those rounds (a pair with a Paddle Lite cell, timed "
                 "alone in its sidecar: the ratio of the medians of the calls after the same share, bootstrap interval)")
+# how the peak-share goals are measured, recorded in bench.json (share_rule)
+SHARE_RULE = (f"per round after the picking ones, the cell's GFLOP/s over the GFLOP/s (GOP/s) of the GEMM of its precision timed in "
+              f"the same round at the size of the peak, the median of those {ROUNDS - PICK_ROUNDS} and its interval over them (a "
+              "Paddle Lite cell, timed alone: against the peak measured before and after the grid)")
 # how each ratio goal is measured, recorded in bench.json (ratio_rule)
 RATIO_RULE = (f"the median of per-round ratios over the grid's {ROUNDS} rounds (a picked pair's: over the rounds that did not pick it), "
               "its 95 % interval over rounds (the runtime's overhead: adjacent calls of one session, alternating)")
@@ -143,11 +148,22 @@ def best_by_precision(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]],
     return best
 
 
+def _share(cell: Cell, row: Dict[str, Any], flops: int, peak: Dict[str, Any], uint8_weights: bool) -> Ratio:
+    """A picked cell's share of the GEMM peak of its precision at the threads it ran: per round after the picking ones,
+    its GFLOP/s over the GEMM probe's timed in that round (peak.with_probe_rounds); for a cell timed alone in its
+    sidecar, its measuring calls over the peak measured before and after the grid."""
+    kind, threads = gemm_kind(row["precision"], uint8_weights), str(row["runs_at_threads"])
+    rates = peak.get("gops_per_round", {}).get(kind, {}).get(threads)
+    if cell.interleaved and rates:
+        return Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / np.array(rates[PICK_ROUNDS:]))
+    return Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / peak["gops"][kind][threads])
+
+
 def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], flops: int, peak: Dict[str, Any],
                        uint8_weights: bool, skipped: Dict[str, str]) -> Dict[str, Tuple[float, float, float]]:
     """The `best` int8 cell against the best fp32 one (best_by_precision), and each one's share of the GEMM peak of its
-    precision (the median of its per-round shares), both on the rounds that did not pick them; a share that cannot be
-    judged is said why in `skipped`."""
+    precision (_share), both on the rounds that did not pick them; a share that cannot be judged is said why in
+    `skipped`."""
     values: Dict[str, Tuple[float, float, float]] = {}
     for precision, cell in best.items():
         row = next(r for r in rows if (r["engine"], r["threads"], r["batch"]) == (cell.engine, cell.threads, cell.batch))
@@ -157,8 +173,7 @@ def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], fl
         elif row["peak_fraction"] > 1:
             skipped[f"goal {name}"] = f"not judged: {row['engine']} ran above the measured peak (see above_peak)"
         else:
-            gops = peak_gops(peak, precision, row["runs_at_threads"], uint8_weights)
-            values[name] = Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / gops).triple()
+            values[name] = _share(cell, row, flops, peak, uint8_weights).triple()
     if len(best) == 2:
         values["int8_vs_fp32_best_engine_largest_batch_speedup"] = measured_ratio(best["fp32"], best["int8"], picked=True).triple()
     return values
@@ -341,6 +356,11 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     flops, traffic = count_work(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else (0, Traffic(0, 0))
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
     peak = measure_peak(peak_threads)
+    uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
+    # the share goals' cell: its rounds time the GEMMs of both precisions at the goal threads and the tuned runtime's
+    goal_cell = (goal_threads, max(batches))
+    in_rounds = {goal_cell: probes(peak, ("fp32", gemm_kind("int8", uint8_weights)),
+                                   sorted({goal_threads} | {n for _, _, n in opened.values()}))}
     engine_rows: Dict[str, Dict[str, Any]] = {}
     first_failing: Dict[str, int] = {}  # an engine's first batch size that failed in its cold-start process
     for e in tqdm(list(engines), desc="cold start (one process each)", unit="engine"):
@@ -360,13 +380,13 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     cpus = probe_cpus(goal_threads)
     cores = probe_cores(goal_threads, cpus)
     with tqdm(total=len(threads) * len(batches), desc="latency grid (threads x batch)", unit="cell") as bar:
-        cells, overhead = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads,
-                                   first_failing, settings)
+        cells, overhead, probed = run_grid(bundle, engines, feeds, threads, batches, calls, skipped, bar, paddle_int8, goal_threads,
+                                           first_failing, settings, in_rounds)
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     cores = merged(cores, probe_cores(goal_threads, cpus))
-    peak = higher_peak(peak, measure_peak(peak_threads))
-    uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
+    peak = with_probe_rounds(higher_peak(peak, measure_peak(peak_threads)),
+                             {name: np.split(t.seconds, ROUNDS) for name, t in probed.get(goal_cell, {}).items()})
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
@@ -381,7 +401,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
                                   "paired_by_round": paired_by_round(ours, peer),
                                   "peers_left_out": sorted(meant - {e for e, t, n in by_key if (t, n) == (goal_threads, b)})}
                         for b, (ours, peer) in fastest(by_key, goal_threads, timed).items()},
-            "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE, "int8_time_vs_fp32": int8_time_vs_fp32(by_key, goal_threads)}
+            "fastest_rule": FASTEST_RULE, "ratio_rule": RATIO_RULE, "share_rule": SHARE_RULE, "int8_time_vs_fp32": int8_time_vs_fp32(by_key, goal_threads)}
     data["above_peak"] = [f"{r['engine']} at {r['threads']} thread(s), batch {r['batch']}" for r in data["cells"] if r["peak_fraction"] > 1]
     best = best_by_precision(by_key, data["cells"], goal_threads)
     data["best_engine"] = {**{p: c.engine for p, c in best.items()}, "batch": next((c.batch for c in best.values()), None),
