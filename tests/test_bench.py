@@ -15,6 +15,7 @@ from paddle_edge.boards.bench.engines import ENGINES, engines_for
 from paddle_edge.boards.bench.flops import count_flops, count_traffic
 from paddle_edge.runtime.cpu import has_int8_saturation
 from paddle_edge.boards.bench.grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
+from paddle_edge.boards.bench.peak import probe_name, with_probe_rounds
 from paddle_edge.export.evaluation import evaluation_set
 from paddle_edge.boards.latency import Ratio
 from paddle_edge.boards.bench.runner import GOALS, SCHEMA_FILE, SHARE_RULE, _goals, fastest, measured_ratio, paired_by_round, run_bench, tuned_twin
@@ -89,7 +90,7 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     kinds = {"fp32": "fp32", "int8": "int8_u8u8" if has_int8_saturation() else "int8_u8s8"}
     assert {k: set(v) for k, v in peak["gops_per_round"].items()} == {kinds["fp32"]: {"2"}, kinds["int8"]: {"2"}}  # the goal cell's
     for kind, per in peak["gops_per_round"].items():  # the GEMM at its peak's size, in each round; the peak is the highest
-        assert len(per["2"]) == ROUNDS and peak["gops"][kind]["2"] >= max(per["2"]) and peak["size"][kind]["2"] in peak["gemm_sizes"]
+        assert len(per["2"]) == ROUNDS and peak["gops"][kind]["2"] >= max(per["2"]) and peak["size_in_rounds"][kind]["2"] in peak["gemm_sizes"]
     for precision, cell in best.items():  # the best engine of each precision at the largest batch, against the GEMM of its round
         share = data["goals"][f"{precision}_best_engine_largest_batch_peak_share"]
         gflops = LENET_FLOPS * 8 / np.array([np.median(r) for r in rounds[cell["engine"]][PICK_ROUNDS:]]) / 1e3  # samples_us: us
@@ -274,3 +275,13 @@ def test_a_ratio_is_paired_by_round_and_its_interval_is_over_rounds():
     alone = _cell("paddlelite_x86_fp32", 10 * load, interleaved=False)  # timed alone in its sidecar: no rounds to pair
     assert not paired_by_round(steady, alone)
     assert measured_ratio(steady, alone, picked=True).median == pytest.approx(np.median(steady.timing.seconds[10:]) / np.median(alone.timing.seconds[10:]))
+
+
+def test_a_gemm_timed_in_the_rounds_is_rated_at_the_size_it_ran_at():
+    """The rounds' GEMM runs at the size of the peak measured before the grid; the peak after it can be of another size,
+    and rating the rounds' calls at that one would scale them by the cube of the sizes' ratio."""
+    peak = {"gops": {"fp32": {"2": 100.0}}, "size": {"fp32": {"2": 1536}}}  # the higher of before and after: 1536
+    rounds = {probe_name("fp32", 2): [np.array([0.02, 0.03, 0.04])] * 2}  # 30 ms a call of the probe's own 1024^3
+    rated = with_probe_rounds(peak, rounds, {"fp32": {"2": 1024}})
+    assert rated["gops_per_round"]["fp32"]["2"] == pytest.approx([2 * 1024 ** 3 / 0.03 / 1e9] * 2)
+    assert rated["size_in_rounds"] == {"fp32": {"2": 1024}} and rated["gops"]["fp32"]["2"] == 100.0  # 71.6 in the rounds: not raised

@@ -115,18 +115,21 @@ def probes(peak: Dict[str, Any], kinds: Sequence[str], threads: Sequence[int]) -
     return {probe_name(kind, t): gemm_call(kind, t, peak["size"][kind][str(t)]) for kind in kinds for t in threads}
 
 
-def with_probe_rounds(peak: Dict[str, Any], rounds: Dict[str, Sequence[np.ndarray]]) -> Dict[str, Any]:
-    """`peak` with each probe's per-round rates (its median call in each round, by probe_name) recorded, and its entry
-    raised to the fastest of them where that is higher."""
+def with_probe_rounds(peak: Dict[str, Any], rounds: Dict[str, Sequence[np.ndarray]], sizes: Dict[str, Dict[str, int]]) -> Dict[str, Any]:
+    """`peak` with each probe's per-round rates (its median call in each round, by probe_name; `sizes`: the sizes the
+    probes ran at, those of the peak they were made from) recorded, and its entry raised to the fastest of them where
+    that is higher."""
     gops = {kind: dict(per) for kind, per in peak["gops"].items()}
     per_round: Dict[str, Dict[str, list]] = {}
-    for kind, per in peak["size"].items():
+    in_rounds: Dict[str, Dict[str, int]] = {}
+    for kind, per in sizes.items():
         for t, n in per.items():
             if probe_name(kind, int(t)) in rounds:
                 rates = [gemm_ops(n) / float(np.median(r)) / 1e9 for r in rounds[probe_name(kind, int(t))]]
                 per_round.setdefault(kind, {})[t] = rates
+                in_rounds.setdefault(kind, {})[t] = n
                 gops[kind][t] = max(gops[kind][t], *rates)
-    return {**peak, "gops": gops, "gops_per_round": per_round}
+    return {**peak, "gops": gops, "gops_per_round": per_round, "size_in_rounds": in_rounds}
 
 
 def peak_gops(peak: Dict[str, Any], precision: str, threads: int, uint8_weights: bool) -> float:

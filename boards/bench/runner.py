@@ -275,7 +275,10 @@ class BenchReport(CheckedReport):
                  f"this CPU's GEMM peak in {peak['engine']} (fastest of {'/'.join(map(str, peak['gemm_sizes']))}^3, "
                  f"{d['goal_threads']} thread(s)): fp32 {peak['gops']['fp32'][str(d['goal_threads'])]:.0f} GFLOP/s, int8 "
                  + ", ".join(f"{k[5:]} {v[str(d['goal_threads'])]:.0f} GOP/s" for k, v in peak["gops"].items() if k.startswith("int8"))
-                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s", *self.cores_lines(),
+                 + f"; memory copy {peak['memory_gbs']:.1f} GB/s",
+                 *[f"  the {kind} GEMM at {t} thread(s) in the rounds of the share goals' cell: {min(rates):.0f} to {max(rates):.0f}, "
+                   f"median {np.median(rates):.0f} G(FL)OP/s" for kind, per in peak.get("gops_per_round", {}).items() for t, rates in per.items()],
+                 *self.cores_lines(),
                  *([f"the thin runtime's onnxruntime engines with {', '.join(f'{k}={v}' for k, v in d['runtime_settings'].items())}"]
                    if d["runtime_settings"] else []), "",
                  f"{'engine':<26}{'size KB':>9}{'import s':>10}{'load ms':>9}{'first ms':>10}{'peak RSS MB':>13}"]
@@ -358,7 +361,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     peak = measure_peak(peak_threads)
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
     # the share goals' cell: its rounds time the GEMMs of both precisions at the goal threads and the tuned runtime's
-    goal_cell = (goal_threads, max(batches))
+    goal_cell, probed_sizes = (goal_threads, max(batches)), peak["size"]  # the probes run at the sizes of this peak
     in_rounds = {goal_cell: probes(peak, ("fp32", gemm_kind("int8", uint8_weights)),
                                    sorted({goal_threads} | {n for _, _, n in opened.values()}))}
     engine_rows: Dict[str, Dict[str, Any]] = {}
@@ -386,7 +389,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     cores = merged(cores, probe_cores(goal_threads, cpus))
     peak = with_probe_rounds(higher_peak(peak, measure_peak(peak_threads)),
-                             {name: np.split(t.seconds, ROUNDS) for name, t in probed.get(goal_cell, {}).items()})
+                             {name: np.split(t.seconds, ROUNDS) for name, t in probed.get(goal_cell, {}).items()}, probed_sizes)
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
                      "processor": platform.processor() or platform.machine()},
