@@ -195,3 +195,30 @@ def test_the_debugger_reads_copied_codes_as_int8_inputs():
     assert [op.precision for op in after] == [op.precision for op in before] and before[1].precision == INT8, after
     assert before[1].inputs[0].codes == "q" and after[1].inputs == (None,) and after[1].activation_sources == ("second_x",), after
     assert "a" in {q.quantizer.codes for q in activation_quantizers(float_model, int8, before)}
+
+
+def test_the_debugger_measures_no_float_input_gain_for_an_op_reading_only_copied_codes():
+    """The gain of feeding an int8 op its input in float reruns the model from the op with the quantizer's source in place
+    of its codes; an op that reads only copies of codes (after rewrite 6) has no such input, so its gain is not measured
+    (None), where rerunning the same int8 values would report a gain of 0 dB."""
+    from paddle_edge.boards.quant_debug.debugger import _Runs
+    from paddle_edge.boards.quant_debug.graph import activation_quantizers, match_networks
+
+    int8 = _upsampling((1, 1, 2, 2), convs=True)
+    weights = {t.name: numpy_helper.to_array(t).astype(np.float32) * 0.01 for t in int8.graph.initializer if t.name in ("first_w", "second_w")}
+    float_model = _model([n("Cast", ["codes"], ["x0"], to=TensorProto.FLOAT), n("Conv", ["x0", "first_w"], ["first_y"], pads=[1, 1, 1, 1]),
+                          n("Resize", ["first_y", "roi", "scales"], ["up"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                            nearest_mode="floor"),
+                          n("Conv", ["up", "second_w"], ["second_y"], pads=[1, 1, 1, 1]), n("Identity", ["second_y"], ["out"])],
+                         {**weights, "roi": np.zeros(0, np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}, 8)
+    rewritten = onnx.ModelProto.FromString(int8.SerializeToString())
+    upsample_channels_last(rewritten)
+    codes = np.random.default_rng(1).integers(100, 156, (2, 8, 6, 6)).astype(np.uint8)
+    gains = {}
+    for name, model in (("before", int8), ("after", rewritten)):
+        ops = match_networks(float_model, model)
+        runs = _Runs(float_model, model, model, ops, activation_quantizers(float_model, model, ops), threads=1)
+        runs.add({"codes": codes})
+        gains[name] = [runs.row(op, {}, (None, None)).float_input_gain_db for op in ops]
+    assert gains["before"][1] is not None and gains["after"][1] is None, gains
+    assert gains["before"][0] == pytest.approx(gains["after"][0]), gains  # the first conv reads the model's input codes alike

@@ -64,7 +64,9 @@ class _Runs:
         self.model_output = int8_model.graph.output[0].name  # the same Paddle variable in both models
         wanted = sorted({op.reference for op in ops} | {s for op in self.local_ops for s in op.float_sources}
                         | {q.reference for q in self.quantizers} | {self.model_output} | set(float_tensors))
-        int8_ops = [op for op in ops if op.precision == INT8]
+        # the int8 ops whose rest of the model is rerun with their activations in float: those reading a quantizer's
+        # codes (an op reading only copies of codes, export's rewrite 6, has no input the part could give it in float)
+        int8_ops = [op for op in ops if op.precision == INT8 and any(op.inputs)]
         inputs = {i.name for i in int8_model.graph.input}
         parts = {op.output: float_input_part(int8_model, op) for op in int8_ops}
         outputs = list(dict.fromkeys([op.output for op in ops] + [q.quantizer.codes for q in self.quantizers] + [self.model_output]
