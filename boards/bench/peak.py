@@ -2,8 +2,10 @@
 says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure). A shared
 machine's GEMM rate moves by a third from one measurement to the next, so the peak is the fastest of several square
 sizes, measured before and after the grid (`higher_peak`): a peak measured in a slow moment would flatter every share.
-The share goals do not lean on that: the GEMM of the peak's size runs in each round of the cell they judge (`probes`),
-so a model's share is taken round by round against the GEMM timed seconds from it, as every ratio of bench is.
+Both can be slow (seen once: the int8 GEMM at 55 % of the rate of the runs before and after), so the GEMM of the peak's
+size is also timed in each round of the cell the share goals judge (`probes`, `with_probe_rounds`) and the peak is the
+highest of all. A round's rate is not set against the model's in that round: a 512^3 product's calls take about a
+millisecond, and its rate moved two- to threefold from round to round where the models' calls moved by a tenth.
 
 - Compute: large square matrix products in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the

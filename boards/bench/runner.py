@@ -29,8 +29,8 @@ from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 SCHEMA = "paddle-edge.bench/11"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
 # 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py); 8: the probe's threads, CPUs, threshold, error;
-# 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings); 11: the share
-# goals against the GEMM timed in the same rounds (peak's size, gops_per_round; share_rule)
+# 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings); 11: the peak
+# also timed in the rounds of the share goals' cell (peak's size, size_in_rounds, gops_per_round; share_rule)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
@@ -54,9 +54,9 @@ FASTEST_RULE = (f"picked on the first {PICK_ROUNDS} of {ROUNDS} rounds; the rati
                 f"{ROUNDS - PICK_ROUNDS}, its interval the order statistics of those rounds (a pair with a Paddle Lite cell, timed "
                 "alone in its sidecar: the ratio of the medians of the calls after the same share, bootstrap interval)")
 # how the peak-share goals are measured, recorded in bench.json (share_rule)
-SHARE_RULE = (f"per round after the picking ones, the cell's GFLOP/s over the GFLOP/s (GOP/s) of the GEMM of its precision timed in "
-              f"the same round at the size of the peak, the median of those {ROUNDS - PICK_ROUNDS} and its interval over them (a "
-              "Paddle Lite cell, timed alone: against the peak measured before and after the grid)")
+SHARE_RULE = (f"the median over the {ROUNDS - PICK_ROUNDS} measuring rounds of the cell's GFLOP/s in each (its median call) over the "
+              "peak of its precision, the highest rate of the GEMM measured before the grid, after it and in each round of the "
+              "cell, and its interval over those rounds (a Paddle Lite cell, timed alone: its measuring calls)")
 # how each ratio goal is measured, recorded in bench.json (ratio_rule)
 RATIO_RULE = (f"the median of per-round ratios over the grid's {ROUNDS} rounds (a picked pair's: over the rounds that did not pick it), "
               "its 95 % interval over rounds (the runtime's overhead: adjacent calls of one session, alternating)")
@@ -148,22 +148,11 @@ def best_by_precision(by_key: Dict[tuple, Cell], rows: Sequence[Dict[str, Any]],
     return best
 
 
-def _share(cell: Cell, row: Dict[str, Any], flops: int, peak: Dict[str, Any], uint8_weights: bool) -> Ratio:
-    """A picked cell's share of the GEMM peak of its precision at the threads it ran: per round after the picking ones,
-    its GFLOP/s over the GEMM probe's timed in that round (peak.with_probe_rounds); for a cell timed alone in its
-    sidecar, its measuring calls over the peak measured before and after the grid."""
-    kind, threads = gemm_kind(row["precision"], uint8_weights), str(row["runs_at_threads"])
-    rates = peak.get("gops_per_round", {}).get(kind, {}).get(threads)
-    if cell.interleaved and rates:
-        return Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / np.array(rates[PICK_ROUNDS:]))
-    return Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / peak["gops"][kind][threads])
-
-
 def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], flops: int, peak: Dict[str, Any],
                        uint8_weights: bool, skipped: Dict[str, str]) -> Dict[str, Tuple[float, float, float]]:
     """The `best` int8 cell against the best fp32 one (best_by_precision), and each one's share of the GEMM peak of its
-    precision (_share), both on the rounds that did not pick them; a share that cannot be judged is said why in
-    `skipped`."""
+    precision (the median of its per-round shares), both on the rounds that did not pick them; a share that cannot be
+    judged is said why in `skipped`."""
     values: Dict[str, Tuple[float, float, float]] = {}
     for precision, cell in best.items():
         row = next(r for r in rows if (r["engine"], r["threads"], r["batch"]) == (cell.engine, cell.threads, cell.batch))
@@ -173,7 +162,8 @@ def _best_engine_goals(best: Dict[str, Cell], rows: Sequence[Dict[str, Any]], fl
         elif row["peak_fraction"] > 1:
             skipped[f"goal {name}"] = f"not judged: {row['engine']} ran above the measured peak (see above_peak)"
         else:
-            values[name] = _share(cell, row, flops, peak, uint8_weights).triple()
+            gops = peak_gops(peak, precision, row["runs_at_threads"], uint8_weights)
+            values[name] = Ratio.of(flops * row["batch"] / measuring_times(cell) / 1e9 / gops).triple()
     if len(best) == 2:
         values["int8_vs_fp32_best_engine_largest_batch_speedup"] = measured_ratio(best["fp32"], best["int8"], picked=True).triple()
     return values
@@ -360,7 +350,8 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
     peak = measure_peak(peak_threads)
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
-    # the share goals' cell: its rounds time the GEMMs of both precisions at the goal threads and the tuned runtime's
+    # the share goals' cell: its rounds time the GEMMs of both precisions at the goal threads and the tuned runtime's, so a
+    # peak caught in a slow moment before and after the grid is not the only one
     goal_cell, probed_sizes = (goal_threads, max(batches)), peak["size"]  # the probes run at the sizes of this peak
     in_rounds = {goal_cell: probes(peak, ("fp32", gemm_kind("int8", uint8_weights)),
                                    sorted({goal_threads} | {n for _, _, n in opened.values()}))}
