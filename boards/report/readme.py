@@ -89,10 +89,11 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "ocr-amx": {f"amx/parity-{name}.json": f"paddle-edge parity bundles/ppocr-{name} --data runs/ocr/det-test/det_gt.txt "
                 f"--no-latency --json parity-{name}.json" for name in ("det", "det-fold")},
     "tune-amx": {"amx/tune-resnet.json": "paddle-edge tune bundles/resnet --batch 1,64 --json tune-resnet.json",
+                 "amx/tune-det.json": OCR_TUNE_COMMANDS["tune-det.json"],
                  "amx/tune-det-fold.json": "paddle-edge tune bundles/ppocr-det-fold --data runs/ocr/det-test/det_gt.txt "
                  "--batch 1 --calls 30 --json tune-det-fold.json"},
     "speed-peers-amx": {"amx/resnet-bench.json": "paddle-edge bench bundles/resnet --threads 1,2 --batch 1,64 --json resnet-bench.json",
-                        "amx/bench-det-fold.json": BENCH_DET_FOLD},
+                        "amx/bench-det.json": OCR_BENCH_COMMANDS["bench-det.json"], "amx/bench-det-fold.json": BENCH_DET_FOLD},
     # the debugger's run on the recogniser's plain int8 bundle, then accuracy control keeping ops in float, shipped and debugged
     "accuracy-control": {
         "ocr/avx2/quant-debug-rec.json": QUANT_DEBUG_REC["ocr/avx2/quant-debug-rec.json"],
