@@ -91,6 +91,8 @@ def test_bench_json_follows_its_schema_and_covers_every_cell(lenet_run_dir):
     assert {k: set(v) for k, v in peak["gops_per_round"].items()} == {kinds["fp32"]: {"2"}, kinds["int8"]: {"2"}}  # the goal cell's
     for kind, per in peak["gops_per_round"].items():  # the GEMM at its peak's size, in each round; the peak is the highest of all
         assert len(per["2"]) == ROUNDS and peak["gops"][kind]["2"] >= max(per["2"]) and peak["size_in_rounds"][kind]["2"] in peak["gemm_sizes"]
+        rounds_won = peak["source"][kind]["2"].startswith("round ")
+        assert rounds_won == (peak["gops"][kind]["2"] == max(per["2"])) and peak["source"][kind]["1"] in ("before the grid", "after the grid")
     for precision, cell in best.items():  # the best engine of each precision at the largest batch, against its peak
         share = data["goals"][f"{precision}_best_engine_largest_batch_peak_share"]
         gflops = LENET_FLOPS * 8 / np.array([np.median(r) for r in rounds[cell["engine"]][PICK_ROUNDS:]]) / 1e3  # samples_us: us
@@ -280,8 +282,11 @@ def test_a_ratio_is_paired_by_round_and_its_interval_is_over_rounds():
 def test_a_gemm_timed_in_the_rounds_is_rated_at_the_size_it_ran_at():
     """The rounds' GEMM runs at the size of the peak measured before the grid; the peak after it can be of another size,
     and rating the rounds' calls at that one would scale them by the cube of the sizes' ratio."""
-    peak = {"gops": {"fp32": {"2": 100.0}}, "size": {"fp32": {"2": 1536}}}  # the higher of before and after: 1536
-    rounds = {probe_name("fp32", 2): [np.array([0.02, 0.03, 0.04])] * 2}  # 30 ms a call of the probe's own 1024^3
+    peak = {"gops": {"fp32": {"2": 60.0}}, "size": {"fp32": {"2": 1536}}, "source": {"fp32": {"2": "after the grid"}}}
+    rounds = {probe_name("fp32", 2): [np.array([0.02, 0.03, 0.04]), np.array([0.02, 0.025, 0.03])]}  # the probe's own 1024^3
     rated = with_probe_rounds(peak, rounds, {"fp32": {"2": 1024}})
-    assert rated["gops_per_round"]["fp32"]["2"] == pytest.approx([2 * 1024 ** 3 / 0.03 / 1e9] * 2)
-    assert rated["size_in_rounds"] == {"fp32": {"2": 1024}} and rated["gops"]["fp32"]["2"] == 100.0  # 71.6 in the rounds: not raised
+    assert rated["gops_per_round"]["fp32"]["2"] == pytest.approx([2 * 1024 ** 3 / s / 1e9 for s in (0.03, 0.025)])
+    assert rated["size_in_rounds"] == {"fp32": {"2": 1024}}
+    # 71.6 and 85.9 GFLOP/s in the rounds: the second round's is the peak now, of its size
+    assert (rated["gops"]["fp32"]["2"], rated["size"]["fp32"]["2"], rated["source"]["fp32"]["2"]) == (pytest.approx(85.9, abs=0.1), 1024, "round 2")
+    assert peak["gops"]["fp32"]["2"] == 60.0  # the peak given is left as it was

@@ -2,10 +2,11 @@
 says how far it is from it (the peak is onnxruntime's large GEMM, not the silicon's data-sheet figure). A shared
 machine's GEMM rate moves by a third from one measurement to the next, so the peak is the fastest of several square
 sizes, measured before and after the grid (`higher_peak`): a peak measured in a slow moment would flatter every share.
-Both can be slow (seen once: the int8 GEMM at 55 % of the rate of the runs before and after), so the GEMM of the peak's
-size is also timed in each round of the cell the share goals judge (`probes`, `with_probe_rounds`) and the peak is the
-highest of all. A round's rate is not set against the model's in that round: a 512^3 product's calls take about a
-millisecond, and its rate moved two- to threefold from round to round where the models' calls moved by a tenth.
+Both can be slow (seen once: the int8 GEMM at 55 % of the rate of the runs before and after), so the GEMM of the
+pre-grid peak's size is also timed in each round of the cell the share goals judge (`probes`, `with_probe_rounds`) and
+the peak is the highest of all, `source` saying which measurement gave it. A round's rate is not set against the
+model's in that round: its few calls of a few milliseconds moved up to fourfold from round to round on an AMX machine,
+where the fastest cells' per-round medians moved at most 1.4-fold.
 
 - Compute: large square matrix products in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
@@ -80,23 +81,23 @@ def copy_bandwidth(nbytes: int = COPY_BYTES, calls: int = CALLS) -> float:
     return 2 * nbytes / _median_seconds(lambda: np.copyto(target, source), calls)
 
 
-def measure_peak(threads: Sequence[int]) -> Dict[str, Any]:
+def measure_peak(threads: Sequence[int], when: str) -> Dict[str, Any]:
     """This CPU's compute peaks (per kind of GEMM, per thread count of the run, and one thread: the fastest of the
-    GEMM_SIZES) and memory bandwidth."""
+    GEMM_SIZES) and memory bandwidth; `when` names the measurement in the peak's `source`."""
     counts = sorted(set(threads) | {1})
     rates = {kind: {str(t): {n: gemm_rate(kind, t, n) for n in GEMM_SIZES} for t in counts} for kind in GEMMS}
     return {"gemm_sizes": list(GEMM_SIZES), "engine": f"onnxruntime {ort.__version__}",
             "gops": {kind: {t: max(by_n.values()) / 1e9 for t, by_n in per.items()} for kind, per in rates.items()},
             "size": {kind: {t: max(by_n, key=by_n.get) for t, by_n in per.items()} for kind, per in rates.items()},
-            "memory_gbs": copy_bandwidth() / 1e9}
+            "source": {kind: {t: when for t in per} for kind, per in rates.items()}, "memory_gbs": copy_bandwidth() / 1e9}
 
 
 def higher_peak(first: Dict[str, Any], second: Dict[str, Any]) -> Dict[str, Any]:
-    """The higher of two measurements of the same peaks, entry by entry (the size of the higher with it)."""
+    """The higher of two measurements of the same peaks, entry by entry (its size and source with it)."""
     def pick(kind: str, t: str) -> Dict[str, Any]:
         return first if first["gops"][kind][t] >= second["gops"][kind][t] else second
-    return {**first, "gops": {kind: {t: pick(kind, t)["gops"][kind][t] for t in per} for kind, per in first["gops"].items()},
-            "size": {kind: {t: pick(kind, t)["size"][kind][t] for t in per} for kind, per in first["gops"].items()},
+    return {**first, **{key: {kind: {t: pick(kind, t)[key][kind][t] for t in per} for kind, per in first["gops"].items()}
+                        for key in ("gops", "size", "source")},
             "memory_gbs": max(first["memory_gbs"], second["memory_gbs"])}
 
 
@@ -120,8 +121,8 @@ def probes(peak: Dict[str, Any], kinds: Sequence[str], threads: Sequence[int]) -
 def with_probe_rounds(peak: Dict[str, Any], rounds: Dict[str, Sequence[np.ndarray]], sizes: Dict[str, Dict[str, int]]) -> Dict[str, Any]:
     """`peak` with each probe's per-round rates (its median call in each round, by probe_name; `sizes`: the sizes the
     probes ran at, those of the peak they were made from) recorded, and its entry raised to the fastest of them where
-    that is higher."""
-    gops = {kind: dict(per) for kind, per in peak["gops"].items()}
+    that is higher (its size and source with it)."""
+    raised = {key: {kind: dict(per) for kind, per in peak[key].items()} for key in ("gops", "size", "source")}
     per_round: Dict[str, Dict[str, list]] = {}
     in_rounds: Dict[str, Dict[str, int]] = {}
     for kind, per in sizes.items():
@@ -130,8 +131,10 @@ def with_probe_rounds(peak: Dict[str, Any], rounds: Dict[str, Sequence[np.ndarra
                 rates = [gemm_ops(n) / float(np.median(r)) / 1e9 for r in rounds[probe_name(kind, int(t))]]
                 per_round.setdefault(kind, {})[t] = rates
                 in_rounds.setdefault(kind, {})[t] = n
-                gops[kind][t] = max(gops[kind][t], *rates)
-    return {**peak, "gops": gops, "gops_per_round": per_round, "size_in_rounds": in_rounds}
+                best = int(np.argmax(rates))
+                if rates[best] > raised["gops"][kind][t]:
+                    raised["gops"][kind][t], raised["size"][kind][t], raised["source"][kind][t] = rates[best], n, f"round {best + 1}"
+    return {**peak, **raised, "gops_per_round": per_round, "size_in_rounds": in_rounds}
 
 
 def peak_gops(peak: Dict[str, Any], precision: str, threads: int, uint8_weights: bool) -> float:

@@ -348,10 +348,10 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     feeds = evaluation_set(manifest, data if manifest.source.get("dataset") else None, max(batches), shapes).single
     flops, traffic = count_work(bundle.path_of("onnx-fp32"), feeds) if "onnx-fp32" in manifest.artifacts else (0, Traffic(0, 0))
     peak_threads = sorted(set(threads) | {n for _, _, n in opened.values()})  # the tuned runtime's threads too
-    peak = measure_peak(peak_threads)
+    peak = measure_peak(peak_threads, "before the grid")
     uint8_weights = has_int8_saturation()  # the int8 file the runtime picks here: its GEMM is the int8 peak
-    # the share goals' cell: its rounds time the GEMMs of both precisions at the goal threads and the tuned runtime's, so a
-    # peak caught in a slow moment before and after the grid is not the only one
+    # the share goals' cell (the goal threads, the grid's largest batch): its rounds time the GEMMs of both precisions at
+    # the goal threads and the tuned runtime's, so a peak caught in a slow moment before and after the grid is not the only one
     goal_cell, probed_sizes = (goal_threads, max(batches)), peak["size"]  # the probes run at the sizes of this peak
     in_rounds = {goal_cell: probes(peak, ("fp32", gemm_kind("int8", uint8_weights)),
                                    sorted({goal_threads} | {n for _, _, n in opened.values()}))}
@@ -379,7 +379,7 @@ def run_bench(bundle_path: Path, backends: Optional[Sequence[str]] = None, threa
     by_key = {(c.engine, c.threads, c.batch): c for c in cells}
     timed = tuning if any(e.tuned for e in engines) else None  # the tuning the tuned runtime's cells followed
     cores = merged(cores, probe_cores(goal_threads, cpus))
-    peak = with_probe_rounds(higher_peak(peak, measure_peak(peak_threads)),
+    peak = with_probe_rounds(higher_peak(peak, measure_peak(peak_threads, "after the grid")),
                              {name: np.split(t.seconds, ROUNDS) for name, t in probed.get(goal_cell, {}).items()}, probed_sizes)
     data = {"schema": SCHEMA, "model": manifest.model, "bundle": str(bundle.root), "flops_per_sample": flops, "provenance": provenance(),
             "host": {"cpu": cpu_info(), "machine": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
