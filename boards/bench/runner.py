@@ -26,11 +26,12 @@ from .cores import merged, probe_cores, probe_cpus
 from .peak import gemm_kind, higher_peak, measure_peak, peak_gops, probes, with_probe_rounds
 from .grid import PICK_ROUNDS, ROUNDS, Cell, run_grid
 
-SCHEMA = "paddle-edge.bench/11"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
+SCHEMA = "paddle-edge.bench/12"  # 2: the CPU's peak, traffic, fastest peer; 3: the tuned runtime; 4: cells' precision, above_peak;
 # 5: goals' ratios are medians of per-round ratios; the int8-vs-fp32 pair picked on the first rounds (best_engine);
 # 6: each fastest pair's peers_left_out; 7: the cores probe (cores.py); 8: the probe's threads, CPUs, threshold, error;
 # 9: the probe's CPUs fixed for the run, its job's seconds alone; 10: runtime_settings (bench --settings); 11: the peak
-# also timed in the rounds of the share goals' cell (peak's size, size_in_rounds, gops_per_round; share_rule)
+# also timed in the rounds of the share goals' cell (peak's size, size_in_rounds, gops_per_round; share_rule); 12: the
+# peak's source (which measurement gave it)
 SCHEMA_FILE = Path(__file__).with_name("bench.schema.json")
 # The goals of the benchmarks issue, as (limit, "min" | "max"), judged at the goal thread count (the machine's cores).
 GOALS = {
