@@ -4,7 +4,7 @@ DB head), each checked against the original graph in onnxruntime on synthetic QD
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -176,12 +176,8 @@ def test_the_debuggers_matching_leaves_out_a_rewritten_conv_transpose_and_refuse
         match_networks(float_model, renamed)
 
 
-def test_the_debugger_reads_copied_codes_as_int8_inputs():
-    """After rewrite 6 the second conv's DequantizeLinear reads codes the copy moved: the op still counts as int8 (its
-    input is the first conv's quantizer), and the debugger's op-alone runs, which feed a quantizer's own codes, leave
-    that input out (None), as they do a float input; without the rewrite the quantizer is the input's."""
-    from paddle_edge.boards.quant_debug.graph import INT8, activation_quantizers, match_networks
-
+def _upsampling_between_convs() -> Tuple[onnx.ModelProto, onnx.ModelProto, onnx.ModelProto]:
+    """The float model, its int8 QDQ graph (conv, upsampling, conv) and that graph after rewrite 6."""
     int8 = _upsampling((1, 1, 2, 2), convs=True)
     weights = {t.name: numpy_helper.to_array(t).astype(np.float32) * 0.01 for t in int8.graph.initializer if t.name in ("first_w", "second_w")}
     float_model = _model([n("Cast", ["codes"], ["x0"], to=TensorProto.FLOAT), n("Conv", ["x0", "first_w"], ["first_y"], pads=[1, 1, 1, 1]),
@@ -191,6 +187,16 @@ def test_the_debugger_reads_copied_codes_as_int8_inputs():
                          {**weights, "roi": np.zeros(0, np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}, 8)
     rewritten = onnx.ModelProto.FromString(int8.SerializeToString())
     assert upsample_channels_last(rewritten) == 1
+    return float_model, int8, rewritten
+
+
+def test_the_debugger_reads_copied_codes_as_int8_inputs():
+    """After rewrite 6 the second conv's DequantizeLinear reads codes the copy moved: the op still counts as int8 (its
+    input is the first conv's quantizer), and the debugger's op-alone runs, which feed a quantizer's own codes, leave
+    that input out (None), as they do a float input; without the rewrite the quantizer is the input's."""
+    from paddle_edge.boards.quant_debug.graph import INT8, activation_quantizers, match_networks
+
+    float_model, int8, rewritten = _upsampling_between_convs()
     before, after = match_networks(float_model, int8), match_networks(float_model, rewritten)
     assert [op.precision for op in after] == [op.precision for op in before] and before[1].precision == INT8, after
     assert before[1].inputs[0].codes == "q" and after[1].inputs == (None,) and after[1].activation_sources == ("second_x",), after
@@ -204,15 +210,7 @@ def test_the_debugger_measures_no_float_input_gain_for_an_op_reading_only_copied
     from paddle_edge.boards.quant_debug.debugger import _Runs
     from paddle_edge.boards.quant_debug.graph import activation_quantizers, match_networks
 
-    int8 = _upsampling((1, 1, 2, 2), convs=True)
-    weights = {t.name: numpy_helper.to_array(t).astype(np.float32) * 0.01 for t in int8.graph.initializer if t.name in ("first_w", "second_w")}
-    float_model = _model([n("Cast", ["codes"], ["x0"], to=TensorProto.FLOAT), n("Conv", ["x0", "first_w"], ["first_y"], pads=[1, 1, 1, 1]),
-                          n("Resize", ["first_y", "roi", "scales"], ["up"], mode="nearest", coordinate_transformation_mode="asymmetric",
-                            nearest_mode="floor"),
-                          n("Conv", ["up", "second_w"], ["second_y"], pads=[1, 1, 1, 1]), n("Identity", ["second_y"], ["out"])],
-                         {**weights, "roi": np.zeros(0, np.float32), "scales": np.array([1, 1, 2, 2], np.float32)}, 8)
-    rewritten = onnx.ModelProto.FromString(int8.SerializeToString())
-    upsample_channels_last(rewritten)
+    float_model, int8, rewritten = _upsampling_between_convs()
     codes = np.random.default_rng(1).integers(100, 156, (2, 8, 6, 6)).astype(np.uint8)
     gains = {}
     for name, model in (("before", int8), ("after", rewritten)):

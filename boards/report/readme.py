@@ -250,6 +250,7 @@ def _ratio_rule(bench: Json) -> str:
 
 
 def _share_rule(bench: Json) -> str:
+    """How a bench file measured its shares of the peak: as it says, or, if it predates saying, OLD_SHARE_RULE."""
     return bench.get("share_rule", OLD_SHARE_RULE)
 
 
