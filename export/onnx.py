@@ -18,6 +18,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .onnx_conv_affine import foldable_conv_affines
+from .onnx_float_affine import QUANTIZERS, affines_as_batch_norms
 from .onnx_fold import drop_unused, fold_weight_quantizers
 from .onnx_keep_float import keep_float_weights
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
@@ -54,6 +55,8 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     applied (by the names a file's metadata records), and the model after it (rewritten in place by the next: use it
     before asking for the next). Exhausting it leaves the model export writes."""
     yield "affine_constants", foldable_conv_affines(model), model
+    if not any(n.op_type in QUANTIZERS for n in model.graph.node):
+        yield "affines_as_batch_norms", affines_as_batch_norms(model), model
     kept = (source.card.quantization or {}).get("keep_float") if source.card else None
     if kept:
         model, count = keep_float_weights(model, kept)
@@ -81,7 +84,8 @@ def export_onnx(model: Union[Path, SourceModel], out_path: Path, opset: int = OP
     export/onnx_keep_float.py) with int8 weights (`fold_weights`) laid out
     for ONNX Runtime's int8 kernels (`ort_layout`; `fold_quantizers`: with the folds that move values by a step,
     export/onnx_qdq_layout.py); every file gets the exact rewrite that lets ONNX Runtime fold a conv's
-    scalar scale and shift into it (export/onnx_conv_affine.py). The rewrites applied are recorded in the file's metadata."""
+    scalar scale and shift into it (export/onnx_conv_affine.py); a float file also gets its other scalar affines as
+    BatchNormalizations (export/onnx_float_affine.py). The rewrites applied are recorded in the file's metadata."""
     model_source = as_source(model)
     with atomic_file(out_path) as tmp:
         onnx_model = paddle2onnx_graph(model_source, tmp, opset)

@@ -319,6 +319,39 @@ def test_a_convs_scalar_affine_is_left_for_onnxruntime_to_fold(tmp_path, spatial
     assert not {"Mul", "Add"} & set(folded_ops(rewritten))
 
 
+def test_a_scalar_affine_after_an_activation_becomes_a_batch_norm_with_the_same_outputs():
+    """PP-LCNetV3's `HardSwish -> Mul(scale) -> Add(bias)` becomes one BatchNormalization per channel (mean 0,
+    variance 1, epsilon 0): bit for bit the same outputs unoptimized, up to rounding optimized, and undone the same
+    again; an int8 graph is refused."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from paddle_edge.export.onnx_float_affine import affines_as_batch_norms, batch_norms_as_affines
+
+    rng = np.random.default_rng(0)
+    const = lambda name, value: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32), name))  # noqa: E731
+    nodes = [const("w1", rng.normal(size=(8, 4, 3, 3))), const("w2", rng.normal(size=(6, 8, 1, 1))), const("s", [1.7]), const("b", [-0.4]),
+             helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]), helper.make_node("HardSwish", ["c1"], ["h"]),
+             helper.make_node("Mul", ["h", "s"], ["m"]), helper.make_node("Add", ["m", "b"], ["a"]), helper.make_node("Conv", ["a", "w2"], ["out"])]
+    graph = helper.make_graph(nodes, "lab", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 9, 9])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 6, 9, 9])])
+    written = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    rewritten = onnx.ModelProto.FromString(written.SerializeToString())
+    assert affines_as_batch_norms(rewritten) == {"affine_as_batch_norm": 1}
+    onnx.checker.check_model(rewritten, full_check=True)
+    assert [n.op_type for n in rewritten.graph.node if n.op_type != "Constant"] == ["Conv", "HardSwish", "BatchNormalization", "Conv"]
+    x = rng.normal(size=(2, 4, 9, 9)).astype(np.float32) * 3
+    want = _session(written, fused=False).run(None, {"x": x})[0]
+    np.testing.assert_array_equal(_session(rewritten, fused=False).run(None, {"x": x})[0], want)
+    np.testing.assert_allclose(_session(rewritten).run(None, {"x": x})[0], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert batch_norms_as_affines(rewritten) == 1  # undone for the quantization debugger, which matches it to the int8 file
+    assert [n.op_type for n in rewritten.graph.node if n.op_type != "Constant"] == ["Conv", "HardSwish", "Mul", "Add", "Conv"]
+    np.testing.assert_array_equal(_session(rewritten, fused=False).run(None, {"x": x})[0], want)
+    quantized = onnx.ModelProto.FromString(written.SerializeToString())
+    quantized.graph.node.append(helper.make_node("QuantizeLinear", ["out", "s"], ["q"]))
+    with pytest.raises(ValueError, match="float graphs only"):
+        affines_as_batch_norms(quantized)
+
+
 def test_the_openvino_layout_re_encodes_only_pairs_it_can_change_together():
     """uint8 zero point 128 -> int8 zero point 0 on a Q/DQ pair: the same values out; codes that leave the graph keep
     their type (a graph output's type is part of the model's contract)."""

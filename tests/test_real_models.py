@@ -20,7 +20,7 @@ from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.parity import run_parity
 from paddle_edge.boards.profile import get_profile
-from paddle_edge.boards.quant_debug.debugger import debug_bundle
+from paddle_edge.boards.quant_debug.debugger import debug_bundle, float_graph
 from paddle_edge.boards.quant_debug.graph import INT8, MADE_UP_NAME, ROUNDED_INPUTS, match_networks
 from paddle_edge.boards.quant_debug.paddle_tensors import PaddleTensors, program_names
 from paddle_edge.boards.quant_debug.report import export_loss_text
@@ -349,7 +349,7 @@ def test_the_exports_own_names_are_matched_to_the_programs_variables_holding_the
     test, _ = rendered
     bundle = runtime.load_bundle(rec_bundle.directory)
     program = bundle.path_of("paddle-fp32-program").parent
-    float_onnx = onnx.load(str(bundle.path_of("onnx-fp32")))
+    float_onnx = float_graph(bundle)  # as the debugger reads the bundle's fp32 file
     names = program_names(program, float_onnx)
     feeds = evaluation_set(bundle.manifest, test["rec"], 2, None).groups[0]
     paddle = PaddleTensors(program, sorted(set(names.values())), threads=2).run(feeds)[0]

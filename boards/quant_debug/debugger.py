@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from ... import runtime
 from ...export.evaluation import EvaluationSet, first_samples
+from ...export.onnx_float_affine import batch_norms_as_affines
 from ...export.onnx_qdq_layout import COPY_SUFFIX
 from ..bench.flops import node_flops
 from ...source.model import SourceModel, int8_twin
@@ -288,8 +289,16 @@ class _PaddleRuns:
         return self.agreement[output], self.local.get(output)
 
 
+def float_graph(bundle: runtime.Bundle) -> onnx.ModelProto:
+    """The bundle's fp32 ONNX as paddle2onnx's graph has the scalar affines the int8 file keeps (export's
+    BatchNormalizations for them undone: the same function), so the two match node by node."""
+    model = onnx.load(str(_artifact_path(bundle, FLOAT_ARTIFACT)))
+    batch_norms_as_affines(model)
+    return model
+
+
 def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
-    return match_networks(onnx.load(str(_artifact_path(bundle, FLOAT_ARTIFACT))), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
+    return match_networks(float_graph(bundle), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
 
 
 def kernel_cases(bundle: runtime.Bundle, artifact: str, threads: int = 2) -> KernelCases:
@@ -329,7 +338,7 @@ def debug_bundle(bundle: runtime.Bundle, evaluation: EvaluationSet, threads: int
     float_path, int8_path = _artifact_path(bundle, FLOAT_ARTIFACT), _artifact_path(bundle, INT8_ARTIFACT)
     fused_artifact = fused_artifact or runtime.open(bundle, backend="onnxruntime", precision="int8", threads=threads).artifact
     fused_path = _artifact_path(bundle, fused_artifact)
-    float_onnx, int8_onnx = onnx.load(str(float_path)), onnx.load(str(int8_path))
+    float_onnx, int8_onnx = float_graph(bundle), onnx.load(str(int8_path))
     ops = match_networks(float_onnx, int8_onnx)
     quantizers = activation_quantizers(float_onnx, int8_onnx, ops)
     paddle, unrounded, unjudged, steps = None, [], 0, None
