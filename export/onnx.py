@@ -55,8 +55,6 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     applied (by the names a file's metadata records), and the model after it (rewritten in place by the next: use it
     before asking for the next). Exhausting it leaves the model export writes."""
     yield "affine_constants", foldable_conv_affines(model), model
-    if not any(n.op_type in QUANTIZERS for n in model.graph.node):
-        yield "affines_as_batch_norms", affines_as_batch_norms(model), model
     kept = (source.card.quantization or {}).get("keep_float") if source.card else None
     if kept:
         model, count = keep_float_weights(model, kept)
@@ -65,6 +63,8 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     if matmuls:
         restored, left = restore_matmul_quantizers(model, matmuls)
         yield "matmul_quantizers_restored", {"matmul_quantizers_restored": restored, "matmul_left_float": left}, model
+    if not any(n.op_type in QUANTIZERS for n in model.graph.node):  # a float file (an int8 one has its MatMuls' quantizers back by now)
+        yield "affines_as_batch_norms", affines_as_batch_norms(model), model
     if not fold_weights:
         return
     model, folded = fold_weight_quantizers(model)

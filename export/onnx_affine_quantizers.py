@@ -28,8 +28,8 @@ from .onnx_graph import GraphIndex, add_constant
 DEAD_FRACTION = 1e-3  # of the output quantizer's step: a channel whose largest output stays below it is dead
 
 
-def _scalar(node: onnx.NodeProto, tensor: str, constants: Dict[str, np.ndarray]) -> Optional[float]:
-    """The single-valued constant a Mul or Add applies to `tensor`, if it is one."""
+def scalar_operand(node: onnx.NodeProto, tensor: str, constants: Dict[str, np.ndarray]) -> Optional[float]:
+    """The single-valued constant a Mul or Add applies to `tensor` (either input order), if it is one."""
     others = [name for name in node.input if name != tensor]
     if len(node.input) != 2 or len(others) != 1 or others[0] not in constants or constants[others[0]].size != 1:
         return None
@@ -51,8 +51,8 @@ def affine_after(g: GraphIndex, tensor: str, constants: Dict[str, np.ndarray]
     add = mul and g.only_consumer(mul.output[0], "Add")
     if add and add.output[0] in g.outputs:
         return None
-    s = _scalar(mul, tensor, constants) if mul else None
-    b = _scalar(add, mul.output[0], constants) if add else None
+    s = scalar_operand(mul, tensor, constants) if mul else None
+    b = scalar_operand(add, mul.output[0], constants) if add else None
     return None if s is None or b is None or not s > 0 else (mul, add, s, b)
 
 

@@ -15,7 +15,7 @@ import pytest
 from paddle_edge import runtime
 from paddle_edge.accuracy_control import quantize_with_accuracy_control
 from paddle_edge.boards.quant_debug import run_quant_debug
-from paddle_edge.boards.quant_debug.debugger import debug_bundle, kernel_cases
+from paddle_edge.boards.quant_debug.debugger import debug_bundle, kernel_cases, matched_ops
 from paddle_edge.boards.quant_debug.graph import INT8, DifferentNetworks, match_networks
 from paddle_edge.boards.quant_debug.report import SCHEMA_FILE, format_table, kernel_fix
 from paddle_edge.export import onnx_u8_weights as u8_weights
@@ -112,7 +112,7 @@ def test_an_ops_gain_is_measured_on_the_part_of_the_graph_after_it_fed_by_the_in
     branches in test_real_models.py)."""
     bundle = runtime.load_bundle(lenet_bundle.directory)
     int8 = onnx.load(str(bundle.path_of("onnx-int8")))
-    ops = [op for op in match_networks(onnx.load(str(bundle.path_of("onnx-fp32"))), int8) if op.precision == INT8]
+    ops = [op for op in matched_ops(bundle) if op.precision == INT8]
     assert len(ops) >= 2
     assert_cut_matches_whole(int8, ops, evaluation_set(bundle.manifest, None, 16, None).groups[0])
 

@@ -20,8 +20,8 @@ from paddle_edge.boards.board_parity import board_parity
 from paddle_edge.boards.board_run import board_for
 from paddle_edge.boards.parity import run_parity
 from paddle_edge.boards.profile import get_profile
-from paddle_edge.boards.quant_debug.debugger import debug_bundle, float_graph
-from paddle_edge.boards.quant_debug.graph import INT8, MADE_UP_NAME, ROUNDED_INPUTS, match_networks
+from paddle_edge.boards.quant_debug.debugger import debug_bundle, float_graph, matched_ops
+from paddle_edge.boards.quant_debug.graph import INT8, MADE_UP_NAME, ROUNDED_INPUTS
 from paddle_edge.boards.quant_debug.paddle_tensors import PaddleTensors, program_names
 from paddle_edge.boards.quant_debug.report import export_loss_text
 from paddle_edge.boards.quant_debug.sessions import Session, exposing
@@ -287,7 +287,7 @@ def _output_sqnr_of_exact_int8(model, root: Path, keep: tuple, calibration: Path
     int8 = quantize_ptq(model, root / "int8", PtqRecipe(algo="avg", batch_nums=4, batch_size=8, keep_float=keep),
                         calibration=calibration)
     bundle = runtime.load_bundle(build_bundle(model, root / "bundle", int8_dir=int8.model_dir, include_reference=False).directory)
-    ops = match_networks(*(onnx.load(str(bundle.path_of(name))) for name in ("onnx-fp32", "onnx-int8")))
+    ops = matched_ops(bundle)
     precisions = [op.precision for op in ops if op.weight in keep]
     assert len(precisions) == 1 and precisions[0] != INT8, (keep, precisions)  # in float in the file that ships, too
     evaluation = evaluation_set(bundle.manifest, data, None, None)
@@ -304,7 +304,7 @@ def test_an_op_kept_in_float_computes_in_float_in_the_onnx_that_ships(rendered, 
                         calibration=calibration["rec"])
     bundle = runtime.load_bundle(build_bundle(model, tmp_path / "bundle", int8_dir=int8.model_dir, include_reference=False).directory)
     assert bundle.manifest.quantization["onnx_rewrites"]["float_weights_kept"] == 1
-    ops = match_networks(*(onnx.load(str(bundle.path_of(name))) for name in ("onnx-fp32", "onnx-int8")))
+    ops = matched_ops(bundle)
     assert [op.precision for op in ops if op.weight == "conv2d_142.w_0"] == [ROUNDED_INPUTS]
     assert sum(op.precision == INT8 for op in ops) == len(ops) - 2  # the other ops stay int8 (but export's thin first conv)
 
@@ -316,7 +316,7 @@ def test_the_gain_cut_runs_as_the_whole_recogniser_and_detector_do(rec_bundle, d
     for built, data in ((rec_bundle, test["rec"]), (det_bundle, test["det"])):
         bundle = runtime.load_bundle(built.directory)
         int8 = onnx.load(str(bundle.path_of("onnx-int8")))
-        ops = [op for op in match_networks(onnx.load(str(bundle.path_of("onnx-fp32"))), int8) if op.precision == INT8]
+        ops = [op for op in matched_ops(bundle) if op.precision == INT8]
         assert_cut_matches_whole(int8, [ops[0], ops[len(ops) // 2], ops[-1]], evaluation_set(bundle.manifest, data, 2, None).groups[0])
 
 

@@ -297,18 +297,19 @@ def float_graph(bundle: runtime.Bundle) -> onnx.ModelProto:
     return model
 
 
-def _int8_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
+def matched_ops(bundle: runtime.Bundle) -> List[ComputeOp]:
+    """The compute ops of the bundle's int8 ONNX matched to its fp32 ONNX's (as `float_graph` reads it)."""
     return match_networks(float_graph(bundle), onnx.load(str(_artifact_path(bundle, INT8_ARTIFACT))))
 
 
 def kernel_cases(bundle: runtime.Bundle, artifact: str, threads: int = 2) -> KernelCases:
     """The int8 ops of the int8 file `artifact`, each alone, to hold another machine's fused kernels to (board parity)."""
-    return KernelCases(onnx.load(str(_artifact_path(bundle, artifact))), _int8_ops(bundle), threads)
+    return KernelCases(onnx.load(str(_artifact_path(bundle, artifact))), matched_ops(bundle), threads)
 
 
 def kernel_steps(bundle: runtime.Bundle, evaluation: EvaluationSet, fused_artifact: str, threads: int = 2) -> KernelRuns:
     """Only the fused-vs-exact measurement of the int8 file `fused_artifact` on `evaluation`'s inputs (what parity gates)."""
-    kernels = KernelRuns(onnx.load(str(_artifact_path(bundle, fused_artifact))), _int8_ops(bundle), threads)
+    kernels = KernelRuns(onnx.load(str(_artifact_path(bundle, fused_artifact))), matched_ops(bundle), threads)
     for group in evaluation.groups:
         kernels.add(group)
     return kernels
