@@ -63,7 +63,7 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     if matmuls:
         restored, left = restore_matmul_quantizers(model, matmuls)
         yield "matmul_quantizers_restored", {"matmul_quantizers_restored": restored, "matmul_left_float": left}, model
-    if not any(n.op_type in QUANTIZERS for n in model.graph.node):  # a float file (an int8 one has its MatMuls' quantizers back by now)
+    if not any(n.op_type in QUANTIZERS for n in model.graph.node):  # float (an int8 file has its MatMuls' quantizers by now)
         yield "affines_as_batch_norms", affines_as_batch_norms(model), model
     if not fold_weights:
         return

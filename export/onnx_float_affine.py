@@ -86,8 +86,8 @@ def affines_as_batch_norms(model: onnx.ModelProto) -> Dict[str, int]:
         taken |= names
         params = [add_constant(graph, name, np.full((channels[x],), value, np.float32))
                   for name, value in ((scale_name, scale), (bias_name, bias), (f"{out}.mean", 0.0), (f"{out}.variance", 1.0))]
-        replaced[mul.output[0]] = helper.make_node("BatchNormalization", [x, *params], [out], name=f"{mul.output[0]}{NODE_SUFFIX}",
-                                                   epsilon=0.0)
+        replaced[mul.output[0]] = helper.make_node("BatchNormalization", [x, *params], [out],
+                                                   name=f"{mul.output[0]}{NODE_SUFFIX}", epsilon=0.0)
         replaced[out] = None
         counts["affine_as_batch_norm"] += 1
     nodes = [replaced.get(n.output[0], n) if len(n.output) == 1 else n for n in graph.node]
@@ -128,7 +128,8 @@ def batch_norms_as_affines(model: onnx.ModelProto) -> int:
                 constants[name] = constants[f"{name}{PER_CHANNEL}"][:1]
                 add_constant(graph, name, constants[name])
         product = node.name[:-len(NODE_SUFFIX)]
-        nodes += [helper.make_node("Mul", [node.input[0], scale], [product]), helper.make_node("Add", [product, bias], [node.output[0]])]
+        nodes += [helper.make_node("Mul", [node.input[0], scale], [product]),
+                  helper.make_node("Add", [product, bias], [node.output[0]])]
         undone += 1
     del graph.node[:]
     graph.node.extend(nodes)
