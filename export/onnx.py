@@ -18,7 +18,7 @@ from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import atomic_file
 from ..source.model import SourceModel, as_source
 from .onnx_conv_affine import foldable_conv_affines
-from .onnx_float_affine import QUANTIZERS, affines_as_batch_norms
+from .onnx_float_affine import affines_as_batch_norms, has_quantizers
 from .onnx_fold import drop_unused, fold_weight_quantizers
 from .onnx_keep_float import keep_float_weights
 from .onnx_matmul_qdq import matmul_quantizers, restore_matmul_quantizers
@@ -63,7 +63,7 @@ def rewritten(model: onnx.ModelProto, source: SourceModel, fold_weights: bool = 
     if matmuls:
         restored, left = restore_matmul_quantizers(model, matmuls)
         yield "matmul_quantizers_restored", {"matmul_quantizers_restored": restored, "matmul_left_float": left}, model
-    if not any(n.op_type in QUANTIZERS for n in model.graph.node):  # float (an int8 file has its MatMuls' quantizers by now)
+    if not has_quantizers(model.graph):  # a float file (an int8 one has its MatMuls' quantizers by now)
         yield "affines_as_batch_norms", affines_as_batch_norms(model), model
     if not fold_weights:
         return

@@ -66,10 +66,15 @@ def _channels(model: onnx.ModelProto) -> Dict[str, int]:
     return channels
 
 
+def has_quantizers(graph: onnx.GraphProto) -> bool:
+    """Whether the graph holds a QuantizeLinear or DequantizeLinear (an int8 file's graph, not a float one)."""
+    return any(n.op_type in QUANTIZERS for n in graph.node)
+
+
 def affines_as_batch_norms(model: onnx.ModelProto) -> Dict[str, int]:
     """Apply the rewrite to a float `model` (no QuantizeLinear or DequantizeLinear) in place; how often it applied."""
     graph = model.graph
-    if any(n.op_type in QUANTIZERS for n in graph.node):
+    if has_quantizers(graph):
         raise ValueError("affines_as_batch_norms rewrites float graphs only: this one has quantizers")
     counts = {"affine_as_batch_norm": 0}
     constants = constant_values(graph)

@@ -6,7 +6,7 @@ Both can be slow (seen once: the int8 GEMM at 55 % of the rate of the runs befor
 pre-grid peak's size is also timed in each round of the cell the share goals judge (`probes`, `with_probe_rounds`) and
 the peak is the highest of all, `source` saying which measurement gave it. A round's rate is not set against the
 model's in that round: its few calls of a few milliseconds moved up to fourfold from round to round on an AMX machine,
-where the fastest cells' per-round medians moved at most 1.4-fold.
+more than any model's calls in the same rounds.
 
 - Compute: large square matrix products in onnxruntime, fp32 (`MatMul`, GFLOP/s) and int8 (`MatMulInteger`, GOP/s,
   uint8 activations times int8 weights, what the int8 ONNX file made for any CPU runs, and times uint8 weights, what the
