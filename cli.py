@@ -385,6 +385,12 @@ def _board(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _lite_build(args: argparse.Namespace) -> None:
+    from .boards.lite_arm_build import build
+
+    print(f"Paddle Lite's ARM runtime: {build(args.source, args.jobs)}")
+
+
 def _gpu_option(said: Optional[str]) -> Tuple[str, ...]:
     """--gpu: a browser's GPU backends to run besides wasm, all of them when not said."""
     from .boards.browser.onnxruntime_web import GPU_BACKENDS
@@ -403,7 +409,7 @@ def _gpu_option(said: Optional[str]) -> Tuple[str, ...]:
 def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
     import numpy as np
 
-    from .boards.board_parity import latency_note, runners
+    from .boards.board_parity import board_precisions, latency_note, runners
     from .boards.board_run import describe_run
     from .boards.browser.board import BrowserBoard
     from .export.evaluation import evaluation_set, task_scores
@@ -412,7 +418,7 @@ def _board_run(board: "AnyBoard", args: argparse.Namespace) -> None:
 
     manifest = load_bundle(args.bundle).manifest
     evaluation = evaluation_set(manifest, args.data, args.limit or 1000, _shapes(args.shape))
-    precisions = manifest.precisions("onnx")
+    precisions = board_precisions(manifest, board, args.backend, args.bundle)
     result = runners(board, args.backend)[0](args.bundle, evaluation.groups, precisions, args.threads or board.profile.threads)
     label = f" ({latency_note(board)})"
     for precision in precisions:
@@ -697,8 +703,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
     p.add_argument("--gpu", help="browser parity: onnxruntime-web's GPU backends to run besides wasm where the browser offers "
                                  "them (default webgpu,webgl; none: wasm only)")
-    p.add_argument("--backend", choices=["onnxruntime", "openvino"], default="onnxruntime",
-                   help="the runtime's backend on a board running Python (openvino: the profile's OpenVINO wheel is installed there)")
+    p.add_argument("--backend", choices=["onnxruntime", "openvino", "paddlelite"], default="onnxruntime",
+                   help="the runtime's backend on a board running Python (openvino: the profile's OpenVINO wheel is installed "
+                        "there; paddlelite: the bundle's lite-arm .nb files on the Lite library `lite-build` made)")
+
+    p = add("lite-build", _lite_build, "build Paddle Lite 2.10's ARM runtime from its source, for the emulated boards (once)")
+    p.add_argument("--source", type=Path, required=True, help="a checkout of Paddle Lite's tag v2.10: git clone --depth 1 "
+                                                               "--branch v2.10 https://github.com/PaddlePaddle/Paddle-Lite")
+    p.add_argument("--jobs", type=int, default=0, help="parallel compile jobs (default: one per core)")
 
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")
     p.add_argument("bundle", type=Path)

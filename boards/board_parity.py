@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import runtime
 from ..export.artifact_engines import artifact_runner
-from ..runtime.cpu import cpu_info
+from ..runtime import backends
+from ..runtime.cpu import cpu_info, lite_target
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.manifest import Manifest
 from ..runtime.metrics import drops, format_scores
@@ -148,6 +149,18 @@ def _allclose_ratio(host: Outputs, board: Outputs) -> float:
 AnyBoard = Union[Board, BrowserBoard]
 
 
+def board_precisions(manifest: Manifest, board: AnyBoard, backend: str, bundle_path: Path) -> Tuple[str, ...]:
+    """The precisions the board runs with `backend`: of the bundle's ONNX files; for Paddle Lite, fp32, whose .nb for the
+    board's CPU is judged against this host's fp32 ONNX (Lite 2.10 reads no QDQ int8 program: export writes no int8 .nb)."""
+    if backends.BACKENDS[backend][2] != "nb":
+        return manifest.precisions("onnx")
+    target = lite_target(board.profile.arch)
+    if not any(a.format == "nb" and a.target == target and a.precision == "fp32" for a in manifest.artifacts.values()):
+        raise PaddleEdgeError(f"{bundle_path} has no Paddle Lite fp32 .nb for {board.profile.name}'s CPU ({target})",
+                              f"export it with `--target lite-{target}` too")
+    return ("fp32",)
+
+
 def runners(board: AnyBoard, backend: str = "onnxruntime") -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
     """How to run a bundle (with the runtime's `backend`), and single kernels, on the board: in the page for a browser
     (onnxruntime-web only), with its python otherwise."""
@@ -253,11 +266,15 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     runtime; compare outputs and answers per precision. On a browser, also on the `gpu` backends of onnxruntime-web it
     offers, and on the bundle's Paddle.js model if it has one. A board running Python runs the runtime's `backend`
     there (OpenVINO's CPU plugin: judged by the same checks, but for the op-by-op check of onnxruntime's fused int8
-    kernels, which OpenVINO does not run)."""
+    kernels, which OpenVINO does not run; Paddle Lite: the bundle's fp32 .nb for the board's CPU, against the fp32 ONNX
+    here)."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     evaluation = evaluation_set(manifest, data, limit, shapes)
-    precisions = manifest.precisions("onnx")
+    precisions = board_precisions(manifest, board, backend, bundle_path)
+    if backends.BACKENDS[backend][2] == "nb" and "fp32" not in manifest.precisions("onnx"):
+        raise PaddleEdgeError(f"the board's .nb is judged against this host's runtime on the fp32 ONNX file, and {bundle_path} "
+                              "has none", "export the bundle with `--target onnx` too")
     threads = threads or board.profile.threads
     paddlejs = isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts
     if paddlejs and "paddle-fp32-program" not in manifest.artifacts:

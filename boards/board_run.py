@@ -19,6 +19,7 @@ import numpy as np
 
 from ..export.debian_rootfs import tail
 from ..runtime.backends import BACKENDS
+from ..runtime.backends.lite_light_library import ENV as LITE_LIBRARY_ENV
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.evaluate import load_groups, save_groups
 from ..runtime.files import cache_dir
@@ -187,8 +188,10 @@ PROBE = ("import platform, onnxruntime, numpy; print(platform.machine(), 'Python
          "'onnxruntime', onnxruntime.__version__, 'numpy', numpy.__version__, end='')")
 # the engine a backend adds beside onnxruntime (RuntimeSettings.engine_for) -> how the probe starts it: OpenVINO with its
 # usage telemetry off (runtime/quiet_import.py)
-ENGINE_PROBES = {None: "", "openvino": ("; import os; os.environ['CI'] = 'true'; import openvino; print(' openvino', "
-                                        "openvino.__version__.split('-')[0], 'devices', ','.join(openvino.Core().available_devices), end='')")}
+ENGINE_PROBES = {None: "", "paddlelite": (f"; import ctypes, os; ctypes.CDLL(os.environ['{LITE_LIBRARY_ENV}']); "
+                                          "print(' paddlelite light library', end='')"),
+                 "openvino": ("; import os; os.environ['CI'] = 'true'; import openvino; print(' openvino', "
+                              "openvino.__version__.split('-')[0], 'devices', ','.join(openvino.Core().available_devices), end='')")}
 
 
 def board_cores(board: Board) -> int:
@@ -220,7 +223,8 @@ def describe_run(info: Dict[str, object]) -> str:
                 f"thread(s), cross-origin isolated: {info['cross_origin_isolated']}, paddle importable: False; WebGL2: "
                 f"{info.get('webgl2', '?')}, WebGPU: {info.get('webgpu', '?')}{cpu}")
     versions = info["versions"]
-    return (f"{info['machine']}, Python {info['python']}, {info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}, "
+    engine = info.get("engine") or f"{info['backend']} {versions.get(info['backend'], versions.get('onnxruntime'))}"
+    return (f"{info['machine']}, Python {info['python']}, {engine}, "
             f"paddle importable: {info['paddle_importable']}{cpu}")
 
 
@@ -236,6 +240,10 @@ def board_for(profile: AnyProfile, backend: str = "onnxruntime") -> Board:
     its wheels): emulated under qemu if the profile says how, else this host if it is of the profile's architecture. A
     browser runs no Python: only board run and board parity take it."""
     profile = cpu_board(profile)
+    if engine_package(backend) == "paddlelite" and profile.emulation is None:
+        raise PaddleEdgeError(f"backend paddlelite runs a bundle's arm .nb on an emulated ARM board (Lite's library from "
+                              f"`paddle-edge lite-build`), and {profile.name} is not one",
+                              "use an emulated board such as rpi4; on this host `paddle-edge parity` runs the x86 .nb in the Lite sidecar")
     if profile.emulation is not None:
         return emulate(profile, backend)
     if profile.arch == platform.machine():

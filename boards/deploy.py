@@ -179,7 +179,11 @@ def deploy(bundle_path: Path, profile: BoardProfile, target: SshTarget, limit: O
     if tuple(int(v) for v in profile.python.split(".")[:2]) < MIN_PYTHON:
         raise SshError(f"board {profile.name} runs Python {profile.python}; the runtime needs {'.'.join(map(str, MIN_PYTHON))} or newer",
                        "upgrade the board's OS, or add a profile for the Python it has")
-    profile.runtime.engine_for(backend, profile.name)  # a backend the board cannot install is refused before connecting
+    if profile.runtime.engine_for(backend, profile.name) == "paddlelite":  # refused before connecting, as any it cannot install
+        raise SshError("deploy installs wheels, and Paddle Lite has none for ARM Linux: its light library is built here "
+                       "(`paddle-edge lite-build`) for the emulated boards",
+                       "check the .nb on an emulated board (`paddle-edge board parity rpi4 BUNDLE --backend "
+                       "paddlelite`), or deploy with backend onnxruntime")
     have_ssh()
     bundle = runtime.load_bundle(Path(bundle_path))
     board = SshBoard(profile, target)

@@ -17,6 +17,7 @@ from typing import Callable, ContextManager, Dict, Optional, Sequence
 from ..export.debian_rootfs import MARKER, debian_tool, drop_apt_caches, ensure_built, is_built, run_step
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import cache_dir
+from . import lite_arm_build
 from .profile import BoardProfile
 from .workspace import RESULTS, local_workspace
 
@@ -85,6 +86,7 @@ class EmulatedBoard:
     qemu: str
     has_runtime: bool = False
     emulated: bool = True
+    env: Dict[str, str] = dataclasses.field(default_factory=dict)  # what the backend's engine needs (Lite's: its library)
 
     def workspace(self, local: Path, fetch: Sequence[str] = RESULTS) -> ContextManager[str]:
         """A workspace inside the board's root filesystem."""
@@ -93,7 +95,7 @@ class EmulatedBoard:
     def python(self, args: Sequence[str], python_path: Sequence[str] = (), timeout: Optional[float] = 1800) -> subprocess.CompletedProcess:
         """Run the board's python with ARGS; only the board's site and `python_path` are importable."""
         env = {"PATH": "/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONPATH": os.pathsep.join(str(p) for p in (*python_path, self.site))}
+               "PYTHONPATH": os.pathsep.join(str(p) for p in (*python_path, self.site)), **self.env}
         cmd = [self.qemu, "-cpu", self.profile.emulation.qemu_cpu, "-L", str(self.root), str(self.root / PYTHON), *args]
         try:
             return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -103,8 +105,10 @@ class EmulatedBoard:
 
 def emulate(profile: BoardProfile, backend: str = "onnxruntime") -> EmulatedBoard:
     """The emulated board for `profile`, built and cached on first use (about a minute): one userland per Debian suite,
-    one site per set of runtime wheels in it (with OpenVINO's for `backend` openvino)."""
+    one site per set of runtime wheels in it (with OpenVINO's for `backend` openvino); for `backend` paddlelite, Paddle
+    Lite's ARM library, which `paddle-edge lite-build` makes once."""
     _require_emulation(profile)
+    env = lite_arm_build.board_env() if profile.runtime.engine_for(backend, profile.name) == "paddlelite" else {}
     packages = profile.runtime.packages_for(backend, profile.name)
     suite = profile.emulation.debian_suite
     root = cache_dir("boards") / f"debian-{suite}-arm64"
@@ -117,4 +121,4 @@ def emulate(profile: BoardProfile, backend: str = "onnxruntime") -> EmulatedBoar
     python_version = ".".join(json.loads((root / MARKER).read_text())["python"].split(".")[:2])
     _check_python(profile, python_version)
     ensure_built(site, _build_site(profile, python_version, packages))
-    return EmulatedBoard(profile, root, site, qemu)
+    return EmulatedBoard(profile, root, site, qemu, env=env)

@@ -56,21 +56,19 @@ class RuntimeSettings:
         return (f"onnxruntime=={self.onnxruntime}", f"numpy=={self.numpy}", f"Pillow=={self.pillow}")
 
     def engine_for(self, backend: str, board: str) -> Optional[str]:
-        """The distribution the runtime's `backend` needs on `board` beside the runtime's own (None: onnxruntime's
-        backends need none); raises where there is no wheel of it to install."""
+        """The engine the runtime's `backend` needs on `board` beside the runtime's own (None: onnxruntime's backends need
+        none; paddlelite: the library `paddle-edge lite-build` makes, no wheel); raises where OpenVINO has no wheel."""
         package = engine_package(backend)
-        if package is None:
-            return None
         if package != "openvino":
-            raise PaddleEdgeError(f"backend {backend}: paddle-edge installs no {package} on a board", "run it with backend onnxruntime or openvino")
+            return package
         if self.openvino is None:
             raise PaddleEdgeError(f"board {board}'s profile names no OpenVINO wheel for it", "run it with backend onnxruntime, "
                                   "or add runtime.openvino (a version with a wheel for the board's Python and platform) to its profile")
         return package
 
     def packages_for(self, backend: str, board: str) -> Tuple[str, ...]:
-        """The runtime's dependencies and the one the runtime `backend` needs (OpenVINO's wheel) for `board`."""
-        return self.packages if self.engine_for(backend, board) is None else (*self.packages, f"openvino=={self.openvino}")
+        """The runtime's dependencies and the wheel the runtime `backend` needs (OpenVINO's) for `board`."""
+        return (*self.packages, f"openvino=={self.openvino}") if self.engine_for(backend, board) == "openvino" else self.packages
 
 
 @dataclasses.dataclass(frozen=True)

@@ -61,7 +61,8 @@ def evaluate(bundle: Path, workdir: Path, precision: str, threads: int, calls: i
     one = {k: np.ascontiguousarray(v[:1]) for k, v in groups[0].items()}
     np.save(workdir / f"seconds-{precision}.npy", time_calls(lambda: predictor.predict(one), calls) if calls else np.zeros(0))
     info = {**where_it_ran(), "backend": predictor.backend_name, "artifact": predictor.artifact, "precision": precision,
-            "threads": threads, "load_seconds": load_seconds, "chosen_by": predictor.chosen_by}
+            "threads": threads, "load_seconds": load_seconds, "chosen_by": predictor.chosen_by,
+            **({"engine": predictor.backend.engine} if hasattr(predictor.backend, "engine") else {})}
     (workdir / f"board-{precision}.json").write_text(json.dumps(info, indent=2))
     return info
 

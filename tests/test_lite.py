@@ -112,7 +112,7 @@ def test_nb_from_another_lite_version_is_refused(tmp_path, sidecar, lenet_dir):
     data[2:18] = b"v2.12".ljust(16, b"\0")
     other = tmp_path / "other.nb"
     other.write_bytes(bytes(data))
-    with pytest.raises(SidecarError, match="written by Paddle Lite opt v2.12, but paddlelite 2.10"):
+    with pytest.raises(SidecarError, match="written by Paddle Lite opt v2.12, but Paddle Lite 2.10 is what runs here"):
         sidecar.predict(other, np.zeros((1, 1, 28, 28), np.float32))
 
 

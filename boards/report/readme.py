@@ -58,6 +58,9 @@ SOURCES: Dict[str, Dict[str, str]] = {
     "board-ocr": {f"ocr/board/board-parity-{name}.json": f"paddle-edge board parity rpi4 bundles/ppocr-{name} --data "
                   f"runs/ocr/{kind}-test/{kind}_gt.txt --json board-parity-{name}.json"
                   for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
+    "board-lite": {f"ocr/board/board-parity-{name}-paddlelite.json": f"paddle-edge board parity rpi4 bundles/ppocr-{name} --data "
+                   f"runs/ocr/{name}-test/{name}_gt.txt --backend paddlelite --json board-parity-{name}-paddlelite.json"
+                   for name in ("cls", "rec", "det")},
     "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
                     f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
@@ -485,8 +488,8 @@ def _board_where(b: Json) -> str:
         return (f"{b['board']}: {info['browser'].split(' built')[0]} headless, onnxruntime-web {info['versions']['onnxruntime-web']} "
                 f"wasm, {info['threads']} threads, cross-origin isolated: {'yes' if info['cross_origin_isolated'] else 'no'}")
     where = f"qemu {b['qemu_cpu']}" if b["emulated"] else f"native, {info['cpu']['label']}"
-    return (f"{b['board']}: {where}, Python {info['python']}, onnxruntime {info['versions'].get('onnxruntime', '?')}, "
-            f"numpy {info['versions'].get('numpy', '?')}")
+    engine = info.get("engine") or f"onnxruntime {info['versions'].get('onnxruntime', '?')}"  # a backend that names itself
+    return f"{b['board']}: {where}, Python {info['python']}, {engine}, numpy {info['versions'].get('numpy', '?')}"
 
 
 def _board_latency(b: Json, batch: str) -> str:
@@ -642,6 +645,24 @@ def board_ocr(files: Mapping[str, Json]) -> str:
              f"`{b['artifacts']['int8']['board']}`", _passed(b)] for rel, b in files.items()]
     boards = sorted({_board_where(b) for b in files.values()})
     table = _table(["model (bundle)", *_ocr_columns("board")[1:], "int8 file the board ran", "checks"], rows)
+    return f"{table}\n\nOn {'; '.join(boards)}.\n\n{_provenance(files)}"
+
+
+def board_lite(files: Mapping[str, Json]) -> str:
+    """The PaddleOCR bundles' Paddle Lite .nb (arm, fp32) on an emulated board, against this host's fp32 ONNX: the task
+    metric on both, SQNR and largest difference, the same answers, the board's batch-1 latency."""
+    rows = []
+    for rel, b in files.items():
+        metric, name = OCR_METRICS[b["task"]]
+        s, v = b["scores"]["fp32"], b["values"]
+        answers = ", ".join(_pct(x) for k, x in v.items() if k.startswith("fp32_") and k.endswith(ANSWER_KEYS))
+        rows.append([f"{b['model']} (`ppocr-{Path(rel).stem.removeprefix('board-parity-').removesuffix('-paddlelite')}`)",
+                     f"{b['samples']:,}", name, f"{_pct(s['board'][metric])} / {_pct(s['x86_64'][metric])}",
+                     f"{v['fp32_sqnr_db']:.1f} dB", f"{v['fp32_max_abs_diff']:.2g}", answers,
+                     f"{_us(b['latency_us']['fp32']['board'])} (EMULATED)", _passed(b)])
+    boards = sorted({_board_where(b) for b in files.values()})
+    table = _table(["model (bundle)", "images", "metric", "Lite arm .nb on the board / ONNX fp32 on x86-64", "SQNR vs x86-64",
+                    "max abs diff", "same answers", "batch-1 p50 on the board", "checks"], rows)
     return f"{table}\n\nOn {'; '.join(boards)}.\n\n{_provenance(files)}"
 
 
@@ -920,7 +941,7 @@ def robustness(files: Mapping[str, Json]) -> str:
 
 
 GENERATORS: Dict[str, Callable[[Mapping[str, Json]], str]] = {
-    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "board-ocr": board_ocr,
+    "demo": demo, "demo-bench": demo_bench, "zoo": zoo, "resnet-bench": resnet_bench, "board-parity": board_parity, "board-ocr": board_ocr, "board-lite": board_lite,
     "browser-ocr": browser_ocr,
     "browser-zoo": browser_zoo,
     "robustness": robustness, "page": page, "ocr": ocr, "ocr-vnni": ocr, "peer-nncf": peer_nncf, "folds": folds, "more-lines": more_lines, "accuracy-control": accuracy_control, "export-loss": export_loss, "speed-peers": speed_peers, "tune": tune,

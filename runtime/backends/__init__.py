@@ -4,12 +4,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
+import os
+import platform
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Protocol, Tuple
 
 import numpy as np
 
 from ..errors import BackendError
+from . import lite_light_library
 
 
 class Backend(Protocol):
@@ -63,8 +66,11 @@ def combinations(name: str, threads: int, largest_batch: int) -> List[Dict[str, 
 
 
 def available(name: str) -> bool:
-    """Whether the engine behind backend `name` can be imported here."""
-    return importlib.util.find_spec(BACKENDS[name][3]) is not None
+    """Whether the engine behind backend `name` can be imported here (Paddle Lite: its wheel, or its C++ light library
+    through paddle-edge's shim, named by $PADDLE_EDGE_LITE_LIBRARY)."""
+    if importlib.util.find_spec(BACKENDS[name][3]) is not None:
+        return True
+    return BACKENDS[name][3] == "paddlelite" and lite_light_library.ENV in os.environ  # its own errors say what is wrong
 
 
 def require_known(name: str) -> None:
@@ -90,7 +96,8 @@ def create(name: str, model_path: Path, threads: int, settings: Optional[Mapping
     check_settings(name, settings or {})
     module, cls, _, package = BACKENDS[name]
     if not available(name):
-        raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here",
-                           f"pip install {EXTRAS.get(package, package)}, or choose another backend")
+        fix = (lite_light_library.FIX if package == "paddlelite" and platform.machine().lower().startswith(("aarch64", "arm"))
+               else f"pip install {EXTRAS.get(package, package)}, or choose another backend")
+        raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here", fix)
     engine = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
     return engine(model_path, threads, **({"settings": dict(settings)} if settings else {}))

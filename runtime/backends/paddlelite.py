@@ -1,7 +1,8 @@
-"""Paddle Lite backend: runs a .nb model written by Lite's opt, through `paddlelite.lite.MobileConfig`.
+"""Paddle Lite backend: runs a .nb model written by Lite's opt, through Lite's light API (MobileConfig).
 
-Needs only numpy and paddlelite, and runs on CPython 3.9 (the newest Python the Lite 2.10 wheel is built for).
-Lite's Python API gives inputs and outputs by index only, so their names are read from the .nb file itself.
+Through Lite's Python wheel where `paddlelite` is installed (x86-64 CPython 3.9 at most for Lite 2.10: the sidecar),
+else through Lite's C++ light library and paddle-edge's shim (lite_light_library: what an ARM board runs). Needs only
+numpy besides. Lite's Python API gives inputs and outputs by index only, so their names are read from the .nb file itself.
 Run as a module it is the sidecar's entry point: `python -m paddle_edge.runtime.backends.paddlelite MODEL.nb WORKDIR`
 runs WORKDIR/input_<i>.npy and writes WORKDIR/output_<i>.npy (and WORKDIR/seconds.npy with --calls).
 """
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import struct
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from paddlelite.lite import MobileConfig, create_paddle_predictor
 
 from ..errors import BundleError
 from ..timing import time_calls
+from .lite_light_library import LightPredictor
 
 HEADER = struct.Struct("<H16sQ")  # meta_version, opt version (NUL-padded), topology size; see Lite's model_parser.cc
 META_VERSIONS = (1, 2)  # the flatbuffers topology formats Lite >= 2.7 writes
@@ -104,15 +106,29 @@ def read_nb_io_names(topology: bytes) -> Tuple[List[str], List[str]]:
     return [feeds[i] for i in sorted(feeds)], [fetches[i] for i in sorted(fetches)]
 
 
+def _check_version(model_path: Path, opt_version: str, installed: str, fix: str) -> None:
+    if opt_version.lstrip("v") != installed.lstrip("v"):
+        raise BundleError(f"{model_path} was written by Paddle Lite opt {opt_version}, but Paddle Lite {installed} is what runs here",
+                          f"{fix}, or export the model again with opt {installed}")
+
+
 class PaddleLiteBackend:
-    """Runs a .nb model on the installed paddlelite, which must be the version whose opt wrote it."""
+    """Runs a .nb model on the Paddle Lite installed here, which must be the version whose opt wrote it."""
 
     def __init__(self, model_path: Path, threads: int) -> None:
         _, opt_version, topology = read_nb_header(Path(model_path))
+        if importlib.util.find_spec("paddlelite") is None:
+            self.light = LightPredictor(Path(model_path), threads)
+            _check_version(model_path, opt_version, self.light.version, "run it where that version runs")
+            self.input_names, self.output_names = self.light.input_names, self.light.output_names
+            self.engine = f"Paddle Lite {self.light.version} C++ light library (paddle-edge's shim)"
+            return
+        from paddlelite.lite import MobileConfig, create_paddle_predictor
+
+        self.light = None
         installed = importlib.metadata.version("paddlelite")
-        if opt_version.lstrip("v") != installed:
-            raise BundleError(f"{model_path} was written by Paddle Lite opt {opt_version}, but paddlelite {installed} is installed",
-                              f"install paddlelite=={opt_version.lstrip('v')}, or export the model again with opt {installed}")
+        _check_version(model_path, opt_version, installed, f"install paddlelite=={opt_version.lstrip('v')}")
+        self.engine = f"Paddle Lite {installed} Python wheel"
         self.input_names, self.output_names = read_nb_io_names(topology)
         config = MobileConfig()
         config.set_model_from_file(str(model_path))
@@ -121,6 +137,8 @@ class PaddleLiteBackend:
         self.predictor = create_paddle_predictor(config)
 
     def run(self, feeds: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        if self.light is not None:
+            return self.light.run(feeds)
         for i, name in enumerate(self.input_names):
             self.predictor.get_input(i).from_numpy(np.ascontiguousarray(feeds[name]))
         self.predictor.run()
