@@ -4,8 +4,9 @@
 - an fp32 ONNX: onnxruntime, as the thin runtime runs it;
 - an int8 ONNX: onnxruntime with graph optimizations off, so every QuantizeLinear/DequantizeLinear runs as written: the
   model's exact int8 semantics, the same on every CPU. The fused int8 kernels a CPU runs are measured against it (parity);
-- a Paddle Lite x86 .nb: Lite 2.10 in its sidecar. An arm .nb has no engine on an x86 host, a Paddle.js model none
-  outside a browser (boards/browser).
+- a Paddle Lite x86 .nb: Lite 2.10 in its sidecar. An arm .nb has no engine on an x86 host (board parity runs it on an
+  emulated ARM board, with the Lite runtime boards/lite_arm_build.py builds), a Paddle.js model none outside a browser
+  (boards/browser).
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def engine_label(bundle: runtime.Bundle, name: str) -> str:
     if art.format == "paddlejs-model":
         raise NoEngineHere(f"{name} runs in a browser (Paddle.js, {art.target})", "`paddle-edge board parity browser BUNDLE` runs it")
     raise NoEngineHere(f"no engine on this host runs {name} ({art.format}, target {art.target})",
+                       "`paddle-edge board parity rpi4 BUNDLE --backend paddlelite` runs it on the emulated Pi (after "
+                       "`paddle-edge lite-build`)" if (art.format, art.target) == ("nb", "arm") else
                        "run it on its board: `paddle-edge board run` / `deploy`")
 
 
