@@ -700,7 +700,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="test samples to run (run: 1000 by default; parity: all)")
     p.add_argument("--data", type=Path, help="your own images (a folder or label list) for a model brought from elsewhere")
     p.add_argument("--shape", action="append", help="NAME:1x3x224x224: random inputs, for a model with neither dataset nor --data")
-    p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json)")
+    p.add_argument("--json", type=Path, help="where to write the report (default: BUNDLE.BOARD.json; with another "
+                                             "backend, BUNDLE.BOARD-BACKEND.json)")
     p.add_argument("--gpu", help="browser parity: onnxruntime-web's GPU backends to run besides wasm where the browser offers "
                                  "them (default webgpu,webgl; none: wasm only)")
     p.add_argument("--backend", choices=["onnxruntime", "openvino", "paddlelite"], default="onnxruntime",

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..export.debian_rootfs import tail
 from ..runtime.backends import BACKENDS
-from ..runtime.backends.lite_light_library import ENV as LITE_LIBRARY_ENV
+from ..runtime.backends.lite_light_library import ENV as LITE_LIBRARY_ENV, RUNTIME_GLOB as LITE_RUNTIME_GLOB
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.evaluate import load_groups, save_groups
 from ..runtime.files import cache_dir
@@ -117,7 +117,7 @@ def _outputs(path: Path) -> List[List[np.ndarray]]:
 def run_bundle(board: Board, bundle: Path, groups: Sequence[Dict[str, np.ndarray]], precisions: Sequence[str], threads: int,
                calls: int = 20, backend: str = "onnxruntime") -> BoardRun:
     """Copy runtime, bundle and groups of inputs into the board, evaluate each precision there with `backend` (board
-    parity compares onnxruntime with onnxruntime, and checks its kernels), bring the results back."""
+    parity compares it with this host's onnxruntime), bring the results back."""
     outputs, seconds, info = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="paddle-edge-run-") as tmp:
         local = Path(tmp)
@@ -209,8 +209,9 @@ def describe(board: Board, backend: str = "onnxruntime") -> str:
     proc = board.python(["-c", PROBE + ENGINE_PROBES[engine]])
     if proc.returncode != 0:
         needs = "numpy and onnxruntime" + (f" and {engine}" if engine else "")
-        raise PaddleEdgeError(f"{board.profile.name} cannot start its runtime's engines:\n{tail(proc)}",
-                              f"emulate it again (delete its cache folder first), or install {needs} there")
+        fix = (f"delete {LITE_RUNTIME_GLOB} and run `paddle-edge lite-build` again" if engine == "paddlelite" else
+               f"emulate it again (delete its cache folder first), or install {needs} there")
+        raise PaddleEdgeError(f"{board.profile.name} cannot start its runtime's engines:\n{tail(proc)}", fix)
     return proc.stdout.strip()
 
 

@@ -31,8 +31,10 @@ CLONE = f"git clone --depth 1 --branch {TAG} https://github.com/PaddlePaddle/Pad
 SHIM = Path(__file__).parent / "lite_shim" / "paddle_edge_lite.cc"
 LITE_LIBRARY = "libpaddle_light_api_shared.so"
 COMPILER = "aarch64-linux-gnu-g++"
+GCC_MAJOR = "12"
 OPENMP = Path("/usr/aarch64-linux-gnu/lib/libgomp.so.1")  # the cross compiler's (Debian's libgomp1-arm64-cross), GCC 12's
-# build_linux.sh's cmake options for armv8 with gcc, tiny publish, extra ops (OCR's), logs and C++ exceptions on
+# build_linux.sh's cmake options for armv8 with gcc, tiny publish, extra ops (OCR's), logs and C++ exceptions on (those
+# of its options that are not Lite's defaults for armlinux)
 CMAKE_OPTIONS = (
     "-DWITH_LITE=ON", "-DCMAKE_BUILD_TYPE=Release", "-DWITH_TESTING=OFF", "-DLITE_WITH_X86=OFF",
     "-DLITE_WITH_ARM=ON", "-DARM_TARGET_ARCH_ABI=armv8", "-DARM_TARGET_OS=armlinux", "-DARM_TARGET_LANG=gcc",
@@ -133,8 +135,15 @@ def _build_shim(root: Path) -> Dict[str, str]:
 
 
 def _tools() -> None:
+    """The build's tools, installed with apt-get where missing; the cross compiler must be GCC 12 (Debian 12's), whose
+    C++ runtime the emulated boards' Debian 12 userland has (a newer GCC's library would not load there)."""
     for tool, package in ((COMPILER, "g++-aarch64-linux-gnu"), ("cmake", "cmake"), ("make", "make"), ("git", "git")):
         debian_tool(tool, package, LiteBuildError)
+    major = subprocess.run([COMPILER, "-dumpversion"], capture_output=True, text=True).stdout.strip().split(".")[0]
+    if major != GCC_MAJOR:
+        raise LiteBuildError(f"{COMPILER} is GCC {major}; the ARM runtime is built with GCC {GCC_MAJOR}, whose C++ runtime "
+                             "the emulated boards' Debian 12 has", f"install g++-{GCC_MAJOR}-aarch64-linux-gnu (Debian 12) "
+                             f"and make it {COMPILER}, or build on Debian 12")
 
 
 def build(source: Path, jobs: int = 0) -> Path:

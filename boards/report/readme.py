@@ -659,10 +659,10 @@ def board_lite(files: Mapping[str, Json]) -> str:
         rows.append([f"{b['model']} (`ppocr-{Path(rel).stem.removeprefix('board-parity-').removesuffix('-paddlelite')}`)",
                      f"{b['samples']:,}", name, f"{_pct(s['board'][metric])} / {_pct(s['x86_64'][metric])}",
                      f"{v['fp32_sqnr_db']:.1f} dB", f"{v['fp32_max_abs_diff']:.2g}", answers,
-                     f"{_us(b['latency_us']['fp32']['board'])} (EMULATED)", _passed(b)])
+                     f"{_us(b['latency_us']['fp32']['board'])} (EMULATED, {b['threads']} threads)", _passed(b)])
     boards = sorted({_board_where(b) for b in files.values()})
     table = _table(["model (bundle)", "images", "metric", "Lite arm .nb on the board / ONNX fp32 on x86-64", "SQNR vs x86-64",
-                    "max abs diff", "same answers", "batch-1 p50 on the board", "checks"], rows)
+                    "max abs diff", "answers as x86-64 (class; text; box F1 at IoU 0.5)", "batch-1 p50 on the board", "checks"], rows)
     return f"{table}\n\nOn {'; '.join(boards)}.\n\n{_provenance(files)}"
 
 

@@ -17,6 +17,7 @@ from ..errors import BackendError
 
 ENV = "PADDLE_EDGE_LITE_LIBRARY"
 SHIM_LIBRARY = "libpaddle_edge_lite.so"
+RUNTIME_GLOB = "~/.cache/paddle-edge/boards/lite-armv8-*"  # where `paddle-edge lite-build` puts it (by default)
 MAX_RANK = 8
 # Lite's PrecisionType codes (lite/api/paddle_place.h) of the tensor types the shim moves
 DTYPES: Dict[int, np.dtype] = {1: np.dtype(np.float32), 3: np.dtype(np.int32), 7: np.dtype(np.int64)}
@@ -31,8 +32,8 @@ def _load(path: Path) -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL(str(path))
     except OSError as exc:  # not there, another architecture, or a library it needs is missing
-        raise BackendError(f"${ENV} names {path}, which cannot be loaded: {exc}", f"{FIX}; if it is there, run lite-build "
-                           "again after deleting its folder (~/.cache/paddle-edge/boards/lite-armv8-*)") from exc
+        raise BackendError(f"${ENV} names {path}, which cannot be loaded: {exc}",
+                           f"{FIX}; if it is there, delete {RUNTIME_GLOB} and run lite-build again") from exc
     handle, i64p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64)
     signatures = {
         "pel_last_error": ([], ctypes.c_char_p), "pel_open": ([ctypes.c_char_p, ctypes.c_int], handle),
