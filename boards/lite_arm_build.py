@@ -1,7 +1,7 @@
 """Paddle Lite's light runtime for armv8 Linux, built from Lite's own source, and paddle-edge's C shim beside it.
 
 Why: no registry ships Paddle Lite for ARM Linux (its ARM libraries are published only on the project's release page),
-yet a lite-arm .nb must be run by the Lite version whose opt wrote it (2.10, export/lite.py) on an ARM CPU to be
+yet a lite-arm .nb must be run by the Lite version whose opt wrote it (2.10, export/lite_sidecar.py) on an ARM CPU to be
 checked at all. So paddle-edge builds Lite 2.10's armlinux "tiny publish" (the light API of
 `lite/tools/build_linux.sh --arch=armv8 --with_extra=ON --with_exception=ON`) with Debian's aarch64 cross compiler from
 a checkout the user gives, once, into the cache; an emulated board runs it through `runtime/backends/lite_light_library`.

@@ -5,12 +5,12 @@ import importlib
 import importlib.util
 import itertools
 import os
-import platform
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Protocol, Tuple
 
 import numpy as np
 
+from ..cpu import lite_target
 from ..errors import BackendError
 from . import lite_light_library
 
@@ -96,7 +96,7 @@ def create(name: str, model_path: Path, threads: int, settings: Optional[Mapping
     check_settings(name, settings or {})
     module, cls, _, package = BACKENDS[name]
     if not available(name):
-        fix = (lite_light_library.FIX if package == "paddlelite" and platform.machine().lower().startswith(("aarch64", "arm"))
+        fix = (lite_light_library.FIX if package == "paddlelite" and lite_target() == "arm"
                else f"pip install {EXTRAS.get(package, package)}, or choose another backend")
         raise BackendError(f"backend {name!r} needs the {package} package, which is not installed here", fix)
     engine = getattr(importlib.import_module(f"{__name__}.{module}"), cls)

@@ -22,8 +22,6 @@ MAX_RANK = 8
 # Lite's PrecisionType codes (lite/api/paddle_place.h) of the tensor types the shim moves
 DTYPES: Dict[int, np.dtype] = {1: np.dtype(np.float32), 3: np.dtype(np.int32), 7: np.dtype(np.int64)}
 CODES = {dtype: code for code, dtype in DTYPES.items()}
-
-
 FIX = (f"build Paddle Lite's ARM runtime with `paddle-edge lite-build` (on the host that emulates this board) and set {ENV} "
        f"to its {SHIM_LIBRARY}")
 
