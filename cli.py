@@ -708,9 +708,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="the runtime's backend on a board running Python (openvino: the profile's OpenVINO wheel is installed "
                         "there; paddlelite: the bundle's lite-arm .nb files on the Lite library `lite-build` made)")
 
-    p = add("lite-build", _lite_build, "build Paddle Lite 2.10's ARM runtime from its source, for the emulated boards (once)")
-    p.add_argument("--source", type=Path, required=True, help="a checkout of Paddle Lite's tag v2.10: git clone --depth 1 "
-                                                               "--branch v2.10 https://github.com/PaddlePaddle/Paddle-Lite")
+    p = add("lite-build", _lite_build, "build Paddle Lite's ARM runtime (tag v2.13-rc) from its source, for the emulated boards (once)")
+    p.add_argument("--source", type=Path, required=True, help="a checkout of Paddle Lite's tag v2.13-rc: git clone --depth 1 "
+                                                               "--branch v2.13-rc https://github.com/PaddlePaddle/Paddle-Lite")
     p.add_argument("--jobs", type=int, default=0, help="parallel compile jobs (default: one per core)")
 
     p = add("deploy", _deploy, "ship a bundle and the runtime to a board over SSH, install into a venv there, run parity on it")

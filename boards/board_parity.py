@@ -150,15 +150,25 @@ AnyBoard = Union[Board, BrowserBoard]
 
 
 def board_precisions(manifest: Manifest, board: AnyBoard, backend: str, bundle_path: Path) -> Tuple[str, ...]:
-    """The precisions the board runs with `backend`: of the bundle's ONNX files; for Paddle Lite, fp32, whose .nb for the
-    board's CPU is judged against this host's fp32 ONNX (Lite 2.10 reads no QDQ int8 program: export writes no int8 .nb)."""
+    """The precisions the board runs with `backend`: of the bundle's ONNX files; for Paddle Lite, of its .nb files for
+    the board's CPU (board parity judges each against this host's ONNX file of its precision)."""
     if backends.BACKENDS[backend][2] != "nb":
         return manifest.precisions("onnx")
     target = lite_target(board.profile.arch)
-    if not any(a.format == "nb" and a.target == target and a.precision == "fp32" for a in manifest.artifacts.values()):
+    found = tuple(p for p in ("fp32", "int8") if any(a.format == "nb" and a.target == target and a.precision == p
+                                                     for a in manifest.artifacts.values()))
+    if "fp32" not in found:
         raise PaddleEdgeError(f"{bundle_path} has no Paddle Lite fp32 .nb for {board.profile.name}'s CPU ({target})",
                               f"export it with `--target lite-{target}` too")
-    return ("fp32",)
+    return found
+
+
+def _exact_int8(manifest: Manifest, artifact: str) -> str:
+    """The file whose exact int8 semantics the board's int8 `artifact` is compared with: itself where it is ONNX; for a
+    Lite .nb (made by Lite's opt from the same quantized program), the bundle's int8 ONNX."""
+    if manifest.artifacts[artifact].format == "onnx":
+        return artifact
+    return runtime.artifact_for(manifest, "onnxruntime", "int8")
 
 
 def runners(board: AnyBoard, backend: str = "onnxruntime") -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
@@ -266,15 +276,17 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     runtime; compare outputs and answers per precision. On a browser, also on the `gpu` backends of onnxruntime-web it
     offers, and on the bundle's Paddle.js model if it has one. A board running Python runs the runtime's `backend`
     there (OpenVINO's CPU plugin: judged by the same checks, but for the op-by-op check of onnxruntime's fused int8
-    kernels, which OpenVINO does not run; Paddle Lite: the bundle's fp32 .nb for the board's CPU, against the fp32 ONNX
-    here)."""
+    kernels, which OpenVINO does not run; Paddle Lite: the bundle's .nb files for the board's CPU, against the ONNX
+    files here)."""
     bundle = runtime.load_bundle(Path(bundle_path))
     manifest = bundle.manifest
     evaluation = evaluation_set(manifest, data, limit, shapes)
     precisions = board_precisions(manifest, board, backend, bundle_path)
-    if backends.BACKENDS[backend][2] == "nb" and "fp32" not in manifest.precisions("onnx"):
-        raise PaddleEdgeError(f"the board's .nb is judged against this host's runtime on the fp32 ONNX file, and {bundle_path} "
-                              "has none", "export the bundle with `--target onnx` too")
+    lacking = [p for p in precisions if p not in manifest.precisions("onnx")]
+    if lacking:  # Paddle Lite's .nb files: each is judged against this host's ONNX file of its precision
+        raise PaddleEdgeError(f"the board's .nb files are judged against this host's runtime on the ONNX file of their "
+                              f"precision, and {bundle_path} has no {' or '.join(lacking)} ONNX",
+                              "export the bundle with `--target onnx` too")
     threads = threads or board.profile.threads
     paddlejs = isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts
     if paddlejs and "paddle-fp32-program" not in manifest.artifacts:
@@ -300,7 +312,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
             values.update(answer_values(precision, board_out, host_out, manifest, evaluation))
             references[precision] = host_out
         else:
-            exact = run_groups(artifact_runner(bundle, remote.info[precision]["artifact"], threads), evaluation)
+            exact = run_groups(artifact_runner(bundle, _exact_int8(manifest, remote.info[precision]["artifact"]), threads), evaluation)
             ran["exact"] = references[precision] = exact
             values.update(answer_values(precision, board_out, exact, manifest, evaluation))
             if backend != "onnxruntime":  # against the float model, as parity judges OpenVINO on this host

@@ -1,8 +1,8 @@
 """Paddle Lite's light runtime for armv8 Linux, built from Lite's own source, and paddle-edge's C shim beside it.
 
 Why: no registry ships Paddle Lite for ARM Linux (its ARM libraries are published only on the project's release page),
-yet a lite-arm .nb must be run by the Lite version whose opt wrote it (2.10, export/lite_sidecar.py) on an ARM CPU to be
-checked at all. So paddle-edge builds Lite 2.10's armlinux "tiny publish" (the light API of
+yet a lite-arm .nb must be run by the Lite version whose opt wrote it (2.13-rc, export/lite_sidecar.py) on an ARM CPU to be
+checked at all. So paddle-edge builds Lite 2.13-rc's armlinux "tiny publish" (the light API of
 `lite/tools/build_linux.sh --arch=armv8 --with_extra=ON --with_exception=ON`) with Debian's aarch64 cross compiler from
 a checkout the user gives, once, into the cache; an emulated board runs it through `runtime/backends/lite_light_library`.
 An interrupted build resumes where it stopped.
@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Dict
 
 from ..export.debian_rootfs import MARKER, debian_tool, ensure_built, is_built, run_step
-from ..export.lite_sidecar import LITE_VERSION
+from ..export.lite_sidecar import LITE_TAG
 from ..runtime.backends.lite_light_library import ENV, SHIM_LIBRARY
 from ..runtime.errors import PaddleEdgeError
 from ..runtime.files import cache_dir
 
-TAG = f"v{LITE_VERSION}"
-COMMIT = "fec57de88cfea34c1d5b1984850088d4a1b81132"  # Paddle-Lite's tag v2.10
-CLONE = f"git clone --depth 1 --branch {TAG} https://github.com/PaddlePaddle/Paddle-Lite"
+COMMIT = "102697b54f58bbc775f82945c14cf7f16027ddd4"  # Paddle-Lite's tag v2.13-rc
+CLONE = f"git clone --depth 1 --branch {LITE_TAG} https://github.com/PaddlePaddle/Paddle-Lite"
 SHIM = Path(__file__).parent / "lite_shim" / "paddle_edge_lite.cc"
 LITE_LIBRARY = "libpaddle_light_api_shared.so"
 COMPILER = "aarch64-linux-gnu-g++"
@@ -51,7 +50,7 @@ class LiteBuildError(PaddleEdgeError):
 
 def runtime_dir() -> Path:
     """Where the built ARM runtime lives (built or not)."""
-    return cache_dir("boards") / f"lite-armv8-{LITE_VERSION}"
+    return cache_dir("boards") / f"lite-armv8-{LITE_TAG}"
 
 
 def _shim_sha256() -> str:
@@ -63,7 +62,7 @@ def shim_path() -> Path:
     version's shim source."""
     root = runtime_dir()
     if not is_built(root):
-        raise LiteBuildError(f"Paddle Lite {LITE_VERSION}'s ARM runtime has not been built here ({root})",
+        raise LiteBuildError(f"Paddle Lite {LITE_TAG}'s ARM runtime has not been built here ({root})",
                              f"{CLONE}, then `paddle-edge lite-build --source Paddle-Lite` (once)")
     if json.loads((root / MARKER).read_text()).get("shim_sha256") != _shim_sha256():
         raise LiteBuildError(f"the shim in {root} was built from another {SHIM.name} than this paddle-edge's",
@@ -77,13 +76,13 @@ def board_env() -> Dict[str, str]:
 
 
 def _check_source(source: Path) -> None:
-    """The source must be Lite's tag v2.10 with no tracked file changed: a .nb runs only on the Lite that wrote it."""
+    """The source must be Lite's tag v2.13-rc with no tracked file changed: a .nb runs only on the Lite that wrote it."""
     head = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True)
     fix = f"give a fresh checkout: {CLONE}"
     if head.returncode != 0:
         raise LiteBuildError(f"{source} is not a git checkout of Paddle Lite", fix)
     if head.stdout.strip() != COMMIT:
-        raise LiteBuildError(f"{source} is at commit {head.stdout.strip()[:10]}, not Paddle Lite {TAG} ({COMMIT[:10]})", fix)
+        raise LiteBuildError(f"{source} is at commit {head.stdout.strip()[:10]}, not Paddle Lite {LITE_TAG} ({COMMIT[:10]})", fix)
     changed = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
     if changed.stdout.strip():
         raise LiteBuildError(f"{source} has changed files:\n{changed.stdout.strip()[:500]}", fix)
@@ -147,7 +146,7 @@ def _tools() -> None:
 
 
 def build(source: Path, jobs: int = 0) -> Path:
-    """The ARM runtime from Lite's checkout `source` (tag v2.10), built once into the cache (the shim again where its
+    """The ARM runtime from Lite's checkout `source` (tag v2.13-rc), built once into the cache (the shim again where its
     source changed); returns its folder."""
     source = source.resolve()
     root = runtime_dir()
@@ -159,7 +158,7 @@ def build(source: Path, jobs: int = 0) -> Path:
         return root
     _tools()
     _check_source(source)
-    work = cache_dir("boards") / f"lite-armv8-{LITE_VERSION}.work"
+    work = cache_dir("boards") / f"lite-armv8-{LITE_TAG}.work"
     work.mkdir(parents=True, exist_ok=True)
 
     def publish(tmp: Path) -> Dict[str, object]:
@@ -168,7 +167,7 @@ def build(source: Path, jobs: int = 0) -> Path:
         shutil.copytree(published / "include", tmp / "include")  # to build the shim again without Lite
         shutil.copy2(OPENMP, tmp / OPENMP.name)  # Lite's ARM kernels use OpenMP; a minimal board has no libgomp1
         version = subprocess.run([COMPILER, "-dumpfullversion"], capture_output=True, text=True).stdout.strip()
-        return {"lite": TAG, "commit": COMMIT, "cmake_options": list(CMAKE_OPTIONS), "compiler": f"{COMPILER} {version}",
+        return {"lite": LITE_TAG, "commit": COMMIT, "cmake_options": list(CMAKE_OPTIONS), "compiler": f"{COMPILER} {version}",
                 "libraries": [LITE_LIBRARY, SHIM_LIBRARY, OPENMP.name], **_build_shim(tmp)}
 
     ensure_built(root, publish)

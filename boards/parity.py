@@ -17,7 +17,7 @@ import numpy as np
 from .. import runtime
 from ..export.artifact_engines import NoEngineHere, artifact_runner, engine_label
 from ..export.drop_interval import drop_interval, sample_counts
-from ..export.lite_sidecar import SidecarError
+from ..export.lite_sidecar import LITE_VERSION, SidecarError
 from ..runtime import backends
 from ..runtime.cpu import cpu_info
 from ..runtime.errors import PaddleEdgeError
@@ -265,7 +265,7 @@ def _lite_x86(engines: _Engines, bundle: runtime.Bundle, skip_lite: bool, skippe
             skipped[key] = "skipped on request (--skip-lite)"
             continue
         try:
-            engines.artifact(key, f"Paddle Lite x86 {art.precision} (sidecar)", name)
+            engines.artifact(key, f"Paddle Lite {LITE_VERSION} x86 {art.precision} (sidecar)", name)
             engines.values[f"{key}_runnable"] = 1.0
         except SidecarError as exc:
             skipped[key] = f"the Lite sidecar could not start: {exc.problem}"

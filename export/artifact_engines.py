@@ -4,7 +4,7 @@
 - an fp32 ONNX: onnxruntime, as the thin runtime runs it;
 - an int8 ONNX: onnxruntime with graph optimizations off, so every QuantizeLinear/DequantizeLinear runs as written: the
   model's exact int8 semantics, the same on every CPU. The fused int8 kernels a CPU runs are measured against it (parity);
-- a Paddle Lite x86 .nb: Lite 2.10 in its sidecar. An arm .nb has no engine on an x86 host (board parity runs it on an
+- a Paddle Lite x86 .nb: Lite (2.13rc0) in its sidecar. An arm .nb has no engine on an x86 host (board parity runs it on an
   emulated ARM board, with the Lite runtime boards/lite_arm_build.py builds), a Paddle.js model none outside a browser
   (boards/browser).
 """

@@ -61,6 +61,16 @@ def _artifact(root: Path, rel: str, fmt: str, precision: str, target: Optional[s
     return Artifact(rel, fmt, precision, sha256_file(path), path.stat().st_size, target)
 
 
+def _no_lite_int8(source: SourceModel, target: str) -> Optional[str]:
+    """Why export writes no int8 .nb for `target` ("lite-arm", "lite-x86"), if it does not."""
+    from .lite import LITE_VERSION, UNSOUND_INT8
+
+    if target in UNSOUND_INT8:
+        return UNSOUND_INT8[target]
+    lacking = check_model(source, target).unsupported
+    return f"Paddle Lite {LITE_VERSION} has no {target[5:]} kernels for: {', '.join(lacking)}" if lacking else None
+
+
 def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[SourceModel], targets: Sequence[str],
                 include_reference: bool, ort_layout: bool, fold_quantizers: bool = False) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
     """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
@@ -75,11 +85,11 @@ def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[Sourc
                 if write_int8_variant(root / "model.int8.onnx", root / v.path, v.rewrite, v.key):
                     artifacts[v.artifact] = _artifact(root, v.path, "onnx", "int8", v.target)
         for target in (t for t in targets if t.startswith("lite-")):
-            from .lite import LITE_VERSION, export_lite
+            from .lite import export_lite
 
-            if precision == "int8" and (lacking := check_model(source, target).unsupported):
-                skipped[f"{target}-int8"] = f"Paddle Lite {LITE_VERSION} has no {target[5:]} kernels for: {', '.join(lacking)}"
-                print(f"note: no {target} int8 artifact: {skipped[f'{target}-int8']}", flush=True)
+            if precision == "int8" and (why := _no_lite_int8(source, target)):
+                skipped[f"{target}-int8"] = why
+                print(f"note: no {target} int8 artifact: {why}", flush=True)
                 continue
             arch = target.split("-", 1)[1]
             rel = f"model.{precision}.{arch}.nb"

@@ -8,7 +8,7 @@ from typing import Callable, Dict, FrozenSet, Tuple, Union
 
 from ..runtime.errors import PaddleEdgeError
 from ..source.model import SourceModel, as_source
-from .lite_sidecar import LATER_KERNELS, sidecar_built
+from .lite_sidecar import sidecar_built
 
 
 def _onnx_lacks(model: SourceModel) -> FrozenSet[str]:
@@ -48,12 +48,9 @@ class CheckReport:
         lines += [f"{op:32} {n:>5}  {'NO' if op in self.unsupported else 'ok'}" for op, n in sorted(self.ops.items())]
         lines.append(f"{len(self.unsupported)} of {len(self.ops)} op types unsupported by {self.target}"
                      + (f": {', '.join(self.unsupported)}" if self.unsupported else ""))
-        lite_arch = self.target[len("lite-"):] if self.target.startswith("lite-") else None
         for op in self.unsupported:
             others = self.elsewhere.get(op, ())
-            later = LATER_KERNELS.get((lite_arch, op)) if lite_arch else None
-            lines.append(f"  {op}: " + (f"{' and '.join(others)} run it" if others else "no other target runs it")
-                         + (f"; Paddle Lite {later} has {lite_arch} kernels for it" if later else ""))
+            lines.append(f"  {op}: " + (f"{' and '.join(others)} run it" if others else "no other target runs it"))
         return "\n".join(lines)
 
 

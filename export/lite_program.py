@@ -1,16 +1,13 @@
-"""Rewrite a Paddle program (legacy ProgramDesc) so that Paddle Lite 2.10's opt accepts it; weights are untouched.
+"""Rewrite a Paddle program (legacy ProgramDesc) so that Paddle Lite's opt (2.13-rc) accepts it; weights are untouched.
 
-Each rule closes one gap of Lite 2.10 with an exact equivalent:
-- Extra attributes: Paddle >= 2.5 saves without "extra" attributes by default (clip_extra=True), but Lite 2.10 reads
-  some unconditionally, e.g. dropout's fix_seed (lite/core/model/general/op_desc.h:118 aborts). The rule puts back every
-  missing extra attribute with Paddle's own default (`core.get_op_extra_attrs`), and is_test=True, as Paddle's inference
-  save sets it on every op (`Program._inference_optimize`): the program clip_extra=False would have written.
-- XShape: Paddle >= 2.5 saves ops such as flatten_contiguous_range without their XShape output (clip_extra=True), but
-  Lite 2.10 reads it unconditionally (lite/operators/flatten_op.cc:105, reshape_op.cc:120, squeeze_op.cc:121,
-  unsqueeze_op.cc:145) and aborts at lite/core/model/general/op_desc.cc:63. The rule adds the output as a scratch variable.
-- matmul_v2 on x86: Lite 2.10 has x86 kernels for matmul and mul but none for matmul_v2 (added in 2.12, PR #9137).
-  With a 2-D Y (nn.Linear) and X of rank >= 2, matmul_v2(trans_x, trans_y) is matmul(transpose_X, transpose_Y, alpha=1);
-  other shapes broadcast differently and are left for opt to report.
+Each rule closes one gap of Lite with an exact equivalent:
+- Extra attributes: Paddle >= 2.5 saves without "extra" attributes by default (clip_extra=True), but Lite reads some
+  unconditionally where an op has them at all (lite/core/model/general/op_desc.h GetAttr aborts). The rule puts back
+  every missing extra attribute with Paddle's own default (`core.get_op_extra_attrs`), and is_test=True, as Paddle's
+  inference save sets it on every op (`Program._inference_optimize`): the program clip_extra=False would have written.
+- XShape: Paddle >= 2.5 saves ops such as reshape2 without their XShape output (clip_extra=True), but Lite 2.13-rc
+  still reads it unconditionally for flatten2 and reshape2 (lite/operators/flatten_op.cc:97, reshape_op.cc:210) and
+  aborts (a PaddleSlim int8 LeNet for x86 does). The rule adds the output as a scratch variable.
 """
 from __future__ import annotations
 
@@ -76,7 +73,7 @@ def restore_extra_attrs(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc
 
 
 def add_xshape(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc) -> Optional[str]:
-    """Give a reshape-like op the XShape output Lite 2.10 requires: a new variable of shape [0] + shape(X)."""
+    """Give a reshape-like op the XShape output Lite requires: a new variable of shape [0] + shape(X)."""
     if op.type not in XSHAPE_OPS or op_slot(op.outputs, "XShape") is not None:
         return None
     x = _var(block, op_slot(op.inputs, "X") or "")
@@ -99,32 +96,11 @@ def add_xshape(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc) -> Opti
     return f"added XShape output {name}"
 
 
-def matmul_v2_to_matmul(block: framework_pb2.BlockDesc, op: framework_pb2.OpDesc) -> Optional[str]:
-    """matmul_v2 with a 2-D Y and X of rank >= 2 becomes matmul with the same transposes and alpha 1."""
-    if op.type != "matmul_v2":
-        return None
-    x, y = (_var(block, op_slot(op.inputs, p) or "") for p in ("X", "Y"))
-    if x is None or y is None or len(_dims(y)) != 2 or len(_dims(x)) < 2:
-        return None
-    attrs = {a.name: a for a in op.attrs}
-    flags = {"transpose_X": attrs["trans_x"].b if "trans_x" in attrs else False,
-             "transpose_Y": attrs["trans_y"].b if "trans_y" in attrs else False}
-    kept = [a for a in op.attrs if a.name not in ("trans_x", "trans_y")]
-    del op.attrs[:]
-    op.attrs.extend(kept)
-    for name, value in flags.items():
-        op.attrs.add(name=name, type=framework_pb2.AttrType.BOOLEAN, b=value)
-    op.attrs.add(name="alpha", type=framework_pb2.AttrType.FLOAT, f=1.0)
-    op.type = "matmul"
-    return f"now matmul(transpose_X={flags['transpose_X']}, transpose_Y={flags['transpose_Y']}, alpha=1)"
-
-
-RULES: Dict[str, Tuple[Rule, ...]] = {"arm": (restore_extra_attrs, add_xshape),
-                                      "x86": (restore_extra_attrs, add_xshape, matmul_v2_to_matmul)}
+RULES: Dict[str, Tuple[Rule, ...]] = {"arm": (restore_extra_attrs, add_xshape), "x86": (restore_extra_attrs, add_xshape)}
 
 
 def rewrite_for_lite(program: Path, target: str, out_path: Path) -> Tuple[Change, ...]:
-    """Write `program` (.pdmodel) rewritten for Lite 2.10 on `target` to `out_path`; return what each rule changed."""
+    """Write `program` (.pdmodel) rewritten for Lite on `target` to `out_path`; return what each rule changed."""
     if target not in RULES:
         raise PaddleEdgeError(f"unknown Lite target {target!r}", f"use one of: {', '.join(RULES)}")
     desc = program_desc(Path(program))

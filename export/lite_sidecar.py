@@ -1,7 +1,8 @@
-"""The Paddle Lite sidecar: a Debian 11 root filesystem with CPython 3.9 and paddlelite 2.10, built once and cached.
+"""The Paddle Lite sidecar: a Debian 11 root filesystem with CPython 3.9 and paddlelite 2.13rc0, built once and cached.
 
 Why: Lite's Python wheels exist only for CPython 3.7-3.10 on x86-64, and this host runs 3.11. Debian 11 ships 3.9, and
-the newest Lite with a cp39 wheel is 2.10. Building needs root (debootstrap); running does not: the sidecar's python3.9
+the newest Lite with a cp39 wheel is 2.13rc0 (tag v2.13-rc), the first whose opt turns PaddleSlim's QDQ int8 programs
+(quantize_linear/dequantize_linear) into int8 kernels. Building needs root (debootstrap); running does not: the sidecar's python3.9
 is started through the sidecar's own dynamic loader and libraries, so it reads and writes host paths directly.
 """
 from __future__ import annotations
@@ -23,17 +24,15 @@ from ..runtime.errors import PaddleEdgeError
 from ..train.datasets.cache import cache_dir as default_cache_dir
 from .debian_rootfs import debian_tool, drop_apt_caches, ensure_built, is_built, run_step, tail
 
-LITE_VERSION = "2.10"  # the newest paddlelite with a CPython 3.9 wheel
-# (target, op) opt 2.10 has no kernel for -> the later Lite release that has one (x86 matmul_v2: Paddle-Lite commit
-# 0adb29d, July 2022, the answer to its issue #9252)
-LATER_KERNELS: Dict[Tuple[str, str], str] = {("x86", "matmul_v2"): "2.12"}
+LITE_VERSION = "2.13rc0"  # the newest paddlelite with a CPython 3.9 wheel; its opt writes "v2.13-rc" into a .nb
+LITE_TAG = "v2.13-rc"     # the Paddle-Lite git tag it was built from (commit 102697b), whose ARM runtime boards build
 SUITE = "bullseye"     # Debian 11: the newest Debian whose python3 is 3.9
 PYTHON = "python3.9"
 PACKAGES = (
     f"paddlelite=={LITE_VERSION}",
     "numpy==1.26.4",  # newest numpy 1.x for cp39; paddlelite declares no numpy need of its own
 )
-PLATFORMS = ("manylinux2014_x86_64", "manylinux1_x86_64")  # paddlelite 2.10 is manylinux1, numpy 1.26 manylinux2014
+PLATFORMS = ("manylinux2014_x86_64", "manylinux1_x86_64")  # paddlelite is manylinux1, numpy 1.26 manylinux2014
 NAME = f"lite-sidecar-{LITE_VERSION}"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the paddle_edge package, whatever its directory is called
 BACKEND_MODULE = "paddle_edge.runtime.backends.paddlelite"

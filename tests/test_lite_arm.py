@@ -1,5 +1,5 @@
-"""Paddle Lite on ARM: Lite 2.10's light library built from its source (`paddle-edge lite-build`), run on the emulated
-Raspberry Pi 4 through paddle-edge's C shim, judged by board parity against this host's ONNX Runtime fp32."""
+"""Paddle Lite on ARM: Lite 2.13-rc's light library built from its source (`paddle-edge lite-build`), run on the emulated
+Raspberry Pi 4 through paddle-edge's C shim, judged by board parity against this host's ONNX Runtime."""
 from __future__ import annotations
 
 import subprocess
@@ -17,14 +17,14 @@ from paddle_edge.runtime.backends.lite_light_library import ENV, SHIM_LIBRARY, L
 from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
 
 
-def test_the_source_must_be_a_checkout_of_lite_2_10(tmp_path):
+def test_the_source_must_be_a_checkout_of_the_lite_tag(tmp_path):
     with pytest.raises(LiteBuildError, match="is not a git checkout of Paddle Lite") as caught:
         _check_source(tmp_path)
-    assert "git clone --depth 1 --branch v2.10" in caught.value.fix
+    assert "git clone --depth 1 --branch v2.13-rc" in caught.value.fix
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "not Lite"], check=True)
-    with pytest.raises(LiteBuildError, match=f"not Paddle Lite v2.10 \\({COMMIT[:10]}\\)"):
+    with pytest.raises(LiteBuildError, match=f"not Paddle Lite v2.13-rc \\({COMMIT[:10]}\\)"):
         _check_source(tmp_path)
 
 
@@ -51,7 +51,7 @@ def test_paddlelite_runs_only_on_an_emulated_arm_board():
 
 
 built = pytest.mark.skipif(not is_built(runtime_dir()), reason="Paddle Lite's ARM runtime is not built here: "
-                                                               "`paddle-edge lite-build --source <Paddle-Lite v2.10 checkout>`")
+                                                               "`paddle-edge lite-build --source <Paddle-Lite v2.13-rc checkout>`")
 
 
 @pytest.mark.board
@@ -64,9 +64,13 @@ def test_lite_arm_nb_runs_on_the_emulated_pi_and_matches_this_host(lenet, lenet_
     print(report.render())
     d = report.data
     assert report.ok, report.render()
-    # Lite 2.10 reads no QDQ int8 program, so the bundle has the fp32 .nb only, judged against this host's fp32 ONNX
-    assert d["artifacts"] == {"fp32": {"board": "lite-arm-fp32", "x86_64": "onnx-fp32"}}
+    # fp32 against this host's fp32 ONNX; int8 (Lite's own int8 kernels, from the same PaddleSlim program as the int8 ONNX)
+    # against the float model, as parity judges OpenVINO's, with the exact int8 ONNX reported beside it
+    assert d["artifacts"] == {"fp32": {"board": "lite-arm-fp32", "x86_64": "onnx-fp32"},
+                              "int8": {"board": "lite-arm-int8", "x86_64": "onnx-int8"}}
     assert d["board_info"]["machine"] == "aarch64" and d["board_info"]["versions"]["paddlelite"] == "absent"
-    assert d["engines"]["fp32"] == "Paddle Lite 2.10 C++ light library (paddle-edge's shim)"
-    assert set(d["checks"]) == {"fp32_sqnr_db", "fp32_argmax_agreement"}  # what is gated: the board's fp32 against this host's
+    assert d["engines"] == {p: "Paddle Lite 2.13-rc C++ light library (paddle-edge's shim)" for p in ("fp32", "int8")}
+    assert set(d["checks"]) == {"fp32_sqnr_db", "fp32_argmax_agreement", "int8_argmax_agreement",
+                                "int8_top1_drop_points"}  # what is gated: fp32 against this host's, int8 against the float model
     assert d["top1"]["fp32"]["board"] == d["top1"]["fp32"]["x86_64"]
+    assert d["values"]["int8_vs_exact_argmax_agreement"] >= 0.99  # reported: Lite's int8 arithmetic is its own

@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from ... import runtime
+from ...export.lite_sidecar import LITE_VERSION
 from ...runtime import backends
 from ...runtime.errors import PaddleEdgeError
 from ...runtime.tuning import Tuning, bundle_sha256, find_tuning
@@ -63,8 +64,8 @@ ENGINES: Dict[str, Engine] = {e.name: e for e in (
            backend="openvino-throughput"),
     Engine("openvino_int8_throughput", "OpenVINO int8 (ONNX, throughput hint)", "int8", ("onnx-int8",), "openvino_int8", package=OPENVINO,
            backend="openvino-throughput"),
-    Engine("paddlelite_x86_fp32", "Paddle Lite x86 fp32 (sidecar)", "fp32", ("lite-x86-fp32",), "lite_x86_fp32", in_process=False),
-    Engine("paddlelite_x86_int8", "Paddle Lite x86 int8 (sidecar)", "int8", ("lite-x86-int8",), "lite_x86_int8", in_process=False),
+    Engine("paddlelite_x86_fp32", f"Paddle Lite {LITE_VERSION} x86 fp32 (sidecar)", "fp32", ("lite-x86-fp32",), "lite_x86_fp32",
+           in_process=False),
 )}
 
 

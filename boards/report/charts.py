@@ -14,12 +14,12 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 
 Summary = Dict[str, Any]
 COLORS = {"paddle_inference_fp32": "#4c72b0", "onnxruntime_fp32": "#55a868", "onnxruntime_int8": "#c44e52",
-          "bare_onnxruntime_fp32": "#8c8c8c", "paddlelite_x86_fp32": "#8172b2", "paddlelite_x86_int8": "#ccb974",
+          "bare_onnxruntime_fp32": "#8c8c8c", "paddlelite_x86_fp32": "#8172b2",
           "paddle_fp32": "#4c72b0", "onnx_fp32": "#55a868", "onnx_int8": "#c44e52", "onnx_int8_exact": "#dd8452",
-          "lite_x86_fp32": "#8172b2", "lite_x86_int8": "#ccb974"}
+          "lite_x86_fp32": "#8172b2"}
 NAMES = {"paddle_fp32": "float (Paddle Inference)", "onnx_fp32": "fp32 (ONNX Runtime)", "onnx_int8": "int8 (ONNX Runtime, this CPU)",
          "onnx_int8_exact": "int8 exact QDQ (unfused)",
-         "lite_x86_fp32": "fp32 (Paddle Lite x86)", "lite_x86_int8": "int8 (Paddle Lite x86)"}
+         "lite_x86_fp32": "fp32 (Paddle Lite x86)"}
 
 
 def per_class_accuracy(summary: Summary) -> Figure:

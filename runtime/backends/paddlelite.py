@@ -1,6 +1,6 @@
 """Paddle Lite backend: runs a .nb model written by Lite's opt, through Lite's light API (MobileConfig).
 
-Through Lite's Python wheel where `paddlelite` is installed (x86-64 CPython 3.9 at most for Lite 2.10: the sidecar),
+Through Lite's Python wheel where `paddlelite` is installed (x86-64 CPython 3.7-3.10 only: the sidecar),
 else through Lite's C++ light library and paddle-edge's shim (lite_light_library: what an ARM board runs). Needs only
 numpy besides. Lite's Python API gives inputs and outputs by index only, so their names are read from the .nb file itself.
 Run as a module it is the sidecar's entry point: `python -m paddle_edge.runtime.backends.paddlelite MODEL.nb WORKDIR`
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import re
 import struct
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -77,7 +78,7 @@ def _slot(op: _Table, index: int, parameter: str) -> str:
 
 
 def read_nb_header(model_path: Path) -> Tuple[int, str, bytes]:
-    """(meta_version, opt version such as "v2.10", flatbuffers topology) of a .nb file."""
+    """(meta_version, opt version such as "v2.13-rc", flatbuffers topology) of a .nb file."""
     with open(model_path, "rb") as f:
         head = f.read(HEADER.size)
         if len(head) < HEADER.size:
@@ -106,8 +107,16 @@ def read_nb_io_names(topology: bytes) -> Tuple[List[str], List[str]]:
     return [feeds[i] for i in sorted(feeds)], [fetches[i] for i in sorted(fetches)]
 
 
+def _release(version: str) -> str:
+    """A Lite version as pip spells it (PEP 440): the .nb header's and git tag's "v2.13-rc" is the wheel's "2.13rc0"."""
+    found = re.fullmatch(r"v?(\d+(?:\.\d+)*)(?:[-_.]?rc[-_.]?(\d*))?", version)
+    if found is None:
+        return version
+    return found.group(1) + (f"rc{found.group(2) or 0}" if "rc" in version else "")
+
+
 def _check_version(model_path: Path, opt_version: str, installed: str, fix: str) -> None:
-    if opt_version.lstrip("v") != installed.lstrip("v"):
+    if _release(opt_version) != _release(installed):
         raise BundleError(f"{model_path} was written by Paddle Lite opt {opt_version}, but Paddle Lite {installed} is what runs here",
                           f"{fix}, or export the model again with opt {installed}")
 
@@ -127,7 +136,7 @@ class PaddleLiteBackend:
 
         self.light = None
         installed = importlib.metadata.version("paddlelite")
-        _check_version(model_path, opt_version, installed, f"install paddlelite=={opt_version.lstrip('v')}")
+        _check_version(model_path, opt_version, installed, f"install paddlelite=={_release(opt_version)}")
         self.engine = f"Paddle Lite {installed} Python wheel"
         self.input_names, self.output_names = read_nb_io_names(topology)
         config = MobileConfig()
