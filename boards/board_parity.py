@@ -151,7 +151,7 @@ AnyBoard = Union[Board, BrowserBoard]
 
 def board_precisions(manifest: Manifest, board: AnyBoard, backend: str, bundle_path: Path) -> Tuple[str, ...]:
     """The precisions the board runs with `backend`: of the bundle's ONNX files; for Paddle Lite, of its .nb files for
-    the board's CPU (board parity judges each against this host's ONNX file of its precision)."""
+    the board's CPU."""
     if backends.BACKENDS[backend][2] != "nb":
         return manifest.precisions("onnx")
     target = lite_target(board.profile.arch)
@@ -163,12 +163,12 @@ def board_precisions(manifest: Manifest, board: AnyBoard, backend: str, bundle_p
     return found
 
 
-def _exact_int8(manifest: Manifest, artifact: str) -> str:
-    """The file whose exact int8 semantics the board's int8 `artifact` is compared with: itself where it is ONNX; for a
-    Lite .nb (made by Lite's opt from the same quantized program), the bundle's int8 ONNX."""
+def exact_int8_file(manifest: Manifest, artifact: str) -> str:
+    """The int8 file whose exact semantics an engine's int8 outputs from `artifact` are compared with: its own ONNX, or
+    for a Lite .nb (made by Lite's opt from the same quantized program) the bundle's int8 ONNX."""
     if manifest.artifacts[artifact].format == "onnx":
         return artifact
-    return runtime.artifact_for(manifest, "onnxruntime", "int8")
+    return manifest.pick("onnx", "int8")[0]
 
 
 def runners(board: AnyBoard, backend: str = "onnxruntime") -> Tuple[Callable[..., BoardRun], Callable[..., List[np.ndarray]]]:
@@ -283,10 +283,10 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     evaluation = evaluation_set(manifest, data, limit, shapes)
     precisions = board_precisions(manifest, board, backend, bundle_path)
     lacking = [p for p in precisions if p not in manifest.precisions("onnx")]
-    if lacking:  # Paddle Lite's .nb files: each is judged against this host's ONNX file of its precision
-        raise PaddleEdgeError(f"the board's .nb files are judged against this host's runtime on the ONNX file of their "
-                              f"precision, and {bundle_path} has no {' or '.join(lacking)} ONNX",
-                              "export the bundle with `--target onnx` too")
+    if lacking:  # Paddle Lite's .nb files: fp32 is judged against this host's fp32 ONNX, int8 beside the exact int8 ONNX
+        raise PaddleEdgeError(f"board parity compares the board's .nb files with this host's runtime on the bundle's ONNX "
+                              f"files (fp32: the reference; int8: its exact semantics, reported), and {bundle_path} has "
+                              f"no {' or '.join(lacking)} ONNX", "export the bundle with `--target onnx` too")
     threads = threads or board.profile.threads
     paddlejs = isinstance(board, BrowserBoard) and PADDLEJS_ARTIFACT in manifest.artifacts
     if paddlejs and "paddle-fp32-program" not in manifest.artifacts:
@@ -295,6 +295,12 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
     if backend != "onnxruntime" and "int8" in precisions and "fp32" not in precisions:
         raise PaddleEdgeError(f"{backend}'s int8 on the board is judged against the float file, and {bundle_path} has none",
                               "export the bundle with its fp32 ONNX too")
+    if backend != "onnxruntime" and "int8" in precisions and evaluation.truth is None and manifest.task != "classification":
+        raise PaddleEdgeError(f"{backend}'s int8 on the board is judged against float by the task metric it loses, and "
+                              f"{evaluation.description} has no labels to score a {manifest.task} model by (its int8 "
+                              "agreement with float is only reported: a deep text model's answers move with one-step ties)",
+                              "pass --data with a labelled list: PaddleOCR's `path<TAB>text` (rec) or "
+                              "`path<TAB>[{\"transcription\", \"points\"}]` (det)")
     remote = runners(board, backend)[0](bundle.root, evaluation.groups, precisions, threads, calls)
 
     values: Dict[str, float] = {}
@@ -312,7 +318,7 @@ def board_parity(board: AnyBoard, bundle_path: Path, threads: Optional[int] = No
             values.update(answer_values(precision, board_out, host_out, manifest, evaluation))
             references[precision] = host_out
         else:
-            exact = run_groups(artifact_runner(bundle, _exact_int8(manifest, remote.info[precision]["artifact"]), threads), evaluation)
+            exact = run_groups(artifact_runner(bundle, exact_int8_file(manifest, remote.info[precision]["artifact"]), threads), evaluation)
             ran["exact"] = references[precision] = exact
             values.update(answer_values(precision, board_out, exact, manifest, evaluation))
             if backend != "onnxruntime":  # against the float model, as parity judges OpenVINO on this host

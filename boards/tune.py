@@ -34,7 +34,7 @@ from ..runtime.files import atomic_file
 from ..runtime.metrics import drops
 from ..runtime.tuning import ANY, Choice, Tuning, bundle_sha256, tuning_dir
 from .bench.grid import calls_for
-from .board_parity import BOARD_TOLERANCES, answer_values
+from .board_parity import BOARD_TOLERANCES, answer_values, exact_int8_file
 from .board_run import Board, TuneRun, board_cores, run_tune_plan
 from .checks import CheckedReport, judge, judge_goals
 from .latency import Ratio, round_ratios
@@ -152,14 +152,6 @@ class TuneReport(CheckedReport):
         return "\n".join(lines)
 
 
-def _int8_reference_file(bundle: runtime.Bundle, artifact: str) -> str:
-    """The int8 file whose exact semantics a candidate's int8 outputs are held to: its own ONNX, or for a Lite .nb the
-    bundle's int8 ONNX (the same quantized model; Lite's own x86 run is no reference for itself)."""
-    if bundle.manifest.artifacts[artifact].format == "onnx":
-        return artifact
-    return bundle.manifest.pick("onnx", "int8")[0]
-
-
 def _references(bundle: runtime.Bundle, evaluation: EvaluationSet, artifacts: Sequence[str], threads: int) -> Dict[str, Outputs]:
     """This host's fp32 runtime outputs ("fp32"), and the exact int8 outputs of each int8 file a candidate is held to."""
     refs = {"fp32": run_groups(runtime.open(bundle, backend="onnxruntime", precision="fp32", threads=threads).predict, evaluation)}
@@ -190,7 +182,7 @@ def _rows(found: Sequence[Candidate], ran: TuneRun, bundle: runtime.Bundle, untu
           evaluation: EvaluationSet, threads: int) -> List[Dict[str, Any]]:
     """Each candidate as the report lists it: what it is, what the board said, its parity values and median calls."""
     said = ran.info["candidates"]
-    held_to = {c.tag: _int8_reference_file(bundle, said[c.tag]["artifact"]) for c in found if c.precision == "int8" and c.tag in ran.outputs}
+    held_to = {c.tag: exact_int8_file(bundle.manifest, said[c.tag]["artifact"]) for c in found if c.precision == "int8" and c.tag in ran.outputs}
     refs = _references(bundle, evaluation, list(held_to.values()), threads)
     rows = []
     for c in found:

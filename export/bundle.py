@@ -73,7 +73,8 @@ def _no_lite_int8(source: SourceModel, target: str) -> Optional[str]:
 
 def _export_all(root: Path, float_model: SourceModel, int8_model: Optional[SourceModel], targets: Sequence[str],
                 include_reference: bool, ort_layout: bool, fold_quantizers: bool = False) -> Tuple[Dict[str, Artifact], Dict[str, str]]:
-    """Every artifact asked for; an int8 Lite artifact whose ops Lite lacks is skipped up front, with the reason returned."""
+    """Every artifact asked for; an int8 Lite artifact is skipped up front, with the reason returned, where Lite lacks
+    its ops or its target's int8 kernels are unsound (export/lite.py UNSOUND_INT8)."""
     artifacts: Dict[str, Artifact] = {}
     skipped: Dict[str, str] = {}
     sources = [("fp32", float_model)] + ([("int8", int8_model)] if int8_model else [])

@@ -23,8 +23,9 @@ from .lite_sidecar import LITE_VERSION, Sidecar, ensure_sidecar
 
 TARGETS = tuple(RULES)
 # Lite 2.13-rc's opt turns a PaddleSlim QDQ program into int8 kernels for both targets, but its x86 int8 kernels (conv2d,
-# fc) compute wrong outputs, and other ones at other batch sizes: on a PTQ LeNet, 0.7 from Paddle's int8 logits at batch
-# 1, 1.5 at batch 4, 3e29 at batch 300 (tests/test_lite.py). Bundles get no x86 int8 .nb; the arm one is judged on the board.
+# fc) compute wrong outputs, other ones at other batch sizes (a PTQ LeNet's first MNIST test image: 0.7 from Paddle
+# Inference's int8 logits at batch 1, 1.5 at batch 4; 3e29 at batch 300; tests/test_lite.py shows it on random inputs).
+# Bundles get no x86 int8 .nb; the arm one is judged on an ARM board.
 UNSOUND_INT8 = {"lite-x86": f"Paddle Lite {LITE_VERSION}'s x86 int8 kernels give wrong outputs that change with the batch "
                             "size (tests/test_lite.py); the lite-arm int8 .nb is judged on an ARM board"}
 # How opt names ops it cannot place: its support check, then its kernel picker (quantization ops it failed to fuse).

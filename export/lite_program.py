@@ -1,10 +1,11 @@
 """Rewrite a Paddle program (legacy ProgramDesc) so that Paddle Lite's opt (2.13-rc) accepts it; weights are untouched.
 
 Each rule closes one gap of Lite with an exact equivalent:
-- Extra attributes: Paddle >= 2.5 saves without "extra" attributes by default (clip_extra=True), but Lite reads some
-  unconditionally where an op has them at all (lite/core/model/general/op_desc.h GetAttr aborts). The rule puts back
-  every missing extra attribute with Paddle's own default (`core.get_op_extra_attrs`), and is_test=True, as Paddle's
-  inference save sets it on every op (`Program._inference_optimize`): the program clip_extra=False would have written.
+- Extra attributes: Paddle >= 2.5 saves without "extra" attributes by default (clip_extra=True), but Lite 2.13-rc reads
+  some unconditionally, e.g. swish's beta (lite/operators/activation_ops.cc:54; op_desc.h's GetAttr aborts without it).
+  The rule puts back every missing extra attribute with Paddle's own default (`core.get_op_extra_attrs`), and
+  is_test=True, as Paddle's inference save sets it on every op (`Program._inference_optimize`): the program
+  clip_extra=False would have written.
 - XShape: Paddle >= 2.5 saves ops such as reshape2 without their XShape output (clip_extra=True), but Lite 2.13-rc
   still reads it unconditionally for flatten2 and reshape2 (lite/operators/flatten_op.cc:97, reshape_op.cc:210) and
   aborts (a PaddleSlim int8 LeNet for x86 does). The rule adds the output as a scratch variable.

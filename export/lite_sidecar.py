@@ -1,9 +1,10 @@
 """The Paddle Lite sidecar: a Debian 11 root filesystem with CPython 3.9 and paddlelite 2.13rc0, built once and cached.
 
 Why: Lite's Python wheels exist only for CPython 3.7-3.10 on x86-64, and this host runs 3.11. Debian 11 ships 3.9, and
-the newest Lite with a cp39 wheel is 2.13rc0 (tag v2.13-rc), the first whose opt turns PaddleSlim's QDQ int8 programs
-(quantize_linear/dequantize_linear) into int8 kernels. Building needs root (debootstrap); running does not: the sidecar's python3.9
-is started through the sidecar's own dynamic loader and libraries, so it reads and writes host paths directly.
+the newest Lite with a cp39 wheel is 2.13rc0 (tag v2.13-rc), whose opt turns PaddleSlim's QDQ int8 programs
+(quantize_linear/dequantize_linear) into int8 kernels (2.10's could not). Building needs root (debootstrap); running
+does not: the sidecar's python3.9 is started through the sidecar's own dynamic loader and libraries, so it reads and
+writes host paths directly.
 """
 from __future__ import annotations
 

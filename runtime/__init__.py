@@ -120,10 +120,14 @@ class PrecisionRule(NamedTuple):
 def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> PrecisionRule:
     """The rule for precision "auto": int8 where the bundle has an int8 model for `backend` and the scores export
     recorded do not show it losing more than parity allows (metrics.INT8_DROP_LIMITS, an MSE ratio for regression),
-    else fp32."""
+    else fp32; fp32 too where export had no engine to score the int8 file (a Lite arm .nb) and the bundle has fp32."""
     artifact = _has(manifest, backend, "int8", target)
     if artifact is None:
         return PrecisionRule("fp32", "fp32: the bundle has no int8 model for it", False)
+    unscored = manifest.accuracy.get(artifact, {}).get("measured") is False  # export had no engine for it (an arm .nb)
+    if unscored and _has(manifest, backend, "fp32", target) is not None:
+        return PrecisionRule("fp32", f"fp32: export could not score the bundle's {artifact} (no engine for it there); "
+                                     "`board parity` judges it on a board, precision='int8' runs it", False)
     losses = _int8_losses(manifest, artifact)
     if not losses:
         return PrecisionRule("int8", "int8: the bundle has it (export recorded no score of it to judge it by)", False)

@@ -12,9 +12,11 @@ from paddle_edge.boards.lite_arm_build import COMMIT, LiteBuildError, _check_sou
 from paddle_edge.boards.profile import get_profile
 from paddle_edge.export.bundle import build_bundle
 from paddle_edge.export.debian_rootfs import is_built
+from paddle_edge import runtime
 from paddle_edge.runtime import backends
 from paddle_edge.runtime.backends.lite_light_library import ENV, SHIM_LIBRARY, LightPredictor
-from paddle_edge.runtime.errors import BackendError, PaddleEdgeError
+from paddle_edge.runtime.backends.paddlelite import _check_version
+from paddle_edge.runtime.errors import BackendError, BundleError, PaddleEdgeError
 
 
 def test_the_source_must_be_a_checkout_of_the_lite_tag(tmp_path):
@@ -44,6 +46,14 @@ def test_an_unbuilt_runtime_says_how_to_build_it(tmp_path, monkeypatch):
     assert "paddle-edge lite-build" in caught.value.fix
 
 
+def test_a_nb_and_the_lite_running_it_name_one_version_in_their_own_spellings(tmp_path):
+    """A .nb's header and Lite's library say "v2.13-rc", its wheel "2.13rc0" (PEP 440): the same release; others are refused."""
+    for opt, installed in (("v2.13-rc", "2.13rc0"), ("v2.13-rc", "2.13-rc"), ("v2.10", "2.10")):
+        _check_version(tmp_path / "model.nb", opt, installed, "install that one")
+    with pytest.raises(BundleError, match="written by Paddle Lite opt v2.13-rc, but Paddle Lite 2.13rc1 is what runs here"):
+        _check_version(tmp_path / "model.nb", "v2.13-rc", "2.13rc1", "install that one")
+
+
 def test_paddlelite_runs_only_on_an_emulated_arm_board():
     with pytest.raises(PaddleEdgeError, match="x86-64 is not one") as caught:
         board_for(get_profile("x86-64"), "paddlelite")
@@ -66,8 +76,8 @@ def test_lite_arm_nb_runs_on_the_emulated_pi_and_matches_this_host(lenet, lenet_
     assert report.ok, report.render()
     # fp32 against this host's fp32 ONNX; int8 (Lite's own int8 kernels, from the same PaddleSlim program as the int8 ONNX)
     # against the float model, as parity judges OpenVINO's, with the exact int8 ONNX reported beside it
-    assert d["artifacts"] == {"fp32": {"board": "lite-arm-fp32", "x86_64": "onnx-fp32"},
-                              "int8": {"board": "lite-arm-int8", "x86_64": "onnx-int8"}}
+    assert d["artifacts"] == {"fp32": {"board": "lite-arm-fp32", "x86_64": "onnx-fp32"},  # int8: the file made for this CPU
+                              "int8": {"board": "lite-arm-int8", "x86_64": runtime.artifact_for(bundle.manifest, "onnxruntime", "int8")}}
     assert d["board_info"]["machine"] == "aarch64" and d["board_info"]["versions"]["paddlelite"] == "absent"
     assert d["engines"] == {p: "Paddle Lite 2.13-rc C++ light library (paddle-edge's shim)" for p in ("fp32", "int8")}
     assert set(d["checks"]) == {"fp32_sqnr_db", "fp32_argmax_agreement", "int8_argmax_agreement",

@@ -59,8 +59,8 @@ SOURCES: Dict[str, Dict[str, str]] = {
                   f"runs/ocr/{kind}-test/{kind}_gt.txt --json board-parity-{name}.json"
                   for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "board-lite": {f"ocr/board/board-parity-{name}-paddlelite.json": f"paddle-edge board parity rpi4 bundles/ppocr-{name} --data "
-                   f"runs/ocr/{name}-test/{name}_gt.txt --backend paddlelite --json board-parity-{name}-paddlelite.json"
-                   for name in ("cls", "rec", "det")},
+                   f"runs/ocr/{kind}-test/{kind}_gt.txt --backend paddlelite --json board-parity-{name}-paddlelite.json"
+                   for name, kind in (("cls", "cls"), ("rec", "rec"), ("rec-ac", "rec"), ("det", "det"))},
     "browser-ocr": {f"ocr/browser/board-parity-{name}.json": f"paddle-edge board parity browser bundles/ppocr-{bundle} --data "
                     f"runs/ocr/{name}-test/{name}_gt.txt --json board-parity-{name}.json"
                     for name, bundle in (("cls", "cls-web"), ("rec", "rec"), ("det", "det"))},
@@ -656,8 +656,7 @@ def board_lite(files: Mapping[str, Json]) -> str:
     for rel, b in files.items():
         metric, name = OCR_METRICS[b["task"]]
         s, v = b["scores"], b["values"]
-        answers = {p: ", ".join(_pct(x) for k, x in v.items() if k.startswith(p) and k.endswith(ANSWER_KEYS))
-                   for p in ("fp32_", "int8_", "int8_vs_exact_")}
+        answers = {p: ", ".join(_pct(v[p + a]) for a in ANSWER_KEYS if p + a in v) for p in ("fp32_", "int8_", "int8_vs_exact_")}
         drop = -v[f"int8_{metric}_drop_points"]
         rows.append([f"{b['model']} (`ppocr-{Path(rel).stem.removeprefix('board-parity-').removesuffix('-paddlelite')}`)",
                      f"{b['samples']:,}", name, f"{_pct(s['fp32']['board'][metric])} / {_pct(s['fp32']['x86_64'][metric])}",

@@ -109,10 +109,11 @@ def read_nb_io_names(topology: bytes) -> Tuple[List[str], List[str]]:
 
 def _release(version: str) -> str:
     """A Lite version as pip spells it (PEP 440): the .nb header's and git tag's "v2.13-rc" is the wheel's "2.13rc0"."""
-    found = re.fullmatch(r"v?(\d+(?:\.\d+)*)(?:[-_.]?rc[-_.]?(\d*))?", version)
+    found = re.fullmatch(r"v?(\d+(?:\.\d+)*)(?:[-_.]?(rc)[-_.]?(\d*))?", version)
     if found is None:
         return version
-    return found.group(1) + (f"rc{found.group(2) or 0}" if "rc" in version else "")
+    release, rc, number = found.groups()
+    return release + (f"rc{number or 0}" if rc else "")
 
 
 def _check_version(model_path: Path, opt_version: str, installed: str, fix: str) -> None:
