@@ -8,7 +8,7 @@ from typing import List
 
 import pytest
 
-from paddle_edge.boards.board_parity import BOARD_TOLERANCES
+from paddle_edge.boards.board_parity import BOARD_TOLERANCES, PEER_INT8
 from paddle_edge.runtime.timing import PAUSE_S
 from paddle_edge.boards.bench.cold_start import TIMEOUT_S as COLD_START_TIMEOUT_S
 from paddle_edge.boards.bench.runner import GOALS, goal_limits
@@ -29,6 +29,7 @@ FIGURE = re.compile(r"(?<![\w.-])~?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|us|ms|s|min|minu
 SPECS = [  # (as the README writes it, as the code's constant formats)
     ("99.9 %", f"{TOLERANCES['onnx_int8_vs_exact_argmax_agreement'][0] * 100:g} %"),
     ("99.9 %", f"{BOARD_TOLERANCES['int8_vs_exact_argmax_agreement'][0] * 100:g} %"),
+    ("99 %", f"{PEER_INT8['int8_argmax_agreement'][0] * 100:g} %"),  # another engine's int8 classifier on a board vs float
     ("95 %", "95 %"),  # the confidence level of every interval (boards/latency.py: ranks n/2 -+ 1.96 sqrt(n)/2, 2.5-97.5 percentiles)
     ("0.25 s", f"{PAUSE_S:g} s"),
     ("300 s", f"{COLD_START_TIMEOUT_S:g} s"),
