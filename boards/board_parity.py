@@ -68,9 +68,10 @@ BOARD_TOLERANCES.update({f"{ep}_{k}": BOARD_TOLERANCES[k] for ep in GPU_BACKENDS
 # the int8 file to here (issue 10's targets, measured on the board that runs it)
 BOARD_TOLERANCES.update({k.removeprefix("onnx_"): v for k, v in PARITY_TOLERANCES.items()
                          if k.startswith("onnx_int8_") and k.endswith("_drop_points") and "exact" not in k})
-# OpenVINO running the bundle on a board is held to what parity holds it to on this host (boards/parity.py): its int8
-# kernels are its own, not cut out op by op, so its agreement with the exact int8 model is reported, and its int8 answers
-# are judged against the float model's (this host's fp32): the same answers on 99 % of the inputs, the task metric's drop
+# OpenVINO running the bundle on a board is held to what parity holds it to on this host (boards/parity.py), and Paddle
+# Lite's int8 .nb likewise: their int8 kernels are their own, not cut out op by op, so their agreement with the exact int8
+# model is reported, and their int8 answers are judged against the float model's (this host's fp32): a classifier's same
+# class on 99 % of the inputs, the task metric's drop
 PEER_INT8 = {k.removeprefix("openvino_"): v for k, v in PARITY_TOLERANCES.items() if k.startswith("openvino_int8_") and not k.endswith("runnable")}
 ANSWER_KEYS = ("argmax_agreement", "text_agreement", "box_f1_vs_float")
 REPORTED = ("int8_", "fp32_", "paddlejs_", *(f"{ep}_" for ep in GPU_BACKENDS))  # prefixes of the values a report lists
@@ -89,7 +90,8 @@ def tolerances(backend: str, task: str) -> Dict[str, Tuple[float, str]]:
 
 
 class BoardParityReport(CheckedReport):
-    """Board vs x86-64 runtime (fp32) and vs the exact int8 semantics of the file the board ran (int8)."""
+    """Board vs x86-64 runtime (fp32) and vs the exact int8 semantics of the file the board ran, or for a Lite .nb of the
+    bundle's int8 ONNX (int8; another engine than onnxruntime: also against float)."""
 
     def render(self) -> str:
         d = self.data
@@ -135,7 +137,8 @@ def _versus(prefix: str, outputs: Outputs, reference: Outputs, manifest: Manifes
 def answer_values(precision: str, board_out: Outputs, reference: Outputs, manifest: Manifest,
                   evaluation: EvaluationSet, prefix: str = "") -> Dict[str, float]:
     """What BOARD_TOLERANCES judges of one engine's outputs on the board against `reference`: for fp32 this host's fp32
-    runtime, for int8 the exact int8 semantics of the file the engine ran; named `prefix` + the check."""
+    runtime, for int8 the exact int8 semantics (exact_int8_file: what another engine's int8 is only reported against);
+    named `prefix` + the check."""
     if precision == "fp32":
         return _versus(f"{prefix}fp32_", board_out, reference, manifest, evaluation, ("max_abs_diff", "sqnr_db", *ANSWER_KEYS))
     return _versus(f"{prefix}int8_vs_exact_", board_out, reference, manifest, evaluation, ("max_abs_diff", *ANSWER_KEYS))

@@ -120,13 +120,14 @@ class PrecisionRule(NamedTuple):
 def default_precision(manifest: Manifest, backend: str, target: Optional[str] = None) -> PrecisionRule:
     """The rule for precision "auto": int8 where the bundle has an int8 model for `backend` and the scores export
     recorded do not show it losing more than parity allows (metrics.INT8_DROP_LIMITS, an MSE ratio for regression),
-    else fp32; fp32 too where export had no engine to score the int8 file (a Lite arm .nb) and the bundle has fp32."""
+    else fp32; fp32 too where the int8 file is a Lite .nb export did not score (an arm one: no engine there) and the
+    bundle has fp32."""
     artifact = _has(manifest, backend, "int8", target)
     if artifact is None:
         return PrecisionRule("fp32", "fp32: the bundle has no int8 model for it", False)
-    unscored = manifest.accuracy.get(artifact, {}).get("measured") is False  # export had no engine for it (an arm .nb)
-    if unscored and _has(manifest, backend, "fp32", target) is not None:
-        return PrecisionRule("fp32", f"fp32: export could not score the bundle's {artifact} (no engine for it there); "
+    unscored_nb = manifest.artifacts[artifact].format == "nb" and not manifest.accuracy.get(artifact, {}).get("measured")
+    if unscored_nb and _has(manifest, backend, "fp32", target) is not None:  # an arm .nb: export has no engine for it
+        return PrecisionRule("fp32", f"fp32: export did not score the bundle's {artifact} (no engine ran it there); "
                                      "`board parity` judges it on a board, precision='int8' runs it", False)
     losses = _int8_losses(manifest, artifact)
     if not losses:
@@ -151,7 +152,7 @@ def open(bundle: Union[str, Path, Bundle], backend: str = "auto", precision: str
     int8 file that the scores export recorded in the manifest show losing more of the task metric against float than
     parity allows, where the bundle has fp32 (default_precision): it opens fp32, a tuning's fp32 choice where there is
     one; otherwise it is a tuning's choice for either precision, or untuned int8 where the bundle has an int8 model for
-    the backend (`artifact` given: that file's precision).
+    the backend (`artifact` given: that file's precision), but for a Lite .nb export did not score, which opens fp32.
     `predictor.chosen_by` says which. The artifact is the one made for this CPU's kind where the bundle has one
     (runtime/cpu.py: x86-64 without VNNI gets the int8 ONNX with uint8 weights, whatever the backend), else the one made
     for the backend (OpenVINO gets the one with int8 activations where its plugin takes them, cpu.py), else the one for

@@ -182,7 +182,7 @@ def test_every_model_gets_lite_arm_nbs_and_its_bundle_says_what_lite_cannot_take
     assert cls_bundle.manifest.source["skipped"] == {}
     assert cls_bundle.manifest.accuracy["lite-arm-int8"] == {"measured": False, "why": "no engine on this host runs lite-arm-int8 (nb, target arm)"}
     rule = runtime.default_precision(cls_bundle.manifest, "paddlelite", "arm")  # precision "auto" on a board: nothing scored it
-    assert rule.precision == "fp32" and "could not score the bundle's lite-arm-int8" in rule.why
+    assert rule.precision == "fp32" and "did not score the bundle's lite-arm-int8" in rule.why
 
 
 def test_a_plain_folder_of_images_gives_agreement_without_accuracy(cls_bundle, rendered):
